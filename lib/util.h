@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Small checked helpers shared by every part of twofa. */
+#ifndef TWOFA_UTIL_H
+#define TWOFA_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* Wipes a NUL-terminated secret with sodium_memzero, then frees it. NULL is fine. */
+void twofa_free_secret(char *secret);
+
+/* Wipes len bytes then frees. NULL is fine. */
+void twofa_free_wiped(void *buf, size_t len);
+
+/* strdup that returns NULL for NULL. */
+char *twofa_strdup(const char *s);
+
+/* Copies src into dst (size > 0), always NUL-terminating. Returns false when
+ * src did not fit (dst then holds a truncated copy). */
+bool twofa_strlcpy(char *dst, const char *src, size_t size);
+
+/* True if s[0..len) has an ASCII control character (0x00-0x1f, 0x7f). */
+bool twofa_has_control(const char *s, size_t len);
+
+/* Replaces control characters with '?' in place, so text from a server or a
+ * user can go into a log line without forging lines or terminal escapes. */
+void twofa_sanitize(char *s);
+
+/* Strict decimal parse of the whole string into [min, max]. */
+bool twofa_parse_long(const char *s, long min, long max, long *out);
+
+/* Constant-time equality of two NUL-terminated strings of bounded length. */
+bool twofa_streq_ct(const char *a, const char *b, size_t max);
+
+/* "2026-11-25T17:52:19Z" (21 bytes with the NUL). Returns false on error. */
+#define TWOFA_ISO8601_LEN 21
+bool twofa_format_time(time_t t, char buf[TWOFA_ISO8601_LEN]);
+
+/* Parses exactly the form above, as UTC. */
+bool twofa_parse_time(const char *s, time_t *out);
+
+#endif
