@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#include "config.h"
+#include "twofa_build.h"
 
 #include <stdarg.h>
 #include <stdio.h>
