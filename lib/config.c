@@ -1,0 +1,918 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* twofa.conf parser, module-argument overrides and the file's permission check.
+ *
+ * Syntax decisions:
+ * - "key = value" per line; blank lines are ignored; spaces, tabs and a
+ *   trailing CR around key and value are trimmed.
+ * - Only a line whose first non-blank character is '#' is a comment. A '#'
+ *   after a value is part of the value, because secrets may contain '#'.
+ * - The value runs from the first '=' to the end of the line (secrets may
+ *   contain '='); keys never contain '='.
+ * - Optional keys (ca_file, proxy, locale) accept an empty value, meaning
+ *   "unset"; every other key refuses an empty value.
+ * - verify_url and lookup_url are stored without their optional trailing '/'.
+ * - Error messages name the key, never the value: a value may be a secret
+ *   or a proxy URL with a password in it.
+ * - The file must be owned by root and not readable by others; group read is
+ *   accepted only for root's own group (gid 0), which holds no other users on
+ *   a sane system. Group or world write is always refused.
+ * - A key may be set once from the file and once from module arguments; the
+ *   argument wins whatever the order of the calls.
+ */
+#include "twofa_build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "config.h"
+#include "util.h"
+
+#define CONFIG_LINE_MAX 4096   /* bytes per line, newline excluded */
+#define CONFIG_TOKEN_MAX 128   /* auth_token, api_key_secret */
+#define CONFIG_URL_MAX 512     /* verify_url, lookup_url, proxy */
+#define CONFIG_PATH_MAX 4095   /* ca_file, members_db, state_db */
+#define CONFIG_LOCALE_MAX 35   /* longest tag we accept, e.g. zh-Hant-HK */
+#define CONFIG_KEY_SHOWN_MAX 40
+#define CONFIG_NAME_SHOWN_MAX 200
+
+#ifndef TWOFA_LOCALSTATEDIR
+#define TWOFA_LOCALSTATEDIR "/var"
+#endif
+
+/* Defaults of string keys live in static storage; free() skips them, so
+ * twofa_config_init needs no allocation and cannot fail. */
+static char default_verify_url[] = "https://verify.twilio.com";
+static char default_lookup_url[] = "https://lookups.twilio.com";
+static char default_members_db[] = TWOFA_LOCALSTATEDIR "/lib/twofa/members.db";
+static char default_state_db[] = TWOFA_LOCALSTATEDIR "/lib/twofa/state.db";
+
+typedef enum key_kind {
+	KEY_SID,         /* two-letter prefix + 32 hex digits */
+	KEY_TOKEN,       /* printable secret without spaces */
+	KEY_SERVICE_URL, /* https:// base URL (http:// for loopback only) */
+	KEY_PROXY,       /* proxy URL, credentials allowed from the file only */
+	KEY_PATH,        /* absolute path of a file */
+	KEY_LOCALE,      /* BCP 47-like language tag */
+	KEY_NUMBER,      /* whole number in [min, max] */
+	KEY_ENUM,        /* one of names[] */
+} key_kind;
+
+typedef struct key_spec {
+	const char *name;
+	key_kind kind;
+	bool secret;
+	bool optional;            /* empty value resets the key to unset (NULL) */
+	size_t offset;            /* of the char * or long field in twofa_config */
+	const char *sid_prefix;   /* KEY_SID */
+	long min, max;            /* KEY_NUMBER */
+	const char *const *names; /* KEY_ENUM: names in value order, NULL-terminated */
+	void (*set_enum)(twofa_config *c, int value);
+	char *default_value;      /* string keys with a default */
+} key_spec;
+
+static const char *const channel_names[] = { "sms", "call", "whatsapp", "email", NULL };
+static const char *const channel_labels[] = { "SMS", "voice call", "WhatsApp", "email", NULL };
+static const char *const approval_names[] = { "auto", "manual", NULL };
+static const char *const failmode_names[] = { "secure", "safe", NULL };
+static const char *const strength_names[] = { "interactive", "moderate", "sensitive", NULL };
+
+static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval)v; }
+static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
+static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
+static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa_strength)v; }
+
+#define STR(field) offsetof(twofa_config, field)
+#define SID(key, prefix) { #key, KEY_SID, true, false, STR(key), prefix, 0, 0, NULL, NULL, NULL }
+#define TOKEN(key) { #key, KEY_TOKEN, true, false, STR(key), NULL, 0, 0, NULL, NULL, NULL }
+#define NUMBER(key, lo, hi) { #key, KEY_NUMBER, false, false, STR(key), NULL, lo, hi, NULL, NULL, NULL }
+#define ENUM(key, names, fn) { #key, KEY_ENUM, false, false, 0, NULL, 0, 0, names, fn, NULL }
+
+static const key_spec keys[] = {
+	SID(account_sid, "AC"),
+	TOKEN(auth_token),
+	SID(api_key_sid, "SK"),
+	TOKEN(api_key_secret),
+	SID(verify_service_sid, "VA"),
+	{ "verify_url", KEY_SERVICE_URL, false, false, STR(verify_url), NULL, 0, 0, NULL, NULL,
+	  default_verify_url },
+	{ "lookup_url", KEY_SERVICE_URL, false, false, STR(lookup_url), NULL, 0, 0, NULL, NULL,
+	  default_lookup_url },
+	{ "ca_file", KEY_PATH, false, true, STR(ca_file), NULL, 0, 0, NULL, NULL, NULL },
+	{ "proxy", KEY_PROXY, false, true, STR(proxy), NULL, 0, 0, NULL, NULL, NULL },
+	NUMBER(timeout, 1, 120),
+	{ "members_db", KEY_PATH, false, false, STR(members_db), NULL, 0, 0, NULL, NULL,
+	  default_members_db },
+	{ "state_db", KEY_PATH, false, false, STR(state_db), NULL, 0, 0, NULL, NULL,
+	  default_state_db },
+	ENUM(approval, approval_names, set_approval),
+	ENUM(channel, channel_names, set_channel),
+	{ "locale", KEY_LOCALE, false, true, STR(locale), NULL, 0, 0, NULL, NULL, NULL },
+	ENUM(failmode, failmode_names, set_failmode),
+	NUMBER(max_tries, 1, 10),
+	NUMBER(lockout_failures, 0, 1000),
+	NUMBER(lockout_seconds, 0, 604800),
+	NUMBER(send_limit, 1, 100),
+	NUMBER(send_window, 60, 86400),
+	NUMBER(grace_period, 0, 86400),
+	ENUM(password_strength, strength_names, set_strength),
+};
+
+#define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
+/* c->seen: bit i = keys[i] set from the file; bit 32 + i = set from arguments. */
+#define SEEN_FILE(i) (1ull << (i))
+#define SEEN_ARGS(i) (1ull << (32 + (i)))
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 32, "seen has 32 bits per source");
+
+static char **string_field(twofa_config *c, const key_spec *spec)
+{
+	return (char **)(void *)((char *)c + spec->offset);
+}
+
+static long *number_field(twofa_config *c, const key_spec *spec)
+{
+	return (long *)(void *)((char *)c + spec->offset);
+}
+
+static void free_string(char **field, const char *default_value)
+{
+	/* Every string is wiped: a proxy URL may carry a password too. */
+	if (*field != NULL && *field != default_value)
+		twofa_free_secret(*field);
+	*field = NULL;
+}
+
+void twofa_config_init(twofa_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->verify_url = default_verify_url;
+	c->lookup_url = default_lookup_url;
+	c->members_db = default_members_db;
+	c->state_db = default_state_db;
+	c->timeout = 10;
+	c->approval = TWOFA_APPROVAL_AUTO;
+	c->channel = TWOFA_CHANNEL_SMS;
+	c->failmode = TWOFA_FAILMODE_SECURE;
+	c->max_tries = 3;
+	c->lockout_failures = 10;
+	c->lockout_seconds = 900;
+	c->send_limit = 5;
+	c->send_window = 600;
+	c->grace_period = 0;
+	c->password_strength = TWOFA_STRENGTH_INTERACTIVE;
+}
+
+void twofa_config_free(twofa_config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < KEY_COUNT; i++) {
+		if (keys[i].kind != KEY_NUMBER && keys[i].kind != KEY_ENUM)
+			free_string(string_field(c, &keys[i]), keys[i].default_value);
+	}
+	sodium_memzero(c, sizeof(*c));
+	twofa_config_init(c);
+}
+
+/* ---- names ---- */
+
+static const key_spec *find_key(const char *key)
+{
+	for (size_t i = 0; i < KEY_COUNT; i++) {
+		if (strcmp(keys[i].name, key) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+bool twofa_config_key_is_secret(const char *key)
+{
+	const key_spec *spec = key == NULL ? NULL : find_key(key);
+
+	return spec != NULL && spec->secret;
+}
+
+const char *twofa_channel_name(twofa_channel ch)
+{
+	return (unsigned)ch <= TWOFA_CHANNEL_EMAIL ? channel_names[ch] : NULL;
+}
+
+const char *twofa_channel_label(twofa_channel ch)
+{
+	return (unsigned)ch <= TWOFA_CHANNEL_EMAIL ? channel_labels[ch] : NULL;
+}
+
+static bool parse_enum(const char *const *names, const char *s, int *out)
+{
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(names[i], s) == 0) {
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool twofa_channel_parse(const char *s, twofa_channel *out)
+{
+	int v;
+
+	if (s == NULL || out == NULL || !parse_enum(channel_names, s, &v))
+		return false;
+	*out = (twofa_channel)v;
+	return true;
+}
+
+/* ---- value checks: each returns NULL when fine, else why not (no value) ---- */
+
+static bool is_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static bool is_alnum(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static bool is_alpha(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static bool valid_sid(const char *v, const char *prefix)
+{
+	if (strlen(v) != 34 || v[0] != prefix[0] || v[1] != prefix[1])
+		return false;
+	for (size_t i = 2; i < 34; i++) {
+		if (!is_hex(v[i]))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_token(const char *v)
+{
+	size_t len = strnlen(v, CONFIG_TOKEN_MAX + 1);
+
+	if (len == 0 || len > CONFIG_TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)v[i] <= 0x20 || (unsigned char)v[i] >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* DNS name or IPv4 address: labels of letters, digits and inner hyphens. */
+static bool valid_hostname(const char *h, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		if (i == len || h[i] == '.') {
+			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
+				return false;
+			label = 0;
+		} else if (is_alnum(h[i]) || h[i] == '-') {
+			label++;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* host, host:port, [v6] or [v6]:port. */
+static bool valid_host_port(const char *a, size_t len, size_t *host_len)
+{
+	size_t h;
+
+	if (len > 0 && a[0] == '[') {
+		const char *close = memchr(a, ']', len);
+		bool colon = false;
+		if (close == NULL)
+			return false;
+		h = (size_t)(close - a) + 1;
+		if (h < 4 || h > 47)
+			return false;
+		for (size_t i = 1; i + 1 < h; i++) {
+			if (!is_hex(a[i]) && a[i] != ':' && a[i] != '.')
+				return false;
+			colon |= a[i] == ':';
+		}
+		if (!colon)
+			return false;
+	} else {
+		const char *colon = memchr(a, ':', len);
+		h = colon == NULL ? len : (size_t)(colon - a);
+		if (!valid_hostname(a, h))
+			return false;
+	}
+	*host_len = h;
+	if (h == len)
+		return true;
+	if (a[h] != ':' || len - h < 2 || len - h > 6)
+		return false;
+	{
+		unsigned long port = 0;
+		for (size_t i = h + 1; i < len; i++) {
+			if (a[i] < '0' || a[i] > '9')
+				return false;
+			port = port * 10 + (unsigned long)(a[i] - '0');
+		}
+		return port >= 1 && port <= 65535;
+	}
+}
+
+typedef struct url_parts {
+	const char *scheme;
+	size_t scheme_len;
+	const char *authority; /* userinfo@host:port */
+	size_t authority_len;
+	const char *rest;      /* path, query, fragment */
+} url_parts;
+
+static const char *split_url(const char *v, url_parts *u)
+{
+	const char *sep = strstr(v, "://");
+	size_t len = strnlen(v, CONFIG_URL_MAX + 1);
+
+	if (len > CONFIG_URL_MAX)
+		return "is too long";
+	if (twofa_has_control(v, len) || strchr(v, ' ') != NULL)
+		return "must not contain spaces or control characters";
+	if (sep == NULL || sep == v)
+		return "must be a URL such as https://host";
+	u->scheme = v;
+	u->scheme_len = (size_t)(sep - v);
+	u->authority = sep + 3;
+	u->authority_len = strcspn(u->authority, "/?#");
+	u->rest = u->authority + u->authority_len;
+	return NULL;
+}
+
+static bool scheme_is(const url_parts *u, const char *name)
+{
+	return strlen(name) == u->scheme_len && memcmp(u->scheme, name, u->scheme_len) == 0;
+}
+
+static bool host_is_loopback(const char *h, size_t len)
+{
+	return (len == 9 && memcmp(h, "127.0.0.1", len) == 0) ||
+	       (len == 9 && strncasecmp(h, "localhost", len) == 0) ||
+	       (len == 5 && memcmp(h, "[::1]", len) == 0);
+}
+
+static const char *check_service_url(const char *v)
+{
+	url_parts u;
+	size_t host_len;
+	const char *why = split_url(v, &u);
+
+	if (why != NULL)
+		return why;
+	if (!scheme_is(&u, "https") && !scheme_is(&u, "http"))
+		return "must start with https://";
+	if (memchr(u.authority, '@', u.authority_len) != NULL)
+		return "must not contain user credentials";
+	if (!valid_host_port(u.authority, u.authority_len, &host_len))
+		return "has an invalid host or port";
+	if (scheme_is(&u, "http") && !host_is_loopback(u.authority, host_len))
+		return "must start with https:// (http:// only for 127.0.0.1, localhost or [::1])";
+	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
+		return "must be a base URL without a path, query or fragment";
+	return NULL;
+}
+
+static const char *const proxy_schemes[] = {
+	"http", "https", "socks4", "socks4a", "socks5", "socks5h", NULL,
+};
+
+static const char *check_proxy(const char *v, unsigned from)
+{
+	url_parts u;
+	size_t host_len;
+	const char *host, *at;
+	bool known = false;
+	const char *why = split_url(v, &u);
+
+	if (why != NULL)
+		return why;
+	for (size_t i = 0; proxy_schemes[i] != NULL; i++)
+		known |= scheme_is(&u, proxy_schemes[i]);
+	if (!known)
+		return "must start with http://, https://, socks4://, socks4a://, socks5:// or socks5h://";
+	host = u.authority;
+	at = memchr(u.authority, '@', u.authority_len);
+	if (at != NULL) {
+		/* Module arguments are in world-readable PAM files. */
+		if (from != TWOFA_CONFIG_FROM_FILE)
+			return "credentials may only be set in the config file";
+		host = at + 1;
+		while ((at = memchr(host, '@', u.authority_len - (size_t)(host - u.authority))) != NULL)
+			host = at + 1;
+		if (host == u.authority + 1)
+			return "has empty credentials before '@'";
+	}
+	if (!valid_host_port(host, u.authority_len - (size_t)(host - u.authority), &host_len))
+		return "has an invalid host or port";
+	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
+		return "must not have a path, query or fragment";
+	return NULL;
+}
+
+static const char *check_path(const char *v)
+{
+	size_t len = strnlen(v, CONFIG_PATH_MAX + 1);
+
+	if (v[0] != '/')
+		return "must be an absolute path";
+	if (len > CONFIG_PATH_MAX)
+		return "is too long";
+	if (twofa_has_control(v, len))
+		return "must not contain control characters";
+	if (v[len - 1] == '/')
+		return "must name a file, not end in '/'";
+	return NULL;
+}
+
+/* en, pt-BR, zh-HK, zh-Hant-HK: a 2-3 letter language, then up to four
+ * subtags of 1-8 letters or digits, 35 bytes at most. */
+static bool valid_locale(const char *v)
+{
+	size_t len = strnlen(v, CONFIG_LOCALE_MAX + 1), i = 0, n = 0, subtags = 0;
+
+	if (len > CONFIG_LOCALE_MAX)
+		return false;
+	while (i < len && is_alpha(v[i]))
+		i++;
+	if (i < 2 || i > 3)
+		return false;
+	while (i < len) {
+		if (v[i] != '-' || ++subtags > 4)
+			return false;
+		for (n = 0, i++; i < len && is_alnum(v[i]); i++)
+			n++;
+		if (n < 1 || n > 8)
+			return false;
+	}
+	return true;
+}
+
+/* ---- setting one key ---- */
+
+/* Copies a key for a message: only a plausible key name is shown, so a
+ * secret pasted without its key is never echoed back. */
+static void shown_key(char out[CONFIG_KEY_SHOWN_MAX + 1], const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = 0; i < len; i++) {
+		char ch = key[i];
+		if (len > CONFIG_KEY_SHOWN_MAX || !(is_alnum(ch) || ch == '_' || ch == '-' || ch == '.')) {
+			(void)twofa_strlcpy(out, "(not a key name)", CONFIG_KEY_SHOWN_MAX + 1);
+			return;
+		}
+	}
+	memcpy(out, key, len + 1);
+}
+
+static twofa_status replace_string(twofa_config *c, const key_spec *spec, const char *value,
+				   bool keep, twofa_error *err)
+{
+	char **field = string_field(c, spec);
+	char *copy = NULL;
+
+	if (keep)
+		return TWOFA_OK;
+	if (value != NULL) {
+		copy = strdup(value);
+		if (copy == NULL)
+			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
+	}
+	free_string(field, spec->default_value);
+	*field = copy;
+	return TWOFA_OK;
+}
+
+static twofa_status enum_error(const key_spec *spec, twofa_error *err)
+{
+	char list[128] = "";
+
+	for (size_t i = 0; spec->names[i] != NULL; i++) {
+		if (i > 0)
+			(void)strncat(list, ", ", sizeof(list) - strlen(list) - 1);
+		(void)strncat(list, spec->names[i], sizeof(list) - strlen(list) - 1);
+	}
+	return twofa_fail(err, TWOFA_ECONFIG, "%s must be one of: %s", spec->name, list);
+}
+
+/* Validates value for spec and stores it unless keep (an argument already set it). */
+static twofa_status set_value(twofa_config *c, const key_spec *spec, const char *value,
+			      unsigned from, bool keep, twofa_error *err)
+{
+	const char *why = NULL;
+	long number;
+	int choice;
+
+	if (value[0] == '\0') {
+		if (!spec->optional)
+			return twofa_fail(err, TWOFA_ECONFIG, "%s has an empty value", spec->name);
+		return replace_string(c, spec, NULL, keep, err);
+	}
+	switch (spec->kind) {
+	case KEY_SID:
+		if (!valid_sid(value, spec->sid_prefix))
+			return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits",
+					  spec->name, spec->sid_prefix);
+		break;
+	case KEY_TOKEN:
+		if (!valid_token(value))
+			return twofa_fail(err, TWOFA_ECONFIG,
+					  "%s must be 1 to %d printable characters without spaces",
+					  spec->name, CONFIG_TOKEN_MAX);
+		break;
+	case KEY_SERVICE_URL:
+		why = check_service_url(value);
+		break;
+	case KEY_PROXY:
+		why = check_proxy(value, from);
+		break;
+	case KEY_PATH:
+		why = check_path(value);
+		break;
+	case KEY_LOCALE:
+		if (!valid_locale(value))
+			why = "must be a language tag such as en, pt-BR or zh-HK";
+		break;
+	case KEY_NUMBER:
+		if (!twofa_parse_long(value, spec->min, spec->max, &number))
+			return twofa_fail(err, TWOFA_ECONFIG, "%s must be a whole number from %ld to %ld",
+					  spec->name, spec->min, spec->max);
+		if (!keep)
+			*number_field(c, spec) = number;
+		return TWOFA_OK;
+	case KEY_ENUM:
+		if (!parse_enum(spec->names, value, &choice))
+			return enum_error(spec, err);
+		if (!keep)
+			spec->set_enum(c, choice);
+		return TWOFA_OK;
+	}
+	if (why != NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s %s", spec->name, why);
+	if (spec->kind == KEY_SERVICE_URL && !keep) {
+		/* Store the base without its trailing '/', so callers append "/v2/...". */
+		twofa_status st = replace_string(c, spec, value, false, err);
+		char *stored = *string_field(c, spec);
+		size_t len = strlen(stored);
+		if (st == TWOFA_OK && stored[len - 1] == '/')
+			stored[len - 1] = '\0';
+		return st;
+	}
+	return replace_string(c, spec, value, keep, err);
+}
+
+static twofa_status set_key(twofa_config *c, size_t index, const char *value, unsigned from,
+			    twofa_error *err)
+{
+	const key_spec *spec = &keys[index];
+	twofa_status st;
+
+	if (from == TWOFA_CONFIG_FROM_ARGS) {
+		if (spec->secret)
+			return twofa_fail(err, TWOFA_ECONFIG,
+					  "%s: secrets may only be set in the config file", spec->name);
+		if (c->seen & SEEN_ARGS(index))
+			return twofa_fail(err, TWOFA_ECONFIG, "duplicate argument '%s'", spec->name);
+		st = set_value(c, spec, value, from, false, err);
+		if (st == TWOFA_OK)
+			c->seen |= SEEN_ARGS(index);
+		return st;
+	}
+	if (c->seen & SEEN_FILE(index))
+		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s'", spec->name);
+	/* The file is still validated when an argument already overrode it. */
+	st = set_value(c, spec, value, from, (c->seen & SEEN_ARGS(index)) != 0, err);
+	if (st == TWOFA_OK)
+		c->seen |= SEEN_FILE(index);
+	return st;
+}
+
+static size_t key_index(const char *key)
+{
+	const key_spec *spec = find_key(key);
+
+	return spec == NULL ? KEY_COUNT : (size_t)(spec - keys);
+}
+
+twofa_status twofa_config_set(twofa_config *c, const char *key, const char *value, unsigned from,
+			      twofa_error *err)
+{
+	char shown[CONFIG_KEY_SHOWN_MAX + 1];
+	size_t index;
+
+	if (c == NULL || key == NULL || value == NULL ||
+	    (from != TWOFA_CONFIG_FROM_FILE && from != TWOFA_CONFIG_FROM_ARGS))
+		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to twofa_config_set");
+	index = key_index(key);
+	if (index == KEY_COUNT) {
+		shown_key(shown, key);
+		return twofa_fail(err, TWOFA_ECONFIG, "unknown key '%s'", shown);
+	}
+	return set_key(c, index, value, from, err);
+}
+
+/* ---- the file ---- */
+
+/* A bounded copy of a file name without control characters, for messages. */
+static void shown_name(char out[CONFIG_NAME_SHOWN_MAX + 1], const char *name)
+{
+	if (!twofa_strlcpy(out, name, CONFIG_NAME_SHOWN_MAX + 1))
+		memcpy(out + CONFIG_NAME_SHOWN_MAX - 3, "...", 3);
+	twofa_sanitize(out);
+}
+
+static bool is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r';
+}
+
+static char *trim(char *s)
+{
+	size_t len;
+
+	while (is_blank(*s))
+		s++;
+	len = strlen(s);
+	while (len > 0 && is_blank(s[len - 1]))
+		s[--len] = '\0';
+	return s;
+}
+
+static twofa_status parse_line(twofa_config *c, const char *name, unsigned lineno, char *line,
+			       unsigned first_line[KEY_COUNT], twofa_error *err)
+{
+	char shown[CONFIG_KEY_SHOWN_MAX + 1];
+	char *key = trim(line), *value, *eq;
+	size_t index;
+	twofa_status st;
+
+	if (key[0] == '\0' || key[0] == '#')
+		return TWOFA_OK;
+	eq = strchr(key, '=');
+	if (eq == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: missing '=' (expected: key = value)",
+				  name, lineno);
+	*eq = '\0';
+	key = trim(key);
+	value = trim(eq + 1);
+	if (key[0] == '\0')
+		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: missing key before '='", name, lineno);
+	index = key_index(key);
+	shown_key(shown, key);
+	if (index == KEY_COUNT)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: unknown key '%s'", name, lineno, shown);
+	if (first_line[index] != 0)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: duplicate key '%s' (first set on line %u)",
+				  name, lineno, shown, first_line[index]);
+	st = set_key(c, index, value, TWOFA_CONFIG_FROM_FILE, err);
+	if (st != TWOFA_OK) {
+		char why[TWOFA_ERROR_MSG_MAX];
+		(void)twofa_strlcpy(why, err != NULL ? err->msg : "", sizeof(why));
+		return twofa_fail(err, st, "%s:%u: %s", name, lineno, why);
+	}
+	first_line[index] = lineno;
+	return TWOFA_OK;
+}
+
+twofa_status twofa_config_parse(twofa_config *c, const char *name, const char *text, size_t len,
+				twofa_error *err)
+{
+	char shown[CONFIG_NAME_SHOWN_MAX + 1];
+	char line[CONFIG_LINE_MAX + 1];
+	unsigned first_line[KEY_COUNT] = { 0 };
+	unsigned lineno = 0;
+	size_t pos = 0;
+	twofa_status st = TWOFA_OK;
+
+	if (c == NULL || name == NULL || (text == NULL && len > 0))
+		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to twofa_config_parse");
+	shown_name(shown, name);
+	if (len > TWOFA_CONFIG_MAX_BYTES)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: is larger than %d bytes", shown,
+				  TWOFA_CONFIG_MAX_BYTES);
+	while (pos < len && st == TWOFA_OK) {
+		const char *start = text + pos;
+		const char *newline = memchr(start, '\n', len - pos);
+		size_t line_len = newline != NULL ? (size_t)(newline - start) : len - pos;
+
+		lineno++;
+		pos += line_len + (newline != NULL ? 1 : 0);
+		if (line_len > CONFIG_LINE_MAX) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s:%u: line is longer than %d bytes", shown,
+					lineno, CONFIG_LINE_MAX);
+		} else if (memchr(start, '\0', line_len) != NULL) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s:%u: line contains a NUL byte", shown,
+					lineno);
+		} else {
+			memcpy(line, start, line_len);
+			line[line_len] = '\0';
+			st = parse_line(c, shown, lineno, line, first_line, err);
+		}
+	}
+	sodium_memzero(line, sizeof(line));
+	return st;
+}
+
+static twofa_status open_error(const char *shown, int e, twofa_error *err)
+{
+	switch (e) {
+	case ENOENT:
+		return twofa_fail(err, TWOFA_ECONFIG,
+				  "%s: no such file (create it owned by root with mode 600)", shown);
+	case ELOOP:
+		return twofa_fail(err, TWOFA_EPERM, "%s: is a symbolic link; refusing to follow it",
+				  shown);
+	case ENOTDIR:
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: a component of the path is not a directory",
+				  shown);
+	case EACCES:
+	case EPERM:
+		return twofa_fail(err, TWOFA_EPERM, "%s: permission denied (must run as root)", shown);
+	default:
+		return twofa_fail(err, TWOFA_ESYS, "%s: cannot open: %s", shown, strerror(e));
+	}
+}
+
+/* Refuses a file an unprivileged user could write, swap or read. */
+static twofa_status check_file(const char *shown, const struct stat *st, twofa_error *err)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if (S_ISDIR(st->st_mode))
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: is a directory, not a regular file", shown);
+	if (!S_ISREG(st->st_mode))
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: is not a regular file", shown);
+	if (st->st_uid != 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: is owned by uid %lu, not root; it holds secrets: chown root:root",
+				  shown, (unsigned long)st->st_uid);
+	if (mode & S_IWOTH)
+		return twofa_fail(err, TWOFA_EPERM, "%s: is world-writable (mode %04o): chmod 600",
+				  shown, mode);
+	if (mode & S_IWGRP)
+		return twofa_fail(err, TWOFA_EPERM, "%s: is group-writable (mode %04o): chmod 600",
+				  shown, mode);
+	if (mode & S_IROTH)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: is world-readable (mode %04o); it holds secrets: chmod 600", shown,
+				  mode);
+	if ((mode & S_IRGRP) && st->st_gid != 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: is readable by group %lu (mode %04o); it holds secrets: chmod 600",
+				  shown, (unsigned long)st->st_gid, mode);
+	if (st->st_size > TWOFA_CONFIG_MAX_BYTES)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: is larger than %d bytes", shown,
+				  TWOFA_CONFIG_MAX_BYTES);
+	return TWOFA_OK;
+}
+
+/* Reads at most TWOFA_CONFIG_MAX_BYTES + 1 bytes, so a file that grew after
+ * fstat is still caught. */
+static twofa_status read_all(int fd, const char *shown, char *buf, size_t *len, twofa_error *err)
+{
+	size_t total = 0;
+
+	while (total < TWOFA_CONFIG_MAX_BYTES + 1) {
+		ssize_t n = read(fd, buf + total, TWOFA_CONFIG_MAX_BYTES + 1 - total);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return twofa_fail(err, TWOFA_ESYS, "%s: cannot read: %s", shown, strerror(errno));
+		if (n == 0)
+			break;
+		total += (size_t)n;
+	}
+	if (total > TWOFA_CONFIG_MAX_BYTES)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: is larger than %d bytes", shown,
+				  TWOFA_CONFIG_MAX_BYTES);
+	*len = total;
+	return TWOFA_OK;
+}
+
+twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *err)
+{
+	char shown[CONFIG_NAME_SHOWN_MAX + 1];
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, flags;
+	twofa_status status;
+
+	if (c == NULL || path == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to twofa_config_load");
+	shown_name(shown, path);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return open_error(shown, errno, err);
+	if (fstat(fd, &st) != 0) {
+		status = twofa_fail(err, TWOFA_ESYS, "%s: cannot stat: %s", shown, strerror(errno));
+		goto out;
+	}
+	status = check_file(shown, &st, err);
+	if (status != TWOFA_OK)
+		goto out;
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+		status = twofa_fail(err, TWOFA_ESYS, "%s: fcntl: %s", shown, strerror(errno));
+		goto out;
+	}
+	buf = malloc(TWOFA_CONFIG_MAX_BYTES + 1);
+	if (buf == NULL) {
+		status = twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", shown);
+		goto out;
+	}
+	status = read_all(fd, shown, buf, &len, err);
+	if (status == TWOFA_OK)
+		status = twofa_config_parse(c, path, buf, len, err);
+out:
+	twofa_free_wiped(buf, TWOFA_CONFIG_MAX_BYTES + 1);
+	(void)close(fd);
+	return status;
+}
+
+/* ---- credentials ---- */
+
+static bool present(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+static twofa_status check_pair(const char *sid_key, const char *sid, const char *prefix,
+			       const char *secret_key, const char *secret, twofa_error *err)
+{
+	if (!present(sid))
+		return twofa_fail(err, TWOFA_ECONFIG, "%s is missing (%s is set)", sid_key, secret_key);
+	if (!present(secret))
+		return twofa_fail(err, TWOFA_ECONFIG, "%s is missing (%s is set)", secret_key, sid_key);
+	if (!valid_sid(sid, prefix))
+		return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits",
+				  sid_key, prefix);
+	if (!valid_token(secret))
+		return twofa_fail(err, TWOFA_ECONFIG,
+				  "%s must be 1 to %d printable characters without spaces", secret_key,
+				  CONFIG_TOKEN_MAX);
+	return TWOFA_OK;
+}
+
+twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *err)
+{
+	bool have_key, have_account;
+	twofa_status st;
+
+	if (c == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to check_credentials");
+	have_key = present(c->api_key_sid) || present(c->api_key_secret);
+	have_account = present(c->account_sid) || present(c->auth_token);
+	if (!have_key && !have_account)
+		return twofa_fail(err, TWOFA_ECONFIG,
+				  "no Twilio credentials: set api_key_sid and api_key_secret, or "
+				  "account_sid and auth_token");
+	/* An API key wins when both pairs are present; half a pair is always wrong. */
+	if (have_key) {
+		st = check_pair("api_key_sid", c->api_key_sid, "SK", "api_key_secret",
+				c->api_key_secret, err);
+		if (st != TWOFA_OK)
+			return st;
+	}
+	if (present(c->auth_token) || !have_key) {
+		st = check_pair("account_sid", c->account_sid, "AC", "auth_token", c->auth_token,
+				err);
+		if (st != TWOFA_OK)
+			return st;
+	} else if (present(c->account_sid) && !valid_sid(c->account_sid, "AC")) {
+		/* With an API key, account_sid alone is optional but must still be well formed. */
+		return twofa_fail(err, TWOFA_ECONFIG, "account_sid must be AC followed by 32 hex digits");
+	}
+	if (!present(c->verify_service_sid))
+		return twofa_fail(err, TWOFA_ECONFIG, "verify_service_sid is missing");
+	if (!valid_sid(c->verify_service_sid, "VA"))
+		return twofa_fail(err, TWOFA_ECONFIG,
+				  "verify_service_sid must be VA followed by 32 hex digits");
+	return TWOFA_OK;
+}
