@@ -578,9 +578,8 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		/* Store the base without its trailing '/', so callers append "/v2/...". */
 		twofa_status st = replace_string(c, spec, value, false, err);
 		char *stored = *string_field(c, spec);
-		size_t len = strlen(stored);
-		if (st == TWOFA_OK && stored[len - 1] == '/')
-			stored[len - 1] = '\0';
+		if (st == TWOFA_OK && stored[strlen(stored) - 1] == '/')
+			stored[strlen(stored) - 1] = '\0';
 		return st;
 	}
 	return replace_string(c, spec, value, keep, err);
