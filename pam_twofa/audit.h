@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Who is logging in from where, and the one syslog line per decision. */
+#ifndef PAM_TWOFA_AUDIT_H
+#define PAM_TWOFA_AUDIT_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+typedef struct twofa_audit {
+	pam_handle_t *pamh;
+	bool debug;
+	const char *action;     /* "auth", "account", "password" */
+	char service[64];       /* sanitised copies, safe to log */
+	char user[80];
+	char from[136];         /* "rhost=HOST" or "tty=TTY" or "local" */
+	char grace_key[128];    /* rhost, else tty: what a grace entry is bound to */
+	const char *channel;    /* "sms", ... or NULL before one is known */
+	char masked[40];        /* masked number, "" before one is known */
+} twofa_audit;
+
+/* Collects service, rhost and tty from the handle; user may be NULL. */
+void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
+		      bool debug);
+
+/* The decision line at LOG_AUTHPRIV with the given priority:
+ * "auth service=sshd user=alice rhost=192.0.2.1 channel=sms to=+1 ***-***-0123
+ *  result=denied reason=wrong code". Never a code, password, token or number. */
+void twofa_audit_decision(const twofa_audit *a, int priority, const char *result, const char *reason_fmt,
+			  ...) __attribute__((format(printf, 4, 5)));
+
+/* A step line, only with the debug option. Same rules. */
+void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

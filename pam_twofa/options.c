@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "twofa_build.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+
+#include "options.h"
+#include "util.h"
+
+#define DEFAULT_PASSWORD_PROMPT "Password: "
+#define DEFAULT_CODE_PROMPT "Code sent by %c to %n. Enter the code (or 'call' for a voice call): "
+
+/* A template may hold only the placeholders %c, %n and %%. */
+static bool prompt_template_valid(const char *t)
+{
+	size_t len = strlen(t);
+
+	if (len == 0 || len >= TWOFA_PROMPT_MAX || twofa_has_control(t, len))
+		return false;
+	for (; *t != '\0'; t++)
+		if (*t == '%' && (t[1] == 'c' || t[1] == 'n' || t[1] == '%'))
+			t++;
+		else if (*t == '%')
+			return false;
+	return true;
+}
+
+bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
+			 char *out, size_t size)
+{
+	size_t used = 0;
+
+	for (const char *t = template; *t != '\0'; t++) {
+		const char *piece = NULL;
+		char one[2] = {*t, '\0'};
+		if (*t == '%' && t[1] == 'c')
+			piece = channel_label;
+		else if (*t == '%' && t[1] == 'n')
+			piece = masked_number;
+		else if (*t == '%' && t[1] == '%')
+			piece = "%";
+		if (piece != NULL)
+			t++;
+		else
+			piece = one;
+		size_t n = strlen(piece);
+		if (used + n >= size)
+			return false;
+		memcpy(out + used, piece, n);
+		used += n;
+	}
+	out[used] = '\0';
+	return true;
+}
+
+static bool set_prompt(pam_handle_t *pamh, char *dst, const char *value, const char *arg)
+{
+	if (!prompt_template_valid(value)) {
+		pam_syslog(pamh, LOG_ERR,
+			   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%%% may follow a %%",
+			   arg, TWOFA_PROMPT_MAX - 1);
+		return false;
+	}
+	return twofa_strlcpy(dst, value, TWOFA_PROMPT_MAX);
+}
+
+/* Handles the module's own flags; returns -1 if arg is not one of them. */
+static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const char *arg)
+{
+	if (strcmp(arg, "debug") == 0)
+		o->debug = true;
+	else if (strcmp(arg, "nullok") == 0)
+		o->nullok = true;
+	else if (strcmp(arg, "try_first_pass") == 0)
+		o->try_first_pass = true;
+	else if (strcmp(arg, "use_first_pass") == 0)
+		o->use_first_pass = true;
+	else if (strcmp(arg, "password=store") == 0)
+		o->password = TWOFA_PASSWORD_STORE;
+	else if (strcmp(arg, "password=none") == 0)
+		o->password = TWOFA_PASSWORD_NONE;
+	else if (strncmp(arg, "config=", 7) == 0)
+		; /* handled before the file was loaded */
+	else if (strncmp(arg, "groups=", 7) == 0 && arg[7] != '\0')
+		o->groups = arg + 7;
+	else if (strncmp(arg, "password_prompt=", 16) == 0)
+		return set_prompt(pamh, o->password_prompt, arg + 16, arg) ? 1 : 0;
+	else if (strncmp(arg, "code_prompt=", 12) == 0)
+		return set_prompt(pamh, o->code_prompt, arg + 12, arg) ? 1 : 0;
+	else
+		return -1;
+	return 1;
+}
+
+int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_options *o)
+{
+	twofa_error err;
+
+	memset(o, 0, sizeof(*o));
+	twofa_config_init(&o->cfg);
+	o->config_path = TWOFA_DEFAULT_CONFIG;
+	(void)twofa_strlcpy(o->password_prompt, DEFAULT_PASSWORD_PROMPT, sizeof(o->password_prompt));
+	(void)twofa_strlcpy(o->code_prompt, DEFAULT_CODE_PROMPT, sizeof(o->code_prompt));
+
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0) {
+			if (argv[i][7] != '/') {
+				pam_syslog(pamh, LOG_ERR, "bad module argument '%.80s': config= needs an absolute path", argv[i]);
+				return PAM_SERVICE_ERR;
+			}
+			o->config_path = argv[i] + 7;
+		}
+	}
+	if (twofa_config_load(&o->cfg, o->config_path, &err) != TWOFA_OK) {
+		pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		const char *eq = strchr(arg, '=');
+		int handled = apply_module_argument(pamh, o, arg);
+
+		if (handled == 0)
+			return PAM_SERVICE_ERR;
+		if (handled == 1)
+			continue;
+		if (eq == NULL || eq == arg || (size_t)(eq - arg) >= 64) {
+			pam_syslog(pamh, LOG_ERR, "unknown module argument '%.80s'", arg);
+			return PAM_SERVICE_ERR;
+		}
+		{
+			char key[64];
+			memcpy(key, arg, (size_t)(eq - arg));
+			key[eq - arg] = '\0';
+			/* Secrets never come from arguments: the file is root-only,
+			 * the PAM stack usually is not. Do not echo the value. */
+			if (twofa_config_set(&o->cfg, key, eq + 1, TWOFA_CONFIG_FROM_ARGS, &err) != TWOFA_OK) {
+				pam_syslog(pamh, LOG_ERR, "bad module argument '%s=...': %s", key, err.msg);
+				return PAM_SERVICE_ERR;
+			}
+		}
+	}
+	if (o->use_first_pass && o->try_first_pass) {
+		pam_syslog(pamh, LOG_ERR, "use_first_pass and try_first_pass exclude each other");
+		return PAM_SERVICE_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+void twofa_options_free(twofa_options *o)
+{
+	twofa_config_free(&o->cfg);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Module arguments and the configuration they override. */
+#ifndef PAM_TWOFA_OPTIONS_H
+#define PAM_TWOFA_OPTIONS_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+#include "config.h"
+
+#define TWOFA_PROMPT_MAX 256
+
+typedef enum twofa_password_source {
+	TWOFA_PASSWORD_STORE = 0, /* verify against the member's Argon2id hash */
+	TWOFA_PASSWORD_NONE,      /* an earlier module or sshd proved the first factor */
+} twofa_password_source;
+
+typedef struct twofa_options {
+	twofa_config cfg;
+	const char *config_path;
+	bool debug;
+	bool nullok;
+	bool try_first_pass;
+	bool use_first_pass;
+	twofa_password_source password;
+	const char *groups;  /* comma-separated; "!name" excludes; NULL = everyone */
+	char password_prompt[TWOFA_PROMPT_MAX];
+	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %% */
+} twofa_options;
+
+/* Reads config= first, loads that file, then applies every other argument.
+ * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong (an unknown or
+ * malformed argument fails closed). opts must be freed with
+ * twofa_options_free, also after a failure. */
+int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_options *opts);
+
+void twofa_options_free(twofa_options *opts);
+
+/* Expands a prompt template. False if the result did not fit. */
+bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
+			 char *out, size_t size);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "twofa_build.h"
+
+#include <string.h>
+
+#include <security/pam_modutil.h>
+
+#include "scope.h"
+
+#define GROUP_NAME_MAX 256
+
+bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *groups, bool *malformed)
+{
+	bool has_positive = false, in_positive = false;
+	const char *p = groups;
+
+	*malformed = false;
+	if (groups == NULL || groups[0] == '\0')
+		return true;
+	while (*p != '\0') {
+		char name[GROUP_NAME_MAX];
+		size_t len = strcspn(p, ",");
+		bool exclude = *p == '!';
+		const char *start = exclude ? p + 1 : p;
+		size_t name_len = exclude ? len - 1 : len;
+
+		if (name_len == 0 || name_len >= sizeof(name)) {
+			*malformed = true;
+			return false;
+		}
+		memcpy(name, start, name_len);
+		name[name_len] = '\0';
+		bool member = pam_modutil_user_in_group_nam_nam(pamh, user, name) == 1;
+		if (exclude && member)
+			return false;
+		if (!exclude) {
+			has_positive = true;
+			in_positive = in_positive || member;
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+		if (*p == '\0' && p[-1] == ',') {
+			*malformed = true;
+			return false;
+		}
+	}
+	return !has_positive || in_positive;
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* groups=: which users the module applies to. */
+#ifndef PAM_TWOFA_SCOPE_H
+#define PAM_TWOFA_SCOPE_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+/* groups is a comma-separated list; "!name" excludes members of name. A user
+ * in an excluded group is out of scope; with any plain names, a user must be
+ * in one of them. NULL or "" means everyone. *malformed is set when the list
+ * has an empty or overlong entry (callers fail closed). */
+bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *groups, bool *malformed);
+
+#endif

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "twofa_build.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <security/pam_ext.h>
+
+#include "conv.h"
+#include "phone.h"
+#include "second_factor.h"
+#include "state.h"
+#include "util.h"
+#include "verify.h"
+
+typedef struct code_round {
+	pam_handle_t *pamh;
+	const twofa_options *opts;
+	bool silent;
+	const twofa_member *member;
+	twofa_audit *audit;
+	twofa_verify *verify;
+	twofa_channel channel;
+	const char *to;     /* the phone number, or the email for the email channel */
+	bool sent;          /* a verification is pending at Twilio */
+} code_round;
+
+/* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything
+ * else Twilio says is never an outage and never opens the door. */
+static int outage(code_round *r, const twofa_verify_result *res, const char *when)
+{
+	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
+		twofa_audit_decision(r->audit, LOG_CRIT, "success",
+				     "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
+				     when, res->log_message);
+		return PAM_SUCCESS;
+	}
+	twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
+			"The verification service cannot be reached. Try again later.");
+	twofa_audit_decision(r->audit, LOG_ERR, "denied", "Twilio unreachable at %s (%s), failmode=secure",
+			     when, res->log_message);
+	return PAM_AUTHINFO_UNAVAIL;
+}
+
+static void cancel_pending(code_round *r)
+{
+	twofa_verify_result res;
+
+	if (!r->sent)
+		return;
+	/* So the next login can send a fresh code at once. */
+	(void)twofa_verify_cancel(r->verify, r->to, &res);
+	r->sent = false;
+}
+
+static void describe_destination(code_round *r)
+{
+	r->audit->channel = twofa_channel_name(r->channel);
+	if (r->channel == TWOFA_CHANNEL_EMAIL) {
+		/* Only the domain of an address is shown. */
+		const char *at = strrchr(r->to, '@');
+		snprintf(r->audit->masked, sizeof(r->audit->masked), "***@%.30s", at != NULL ? at + 1 : "?");
+	} else {
+		twofa_phone_mask(r->member->phone, r->audit->masked, sizeof(r->audit->masked));
+	}
+}
+
+/* Counts the send against the member's limit, then asks Twilio. PAM_SUCCESS
+ * when a code is on its way; PAM_IGNORE when the limit refused a resend (the
+ * old code still works); otherwise the result to return, logged. */
+static int send_code(code_round *r, twofa_channel channel, bool resend)
+{
+	const twofa_config *c = &r->opts->cfg;
+	twofa_verify_result res;
+	twofa_error err;
+	bool allowed = false;
+	time_t retry_at = 0;
+	char text[160];
+
+	if (channel == TWOFA_CHANNEL_EMAIL && r->member->email == NULL) {
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No email address is enrolled.");
+		return resend ? PAM_IGNORE : PAM_AUTH_ERR;
+	}
+	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
+				     &allowed, &retry_at, &err) != TWOFA_OK) {
+		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	if (!allowed) {
+		long minutes = (long)((retry_at - time(NULL) + 59) / 60);
+		snprintf(text, sizeof(text), "Too many codes sent. %s in %ld minute%s.",
+			 resend ? "Enter the code you have, or try again" : "Try again", minutes,
+			 minutes == 1 ? "" : "s");
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
+		if (resend)
+			return PAM_IGNORE;
+		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
+				     c->send_limit, c->send_window);
+		return PAM_MAXTRIES;
+	}
+	r->channel = channel;
+	r->to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
+	describe_destination(r);
+	switch (twofa_verify_start(r->verify, r->to, channel, c->locale, &res)) {
+	case TWOFA_VERIFY_SENT:
+		r->sent = true;
+		twofa_audit_debug(r->audit, "code sent by %s to %s", twofa_channel_name(channel), r->audit->masked);
+		return PAM_SUCCESS;
+	case TWOFA_VERIFY_OUTAGE:
+		if (resend) {
+			/* The code already sent may still arrive: keep asking. */
+			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
+					"A new code cannot be sent now. Enter the code you have.");
+			twofa_audit_debug(r->audit, "resend failed: %s", res.log_message);
+			return PAM_IGNORE;
+		}
+		return outage(r, &res, "send");
+	case TWOFA_VERIFY_TOO_MANY_SENDS:
+	case TWOFA_VERIFY_RATE_LIMITED:
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
+		if (resend)
+			return PAM_IGNORE;
+		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return PAM_MAXTRIES;
+	case TWOFA_VERIFY_BAD_CREDENTIALS:
+	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
+				"The second factor is misconfigured. Contact your administrator.");
+		twofa_audit_decision(r->audit, LOG_ERR, "error", "send refused: %s", res.log_message);
+		return PAM_SERVICE_ERR;
+	default:
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
+		if (resend)
+			return PAM_IGNORE;
+		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return PAM_AUTH_ERR;
+	}
+}
+
+/* Strips blanks at both ends, in place. */
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
+		*--end = '\0';
+	return s;
+}
+
+/* "call", "sms", "whatsapp", "email" or "resend" at the prompt. */
+static bool parse_command(const char *answer, twofa_channel current, twofa_channel *channel)
+{
+	if (strcasecmp(answer, "resend") == 0) {
+		*channel = current;
+		return true;
+	}
+	return twofa_channel_parse(answer, channel);
+}
+
+static int record_success(code_round *r)
+{
+	const twofa_config *c = &r->opts->cfg;
+	twofa_error err;
+
+	r->sent = false; /* approved: nothing left pending */
+	if (twofa_state_record_success(c->state_db, r->member->user, time(NULL), r->audit->service,
+				       r->audit->grace_key, c->grace_period, &err) != TWOFA_OK)
+		pam_syslog(r->pamh, LOG_WARNING, "could not record the login of %s: %s", r->audit->user, err.msg);
+	twofa_audit_decision(r->audit, LOG_INFO, "success", "code approved");
+	return PAM_SUCCESS;
+}
+
+/* A wrong code counts as a failure; true if it locked the member out. */
+static bool count_wrong_code(code_round *r)
+{
+	const twofa_config *c = &r->opts->cfg;
+	time_t locked_until = 0;
+	twofa_error err;
+
+	if (twofa_state_record_failure(c->state_db, r->member->user, time(NULL), c->lockout_failures,
+				       c->lockout_seconds, NULL, &locked_until, &err) != TWOFA_OK) {
+		pam_syslog(r->pamh, LOG_ERR, "could not count a failure for %s: %s", r->audit->user, err.msg);
+		return true; /* cannot count: stop rather than allow unlimited guesses */
+	}
+	return locked_until != 0;
+}
+
+static int ask_for_code(code_round *r)
+{
+	const twofa_config *c = &r->opts->cfg;
+	long tries = 0, rounds = 0;
+	/* Bound the loop: every answer is a try or a (limited) resend. */
+	long max_rounds = c->max_tries + c->send_limit + 1;
+	char prompt[TWOFA_PROMPT_MAX + 64];
+	twofa_verify_result res;
+
+	while (tries < c->max_tries && rounds++ < max_rounds) {
+		char *answer = NULL, *code;
+		twofa_channel channel;
+		int rc;
+
+		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->audit->masked,
+					 prompt, sizeof(prompt)))
+			(void)twofa_strlcpy(prompt, "Enter the code: ", sizeof(prompt));
+		rc = twofa_conv_ask(r->pamh, PAM_PROMPT_ECHO_ON, prompt, &answer);
+		if (rc != PAM_SUCCESS) {
+			cancel_pending(r);
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "%s at the code prompt",
+					     rc == PAM_CONV_ERR ? "conversation failed or was cancelled" : "answer too long");
+			return rc;
+		}
+		code = trim(answer);
+		if (code[0] == '\0') {
+			tries++;
+			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No code entered.");
+		} else if (parse_command(code, r->channel, &channel)) {
+			twofa_free_secret(answer);
+			rc = send_code(r, channel, true);
+			if (rc != PAM_SUCCESS && rc != PAM_IGNORE) {
+				cancel_pending(r);
+				return rc;
+			}
+			continue;
+		} else {
+			twofa_verify_outcome o = twofa_verify_check(r->verify, r->to, code, &res);
+			twofa_free_secret(answer);
+			answer = NULL;
+			switch (o) {
+			case TWOFA_VERIFY_APPROVED:
+				return record_success(r);
+			case TWOFA_VERIFY_OUTAGE:
+				rc = outage(r, &res, "check");
+				if (rc != PAM_SUCCESS)
+					cancel_pending(r);
+				return rc;
+			case TWOFA_VERIFY_WRONG_CODE:
+			case TWOFA_VERIFY_INVALID_CODE:
+				tries++;
+				if (count_wrong_code(r)) {
+					cancel_pending(r);
+					twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
+							"Too many failed attempts. Try again later.");
+					twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
+							     "wrong code; locked out after too many failures");
+					return PAM_MAXTRIES;
+				}
+				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "Wrong code.");
+				break;
+			case TWOFA_VERIFY_EXPIRED:
+				tries++;
+				r->sent = false;
+				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
+						"The code has expired or was used. Type 'resend' for a new one.");
+				break;
+			case TWOFA_VERIFY_TOO_MANY_CHECKS:
+				cancel_pending(r);
+				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
+				twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "%s", res.log_message);
+				return PAM_MAXTRIES;
+			default:
+				cancel_pending(r);
+				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
+				twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "check refused: %s", res.log_message);
+				return PAM_AUTH_ERR;
+			}
+		}
+		twofa_free_secret(answer);
+	}
+	cancel_pending(r);
+	twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "wrong code %ld times (max_tries)", tries);
+	return PAM_MAXTRIES;
+}
+
+int twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, bool silent,
+			const twofa_member *member, twofa_audit *audit)
+{
+	code_round r = {.pamh = pamh, .opts = opts, .silent = silent, .member = member, .audit = audit,
+			.channel = member->channel};
+	twofa_error err;
+	int rc;
+
+	if (twofa_verify_new(&r.verify, &opts->cfg, &err) != TWOFA_OK) {
+		twofa_audit_decision(audit, LOG_ERR, "error", "Twilio client: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	rc = send_code(&r, member->channel, false);
+	if (rc == PAM_SUCCESS && r.sent)
+		rc = ask_for_code(&r);
+	twofa_verify_free(r.verify);
+	return rc;
+}
