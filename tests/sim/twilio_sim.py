@@ -11,13 +11,13 @@ import base64
 import binascii
 import hmac
 import http.server
+import io
 import json
 import os
 import re
 import secrets
 import signal
 import socket
-import socketserver
 import ssl
 import struct
 import sys
@@ -631,6 +631,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.request.close()
         except OSError:
             pass
+        # http.server flushes wfile after the handler returns: give it something harmless.
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
         self.log_message("conn %d: %s reset by fault", self.conn_id, self.requestline)
 
     def record(self, op, method, path, status, auth, form, query):
