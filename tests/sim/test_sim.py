@@ -466,6 +466,9 @@ def main():
                 fn(s)
             except Exception as e:  # report and go on: one broken part must not hide the rest
                 t.ok(False, "%s raised %s: %s" % (fn.__name__, type(e).__name__, e))
+        log = open(os.path.join(s.dir, "sim.log")).read()
+        t.ok("Traceback" not in log and "ValueError" not in log and "conn 1:" in log,
+             "sim.log has request lines and no tracebacks", log[-2000:])
     finally:
         s.stop()
     t.ok(not pid_alive(s.pid), "server stopped by PID")
