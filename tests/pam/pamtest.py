@@ -1,0 +1,564 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Harness for the PAM tests (and later e2e and bench): runs real libpam through
+tests/pam/pam_driver on a private PAM confdir, answers the conversation from Python,
+prepares a temporary twofa environment (config, member store, service files), drives the
+Twilio simulator and captures syslog in a private mount namespace.
+
+    sim = Sim()                                   # simulator (stopped at exit)
+    env = Env(sim, config={"max_tries": "3"})     # temp dir, twofa.conf, empty members.db
+    env.add_member("alice", "pw", "+14155550123")
+    env.service("sshd", ["auth required %s" % env.twofa_module_args()])
+    run = run_pam(env, "sshd", "alice", ["auth", "acct"],
+                  answers=["pw", lambda kind, text, run: sim.last_code("+14155550123")])
+    run.code("auth") == "PAM_SUCCESS"
+
+Answers: a list (consumed one per prompt) or a callable(kind, text, run) called per
+prompt. An answer is a str (sent as the text), None (a NULL resp), FAIL (the conversation
+fails) or NORESP (the conversation returns no resp array). A list that runs out answers
+FAIL. Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so.
+$TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
+"""
+
+import atexit
+import ctypes
+import ctypes.util
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or SRCDIR
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "sim"))
+import simclient  # noqa: E402  (the simulator's own client: Tap, Sim)
+
+Tap = simclient.Tap
+
+DRIVER = os.path.join(BUILDDIR, "tests", "pam", "pam_driver")
+MKMEMBER = os.path.join(BUILDDIR, "tests", "pam", "mkmember")
+
+FAIL = object()    # answer: the conversation returns PAM_CONV_ERR
+NORESP = object()  # answer: the conversation returns PAM_SUCCESS without a resp array
+
+PROMPT_KINDS = ("PROMPT_ECHO_OFF", "PROMPT_ECHO_ON")
+MESSAGE_KINDS = PROMPT_KINDS + ("ERROR_MSG", "TEXT_INFO")
+
+
+def module_path():
+    """Absolute path of the built pam_twofa.so, or None when it is not built."""
+    p = os.environ.get("TWOFA_PAM_MODULE") or os.path.join(
+        BUILDDIR, "pam_twofa", ".libs", "pam_twofa.so")
+    return os.path.abspath(p) if os.path.exists(p) else None
+
+
+# -- the driver's line protocol ----------------------------------------------------------
+
+_UNESCAPE = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t", '"': '"'}
+
+
+def unescape(s):
+    """Decodes the driver's escapes (\\\\ \\n \\r \\t \\" \\xHH)."""
+    out, i = [], 0
+    while i < len(s):
+        c = s[i]
+        if c == "\\" and i + 1 < len(s):
+            n = s[i + 1]
+            if n == "x" and i + 4 <= len(s):
+                out.append(chr(int(s[i + 2:i + 4], 16)))
+                i += 4
+                continue
+            out.append(_UNESCAPE.get(n, n))
+            i += 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def escape(s):
+    """Encodes an answer for an ANSWER line (one line, any byte but NUL survives)."""
+    out = []
+    for c in s:
+        if c == "\\":
+            out.append("\\\\")
+        elif c == "\n":
+            out.append("\\n")
+        elif c == "\r":
+            out.append("\\r")
+        elif c == "\t":
+            out.append("\\t")
+        elif ord(c) < 0x20 or ord(c) == 0x7f:
+            out.append("\\x%02x" % ord(c))
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+_RESULT = re.compile(r'^RESULT op=(\S+) code=(\S+) \((-?\d+)\) msg="(.*)"$')
+_ITEMS = re.compile(r'^ITEMS op=(\S+) user="(.*)" authtok=(set|unset)$')
+
+
+class Result:
+    """One PAM call: op, code name (e.g. "PAM_SUCCESS"), number, pam_strerror text, and the
+    PAM_USER / whether PAM_AUTHTOK was set afterwards."""
+
+    def __init__(self, op, name, number, msg):
+        self.op, self.name, self.number, self.msg = op, name, number, msg
+        self.user, self.authtok_set = None, None
+
+    def __repr__(self):
+        return "Result(%s=%s)" % (self.op, self.name)
+
+
+class PamRun:
+    """What one driver run did: results (one per op that ran), transcript (every
+    conversation message as (kind, text), answers as ("ANSWER", text|None|"<FAIL>"|...)),
+    the raw stdout lines, stderr, exit status and whether it printed END."""
+
+    def __init__(self):
+        self.results, self.transcript, self.lines = [], [], []
+        self.stderr, self.returncode, self.ended, self.timed_out = "", None, False, False
+
+    def result(self, op):
+        for r in self.results:
+            if r.op == op:
+                return r
+        return None
+
+    def code(self, op):
+        """Code name of the first run of op, or None if it did not run."""
+        r = self.result(op)
+        return r.name if r else None
+
+    def codes(self):
+        return [r.name for r in self.results]
+
+    def messages(self, kinds=MESSAGE_KINDS):
+        return [(k, t) for k, t in self.transcript if k in kinds]
+
+    def prompts(self):
+        return self.messages(PROMPT_KINDS)
+
+    def texts(self, kinds=MESSAGE_KINDS):
+        return [t for k, t in self.messages(kinds)]
+
+    @property
+    def clean_exit(self):
+        return self.returncode == 0 and self.ended and not self.timed_out
+
+    def describe(self):
+        """Multi-line summary for a TAP diagnostic."""
+        out = ["exit=%r ended=%r timed_out=%r" % (self.returncode, self.ended, self.timed_out)]
+        out += ["%s %r" % (k, t) for k, t in self.transcript]
+        out += ["%s %s %s" % (r.op, r.name, r.msg) for r in self.results]
+        if self.stderr.strip():
+            out += ["stderr: " + l for l in self.stderr.strip().splitlines()[-15:]]
+        return "\n".join(out)
+
+
+def _answer_line(answer):
+    if answer is FAIL:
+        return "FAIL", "<FAIL>"
+    if answer is NORESP:
+        return "NORESP", "<NORESP>"
+    if answer is None:
+        return "NULL", None
+    return "ANSWER " + escape(str(answer)), str(answer)
+
+
+def run_pam(env, service, user, ops, answers=(), rhost=None, tty=None, ruser=None,
+            silent=False, disallow_null_authtok=False, stop_on_fail=False, timeout=60,
+            syslog=None, wrapper=None):
+    """Runs ops (e.g. ["auth", "acct"]) on one PAM handle for service in env's confdir.
+    user None starts PAM without a user (the stack prompts for one). syslog: a
+    SyslogCapture to run the driver with /dev/log bound to. Returns a PamRun."""
+    argv = [DRIVER, "--confdir", env.confdir, "--service", service]
+    argv += ["--no-user"] if user is None else ["--user", user]
+    for flag, value in (("--rhost", rhost), ("--tty", tty), ("--ruser", ruser)):
+        if value is not None:
+            argv += [flag, value]
+    if silent:
+        argv.append("--silent")
+    if disallow_null_authtok:
+        argv.append("--disallow-null-authtok")
+    if stop_on_fail:
+        argv.append("--stop-on-fail")
+    for op in ops:
+        argv += ["--op", op]
+    if wrapper is None:
+        wrapper = shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
+    argv = list(wrapper) + argv
+    if syslog is not None:
+        argv = syslog.wrap(argv)
+
+    run = PamRun()
+    pending = list(answers) if not callable(answers) else None
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    watchdog = threading.Timer(timeout, lambda: (setattr(run, "timed_out", True), proc.kill()))
+    watchdog.start()
+    err_chunks = []
+    err_reader = threading.Thread(target=lambda: err_chunks.append(proc.stderr.read()))
+    err_reader.start()
+    current = None
+    try:
+        for raw in proc.stdout:
+            line = raw.rstrip("\n")
+            run.lines.append(line)
+            kind, _, rest = line.partition(" ")
+            if kind in MESSAGE_KINDS:
+                text = unescape(rest)
+                run.transcript.append((kind, text))
+                if kind in PROMPT_KINDS:
+                    if pending is not None:
+                        answer = pending.pop(0) if pending else FAIL
+                    else:
+                        answer = answers(kind, text, run)
+                    wire, shown = _answer_line(answer)
+                    run.transcript.append(("ANSWER", shown))
+                    try:
+                        proc.stdin.write(wire + "\n")
+                        proc.stdin.flush()
+                    except BrokenPipeError:
+                        pass
+            elif kind == "RESULT":
+                m = _RESULT.match(line)
+                if m:
+                    current = Result(m.group(1), m.group(2), int(m.group(3)), unescape(m.group(4)))
+                    run.results.append(current)
+            elif kind == "ITEMS":
+                m = _ITEMS.match(line)
+                if m and current is not None:
+                    current.user = unescape(m.group(2))
+                    current.authtok_set = m.group(3) == "set"
+            elif line == "END":
+                run.ended = True
+        try:
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        run.returncode = proc.wait()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        err_reader.join()
+    run.stderr = "".join(c for c in err_chunks if c)
+    return run
+
+
+# -- the simulator -------------------------------------------------------------------------
+
+class Sim(simclient.Sim):
+    """The Twilio simulator (tests/sim/simctl), with the /_sim/ controls the PAM tests use.
+    Stopped at exit even when a test dies."""
+
+    def fragment(self):
+        """The twofa.conf lines simctl wrote for this simulator (credentials, URLs, CA)."""
+        with open(os.path.join(self.dir, "twofa.conf")) as f:
+            return f.read()
+
+    def reset(self):
+        return self.ctl("POST", "reset")
+
+    def codes(self, to=None):
+        return [e["code"] for e in self.outbox(to)]
+
+    def sends(self, to=None):
+        return len(self.outbox(to))
+
+    def fault(self, op, fault, number=None, delay=None, count=1):
+        spec = {"op": op, "fault": fault, "count": count}
+        if number is not None:
+            spec["number"] = number
+        if delay is not None:
+            spec["delay"] = delay
+        return self.ctl("POST", "faults", spec)
+
+    def clear_faults(self):
+        return self.ctl("DELETE", "faults")
+
+    def clock(self):
+        return self.ctl("GET", "clock")["now"]
+
+    def advance(self, seconds):
+        return self.ctl("POST", "clock", {"advance": seconds})["now"]
+
+    def set_clock(self, epoch):
+        return self.ctl("POST", "clock", {"set": epoch})["now"]
+
+    def stats(self):
+        return self.ctl("GET", "stats")
+
+    def requests(self):
+        return self.ctl("GET", "requests")
+
+    def number_kind(self, number, kind):
+        return self.ctl("POST", "numbers", {"number": number, "kind": kind})
+
+    def set_service(self, **settings):
+        return self.ctl("POST", "service", settings)
+
+    def code_answer(self, to):
+        """An answer callable that reads the newest code for `to` from the outbox at the
+        moment the prompt appears (None, i.e. a NULL resp, if nothing was sent)."""
+        return lambda kind, text, run: self.last_code(to)
+
+
+# -- the environment ---------------------------------------------------------------------
+
+def _write_private(path, text, mode=0o600):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+class Env:
+    """A private twofa world in a 0700 temp dir under /tmp: twofa.conf (0600) made of the
+    simulator's fragment, members_db/state_db inside the dir and extra keys; an empty
+    members.db; PAM service files in DIR/pam.d. Removed by cleanup() or at exit."""
+
+    def __init__(self, sim=None, config=None, init_store=True, prefix="twofa-pam-"):
+        self.sim = sim
+        self.dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+        os.chmod(self.dir, 0o700)
+        self.confdir = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.confdir, 0o700)
+        self.dbdir = os.path.join(self.dir, "db")
+        self.members_db = os.path.join(self.dbdir, "members.db")
+        self.state_db = os.path.join(self.dbdir, "state.db")
+        self.config_path = os.path.join(self.dir, "twofa.conf")
+        self.config = {}
+        self._closed = False
+        # libpam falls back to "other" for an unknown service: make that fail closed here.
+        self.service("other", ["%s required pam_deny.so" % k
+                               for k in ("auth", "account", "password", "session")])
+        atexit.register(self.cleanup)
+        self.write_config(config or {})
+        if init_store:
+            os.mkdir(self.dbdir, 0o700)
+            self._mkmember(["--init"])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+    def cleanup(self):
+        if self._closed:
+            return
+        self._closed = True
+        if os.environ.get("TWOFA_KEEP_PAM_DIR"):
+            sys.stderr.write("pam test dir kept: %s\n" % self.dir)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self, extra=None, raw=None):
+        """(Re)writes twofa.conf: simulator fragment, store paths, then extra keys (a dict;
+        a value None drops the key). raw replaces the whole text (for error tests)."""
+        if raw is None:
+            self.config.update(extra or {})
+            lines = [self.sim.fragment().rstrip("\n")] if self.sim else []
+            keys = {"members_db": self.members_db, "state_db": self.state_db}
+            keys.update(self.config)
+            lines += ["%s = %s" % (k, v) for k, v in keys.items() if v is not None]
+            raw = "\n".join(lines) + "\n"
+        _write_private(self.config_path, raw)
+
+    def twofa_module_args(self, args="", module=None):
+        """'/abs/pam_twofa.so config=DIR/twofa.conf ARGS' for a service line."""
+        module = module or module_path()
+        if module is None:
+            raise RuntimeError("pam_twofa.so is not built (set TWOFA_PAM_MODULE)")
+        return ("%s config=%s %s" % (module, self.config_path, args)).rstrip()
+
+    def twofa_line(self, args="", kind="auth", control="required"):
+        return "%s %s %s" % (kind, control, self.twofa_module_args(args))
+
+    def service(self, name, lines):
+        """Writes DIR/pam.d/NAME from lines (strings, e.g. "auth required pam_permit.so")."""
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError("bad service name %r" % name)
+        path = os.path.join(self.confdir, name)
+        _write_private(path, "".join(l.rstrip("\n") + "\n" for l in lines), 0o644)
+        return path
+
+    def _mkmember(self, args, stdin="", db_args=None, ok_codes=(0,)):
+        if db_args is None:
+            db_args = ["--db", self.members_db]
+        r = subprocess.run([MKMEMBER] + db_args + args, input=stdin, text=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if r.returncode not in ok_codes:
+            raise RuntimeError("mkmember %s failed: %s" % (" ".join(args), r.stderr.strip()))
+        return r
+
+    def member(self, user, password=None):
+        """The stored record as a dict of strings (hash shown only as its scheme), or None
+        when user is not enrolled. With password, also "password": "ok" or "wrong"."""
+        args = ["--show", user] + (["--check-password"] if password is not None else [])
+        r = self._mkmember(args, "" if password is None else password + "\n", ok_codes=(0, 3))
+        if r.returncode == 3:
+            return None
+        return dict(l.split(" ", 1) for l in r.stdout.splitlines() if " " in l)
+
+    def state(self, user):
+        """The user's state.db entry (failures, locked_until, sends, last login, grace)."""
+        r = self._mkmember(["--show-state", user], db_args=["--state-db", self.state_db])
+        return json.loads(r.stdout)
+
+    def add_member(self, user, password, phone, country="US", channel="sms", status="active",
+                   strength="interactive", email=None, replace=False):
+        """Enrols user in this env's members.db (password hashed with the password unit)."""
+        args = ["--user", user, "--phone", phone, "--country", country, "--channel", channel,
+                "--status", status, "--strength", strength]
+        if email is not None:
+            args += ["--email", email]
+        if replace:
+            args.append("--replace")
+        self._mkmember(args, password + "\n")
+
+
+# -- syslog capture ------------------------------------------------------------------------
+
+_SYSLOG_LINE = re.compile(r"^<(\d{1,3})>(.*)$", re.S)
+# glibc's header after the priority: "Mmm dd hh:mm:ss ident[pid]: message"
+_SYSLOG_BODY = re.compile(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d ([^:\[ ]+)(?:\[(\d+)\])?: (.*)$", re.S)
+FACILITIES = {0: "kern", 1: "user", 4: "auth", 10: "authpriv", 3: "daemon"}
+SEVERITIES = ["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"]
+
+
+class SyslogCapture:
+    """Receives what the driver (and the modules it loads) send to /dev/log. This machine
+    has no /dev/log, and the real /dev must never change: the driver runs in a private
+    mount namespace where a tmpfs covers /dev, every host /dev entry is bind-mounted back
+    into it, and a datagram socket in the test dir is bind-mounted on /dev/log."""
+
+    def __init__(self, env):
+        self.dir = os.path.join(env.dir, "syslog")
+        os.mkdir(self.dir, 0o700)
+        self.path = os.path.join(self.dir, "log.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.records = []
+        self._lock = threading.Lock()
+        self._stop = False
+        # A reader thread keeps the queue short: a sender blocks once it is full.
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        while not self._stop:
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.records.append(self._parse(data.decode("utf-8", "replace")))
+
+    @staticmethod
+    def _parse(raw):
+        m = _SYSLOG_LINE.match(raw)
+        rec = {"raw": raw, "facility": None, "severity": None, "text": raw,
+               "ident": None, "pid": None, "message": raw}
+        if m:
+            pri = int(m.group(1))
+            rec["facility"] = FACILITIES.get(pri >> 3, str(pri >> 3))
+            rec["severity"] = SEVERITIES[pri & 7]
+            rec["text"] = rec["message"] = m.group(2).rstrip("\n\0")
+            b = _SYSLOG_BODY.match(rec["text"])
+            if b:
+                rec["ident"], rec["message"] = b.group(1), b.group(3)
+                rec["pid"] = int(b.group(2)) if b.group(2) else None
+        return rec
+
+    def wrap(self, argv):
+        """argv run with this capture as /dev/log (used by run_pam(syslog=...))."""
+        return ["unshare", "--mount", "--propagation", "private", PYTHON,
+                os.path.abspath(__file__), "--devlog-ns", self.path, self.dir, "--"] + list(argv)
+
+    def lines(self):
+        with self._lock:
+            return list(self.records)
+
+    def texts(self):
+        return [r["text"] for r in self.lines()]
+
+    def clear(self):
+        with self._lock:
+            self.records = []
+
+    def wait_for(self, pattern, timeout=3.0):
+        """First record whose text matches the regex pattern, waiting up to timeout."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for rec in self.lines():
+                if rx.search(rec["text"]):
+                    return rec
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
+
+    def close(self):
+        self._stop = True
+        self.sock.close()
+        self._thread.join()
+
+
+def _devlog_namespace_exec(sock_path, work_dir, argv):
+    """Runs inside `unshare --mount --propagation private`: rebuilds /dev on a tmpfs with
+    every host entry bound back, binds sock_path on /dev/log, then execs argv."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    MS_NOSUID, MS_BIND, MS_REC, MNT_DETACH = 0x2, 0x1000, 0x4000, 0x2
+
+    def mount(src, dst, fstype, flags, data=None):
+        if libc.mount(src.encode(), dst.encode(), fstype.encode() if fstype else None,
+                      ctypes.c_ulong(flags), data.encode() if data else None) != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "mount %s on %s: %s" % (src, dst, os.strerror(e)))
+
+    hostdev = tempfile.mkdtemp(prefix="hostdev-", dir=work_dir)
+    mount("/dev", hostdev, None, MS_BIND | MS_REC)
+    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755,size=1m")
+    for name in os.listdir(hostdev):
+        src, dst = os.path.join(hostdev, name), os.path.join("/dev", name)
+        st = os.lstat(src)
+        if stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(src), dst)
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(dst, 0o755)
+            mount(src, dst, None, MS_BIND | MS_REC)
+        else:
+            open(dst, "w").close()
+            mount(src, dst, None, MS_BIND)
+    open("/dev/log", "w").close()
+    mount(sock_path, "/dev/log", None, MS_BIND)
+    if libc.umount2(hostdev.encode(), MNT_DETACH) != 0:
+        raise OSError(ctypes.get_errno(), "umount " + hostdev)
+    os.rmdir(hostdev)
+    os.execvp(argv[0], argv)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 6 and sys.argv[1] == "--devlog-ns" and sys.argv[4] == "--":
+        _devlog_namespace_exec(sys.argv[2], sys.argv[3], sys.argv[5:])
+    sys.stderr.write("usage: pamtest.py --devlog-ns SOCK WORKDIR -- COMMAND...\n")
+    sys.exit(2)
