@@ -193,18 +193,14 @@ if os.access(pamtest.MKMEMBER, os.X_OK):
     t.eq((menv.member("alice", password="correct hors") or {}).get("password"), "wrong",
          "the stored hash refuses another password")
     t.eq(menv.member("nobody"), None, "member() of an unenrolled user is None")
-    try:
-        menv.add_member("alice", "other", "+14155550124")
-        dup_refused = False
-    except RuntimeError:
-        dup_refused = True
-    t.ok(dup_refused, "enrolling the same user twice without replace is refused")
-    try:
-        menv.add_member("bob", "pw", "12345")
-        bad_refused = False
-    except RuntimeError:
-        bad_refused = True
-    t.ok(bad_refused, "a malformed phone number is refused by the member validator")
+    for user, phone, why in (("alice", "+14155550124", "enrolling the same user twice without replace"),
+                             ("bob", "12345", "a malformed phone number")):
+        try:
+            menv.add_member(user, "pw", phone)
+            refused = False
+        except RuntimeError:
+            refused = True
+        t.ok(refused, "%s is refused" % why)
     menv.add_member("alice", "other", "+14155550124", status="pending", channel="call",
                     replace=True)
     rec = menv.member("alice", password="other") or {}
