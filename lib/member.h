@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The member record kept in members.db under the login name, and its JSON
+ * form: a versioned object ("v":1) so fields can be added later without a
+ * migration. Decoding is strict about the fields it knows and ignores fields
+ * it does not know, so a newer twofa can add fields that this one still
+ * reads (forward compatibility). */
+#ifndef TWOFA_MEMBER_H
+#define TWOFA_MEMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "config.h"
+#include "error.h"
+
+#define TWOFA_USER_NAME_MAX 256       /* bytes */
+#define TWOFA_EMAIL_MAX 254           /* bytes (RFC 5321 path limit) */
+#define TWOFA_MEMBER_HASH_MAX 127     /* bytes of a crypto_pwhash_str string */
+#define TWOFA_MEMBER_JSON_MAX (16 * 1024) /* bytes a record may take */
+#define TWOFA_MEMBER_VERSION 1
+
+typedef enum {
+	TWOFA_MEMBER_ACTIVE,
+	TWOFA_MEMBER_PENDING,  /* enrolled, awaiting an administrator's approval */
+	TWOFA_MEMBER_DISABLED,
+} twofa_member_status;
+
+typedef struct twofa_member {
+	char *user;          /* login name, also the store key */
+	char *email;         /* NULL when none */
+	char phone[17];      /* E.164: '+' and 8..15 digits */
+	char country[3];     /* ISO 3166-1 alpha-2 the number was entered for */
+	twofa_channel channel;
+	char *password_hash; /* "$argon2id$..." */
+	twofa_member_status status;
+	time_t created, updated;
+	time_t verified;     /* last time the phone was proven; 0 = never */
+} twofa_member;
+
+/* 1..256 bytes of valid UTF-8 with no control characters, '/' or ':'. */
+bool twofa_user_name_valid(const char *name);
+
+/* Checks every field: user name as above; email optional, at most 254 bytes,
+ * local@domain shape (required when the channel is email); phone E.164;
+ * country two uppercase ASCII letters; channel and status known; hash an
+ * Argon2id string; created and updated within 2000..9999 with
+ * updated >= created; verified 0 or within the same range. The message names
+ * the field, never the phone number. */
+twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err);
+
+/* Validates m and writes it as compact JSON with sorted keys:
+ * {"channel":"sms","country":"GB","created":"2026-...Z","email":null,
+ *  "password_hash":"$argon2id$...","phone":"+44...","status":"active",
+ *  "updated":"...","user":"alice","v":1,"verified":null}
+ * *json is malloc'd; free it with twofa_free_secret (it holds the hash). */
+twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error *err);
+
+/* Parses len bytes (at most TWOFA_MEMBER_JSON_MAX) into m: one JSON object,
+ * no duplicate keys, "v" exactly 1, every field above present with its type
+ * (email and verified may be null), then twofa_member_validate. Unknown
+ * fields are ignored. On error m is left empty (safe to free). */
+twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, twofa_error *err);
+
+/* Frees the strings (wiping the hash) and zeroes m. NULL is fine. */
+void twofa_member_free(twofa_member *m);
+
+/* "active", "pending", "disabled"; NULL for an unknown value. */
+const char *twofa_member_status_name(twofa_member_status status);
+bool twofa_member_status_parse(const char *s, twofa_member_status *out);
+
+/* E.164 syntax only: '+', then 8..15 digits, the first not 0. */
+bool twofa_member_phone_valid(const char *phone);
+
+#endif
