@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "twofa_build.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "http.h"
+#include "util.h"
+
+struct twofa_http {
+	CURL *curl;
+	struct curl_slist *headers;
+	long connections;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* The body being received: a fixed buffer, so nothing is ever reallocated
+ * (and left behind unwiped) and the cap is a plain comparison. */
+typedef struct body_sink {
+	char *buf;
+	size_t len;
+	bool too_large;
+} body_sink;
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_status = CURLE_FAILED_INIT;
+static char user_agent[96];
+
+/* curl_global_init is not thread-safe before libcurl 7.84 (and a PAM module
+ * lives in threaded hosts), so it runs once under pthread_once. It is never
+ * undone: another user of libcurl in the same process may still need it. */
+static void global_init(void)
+{
+	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
+
+	global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(user_agent, sizeof(user_agent), "twofa/%s (libcurl/%s)", PACKAGE_VERSION,
+		 info != NULL && info->version != NULL ? info->version : "unknown");
+}
+
+const char *twofa_http_user_agent(void)
+{
+	if (pthread_once(&global_once, global_init) != 0)
+		return "twofa/" PACKAGE_VERSION;
+	return user_agent;
+}
+
+static bool host_is_loopback(const char *host)
+{
+	return strcmp(host, "127.0.0.1") == 0 || strcasecmp(host, "localhost") == 0 ||
+	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
+}
+
+/* Returns the protocols to allow for url ("https" or "http,https"), or NULL
+ * if the URL must not be used at all. */
+static const char *allowed_protocols(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *user = NULL;
+	const char *result = NULL;
+
+	if (u == NULL || url == NULL)
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	/* Credentials go in the Authorization header, never in a URL. */
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		goto out;
+	if (strcasecmp(scheme, "https") == 0)
+		result = "https";
+	else if (strcasecmp(scheme, "http") == 0 && host_is_loopback(host))
+		result = "http,https";
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_url_cleanup(u);
+	return result;
+}
+
+bool twofa_http_url_allowed(const char *url)
+{
+	return allowed_protocols(url) != NULL;
+}
+
+static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	body_sink *sink = userdata;
+	size_t n = size * nmemb;
+
+	if (n > TWOFA_HTTP_MAX_BODY - sink->len) {
+		sink->too_large = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	memcpy(sink->buf + sink->len, data, n);
+	sink->len += n;
+	return n;
+}
+
+#define SET(opt, val)                                                           \
+	do {                                                                    \
+		if (curl_easy_setopt(h->curl, opt, val) != CURLE_OK)            \
+			goto setopt_failed;                                     \
+	} while (0)
+
+twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err)
+{
+	twofa_http *h;
+
+	*out = NULL;
+	if (opt->timeout < 1 || opt->timeout > 120)
+		return twofa_fail(err, TWOFA_EINVAL, "HTTP timeout %ld is outside 1..120 seconds",
+				  opt->timeout);
+	if (pthread_once(&global_once, global_init) != 0 || global_status != CURLE_OK)
+		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised");
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
+		free(h);
+		return twofa_fail(err, TWOFA_ENOMEM, "libcurl could not create a handle");
+	}
+	if ((h->headers = curl_slist_append(NULL, "Accept: application/json")) == NULL) {
+		twofa_http_free(h);
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	}
+
+	SET(CURLOPT_ERRORBUFFER, h->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games inside sshd */
+	SET(CURLOPT_VERBOSE, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (opt->ca_file != NULL && opt->ca_file[0] != '\0')
+		SET(CURLOPT_CAINFO, opt->ca_file);
+	/* "" disables proxies outright, so http(s)_proxy/ALL_PROXY in a user's
+	 * environment can neither redirect nor break authentication; and an
+	 * empty NOPROXY means NO_PROXY cannot exempt a host from a configured one. */
+	SET(CURLOPT_PROXY, opt->proxy != NULL ? opt->proxy : "");
+	SET(CURLOPT_NOPROXY, "");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_MAXREDIRS, 0L);
+	SET(CURLOPT_CONNECTTIMEOUT, opt->timeout);
+	SET(CURLOPT_TIMEOUT, opt->timeout);
+	SET(CURLOPT_MAXFILESIZE, (long)TWOFA_HTTP_MAX_BODY);
+	SET(CURLOPT_FORBID_REUSE, 0L);
+	SET(CURLOPT_HTTPHEADER, h->headers);
+	SET(CURLOPT_USERAGENT, user_agent);
+	SET(CURLOPT_WRITEFUNCTION, sink_write);
+	if (opt->username != NULL && opt->password != NULL) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, opt->username);
+		SET(CURLOPT_PASSWORD, opt->password);
+	}
+	*out = h;
+	return TWOFA_OK;
+
+setopt_failed:
+	twofa_http_free(h);
+	return twofa_fail(err, TWOFA_ESYS, "libcurl refused an option (libcurl too old?)");
+}
+
+void twofa_http_free(twofa_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	curl_slist_free_all(h->headers);
+	free(h);
+}
+
+void twofa_http_response_clear(twofa_http_response *resp)
+{
+	twofa_free_wiped(resp->body, TWOFA_HTTP_MAX_BODY + 1);
+	memset(resp, 0, sizeof(*resp));
+}
+
+long twofa_http_connections(const twofa_http *h)
+{
+	return h->connections;
+}
+
+static twofa_http_failure classify(CURLcode rc, bool too_large)
+{
+	if (too_large)
+		return TWOFA_HTTP_TOO_LARGE;
+	switch (rc) {
+	case CURLE_OK:
+		return TWOFA_HTTP_OK;
+	case CURLE_OPERATION_TIMEDOUT:
+		return TWOFA_HTTP_TIMEOUT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return TWOFA_HTTP_TOO_LARGE;
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		return TWOFA_HTTP_CONNECT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		return TWOFA_HTTP_TLS;
+	default:
+		return TWOFA_HTTP_FAILED;
+	}
+}
+
+twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form, size_t form_len,
+				twofa_http_response *resp, twofa_error *err)
+{
+	const char *protocols = allowed_protocols(url);
+	body_sink sink = { 0 };
+	CURLcode rc;
+	long connects = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	if (protocols == NULL)
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "URL refused: only https://, or http:// to the loopback, without user info");
+	sink.buf = calloc(1, TWOFA_HTTP_MAX_BODY + 1);
+	if (sink.buf == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85: the _STR forms; the bitmasks are deprecated */
+	SET(CURLOPT_PROTOCOLS_STR, protocols);
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	SET(CURLOPT_PROTOCOLS, strcmp(protocols, "https") == 0 ? (long)CURLPROTO_HTTPS
+							   : (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+	SET(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_WRITEDATA, &sink);
+	if (form != NULL) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form_len);
+		SET(CURLOPT_POSTFIELDS, form);
+	} else {
+		SET(CURLOPT_HTTPGET, 1L);
+	}
+
+	h->errbuf[0] = '\0';
+	rc = curl_easy_perform(h->curl);
+	/* Do not keep pointers to the caller's body or our stack frame. */
+	(void)curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+	(void)curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
+	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
+		h->connections += connects;
+
+	resp->failure = classify(rc, sink.too_large);
+	if (resp->failure == TWOFA_HTTP_OK &&
+	    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
+		resp->failure = TWOFA_HTTP_FAILED;
+	if (resp->failure != TWOFA_HTTP_OK) {
+		resp->status = 0;
+		if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
+			snprintf(resp->detail, sizeof(resp->detail),
+				 "response body larger than %d bytes", TWOFA_HTTP_MAX_BODY);
+		else
+			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.120s", (int)rc,
+				 h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));
+		twofa_sanitize(resp->detail);
+		twofa_free_wiped(sink.buf, TWOFA_HTTP_MAX_BODY + 1);
+		return TWOFA_OK;
+	}
+	resp->body = sink.buf;
+	resp->len = sink.len;
+	return TWOFA_OK;
+
+setopt_failed:
+	twofa_free_wiped(sink.buf, TWOFA_HTTP_MAX_BODY + 1);
+	return twofa_fail(err, TWOFA_ESYS, "libcurl refused a request option");
+}

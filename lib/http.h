@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A small libcurl wrapper with the only settings twofa ever wants: TLS
+ * verification always on, bounded time and size, no redirects, no proxy
+ * from the environment, https only (plain http only to the loopback, for
+ * tests). One handle keeps its connection, so a send and a check share one
+ * TLS session. Nothing here prints. */
+#ifndef TWOFA_HTTP_H
+#define TWOFA_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Responses larger than this abort the transfer. */
+#define TWOFA_HTTP_MAX_BODY (64 * 1024)
+
+typedef struct twofa_http twofa_http;
+
+typedef struct twofa_http_options {
+	const char *username;   /* HTTP Basic user (copied by libcurl) */
+	const char *password;   /* HTTP Basic password (copied by libcurl) */
+	const char *ca_file;    /* NULL: the system CA bundle */
+	const char *proxy;      /* NULL or "": no proxy, whatever the environment says */
+	long timeout;           /* seconds for a whole request, connect included: 1..120 */
+} twofa_http_options;
+
+/* Why a request produced no HTTP response. */
+typedef enum twofa_http_failure {
+	TWOFA_HTTP_OK = 0,     /* a response arrived (any status) */
+	TWOFA_HTTP_TIMEOUT,
+	TWOFA_HTTP_CONNECT,    /* DNS, refused, reset, proxy */
+	TWOFA_HTTP_TLS,        /* handshake, certificate or host name */
+	TWOFA_HTTP_TOO_LARGE,  /* body over TWOFA_HTTP_MAX_BODY */
+	TWOFA_HTTP_FAILED,     /* anything else libcurl reported */
+} twofa_http_failure;
+
+typedef struct twofa_http_response {
+	long status;                 /* HTTP status, 0 when failure != OK */
+	twofa_http_failure failure;
+	char *body;                  /* NUL-terminated, len bytes; owned, see _response_clear */
+	size_t len;
+	char detail[160];            /* sanitised libcurl error text when failure != OK */
+} twofa_http_response;
+
+/* True if url is https://..., or http://... to 127.0.0.1, localhost or [::1]. */
+bool twofa_http_url_allowed(const char *url);
+
+twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err);
+void twofa_http_free(twofa_http *h);
+
+/* GET (form == NULL) or POST of an application/x-www-form-urlencoded body.
+ * The caller owns form and wipes it. Returns TWOFA_OK when resp holds an
+ * HTTP response or a transport failure (resp->failure says which);
+ * TWOFA_EINVAL for a URL that is not allowed; TWOFA_ENOMEM. */
+twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form, size_t form_len,
+				twofa_http_response *resp, twofa_error *err);
+
+/* Wipes and frees the body. Safe on a zeroed response. */
+void twofa_http_response_clear(twofa_http_response *resp);
+
+/* New connections this handle opened so far (libcurl's count). */
+long twofa_http_connections(const twofa_http *h);
+
+/* "twofa/0.1.0 (libcurl/7.88.1)" */
+const char *twofa_http_user_agent(void);
+
+#endif

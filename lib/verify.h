@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Twilio Verify v2 + Lookup v2 client. Every call ends in one outcome from
+ * one table (verify_outcome.c), with a short message for the user and a
+ * longer one for the log; neither ever holds a secret, a code or a full
+ * number. One twofa_verify object = one PAM transaction = one connection,
+ * reused for the send and the check. Not thread-safe per object. */
+#ifndef TWOFA_VERIFY_H
+#define TWOFA_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct twofa_verify twofa_verify;
+
+typedef enum twofa_verify_outcome {
+	TWOFA_VERIFY_OK = 0,            /* cancel, service fetch, lookup: done */
+	TWOFA_VERIFY_SENT,              /* start: a code is on its way (status pending) */
+	TWOFA_VERIFY_APPROVED,          /* check: the code is right. The ONLY pass. */
+	TWOFA_VERIFY_WRONG_CODE,        /* check: 200 "pending" */
+	TWOFA_VERIFY_INVALID_CODE,      /* check: not 4..10 letters/digits (refused locally) */
+	TWOFA_VERIFY_EXPIRED,           /* check/cancel: 404 20404, nothing pending */
+	TWOFA_VERIFY_TOO_MANY_CHECKS,   /* 60202 */
+	TWOFA_VERIFY_TOO_MANY_SENDS,    /* 60203 */
+	TWOFA_VERIFY_NUMBER_INVALID,    /* 60200 on To; lookup valid:false */
+	TWOFA_VERIFY_LANDLINE,          /* 60205 */
+	TWOFA_VERIFY_BLOCKED,           /* 60410, 60605, 60238 */
+	TWOFA_VERIFY_CHANNEL_DISABLED,  /* 60223, 60217 */
+	TWOFA_VERIFY_BAD_CREDENTIALS,   /* 401 / 20003 */
+	TWOFA_VERIFY_SERVICE_NOT_FOUND, /* 404 on service fetch or start: wrong Service SID */
+	TWOFA_VERIFY_RATE_LIMITED,      /* 20429, 60212, any other 429 */
+	TWOFA_VERIFY_OUTAGE,            /* 5xx, timeout, connect/TLS failure, unexpected body */
+	TWOFA_VERIFY_CLIENT_ERROR,      /* any other refusal, or a bad local argument */
+	TWOFA_VERIFY_OUTCOME_COUNT
+} twofa_verify_outcome;
+
+/* Which call a response answers: the same status means different things. */
+typedef enum twofa_verify_op {
+	TWOFA_VERIFY_OP_START = 0,
+	TWOFA_VERIFY_OP_CHECK,
+	TWOFA_VERIFY_OP_CANCEL,
+	TWOFA_VERIFY_OP_SERVICE,
+	TWOFA_VERIFY_OP_LOOKUP,
+} twofa_verify_op;
+
+#define TWOFA_VERIFY_SID_LEN 34
+#define TWOFA_E164_MAX 16 /* '+' and up to 15 digits */
+
+typedef struct twofa_verify_result {
+	twofa_verify_outcome outcome;
+	long http_status;  /* 0: no HTTP response */
+	long twilio_code;  /* Twilio's error code, 0 if none */
+	char verification_sid[TWOFA_VERIFY_SID_LEN + 1]; /* start/check: VE..., else "" */
+	char user_message[160];
+	char log_message[320];
+} twofa_verify_result;
+
+/* What a 2xx body carried besides its status. */
+typedef struct twofa_verify_details {
+	char e164[TWOFA_E164_MAX + 1];  /* lookup: normalised number */
+	char friendly_name[64];         /* service: sanitised */
+	long code_length;               /* service: 4..10, 0 if absent */
+} twofa_verify_details;
+
+/* Copies what it needs from cfg (credentials, URLs, CA, proxy, timeout,
+ * locale). Needs API key SID + secret or Account SID + token, a Service SID
+ * and allowed URLs (https, or http to the loopback). */
+twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa_error *err);
+void twofa_verify_free(twofa_verify *v);
+
+/* Sends a code to `to` (E.164, or an address for email). locale NULL means
+ * the config's locale (which may be unset); an unsupported locale is
+ * retried once without it. SENT on success. */
+twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch,
+					const char *locale, twofa_verify_result *r);
+
+/* Checks code for `to`. Only APPROVED passes. */
+twofa_verify_outcome twofa_verify_check(twofa_verify *v, const char *to, const char *code,
+					twofa_verify_result *r);
+
+/* Cancels what is pending for `to` (or a VE sid). OK, or EXPIRED if nothing was. */
+twofa_verify_outcome twofa_verify_cancel(twofa_verify *v, const char *to, twofa_verify_result *r);
+
+/* Fetches the Verify Service: validates credentials and Service SID.
+ * details may be NULL. */
+twofa_verify_outcome twofa_verify_fetch_service(twofa_verify *v, twofa_verify_details *details,
+						twofa_verify_result *r);
+
+/* Lookup v2: number in E.164 or national form, country ISO 3166 alpha-2 (or
+ * NULL). OK with e164_out filled, or NUMBER_INVALID. */
+twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const char *country,
+				  char e164_out[TWOFA_E164_MAX + 1], twofa_verify_result *r);
+
+/* New TCP connections this object opened so far. */
+long twofa_verify_connections(const twofa_verify *v);
+
+/* Outcome table (verify_outcome.c). */
+const char *twofa_verify_outcome_name(twofa_verify_outcome o);  /* "approved", ... */
+const char *twofa_verify_user_message(twofa_verify_outcome o);
+bool twofa_verify_is_outage(twofa_verify_outcome o);
+/* The outcome of a non-2xx answer: the one place Twilio's codes are mapped. */
+twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status, long twilio_code);
+const char *twofa_verify_op_name(twofa_verify_op op);
+
+/* True if s is a Twilio SID: the two-letter prefix and 32 hex digits. */
+bool twofa_verify_is_sid(const char *s, const char *prefix);
+/* True if s is '+', a digit 1-9 and 1 to 14 more digits (syntax only). */
+bool twofa_verify_is_e164(const char *s);
+
+/* Interprets one HTTP answer (verify_response.c): fills r->outcome,
+ * http_status, twilio_code, verification_sid and details (may be NULL); the
+ * caller writes the messages. log_detail receives why (sanitised, no
+ * secrets). Pure function: the fuzz target drives it. */
+twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status, const char *body,
+					    size_t len, twofa_verify_result *r,
+					    twofa_verify_details *details, char *log_detail,
+					    size_t log_detail_size);
+
+#endif

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Reading Twilio's answers. Defensive: a 2xx body that is not the JSON we
+ * expect is an outage ("unexpected response"), never a pass; error bodies
+ * are optional (the status alone then decides). */
+#include "twofa_build.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "util.h"
+#include "verify.h"
+
+#define MESSAGE_MAX 120 /* of Twilio's text kept for the log */
+
+/* Copies Twilio's message for the log: control characters become '?', and
+ * anything that could be an identifier, a token, a code or a number (long
+ * letter/digit runs, digit runs of 4 or more) is cut, since the message may
+ * echo resource paths with SIDs or what we sent. */
+static void scrub_message(const char *in, char *out, size_t out_size)
+{
+	size_t o = 0;
+
+	while (*in != '\0' && o + 4 < out_size) {
+		size_t run = 0;
+		bool digits_only = true;
+
+		while (isalnum((unsigned char)in[run])) {
+			if (!isdigit((unsigned char)in[run]))
+				digits_only = false;
+			run++;
+		}
+		if (run >= 12 || (digits_only && run >= 4)) {
+			out[o++] = '#';
+			out[o++] = '#';
+			out[o++] = '#';
+			in += run;
+		} else if (run > 0) {
+			size_t n = run < out_size - 1 - o ? run : out_size - 1 - o;
+			memcpy(out + o, in, n);
+			o += n;
+			in += run;
+		} else {
+			unsigned char c = (unsigned char)*in++;
+			out[o++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+bool twofa_verify_is_sid(const char *s, const char *prefix)
+{
+	if (s == NULL || strlen(s) != TWOFA_VERIFY_SID_LEN || strncmp(s, prefix, 2) != 0)
+		return false;
+	for (size_t i = 2; i < TWOFA_VERIFY_SID_LEN; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+bool twofa_verify_is_e164(const char *s)
+{
+	size_t n;
+
+	if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return false;
+	n = strnlen(s + 1, 16);
+	if (n < 2 || n > 15)
+		return false;
+	for (size_t i = 1; s[i] != '\0'; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* A string member, or NULL if absent, null or not a string. */
+static const char *get_string(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Sets the outage outcome for a 2xx body we cannot trust. */
+static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t log_size,
+				       const char *why, const char *value)
+{
+	char shown[32] = "";
+
+	if (value != NULL)
+		scrub_message(value, shown, sizeof(shown));
+	snprintf(log, log_size, "unexpected response (HTTP %ld): %s%s%s%s", r->http_status, why,
+		 value != NULL ? " \"" : "", shown, value != NULL ? "\"" : "");
+	return r->outcome = TWOFA_VERIFY_OUTAGE;
+}
+
+static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root,
+					      twofa_verify_result *r, char *log, size_t log_size)
+{
+	const char *sid = get_string(root, "sid");
+	const char *status = get_string(root, "status");
+	json_t *valid = json_object_get(root, "valid");
+
+	if (status == NULL)
+		return unexpected(r, log, log_size, "no \"status\" string", NULL);
+	if (sid != NULL && !twofa_verify_is_sid(sid, "VE"))
+		return unexpected(r, log, log_size, "\"sid\" is not a VE sid", NULL);
+	if (op == TWOFA_VERIFY_OP_START && sid == NULL)
+		return unexpected(r, log, log_size, "no verification \"sid\"", NULL);
+	if (sid != NULL)
+		twofa_strlcpy(r->verification_sid, sid, sizeof(r->verification_sid));
+
+	switch (op) {
+	case TWOFA_VERIFY_OP_START:
+		if (strcmp(status, "pending") == 0) {
+			snprintf(log, log_size, "verification pending (HTTP %ld)", r->http_status);
+			return r->outcome = TWOFA_VERIFY_SENT;
+		}
+		break;
+	case TWOFA_VERIFY_OP_CHECK:
+		if (strcmp(status, "approved") == 0) {
+			/* The legacy flag must not contradict: fail closed if it does. */
+			if (valid != NULL && !json_is_null(valid) && !json_is_true(valid))
+				return unexpected(r, log, log_size,
+						  "status approved but \"valid\" is not true", NULL);
+			snprintf(log, log_size, "code approved (HTTP %ld)", r->http_status);
+			return r->outcome = TWOFA_VERIFY_APPROVED;
+		}
+		if (json_is_true(valid))
+			return unexpected(r, log, log_size, "\"valid\" true with status", status);
+		if (strcmp(status, "pending") == 0) {
+			snprintf(log, log_size, "wrong code, verification still pending (HTTP %ld)",
+				 r->http_status);
+			return r->outcome = TWOFA_VERIFY_WRONG_CODE;
+		}
+		if (strcmp(status, "max_attempts_reached") == 0) {
+			snprintf(log, log_size, "check answered status max_attempts_reached");
+			return r->outcome = TWOFA_VERIFY_TOO_MANY_CHECKS;
+		}
+		if (strcmp(status, "canceled") == 0 || strcmp(status, "expired") == 0 ||
+		    strcmp(status, "deleted") == 0 || strcmp(status, "failed") == 0) {
+			snprintf(log, log_size, "check answered status %s", status);
+			return r->outcome = TWOFA_VERIFY_EXPIRED;
+		}
+		break;
+	case TWOFA_VERIFY_OP_CANCEL:
+		if (strcmp(status, "canceled") == 0) {
+			snprintf(log, log_size, "verification canceled (HTTP %ld)", r->http_status);
+			return r->outcome = TWOFA_VERIFY_OK;
+		}
+		break;
+	default:
+		break;
+	}
+	return unexpected(r, log, log_size, "status", status);
+}
+
+static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r,
+					 twofa_verify_details *d, char *log, size_t log_size)
+{
+	const char *sid = get_string(root, "sid");
+	const char *name = get_string(root, "friendly_name");
+	json_t *len = json_object_get(root, "code_length");
+	long code_length = 0;
+
+	if (!twofa_verify_is_sid(sid, "VA"))
+		return unexpected(r, log, log_size, "no service \"sid\" (VA...)", NULL);
+	if (len != NULL && !json_is_null(len)) {
+		if (!json_is_integer(len) || json_integer_value(len) < 4 ||
+		    json_integer_value(len) > 10)
+			return unexpected(r, log, log_size, "\"code_length\" is not 4..10", NULL);
+		code_length = (long)json_integer_value(len);
+	}
+	if (d != NULL) {
+		d->code_length = code_length;
+		d->friendly_name[0] = '\0';
+		if (name != NULL)
+			scrub_message(name, d->friendly_name, sizeof(d->friendly_name));
+	}
+	snprintf(log, log_size, "service found (HTTP %ld), code length %ld", r->http_status,
+		 code_length);
+	return r->outcome = TWOFA_VERIFY_OK;
+}
+
+static twofa_verify_outcome read_lookup(json_t *root, twofa_verify_result *r,
+					twofa_verify_details *d, char *log, size_t log_size)
+{
+	json_t *valid = json_object_get(root, "valid");
+	const char *number = get_string(root, "phone_number");
+
+	if (!json_is_boolean(valid))
+		return unexpected(r, log, log_size, "no \"valid\" boolean", NULL);
+	if (json_is_false(valid)) {
+		json_t *errors = json_object_get(root, "validation_errors");
+		const char *first = json_string_value(json_array_get(errors, 0));
+		char shown[40] = "";
+
+		if (first != NULL)
+			scrub_message(first, shown, sizeof(shown));
+		snprintf(log, log_size, "number not valid (%s)", first != NULL ? shown : "no reason given");
+		return r->outcome = TWOFA_VERIFY_NUMBER_INVALID;
+	}
+	if (!twofa_verify_is_e164(number))
+		return unexpected(r, log, log_size, "valid number without an E.164 \"phone_number\"",
+				  NULL);
+	if (d != NULL)
+		twofa_strlcpy(d->e164, number, sizeof(d->e164));
+	snprintf(log, log_size, "number valid (HTTP %ld)", r->http_status);
+	return r->outcome = TWOFA_VERIFY_OK;
+}
+
+static twofa_verify_outcome read_error(twofa_verify_op op, const char *body, size_t len,
+				       twofa_verify_result *r, char *log, size_t log_size)
+{
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *message = NULL;
+	char shown[MESSAGE_MAX] = "";
+
+	if (json_is_object(root)) {
+		json_t *code = json_object_get(root, "code");
+		if (json_is_integer(code) && json_integer_value(code) > 0 &&
+		    json_integer_value(code) < 1000000000)
+			r->twilio_code = (long)json_integer_value(code);
+		message = get_string(root, "message");
+		if (message != NULL)
+			scrub_message(message, shown, sizeof(shown));
+	}
+	r->outcome = twofa_verify_map_error(op, r->http_status, r->twilio_code);
+	snprintf(log, log_size, "HTTP %ld, Twilio error %ld%s%s%s", r->http_status, r->twilio_code,
+		 message != NULL ? ": \"" : (json_is_object(root) ? "" : ", body not Twilio JSON"),
+		 shown, message != NULL ? "\"" : "");
+	json_decref(root);
+	return r->outcome;
+}
+
+twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status, const char *body,
+					    size_t len, twofa_verify_result *r,
+					    twofa_verify_details *details, char *log_detail,
+					    size_t log_detail_size)
+{
+	json_t *root;
+	json_error_t jerr;
+	twofa_verify_outcome o;
+
+	r->http_status = http_status;
+	r->twilio_code = 0;
+	r->verification_sid[0] = '\0';
+	if (body == NULL)
+		len = 0;
+	if (http_status < 200 || http_status > 299)
+		return read_error(op, body != NULL ? body : "", len, r, log_detail, log_detail_size);
+
+	if (len == 0)
+		return unexpected(r, log_detail, log_detail_size, "empty body", NULL);
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL)
+		return unexpected(r, log_detail, log_detail_size, "body is not valid JSON", NULL);
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return unexpected(r, log_detail, log_detail_size, "body is not a JSON object", NULL);
+	}
+	switch (op) {
+	case TWOFA_VERIFY_OP_SERVICE:
+		o = read_service(root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_LOOKUP:
+		o = read_lookup(root, r, details, log_detail, log_detail_size);
+		break;
+	default:
+		o = read_verification(op, root, r, log_detail, log_detail_size);
+		break;
+	}
+	json_decref(root);
+	return o;
+}

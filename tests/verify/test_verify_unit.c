@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The pure parts of the Verify client: the outcome table, the error mapping
+ * and the response parser, fed with Twilio-shaped and hostile bodies. */
+#include "twofa_build.h"
+
+#include <string.h>
+
+#include "http.h"
+#include "verify.h"
+
+#include "../unit/tap.h"
+
+#define VE "VEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define VA "VA0123456789abcdef0123456789ABCDEF"
+
+static twofa_verify_outcome interp(twofa_verify_op op, long status, const char *body,
+				   twofa_verify_result *r, twofa_verify_details *d)
+{
+	char log[320];
+
+	memset(r, 0, sizeof(*r));
+	return twofa_verify_interpret(op, status, body, body != NULL ? strlen(body) : 0, r, d, log,
+				      sizeof(log));
+}
+
+static void test_table(void)
+{
+	for (int o = 0; o < TWOFA_VERIFY_OUTCOME_COUNT; o++) {
+		const char *u = twofa_verify_user_message((twofa_verify_outcome)o);
+		ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)o), "unknown") != 0 &&
+			   u != NULL && strlen(u) > 4 && strlen(u) < 120,
+		   "outcome %d has a name and a short user message", o);
+	}
+	ok(twofa_verify_is_outage(TWOFA_VERIFY_OUTAGE), "outage is an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_RATE_LIMITED), "rate limiting is not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_CREDENTIALS), "bad credentials are not an outage");
+	ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)99), "unknown") == 0,
+	   "an out-of-range outcome is named unknown");
+}
+
+static void test_map(void)
+{
+	static const struct {
+		twofa_verify_op op;
+		long status, code;
+		twofa_verify_outcome want;
+	} cases[] = {
+		{ TWOFA_VERIFY_OP_CHECK, 404, 20404, TWOFA_VERIFY_EXPIRED },
+		{ TWOFA_VERIFY_OP_CANCEL, 404, 20404, TWOFA_VERIFY_EXPIRED },
+		{ TWOFA_VERIFY_OP_SERVICE, 404, 20404, TWOFA_VERIFY_SERVICE_NOT_FOUND },
+		{ TWOFA_VERIFY_OP_START, 404, 0, TWOFA_VERIFY_SERVICE_NOT_FOUND },
+		{ TWOFA_VERIFY_OP_CHECK, 429, 60202, TWOFA_VERIFY_TOO_MANY_CHECKS },
+		{ TWOFA_VERIFY_OP_START, 429, 60203, TWOFA_VERIFY_TOO_MANY_SENDS },
+		{ TWOFA_VERIFY_OP_START, 400, 60200, TWOFA_VERIFY_NUMBER_INVALID },
+		{ TWOFA_VERIFY_OP_CHECK, 400, 60200, TWOFA_VERIFY_INVALID_CODE },
+		{ TWOFA_VERIFY_OP_START, 403, 60205, TWOFA_VERIFY_LANDLINE },
+		{ TWOFA_VERIFY_OP_START, 403, 60410, TWOFA_VERIFY_BLOCKED },
+		{ TWOFA_VERIFY_OP_START, 403, 60605, TWOFA_VERIFY_BLOCKED },
+		{ TWOFA_VERIFY_OP_START, 403, 60238, TWOFA_VERIFY_BLOCKED },
+		{ TWOFA_VERIFY_OP_START, 400, 60223, TWOFA_VERIFY_CHANNEL_DISABLED },
+		{ TWOFA_VERIFY_OP_START, 400, 60217, TWOFA_VERIFY_CHANNEL_DISABLED },
+		{ TWOFA_VERIFY_OP_START, 401, 20003, TWOFA_VERIFY_BAD_CREDENTIALS },
+		{ TWOFA_VERIFY_OP_SERVICE, 401, 0, TWOFA_VERIFY_BAD_CREDENTIALS },
+		{ TWOFA_VERIFY_OP_START, 429, 20429, TWOFA_VERIFY_RATE_LIMITED },
+		{ TWOFA_VERIFY_OP_START, 429, 60212, TWOFA_VERIFY_RATE_LIMITED },
+		{ TWOFA_VERIFY_OP_CHECK, 429, 0, TWOFA_VERIFY_RATE_LIMITED },
+		{ TWOFA_VERIFY_OP_START, 500, 20500, TWOFA_VERIFY_OUTAGE },
+		{ TWOFA_VERIFY_OP_CHECK, 503, 0, TWOFA_VERIFY_OUTAGE },
+		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_OUTAGE },
+		{ TWOFA_VERIFY_OP_START, 403, 60204, TWOFA_VERIFY_CLIENT_ERROR },
+		{ TWOFA_VERIFY_OP_CHECK, 400, 60221, TWOFA_VERIFY_CLIENT_ERROR },
+		{ TWOFA_VERIFY_OP_LOOKUP, 404, 20404, TWOFA_VERIFY_NUMBER_INVALID },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		twofa_verify_outcome got =
+			twofa_verify_map_error(cases[i].op, cases[i].status, cases[i].code);
+		ok(got == cases[i].want, "%s HTTP %ld code %ld -> %s (got %s)",
+		   twofa_verify_op_name(cases[i].op), cases[i].status, cases[i].code,
+		   twofa_verify_outcome_name(cases[i].want), twofa_verify_outcome_name(got));
+	}
+}
+
+static void test_parse(void)
+{
+	twofa_verify_result r;
+	twofa_verify_details d;
+	char log[320];
+
+	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"" VE "\",\"status\":\"pending\"}", &r, NULL) ==
+			   TWOFA_VERIFY_SENT && strcmp(r.verification_sid, VE) == 0,
+	   "start 201 pending -> sent, sid kept");
+	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "start without sid -> outage");
+	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"VExyz\",\"status\":\"pending\"}", &r, NULL) ==
+		   TWOFA_VERIFY_OUTAGE,
+	   "start with a malformed sid -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"sid\":\"" VE "\",\"status\":\"approved\",\"valid\":true}",
+		  &r, NULL) == TWOFA_VERIFY_APPROVED,
+	   "check approved -> approved");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 201, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_APPROVED,
+	   "check 201 approved (spec) -> approved");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"valid\":false}", &r, NULL) ==
+		   TWOFA_VERIFY_OUTAGE,
+	   "approved contradicted by valid:false -> outage, not a pass");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":false}", &r, NULL) ==
+		   TWOFA_VERIFY_WRONG_CODE,
+	   "check pending -> wrong code");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":true}", &r, NULL) ==
+		   TWOFA_VERIFY_OUTAGE,
+	   "pending with valid:true -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "status compared exactly: APPROVED is not approved");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"max_attempts_reached\"}", &r, NULL) ==
+		   TWOFA_VERIFY_TOO_MANY_CHECKS,
+	   "check max_attempts_reached -> too many checks");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"expired\"}", &r, NULL) == TWOFA_VERIFY_EXPIRED,
+	   "check expired -> expired");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"status\":\"approved\"}", &r, NULL) ==
+		   TWOFA_VERIFY_OUTAGE,
+	   "duplicate keys are rejected");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "status of the wrong type -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "[\"approved\"]", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "an array -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "truncated JSON -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_OUTAGE, "empty body -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_OUTAGE, "no body -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"sid\":\"" VE "\",\"status\":\"canceled\"}", &r, NULL) ==
+		   TWOFA_VERIFY_OK,
+	   "cancel canceled -> ok");
+	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+	   "cancel answered approved -> outage");
+
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":6,"
+		  "\"friendly_name\":\"My\\u001b[31mApp\"}", &r, &d) == TWOFA_VERIFY_OK &&
+		   d.code_length == 6 && strchr(d.friendly_name, 0x1b) == NULL &&
+		   strstr(d.friendly_name, "App") != NULL,
+	   "service -> ok, code length 6, name sanitised (%s)", d.friendly_name);
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":99}", &r, &d) ==
+		   TWOFA_VERIFY_OUTAGE,
+	   "service code_length 99 -> outage");
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
+	   "service with a VE sid -> outage");
+
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+14159929960\"}", &r, &d) ==
+			   TWOFA_VERIFY_OK && strcmp(d.e164, "+14159929960") == 0,
+	   "lookup valid -> ok, E.164 copied");
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200,
+		  "{\"valid\":false,\"phone_number\":\"+141599299600\",\"validation_errors\":[\"TOO_LONG\"]}",
+		  &r, &d) == TWOFA_VERIFY_NUMBER_INVALID,
+	   "lookup valid:false -> number invalid");
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+1415992996000000\"}",
+		  &r, &d) == TWOFA_VERIFY_OUTAGE,
+	   "lookup valid with a 16-digit number -> outage");
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
+	   "lookup valid of the wrong type -> outage");
+
+	ok(interp(TWOFA_VERIFY_OP_START, 429,
+		  "{\"code\":60203,\"message\":\"Max send attempts reached\",\"more_info\":\"x\",\"status\":429}",
+		  &r, NULL) == TWOFA_VERIFY_TOO_MANY_SENDS && r.twilio_code == 60203 && r.http_status == 429,
+	   "error body: code and status kept");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 404, "<html>not found</html>", &r, NULL) == TWOFA_VERIFY_EXPIRED &&
+		   r.twilio_code == 0,
+	   "error without JSON: the status decides");
+	ok(interp(TWOFA_VERIFY_OP_START, 400, "{\"code\":\"60200\"}", &r, NULL) == TWOFA_VERIFY_CLIENT_ERROR,
+	   "a string code is ignored");
+
+	memset(&r, 0, sizeof(r));
+	twofa_verify_interpret(TWOFA_VERIFY_OP_CHECK, 404,
+			       "{\"code\":20404,\"message\":\"The requested resource /Services/" VA
+			       "/VerificationCheck was not found \\u001b]0;x\\u0007 123456\"}",
+			       strlen("{\"code\":20404,\"message\":\"The requested resource /Services/" VA
+				      "/VerificationCheck was not found \\u001b]0;x\\u0007 123456\"}"),
+			       &r, NULL, log, sizeof(log));
+	ok(strstr(log, VA) == NULL && strstr(log, "123456") == NULL && strchr(log, 0x1b) == NULL &&
+		   strchr(log, 0x07) == NULL && strstr(log, "was not found") != NULL,
+	   "Twilio's message is scrubbed of SIDs, digit runs and control characters: %s", log);
+}
+
+static void test_urls(void)
+{
+	ok(twofa_http_url_allowed("https://verify.twilio.com"), "https allowed");
+	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "http to 127.0.0.1 allowed");
+	ok(twofa_http_url_allowed("http://localhost:1"), "http to localhost allowed");
+	ok(twofa_http_url_allowed("http://[::1]:1"), "http to [::1] allowed");
+	ok(!twofa_http_url_allowed("http://verify.twilio.com"), "http elsewhere refused");
+	ok(!twofa_http_url_allowed("http://127.0.0.2"), "http to 127.0.0.2 refused");
+	ok(!twofa_http_url_allowed("ftp://127.0.0.1"), "ftp refused");
+	ok(!twofa_http_url_allowed("https://user:pw@verify.twilio.com"), "user info refused");
+	ok(!twofa_http_url_allowed("file:///etc/passwd"), "file refused");
+	ok(!twofa_http_url_allowed(NULL), "NULL refused");
+	ok(strncmp(twofa_http_user_agent(), "twofa/" PACKAGE_VERSION " (libcurl/", 16) == 0,
+	   "user agent names twofa and libcurl: %s", twofa_http_user_agent());
+}
+
+int main(void)
+{
+	test_table();
+	test_map();
+	test_parse();
+	test_urls();
+	return tap_done();
+}
