@@ -12,7 +12,8 @@
  * Output lines (stdout, flushed after each):
  *   PROMPT_ECHO_OFF <text> | PROMPT_ECHO_ON <text> | ERROR_MSG <text> | TEXT_INFO <text>
  *   RESULT op=OP code=PAM_NAME (N) msg="pam_strerror text"
- *   ITEMS op=OP user="..." authtok=set|unset
+ *   ITEMS op=OP user="..." authtok=set|unset   (after the call; libpam itself
+ *                                              clears PAM_AUTHTOK when auth returns)
  *   END
  * Texts are escaped: backslash as \\, newline \n, CR \r, tab \t, other
  * control bytes \xHH, and a double quote inside msg="..." as \".

@@ -12,8 +12,8 @@ Twilio simulator and captures syslog in a private mount namespace.
                   answers=["pw", lambda kind, text, run: sim.last_code("+14155550123")])
     run.code("auth") == "PAM_SUCCESS"
 
-Answers: a list (consumed one per prompt) or a callable(kind, text, run) called per
-prompt. An answer is a str (sent as the text), None (a NULL resp), FAIL (the conversation
+Answers: a list (consumed one per prompt; an entry may itself be a callable) or a
+callable(kind, text, run) called per prompt. An answer is a str (sent as the text), None (a NULL resp), FAIL (the conversation
 fails) or NORESP (the conversation returns no resp array). A list that runs out answers
 FAIL. Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
@@ -224,7 +224,9 @@ def run_pam(env, service, user, ops, answers=(), rhost=None, tty=None, ruser=Non
                     if pending is not None:
                         answer = pending.pop(0) if pending else FAIL
                     else:
-                        answer = answers(kind, text, run)
+                        answer = answers
+                    if callable(answer):
+                        answer = answer(kind, text, run)
                     wire, shown = _answer_line(answer)
                     run.transcript.append(("ANSWER", shown))
                     try:
@@ -341,7 +343,9 @@ class Env:
         self.members_db = os.path.join(self.dbdir, "members.db")
         self.state_db = os.path.join(self.dbdir, "state.db")
         self.config_path = os.path.join(self.dir, "twofa.conf")
-        self.config = {}
+        # Members are hashed with the cheapest Argon2id limits (mkmember's default), and
+        # the module is told the same, so it does not re-hash at every login.
+        self.config = {"password_strength": "interactive"}
         self._closed = False
         # libpam falls back to "other" for an unknown service: make that fail closed here.
         self.service("other", ["%s required pam_deny.so" % k

@@ -1,0 +1,332 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Behaviour of pam_twofa.so under real libpam (issue 4): the built module named by
+absolute path in a private confdir, the Twilio simulator, a scripted conversation.
+TAP output. TWOFA_PAM_WRAPPER="valgrind ..." runs every login under valgrind."""
+
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pamtest  # noqa: E402
+from pamtest import FAIL, run_pam  # noqa: E402
+
+t = pamtest.Tap()
+MODULE = pamtest.module_path()
+if not t.ok(MODULE is not None, "pam_twofa.so is built", "set TWOFA_PAM_MODULE or build it"):
+    sys.exit(t.done())
+
+PASSWORD = "correct horse battery"
+ALICE, PAT, DAVE, CARL = "+14155550123", "+14155550177", "+14155550188", "+14155550199"
+MAX_TRIES = 3
+
+sim = pamtest.Sim()
+env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": "0"})
+env.add_member("alice", PASSWORD, ALICE)
+env.add_member("pat", PASSWORD, PAT, status="pending")
+env.add_member("dave", PASSWORD, DAVE, status="disabled")
+env.add_member("carl", PASSWORD, CARL, channel="call")
+
+
+def service(name, args="", extra_before=(), extra_after=(), account=True):
+    lines = list(extra_before) + [env.twofa_line(args)] + list(extra_after)
+    if account:
+        lines.append(env.twofa_line(args, kind="account"))
+    env.service(name, lines)
+    return name
+
+
+def code_for(number):
+    return sim.code_answer(number)
+
+
+def login(svc, user, answers, ops=("auth",), **kw):
+    kw.setdefault("rhost", "192.0.2.10")
+    run = run_pam(env, svc, user, list(ops), answers=answers, **kw)
+    if not run.clean_exit:
+        t.ok(False, "driver run for %s ended cleanly" % user, run.describe())
+    return run
+
+
+def fresh():
+    """Each case starts from a clean simulator and state store."""
+    sim.reset()
+    if os.path.exists(env.state_db):
+        os.unlink(env.state_db)
+
+
+def wrong_code(number):
+    """A well-formed code that differs from the one sent."""
+    def answer(kind, text, run):
+        code = sim.last_code(number) or "000000"
+        return "%06d" % ((int(code) + 1) % 10 ** len(code))
+    return answer
+
+
+def ops_of(name):
+    return [r["op"] for r in sim.requests() if r["op"] == name]
+
+
+base = service("twofa")
+
+# -- the normal login ------------------------------------------------------------------------
+fresh()
+run = login(base, "alice", [PASSWORD, code_for(ALICE)], ops=("auth", "acct"))
+t.eq(run.codes(), ["PAM_SUCCESS", "PAM_SUCCESS"], "right password and code: auth and acct succeed")
+prompts = run.prompts()
+t.ok(len(prompts) == 2 and prompts[0] == ("PROMPT_ECHO_OFF", "Password: ")
+     and prompts[1][0] == "PROMPT_ECHO_ON", "password echo off, then code echo on", run.describe())
+code_prompt = prompts[1][1] if len(prompts) == 2 else ""
+t.ok("code" in code_prompt.lower() and "SMS" in code_prompt and ALICE not in code_prompt
+     and ALICE[2:] not in code_prompt and "0123" in code_prompt,
+     "code prompt names the channel and a masked number, never the full number", code_prompt)
+t.eq([(e["to"], e["channel"]) for e in sim.outbox()], [(ALICE, "sms")], "exactly one SMS sent")
+state = env.state("alice")
+t.ok(state["last_login"] > 0 and state["failures"] == 0 and state["last_service"] == base,
+     "success records the last login", state)
+received = os.path.join(env.dir, "authtok-received")
+check = os.path.join(env.dir, "authtok.sh")
+with open(check, "w") as f:
+    f.write('#!/bin/sh\ntr -d "\\000" > "%s"\n' % received)
+os.chmod(check, 0o700)
+fresh()
+env.service("stacked", [env.twofa_line(), "auth required pam_exec.so expose_authtok quiet " + check])
+run = login("stacked", "alice", [PASSWORD, code_for(ALICE)])
+got = open(received).read() if os.path.exists(received) else None
+t.ok(run.codes() == ["PAM_SUCCESS"] and len(run.prompts()) == 2 and got == PASSWORD,
+     "PAM_AUTHTOK is set for later modules (pam_exec gets it without asking)",
+     "%r\n%s" % (got, run.describe()))
+
+# -- wrong password: no send -----------------------------------------------------------
+fresh()
+run = login(base, "alice", ["not the password"])
+t.eq(run.codes(), ["PAM_AUTH_ERR"], "wrong password: PAM_AUTH_ERR")
+t.eq(len(run.prompts()), 1, "wrong password: no code prompt")
+t.eq(sim.outbox(), [], "wrong password: nothing sent (no SMS cost)")
+t.eq(sim.stats()["requests"], 0, "wrong password: Twilio not even asked")
+t.eq(env.state("alice")["failures"], 1, "wrong password counts a failure")
+
+# -- wrong codes -----------------------------------------------------------------------------
+fresh()
+run = login(base, "alice", [PASSWORD] + [wrong_code(ALICE)] * MAX_TRIES)
+t.eq(run.codes(), ["PAM_MAXTRIES"], "max_tries wrong codes: PAM_MAXTRIES")
+t.eq(len(run.prompts()), 1 + MAX_TRIES, "one code prompt per try")
+t.ok(run.texts(("ERROR_MSG",)).count("Wrong code.") >= MAX_TRIES - 1,
+     "each wrong code is told", run.describe())
+t.ok(len(ops_of("cancel")) == 1, "the verification is cancelled after the last try",
+     sim.requests())
+t.eq(len(sim.outbox()), 1, "wrong codes cause no extra send")
+
+fresh()
+run = login(base, "alice", [PASSWORD, wrong_code(ALICE), code_for(ALICE)])
+t.eq(run.codes(), ["PAM_SUCCESS"], "a wrong code, then the right one: success")
+t.ok(any("wrong" in m.lower() for m in run.texts(("ERROR_MSG",))), "the wrong code is reported",
+     run.describe())
+
+fresh()
+run = login(base, "alice", [PASSWORD, ""] + [wrong_code(ALICE)] * MAX_TRIES)
+t.ok(run.code("auth") != "PAM_SUCCESS", "an empty code never succeeds", run.describe())
+
+# -- resend --------------------------------------------------------------------------------
+fresh()
+run = login(base, "alice", [PASSWORD, "call", code_for(ALICE)])
+t.eq(run.codes(), ["PAM_SUCCESS"], "'call' at the code prompt, then the code: success")
+t.eq([e["channel"] for e in sim.outbox()], ["sms", "call"], "the resend went by voice call")
+prompts = run.prompts()
+t.ok(len(prompts) == 3 and "voice call" in prompts[2][1], "the next prompt names the voice call",
+     run.describe())
+
+fresh()
+run = login(base, "carl", [PASSWORD, code_for(CARL)])
+t.ok(run.codes() == ["PAM_SUCCESS"] and [e["channel"] for e in sim.outbox()] == ["call"],
+     "a member on the call channel gets a call", run.describe())
+
+# -- expiry ------------------------------------------------------------------------------------
+fresh()
+
+
+def expire_then_answer(kind, text, r):
+    code = sim.last_code(ALICE)
+    sim.advance(601)
+    return code
+
+
+run = login(base, "alice", [PASSWORD, expire_then_answer, "resend", code_for(ALICE)])
+t.eq(run.codes(), ["PAM_SUCCESS"], "expired code: told, 'resend' gets a new one that works")
+t.ok(any("expired" in m for m in run.texts(("ERROR_MSG",))), "the expiry is told", run.describe())
+
+# -- conversation failures -------------------------------------------------------------------
+fresh()
+run = login(base, "alice", [PASSWORD, FAIL])
+t.eq(run.codes(), ["PAM_CONV_ERR"], "conversation fails at the code prompt: PAM_CONV_ERR")
+t.eq(len(ops_of("cancel")), 1, "the verification is cancelled when the user gives up")
+fresh()
+run = login(base, "alice", [PASSWORD, None])
+t.eq(run.codes(), ["PAM_CONV_ERR"], "NULL answer at the code prompt: PAM_CONV_ERR")
+fresh()
+run = login(base, "alice", [None])
+t.ok(run.codes() == ["PAM_CONV_ERR"] and sim.outbox() == [],
+     "NULL answer at the password prompt: PAM_CONV_ERR, nothing sent", run.describe())
+
+# -- members that may not log in ---------------------------------------------------------------
+for user, number, word in (("pat", PAT, "approval"), ("dave", DAVE, "disabled")):
+    fresh()
+    run = login(base, user, [PASSWORD], ops=("auth", "acct"))
+    t.ok(run.codes() == ["PAM_AUTH_ERR", "PAM_PERM_DENIED"]
+         and any(word in m for m in run.texts(("ERROR_MSG",))) and sim.outbox() == [],
+         "%s member: auth refused with a message, acct PAM_PERM_DENIED, nothing sent" % word,
+         run.describe())
+
+# -- enumeration ---------------------------------------------------------------------------------
+fresh()
+known = login(base, "alice", ["wrong password"])
+unknown = login(base, "mallory", ["wrong password"])
+t.ok(unknown.codes() == ["PAM_AUTH_ERR"] and unknown.prompts() == known.prompts()
+     and unknown.texts(("ERROR_MSG", "TEXT_INFO")) == known.texts(("ERROR_MSG", "TEXT_INFO")),
+     "an unknown user sees the same prompts and result as a wrong password",
+     known.describe() + "\n--\n" + unknown.describe())
+run = login(base, "mallory", [PASSWORD], ops=("acct",))
+t.eq(run.codes(), ["PAM_USER_UNKNOWN"], "acct of an unenrolled user without nullok")
+# PAM_IGNORE is seen through the stack: libpam turns an all-ignore stack into
+# PAM_PERM_DENIED, so the module after it decides.
+for after, want in (("pam_permit.so", "PAM_SUCCESS"), ("pam_deny.so", None)):
+    env.service("nullok", [env.twofa_line("nullok"), "auth required " + after,
+                           env.twofa_line("nullok", kind="account"), "account required " + after])
+    run = login("nullok", "mallory", ["anything"], ops=("auth", "acct"))
+    t.ok(run.codes() == [want] * 2 if want else "PAM_SUCCESS" not in run.codes() and len(run.codes()) == 2,
+         "nullok: an unenrolled user is PAM_IGNORE (%s decides auth and acct)" % after, run.describe())
+env.service("nullok-alone", [env.twofa_line("nullok")])
+t.eq(login("nullok-alone", "mallory", ["anything"]).codes(), ["PAM_PERM_DENIED"],
+     "nullok alone in the stack: libpam's all-ignore result, never success")
+
+# -- lockout --------------------------------------------------------------------------------
+fresh()
+env.write_config({"lockout_failures": "2", "lockout_seconds": "600"})
+for _ in range(2):
+    login(base, "alice", ["wrong password"])
+run = login(base, "alice", [PASSWORD])
+t.ok(run.codes() == ["PAM_MAXTRIES"] and sim.outbox() == [],
+     "locked out after lockout_failures: PAM_MAXTRIES even with the right password, no send",
+     run.describe())
+env.write_config({"lockout_failures": "0"})
+
+# -- outages and failmode ---------------------------------------------------------------------
+fresh()
+sim.fault("start", "503", count=-1)
+run = login(base, "alice", [PASSWORD])
+t.eq(run.codes(), ["PAM_AUTHINFO_UNAVAIL"], "5xx at send under failmode=secure: PAM_AUTHINFO_UNAVAIL")
+safe = service("safe", "failmode=safe")
+cap = pamtest.SyslogCapture(env)
+run = login(safe, "alice", [PASSWORD], syslog=cap)
+rec = cap.wait_for("FAILMODE=SAFE")
+t.eq(run.codes(), ["PAM_SUCCESS"], "5xx at send under failmode=safe: success after the password")
+t.ok(rec is not None and rec["severity"] == "crit", "the fail-open is logged at LOG_CRIT", cap.texts())
+run = login(safe, "alice", ["wrong password"])
+t.eq(run.codes(), ["PAM_AUTH_ERR"], "failmode=safe never skips the password")
+sim.clear_faults()
+sim.fault("start", "429", count=-1)
+run = login(safe, "alice", [PASSWORD])
+t.ok(run.code("auth") not in ("PAM_SUCCESS", None), "a 429 is no outage, even under failmode=safe",
+     run.describe())
+sim.clear_faults()
+fresh()
+sim.fault("check", "reset", count=-1)
+run = login(base, "alice", [PASSWORD, code_for(ALICE)])
+t.eq(run.codes(), ["PAM_AUTHINFO_UNAVAIL"], "connection reset at check: PAM_AUTHINFO_UNAVAIL")
+sim.clear_faults()
+
+# -- logging -------------------------------------------------------------------------------
+fresh()
+cap.clear()
+run = login(base, "alice", [PASSWORD, code_for(ALICE)], syslog=cap)
+rec = cap.wait_for(r"result=success")
+code = sim.last_code(ALICE) or "no code"
+t.ok(rec is not None and rec["facility"] == "authpriv" and "user=alice" in rec["message"]
+     and "rhost=192.0.2.10" in rec["message"] and "channel=sms" in rec["message"],
+     "one authpriv decision line with user, rhost, channel and result", cap.texts())
+t.ok(all(code not in x and ALICE not in x and PASSWORD not in x for x in cap.texts()),
+     "no code, password or full number in the log", cap.texts())
+cap.close()
+
+# -- password=none, use_first_pass ----------------------------------------------------------
+fresh()
+none = service("none", "password=none")
+run = login(none, "alice", [code_for(ALICE)])
+t.ok(run.codes() == ["PAM_SUCCESS"] and len(run.prompts()) == 1
+     and run.prompts()[0][0] == "PROMPT_ECHO_ON", "password=none: only the code is asked",
+     run.describe())
+fresh()
+ufp = service("ufp", "use_first_pass")
+run = login(ufp, "alice", [])
+t.ok(run.code("auth") not in ("PAM_SUCCESS", None) and run.prompts() == [] and sim.outbox() == [],
+     "use_first_pass with no earlier password: refused without a prompt", run.describe())
+
+# -- grace -----------------------------------------------------------------------------------
+fresh()
+grace = service("grace", "grace_period=300")
+login(grace, "alice", [PASSWORD, code_for(ALICE)])
+run = login(grace, "alice", [PASSWORD])
+t.ok(run.codes() == ["PAM_SUCCESS"] and len(sim.outbox()) == 1,
+     "grace_period: the same rhost again needs no code", run.describe())
+run = login(grace, "alice", [PASSWORD, code_for(ALICE)], rhost="198.51.100.20")
+t.ok(run.codes() == ["PAM_SUCCESS"] and len(sim.outbox()) == 2,
+     "grace_period: another rhost needs the code", run.describe())
+
+# -- arguments -------------------------------------------------------------------------------
+for args, why in (("frobnicate", "an unknown argument"), ("auth_token=deadbeef", "a secret as argument"),
+                  ("max_tries=zero", "a malformed value")):
+    fresh()
+    svc = service("bad", args)
+    run = login(svc, "alice", [PASSWORD, code_for(ALICE)])
+    t.ok(run.codes() == ["PAM_SERVICE_ERR"] and sim.outbox() == [],
+         "%s fails closed with PAM_SERVICE_ERR" % why, run.describe())
+
+# -- stacks ------------------------------------------------------------------------------------
+fresh()
+suff = service("suff", "", extra_after=["auth required pam_deny.so"], account=False)
+t.eq(login(suff, "alice", [PASSWORD, code_for(ALICE)]).codes(), ["PAM_AUTH_ERR"],
+     "required twofa then required deny: the deny still fails the stack")
+env.service("suff2", ["auth sufficient " + env.twofa_module_args(), "auth required pam_deny.so"])
+t.eq(login("suff2", "alice", [PASSWORD, code_for(ALICE)]).codes(), ["PAM_SUCCESS"],
+     "sufficient twofa: the right code ends the stack with success")
+t.eq(login("suff2", "alice", ["wrong password"]).codes(), ["PAM_AUTH_ERR"],
+     "sufficient twofa: a wrong password falls through to the deny")
+env.service("skip", ["auth [success=1 default=ignore] " + env.twofa_module_args("nullok"),
+                     "auth requisite pam_deny.so", "auth required pam_permit.so"])
+t.eq(login("skip", "alice", [PASSWORD, code_for(ALICE)]).codes(), ["PAM_SUCCESS"],
+     "[success=1 default=ignore]: the right code jumps over the deny")
+t.eq(login("skip", "mallory", ["x"]).codes(), ["PAM_AUTH_ERR"],
+     "[success=1 default=ignore] with nullok: an unenrolled user falls into the deny")
+env.service("req", ["auth requisite " + env.twofa_module_args(), "auth required pam_permit.so"])
+t.eq(login("req", "alice", ["wrong password"]).codes(), ["PAM_AUTH_ERR"],
+     "requisite twofa: a wrong password stops the stack")
+
+# -- parallel logins and the send limit ----------------------------------------------------------
+fresh()
+SEND_LIMIT = 3
+limited = service("limited", "send_limit=%d" % SEND_LIMIT, account=False)
+results = []
+lock = threading.Lock()
+
+
+def one_login():
+    r = run_pam(env, limited, "alice", ["auth"], answers=[PASSWORD, FAIL], rhost="192.0.2.11")
+    with lock:
+        results.append(r)
+
+
+threads = [threading.Thread(target=one_login) for _ in range(20)]
+for th in threads:
+    th.start()
+for th in threads:
+    th.join()
+sends = len(sim.outbox(ALICE))
+t.ok(1 <= sends <= SEND_LIMIT, "20 parallel logins send at most send_limit codes (%d)" % sends)
+t.eq(sum(1 for r in results if r.code("auth") == "PAM_MAXTRIES"), 20 - sends,
+     "every login past the limit gets PAM_MAXTRIES")
+t.ok(all(r.clean_exit for r in results), "every parallel driver ended cleanly")
+
+env.cleanup()
+sim.stop()
+sys.exit(t.done())
