@@ -302,6 +302,58 @@ env.service("req", ["auth requisite " + env.twofa_module_args(), "auth required 
 t.eq(login("req", "alice", ["wrong password"]).codes(), ["PAM_AUTH_ERR"],
      "requisite twofa: a wrong password stops the stack")
 
+# -- groups= (root is a real user in group root; alice is no system user at all) --------------
+ROOT = "+14155550166"
+env.add_member("root", PASSWORD, ROOT)
+for groups, user, want_code_prompt, why in (
+        ("root", "root", True, "a member of a listed group needs the code"),
+        ("root", "alice", False, "a user outside the listed groups is out of scope"),
+        ("!root", "root", False, "a user in an excluded group is out of scope")):
+    fresh()
+    env.service("groups", [env.twofa_line("groups=" + groups), "auth required pam_permit.so"])
+    number = ROOT if user == "root" else ALICE
+    run = login("groups", user, [PASSWORD, code_for(number)])
+    if want_code_prompt:
+        ok = run.codes() == ["PAM_SUCCESS"] and len(run.prompts()) == 2 and len(sim.outbox()) == 1
+    else:
+        # PAM_IGNORE: no prompt at all, pam_permit decides.
+        ok = run.codes() == ["PAM_SUCCESS"] and run.prompts() == [] and sim.outbox() == []
+    t.ok(ok, "groups=%s: %s" % (groups, why), run.describe())
+env.service("groups-only", [env.twofa_line("groups=root")])
+t.eq(login("groups-only", "alice", [PASSWORD]).codes(), ["PAM_PERM_DENIED"],
+     "groups=: out of scope alone in the stack is never success")
+
+# -- prompts, setcred, sessions --------------------------------------------------------------------
+fresh()
+env.service("prompt", ["auth required %s [code_prompt=Your %%c code for %%n: ]" % env.twofa_module_args()])
+run = login("prompt", "alice", [PASSWORD, code_for(ALICE)])
+p = run.prompts()[1][1] if len(run.prompts()) == 2 else ""
+t.ok(run.codes() == ["PAM_SUCCESS"] and p.startswith("Your SMS code for +1 ") and p.endswith("0123: ")
+     and ALICE not in p, "code_prompt= with %c and %n", run.describe())
+env.service("prompt-bad", ["auth required %s [code_prompt=Code %%s: ]" % env.twofa_module_args()])
+t.eq(login("prompt-bad", "alice", [PASSWORD]).codes(), ["PAM_SERVICE_ERR"],
+     "code_prompt= with an unknown placeholder fails closed")
+env.service("sessions", [env.twofa_line("", kind="session")] + [env.twofa_line()])
+run = login("sessions", "alice", [PASSWORD, code_for(ALICE)], ops=("auth", "setcred", "open", "close"))
+t.eq(run.codes(), ["PAM_SUCCESS"] * 4, "setcred, open_session and close_session succeed")
+
+# -- chauthtok ---------------------------------------------------------------------------------
+env.add_member("erin", "old password", "+14155550155")
+env.service("passwd", [env.twofa_line("", kind="password")])
+run = login("passwd", "erin", ["wrong old", "new password", "new password"], ops=("chauthtok",))
+t.ok(run.code("chauthtok") not in ("PAM_SUCCESS", None)
+     and env.member("erin", "old password")["password"] == "ok",
+     "chauthtok: a wrong current password changes nothing", run.describe())
+run = login("passwd", "erin", ["old password", "new password", "other password"], ops=("chauthtok",))
+t.ok(run.codes() == ["PAM_AUTHTOK_ERR"] and env.member("erin", "old password")["password"] == "ok",
+     "chauthtok: a mistyped repeat is PAM_AUTHTOK_ERR, nothing changes", run.describe())
+run = login("passwd", "erin", ["old password", "new password", "new password"], ops=("chauthtok",))
+t.ok(run.codes() == ["PAM_SUCCESS"]
+     and [x for k, x in run.prompts()] == ["Current password: ", "New password: ", "Retype new password: "]
+     and env.member("erin", "new password")["password"] == "ok"
+     and env.member("erin", "old password")["password"] == "wrong",
+     "chauthtok: the new password replaces the old one in the store", run.describe())
+
 # -- parallel logins and the send limit ----------------------------------------------------------
 fresh()
 SEND_LIMIT = 3
