@@ -76,7 +76,7 @@ static void test_names(void)
 static void test_round_trip(void)
 {
 	twofa_member m, back;
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 	char *json = NULL, *json2 = NULL;
 
 	fill(&m);
@@ -105,11 +105,14 @@ static void test_round_trip(void)
 	m.verified = 0;
 	m.channel = TWOFA_CHANNEL_WHATSAPP;
 	m.status = TWOFA_MEMBER_PENDING;
-	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && strstr(json, "\"email\":null") &&
+	json = NULL;
+	if (twofa_member_encode(&m, &json, &err) != TWOFA_OK)
+		json = NULL;
+	ok(json != NULL && strstr(json, "\"email\":null") &&
 		   strstr(json, "\"verified\":null") && strstr(json, "\"channel\":\"whatsapp\"") &&
 		   strstr(json, "\"status\":\"pending\""),
-	   "nulls and names encoded: %s", json ? json : "");
-	ok(twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK && back.email == NULL &&
+	   "nulls and names encoded");
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK && back.email == NULL &&
 		   back.verified == 0 && back.channel == TWOFA_CHANNEL_WHATSAPP && back.status == TWOFA_MEMBER_PENDING,
 	   "nulls decode to none");
 	twofa_member_free(&back);
@@ -124,7 +127,7 @@ static void test_round_trip(void)
 static void test_validate(void)
 {
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 	char *json = NULL;
 	char buf[400];
 
@@ -209,7 +212,7 @@ static char *mutate(const char *from, const char *to)
 static void expect_bad(const char *json, size_t len, const char *what)
 {
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 
 	twofa_error_clear(&err);
 	ok(json != NULL && twofa_member_decode(json, len, &m, &err) == TWOFA_EINVAL && m.user == NULL &&
@@ -229,7 +232,7 @@ static void bad_mut(const char *from, const char *to, const char *what)
 static void test_decode_hostile(void)
 {
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 	const char *g = good_json();
 	char *big, *j;
 	size_t n;

@@ -20,7 +20,7 @@ static double seconds_since(const struct timespec *t0)
 static void test_hash_verify(void)
 {
 	char hash[crypto_pwhash_STRBYTES], hash2[crypto_pwhash_STRBYTES];
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 
 	ok(twofa_crypto_init(&err) == TWOFA_OK, "crypto init");
 	ok(twofa_crypto_init(&err) == TWOFA_OK, "crypto init twice is fine");
@@ -41,7 +41,7 @@ static void test_bad_input(void)
 {
 	char hash[crypto_pwhash_STRBYTES], bad[crypto_pwhash_STRBYTES];
 	char longpw[TWOFA_PASSWORD_MAX + 2];
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 
 	ok(twofa_password_hash("", TWOFA_STRENGTH_INTERACTIVE, hash, &err) == TWOFA_EINVAL && hash[0] == '\0',
 	   "empty password cannot be hashed");
@@ -79,7 +79,7 @@ static void test_bad_input(void)
 static void test_rehash(void)
 {
 	char hash[crypto_pwhash_STRBYTES];
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 	unsigned long long ops_i, ops_m;
 	size_t mem_i, mem_m;
 
@@ -106,7 +106,7 @@ static void test_dummy(void)
 	char hash[crypto_pwhash_STRBYTES];
 	struct timespec t0;
 	double real, dummy;
-	twofa_error err;
+	twofa_error err = { TWOFA_OK, "" };
 
 	ok(twofa_password_hash("pw", TWOFA_STRENGTH_INTERACTIVE, hash, &err) == TWOFA_OK, "hash for timing");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
