@@ -3,7 +3,9 @@
  * up random members the way a login does (READ open, get, close) and with
  * one open for all lookups. One JSON object per line on stdout.
  *
- * Usage: bench_store [--quick] [N ...]   (default: 100000 1000000; --quick: 10000)
+ * Usage: bench_store [--quick] [--batch B] [N ...]
+ *   default sizes 100000 1000000; --quick: 10000; --batch: records between
+ *   syncs while inserting (default 10000, 0: one sync at the end)
  * Runs in a fresh directory under /var/tmp that it removes afterwards. */
 #include "twofa_build.h"
 
@@ -20,7 +22,6 @@
 #include "store.h"
 #include "util.h"
 
-#define BATCH 10000
 #define LOOKUP_SAMPLES 20000
 /* A well-formed Argon2id string: the benchmark measures the store, not hashing. */
 #define FAKE_HASH "$argon2id$v=19$m=65536,t=2,p=1$YmVuY2htYXJrc2FsdA$QmVuY2htYXJrSGFzaEJlbmNobWFya0hhc2hCZW5jaG0"
@@ -33,6 +34,7 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static long batch = 10000;
 static unsigned long long rng_state = 0x243f6a8885a308d3ULL;
 
 static unsigned long long rng(void)
@@ -124,7 +126,7 @@ static void run(size_t n)
 		key_of(i, key);
 		if (twofa_store_put(s, key, rec[i], strlen(rec[i]), false, &err) != TWOFA_OK)
 			die("put", &err);
-		if ((i + 1) % BATCH == 0 && twofa_store_sync(s, &err) != TWOFA_OK)
+		if (batch > 0 && (i + 1) % (size_t)batch == 0 && twofa_store_sync(s, &err) != TWOFA_OK)
 			die("sync", &err);
 	}
 	if (twofa_store_close(s, &err) != TWOFA_OK)
@@ -133,8 +135,8 @@ static void run(size_t n)
 	if (stat(path, &st) != 0)
 		st.st_size = -1;
 	printf("{\"bench\":\"store_insert\",\"members\":%zu,\"seconds\":%.3f,\"per_sec\":%.0f,\"file_bytes\":%lld,"
-	       "\"record_bytes\":%zu}\n",
-	       n, secs, (double)n / secs, (long long)st.st_size, strlen(rec[0]));
+	       "\"record_bytes\":%zu,\"batch\":%ld}\n",
+	       n, secs, (double)n / secs, (long long)st.st_size, strlen(rec[0]), batch);
 	fflush(stdout);
 
 	/* Like a login: open under the shared lock, one get, close. */
@@ -194,8 +196,13 @@ int main(int argc, char **argv)
 		long v;
 		if (strcmp(argv[i], "--quick") == 0) {
 			quick = true;
+		} else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) {
+			if (!twofa_parse_long(argv[++i], 0, 100000000, &batch)) {
+				fprintf(stderr, "bench_store: bad --batch: %s\n", argv[i]);
+				return 64;
+			}
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: bench_store [--quick] [N ...]  (default: 100000 1000000; --quick: 10000)\n");
+			printf("usage: bench_store [--quick] [--batch B] [N ...]  (default: 100000 1000000; --quick: 10000)\n");
 			return 0;
 		} else if (count < sizeof(sizes) / sizeof(sizes[0]) && twofa_parse_long(argv[i], 1, 100000000, &v)) {
 			sizes[count++] = (size_t)v;
