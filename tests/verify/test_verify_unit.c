@@ -3,8 +3,10 @@
  * and the response parser, fed with Twilio-shaped and hostile bodies. */
 #include "twofa_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "http.h"
 #include "verify.h"
 
@@ -194,11 +196,65 @@ static void test_urls(void)
 	   "user agent names twofa and libcurl: %s", twofa_http_user_agent());
 }
 
+/* twofa_verify_new refuses what it cannot use safely, before any request. */
+static void test_new(void)
+{
+	static const struct {
+		const char *verify_url, *service, *locale;
+		long timeout;
+		twofa_status want;
+		const char *what;
+	} cases[] = {
+		{ "https://127.0.0.1:1", VA, NULL, 10, TWOFA_OK, "https to the loopback" },
+		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "http to the loopback, locale pt-BR" },
+		{ "http://verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "http elsewhere" },
+		{ "https://AC1:tok@verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "user info in the URL" },
+		{ "https://127.0.0.1:1", "VA123", NULL, 10, TWOFA_ECONFIG, "short Service SID" },
+		{ "https://127.0.0.1:1", VA, "en&x=1", 10, TWOFA_ECONFIG, "locale with form syntax" },
+		{ "https://127.0.0.1:1", VA, NULL, 0, TWOFA_EINVAL, "timeout 0" },
+		{ "https://127.0.0.1:1", VA, NULL, 121, TWOFA_EINVAL, "timeout 121" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		twofa_config cfg;
+		twofa_error err = { 0 };
+		twofa_verify *v = NULL;
+		twofa_status st;
+
+		twofa_config_init(&cfg);
+		/* Set the fields directly: the config parser has its own checks.
+		 * (Defaults point at static strings; twofa_config_free knows.) */
+		cfg.verify_url = strdup(cases[i].verify_url);
+		cfg.account_sid = strdup("AC0123456789abcdef0123456789abcdef");
+		cfg.auth_token = strdup("0123456789abcdef0123456789abcdef");
+		cfg.verify_service_sid = strdup(cases[i].service);
+		cfg.locale = cases[i].locale != NULL ? strdup(cases[i].locale) : NULL;
+		cfg.timeout = cases[i].timeout;
+		st = twofa_verify_new(&v, &cfg, &err);
+		ok(st == cases[i].want && (st == TWOFA_OK) == (v != NULL), "new: %s -> %s (got %s: %s)",
+		   cases[i].what, twofa_status_name(cases[i].want), twofa_status_name(st), err.msg);
+		ok(strstr(err.msg, "tok@") == NULL && strstr(err.msg, "0123456789abcdef0123") == NULL,
+		   "new: %s: no secret in the error", cases[i].what);
+		twofa_verify_free(v);
+		twofa_config_free(&cfg);
+	}
+	{
+		twofa_config cfg;
+		twofa_error err = { 0 };
+		twofa_verify *v = NULL;
+
+		twofa_config_init(&cfg);
+		ok(twofa_verify_new(&v, &cfg, &err) == TWOFA_ECONFIG && v == NULL,
+		   "new without credentials -> config error (%s)", err.msg);
+		twofa_config_free(&cfg);
+	}
+}
+
 int main(void)
 {
 	test_table();
 	test_map();
 	test_parse();
 	test_urls();
+	test_new();
 	return tap_done();
 }
