@@ -1,18 +1,35 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Shared pieces of twofa-enroll: the command table, errors and output. */
+/* Shared pieces of twofa-enroll: the command table, errors, configuration,
+ * terminal input (prompt.c), output helpers (output.c) and the code flow
+ * shared by add, phone and test (flow.c). */
 #ifndef TWOFA_CLI_H
 #define TWOFA_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sysexits.h>
+#include <time.h>
+
+#include <jansson.h>
 
 #include "config.h"
 #include "error.h"
+#include "member.h"
+#include "members.h"
+#include "state.h"
+#include "verify.h"
+
+/* Exit status when the run was interrupted (SIGINT, SIGTERM, SIGHUP). */
+#define CLI_EXIT_INTERRUPTED 1
 
 typedef struct cli_context {
 	const char *config_path; /* --config, or the default */
 	bool color;              /* stdout is a terminal and NO_COLOR is unset */
+	bool color_err;          /* the same for stderr */
+	bool config_loaded;
+	twofa_config config;     /* valid once cli_load_config succeeded */
 } cli_context;
 
 typedef struct cli_command {
@@ -20,7 +37,11 @@ typedef struct cli_command {
 	int (*run)(cli_context *ctx, int argc, char **argv); /* argv[0] is the command */
 	const char *synopsis;
 	const char *summary;
+	bool needs_root;
+	const char *help;        /* options and notes for COMMAND --help, or NULL */
 } cli_command;
+
+/* main.c ------------------------------------------------------------------ */
 
 /* Prints "twofa-enroll: <message>" on stderr and returns exit_code. */
 int cli_fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -28,15 +49,162 @@ int cli_fail(int exit_code, const char *fmt, ...) __attribute__((format(printf, 
 /* Prints err's message and returns the exit code its status maps to. */
 int cli_fail_status(const twofa_error *err);
 
+/* Prints "twofa-enroll: warning: <message>" on stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "twofa-enroll: <message>" on stderr: progress and results that are
+ * not errors. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Prints the usage of one command on stream. */
 void cli_usage(FILE *stream, const cli_command *cmd);
+
+/* Prints "twofa-enroll: usage: ..." for the named command and returns EX_USAGE. */
+int cli_usage_error(const char *command, const char *why);
 
 /* True if argv[i] asks for help. */
 bool cli_wants_help(int argc, char **argv);
 
-/* Command implementations, one file per group. */
+/* Loads ctx->config_path once. Returns 0, or the exit code after printing
+ * why: 77 for an owner/mode/permission problem, 78 for anything else. */
+int cli_load_config(cli_context *ctx);
+
+/* Exit code for a Verify outcome that is not the one the caller wanted:
+ * outage and rate limit 69, credentials/service/channel 78, data 65. */
+int cli_outcome_exit(twofa_verify_outcome o);
+
+/* Validates a login name given on the command line (exit 65 with a message
+ * when it is not one). Returns 0 when it is fine. */
+int cli_check_user_arg(const char *user);
+
+/* prompt.c ---------------------------------------------------------------- */
+
+/* Set by the SIGINT/SIGTERM/SIGHUP handler. */
+extern volatile sig_atomic_t cli_interrupted;
+
+/* Installs the handler above without SA_RESTART, so a blocked read returns. */
+void cli_signals_install(void);
+
+/* True if stdin is a terminal: prompts then go to /dev/tty. */
+bool cli_interactive(void);
+
+typedef enum cli_read_result {
+	CLI_READ_OK = 0,
+	CLI_READ_EOF,         /* end of input before any byte of a line */
+	CLI_READ_TOO_LONG,    /* the line did not fit (it was read and wiped) */
+	CLI_READ_INTERRUPTED, /* a signal arrived */
+	CLI_READ_ERROR,       /* errno says why */
+} cli_read_result;
+
+/* Reads one line: at a terminal from /dev/tty after printing prompt (echo
+ * off when secret); otherwise from stdin, unbuffered so nothing of later
+ * lines is held in a stdio buffer, without a prompt. The newline (and a CR
+ * before it) is removed. buf is wiped on every result but OK. */
+cli_read_result cli_read_line(const char *prompt, bool secret, char *buf, size_t size);
+
+/* Asks a yes/no question at the terminal; true only for y or yes. */
+bool cli_confirm(const char *question);
+
+/* Prints a line on the terminal (only when interactive); for progress. */
+void cli_tty_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a new password: twice at a terminal, or once with once (the
+ * --password-stdin form); when stdin is not a terminal the lines come from
+ * stdin in the same order. Hashes it with the configured strength into
+ * hash and wipes the plain text. Returns 0 or an exit code (after a message). */
+int cli_read_new_password(const char *user, bool once, twofa_strength strength,
+			  char *hash, size_t hash_size);
+
+/* output.c ---------------------------------------------------------------- */
+
+typedef enum cli_color_id { CLI_RESET, CLI_BOLD, CLI_RED, CLI_GREEN, CLI_YELLOW, CLI_DIM } cli_color_id;
+
+/* The escape sequence for c when on is true, else "". */
+const char *cli_color(bool on, cli_color_id c);
+
+/* "2026-11-25T17:52:19Z", or "-" for 0. buf has TWOFA_ISO8601_LEN bytes. */
+const char *cli_time_text(time_t t, char *buf);
+
+/* Masks an email address for display: "a***@example.com". */
+void cli_mask_email(const char *email, char *out, size_t size);
+
+/* The member as a JSON object with the documented fields (user, email,
+ * phone, country, channel, status, created, updated, verified, last_login,
+ * failures, locked_until); with_export adds "v" and "password_hash". NULL
+ * when out of memory. */
+json_t *cli_member_json(const twofa_member *m, const twofa_state_entry *st, time_t now, bool with_export);
+
+/* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */
+int cli_print_json(json_t *value, bool compact);
+
+/* Reads every member of members.db (sorted by user) and, when state_db is not
+ * NULL, their state. A missing members.db gives no members. A damaged record
+ * is reported on stderr and counted in *damaged. */
+typedef struct cli_member_row {
+	twofa_member member;
+	twofa_state_entry state;
+} cli_member_row;
+twofa_status cli_members_all(const char *members_db, const char *state_db, cli_member_row **rows,
+			     size_t *count, size_t *damaged, twofa_error *err);
+void cli_members_free(cli_member_row *rows, size_t count);
+
+/* member_access.c --------------------------------------------------------- */
+
+/* Loads user's record. 0, or 65 when not enrolled (also when there is no
+ * member store yet), or the store's exit code, after a message. */
+int cli_load_member(cli_context *ctx, const char *user, twofa_member *m);
+
+/* 0 when user is not enrolled, 65 when enrolled, or another exit code. */
+int cli_refuse_enrolled(cli_context *ctx, const char *user);
+
+/* Read-modify-write of user's record under one exclusive lock: change edits
+ * the record (return TWOFA_EEXIST for "nothing to change"). 0 or an exit
+ * code after a message. */
+int cli_update_member(cli_context *ctx, const char *user, twofa_member_change change, void *arg);
+
+/* flow.c ------------------------------------------------------------------ */
+
+/* Where a code goes: an E.164 number, or an address for the email channel. */
+typedef struct cli_destination {
+	const char *to;
+	twofa_channel channel;
+	char shown[TWOFA_EMAIL_MAX + 8]; /* masked for display */
+} cli_destination;
+
+/* Fills d for sending by channel to phone (or email for that channel). */
+void cli_destination_set(cli_destination *d, const char *phone, const char *email, twofa_channel channel);
+
+/* Confirms phone with Lookup. 0 when it is valid or Lookup could not tell
+ * (a warning then: the code proves the number anyway); 65 when Lookup calls
+ * it invalid; 78 when the credentials are refused. */
+int cli_lookup_number(twofa_verify *v, const char *e164, const char *country);
+
+/* Sends a code to d, reads codes (call / sms / resend re-send by that
+ * channel) up to max_tries wrong ones. 0 on approval; otherwise the exit
+ * code, after a message, with what was pending canceled. */
+int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries);
+
+/* Makes a Verify client from the loaded configuration (0 or exit 78). */
+int cli_verify_new(cli_context *ctx, twofa_verify **v);
+
+/* Command implementations, one file per group. ---------------------------- */
 int cmd_countries(cli_context *ctx, int argc, char **argv);
 int cmd_normalize(cli_context *ctx, int argc, char **argv);
+int cmd_add(cli_context *ctx, int argc, char **argv);
+int cmd_phone(cli_context *ctx, int argc, char **argv);
+int cmd_passwd(cli_context *ctx, int argc, char **argv);
+int cmd_test(cli_context *ctx, int argc, char **argv);
+int cmd_approve(cli_context *ctx, int argc, char **argv);
+int cmd_disable(cli_context *ctx, int argc, char **argv);
+int cmd_enable(cli_context *ctx, int argc, char **argv);
+int cmd_remove(cli_context *ctx, int argc, char **argv);
+int cmd_unlock(cli_context *ctx, int argc, char **argv);
+int cmd_list(cli_context *ctx, int argc, char **argv);
+int cmd_show(cli_context *ctx, int argc, char **argv);
+int cmd_export(cli_context *ctx, int argc, char **argv);
+int cmd_import(cli_context *ctx, int argc, char **argv);
+int cmd_db(cli_context *ctx, int argc, char **argv);
+int cmd_check_config(cli_context *ctx, int argc, char **argv);
 
 extern const cli_command cli_commands[];
 

@@ -3,6 +3,7 @@
  * main() parses the global options and dispatches to one command. */
 #include "twofa_build.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +11,107 @@
 
 #include "cli.h"
 
+#define USER_HELP "USER is a login name: 1..256 bytes, no control characters, '/' or ':'.\n"
+#define PASSWORD_HELP                                                                          \
+	"The password is asked twice with echo off at a terminal; --password-stdin reads it\n" \
+	"once, as one line, from stdin. When stdin is not a terminal every answer (password,\n"  \
+	"its repeat, code) is one line of stdin, in that order.\n"
+#define CODE_HELP                                                                                \
+	"At the code prompt, 'call', 'sms' or 'resend' sends the code again (by that channel).\n"
+
 const cli_command cli_commands[] = {
+	{"add", cmd_add,
+	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin]",
+	 "enrol USER: prove the phone with a code, then store the member", true,
+	 "  --phone NUMBER     the number as people write it (national or international form)\n"
+	 "  --country CC       ISO 3166-1 alpha-2 country of the number (see 'countries')\n"
+	 "  --email ADDR       email address (needed for --channel email)\n"
+	 "  --channel C        sms, call, whatsapp or email (default: the configured channel)\n"
+	 "  --password-stdin   read the password once from stdin\n" USER_HELP PASSWORD_HELP CODE_HELP
+	 "The member is stored only after the code was approved: active, or pending when\n"
+	 "approval = manual. The number is also checked with Twilio Lookup; when Lookup cannot\n"
+	 "be reached that is a warning, since the code proves the number anyway.\n"},
+	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C]",
+	 "rebind USER to a new number once a code sent to it is approved", true,
+	 "  --phone NUMBER, --country CC   the new number and its country\n"
+	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n" CODE_HELP},
+	{"passwd", cmd_passwd, "passwd USER [--password-stdin]", "set a new password for USER", true,
+	 PASSWORD_HELP},
+	{"test", cmd_test, "test USER [--channel C]",
+	 "send USER a code and check it, without logging in", true, CODE_HELP},
+	{"approve", cmd_approve, "approve USER", "activate a member pending approval", true, NULL},
+	{"disable", cmd_disable, "disable USER", "refuse logins of USER until enabled", true, NULL},
+	{"enable", cmd_enable, "enable USER", "allow logins of a disabled member again", true, NULL},
+	{"remove", cmd_remove, "remove USER [--yes]", "delete USER's record and login state", true,
+	 "  --yes   do not ask for confirmation (needed when stdin is not a terminal)\n"},
+	{"unlock", cmd_unlock, "unlock USER", "reset USER's failure count and lockout", true, NULL},
+	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
+	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
+	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
+	{"export", cmd_export, "export", "print every member as JSON lines, password hashes included",
+	 true,
+	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\".\n"
+	 "The output holds password hashes: keep it as safe as members.db.\n"},
+	{"import", cmd_import, "import [--replace] FILE|-", "add members from an export (all or nothing)",
+	 true,
+	 "  --replace   overwrite members that already exist (otherwise that is an error)\n"
+	 "Every line is checked before anything is written; then all lines are written under one\n"
+	 "lock. last_login, failures and locked_until are runtime state and are not imported.\n"},
+	{"check-config", cmd_check_config, "check-config",
+	 "check the configuration file, the stores and the Twilio credentials", true, NULL},
+	{"db", cmd_db, "db check | db backup FILE | db recover [members|state]",
+	 "check, copy or recover the stores", true,
+	 "  db check          walk members.db and state.db and check every record\n"
+	 "  db backup FILE    consistent copy of members.db (0600; FILE must not exist)\n"
+	 "  db recover [members|state]\n"
+	 "                    rebuild a damaged store with GDBM's recovery; the damaged file is\n"
+	 "                    kept beside it as STORE.bak-TIME\n"},
 	{"countries", cmd_countries, "countries [--json]",
-	 "list countries with their ISO code and calling code"},
+	 "list countries with their ISO code and calling code", false, NULL},
 	{"normalize", cmd_normalize, "normalize --country CC [--] NUMBER",
-	 "print NUMBER in E.164 form for country CC"},
-	{NULL, NULL, NULL, NULL},
+	 "print NUMBER in E.164 form for country CC", false, NULL},
+	{NULL, NULL, NULL, NULL, false, NULL},
 };
+
+static bool stderr_color;
+
+/* One line on stderr; color (CLI_RESET for none) only when stderr is a terminal. */
+static void vprint(cli_color_id color, const char *label, const char *fmt, va_list ap)
+{
+	fputs("twofa-enroll: ", stderr);
+	fputs(cli_color(stderr_color && color != CLI_RESET, color), stderr);
+	fputs(label, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(cli_color(stderr_color && color != CLI_RESET, CLI_RESET), stderr);
+	fputc('\n', stderr);
+}
 
 int cli_fail(int exit_code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("twofa-enroll: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint(CLI_RED, "", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return exit_code;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(CLI_YELLOW, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void cli_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(CLI_RESET, "", fmt, ap);
+	va_end(ap);
 }
 
 int cli_fail_status(const twofa_error *err)
@@ -38,6 +122,16 @@ int cli_fail_status(const twofa_error *err)
 void cli_usage(FILE *stream, const cli_command *cmd)
 {
 	fprintf(stream, "usage: twofa-enroll [--config PATH] %s\n  %s\n", cmd->synopsis, cmd->summary);
+	if (cmd->help != NULL)
+		fprintf(stream, "\n%s", cmd->help);
+}
+
+int cli_usage_error(const char *command, const char *why)
+{
+	for (const cli_command *c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, command) == 0)
+			return cli_fail(EX_USAGE, "%s; usage: twofa-enroll %s", why, c->synopsis);
+	return cli_fail(EX_USAGE, "%s", why);
 }
 
 bool cli_wants_help(int argc, char **argv)
@@ -51,6 +145,34 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
+int cli_load_config(cli_context *ctx)
+{
+	twofa_error err;
+
+	if (ctx->config_loaded)
+		return 0;
+	twofa_error_clear(&err);
+	twofa_config_init(&ctx->config);
+	if (twofa_config_load(&ctx->config, ctx->config_path, &err) != TWOFA_OK) {
+		twofa_config_free(&ctx->config);
+		return cli_fail(err.status == TWOFA_EPERM ? EX_NOPERM : EX_CONFIG, "%s", err.msg);
+	}
+	ctx->config_loaded = true;
+	return 0;
+}
+
+int cli_check_user_arg(const char *user)
+{
+	if (user[0] == '\0')
+		return cli_fail(EX_DATAERR, "the user name is empty");
+	if (strlen(user) > TWOFA_USER_NAME_MAX)
+		return cli_fail(EX_DATAERR, "the user name is longer than %d bytes", TWOFA_USER_NAME_MAX);
+	if (!twofa_user_name_valid(user))
+		return cli_fail(EX_DATAERR,
+				"not a valid user name: it must be UTF-8 without control characters, '/' or ':'");
+	return 0;
+}
+
 static void print_help(FILE *stream)
 {
 	fprintf(stream,
@@ -59,7 +181,7 @@ static void print_help(FILE *stream)
 		"Enrol and administer members of the twofa second factor (pam_twofa).\n\n"
 		"Commands:\n");
 	for (const cli_command *c = cli_commands; c->name != NULL; c++)
-		fprintf(stream, "  %-36s %s\n", c->synopsis, c->summary);
+		fprintf(stream, "  %s\n      %s\n", c->synopsis, c->summary);
 	fprintf(stream,
 		"\nOptions:\n"
 		"  --config PATH   configuration file (default %s)\n"
@@ -73,9 +195,16 @@ static void print_help(FILE *stream)
 
 int main(int argc, char **argv)
 {
-	cli_context ctx = {.config_path = TWOFA_DEFAULT_CONFIG, .color = false};
-	int i = 1;
+	cli_context ctx = {.config_path = TWOFA_DEFAULT_CONFIG};
+	const char *no_color = getenv("NO_COLOR");
+	bool color_ok = no_color == NULL || no_color[0] == '\0';
+	int i = 1, rc;
 
+	/* Commands print their own one-line errors for bad options. */
+	opterr = 0;
+	ctx.color = color_ok && isatty(STDOUT_FILENO);
+	ctx.color_err = color_ok && isatty(STDERR_FILENO);
+	stderr_color = ctx.color_err;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help(stdout);
@@ -88,24 +217,31 @@ int main(int argc, char **argv)
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			ctx.config_path = argv[i] + 9;
 		} else {
-			fprintf(stderr, "twofa-enroll: unknown option '%s'\n", argv[i]);
-			print_help(stderr);
-			return EX_USAGE;
+			return cli_fail(EX_USAGE, "unknown option '%s' (try --help)", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		print_help(stderr);
-		return EX_USAGE;
-	}
-	ctx.color = isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	if (i >= argc)
+		return cli_fail(EX_USAGE, "no command given (try --help)");
+	if (ctx.config_path[0] == '\0')
+		return cli_fail(EX_USAGE, "--config needs a path");
 	for (const cli_command *c = cli_commands; c->name != NULL; c++) {
-		if (strcmp(c->name, argv[i]) == 0) {
-			if (cli_wants_help(argc - i, argv + i)) {
-				cli_usage(stdout, c);
-				return EX_OK;
-			}
-			return c->run(&ctx, argc - i, argv + i);
+		if (strcmp(c->name, argv[i]) != 0)
+			continue;
+		if (cli_wants_help(argc - i, argv + i)) {
+			cli_usage(stdout, c);
+			return EX_OK;
 		}
+		/* The stores and the configuration are root's alone. */
+		if (c->needs_root && geteuid() != 0)
+			return cli_fail(EX_NOPERM, "%s must run as root (the configuration and the member "
+					"store are readable by root only)", c->name);
+		cli_signals_install();
+		rc = c->run(&ctx, argc - i, argv + i);
+		if (ctx.config_loaded)
+			twofa_config_free(&ctx.config);
+		if (fflush(stdout) != 0 && rc == EX_OK)
+			rc = cli_fail(1, "cannot write the output");
+		return rc;
 	}
 	return cli_fail(EX_USAGE, "unknown command '%s' (try --help)", argv[i]);
 }

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* approve, disable, enable, remove, unlock, list, show: the administrator's
+ * commands on enrolled members. None of them talks to Twilio. */
+#include "twofa_build.h"
+
+#include <getopt.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "phone.h"
+#include "util.h"
+
+/* Parses "COMMAND USER" plus the flags in allowed ('y' --yes, 'j' --json). */
+static int parse_user_args(const char *command, const char *allowed, int argc, char **argv,
+			   const char **user, bool *yes, bool *json)
+{
+	static const struct option options[] = {
+		{"yes", no_argument, NULL, 'y'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	char why[128];
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (opt == '?' || opt == ':' || strchr(allowed, opt) == NULL) {
+			snprintf(why, sizeof(why), "%s: unknown option '%s'", command,
+				 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+			twofa_sanitize(why);
+			return cli_usage_error(command, why);
+		}
+		if (opt == 'y')
+			*yes = true;
+		else
+			*json = true;
+	}
+	if (optind + 1 != argc) {
+		snprintf(why, sizeof(why), "%s needs exactly one USER", command);
+		return cli_usage_error(command, why);
+	}
+	*user = argv[optind];
+	return cli_check_user_arg(*user);
+}
+
+typedef struct status_change {
+	const char *command;
+	time_t now;
+	bool changed;
+} status_change;
+
+static void touch(twofa_member *m, status_change *c)
+{
+	m->updated = c->now > m->created ? c->now : m->created;
+	c->changed = true;
+}
+
+static twofa_status change_status(twofa_member *m, void *arg, twofa_error *err)
+{
+	status_change *c = arg;
+
+	if (strcmp(c->command, "approve") == 0) {
+		if (m->status == TWOFA_MEMBER_DISABLED)
+			return twofa_fail(err, TWOFA_EINVAL, "%s is disabled, not pending; use 'twofa-enroll enable'",
+					  m->user);
+		if (m->status == TWOFA_MEMBER_ACTIVE)
+			return TWOFA_EEXIST;
+		m->status = TWOFA_MEMBER_ACTIVE;
+	} else if (strcmp(c->command, "enable") == 0) {
+		if (m->status == TWOFA_MEMBER_PENDING)
+			return twofa_fail(err, TWOFA_EINVAL, "%s is pending approval; use 'twofa-enroll approve'",
+					  m->user);
+		if (m->status == TWOFA_MEMBER_ACTIVE)
+			return TWOFA_EEXIST;
+		m->status = TWOFA_MEMBER_ACTIVE;
+	} else {
+		if (m->status == TWOFA_MEMBER_DISABLED)
+			return TWOFA_EEXIST;
+		m->status = TWOFA_MEMBER_DISABLED;
+	}
+	touch(m, c);
+	return TWOFA_OK;
+}
+
+static int set_status(cli_context *ctx, const char *command, int argc, char **argv)
+{
+	status_change c = {.command = command};
+	const char *user = NULL;
+	bool unused = false;
+	int rc;
+
+	if ((rc = parse_user_args(command, "", argc, argv, &user, &unused, &unused)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	c.now = time(NULL);
+	if ((rc = cli_update_member(ctx, user, change_status, &c)) != 0)
+		return rc;
+	printf("%s %s\n", user,
+	       !c.changed ? (strcmp(command, "disable") == 0 ? "was already disabled" : "was already active")
+	       : strcmp(command, "disable") == 0 ? "disabled"
+						  : "is active");
+	return EX_OK;
+}
+
+int cmd_approve(cli_context *ctx, int argc, char **argv)
+{
+	return set_status(ctx, "approve", argc, argv);
+}
+
+int cmd_disable(cli_context *ctx, int argc, char **argv)
+{
+	return set_status(ctx, "disable", argc, argv);
+}
+
+int cmd_enable(cli_context *ctx, int argc, char **argv)
+{
+	return set_status(ctx, "enable", argc, argv);
+}
+
+int cmd_remove(cli_context *ctx, int argc, char **argv)
+{
+	char question[TWOFA_USER_NAME_MAX + 96];
+	char shown[TWOFA_PHONE_MASK_SIZE];
+	const char *user = NULL;
+	bool yes = false, unused = false;
+	twofa_member m;
+	twofa_error err;
+	int rc;
+
+	if ((rc = parse_user_args("remove", "y", argc, argv, &user, &yes, &unused)) != 0)
+		return rc;
+	if (!yes && !cli_interactive())
+		return cli_usage_error("remove", "remove: stdin is not a terminal, so pass --yes to confirm");
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = cli_load_member(ctx, user, &m)) != 0)
+		return rc;
+	twofa_phone_mask(m.phone, shown, sizeof(shown));
+	twofa_member_free(&m);
+	if (!yes) {
+		snprintf(question, sizeof(question), "Remove %s (%s) and their login state? [y/N] ", user, shown);
+		if (!cli_confirm(question))
+			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : 1, "not confirmed; nothing was removed");
+	}
+	twofa_error_clear(&err);
+	if (twofa_members_remove(ctx->config.members_db, user, &err) != TWOFA_OK)
+		return err.status == TWOFA_ENOTFOUND ? cli_fail(EX_DATAERR, "%s is not enrolled", user)
+						      : cli_fail_status(&err);
+	if (twofa_state_forget(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
+		return cli_fail(twofa_status_exit_code(err.status),
+				"%s was removed, but their login state was not: %s", user, err.msg);
+	printf("%s removed\n", user);
+	return EX_OK;
+}
+
+int cmd_unlock(cli_context *ctx, int argc, char **argv)
+{
+	const char *user = NULL;
+	bool unused = false;
+	twofa_member m;
+	twofa_error err;
+	int rc;
+
+	if ((rc = parse_user_args("unlock", "", argc, argv, &user, &unused, &unused)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = cli_load_member(ctx, user, &m)) != 0)
+		return rc;
+	twofa_member_free(&m);
+	twofa_error_clear(&err);
+	if (twofa_state_unlock(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
+		return cli_fail_status(&err);
+	printf("%s unlocked (failures reset)\n", user);
+	return EX_OK;
+}
+
+/* Colours the status word in the table. */
+static cli_color_id status_color(twofa_member_status s)
+{
+	return s == TWOFA_MEMBER_ACTIVE ? CLI_GREEN : s == TWOFA_MEMBER_PENDING ? CLI_YELLOW : CLI_RED;
+}
+
+static void print_table(const cli_context *ctx, const cli_member_row *rows, size_t count, time_t now)
+{
+	size_t width = strlen("USER");
+
+	for (size_t i = 0; i < count; i++) {
+		size_t w = strlen(rows[i].member.user);
+		if (w > width)
+			width = w;
+	}
+	if (width > 32)
+		width = 32;
+	printf("%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n", cli_color(ctx->color, CLI_BOLD), (int)width,
+	       "USER", "PHONE", "CC", "CHANNEL", "STATUS", "LAST LOGIN", "FAILURES", "LOCKED UNTIL",
+	       cli_color(ctx->color, CLI_RESET));
+	for (size_t i = 0; i < count; i++) {
+		const twofa_member *m = &rows[i].member;
+		const twofa_state_entry *st = &rows[i].state;
+		char shown[TWOFA_PHONE_MASK_SIZE];
+		char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN];
+
+		twofa_phone_mask(m->phone, shown, sizeof(shown));
+		printf("%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", (int)width, m->user, shown,
+		       m->country, twofa_channel_name(m->channel), cli_color(ctx->color, status_color(m->status)),
+		       twofa_member_status_name(m->status), cli_color(ctx->color, CLI_RESET),
+		       cli_time_text(st->last_login, last), st->failures,
+		       cli_time_text(twofa_state_is_locked(st, now) ? st->locked_until : 0, locked));
+	}
+}
+
+int cmd_list(cli_context *ctx, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"json", no_argument, NULL, 'j'},
+		{"status", required_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	twofa_member_status want = TWOFA_MEMBER_ACTIVE;
+	bool json = false, filter = false;
+	cli_member_row *rows = NULL;
+	size_t count = 0, damaged = 0, kept = 0;
+	time_t now = time(NULL);
+	twofa_error err;
+	json_t *array = NULL;
+	int opt, rc = EX_OK;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (opt == 'j') {
+			json = true;
+		} else if (opt == 's') {
+			if (!twofa_member_status_parse(optarg, &want))
+				return cli_usage_error("list", "list: --status must be active, pending or disabled");
+			filter = true;
+		} else {
+			return cli_usage_error("list", "list: unknown option or missing value");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error("list", "list takes no arguments");
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, &rows, &count, &damaged, &err) !=
+	    TWOFA_OK)
+		return cli_fail_status(&err);
+	/* Keep the rows the filter wants at the front. */
+	for (size_t i = 0; i < count; i++) {
+		if (filter && rows[i].member.status != want) {
+			twofa_member_free(&rows[i].member);
+			continue;
+		}
+		if (kept != i)
+			rows[kept] = rows[i];
+		kept++;
+	}
+	if (json) {
+		array = json_array();
+		for (size_t i = 0; array != NULL && i < kept; i++) {
+			json_t *obj = cli_member_json(&rows[i].member, &rows[i].state, now, false);
+			if (obj == NULL || json_array_append_new(array, obj) != 0) {
+				json_decref(array);
+				array = NULL;
+			}
+		}
+		rc = array != NULL ? cli_print_json(array, false) : cli_fail(1, "out of memory");
+		json_decref(array);
+	} else if (kept > 0) {
+		print_table(ctx, rows, kept, now);
+	} else {
+		cli_note("no members%s%s", filter ? " with status " : "",
+			 filter ? twofa_member_status_name(want) : "");
+	}
+	cli_members_free(rows, kept);
+	if (rc == EX_OK && damaged > 0)
+		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s left out; run 'twofa-enroll db check'", damaged,
+			      damaged == 1 ? "" : "s");
+	return rc;
+}
+
+int cmd_show(cli_context *ctx, int argc, char **argv)
+{
+	const char *user = NULL;
+	bool json = false, unused = false;
+	twofa_state_entry st;
+	twofa_member m;
+	twofa_error err;
+	time_t now = time(NULL);
+	char shown[TWOFA_PHONE_MASK_SIZE];
+	char t1[TWOFA_ISO8601_LEN], t2[TWOFA_ISO8601_LEN], t3[TWOFA_ISO8601_LEN], t4[TWOFA_ISO8601_LEN],
+		t5[TWOFA_ISO8601_LEN];
+	int rc;
+
+	if ((rc = parse_user_args("show", "j", argc, argv, &user, &unused, &json)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = cli_load_member(ctx, user, &m)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (twofa_state_read(ctx->config.state_db, user, &st, &err) != TWOFA_OK) {
+		cli_warn("cannot read the login state of %s: %s", user, err.msg);
+		memset(&st, 0, sizeof(st));
+	}
+	if (json) {
+		json_t *obj = cli_member_json(&m, &st, now, false);
+
+		rc = obj != NULL ? cli_print_json(obj, false) : cli_fail(1, "out of memory");
+		json_decref(obj);
+	} else {
+		twofa_phone_mask(m.phone, shown, sizeof(shown));
+		printf("user          %s\n"
+		       "email         %s\n"
+		       "phone         %s\n"
+		       "country       %s\n"
+		       "channel       %s\n"
+		       "status        %s%s%s\n"
+		       "created       %s\n"
+		       "updated       %s\n"
+		       "verified      %s\n"
+		       "last login    %s\n"
+		       "failures      %ld\n"
+		       "locked until  %s\n",
+		       m.user, m.email != NULL ? m.email : "-", shown, m.country, twofa_channel_name(m.channel),
+		       cli_color(ctx->color, status_color(m.status)), twofa_member_status_name(m.status),
+		       cli_color(ctx->color, CLI_RESET), cli_time_text(m.created, t1), cli_time_text(m.updated, t2),
+		       cli_time_text(m.verified, t3), cli_time_text(st.last_login, t4), st.failures,
+		       cli_time_text(twofa_state_is_locked(&st, now) ? st.locked_until : 0, t5));
+	}
+	twofa_member_free(&m);
+	return rc;
+}

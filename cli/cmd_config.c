@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* check-config: the file (owner, mode, keys), the stores, and the
+ * credentials themselves with a Fetch Service call. Each step prints one
+ * "ok" line; the first failure is one line on stderr saying what is wrong. */
+#include "twofa_build.h"
+
+#include <string.h>
+
+#include "cli.h"
+#include "store.h"
+#include "util.h"
+
+/* Opens a store for reading, which checks its directory and files. */
+static int check_store(const char *label, const char *path)
+{
+	twofa_store *s = NULL;
+	twofa_error err;
+	twofa_status st;
+	size_t count = 0;
+
+	twofa_error_clear(&err);
+	st = twofa_store_open(&s, path, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
+	if (st == TWOFA_ENOTFOUND) {
+		printf("ok  %s %s: not created yet (the first write creates it)\n", label, path);
+		return 0;
+	}
+	if (st == TWOFA_OK)
+		st = twofa_store_count(s, &count, &err);
+	(void)twofa_store_close(s, NULL);
+	if (st != TWOFA_OK)
+		return cli_fail(twofa_status_exit_code(st), "%s %s: %s", label, path, err.msg);
+	printf("ok  %s %s: %zu record%s\n", label, path, count, count == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_check_config(cli_context *ctx, int argc, char **argv)
+{
+	twofa_verify_details details;
+	twofa_verify_result r;
+	twofa_verify *v = NULL;
+	twofa_verify_outcome o;
+	twofa_error err;
+	int rc;
+
+	(void)argv;
+	if (argc != 1)
+		return cli_usage_error("check-config", "check-config takes no arguments");
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	printf("ok  %s: owner, mode and keys\n", ctx->config_path);
+	twofa_error_clear(&err);
+	if (twofa_config_check_credentials(&ctx->config, &err) != TWOFA_OK)
+		return cli_fail(EX_CONFIG, "%s: %s", ctx->config_path, err.msg);
+	printf("ok  credentials present (%s)\n",
+	       ctx->config.api_key_sid != NULL ? "API key" : "Account SID and Auth Token");
+	if ((rc = check_store("members", ctx->config.members_db)) != 0 ||
+	    (rc = check_store("state", ctx->config.state_db)) != 0)
+		return rc;
+	if ((rc = cli_verify_new(ctx, &v)) != 0)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	memset(&details, 0, sizeof(details));
+	o = twofa_verify_fetch_service(v, &details, &r);
+	twofa_verify_free(v);
+	switch (o) {
+	case TWOFA_VERIFY_OK:
+		printf("ok  Twilio accepted the credentials; Verify service \"%s\", codes of %ld digits\n",
+		       details.friendly_name, details.code_length);
+		return EX_OK;
+	case TWOFA_VERIFY_BAD_CREDENTIALS:
+		return cli_fail(EX_CONFIG,
+				"Twilio refused the credentials: check %s (%s)",
+				ctx->config.api_key_sid != NULL ? "api_key_sid and api_key_secret"
+								: "account_sid and auth_token",
+				r.log_message);
+	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
+		return cli_fail(EX_CONFIG,
+				"Twilio has no Verify service with this verify_service_sid in the account (%s)",
+				r.log_message);
+	default:
+		return cli_fail(cli_outcome_exit(o), "cannot check the credentials with Twilio (%s): %s",
+				ctx->config.verify_url, r.log_message);
+	}
+}

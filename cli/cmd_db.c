@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* db check, db backup FILE, db recover [members|state]: integrity of the
+ * stores, a consistent copy, and GDBM's recovery with a report of what was
+ * kept. */
+#include "twofa_build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "store.h"
+#include "util.h"
+
+/* Validators for twofa_store_check: a member must decode and sit under its
+ * own name; a state record must decode. */
+static bool valid_member(const char *key, const char *value, size_t len, void *arg, char *why, size_t why_size)
+{
+	twofa_member m;
+	twofa_error err;
+	bool ok;
+
+	(void)arg;
+	twofa_error_clear(&err);
+	if (twofa_member_decode(value, len, &m, &err) != TWOFA_OK) {
+		snprintf(why, why_size, "record '%s': %s", key, err.msg);
+		return false;
+	}
+	ok = strcmp(m.user, key) == 0;
+	if (!ok)
+		snprintf(why, why_size, "record '%s' holds the member '%s'", key, m.user);
+	twofa_member_free(&m);
+	return ok;
+}
+
+static bool valid_state(const char *key, const char *value, size_t len, void *arg, char *why, size_t why_size)
+{
+	twofa_state_entry e;
+	twofa_error err;
+
+	(void)arg;
+	twofa_error_clear(&err);
+	if (twofa_state_decode(value, len, &e, &err) != TWOFA_OK) {
+		snprintf(why, why_size, "state of '%s': %s", key, err.msg);
+		return false;
+	}
+	return true;
+}
+
+/* Checks one store; 0 when it is good (or does not exist yet). */
+static int check_one(const char *label, const char *path, twofa_store_validator validate, const char *recover_arg)
+{
+	twofa_store_report report;
+	twofa_error err;
+	twofa_status st;
+
+	twofa_error_clear(&err);
+	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, validate, NULL, &report, &err);
+	if (st == TWOFA_ENOTFOUND) {
+		printf("%s %s: does not exist yet (nothing stored)\n", label, path);
+		return 0;
+	}
+	if (st == TWOFA_OK) {
+		printf("%s %s: %zu record%s, all good\n", label, path, report.records, report.records == 1 ? "" : "s");
+		return 0;
+	}
+	if (report.damaged == 0 && report.walk_complete && report.records == 0 && report.first_problem[0] == '\0')
+		return cli_fail(twofa_status_exit_code(st), "%s %s: %s; try 'twofa-enroll db recover %s'", label, path,
+				err.msg, recover_arg);
+	twofa_sanitize(report.first_problem);
+	return cli_fail(EX_CANTCREAT, "%s %s: %zu good record%s, %zu damaged%s; first problem: %s; run 'twofa-enroll db recover %s'",
+			label, path, report.records, report.records == 1 ? "" : "s", report.damaged,
+			report.walk_complete ? "" : ", the walk stopped early", report.first_problem, recover_arg);
+}
+
+static int db_check(cli_context *ctx)
+{
+	int rc_members = check_one("members", ctx->config.members_db, valid_member, "members");
+	int rc_state = check_one("state", ctx->config.state_db, valid_state, "state");
+
+	return rc_members != 0 ? rc_members : rc_state;
+}
+
+/* Copies src_fd to a new file at dst (0600, never overwriting). */
+static int copy_file(int src_fd, const char *dst, off_t *copied)
+{
+	char buf[65536];
+	int out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int saved;
+
+	*copied = 0;
+	if (out < 0) {
+		if (errno == EEXIST)
+			return cli_fail(EX_CANTCREAT, "%s already exists; refusing to overwrite it", dst);
+		return cli_fail(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+	}
+	if (fchmod(out, 0600) != 0)
+		goto fail;
+	for (;;) {
+		ssize_t n = read(src_fd, buf, sizeof(buf));
+		char *p = buf;
+
+		if (n < 0 && errno == EINTR && !cli_interrupted)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		while (n > 0) {
+			ssize_t w = write(out, p, (size_t)n);
+			if (w < 0 && errno == EINTR && !cli_interrupted)
+				continue;
+			if (w <= 0)
+				goto fail;
+			p += w;
+			n -= w;
+			*copied += w;
+		}
+	}
+	if (fsync(out) != 0)
+		goto fail;
+	if (close(out) != 0) {
+		out = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	saved = errno;
+	if (out >= 0)
+		close(out);
+	unlink(dst);
+	return cli_fail(EX_CANTCREAT, "cannot write %s: %s; no backup was made", dst,
+			cli_interrupted ? "interrupted" : strerror(saved));
+}
+
+static int db_backup(cli_context *ctx, const char *dst)
+{
+	const char *src = ctx->config.members_db;
+	twofa_store *s = NULL;
+	twofa_error err;
+	twofa_status st;
+	size_t records = 0;
+	off_t copied = 0;
+	int fd, rc;
+
+	twofa_error_clear(&err);
+	/* The shared lock keeps writers out while the bytes are copied. */
+	st = twofa_store_open(&s, src, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
+	if (st == TWOFA_ENOTFOUND)
+		return cli_fail(EX_CANTCREAT, "there is no member store %s to back up", src);
+	if (st != TWOFA_OK)
+		return cli_fail_status(&err);
+	if (twofa_store_count(s, &records, &err) != TWOFA_OK) {
+		(void)twofa_store_close(s, NULL);
+		return cli_fail(EX_CANTCREAT, "%s; run 'twofa-enroll db check'", err.msg);
+	}
+	fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		(void)twofa_store_close(s, NULL);
+		return cli_fail(EX_CANTCREAT, "cannot read %s: %s", src, strerror(errno));
+	}
+	rc = copy_file(fd, dst, &copied);
+	close(fd);
+	(void)twofa_store_close(s, NULL);
+	if (rc == 0)
+		printf("members %s copied to %s (%zu record%s, %lld bytes)\n", src, dst, records,
+		       records == 1 ? "" : "s", (long long)copied);
+	return rc;
+}
+
+static int db_recover(cli_context *ctx, const char *which)
+{
+	bool members = strcmp(which, "members") == 0;
+	const char *path = members ? ctx->config.members_db : ctx->config.state_db;
+	twofa_store_recovery stats;
+	twofa_store_report report;
+	char *backup = NULL;
+	twofa_error err;
+	twofa_status st;
+
+	memset(&stats, 0, sizeof(stats));
+	twofa_error_clear(&err);
+	if (access(path, F_OK) != 0 && errno == ENOENT)
+		return cli_fail(EX_DATAERR, "%s store %s does not exist; nothing to recover", which, path);
+	st = twofa_store_recover(path, TWOFA_STORE_LOCK_TIMEOUT_MS, &backup, &stats, &err);
+	if (st != TWOFA_OK) {
+		int rc = cli_fail(twofa_status_exit_code(st), "cannot recover %s: %s%s%s", path, err.msg,
+				  backup != NULL ? "; the original is kept as " : "", backup != NULL ? backup : "");
+		free(backup);
+		return rc;
+	}
+	printf("%s %s recovered: %zu record%s kept, %zu lost, %zu damaged bucket%s skipped, %zu duplicate key%s\n",
+	       which, path, stats.recovered_keys, stats.recovered_keys == 1 ? "" : "s", stats.failed_keys,
+	       stats.failed_buckets, stats.failed_buckets == 1 ? "" : "s", stats.duplicate_keys,
+	       stats.duplicate_keys == 1 ? "" : "s");
+	if (backup != NULL)
+		printf("the damaged file is kept as %s\n", backup);
+	free(backup);
+	/* What came back must also read as records. */
+	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, members ? valid_member : valid_state, NULL,
+			       &report, &err);
+	if (st != TWOFA_OK) {
+		twofa_sanitize(report.first_problem);
+		return cli_fail(EX_CANTCREAT, "after recovery %zu records are good and %zu do not read as records (first: %s)",
+				report.records, report.damaged, report.first_problem);
+	}
+	printf("check after recovery: %zu good record%s\n", report.records, report.records == 1 ? "" : "s");
+	if (stats.failed_keys > 0 || stats.failed_buckets > 0)
+		cli_warn("some records were lost: compare with 'twofa-enroll list' and re-enrol or import the missing members");
+	return 0;
+}
+
+int cmd_db(cli_context *ctx, int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 2)
+		return cli_usage_error("db", "db needs a subcommand");
+	if (strcmp(argv[1], "check") == 0) {
+		if (argc != 2)
+			return cli_usage_error("db", "db check takes no arguments");
+		if ((rc = cli_load_config(ctx)) != 0)
+			return rc;
+		return db_check(ctx);
+	}
+	if (strcmp(argv[1], "backup") == 0) {
+		if (argc != 3 || argv[2][0] == '\0' || argv[2][0] == '-')
+			return cli_usage_error("db", "db backup needs one FILE");
+		if ((rc = cli_load_config(ctx)) != 0)
+			return rc;
+		return db_backup(ctx, argv[2]);
+	}
+	if (strcmp(argv[1], "recover") == 0) {
+		const char *which = argc == 3 ? argv[2] : "members";
+
+		if (argc > 3 || (strcmp(which, "members") != 0 && strcmp(which, "state") != 0))
+			return cli_usage_error("db", "db recover takes 'members' (the default) or 'state'");
+		if ((rc = cli_load_config(ctx)) != 0)
+			return rc;
+		return db_recover(ctx, which);
+	}
+	return cli_usage_error("db", "unknown db subcommand");
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* add, phone, passwd, test: the commands that talk to the member and, for
+ * all but passwd, prove the phone with a code first. */
+#include "twofa_build.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "password.h"
+#include "phone.h"
+#include "util.h"
+
+/* A well-formed stand-in hash: lets twofa_member_validate check the other
+ * fields (email shape...) before anyone types a password. */
+#define PLACEHOLDER_HASH "$argon2id$v=19$m=65536,t=2,p=1$placeholder$placeholder"
+
+typedef struct enroll_args {
+	const char *user;
+	const char *phone;
+	const char *country;
+	const char *email;
+	const char *channel_name;
+	bool password_stdin;
+} enroll_args;
+
+/* Parses "COMMAND USER [options]" for the options allowed in allowed
+ * ("pcecs" letters). 0 or an exit code. */
+static int parse_args(const char *command, const char *allowed, int argc, char **argv, enroll_args *a)
+{
+	static const struct option options[] = {
+		{"phone", required_argument, NULL, 'p'},
+		{"country", required_argument, NULL, 'c'},
+		{"email", required_argument, NULL, 'e'},
+		{"channel", required_argument, NULL, 'C'},
+		{"password-stdin", no_argument, NULL, 's'},
+		{NULL, 0, NULL, 0},
+	};
+	char why[128];
+	int opt;
+
+	memset(a, 0, sizeof(*a));
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (opt == '?' || opt == ':' || strchr(allowed, opt) == NULL) {
+			snprintf(why, sizeof(why), "%s: %s '%s'", command,
+				 opt == ':' ? "missing value for" : "unknown option",
+				 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
+			twofa_sanitize(why);
+			return cli_usage_error(command, why);
+		}
+		switch (opt) {
+		case 'p': a->phone = optarg; break;
+		case 'c': a->country = optarg; break;
+		case 'e': a->email = optarg; break;
+		case 'C': a->channel_name = optarg; break;
+		case 's': a->password_stdin = true; break;
+		default: break;
+		}
+	}
+	if (optind + 1 != argc) {
+		snprintf(why, sizeof(why), "%s needs exactly one USER", command);
+		return cli_usage_error(command, why);
+	}
+	a->user = argv[optind];
+	if (strchr(allowed, 'p') != NULL && (a->phone == NULL || a->country == NULL)) {
+		snprintf(why, sizeof(why), "%s needs --phone and --country", command);
+		return cli_usage_error(command, why);
+	}
+	return cli_check_user_arg(a->user);
+}
+
+static int parse_channel(const char *command, const char *name, twofa_channel *out)
+{
+	char why[128];
+
+	if (name == NULL || twofa_channel_parse(name, out))
+		return 0;
+	snprintf(why, sizeof(why), "%s: --channel must be sms, call, whatsapp or email", command);
+	return cli_usage_error(command, why);
+}
+
+/* Normalises the typed number for the country (65 with the reason). */
+static int normalize_phone(const char *number, const char *country, char e164[TWOFA_E164_SIZE])
+{
+	twofa_error err;
+
+	twofa_error_clear(&err);
+	if (twofa_phone_normalize(number, country, e164, &err) != TWOFA_OK)
+		return cli_fail_status(&err);
+	return 0;
+}
+
+static void upper_country(const char *in, char out[3])
+{
+	out[0] = (char)(in[0] >= 'a' && in[0] <= 'z' ? in[0] - 'a' + 'A' : in[0]);
+	out[1] = (char)(in[1] >= 'a' && in[1] <= 'z' ? in[1] - 'a' + 'A' : in[1]);
+	out[2] = '\0';
+}
+
+int cmd_add(cli_context *ctx, int argc, char **argv)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	char e164[TWOFA_E164_SIZE];
+	twofa_verify *v = NULL;
+	twofa_member m;
+	cli_destination d;
+	twofa_error err;
+	enroll_args a;
+	time_t now;
+	int rc;
+
+	if ((rc = parse_args("add", "pceCs", argc, argv, &a)) != 0)
+		return rc;
+	if ((rc = normalize_phone(a.phone, a.country, e164)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	m.channel = ctx->config.channel;
+	if ((rc = parse_channel("add", a.channel_name, &m.channel)) != 0)
+		return rc;
+	if (m.channel == TWOFA_CHANNEL_EMAIL && a.email == NULL)
+		return cli_usage_error("add", "add: the email channel needs --email");
+	/* Check every field of the record before asking anything. */
+	m.user = (char *)a.user;
+	m.email = (char *)a.email;
+	twofa_strlcpy(m.phone, e164, sizeof(m.phone));
+	upper_country(a.country, m.country);
+	m.password_hash = (char *)PLACEHOLDER_HASH;
+	m.status = ctx->config.approval == TWOFA_APPROVAL_MANUAL ? TWOFA_MEMBER_PENDING : TWOFA_MEMBER_ACTIVE;
+	m.created = m.updated = m.verified = time(NULL);
+	twofa_error_clear(&err);
+	if (twofa_member_validate(&m, &err) != TWOFA_OK)
+		return cli_fail(EX_DATAERR, "%s", err.msg);
+	if (getpwnam(a.user) == NULL)
+		cli_warn("%s is not a user this system knows (yet); enrolling anyway", m.user);
+	if ((rc = cli_refuse_enrolled(ctx, a.user)) != 0)
+		return rc;
+	if ((rc = cli_verify_new(ctx, &v)) != 0)
+		return rc;
+	rc = cli_lookup_number(v, e164, m.country);
+	if (rc == 0)
+		rc = cli_read_new_password(a.user, a.password_stdin, ctx->config.password_strength, hash,
+					   sizeof(hash));
+	if (rc == 0) {
+		cli_destination_set(&d, e164, a.email, m.channel);
+		rc = cli_prove_possession(v, &d, e164, ctx->config.max_tries);
+	}
+	twofa_verify_free(v);
+	if (rc == 0 && cli_interrupted)
+		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; nothing was stored");
+	if (rc == 0) {
+		now = time(NULL);
+		m.password_hash = hash;
+		m.created = m.updated = m.verified = now;
+		if (twofa_members_save(ctx->config.members_db, &m, false, &err) != TWOFA_OK)
+			rc = err.status == TWOFA_EEXIST
+				     ? cli_fail(EX_DATAERR, "%s was enrolled by someone else meanwhile; nothing was stored",
+						m.user)
+				     : cli_fail_status(&err);
+	}
+	if (rc == 0) {
+		char shown[TWOFA_PHONE_MASK_SIZE];
+
+		twofa_phone_mask(e164, shown, sizeof(shown));
+		printf("%s enrolled with %s (%s)%s\n", m.user, shown, twofa_member_status_name(m.status),
+		       m.status == TWOFA_MEMBER_PENDING ? "; approve with 'twofa-enroll approve'" : "");
+	}
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+typedef struct new_phone {
+	char e164[TWOFA_E164_SIZE];
+	char country[3];
+	bool set_channel;
+	twofa_channel channel;
+	time_t now;
+} new_phone;
+
+static twofa_status change_phone(twofa_member *m, void *arg, twofa_error *err)
+{
+	const new_phone *p = arg;
+
+	(void)err;
+	twofa_strlcpy(m->phone, p->e164, sizeof(m->phone));
+	memcpy(m->country, p->country, sizeof(m->country));
+	if (p->set_channel)
+		m->channel = p->channel;
+	m->updated = m->verified = p->now > m->created ? p->now : m->created;
+	return TWOFA_OK;
+}
+
+int cmd_phone(cli_context *ctx, int argc, char **argv)
+{
+	twofa_verify *v = NULL;
+	new_phone p;
+	cli_destination d;
+	twofa_member m;
+	enroll_args a;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = parse_args("phone", "pcC", argc, argv, &a)) != 0)
+		return rc;
+	if ((rc = normalize_phone(a.phone, a.country, p.e164)) != 0)
+		return rc;
+	upper_country(a.country, p.country);
+	if (a.channel_name != NULL) {
+		if ((rc = parse_channel("phone", a.channel_name, &p.channel)) != 0)
+			return rc;
+		if (p.channel == TWOFA_CHANNEL_EMAIL)
+			return cli_usage_error("phone", "phone: a new number is proven by sms, call or whatsapp");
+		p.set_channel = true;
+	}
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
+		return rc;
+	if (!p.set_channel)
+		p.channel = m.channel == TWOFA_CHANNEL_EMAIL ? TWOFA_CHANNEL_SMS : m.channel;
+	twofa_member_free(&m);
+	if ((rc = cli_verify_new(ctx, &v)) != 0)
+		return rc;
+	rc = cli_lookup_number(v, p.e164, p.country);
+	if (rc == 0) {
+		/* The code goes to the new number: that is what it proves. */
+		cli_destination_set(&d, p.e164, NULL, p.channel);
+		rc = cli_prove_possession(v, &d, p.e164, ctx->config.max_tries);
+	}
+	twofa_verify_free(v);
+	if (rc == 0 && cli_interrupted)
+		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; nothing was changed");
+	if (rc == 0) {
+		p.now = time(NULL);
+		rc = cli_update_member(ctx, a.user, change_phone, &p);
+	}
+	if (rc == 0) {
+		char shown[TWOFA_PHONE_MASK_SIZE];
+
+		twofa_phone_mask(p.e164, shown, sizeof(shown));
+		printf("%s now uses %s\n", a.user, shown);
+	}
+	return rc;
+}
+
+typedef struct new_password {
+	const char *hash;
+	time_t now;
+} new_password;
+
+static twofa_status change_password(twofa_member *m, void *arg, twofa_error *err)
+{
+	const new_password *p = arg;
+	char *copy = twofa_strdup(p->hash);
+
+	if (copy == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	twofa_free_secret(m->password_hash);
+	m->password_hash = copy;
+	m->updated = p->now > m->created ? p->now : m->created;
+	return TWOFA_OK;
+}
+
+int cmd_passwd(cli_context *ctx, int argc, char **argv)
+{
+	char hash[crypto_pwhash_STRBYTES];
+	new_password p;
+	twofa_member m;
+	enroll_args a;
+	int rc;
+
+	if ((rc = parse_args("passwd", "s", argc, argv, &a)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	/* Say "not enrolled" before asking for a password nobody can use. */
+	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
+		return rc;
+	twofa_member_free(&m);
+	rc = cli_read_new_password(a.user, a.password_stdin, ctx->config.password_strength, hash, sizeof(hash));
+	if (rc == 0) {
+		p.hash = hash;
+		p.now = time(NULL);
+		rc = cli_update_member(ctx, a.user, change_password, &p);
+	}
+	sodium_memzero(hash, sizeof(hash));
+	if (rc == 0)
+		printf("password of %s changed\n", a.user);
+	return rc;
+}
+
+static twofa_status change_verified(twofa_member *m, void *arg, twofa_error *err)
+{
+	const time_t *now = arg;
+
+	(void)err;
+	if (*now > m->created)
+		m->verified = *now;
+	return TWOFA_OK;
+}
+
+int cmd_test(cli_context *ctx, int argc, char **argv)
+{
+	twofa_verify *v = NULL;
+	cli_destination d;
+	twofa_channel channel;
+	twofa_member m;
+	enroll_args a;
+	time_t now;
+	int rc;
+
+	if ((rc = parse_args("test", "C", argc, argv, &a)) != 0)
+		return rc;
+	if ((rc = cli_load_config(ctx)) != 0)
+		return rc;
+	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
+		return rc;
+	channel = m.channel;
+	rc = parse_channel("test", a.channel_name, &channel);
+	if (rc == 0 && channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
+		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
+	if (rc == 0)
+		rc = cli_verify_new(ctx, &v);
+	if (rc == 0) {
+		cli_destination_set(&d, m.phone, m.email, channel);
+		rc = cli_prove_possession(v, &d, m.phone, ctx->config.max_tries);
+	}
+	twofa_verify_free(v);
+	if (rc == 0 && cli_interrupted)
+		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted");
+	if (rc == 0) {
+		/* The member proved the phone: worth recording. */
+		now = time(NULL);
+		rc = cli_update_member(ctx, a.user, change_verified, &now);
+	}
+	if (rc == 0)
+		printf("code approved: %s receives codes by %s\n", m.user, twofa_channel_label(channel));
+	twofa_member_free(&m);
+	return rc;
+}
