@@ -171,15 +171,93 @@ static int db_backup(cli_context *ctx, const char *dst)
 	return rc;
 }
 
+/* Keys whose values do not read as records after a recovery. */
+typedef struct bad_keys {
+	twofa_store_validator validate;
+	char **keys;
+	size_t count, cap;
+	bool nomem;
+} bad_keys;
+
+static int collect_bad(const char *key, const char *value, size_t len, void *arg)
+{
+	bad_keys *b = arg;
+	char why[160];
+
+	if (b->validate(key, value, len, NULL, why, sizeof(why)))
+		return 0;
+	if (b->count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		char **keys = realloc(b->keys, cap * sizeof(*keys));
+
+		if (keys == NULL) {
+			b->nomem = true;
+			return 1;
+		}
+		b->keys = keys;
+		b->cap = cap;
+	}
+	if ((b->keys[b->count] = twofa_strdup(key)) == NULL) {
+		b->nomem = true;
+		return 1;
+	}
+	b->count++;
+	return 0;
+}
+
+/* GDBM's recovery keeps a key whose value bytes were damaged. Such a record
+ * can never be used (it fails closed at every login), so it is dropped and
+ * named: the damaged original stays in the .bak file. */
+static int drop_unreadable(const char *which, const char *path, twofa_store_validator validate, size_t *dropped)
+{
+	bad_keys b = {.validate = validate};
+	twofa_store *s = NULL;
+	twofa_error err;
+	twofa_status st;
+	int rc = 0;
+
+	*dropped = 0;
+	twofa_error_clear(&err);
+	st = twofa_store_open(&s, path, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
+	if (st == TWOFA_OK)
+		st = twofa_store_iterate(s, collect_bad, &b, &err);
+	if (st == TWOFA_OK && b.nomem)
+		st = twofa_fail(&err, TWOFA_ENOMEM, "out of memory");
+	for (size_t i = 0; st == TWOFA_OK && i < b.count; i++) {
+		st = twofa_store_delete(s, b.keys[i], &err);
+		if (st == TWOFA_OK) {
+			twofa_sanitize(b.keys[i]);
+			printf("dropped the unreadable %s record '%s'\n", which, b.keys[i]);
+			(*dropped)++;
+		}
+	}
+	if (s != NULL) {
+		if (st == TWOFA_OK)
+			st = twofa_store_close(s, &err);
+		else
+			(void)twofa_store_close(s, NULL);
+	}
+	if (st != TWOFA_OK)
+		rc = cli_fail(twofa_status_exit_code(st), "cannot drop unreadable records after the recovery: %s",
+			      err.msg);
+	for (size_t i = 0; i < b.count; i++)
+		free(b.keys[i]);
+	free(b.keys);
+	return rc;
+}
+
 static int db_recover(cli_context *ctx, const char *which)
 {
 	bool members = strcmp(which, "members") == 0;
 	const char *path = members ? ctx->config.members_db : ctx->config.state_db;
+	twofa_store_validator validate = members ? valid_member : valid_state;
 	twofa_store_recovery stats;
 	twofa_store_report report;
 	char *backup = NULL;
 	twofa_error err;
 	twofa_status st;
+	size_t dropped = 0;
+	int rc;
 
 	memset(&stats, 0, sizeof(stats));
 	twofa_error_clear(&err);
@@ -187,29 +265,32 @@ static int db_recover(cli_context *ctx, const char *which)
 		return cli_fail(EX_DATAERR, "%s store %s does not exist; nothing to recover", which, path);
 	st = twofa_store_recover(path, TWOFA_STORE_LOCK_TIMEOUT_MS, &backup, &stats, &err);
 	if (st != TWOFA_OK) {
-		int rc = cli_fail(twofa_status_exit_code(st), "cannot recover %s: %s%s%s", path, err.msg,
-				  backup != NULL ? "; the original is kept as " : "", backup != NULL ? backup : "");
+		rc = cli_fail(twofa_status_exit_code(st), "cannot recover %s: %s%s%s", path, err.msg,
+			      backup != NULL ? "; the original is kept as " : "", backup != NULL ? backup : "");
 		free(backup);
 		return rc;
 	}
-	printf("%s %s recovered: %zu record%s kept, %zu lost, %zu damaged bucket%s skipped, %zu duplicate key%s\n",
+	printf("%s %s recovered by GDBM: %zu key%s read back, %zu lost, %zu damaged bucket%s skipped, "
+	       "%zu duplicate key%s\n",
 	       which, path, stats.recovered_keys, stats.recovered_keys == 1 ? "" : "s", stats.failed_keys,
 	       stats.failed_buckets, stats.failed_buckets == 1 ? "" : "s", stats.duplicate_keys,
 	       stats.duplicate_keys == 1 ? "" : "s");
 	if (backup != NULL)
 		printf("the damaged file is kept as %s\n", backup);
 	free(backup);
-	/* What came back must also read as records. */
-	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, members ? valid_member : valid_state, NULL,
-			       &report, &err);
+	if ((rc = drop_unreadable(which, path, validate, &dropped)) != 0)
+		return rc;
+	/* What is left must now check clean. */
+	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, validate, NULL, &report, &err);
 	if (st != TWOFA_OK) {
 		twofa_sanitize(report.first_problem);
-		return cli_fail(EX_CANTCREAT, "after recovery %zu records are good and %zu do not read as records (first: %s)",
+		return cli_fail(EX_CANTCREAT, "after recovery %zu records are good and %zu are still damaged (first: %s)",
 				report.records, report.damaged, report.first_problem);
 	}
-	printf("check after recovery: %zu good record%s\n", report.records, report.records == 1 ? "" : "s");
-	if (stats.failed_keys > 0 || stats.failed_buckets > 0)
-		cli_warn("some records were lost: compare with 'twofa-enroll list' and re-enrol or import the missing members");
+	printf("kept %zu good record%s\n", report.records, report.records == 1 ? "" : "s");
+	if (stats.failed_keys > 0 || stats.failed_buckets > 0 || dropped > 0)
+		cli_warn("records were lost: compare with 'twofa-enroll list' and re-enrol or import the missing %s",
+			 members ? "members" : "entries");
 	return 0;
 }
 

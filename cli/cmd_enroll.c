@@ -309,7 +309,7 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 {
 	twofa_verify *v = NULL;
 	cli_destination d;
-	twofa_channel channel;
+	twofa_channel channel = TWOFA_CHANNEL_SMS;
 	twofa_member m;
 	enroll_args a;
 	time_t now;
@@ -317,13 +317,15 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 
 	if ((rc = parse_args("test", "C", argc, argv, &a)) != 0)
 		return rc;
+	if ((rc = parse_channel("test", a.channel_name, &channel)) != 0)
+		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
 	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
 		return rc;
-	channel = m.channel;
-	rc = parse_channel("test", a.channel_name, &channel);
-	if (rc == 0 && channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
+	if (a.channel_name == NULL)
+		channel = m.channel;
+	if (channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
 		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
 	if (rc == 0)
 		rc = cli_verify_new(ctx, &v);

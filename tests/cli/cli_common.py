@@ -76,7 +76,7 @@ class Cli:
         self.env.write_config(extra, raw)
 
     def argv(self, args, config=None):
-        return [CLI, "--config", config or self.config_path] + list(args)
+        return [CLI, "--config", config if config is not None else self.config_path] + list(args)
 
     def run(self, *args, input=None, config=None, env=None, timeout=120, preexec=None):
         e = dict(os.environ)
@@ -154,6 +154,9 @@ class Cli:
         return sorted(s for s in self.secrets if s and s in text)
 
     def member(self, user, password=None):
+        """The stored record (tests/pam/mkmember), None when not enrolled or no store."""
+        if not os.path.exists(self.members_db):
+            return None
         return self.env.member(user, password)
 
     def state(self, user):
