@@ -77,6 +77,8 @@ static bool stderr_color;
 
 /* One line on stderr; color (CLI_RESET for none) only when stderr is a terminal. */
 static void vprint(cli_color_id color, const char *label, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vprint(cli_color_id color, const char *label, const char *fmt, va_list ap)
 {
 	fputs("twofa-enroll: ", stderr);
 	fputs(cli_color(stderr_color && color != CLI_RESET, color), stderr);
