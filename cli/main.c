@@ -118,6 +118,9 @@ void cli_note(const char *fmt, ...)
 
 int cli_fail_status(const twofa_error *err)
 {
+	/* A damaged store is repaired with the db commands: say so. */
+	if (err->status == TWOFA_ESTORE && strstr(err->msg, "db check") == NULL)
+		return cli_fail(EX_CANTCREAT, "%s (see 'twofa-enroll db check')", err->msg);
 	return cli_fail(twofa_status_exit_code(err->status), "%s", err->msg);
 }
 
@@ -198,8 +201,8 @@ static void print_help(FILE *stream)
 int main(int argc, char **argv)
 {
 	cli_context ctx = {.config_path = TWOFA_DEFAULT_CONFIG};
-	const char *no_color = getenv("NO_COLOR");
-	bool color_ok = no_color == NULL || no_color[0] == '\0';
+	/* NO_COLOR set at all (even empty) turns colours off. */
+	bool color_ok = getenv("NO_COLOR") == NULL;
 	int i = 1, rc;
 
 	/* Commands print their own one-line errors for bad options. */
