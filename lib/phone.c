@@ -969,7 +969,7 @@ bool twofa_phone_is_e164(const char *s)
 	return n >= TWOFA_E164_MIN_DIGITS;
 }
 
-/* Appends count copies of c, or the digits of src, to out; false if full. */
+/* Appends src[0, n) to out, keeping it terminated; false if it does not fit. */
 static bool put(char *out, size_t outlen, size_t *pos, const char *src, size_t n)
 {
 	if (*pos + n >= outlen)
@@ -980,25 +980,13 @@ static bool put(char *out, size_t outlen, size_t *pos, const char *src, size_t n
 	return true;
 }
 
-static bool put_stars(char *out, size_t outlen, size_t *pos, size_t n)
-{
-	if (*pos + n >= outlen)
-		return false;
-	memset(out + *pos, '*', n);
-	*pos += n;
-	out[*pos] = '\0';
-	return true;
-}
-
-/* Masked digits nsn[from, to): '*' except the last `keep` of the number. */
+/* Appends nsn[from, to) with every digit but the last `keep` of nsn starred. */
 static bool put_masked(char *out, size_t outlen, size_t *pos, const char *nsn, size_t len,
 		       size_t keep, size_t from, size_t to)
 {
-	for (size_t i = from; i < to; i++) {
-		bool shown = i >= len - keep;
-		if (!(shown ? put(out, outlen, pos, nsn + i, 1) : put_stars(out, outlen, pos, 1)))
+	for (size_t i = from; i < to; i++)
+		if (!put(out, outlen, pos, i >= len - keep ? nsn + i : "*", 1))
 			return false;
-	}
 	return true;
 }
 
