@@ -1,0 +1,291 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Harness for the end-to-end tests: the real sshd, ssh, sudo and pamtester load the built
+pam_twofa.so through PAM service files made from the recipes in etc/, against the Twilio
+simulator (tests/pam/pamtest.py's Sim and Env).
+
+Everything a test adds to the system is uniquely named and registered for removal at exit,
+also when the test dies (atexit, SIGTERM/SIGINT/SIGHUP turned into SystemExit):
+/etc/pam.d/twofa-e2e-*, /etc/sudoers.d/twofa-e2e-*, a throwaway user (userdel -r) and the
+processes started (stopped by PID). check_system_unchanged() compares the /etc/pam.d and
+/etc/sudoers.d listings (and /etc/passwd's user names) with the ones taken at import.
+"""
+
+import atexit
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or SRCDIR
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "pam"))
+import pamtest  # noqa: E402  (Sim, Env, Tap, module_path)
+
+Tap = pamtest.Tap
+PYTHON = pamtest.PYTHON
+ASKPASS = os.path.join(HERE, "askpass.py")
+ENROLL = os.path.join(BUILDDIR, "cli", "twofa-enroll")
+ETC = os.path.join(SRCDIR, "etc")
+PAM_D = "/etc/pam.d"
+SUDOERS_D = "/etc/sudoers.d"
+# The phone the throwaway member gets codes on (the simulator's outbox is read by it).
+PHONE = "+14155550123"
+
+
+class Prerequisite(Exception):
+    """A program or privilege the suite needs is missing: a failure, never a skip."""
+
+
+# -- cleanup -------------------------------------------------------------------------------
+
+_cleanups = []
+
+
+def on_cleanup(fn, *args):
+    """Runs fn(*args) at exit (last registered first), even when the test fails or is
+    killed by SIGTERM/SIGINT/SIGHUP."""
+    _cleanups.append((fn, args))
+
+
+def _run_cleanups():
+    while _cleanups:
+        fn, args = _cleanups.pop()
+        try:
+            fn(*args)
+        except Exception as e:  # keep cleaning up: one leftover must not cause others
+            sys.stderr.write("e2e cleanup %s%r failed: %s\n" % (fn.__name__, args, e))
+
+
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+atexit.register(_run_cleanups)
+for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(_sig, _exit_on_signal)
+
+
+def _listing():
+    users = sorted(l.split(":", 1)[0] for l in open("/etc/passwd"))
+    return {PAM_D: sorted(os.listdir(PAM_D)), SUDOERS_D: sorted(os.listdir(SUDOERS_D)),
+            "/etc/passwd users": users}
+
+
+_LISTING_AT_START = _listing()
+
+
+def check_system_unchanged(tap):
+    """TAP: after cleanup, /etc/pam.d, /etc/sudoers.d and the user list are as before."""
+    _run_cleanups()
+    now = _listing()
+    for what, before in _LISTING_AT_START.items():
+        added = sorted(set(now[what]) - set(before))
+        removed = sorted(set(before) - set(now[what]))
+        tap.ok(not added and not removed, "%s unchanged after cleanup" % what,
+               "added: %r\nremoved: %r" % (added, removed))
+
+
+# -- prerequisites -----------------------------------------------------------------------
+
+def require(tap, programs):
+    """Fails (not ok + exit 1) with a clear message when not root or a program is missing;
+    returns the module path."""
+    missing = [p for p in programs if not os.access(p, os.X_OK)]
+    module = pamtest.module_path()
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("the e2e tests must run as root (they add PAM services and a user)")
+    if missing:
+        problems.append("missing programs: %s (Debian: apt-get install openssh-server "
+                        "openssh-client sudo pamtester)" % " ".join(missing))
+    if module is None:
+        problems.append("pam_twofa.so is not built (make first)")
+    for p in (pamtest.MKMEMBER, ENROLL):
+        if not os.access(p, os.X_OK):
+            problems.append("%s is not built (make check builds it)" % p)
+    if problems:
+        tap.ok(False, "prerequisites", "\n".join(problems))
+        sys.exit(tap.done())
+    return module
+
+
+def unique(prefix="twofa-e2e-"):
+    return prefix + secrets.token_hex(4)
+
+
+# -- the sanitized module ----------------------------------------------------------------
+
+def sanitizer_runtime(module):
+    """The ASan runtime a clang -fsanitize=address pam_twofa.so needs preloaded into an
+    unsanitized program (clang does not link it into shared objects), or None for a plain
+    build."""
+    out = subprocess.run(["nm", "-D", "--undefined-only", module], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True).stdout
+    if "__asan_" not in out:
+        return None
+    for cc in ("clang", "gcc"):
+        if shutil.which(cc):
+            for name in ("libclang_rt.asan-x86_64.so", "libasan.so"):
+                p = subprocess.run([cc, "-print-file-name=" + name], stdout=subprocess.PIPE,
+                                   text=True).stdout.strip()
+                if os.path.isabs(p) and os.path.exists(p):
+                    return p
+    raise Prerequisite("%s is built with AddressSanitizer but no ASan runtime was found "
+                       "to preload into the real programs" % module)
+
+
+def sanitizer_env(module):
+    """Environment additions that let a real (unsanitized) program load the module: the
+    runtime preloaded; leaks are not reported since the host programs (sshd, pamtester)
+    leak by design at exit, which is not ours to judge."""
+    rt = sanitizer_runtime(module)
+    if rt is None:
+        return {}
+    return {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
+
+
+# -- recipes from etc/ ---------------------------------------------------------------------
+
+_MODULE_WORD = re.compile(r"(?<![\w/.])pam_twofa\.so(?![\w.])")
+
+
+def pam_recipe(name, env, module):
+    """etc/pam.d/NAME with only the module path changed: every `pam_twofa.so` becomes the
+    built module's absolute path followed by config=ENV's twofa.conf."""
+    with open(os.path.join(ETC, "pam.d", name)) as f:
+        text = f.read()
+    replacement = "%s config=%s" % (module, env.config_path)
+    new, count = _MODULE_WORD.subn(lambda m: replacement, text)
+    if count == 0:
+        raise Prerequisite("etc/pam.d/%s does not name pam_twofa.so" % name)
+    return new
+
+
+def install_system_file(path, text, mode=0o644):
+    """Creates path (which must not exist) and removes it at exit."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    on_cleanup(_remove, path)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def _remove(path):
+    if os.path.lexists(path):
+        os.unlink(path)
+
+
+def install_pam_service(recipe, env, module, prefix="twofa-e2e-"):
+    """/etc/pam.d/<unique name> from etc/pam.d/RECIPE; returns the service name."""
+    service = unique(prefix)
+    install_system_file(os.path.join(PAM_D, service), pam_recipe(recipe, env, module))
+    return service
+
+
+# -- a throwaway user ----------------------------------------------------------------------
+
+class ThrowawayUser:
+    """A local user with a home and a Unix password, removed (userdel -r) at exit."""
+
+    def __init__(self, password):
+        self.name = unique("tfe2e")
+        self.password = password
+        r = subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--comment",
+                            "twofa e2e test", self.name], stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise Prerequisite("useradd %s: %s" % (self.name, r.stderr.strip()))
+        on_cleanup(self.remove)
+        subprocess.run(["chpasswd"], input="%s:%s\n" % (self.name, password), text=True,
+                       check=True)
+        import pwd
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
+
+    def remove(self):
+        # userdel refuses while a process of the user runs (a stuck ssh session).
+        subprocess.run(["pkill", "-KILL", "-u", self.name], stderr=subprocess.DEVNULL)
+        r = subprocess.run(["userdel", "--remove", self.name], stderr=subprocess.PIPE,
+                           text=True)
+        if r.returncode not in (0, 12):  # 12: home could not be removed (reported below)
+            raise RuntimeError("userdel %s: %s" % (self.name, r.stderr.strip()))
+        if os.path.exists(self.home):
+            shutil.rmtree(self.home, ignore_errors=True)
+
+
+# -- the answering side --------------------------------------------------------------------
+
+class Askpass:
+    """An SSH_ASKPASS/SUDO_ASKPASS program answering from a plan (see askpass.py): a small
+    shell wrapper per plan, in a directory the throwaway user can read, with a transcript
+    file the program appends each prompt to."""
+
+    def __init__(self, sim, user, workdir):
+        self.dir = tempfile.mkdtemp(prefix="askpass-", dir=workdir)
+        os.chmod(self.dir, 0o755)
+        self.ca = os.path.join(self.dir, "ca.pem")
+        shutil.copyfile(sim.ca, self.ca)
+        os.chmod(self.ca, 0o644)
+        self.sim, self.user, self.n = sim, user, 0
+
+    def program(self, password, code, to=PHONE):
+        """Writes a plan and returns (askpass program path, transcript path). code: "right"
+        (the newest code sent to `to`, read from the outbox when the prompt appears),
+        "wrong" (that code with its last digit changed) or "none" (the prompt is a failure:
+        askpass exits 1)."""
+        self.n += 1
+        base = os.path.join(self.dir, "plan%d" % self.n)
+        transcript = base + ".log"
+        plan = {"password": password, "code": code, "to": to, "url": self.sim.url,
+                "ca": self.ca, "transcript": transcript}
+        with open(base + ".json", "w") as f:
+            json.dump(plan, f)
+        open(transcript, "w").close()
+        os.chown(transcript, self.user.uid, self.user.gid)
+        prog = base + ".sh"
+        with open(prog, "w") as f:
+            f.write("#!/bin/sh\nexec %s %s %s \"$@\"\n" % (PYTHON, ASKPASS, base + ".json"))
+        for p in (base + ".json", prog):
+            os.chmod(p, 0o755 if p == prog else 0o644)
+        return prog, transcript
+
+
+def prompts(transcript):
+    """The prompts askpass was asked, in order."""
+    with open(transcript) as f:
+        return [json.loads(l)["prompt"] for l in f if l.strip()]
+
+
+def is_code_prompt(text):
+    return "code" in text.lower() and "password" not in text.lower()
+
+
+def sends(sim):
+    return sim.sends(PHONE)
+
+
+def stop_pid(pid, timeout=5):
+    """TERM, then KILL after timeout; reaps the child."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
