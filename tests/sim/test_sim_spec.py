@@ -23,8 +23,7 @@ from simclient import Sim, Tap  # noqa: E402
 
 
 def find_spec(name):
-    for d in (os.environ.get("TWOFA_TWILIO_OAI"), os.path.join(SRC, "..", "shared", "twilio-oai"),
-              "/work/shared/twilio-oai"):
+    for d in (os.environ.get("TWOFA_TWILIO_OAI"), os.path.join(SRC, "..", "shared", "twilio-oai")):
         if d and os.path.exists(os.path.join(d, name)):
             return os.path.join(d, name)
     return None

@@ -11,7 +11,7 @@ set -u
 srcdir=${TWOFA_SRCDIR:?TWOFA_SRCDIR not set}
 builddir=${TWOFA_BUILDDIR:?TWOFA_BUILDDIR not set}
 prism_dir=${TWOFA_PRISM_DIR:-/var/cache/twofa-test/prism}
-spec=${TWOFA_VERIFY_SPEC:-$srcdir/../shared/twilio-oai/twilio_verify_v2.json}
+spec=${TWOFA_VERIFY_SPEC:-${TWOFA_TWILIO_OAI:-$srcdir/../shared/twilio-oai}/twilio_verify_v2.json}
 tool="$builddir/tests/verify/verify_tool"
 
 n=0
