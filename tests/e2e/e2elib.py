@@ -72,23 +72,49 @@ for _sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
 
 
 def _listing():
-    users = sorted(l.split(":", 1)[0] for l in open("/etc/passwd"))
-    return {PAM_D: sorted(os.listdir(PAM_D)), SUDOERS_D: sorted(os.listdir(SUDOERS_D)),
-            "/etc/passwd users": users}
+    """Name -> content digest of each entry of /etc/pam.d and /etc/sudoers.d, and the
+    user names of /etc/passwd."""
+    import hashlib
+    out = {}
+    for d in (PAM_D, SUDOERS_D):
+        entries = {}
+        for name in os.listdir(d):
+            try:
+                with open(os.path.join(d, name), "rb") as f:
+                    entries[name] = hashlib.sha256(f.read()).hexdigest()
+            except OSError:  # removed meanwhile, or not a file
+                entries[name] = None
+        out[d] = entries
+    with open("/etc/passwd") as f:
+        out["/etc/passwd users"] = {l.split(":", 1)[0]: None for l in f}
+    return out
 
 
 _LISTING_AT_START = _listing()
+_created = {PAM_D: set(), SUDOERS_D: set(), "/etc/passwd users": set()}
+# Other twofa tests running in parallel add and remove entries with these prefixes at any
+# moment (each checks its own); every other entry must stay exactly as it was.
+_CONCURRENT_PREFIXES = ("twofa", "tfe2e")
 
 
 def check_system_unchanged(tap):
-    """TAP: after cleanup, /etc/pam.d, /etc/sudoers.d and the user list are as before."""
+    """TAP, after cleanup: what this test added to /etc/pam.d, /etc/sudoers.d and
+    /etc/passwd is gone, every entry present at the start is still there with the same
+    content, and nothing else appeared (but for concurrent tests' uniquely named ones)."""
     _run_cleanups()
     now = _listing()
     for what, before in _LISTING_AT_START.items():
-        added = sorted(set(now[what]) - set(before))
-        removed = sorted(set(before) - set(now[what]))
-        tap.ok(not added and not removed, "%s unchanged after cleanup" % what,
-               "added: %r\nremoved: %r" % (added, removed))
+        left = sorted(_created[what] & set(now[what]))
+        before = {n: v for n, v in before.items() if not n.startswith(_CONCURRENT_PREFIXES)}
+        after = {n: v for n, v in now[what].items() if not n.startswith(_CONCURRENT_PREFIXES)}
+        removed = sorted(set(before) - set(after))
+        changed = sorted(n for n in set(before) & set(after) if before[n] != after[n])
+        added = sorted(set(after) - set(before))
+        tap.ok(not (left or removed or changed or added),
+               "%s as before the test (%d entries of its own added and removed)"
+               % (what, len(_created[what])),
+               "left behind: %r\nremoved: %r\nchanged: %r\nadded: %r"
+               % (left, removed, changed, added))
 
 
 # -- prerequisites -----------------------------------------------------------------------
@@ -147,7 +173,10 @@ def sanitizer_env(module):
     rt = sanitizer_runtime(module)
     if rt is None:
         return {}
-    return {"LD_PRELOAD": rt, "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
+    # ASan intercepts crypt(); the real one must be loaded when the runtime starts, or a
+    # module that dlopen()s libcrypt later (pam_unix under pamtester) calls address 0.
+    preload = [rt] + [p for p in ("/lib/x86_64-linux-gnu/libcrypt.so.1",) if os.path.exists(p)]
+    return {"LD_PRELOAD": " ".join(preload), "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1"}
 
 
@@ -172,6 +201,8 @@ def install_system_file(path, text, mode=0o644):
     """Creates path (which must not exist) and removes it at exit."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     on_cleanup(_remove, path)
+    if os.path.dirname(path) in _created:
+        _created[os.path.dirname(path)].add(os.path.basename(path))
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, mode)
@@ -203,6 +234,7 @@ class ThrowawayUser:
         if r.returncode != 0:
             raise Prerequisite("useradd %s: %s" % (self.name, r.stderr.strip()))
         on_cleanup(self.remove)
+        _created["/etc/passwd users"].add(self.name)
         subprocess.run(["chpasswd"], input="%s:%s\n" % (self.name, password), text=True,
                        check=True)
         import pwd
@@ -289,3 +321,70 @@ def stop_pid(pid, timeout=5):
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
+
+
+class PtySession:
+    """A program on a pseudo-terminal of its own (its controlling terminal): expect()
+    reads its output until a regex matches, send() types a line."""
+
+    def __init__(self, argv, env):
+        import pty
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            try:
+                os.execve(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        on_cleanup(self.close)
+        self.output = ""
+
+    def _read(self, timeout):
+        import select
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data = os.read(self.fd, 4096)
+        except OSError:  # EIO: the program closed the terminal (exited)
+            return ""
+        return data.decode("utf-8", "replace")
+
+    def expect(self, pattern, timeout=30):
+        """The match object once the output since the last match contains pattern; None
+        when the program ends or the timeout passes first."""
+        import time
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        start = len(self.output)
+        while True:
+            m = rx.search(self.output, start)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            data = self._read(left)
+            if not data:
+                return None
+            self.output += data
+
+    def send(self, line):
+        os.write(self.fd, (line + "\n").encode())
+
+    def wait(self, timeout=30):
+        """Reads everything until the program exits; returns its exit status."""
+        while True:
+            data = self._read(timeout)
+            if not data:
+                break
+            self.output += data
+        _, status = os.waitpid(self.pid, 0)
+        self.pid = None
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status)
+
+    def close(self):
+        if self.pid is not None:
+            stop_pid(self.pid)
+            self.pid = None
+            os.close(self.fd)
