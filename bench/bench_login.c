@@ -87,7 +87,7 @@ char *(*volatile bench_libcrypt_anchor)(const char *, const char *, struct crypt
 static struct {
 	bool counting;
 	double argon2id, server, lock_read, lock_write;
-	long argon2id_calls, requests;
+	long argon2id_calls, requests, connections, tls_resumed;
 } spent;
 
 typedef int (*pwhash_verify_fn)(const char *, const char *, unsigned long long);
@@ -120,6 +120,27 @@ int crypto_pwhash_str_verify(const char str[crypto_pwhash_STRBYTES], const char 
 	return rc;
 }
 
+/* Whether a new connection of the module resumed a TLS session (an
+ * abbreviated handshake) or made a full one. libcurl's OpenSSL backend hands
+ * out its SSL object; SSL_session_reused comes from the libssl libcurl
+ * already loaded, so the benchmark needs no OpenSSL headers. */
+static void count_connection(CURL *curl)
+{
+	typedef int (*reused_fn)(const void *);
+	static reused_fn reused;
+	struct curl_tlssessioninfo *tls = NULL;
+	long connects = 0;
+
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) != CURLE_OK || connects <= 0)
+		return;
+	spent.connections += connects;
+	if (reused == NULL)
+		*(void **)&reused = dlsym(RTLD_DEFAULT, "SSL_session_reused");
+	if (reused != NULL && curl_easy_getinfo(curl, CURLINFO_TLS_SSL_PTR, &tls) == CURLE_OK && tls != NULL &&
+	    tls->backend == CURLSSLBACKEND_OPENSSL && tls->internals != NULL && reused(tls->internals))
+		spent.tls_resumed++;
+}
+
 CURLcode curl_easy_perform(CURL *curl)
 {
 	static curl_perform_fn real;
@@ -132,6 +153,7 @@ CURLcode curl_easy_perform(CURL *curl)
 	if (spent.counting) {
 		spent.server += now_s() - t0;
 		spent.requests++;
+		count_connection(curl);
 	}
 	return rc;
 }
@@ -384,7 +406,7 @@ static int setup(const options *o)
 
 typedef struct pam_samples {
 	series total, handle, conv, argon2id, server, overhead, lock_read, lock_write;
-	long failures, errors, requests;
+	long failures, errors, requests, connections, tls_resumed;
 } pam_samples;
 
 static bool pam_login(const options *o, const char *user, const char *phone, outbox *box, pam_samples *out)
@@ -420,6 +442,8 @@ static bool pam_login(const options *o, const char *user, const char *phone, out
 	add_ms(&out->lock_write, spent.lock_write);
 	out->errors += u.errors;
 	out->requests += spent.requests;
+	out->connections += spent.connections;
+	out->tls_resumed += spent.tls_resumed;
 	if (rc != PAM_SUCCESS) {
 		out->failures++;
 		fprintf(stderr, "bench_login: login of %s: %s\n", user, pam_strerror(pamh, rc));
@@ -623,7 +647,13 @@ static int run(const options *o)
 		print_line(o, "login_total", &ps.total, extra);
 		print_line(o, "login_pam_start_end", &ps.handle, NULL);
 		if (strcmp(o->label, "pam_twofa") == 0) {
-			snprintf(extra, sizeof(extra), ",\"requests_per_login\":%.2f", n ? (double)ps.requests / (double)n : 0);
+			double per = n ? 1.0 / (double)n : 0;
+
+			snprintf(extra, sizeof(extra),
+				 ",\"requests_per_login\":%.2f,\"new_connections_per_login\":%.2f,"
+				 "\"tls_full_handshakes_per_login\":%.2f,\"tls_resumed_per_login\":%.2f",
+				 (double)ps.requests * per, (double)ps.connections * per,
+				 (double)(ps.connections - ps.tls_resumed) * per, (double)ps.tls_resumed * per);
 			print_line(o, "login_argon2id", &ps.argon2id, NULL);
 			print_line(o, "login_server_wait", &ps.server, extra);
 			print_line(o, "login_lock_wait_read", &ps.lock_read, NULL);
