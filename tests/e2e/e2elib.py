@@ -141,6 +141,58 @@ def require(tap, programs):
     return module
 
 
+def run(body, programs):
+    """The frame of every e2e test: checks the prerequisites, runs body(tap, module), then
+    cleans up and checks that the system is as before. Returns the exit status."""
+    tap = Tap()
+    module = require(tap, programs)
+    try:
+        body(tap, module)
+    except Prerequisite as e:
+        tap.ok(False, "prerequisites", str(e))
+    check_system_unchanged(tap)
+    return tap.done()
+
+
+def empty_store(env):
+    """An initialised members.db with nobody in it (for the not-enrolled cases)."""
+    path = os.path.join(env.dbdir, "empty-members.db")
+    if not os.path.exists(path):
+        env._mkmember(["--init"], db_args=["--db", path])
+    return path
+
+
+def workdir():
+    """A temp dir the throwaway user can read (askpass plans, keys), removed at exit."""
+    path = tempfile.mkdtemp(prefix="twofa-e2e-")
+    on_cleanup(shutil.rmtree, path, True)
+    os.chmod(path, 0o755)
+    return path
+
+
+_fresh_count = [0]
+
+
+def fresh_case(sim, env, **config):
+    """Before a case: no pending verifications or faults in the simulator, a new state.db
+    (no sends, failures or lockouts counted yet) and config's keys in twofa.conf."""
+    sim.reset()
+    _fresh_count[0] += 1
+    config.setdefault("state_db", os.path.join(env.dbdir, "state-%d.db" % _fresh_count[0]))
+    env.write_config(config)
+
+
+SANITIZER_REPORT = re.compile(r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer")
+
+
+def check_no_sanitizer_report(tap, what, text):
+    """TAP: the program's output has no ASan/UBSan report (a sanitized module may misbehave
+    after the outcome a case asserts, e.g. in pam_end)."""
+    m = SANITIZER_REPORT.search(text)
+    tap.ok(m is None, "no sanitizer report from %s" % what,
+           text[max(0, m.start() - 200):m.start() + 3000] if m else None)
+
+
 def unique(prefix="twofa-e2e-"):
     return prefix + secrets.token_hex(4)
 

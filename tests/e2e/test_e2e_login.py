@@ -13,9 +13,7 @@ login does. It runs here on a pseudo-terminal of its own, under a unique
 """
 
 import os
-import shutil
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2elib  # noqa: E402
@@ -30,6 +28,7 @@ class Login:
         self.sim, self.service, self.user = sim, service, user
         self.env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "dumb", "LANG": "C"}
         self.env.update(sanitizer)
+        self.transcripts = []
 
     def run(self, password, code):
         """Types password at the password prompt and, when a code prompt comes, the right
@@ -51,62 +50,54 @@ class Login:
                     answer = answer[:-1] + str((int(answer[-1]) + 1) % 10)
                 s.send(answer)
         status = s.wait()
+        self.transcripts.append(s.output)
         return status, s.output, e2elib.sends(self.sim) - before, code_prompts
 
 
-def main():
-    tap = e2elib.Tap()
-    module = e2elib.require(tap, [PAMTESTER])
-    try:
-        sanitizer = e2elib.sanitizer_env(module)
-        sim = pamtest.Sim()
-        env = pamtest.Env(sim, config={"max_tries": "3"}, prefix="twofa-e2e-")
-        work = tempfile.mkdtemp(prefix="twofa-e2e-")
-        e2elib.on_cleanup(shutil.rmtree, work, True)
-        user = e2elib.ThrowawayUser(UNIX_PASSWORD)
-        env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
-        service = e2elib.install_pam_service("twofa-login", env, module,
-                                             prefix="twofa-e2e-login-")
-        login = Login(sim, service, user, sanitizer)
+def tests(tap, module):
+    sanitizer = e2elib.sanitizer_env(module)
+    sim = pamtest.Sim()
+    env = pamtest.Env(sim, config={"max_tries": "3"}, prefix="twofa-e2e-")
+    user = e2elib.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
+    service = e2elib.install_pam_service("twofa-login", env, module,
+                                         prefix="twofa-e2e-login-")
+    login = Login(sim, service, user, sanitizer)
 
-        def report(name, ok, result):
-            status, out, sent, prompts = result
-            tap.ok(ok, name, "exit %d, %d sends, %d code prompts\nterminal:\n%s"
-                   % (status, sent, prompts, out))
+    def report(name, ok, result):
+        status, out, sent, prompts = result
+        tap.ok(ok, name, "exit %d, %d sends, %d code prompts\nterminal:\n%s"
+               % (status, sent, prompts, out))
 
-        sim.reset()
-        r = login.run(UNIX_PASSWORD, "right")
-        report("Unix password + right code at a terminal: authenticated, account ok, one "
-               "code sent", r[0] == 0 and "successfully authenticated" in r[1] and
-               "account management done" in r[1] and r[2] == 1 and r[3] == 1, r)
-        tap.ok(UNIX_PASSWORD not in r[1], "the password is not echoed on the terminal",
-               r[1])
+    sim.reset()
+    r = login.run(UNIX_PASSWORD, "right")
+    report("Unix password + right code at a terminal: authenticated, account ok, one "
+           "code sent", r[0] == 0 and "successfully authenticated" in r[1] and
+           "account management done" in r[1] and r[2] == 1 and r[3] == 1, r)
+    tap.ok(UNIX_PASSWORD not in r[1], "the password is not echoed on the terminal",
+           r[1])
 
-        sim.reset()
-        r = login.run(UNIX_PASSWORD, "wrong")
-        report("Unix password + wrong code: refused after max_tries code prompts",
-               r[0] != 0 and "successfully authenticated" not in r[1] and r[3] == 3, r)
+    sim.reset()
+    r = login.run(UNIX_PASSWORD, "wrong")
+    report("Unix password + wrong code: refused after max_tries code prompts",
+           r[0] != 0 and "successfully authenticated" not in r[1] and r[3] == 3, r)
 
-        sim.reset()
-        r = login.run("not-" + UNIX_PASSWORD, "right")
-        report("wrong Unix password: refused, no code sent or asked (pam_unix requisite)",
-               r[0] != 0 and r[2] == 0 and r[3] == 0, r)
+    sim.reset()
+    r = login.run("not-" + UNIX_PASSWORD, "right")
+    report("wrong Unix password: refused, no code sent or asked (pam_unix requisite)",
+           r[0] != 0 and r[2] == 0 and r[3] == 0, r)
 
-        # The login recipe says nullok: a user who is not enrolled gets in on the Unix
-        # password alone (the sshd and sudo recipes, without nullok, refuse such a user).
-        empty = os.path.join(env.dbdir, "empty-members.db")
-        env._mkmember(["--init"], db_args=["--db", empty])
-        env.write_config({"members_db": empty})
-        sim.reset()
-        r = login.run(UNIX_PASSWORD, "right")
-        report("not enrolled, stack with nullok: authenticated on the Unix password, no "
-               "code", r[0] == 0 and "successfully authenticated" in r[1] and r[2] == 0 and
-               r[3] == 0, r)
-    except e2elib.Prerequisite as e:
-        tap.ok(False, "prerequisites", str(e))
-    e2elib.check_system_unchanged(tap)
-    return tap.done()
+    # The login recipe says nullok: a user who is not enrolled gets in on the Unix
+    # password alone (the sshd and sudo recipes, without nullok, refuse such a user).
+    empty = e2elib.empty_store(env)
+    env.write_config({"members_db": empty})
+    sim.reset()
+    r = login.run(UNIX_PASSWORD, "right")
+    report("not enrolled, stack with nullok: authenticated on the Unix password, no "
+           "code", r[0] == 0 and "successfully authenticated" in r[1] and r[2] == 0 and
+           r[3] == 0, r)
+    e2elib.check_no_sanitizer_report(tap, "pamtester", "\n".join(login.transcripts))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2elib.run(tests, [PAMTESTER]))

@@ -12,7 +12,6 @@ SKIP naming the reason; the sshd and login tests do load the sanitized module.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,73 +56,58 @@ def sudo(user, askpass):
                           timeout=120, start_new_session=True)
 
 
-def main():
-    tap = e2elib.Tap()
-    module = e2elib.require(tap, [SUDO, VISUDO, RUNUSER])
-    try:
-        if e2elib.sanitizer_runtime(module):
-            print("ok 1 # SKIP sudo is set-user-ID: the loader ignores LD_PRELOAD, so it "
-                  "cannot load a sanitized pam_twofa.so (see the comment at the top)")
-            print("1..1")
-            return 0
-        sim = pamtest.Sim()
-        env = pamtest.Env(sim, config={"max_tries": "1", "send_limit": str(SEND_LIMIT)},
-                          prefix="twofa-e2e-")
-        os.chmod(env.dir, 0o700)
-        work = tempfile.mkdtemp(prefix="twofa-e2e-")
-        e2elib.on_cleanup(shutil.rmtree, work, True)
-        os.chmod(work, 0o755)
-        user = e2elib.ThrowawayUser(UNIX_PASSWORD)
-        env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
-        service = e2elib.install_pam_service("twofa-sudo", env, module,
-                                             prefix="twofa-e2e-sudo-")
-        install_sudoers(user, service)
-        askpass = e2elib.Askpass(sim, user, work)
-        n_state = [0]
+def tests(tap, module):
+    if e2elib.sanitizer_runtime(module):
+        tap.n += 1
+        print("ok %d # SKIP sudo is set-user-ID: the loader ignores LD_PRELOAD, so it "
+              "cannot load a sanitized pam_twofa.so (see the comment at the top)" % tap.n)
+        return
+    sim = pamtest.Sim()
+    env = pamtest.Env(sim, config={"max_tries": "1", "send_limit": str(SEND_LIMIT)},
+                      prefix="twofa-e2e-")
+    work = e2elib.workdir()
+    user = e2elib.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
+    service = e2elib.install_pam_service("twofa-sudo", env, module,
+                                         prefix="twofa-e2e-sudo-")
+    install_sudoers(user, service)
+    askpass = e2elib.Askpass(sim, user, work)
 
-        def attempt(password, code, **config):
-            sim.reset()
-            n_state[0] += 1
-            config.setdefault("state_db", os.path.join(env.dbdir, "state-%d.db" % n_state[0]))
-            env.write_config(config)
-            prog, transcript = askpass.program(password, code)
-            r = sudo(user, prog)
-            asked = e2elib.prompts(transcript)
-            sent = e2elib.sends(sim)
-            diag = "sudo exit %d\nstdout %r\nstderr %r\nprompts %r\nsends %d" % (
-                r.returncode, r.stdout, r.stderr.strip(), asked, sent)
-            return r, asked, sent, diag
+    def attempt(password, code, **config):
+        e2elib.fresh_case(sim, env, **config)
+        prog, transcript = askpass.program(password, code)
+        r = sudo(user, prog)
+        asked = e2elib.prompts(transcript)
+        sent = e2elib.sends(sim)
+        diag = "sudo exit %d\nstdout %r\nstderr %r\nprompts %r\nsends %d" % (
+            r.returncode, r.stdout, r.stderr.strip(), asked, sent)
+        return r, asked, sent, diag
 
-        r, asked, sent, diag = attempt(UNIX_PASSWORD, "right")
-        tap.ok(r.returncode == 0 and sent == 1 and len(asked) == 2 and
-               asked[0] == "[sudo] password for %s: " % user.name and
-               e2elib.is_code_prompt(asked[1]),
-               "Unix password + right code: sudo runs the command (pam_service from "
-               "sudoers; sudo's password prompt, then pam_twofa's code prompt)", diag)
+    r, asked, sent, diag = attempt(UNIX_PASSWORD, "right")
+    tap.ok(r.returncode == 0 and sent == 1 and len(asked) == 2 and
+           asked[0] == "[sudo] password for %s: " % user.name and
+           e2elib.is_code_prompt(asked[1]),
+           "Unix password + right code: sudo runs the command (pam_service from "
+           "sudoers; sudo's password prompt, then pam_twofa's code prompt)", diag)
 
-        r, asked, sent, diag = attempt(UNIX_PASSWORD, "wrong")
-        password_prompts = [p for p in asked if "password" in p.lower()]
-        tap.ok(r.returncode == 1 and "incorrect password attempt" in r.stderr,
-               "Unix password + wrong code: refused", diag)
-        tap.ok(len(password_prompts) == PASSWD_TRIES and 1 <= sent <= SEND_LIMIT,
-               "sudo retries the whole stack %d times (passwd_tries) but the codes sent "
-               "stay within send_limit=%d" % (PASSWD_TRIES, SEND_LIMIT), diag)
+    r, asked, sent, diag = attempt(UNIX_PASSWORD, "wrong")
+    password_prompts = [p for p in asked if "password" in p.lower()]
+    tap.ok(r.returncode == 1 and "incorrect password attempt" in r.stderr,
+           "Unix password + wrong code: refused", diag)
+    tap.ok(len(password_prompts) == PASSWD_TRIES and 1 <= sent <= SEND_LIMIT,
+           "sudo retries the whole stack %d times (passwd_tries) but the codes sent "
+           "stay within send_limit=%d" % (PASSWD_TRIES, SEND_LIMIT), diag)
 
-        r, asked, sent, diag = attempt("not-" + UNIX_PASSWORD, "right")
-        tap.ok(r.returncode == 1 and sent == 0 and
-               not any(map(e2elib.is_code_prompt, asked)),
-               "wrong Unix password: refused, no code sent or asked", diag)
+    r, asked, sent, diag = attempt("not-" + UNIX_PASSWORD, "right")
+    tap.ok(r.returncode == 1 and sent == 0 and
+           not any(map(e2elib.is_code_prompt, asked)),
+           "wrong Unix password: refused, no code sent or asked", diag)
 
-        empty = os.path.join(env.dbdir, "empty-members.db")
-        env._mkmember(["--init"], db_args=["--db", empty])
-        r, asked, sent, diag = attempt(UNIX_PASSWORD, "right", members_db=empty)
-        tap.ok(r.returncode == 1 and sent == 0, "not enrolled, stack without nullok: "
-               "refused, no code sent", diag)
-    except e2elib.Prerequisite as e:
-        tap.ok(False, "prerequisites", str(e))
-    e2elib.check_system_unchanged(tap)
-    return tap.done()
+    empty = e2elib.empty_store(env)
+    r, asked, sent, diag = attempt(UNIX_PASSWORD, "right", members_db=empty)
+    tap.ok(r.returncode == 1 and sent == 0, "not enrolled, stack without nullok: "
+           "refused, no code sent", diag)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(e2elib.run(tests, [SUDO, VISUDO, RUNUSER]))
