@@ -7,12 +7,13 @@ Everything a test adds to the system is uniquely named and registered for remova
 also when the test dies (atexit, SIGTERM/SIGINT/SIGHUP turned into SystemExit):
 /etc/pam.d/twofa-e2e-*, /etc/sudoers.d/twofa-e2e-*, a throwaway user (userdel -r) and the
 processes started (stopped by PID). check_system_unchanged() compares the /etc/pam.d and
-/etc/sudoers.d listings (and /etc/passwd's user names) with the ones taken at import.
+/etc/sudoers.d listings (and the user and group names) with the ones taken at import.
 """
 
 import atexit
 import json
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -85,22 +86,25 @@ def _listing():
             except OSError:  # removed meanwhile, or not a file
                 entries[name] = None
         out[d] = entries
-    with open("/etc/passwd") as f:
-        out["/etc/passwd users"] = {l.split(":", 1)[0]: None for l in f}
+    for path, what in (("/etc/passwd", "users"), ("/etc/group", "groups")):
+        with open(path) as f:
+            out["%s %s" % (path, what)] = {l.split(":", 1)[0]: None for l in f}
     return out
 
 
 _LISTING_AT_START = _listing()
-_created = {PAM_D: set(), SUDOERS_D: set(), "/etc/passwd users": set()}
+_created = {PAM_D: set(), SUDOERS_D: set(), "/etc/passwd users": set(),
+            "/etc/group groups": set()}
 # Other twofa tests running in parallel add and remove entries with these prefixes at any
 # moment (each checks its own); every other entry must stay exactly as it was.
 _CONCURRENT_PREFIXES = ("twofa", "tfe2e")
 
 
 def check_system_unchanged(tap):
-    """TAP, after cleanup: what this test added to /etc/pam.d, /etc/sudoers.d and
-    /etc/passwd is gone, every entry present at the start is still there with the same
-    content, and nothing else appeared (but for concurrent tests' uniquely named ones)."""
+    """TAP, after cleanup: what this test added to /etc/pam.d, /etc/sudoers.d,
+    /etc/passwd and /etc/group is gone, every entry present at the start is still there
+    with the same content, and nothing else appeared (but for concurrent tests' uniquely
+    named ones)."""
     _run_cleanups()
     now = _listing()
     for what, before in _LISTING_AT_START.items():
@@ -281,26 +285,33 @@ class ThrowawayUser:
     def __init__(self, password):
         self.name = unique("tfe2e")
         self.password = password
+        self.uid = self.home = None
         r = subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", "--comment",
                             "twofa e2e test", self.name], stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             raise Prerequisite("useradd %s: %s" % (self.name, r.stderr.strip()))
         on_cleanup(self.remove)
         _created["/etc/passwd users"].add(self.name)
+        _created["/etc/group groups"].add(self.name)  # useradd's user private group
         subprocess.run(["chpasswd"], input="%s:%s\n" % (self.name, password), text=True,
                        check=True)
-        import pwd
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
 
     def remove(self):
-        # userdel refuses while a process of the user runs (a stuck ssh session).
-        subprocess.run(["pkill", "-KILL", "-u", self.name], stderr=subprocess.DEVNULL)
+        # userdel refuses while a process of the user runs (a stuck session or askpass):
+        # those processes are this test's, killed one by one by PID.
+        for pid in [int(p) for p in os.listdir("/proc") if p.isdigit() and self.uid]:
+            try:
+                if os.stat("/proc/%d" % pid).st_uid == self.uid:
+                    os.kill(pid, signal.SIGKILL)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
         r = subprocess.run(["userdel", "--remove", self.name], stderr=subprocess.PIPE,
                            text=True)
-        if r.returncode not in (0, 12):  # 12: home could not be removed (reported below)
+        if r.returncode not in (0, 12):  # 12: the home could not be removed (done below)
             raise RuntimeError("userdel %s: %s" % (self.name, r.stderr.strip()))
-        if os.path.exists(self.home):
+        if self.home and os.path.exists(self.home):
             shutil.rmtree(self.home, ignore_errors=True)
 
 
