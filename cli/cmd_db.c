@@ -51,7 +51,10 @@ static bool valid_state(const char *key, const char *value, size_t len, void *ar
 }
 
 /* Checks one store; 0 when it is good (or does not exist yet). */
-static int check_one(const char *label, const char *path, twofa_store_validator validate, const char *recover_arg)
+/* missing_ok: state.db appears with the first login, but without members.db
+ * every login fails closed, so its absence is a problem to report. */
+static int check_one(const char *label, const char *path, twofa_store_validator validate, const char *recover_arg,
+		     bool missing_ok)
 {
 	twofa_store_report report;
 	twofa_error err;
@@ -59,15 +62,19 @@ static int check_one(const char *label, const char *path, twofa_store_validator 
 
 	twofa_error_clear(&err);
 	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, validate, NULL, &report, &err);
-	if (st == TWOFA_ENOTFOUND) {
+	if (st == TWOFA_ENOTFOUND && missing_ok) {
 		printf("%s %s: does not exist yet (nothing stored)\n", label, path);
 		return 0;
 	}
+	if (st == TWOFA_ENOTFOUND)
+		return cli_fail(EX_CANTCREAT, "%s %s: does not exist, so every login fails closed; "
+				"'twofa-enroll add' creates it", label, path);
 	if (st == TWOFA_OK) {
 		printf("%s %s: %zu record%s, all good\n", label, path, report.records, report.records == 1 ? "" : "s");
 		return 0;
 	}
-	if (report.damaged == 0 && report.walk_complete && report.records == 0 && report.first_problem[0] == '\0')
+	/* The store could not even be opened: the error says why. */
+	if (report.damaged == 0 && report.records == 0 && report.first_problem[0] == '\0')
 		return cli_fail(twofa_status_exit_code(st), "%s %s: %s; try 'twofa-enroll db recover %s'", label, path,
 				err.msg, recover_arg);
 	twofa_sanitize(report.first_problem);
@@ -78,8 +85,8 @@ static int check_one(const char *label, const char *path, twofa_store_validator 
 
 static int db_check(cli_context *ctx)
 {
-	int rc_members = check_one("members", ctx->config.members_db, valid_member, "members");
-	int rc_state = check_one("state", ctx->config.state_db, valid_state, "state");
+	int rc_members = check_one("members", ctx->config.members_db, valid_member, "members", false);
+	int rc_state = check_one("state", ctx->config.state_db, valid_state, "state", true);
 
 	return rc_members != 0 ? rc_members : rc_state;
 }

@@ -115,7 +115,8 @@ t.ok(not any(x in everything for x in secrets), "no auth token or API secret in 
 
 # -- db check / backup / recover -------------------------------------------------------------
 r = run("db", "check")
-t.ok(r.rc == 0 and "does not exist yet" in r.out, "db check before any store -> 0", r.describe())
+t.ok(r.rc == 73 and "does not exist" in r.err and "fails closed" in r.err,
+     "db check without members.db -> 73: every login would fail closed", r.describe())
 env.add_member("seed", "pw-db-1", "+14155550123")
 hash_ = json.loads(run("export").out)["password_hash"]
 lines = [json.dumps({"user": "m%04d" % i, "email": None, "phone": "+1415555%04d" % i, "country": "US",
