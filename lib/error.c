@@ -8,17 +8,16 @@
 
 #include "error.h"
 
-twofa_status twofa_fail(twofa_error *err, twofa_status status, const char *fmt, ...)
+void twofa_error_set(twofa_error *err, twofa_status status, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (err == NULL)
-		return status;
+		return;
 	err->status = status;
 	va_start(ap, fmt);
 	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	return status;
 }
 
 void twofa_error_clear(twofa_error *err)

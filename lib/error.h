@@ -27,10 +27,19 @@ typedef struct twofa_error {
 	char msg[TWOFA_ERROR_MSG_MAX];
 } twofa_error;
 
-/* Records status and message in err (which may be NULL) and returns status,
- * so error paths read: return twofa_fail(err, TWOFA_EINVAL, "...", ...); */
-twofa_status twofa_fail(twofa_error *err, twofa_status status, const char *fmt, ...)
+/* Records status and message in err (which may be NULL). */
+void twofa_error_set(twofa_error *err, twofa_status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* twofa_error_set, evaluating to status, so error paths read:
+ *   return twofa_fail(err, TWOFA_EINVAL, "...", ...);
+ * A macro (status must have no side effects) so that static analysers see
+ * which status comes back instead of assuming any value could. */
+#define twofa_fail(err, status, ...) \
+	__extension__({ \
+		twofa_error_set((err), (status), __VA_ARGS__); \
+		(twofa_status)(status); \
+	})
 
 void twofa_error_clear(twofa_error *err);
 

@@ -278,13 +278,16 @@ static twofa_status store_prepare(twofa_store **out, const char *path, twofa_sto
 	if (st != TWOFA_OK)
 		return st;
 	s = calloc(1, sizeof(*s));
+	if (s != NULL) {
+		/* Before any failure path: store_release closes what is >= 0. */
+		s->lock_fd = -1;
+		s->dir_fd = -1;
+	}
 	lock_name = malloc(strlen(base) + sizeof(LOCK_SUFFIX));
 	if (s == NULL || lock_name == NULL || (s->path = strdup(path)) == NULL) {
 		st = twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 		goto fail;
 	}
-	s->lock_fd = -1;
-	s->dir_fd = -1;
 	s->mode = mode;
 	memcpy(lock_name, base, strlen(base));
 	memcpy(lock_name + strlen(base), LOCK_SUFFIX, sizeof(LOCK_SUFFIX));
