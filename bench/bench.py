@@ -17,6 +17,7 @@ tests/pam/mkmember); the harnesses from tests/pam/pamtest.py and tests/sim/simcl
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -407,6 +408,9 @@ def main():
             sys.exit("bench: %s is not built" % prog)
     if pamtest.module_path() is None:
         sys.exit("bench: pam_twofa.so is not built")
+    # A TERM (make check's timeout, a kill) still runs the atexit clean-ups: the
+    # simulator stops, temp dirs and the throwaway user go.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     results = []
     steps = {"login": bench_login, "network": bench_network, "concurrency": bench_concurrency,
              "baseline": bench_baseline, "cli": bench_cli, "rss": bench_rss}
