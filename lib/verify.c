@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "phone.h"
 #include "util.h"
 #include "verify.h"
 
@@ -95,13 +96,8 @@ static void mask_destination(const char *to, char out[MASKED_MAX])
 	if (twofa_verify_is_sid(to, "VE")) {
 		snprintf(out, MASKED_MAX, "VE...%.4s", to + TWOFA_VERIFY_SID_LEN - 4);
 	} else if (twofa_verify_is_e164(to) && n >= 7) {
-		size_t stars = n - 5;
-		out[0] = '+';
-		out[1] = to[1];
-		out[2] = to[2];
-		memset(out + 3, '*', stars);
-		memcpy(out + 3 + stars, to + n - 2, 2);
-		out[5 + stars] = '\0';
+		/* The same masking as prompts and the module's log lines. */
+		twofa_phone_mask(to, out, MASKED_MAX);
 	} else if (is_email(to)) {
 		char domain[MASKED_MAX - 6];
 		twofa_strlcpy(domain, strchr(to, '@') + 1, sizeof(domain));
