@@ -128,11 +128,23 @@ const char *cli_time_text(time_t t, char *buf);
 /* Masks an email address for display: "a***@example.com". */
 void cli_mask_email(const char *email, char *out, size_t size);
 
+/* What list, show and export tell of a member's login state: the part of a
+ * twofa_state_entry worth keeping per row (the entry itself is ~3 KiB, too
+ * much to hold for a million members). */
+typedef struct cli_login_state {
+	long failures;
+	time_t locked_until;
+	time_t last_login;
+} cli_login_state;
+void cli_login_state_from(const twofa_state_entry *e, cli_login_state *out);
+/* The lockout end, or 0 when not locked at now. */
+time_t cli_locked_until(const cli_login_state *st, time_t now);
+
 /* The member as a JSON object with the documented fields (user, email,
  * phone, country, channel, status, created, updated, verified, last_login,
  * failures, locked_until); with_export adds "v" and "password_hash". NULL
  * when out of memory. */
-json_t *cli_member_json(const twofa_member *m, const twofa_state_entry *st, time_t now, bool with_export);
+json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now, bool with_export);
 
 /* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */
 int cli_print_json(json_t *value, bool compact);
@@ -142,7 +154,7 @@ int cli_print_json(json_t *value, bool compact);
  * is reported on stderr and counted in *damaged. */
 typedef struct cli_member_row {
 	twofa_member member;
-	twofa_state_entry state;
+	cli_login_state state;
 } cli_member_row;
 twofa_status cli_members_all(const char *members_db, const char *state_db, cli_member_row **rows,
 			     size_t *count, size_t *damaged, twofa_error *err);

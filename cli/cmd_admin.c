@@ -199,7 +199,7 @@ static void print_table(const cli_context *ctx, const cli_member_row *rows, size
 	       cli_color(ctx->color, CLI_RESET));
 	for (size_t i = 0; i < count; i++) {
 		const twofa_member *m = &rows[i].member;
-		const twofa_state_entry *st = &rows[i].state;
+		const cli_login_state *st = &rows[i].state;
 		char shown[TWOFA_PHONE_MASK_SIZE];
 		char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN];
 
@@ -208,7 +208,7 @@ static void print_table(const cli_context *ctx, const cli_member_row *rows, size
 		       m->country, twofa_channel_name(m->channel), cli_color(ctx->color, status_color(m->status)),
 		       twofa_member_status_name(m->status), cli_color(ctx->color, CLI_RESET),
 		       cli_time_text(st->last_login, last), st->failures,
-		       cli_time_text(twofa_state_is_locked(st, now) ? st->locked_until : 0, locked));
+		       cli_time_text(cli_locked_until(st, now), locked));
 	}
 }
 
@@ -307,8 +307,11 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		memset(&st, 0, sizeof(st));
 	}
 	if (json) {
-		json_t *obj = cli_member_json(&m, &st, now, false);
+		cli_login_state summary;
+		json_t *obj;
 
+		cli_login_state_from(&st, &summary);
+		obj = cli_member_json(&m, &summary, now, false);
 		rc = obj != NULL ? cli_print_json(obj, false) : cli_fail(1, "out of memory");
 		json_decref(obj);
 	} else {

@@ -57,7 +57,19 @@ static void put(json_t *obj, const char *key, json_t *value, bool *ok)
 		*ok = false;
 }
 
-json_t *cli_member_json(const twofa_member *m, const twofa_state_entry *st, time_t now, bool with_export)
+void cli_login_state_from(const twofa_state_entry *e, cli_login_state *out)
+{
+	out->failures = e->failures;
+	out->locked_until = e->locked_until;
+	out->last_login = e->last_login;
+}
+
+time_t cli_locked_until(const cli_login_state *st, time_t now)
+{
+	return st->locked_until != 0 && now < st->locked_until ? st->locked_until : 0;
+}
+
+json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now, bool with_export)
 {
 	json_t *obj = json_object();
 	bool ok = obj != NULL;
@@ -76,7 +88,7 @@ json_t *cli_member_json(const twofa_member *m, const twofa_state_entry *st, time
 	put(obj, "last_login", time_value(st->last_login), &ok);
 	put(obj, "failures", json_integer(st->failures), &ok);
 	/* A lockout that has run out is no lockout. */
-	put(obj, "locked_until", time_value(twofa_state_is_locked(st, now) ? st->locked_until : 0), &ok);
+	put(obj, "locked_until", time_value(cli_locked_until(st, now)), &ok);
 	if (with_export) {
 		put(obj, "password_hash", json_string(m->password_hash), &ok);
 		put(obj, "v", json_integer(TWOFA_MEMBER_VERSION), &ok);
@@ -172,9 +184,12 @@ static twofa_status read_states(const char *state_db, cli_member_row *rows, size
 			st = TWOFA_OK;
 			continue;
 		}
-		if (st == TWOFA_OK && twofa_state_decode(value, len, &rows[i].state, &e) != TWOFA_OK) {
-			cli_warn("login state of '%s' is damaged (%s); shown as empty", rows[i].member.user, e.msg);
-			memset(&rows[i].state, 0, sizeof(rows[i].state));
+		if (st == TWOFA_OK) {
+			twofa_state_entry entry;
+			if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
+				cli_login_state_from(&entry, &rows[i].state);
+			else
+				cli_warn("login state of '%s' is damaged (%s); shown as empty", rows[i].member.user, e.msg);
 		}
 		free(value);
 	}
