@@ -3,12 +3,12 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <syslog.h>
 #include <time.h>
 
 #include <security/pam_ext.h>
 
+#include "answer.h"
 #include "conv.h"
 #include "phone.h"
 #include "second_factor.h"
@@ -140,29 +140,6 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 	}
 }
 
-/* Strips blanks at both ends, in place. */
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
-		*--end = '\0';
-	return s;
-}
-
-/* "call", "sms", "whatsapp", "email" or "resend" at the prompt. */
-static bool parse_command(const char *answer, twofa_channel current, twofa_channel *channel)
-{
-	if (strcasecmp(answer, "resend") == 0) {
-		*channel = current;
-		return true;
-	}
-	return twofa_channel_parse(answer, channel);
-}
-
 static int record_success(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
@@ -201,8 +178,9 @@ static int ask_for_code(code_round *r)
 	twofa_verify_result res;
 
 	while (tries < c->max_tries && rounds++ < max_rounds) {
-		char *answer = NULL, *code;
+		char *answer = NULL, *code = NULL;
 		twofa_channel channel;
+		twofa_answer_kind kind;
 		int rc;
 
 		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->audit->masked,
@@ -215,11 +193,11 @@ static int ask_for_code(code_round *r)
 					     rc == PAM_CONV_ERR ? "conversation failed or was cancelled" : "answer too long");
 			return rc;
 		}
-		code = trim(answer);
-		if (code[0] == '\0') {
+		kind = twofa_answer_parse(answer, r->channel, &channel, &code);
+		if (kind == TWOFA_ANSWER_EMPTY) {
 			tries++;
 			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No code entered.");
-		} else if (parse_command(code, r->channel, &channel)) {
+		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
 			rc = send_code(r, channel, true);
 			if (rc != PAM_SUCCESS && rc != PAM_IGNORE) {
