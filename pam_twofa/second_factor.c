@@ -213,10 +213,9 @@ static int ask_for_code(code_round *r)
 			case TWOFA_VERIFY_APPROVED:
 				return record_success(r);
 			case TWOFA_VERIFY_OUTAGE:
-				rc = outage(r, &res, "check");
-				if (rc != PAM_SUCCESS)
-					cancel_pending(r);
-				return rc;
+				/* No cancel: it would wait on the same dead server a
+				 * second time; the verification expires by itself. */
+				return outage(r, &res, "check");
 			case TWOFA_VERIFY_WRONG_CODE:
 			case TWOFA_VERIFY_INVALID_CODE:
 				tries++;

@@ -62,8 +62,9 @@ def keep(where, run):
 
 # -- enrol (the CLI's /proc is read while it waits for the code) ----------------------------
 def code_after_snapshot(c):
-    snapshot_procs(env.config_path, "twofa-enroll add")
+    # Once the code is sent the CLI is surely running, waiting for it.
     entry = c.wait_code(NUMBER, 0)
+    snapshot_procs(env.config_path, "twofa-enroll add")
     return entry["code"] if entry else ""
 
 
