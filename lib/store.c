@@ -12,9 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/fs.h>
+#include <linux/magic.h>
 
 #include <gdbm.h>
 
@@ -26,7 +31,9 @@ struct twofa_store {
 	int lock_fd;
 	int dir_fd;
 	twofa_store_mode mode;
+	bool crash_tolerance; /* gdbm_failure_atomic is on: every sync makes a snapshot */
 	char *path;
+	char *snap_even, *snap_odd; /* "<path>.snap-even", "<path>.snap-odd" */
 };
 
 /* How twofa_store_open finds the database file. */
@@ -36,6 +43,8 @@ enum open_how {
 };
 
 #define LOCK_SUFFIX ".lock"
+#define SNAP_EVEN_SUFFIX ".snap-even"
+#define SNAP_ODD_SUFFIX ".snap-odd"
 #define BACKOFF_FIRST_US 1000L
 #define BACKOFF_MAX_US 50000L
 
@@ -67,6 +76,19 @@ static twofa_status split_path(const char *path, char **dir, const char **base, 
 	if (*dir == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	return TWOFA_OK;
+}
+
+/* a + b in a new malloc'd string, or NULL. */
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *out = malloc(la + lb + 1);
+
+	if (out != NULL) {
+		memcpy(out, a, la);
+		memcpy(out + la, b, lb + 1);
+	}
+	return out;
 }
 
 /* Root-owned and not writable by group or others: anyone else who can write
@@ -243,6 +265,11 @@ static twofa_status gdbm_failed(twofa_store *s, const char *doing, twofa_error *
 
 /* ---- open and close ---- */
 
+/* Crash tolerance, defined at the end of the file. */
+static twofa_status settle_crash(twofa_store *s, bool exclusive, long lock_timeout_ms, twofa_error *err);
+static twofa_status enable_crash_tolerance(twofa_store *s, twofa_error *err);
+static twofa_status drop_snapshots(twofa_store *s, twofa_error *err);
+
 static void store_release(twofa_store *s)
 {
 	if (s->db != NULL)
@@ -252,6 +279,8 @@ static void store_release(twofa_store *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* closing the only descriptor releases the flock */
 	free(s->path);
+	free(s->snap_even);
+	free(s->snap_odd);
 	free(s);
 }
 
@@ -284,7 +313,9 @@ static twofa_status store_prepare(twofa_store **out, const char *path, twofa_sto
 		s->dir_fd = -1;
 	}
 	lock_name = malloc(strlen(base) + sizeof(LOCK_SUFFIX));
-	if (s == NULL || lock_name == NULL || (s->path = strdup(path)) == NULL) {
+	if (s == NULL || lock_name == NULL || (s->path = strdup(path)) == NULL ||
+	    (s->snap_even = concat(path, SNAP_EVEN_SUFFIX)) == NULL ||
+	    (s->snap_odd = concat(path, SNAP_ODD_SUFFIX)) == NULL) {
 		st = twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -305,6 +336,9 @@ static twofa_status store_prepare(twofa_store **out, const char *path, twofa_sto
 	if (st != TWOFA_OK)
 		goto fail;
 	st = lock_wait(s->lock_fd, write, lock_timeout_ms, path, err);
+	if (st != TWOFA_OK)
+		goto fail;
+	st = settle_crash(s, write, lock_timeout_ms, err);
 	if (st != TWOFA_OK)
 		goto fail;
 	st = open_checked(s->dir_fd, base, write ? (create ? O_RDWR | O_CREAT : O_RDWR) : O_RDONLY,
@@ -329,6 +363,14 @@ static twofa_status store_attach(twofa_store *s, int db_fd, int extra_flags, two
 	int flags = (s->mode == TWOFA_STORE_WRITE ? GDBM_WRCREAT : GDBM_READER) | GDBM_NOLOCK |
 		    GDBM_CLOEXEC | GDBM_CLOERROR | extra_flags;
 
+#ifdef GDBM_NUMSYNC
+	/* New databases count their syncs in the header, which tells the
+	 * newer crash snapshot apart even when both mtimes are equal. GDBM
+	 * ignores the flag for an existing database. */
+	if (s->mode == TWOFA_STORE_WRITE)
+		flags |= GDBM_NUMSYNC;
+#endif
+
 	/* No fatal_func: since GDBM 1.13 a NULL one means errors are returned
 	 * (and the handle marked as needing recovery) instead of exit(). */
 	s->db = gdbm_fd_open(db_fd, s->path, 0, flags, NULL);
@@ -352,13 +394,17 @@ static twofa_status store_open_how(twofa_store **out, const char *path, twofa_st
 	if (st != TWOFA_OK)
 		return st;
 	st = store_attach(s, db_fd, extra_flags, err);
+	if (st == TWOFA_OK && mode == TWOFA_STORE_WRITE && how == OPEN_NORMAL)
+		st = enable_crash_tolerance(s, err);
 	if (st != TWOFA_OK) {
 		store_release(s);
 		return st;
 	}
-	/* Only needed while creating files. */
-	close(s->dir_fd);
-	s->dir_fd = -1;
+	/* Only needed while creating files (and removing the snapshots at close). */
+	if (!s->crash_tolerance) {
+		close(s->dir_fd);
+		s->dir_fd = -1;
+	}
 	*out = s;
 	return TWOFA_OK;
 }
@@ -384,8 +430,17 @@ twofa_status twofa_store_close(twofa_store *s, twofa_error *err)
 					gdbm_strerror(gdbm_errno));
 		s->db = NULL;
 	}
+	/* A clean close needs no snapshot; after a failed sync they stay, and
+	 * the next opener goes back to the last sync that worked. */
+	if (s->crash_tolerance && st == TWOFA_OK)
+		st = drop_snapshots(s, err);
 	store_release(s);
 	return st;
+}
+
+bool twofa_store_crash_tolerance(const twofa_store *s)
+{
+	return s != NULL && s->crash_tolerance;
 }
 
 /* ---- records ---- */
@@ -750,8 +805,10 @@ static const char *base_of(const char *path)
 	return slash == NULL ? path : slash + 1;
 }
 
-/* Copies the database to "<path>.bak-YYYYMMDDTHHMMSSZ" (never overwriting). */
-static twofa_status backup_copy(twofa_store *s, int db_fd, char **backup_path, twofa_error *err)
+/* Copies the database to "<path><kind>YYYYMMDDTHHMMSSZ" (never overwriting),
+ * kind being ".bak-" or ".crashed-". */
+static twofa_status backup_copy(twofa_store *s, int db_fd, const char *kind, char **backup_path,
+				twofa_error *err)
 {
 	char stamp[TWOFA_ISO8601_LEN], suffix[48];
 	twofa_status st;
@@ -760,7 +817,7 @@ static twofa_status backup_copy(twofa_store *s, int db_fd, char **backup_path, t
 	if (!twofa_format_time(time(NULL), stamp))
 		return twofa_fail(err, TWOFA_ESYS, "cannot format the time");
 	/* "2026-11-25T17:52:19Z" -> "20261125T175219Z" */
-	snprintf(suffix, sizeof(suffix), ".bak-%.4s%.2s%.2sT%.2s%.2s%.2sZ", stamp, stamp + 5, stamp + 8,
+	snprintf(suffix, sizeof(suffix), "%s%.4s%.2s%.2sT%.2s%.2s%.2sZ", kind, stamp, stamp + 5, stamp + 8,
 		 stamp + 11, stamp + 14, stamp + 17);
 	st = create_beside(s, suffix, true, &out, backup_path, err);
 	if (st != TWOFA_OK)
@@ -820,7 +877,7 @@ twofa_status twofa_store_recover(const char *path, long lock_timeout_ms, char **
 	st = store_prepare(&s, path, TWOFA_STORE_WRITE, lock_timeout_ms, OPEN_EXISTING, &db_fd, err);
 	if (st != TWOFA_OK)
 		return st;
-	st = backup_copy(s, db_fd, backup_path, err);
+	st = backup_copy(s, db_fd, ".bak-", backup_path, err);
 	/* Recover a second copy and only then swap it in, so a failed or
 	 * empty recovery leaves the original where it was. */
 	if (st == TWOFA_OK) {
@@ -864,4 +921,230 @@ twofa_status twofa_store_recover(const char *path, long lock_timeout_ms, char **
 	free(work);
 	store_release(s);
 	return st;
+}
+
+/* ---- crash tolerance ----
+ *
+ * Where the store's filesystem can make reflink copies (XFS made with
+ * reflink=1, Btrfs), a WRITE open turns on gdbm_failure_atomic: every sync
+ * then clones the database into "<path>.snap-even" or "<path>.snap-odd", the
+ * one made read-only (0400) last holding the state of the last sync that
+ * worked. A clean close removes both. Snapshots found by the next opener
+ * (under the exclusive lock) mean a writer died: the database goes back to
+ * that last synced state, and the file the writer left is kept as
+ * "<path>.crashed-YYYYMMDDTHHMMSSZ". */
+
+static const char *const snapshot_suffix[2] = { SNAP_EVEN_SUFFIX, SNAP_ODD_SUFFIX };
+
+/* Only these can clone; elsewhere (ext4, tmpfs) trying would just create
+ * and remove two files at every open. */
+static bool fs_may_reflink(int dir_fd)
+{
+	struct statfs sf;
+	unsigned long type;
+
+	if (fstatfs(dir_fd, &sf) != 0)
+		return false;
+	type = (unsigned long)sf.f_type & 0xffffffffUL;
+	return type == (unsigned long)XFS_SUPER_MAGIC || type == (unsigned long)BTRFS_SUPER_MAGIC;
+}
+
+/* "<base of path><suffix>", for the *at() calls; false if it cannot be a name. */
+static bool name_beside(const char *path, const char *suffix, char *buf, size_t size)
+{
+	int n = snprintf(buf, size, "%s%s", base_of(path), suffix);
+
+	return n > 0 && (size_t)n < size && (size_t)n <= NAME_MAX;
+}
+
+/* Counts the snapshot files present and those marked as a finished snapshot
+ * (owner-readable). Anything but a root-owned regular file is refused. */
+static twofa_status snapshot_files(twofa_store *s, int *present, int *readable, twofa_error *err)
+{
+	*present = 0;
+	*readable = 0;
+	for (int i = 0; i < 2; i++) {
+		char name[PATH_MAX];
+		struct stat sb;
+
+		if (!name_beside(s->path, snapshot_suffix[i], name, sizeof(name)))
+			continue; /* too long to exist: crash tolerance is never turned on for it */
+		if (fstatat(s->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+			if (errno == ENOENT)
+				continue;
+			return twofa_fail(err, TWOFA_ESTORE, "cannot stat %s%s: %s", s->path, snapshot_suffix[i],
+					  strerror(errno));
+		}
+		if (!S_ISREG(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+			return twofa_fail(err, TWOFA_EPERM,
+					  "store snapshot %s%s is not a regular file owned by root and writable by root only",
+					  s->path, snapshot_suffix[i]);
+		(*present)++;
+		if (sb.st_mode & S_IRUSR)
+			(*readable)++;
+	}
+	return TWOFA_OK;
+}
+
+static twofa_status drop_snapshots(twofa_store *s, twofa_error *err)
+{
+	for (int i = 0; i < 2; i++) {
+		char name[PATH_MAX];
+
+		if (!name_beside(s->path, snapshot_suffix[i], name, sizeof(name)))
+			continue;
+		if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT)
+			return twofa_fail(err, TWOFA_ESTORE, "cannot remove %s%s: %s", s->path, snapshot_suffix[i],
+					  strerror(errno));
+	}
+	if (fsync(s->dir_fd) != 0)
+		return twofa_fail(err, TWOFA_ESTORE, "cannot sync the directory of %s: %s", s->path, strerror(errno));
+	return TWOFA_OK;
+}
+
+#ifdef HAVE_GDBM_FAILURE_ATOMIC
+/* Puts the snapshot chosen by GDBM in place of the database, keeping the
+ * database the crashed writer left beside it. */
+static twofa_status restore_snapshot(twofa_store *s, const char *chosen, twofa_error *err)
+{
+	char stale[PATH_MAX];
+	char *crashed = NULL, *work = NULL;
+	int db_fd, snap_fd, work_fd = -1;
+	twofa_status st = TWOFA_OK;
+
+	db_fd = openat(s->dir_fd, base_of(s->path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (db_fd < 0 && errno != ENOENT)
+		return twofa_fail(err, TWOFA_ESTORE, "cannot open %s: %s", s->path, strerror(errno));
+	if (db_fd >= 0) {
+		st = backup_copy(s, db_fd, ".crashed-", &crashed, err);
+		close(db_fd);
+		free(crashed);
+		if (st != TWOFA_OK)
+			return st;
+	}
+	snap_fd = openat(s->dir_fd, base_of(chosen), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	if (snap_fd < 0)
+		return twofa_fail(err, TWOFA_ESTORE, "cannot open %s: %s", chosen, strerror(errno));
+	if (!name_beside(s->path, ".restore", stale, sizeof(stale)))
+		st = twofa_fail(err, TWOFA_EINVAL, "store path %s is too long", s->path);
+	else
+		(void)unlinkat(s->dir_fd, stale, 0); /* left by a restore that died */
+	if (st == TWOFA_OK)
+		st = create_beside(s, ".restore", false, &work_fd, &work, err);
+	/* A reflink copy costs nothing; a plain copy does the same. */
+	if (st == TWOFA_OK && ioctl(work_fd, FICLONE, snap_fd) != 0)
+		st = copy_fd(snap_fd, work_fd, chosen, work, err);
+	else if (st == TWOFA_OK && fsync(work_fd) != 0)
+		st = twofa_fail(err, TWOFA_ESTORE, "cannot sync %s: %s", work, strerror(errno));
+	if (st == TWOFA_OK && fchmod(work_fd, 0600) != 0)
+		st = twofa_fail(err, TWOFA_ESTORE, "cannot set the mode of %s: %s", work, strerror(errno));
+	if (st == TWOFA_OK && renameat(s->dir_fd, base_of(work), s->dir_fd, base_of(s->path)) != 0)
+		st = twofa_fail(err, TWOFA_ESTORE, "cannot put the snapshot back in place of %s: %s", s->path,
+				strerror(errno));
+	if (st != TWOFA_OK && work != NULL)
+		(void)unlinkat(s->dir_fd, base_of(work), 0);
+	/* drop_snapshots syncs the directory, which makes the rename last. */
+	if (st == TWOFA_OK)
+		st = drop_snapshots(s, err);
+	if (work_fd >= 0)
+		close(work_fd);
+	close(snap_fd);
+	free(work);
+	return st;
+}
+#endif
+
+/* Under the exclusive lock: brings back the last synced state if a writer
+ * died with crash tolerance on. */
+static twofa_status recover_from_snapshots(twofa_store *s, twofa_error *err)
+{
+	int present, readable;
+	twofa_status st = snapshot_files(s, &present, &readable, err);
+
+	if (st != TWOFA_OK || present == 0)
+		return st;
+	/* One file: the writer died between the two removals of a clean close.
+	 * None finished: it died while turning crash tolerance on, before its
+	 * first write. Either way the database is as the last writer left it. */
+	if (present == 1 || readable == 0)
+		return drop_snapshots(s, err);
+#ifdef HAVE_GDBM_FAILURE_ATOMIC
+	{
+		const char *chosen = NULL;
+		int rc = gdbm_latest_snapshot(s->snap_even, s->snap_odd, &chosen);
+
+		if (rc == GDBM_SNAPSHOT_OK && chosen != NULL)
+			return restore_snapshot(s, chosen, err);
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "store %s: a writer died and GDBM cannot tell which of its snapshots %s and %s "
+				  "is the last synced state (gdbm_latest_snapshot status %d); compare them with "
+				  "gdbmtool's 'snapshot' command, copy the right one over the store (mode 0600) "
+				  "and remove both snapshot files",
+				  s->path, s->snap_even, s->snap_odd, rc);
+	}
+#else
+	return twofa_fail(err, TWOFA_ESTORE,
+			  "store %s: crash snapshots %s and %s exist but this GDBM cannot read them; "
+			  "restore one by hand and remove both", s->path, s->snap_even, s->snap_odd);
+#endif
+}
+
+/* Called with the open's own lock held. A reader that finds snapshots takes
+ * the exclusive lock for the recovery, then its shared lock again (flock
+ * converts in place; the check is repeated, since a writer can get in
+ * between and crash too). */
+static twofa_status settle_crash(twofa_store *s, bool exclusive, long lock_timeout_ms, twofa_error *err)
+{
+	for (int round = 0; round < 3; round++) {
+		int present, readable;
+		twofa_status st = snapshot_files(s, &present, &readable, err);
+
+		if (st != TWOFA_OK || present == 0)
+			return st;
+		if (!exclusive && (st = lock_wait(s->lock_fd, true, lock_timeout_ms, s->path, err)) != TWOFA_OK)
+			return st;
+		st = recover_from_snapshots(s, err);
+		if (st != TWOFA_OK || exclusive)
+			return st;
+		if ((st = lock_wait(s->lock_fd, false, lock_timeout_ms, s->path, err)) != TWOFA_OK)
+			return st;
+	}
+	return twofa_fail(err, TWOFA_EBUSY, "store %s: writers keep dying; try again", s->path);
+}
+
+/* Turns on gdbm_failure_atomic where the filesystem can clone. Not being
+ * able to clone leaves the store as it always was; any other failure fails
+ * the open. */
+static twofa_status enable_crash_tolerance(twofa_store *s, twofa_error *err)
+{
+#ifdef HAVE_GDBM_FAILURE_ATOMIC
+	char name[PATH_MAX];
+	twofa_status st;
+	int ec, saved;
+
+	if (!fs_may_reflink(s->dir_fd) || !name_beside(s->path, SNAP_EVEN_SUFFIX, name, sizeof(name)) ||
+	    !name_beside(s->path, SNAP_ODD_SUFFIX, name, sizeof(name)))
+		return TWOFA_OK;
+	if (gdbm_failure_atomic(s->db, s->snap_even, s->snap_odd) == 0) {
+		s->crash_tolerance = true;
+		return TWOFA_OK;
+	}
+	saved = errno;
+	ec = gdbm_last_errno(s->db);
+	gdbm_clear_error(s->db);
+	/* settle_crash saw no snapshot under this exclusive lock: what is
+	 * there now, GDBM created. */
+	st = drop_snapshots(s, err);
+	if (st != TWOFA_OK)
+		return st;
+	if (ec == GDBM_ERR_SNAPSHOT_CLONE &&
+	    (saved == EOPNOTSUPP || saved == EINVAL || saved == EXDEV || saved == ENOSYS || saved == ENOTTY))
+		return TWOFA_OK; /* e.g. XFS made with reflink=0 */
+	return twofa_fail(err, TWOFA_ESTORE, "store %s: cannot turn on crash tolerance: %s (%s)", s->path,
+			  gdbm_strerror(ec), strerror(saved));
+#else
+	(void)s;
+	(void)err;
+	return TWOFA_OK;
+#endif
 }

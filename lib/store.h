@@ -17,6 +17,19 @@
  * world-writable, is refused with TWOFA_EPERM. A corrupt or foreign file is
  * TWOFA_ESTORE, never a crash and never an empty store.
  *
+ * Crashes: where the store's directory is on a filesystem that makes reflink
+ * copies (XFS made with reflink=1, Btrfs), a WRITE open turns on GDBM's crash
+ * tolerance (gdbm_failure_atomic): every sync also clones the database into
+ * "<path>.snap-even" or "<path>.snap-odd", and a clean close removes both.
+ * Whoever opens the store next (reader or writer; a reader takes the
+ * exclusive lock for this) and finds them knows the writer died: the
+ * database goes back to its last successful sync (GDBM's
+ * gdbm_latest_snapshot chooses), and the file the writer left is kept as
+ * "<path>.crashed-YYYYMMDDTHHMMSSZ". Snapshots GDBM cannot order fail the
+ * open with TWOFA_ESTORE, naming them. Elsewhere (ext4, tmpfs) nothing of
+ * this happens: a writer killed mid-update may leave a store that needs
+ * twofa_store_recover. New databases use GDBM's numsync format.
+ *
  * Keys are non-empty C strings (stored without the NUL) of at most
  * TWOFA_STORE_KEY_MAX bytes; values are at most TWOFA_STORE_VALUE_MAX bytes. */
 #ifndef TWOFA_STORE_H
@@ -76,6 +89,9 @@ twofa_status twofa_store_sync(twofa_store *s, twofa_error *err);
  * frees everything; s may be NULL. A failed sync or close is TWOFA_ESTORE:
  * the writes of this open may not be on disk. */
 twofa_status twofa_store_close(twofa_store *s, twofa_error *err);
+
+/* True if this open makes crash snapshots at every sync (see the top). */
+bool twofa_store_crash_tolerance(const twofa_store *s);
 
 /* Result of a check: every record walked and fetched. */
 typedef struct twofa_store_report {
