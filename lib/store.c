@@ -269,6 +269,7 @@ static twofa_status gdbm_failed(twofa_store *s, const char *doing, twofa_error *
 static twofa_status settle_crash(twofa_store *s, bool exclusive, long lock_timeout_ms, twofa_error *err);
 static twofa_status enable_crash_tolerance(twofa_store *s, twofa_error *err);
 static twofa_status drop_snapshots(twofa_store *s, twofa_error *err);
+static bool fs_may_reflink(int dir_fd);
 
 static void store_release(twofa_store *s)
 {
@@ -364,10 +365,12 @@ static twofa_status store_attach(twofa_store *s, int db_fd, int extra_flags, two
 		    GDBM_CLOEXEC | GDBM_CLOERROR | extra_flags;
 
 #ifdef GDBM_NUMSYNC
-	/* New databases count their syncs in the header, which tells the
-	 * newer crash snapshot apart even when both mtimes are equal. GDBM
-	 * ignores the flag for an existing database. */
-	if (s->mode == TWOFA_STORE_WRITE)
+	/* New databases where crash tolerance can be on count their syncs in
+	 * the header, which tells the newer snapshot apart even when both
+	 * mtimes are equal. Elsewhere the file stays as it always was (the
+	 * count changes the file at every sync). GDBM ignores the flag for an
+	 * existing database. */
+	if (s->mode == TWOFA_STORE_WRITE && fs_may_reflink(s->dir_fd))
 		flags |= GDBM_NUMSYNC;
 #endif
 
@@ -1145,6 +1148,7 @@ static twofa_status enable_crash_tolerance(twofa_store *s, twofa_error *err)
 #else
 	(void)s;
 	(void)err;
+	(void)fs_may_reflink; /* used for GDBM_NUMSYNC only, if at all */
 	return TWOFA_OK;
 #endif
 }

@@ -28,7 +28,8 @@
  * "<path>.crashed-YYYYMMDDTHHMMSSZ". Snapshots GDBM cannot order fail the
  * open with TWOFA_ESTORE, naming them. Elsewhere (ext4, tmpfs) nothing of
  * this happens: a writer killed mid-update may leave a store that needs
- * twofa_store_recover. New databases use GDBM's numsync format.
+ * twofa_store_recover. New databases on a reflink filesystem use GDBM's
+ * numsync format.
  *
  * Keys are non-empty C strings (stored without the NUL) of at most
  * TWOFA_STORE_KEY_MAX bytes; values are at most TWOFA_STORE_VALUE_MAX bytes. */
