@@ -438,6 +438,13 @@ class PtySession:
         """Reads everything until the program exits; returns its exit status."""
         while True:
             data = self._read(timeout)
+            if data is None:
+                # Silent for timeout seconds: stuck at a prompt nobody answers.
+                # Stop it rather than wait forever; -1 fails the caller's check.
+                stop_pid(self.pid)
+                self.pid = None
+                os.close(self.fd)
+                return -1
             if not data:
                 break
             self.output += data
