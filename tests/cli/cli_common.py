@@ -16,6 +16,7 @@ read, credentials) is remembered; cli.leaks(text) lists those found in text.
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -76,7 +77,9 @@ class Cli:
         self.env.write_config(extra, raw)
 
     def argv(self, args, config=None):
-        return [CLI, "--config", config if config is not None else self.config_path] + list(args)
+        # $TWOFA_CLI_WRAPPER (scripts/check --variant=valgrind: memcheck) prefixes every run.
+        wrapper = shlex.split(os.environ.get("TWOFA_CLI_WRAPPER", ""))
+        return wrapper + [CLI, "--config", config if config is not None else self.config_path] + list(args)
 
     def run(self, *args, input=None, config=None, env=None, timeout=120, preexec=None):
         e = dict(os.environ)
