@@ -24,6 +24,14 @@ import pamtest  # noqa: E402
 import cli_common  # noqa: E402
 
 LONG = os.environ.get("TWOFA_LONG", "") not in ("", "0")
+
+
+def run_programs_bare():
+    """For suites that assert timing (timeout + 1 s, lock deadlines, throughput): run the
+    PAM driver and twofa-enroll without the valgrind variant's memcheck wrappers. The
+    module's and the CLI's memcheck comes from tests/pam, tests/cli and test_hostile.py."""
+    for wrapper in ("TWOFA_PAM_WRAPPER", "TWOFA_CLI_WRAPPER"):
+        os.environ.pop(wrapper, None)
 CLI = cli_common.CLI
 PYTHON = pamtest.PYTHON
 
