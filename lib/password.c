@@ -147,18 +147,25 @@ static void dummy_make(unsigned idx)
 	sodium_memzero(secret, sizeof(secret));
 }
 
-void twofa_password_dummy_verify(const char *password, twofa_strength strength)
+bool twofa_password_dummy_hash(twofa_strength strength, char out[crypto_pwhash_STRBYTES])
 {
-	char hash[crypto_pwhash_STRBYTES];
 	unsigned idx = (unsigned)strength < 3 ? (unsigned)strength : 0;
 
+	out[0] = '\0';
 	if (twofa_crypto_init(NULL) != TWOFA_OK)
-		return;
+		return false;
 	pthread_mutex_lock(&dummy_lock);
 	if (dummy_hash[idx][0] == '\0')
 		dummy_make(idx);
-	memcpy(hash, dummy_hash[idx], sizeof(hash));
+	memcpy(out, dummy_hash[idx], crypto_pwhash_STRBYTES);
 	pthread_mutex_unlock(&dummy_lock);
-	if (hash[0] != '\0')
+	return out[0] != '\0';
+}
+
+void twofa_password_dummy_verify(const char *password, twofa_strength strength)
+{
+	char hash[crypto_pwhash_STRBYTES];
+
+	if (twofa_password_dummy_hash(strength, hash))
 		(void)twofa_password_verify(hash, password, NULL);
 }

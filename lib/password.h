@@ -44,6 +44,11 @@ bool twofa_password_needs_rehash(const char *hash, twofa_strength strength);
  * a real one. The result is thrown away. */
 void twofa_password_dummy_verify(const char *password, twofa_strength strength);
 
+/* The hash twofa_password_dummy_verify checks against for strength. Made
+ * with that strength's limits, so the dummy costs what one real verify costs
+ * (tests check the limits instead of timing it). False if none could be had. */
+bool twofa_password_dummy_hash(twofa_strength strength, char out[crypto_pwhash_STRBYTES]);
+
 /* The libsodium limits for a strength. */
 void twofa_password_limits(twofa_strength strength, unsigned long long *opslimit, size_t *memlimit);
 
