@@ -160,6 +160,10 @@ twofa_status cli_members_all(const char *members_db, const char *state_db, cli_m
 			     size_t *count, size_t *damaged, twofa_error *err);
 void cli_members_free(cli_member_row *rows, size_t count);
 
+/* cli_load_config, then cli_members_all on the configured stores: 0, or the
+ * exit code after the error was printed. */
+int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, size_t *damaged);
+
 /* member_access.c --------------------------------------------------------- */
 
 /* Loads user's record. 0, or 65 when not enrolled (also when there is no

@@ -224,7 +224,6 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 	cli_member_row *rows = NULL;
 	size_t count = 0, damaged = 0, kept = 0;
 	time_t now = time(NULL);
-	twofa_error err;
 	json_t *array = NULL;
 	int opt, rc = EX_OK;
 
@@ -242,12 +241,8 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("list", "list takes no arguments");
-	if ((rc = cli_load_config(ctx)) != 0)
+	if ((rc = cli_load_members(ctx, &rows, &count, &damaged)) != 0)
 		return rc;
-	twofa_error_clear(&err);
-	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, &rows, &count, &damaged, &err) !=
-	    TWOFA_OK)
-		return cli_fail_status(&err);
 	/* Keep the rows the filter wants at the front. */
 	for (size_t i = 0; i < count; i++) {
 		if (filter && rows[i].member.status != want) {

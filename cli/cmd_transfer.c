@@ -27,18 +27,13 @@ int cmd_export(cli_context *ctx, int argc, char **argv)
 	cli_member_row *rows = NULL;
 	size_t count = 0, damaged = 0;
 	time_t now = time(NULL);
-	twofa_error err;
 	int rc = EX_OK;
 
 	(void)argv;
 	if (argc != 1)
 		return cli_usage_error("export", "export takes no arguments");
-	if ((rc = cli_load_config(ctx)) != 0)
+	if ((rc = cli_load_members(ctx, &rows, &count, &damaged)) != 0)
 		return rc;
-	twofa_error_clear(&err);
-	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, &rows, &count, &damaged, &err) !=
-	    TWOFA_OK)
-		return cli_fail_status(&err);
 	for (size_t i = 0; i < count && rc == EX_OK; i++) {
 		json_t *obj = cli_member_json(&rows[i].member, &rows[i].state, now, true);
 		char *line = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;

@@ -235,6 +235,19 @@ twofa_status cli_members_all(const char *members_db, const char *state_db, cli_m
 	return TWOFA_OK;
 }
 
+int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, size_t *damaged)
+{
+	twofa_error err;
+	int rc = cli_load_config(ctx);
+
+	if (rc != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, rows, count, damaged, &err) != TWOFA_OK)
+		return cli_fail_status(&err);
+	return 0;
+}
+
 void cli_members_free(cli_member_row *rows, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
