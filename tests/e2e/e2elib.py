@@ -362,6 +362,23 @@ def is_code_prompt(text):
     return "code" in text.lower() and "password" not in text.lower()
 
 
+def answer_code_prompts(session, sim, code):
+    """Answers pamtester's code prompts on a PtySession until pamtester gives its verdict:
+    each with the last code sent to PHONE, or with code == "wrong" that code with its
+    last digit changed. Returns (code prompts answered, whether a verdict came)."""
+    prompts = 0
+    while True:
+        m = session.expect(r"(?i)(code[^\n]*: ?$)|(pamtester: .*\n)")
+        if not m or m.group(2):
+            return prompts, m is not None
+        prompts += 1
+        sent = sim.codes(PHONE)
+        answer = sent[-1] if sent else "000000"
+        if code == "wrong":
+            answer = answer[:-1] + str((int(answer[-1]) + 1) % 10)
+        session.send(answer)
+
+
 def sends(sim):
     return sim.sends(PHONE)
 

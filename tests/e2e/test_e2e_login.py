@@ -39,16 +39,7 @@ class Login:
         code_prompts = 0
         if s.expect(r"[Pp]assword: ?$"):
             s.send(password)
-            while True:
-                m = s.expect(r"(?i)(code[^\n]*: ?$)|(pamtester: .*\n)")
-                if not m or m.group(2):
-                    break
-                code_prompts += 1
-                sent = self.sim.codes(e2elib.PHONE)
-                answer = sent[-1] if sent else "000000"
-                if code == "wrong":
-                    answer = answer[:-1] + str((int(answer[-1]) + 1) % 10)
-                s.send(answer)
+            code_prompts, _ = e2elib.answer_code_prompts(s, self.sim, code)
         status = s.wait()
         self.transcripts.append(s.output)
         return status, s.output, e2elib.sends(self.sim) - before, code_prompts

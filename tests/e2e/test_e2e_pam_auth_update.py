@@ -183,17 +183,7 @@ class Login:
         if "authenticate" not in ops or s.expect(r"[Pp]assword: ?$"):
             if "authenticate" in ops:
                 s.send(password)
-            while True:
-                m = s.expect(r"(?i)(code[^\n]*: ?$)|(pamtester: .*\n)")
-                if not m or m.group(2):
-                    finished = m is not None
-                    break
-                code_prompts += 1
-                sent = self.sim.codes(e2elib.PHONE)
-                answer = sent[-1] if sent else "000000"
-                if code == "wrong":
-                    answer = answer[:-1] + str((int(answer[-1]) + 1) % 10)
-                s.send(answer)
+            code_prompts, finished = e2elib.answer_code_prompts(s, self.sim, code)
         if finished:
             status = s.wait()
         else:  # stuck at a prompt this test does not expect: a failure, not a hang
