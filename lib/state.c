@@ -895,6 +895,8 @@ static bool change_unlock(twofa_state_entry *e, void *arg)
 	e->locked_until = 0;
 	memset(e->sources, 0, sizeof(e->sources));
 	e->source_count = 0;
+	memset(e->sends, 0, sizeof(e->sends));
+	e->send_count = 0;
 	return true;
 }
 

@@ -156,8 +156,8 @@ twofa_status twofa_state_record_success(const char *path, const twofa_state_logi
 /* True if the grace key had a full success within grace_period seconds before now. */
 bool twofa_state_in_grace(const twofa_state_entry *e, const char *grace_key, time_t now, long grace_period);
 
-/* Clears failures, lockouts (everywhere and per source) and checks in
- * flight (twofa-enroll unlock). */
+/* Clears failures, lockouts (everywhere and per source), checks in flight
+ * and the send limit's count (twofa-enroll unlock). */
 twofa_status twofa_state_unlock(const char *path, const char *user, twofa_error *err);
 
 /* Removes everything known about user (twofa-enroll remove). */

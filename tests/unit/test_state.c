@@ -197,6 +197,10 @@ static void test_send_limit(void)
 	   "a send is granted again once the oldest left the window");
 	ok(twofa_state_reserve_send(path, "bob", 1001, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
 	   "limits are per user");
+	ok(twofa_state_unlock(path, "alice", &err) == TWOFA_OK && twofa_state_read(path, "alice", &e, &err) == TWOFA_OK &&
+	   e.send_count == 0, "unlock clears the send limit's count");
+	ok(twofa_state_reserve_send(path, "alice", 1601, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
+	   "and a send is granted at once");
 }
 
 static void test_failures(void)
