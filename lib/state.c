@@ -78,14 +78,13 @@ void twofa_state_origin_make(twofa_state_origin *o, const char *service, const c
 	hash_hex(&h, o->grace);
 }
 
+#define HEX_DIGITS "0123456789abcdef"
+
 static bool key_valid(const char *s)
 {
-	size_t n = 0;
+	size_t n = strspn(s, HEX_DIGITS);
 
-	for (; s[n] != '\0'; n++)
-		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
-			return false;
-	return n == TWOFA_STATE_KEY_SIZE - 1;
+	return n == TWOFA_STATE_KEY_SIZE - 1 && s[n] == '\0';
 }
 
 /* -- the record codec ----------------------------------------------------------------- */
@@ -402,7 +401,8 @@ typedef bool (*state_change)(twofa_state_entry *e, void *arg);
 
 static twofa_status check_origin(const twofa_state_login *l, twofa_error *err)
 {
-	if (l->origin == NULL || !key_valid(l->origin->source) || (l->origin->grace[0] != '\0' && !key_valid(l->origin->grace)))
+	if (l->origin == NULL || !key_valid(l->origin->source) ||
+	    (l->origin->grace[0] != '\0' && !key_valid(l->origin->grace)))
 		return twofa_fail(err, TWOFA_EINVAL, "state: the login has no origin key");
 	return TWOFA_OK;
 }
@@ -462,19 +462,17 @@ static twofa_status update_state(const char *path, const char *user, bool enroll
 twofa_status twofa_state_check_record(const char *key, const char *value, size_t len, twofa_error *err)
 {
 	twofa_state_entry e;
-	size_t i = 0;
 
 	if (strcmp(key, NAME_KEY_RECORD) == 0) {
-		for (; i < len && ((value[i] >= '0' && value[i] <= '9') || (value[i] >= 'a' && value[i] <= 'f')); i++)
-			;
-		if (len != NAME_KEY_BYTES * 2 || i != len)
+		/* The store gives values NUL-terminated. */
+		if (len != NAME_KEY_BYTES * 2 || strspn(value, HEX_DIGITS) != len)
 			return twofa_fail(err, TWOFA_ESTORE, "the key for unknown names is not %d hex digits",
 					  NAME_KEY_BYTES * 2);
 		return TWOFA_OK;
 	}
 	if (strncmp(key, ANON_PREFIX, sizeof(ANON_PREFIX) - 1) == 0 ? !key_valid(key + sizeof(ANON_PREFIX) - 1)
 								  : !twofa_user_name_valid(key))
-		return twofa_fail(err, TWOFA_ESTORE, "a record under a key that is neither a member nor a hashed name");
+		return twofa_fail(err, TWOFA_ESTORE, "a record under a key that is no member's name nor a hash");
 	return twofa_state_decode(value, len, &e, err);
 }
 
@@ -610,7 +608,8 @@ static void drop_reservation(twofa_source_entry *s, time_t reservation)
 		return;
 	for (size_t j = 0; j < s->pending_count; j++)
 		if (s->pending[j] == reservation) {
-			memmove(&s->pending[j], &s->pending[j + 1], (s->pending_count - j - 1) * sizeof(s->pending[0]));
+			memmove(&s->pending[j], &s->pending[j + 1],
+				(s->pending_count - j - 1) * sizeof(s->pending[0]));
 			s->pending[--s->pending_count] = 0;
 			return;
 		}
@@ -648,7 +647,8 @@ static bool change_begin_attempt(twofa_state_entry *e, void *arg)
 	if (bound <= 0)
 		return true; /* lockout off: nothing to reserve */
 	s = find_source(e, l->origin->source);
-	if ((s != NULL && (s->failures + (long)s->pending_count >= bound || s->pending_count == TWOFA_STATE_PENDING_MAX)) ||
+	if ((s != NULL && (s->failures + (long)s->pending_count >= bound ||
+			   s->pending_count == TWOFA_STATE_PENDING_MAX)) ||
 	    e->failures + (long)pending_everywhere(e) >= global_bound) {
 		a->outcome = TWOFA_ATTEMPT_BUSY;
 		return true;

@@ -130,13 +130,14 @@ static void end_attempt(login *l, time_t reservation, bool failed)
 	const twofa_config *c = &l->opts->cfg;
 	twofa_state_login s = state_login(l);
 	twofa_error err;
-	twofa_status st = failed ? twofa_state_record_failure(c->state_db, &s, time(NULL), reservation, NULL, NULL, &err)
-				 : twofa_state_release(c->state_db, &s, time(NULL), reservation, &err);
+	time_t now = time(NULL);
+	twofa_status st = failed ? twofa_state_record_failure(c->state_db, &s, now, reservation, NULL, NULL, &err)
+				 : twofa_state_release(c->state_db, &s, now, reservation, &err);
 
 	/* A reservation that stays behind expires by itself. */
 	if (st != TWOFA_OK)
-		pam_syslog(l->pamh, LOG_ERR, "could not %s for %s: %s", failed ? "count a failure" : "end a password check",
-			   l->audit.user, err.msg);
+		pam_syslog(l->pamh, LOG_ERR, "could not %s for %s: %s",
+			   failed ? "count a failure" : "end a password check", l->audit.user, err.msg);
 }
 
 /* PAM_SUCCESS when the first factor holds (or is not ours to check);
@@ -159,7 +160,8 @@ static int first_factor(login *l)
 		return rc;
 	/* Reserved before the Argon2id check, in one update with the lock
 	 * check: parallel guesses never outnumber the failures left. */
-	if (throttled(l) && twofa_state_begin_attempt(c->state_db, &s, time(NULL), &gate, &reservation, &err) != TWOFA_OK) {
+	if (throttled(l) &&
+	    twofa_state_begin_attempt(c->state_db, &s, time(NULL), &gate, &reservation, &err) != TWOFA_OK) {
 		twofa_free_secret(password);
 		twofa_audit_decision(&l->audit, LOG_ERR, "error", "state store: %s", err.msg);
 		return PAM_SERVICE_ERR;

@@ -77,10 +77,14 @@ codes = sorted(r.code("auth") or "none" for r in results)
 t.ok(len(why) == PARALLEL and len(wrong) <= LOCKOUT,
      "12 parallel wrong passwords: at most %d Argon2id checks (%d 'wrong password' lines)" % (LOCKOUT, len(wrong)),
      "\n".join(why))
-t.ok(codes.count("PAM_AUTH_ERR") == len(wrong) and codes.count("PAM_MAXTRIES") == PARALLEL - len(wrong),
+# Under valgrind a driver may wait past the store's 5 s lock timeout: that fails closed.
+busy_store = [w for w in why if w.startswith("state store: ") and "busy" in w]
+t.ok(codes.count("PAM_AUTH_ERR") == len(wrong)
+     and codes.count("PAM_MAXTRIES") + codes.count("PAM_SERVICE_ERR") == PARALLEL - len(wrong)
+     and codes.count("PAM_SERVICE_ERR") == len(busy_store),
      "the others are refused as locked out or busy (PAM_MAXTRIES)", codes)
 t.ok(all(w in ("wrong password", "locked out after too many failures",
-               "as many password checks under way as failures left") for w in why),
+               "as many password checks under way as failures left") or w in busy_store for w in why),
      "every decision line says why", why)
 st = env.state("dave")
 src = st.get("sources", [])
