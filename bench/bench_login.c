@@ -468,6 +468,9 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	twofa_config cfg;
 	twofa_member m;
 	twofa_state_entry st;
+	twofa_state_origin origin;
+	twofa_state_login login = {.user = user, .enrolled = true, .origin = &origin};
+	bool locked = true;
 	twofa_verify *v = NULL;
 	twofa_verify_result res;
 	twofa_error err;
@@ -510,10 +513,11 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	free(code);
 	if (outcome != TWOFA_VERIFY_APPROVED)
 		die("verify_check", res.log_message);
-	TIMED(PART_SUCCESS, status, twofa_state_record_success(cfg.state_db, user, time(NULL), "bench", "127.0.0.1",
-								cfg.grace_period, &err));
-	if (status != TWOFA_OK)
-		die("record_success", err.msg);
+	twofa_state_origin_make(&origin, "bench", "rhost", "127.0.0.1", NULL, "rhost=127.0.0.1");
+	TIMED(PART_SUCCESS, status, twofa_state_record_success(cfg.state_db, &login, time(NULL), "bench",
+								cfg.grace_period, &locked, &err));
+	if (status != TWOFA_OK || locked)
+		die("record_success", status != TWOFA_OK ? err.msg : "locked out");
 #undef TIMED
 	twofa_verify_free(v);
 	twofa_member_free(&m);

@@ -173,7 +173,7 @@ int cmd_unlock(cli_context *ctx, int argc, char **argv)
 	twofa_error_clear(&err);
 	if (twofa_state_unlock(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
 		return cli_fail_status(&err);
-	printf("%s unlocked (failures reset)\n", user);
+	printf("%s unlocked (failures, lockouts and the send limit's count reset)\n", user);
 	return EX_OK;
 }
 
@@ -277,6 +277,51 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* The send limit and the lockouts per source, which show adds to the
+ * fields list has: an admin told "locked" must see which lock it is. */
+static bool add_state_json(json_t *obj, const twofa_state_entry *st, const twofa_config *c, time_t now)
+{
+	json_t *from = json_array();
+	size_t sends = 0;
+	time_t next_at = 0;
+	bool ok = from != NULL;
+	char when[TWOFA_ISO8601_LEN];
+
+	for (size_t i = 0; ok && i < st->source_count; i++) {
+		const twofa_source_entry *s = &st->sources[i];
+		if (twofa_state_source_is_locked(s, now))
+			ok = twofa_format_time(s->locked_until, when) &&
+			     json_array_append_new(from, json_pack("{s:s, s:s}", "from", s->from, "until", when)) == 0;
+	}
+	if (!ok) {
+		json_decref(from);
+		return false;
+	}
+	if (json_object_set_new(obj, "locked_from", from) != 0) /* which takes from, also on failure */
+		return false;
+	twofa_state_send_window(st, now, c->send_limit, c->send_window, &sends, &next_at);
+	ok = json_object_set_new(obj, "sends", json_integer((json_int_t)sends)) == 0;
+	ok = ok && twofa_format_time(next_at, when);
+	return ok && json_object_set_new(obj, "next_send", next_at > now ? json_string(when) : json_null()) == 0;
+}
+
+static void print_state(const twofa_state_entry *st, const twofa_config *c, time_t now)
+{
+	size_t sends = 0;
+	time_t next_at = 0;
+	char when[TWOFA_ISO8601_LEN];
+
+	for (size_t i = 0; i < st->source_count; i++) {
+		const twofa_source_entry *s = &st->sources[i];
+		if (twofa_state_source_is_locked(s, now))
+			printf("locked from   %s until %s\n", s->from, cli_time_text(s->locked_until, when));
+	}
+	twofa_state_send_window(st, now, c->send_limit, c->send_window, &sends, &next_at);
+	printf("sends         %zu of %ld in the last %ld s\n"
+	       "next send     %s\n",
+	       sends, c->send_limit, c->send_window, next_at > now ? cli_time_text(next_at, when) : "now");
+}
+
 int cmd_show(cli_context *ctx, int argc, char **argv)
 {
 	const char *user = NULL;
@@ -307,6 +352,10 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 
 		cli_login_state_from(&st, &summary);
 		obj = cli_member_json(&m, &summary, now, false);
+		if (obj != NULL && !add_state_json(obj, &st, &ctx->config, now)) {
+			json_decref(obj);
+			obj = NULL;
+		}
 		rc = obj != NULL ? cli_print_json(obj, false) : cli_fail(1, "out of memory");
 		json_decref(obj);
 	} else {
@@ -327,7 +376,8 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		       cli_color(ctx->color, status_color(m.status)), twofa_member_status_name(m.status),
 		       cli_color(ctx->color, CLI_RESET), cli_time_text(m.created, t1), cli_time_text(m.updated, t2),
 		       cli_time_text(m.verified, t3), cli_time_text(st.last_login, t4), st.failures,
-		       cli_time_text(twofa_state_is_locked(&st, now) ? st.locked_until : 0, t5));
+		       cli_time_text(twofa_state_latest_lock(&st, now), t5));
+		print_state(&st, &ctx->config, now);
 	}
 	twofa_member_free(&m);
 	return rc;

@@ -38,12 +38,11 @@ static bool valid_member(const char *key, const char *value, size_t len, void *a
 
 static bool valid_state(const char *key, const char *value, size_t len, void *arg, char *why, size_t why_size)
 {
-	twofa_state_entry e;
 	twofa_error err;
 
 	(void)arg;
 	twofa_error_clear(&err);
-	if (twofa_state_decode(value, len, &e, &err) != TWOFA_OK) {
+	if (twofa_state_check_record(key, value, len, &err) != TWOFA_OK) {
 		snprintf(why, why_size, "state of '%s': %s", key, err.msg);
 		return false;
 	}

@@ -60,7 +60,7 @@ static void put(json_t *obj, const char *key, json_t *value, bool *ok)
 void cli_login_state_from(const twofa_state_entry *e, cli_login_state *out)
 {
 	out->failures = e->failures;
-	out->locked_until = e->locked_until;
+	out->locked_until = twofa_state_latest_lock(e, time(NULL)); /* everywhere or from one source */
 	out->last_login = e->last_login;
 }
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -21,11 +23,54 @@ static void copy_sanitised(char *dst, size_t size, const char *src)
 			*p = '_';
 }
 
+/* The caller's login session as "SID START": the session leader's pid and its
+ * start time (field 22 of /proc/SID/stat, clock ticks since boot), so a tty
+ * name that a later session reuses never matches. The audit session id is
+ * not used: containers leave it unset. False when it cannot be read, or the
+ * process there no longer leads the session. */
+static bool session_of_caller(char *out, size_t size)
+{
+	pid_t sid = getsid(0);
+	char path[64], line[1024], *p, *field, *save = NULL;
+	const char *start = NULL;
+	long session = -1;
+	ssize_t n;
+	int fd;
+
+	if (sid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)sid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	n = read(fd, line, sizeof(line) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	line[n] = '\0';
+	/* "PID (COMM) STATE PPID PGRP SESSION ..."; COMM may hold spaces and ')'. */
+	p = strrchr(line, ')');
+	if (p == NULL)
+		return false;
+	field = strtok_r(p + 1, " \n", &save);
+	for (int i = 3; field != NULL; i++, field = strtok_r(NULL, " \n", &save)) {
+		if (i == 6 && !twofa_parse_long(field, 1, 0x7fffffffL, &session))
+			return false;
+		if (i == 22) {
+			start = field;
+			break;
+		}
+	}
+	if (start == NULL || session != (long)sid || strspn(start, "0123456789") != strlen(start))
+		return false;
+	return snprintf(out, size, "%ld %s", (long)sid, start) < (int)size;
+}
+
 void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
 		      bool debug)
 {
 	const void *service = NULL, *rhost = NULL, *tty = NULL;
-	char host[128];
+	char host[128], session[64];
 
 	memset(a, 0, sizeof(*a));
 	a->pamh = pamh;
@@ -42,13 +87,15 @@ void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, co
 	if (rhost != NULL && ((const char *)rhost)[0] != '\0') {
 		copy_sanitised(host, sizeof(host), rhost);
 		snprintf(a->from, sizeof(a->from), "rhost=%s", host);
-		(void)twofa_strlcpy(a->grace_key, host, sizeof(a->grace_key));
+		twofa_state_origin_make(&a->origin, service, "rhost", rhost, NULL, a->from);
 	} else if (tty != NULL && ((const char *)tty)[0] != '\0') {
 		copy_sanitised(host, sizeof(host), tty);
 		snprintf(a->from, sizeof(a->from), "tty=%s", host);
-		(void)twofa_strlcpy(a->grace_key, host, sizeof(a->grace_key));
+		twofa_state_origin_make(&a->origin, service, "tty", tty,
+					session_of_caller(session, sizeof(session)) ? session : NULL, a->from);
 	} else {
 		(void)twofa_strlcpy(a->from, "local", sizeof(a->from));
+		twofa_state_origin_make(&a->origin, service, NULL, NULL, NULL, a->from);
 	}
 }
 

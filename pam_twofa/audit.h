@@ -7,6 +7,8 @@
 
 #include <security/pam_modules.h>
 
+#include "state.h"
+
 typedef struct twofa_audit {
 	pam_handle_t *pamh;
 	bool debug;
@@ -14,12 +16,13 @@ typedef struct twofa_audit {
 	char service[64];       /* sanitised copies, safe to log */
 	char user[80];
 	char from[136];         /* "rhost=HOST" or "tty=TTY" or "local" */
-	char grace_key[128];    /* rhost, else tty: what a grace entry is bound to */
+	twofa_state_origin origin; /* rhost, else tty and session: what lockouts and grace are bound to */
 	const char *channel;    /* "sms", ... or NULL before one is known */
 	char masked[40];        /* masked number, "" before one is known */
 } twofa_audit;
 
-/* Collects service, rhost and tty from the handle; user may be NULL. */
+/* Collects service, rhost and tty from the handle, and for a tty the login
+ * session (see session_of_caller); user may be NULL. */
 void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
 		      bool debug);
 

@@ -97,23 +97,59 @@ static void upgrade_hash(login *l, const char *password)
 	twofa_free_secret(fresh);
 }
 
-static void count_failure(login *l)
+/* Whose lockout a password check counts against: a member, or a name that
+ * is not enrolled, which gets the same lockout so it reveals nothing. Under
+ * nullok an unknown name is not ours to lock out (it passes on to the next
+ * module) and enrolment is no secret there: a member is asked for a code. */
+static bool throttled(const login *l)
 {
-	twofa_error err;
-	const twofa_config *c = &l->opts->cfg;
+	return l->enrolled || !l->opts->nullok;
+}
 
-	if (twofa_state_record_failure(c->state_db, l->user, time(NULL), c->lockout_failures, c->lockout_seconds,
-				       NULL, NULL, &err) != TWOFA_OK)
-		pam_syslog(l->pamh, LOG_ERR, "could not count a failure for %s: %s", l->audit.user, err.msg);
+static twofa_state_login state_login(const login *l)
+{
+	const twofa_config *c = &l->opts->cfg;
+	twofa_state_login s = {.user = l->user, .enrolled = l->enrolled, .origin = &l->audit.origin,
+			       .lockout_failures = c->lockout_failures, .lockout_seconds = c->lockout_seconds};
+
+	return s;
+}
+
+static int refuse_locked(login *l, const char *reason)
+{
+	twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent, "Too many failed attempts. Try again later.");
+	twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "%s%s", reason,
+			     l->enrolled ? "" : " (not enrolled)");
+	return PAM_MAXTRIES;
+}
+
+/* Ends the attempt begun before the check: a wrong password becomes a
+ * failure, a right one gives its reservation back. */
+static void end_attempt(login *l, time_t reservation, bool failed)
+{
+	const twofa_config *c = &l->opts->cfg;
+	twofa_state_login s = state_login(l);
+	twofa_error err;
+	time_t now = time(NULL);
+	twofa_status st = failed ? twofa_state_record_failure(c->state_db, &s, now, reservation, NULL, NULL, &err)
+				 : twofa_state_release(c->state_db, &s, now, reservation, &err);
+
+	/* A reservation that stays behind expires by itself. */
+	if (st != TWOFA_OK)
+		pam_syslog(l->pamh, LOG_ERR, "could not %s for %s: %s",
+			   failed ? "count a failure" : "end a password check", l->audit.user, err.msg);
 }
 
 /* PAM_SUCCESS when the first factor holds (or is not ours to check);
- * otherwise the result to return, already logged. */
+ * otherwise the result to return, already logged for a member. */
 static int first_factor(login *l)
 {
+	const twofa_config *c = &l->opts->cfg;
+	twofa_state_login s = state_login(l);
+	twofa_attempt gate = TWOFA_ATTEMPT_GO;
+	time_t reservation = 0;
 	char *password = NULL;
 	bool from_stack = false;
-	bool locked = l->enrolled && twofa_state_is_locked(&l->state, time(NULL));
 	twofa_error err;
 	int rc;
 
@@ -122,10 +158,18 @@ static int first_factor(login *l)
 	rc = get_password(l, &password, &from_stack);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	if (!l->enrolled || locked || twofa_password_valid(password, NULL) != TWOFA_OK) {
+	/* Reserved before the Argon2id check, in one update with the lock
+	 * check: parallel guesses never outnumber the failures left. */
+	if (throttled(l) &&
+	    twofa_state_begin_attempt(c->state_db, &s, time(NULL), &gate, &reservation, &err) != TWOFA_OK) {
+		twofa_free_secret(password);
+		twofa_audit_decision(&l->audit, LOG_ERR, "error", "state store: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	if (!l->enrolled || gate != TWOFA_ATTEMPT_GO || twofa_password_valid(password, NULL) != TWOFA_OK) {
 		/* Same prompts and the same Argon2id cost as a real check, so
 		 * neither reveals who is enrolled or locked. */
-		twofa_password_dummy_verify(password, l->opts->cfg.password_strength);
+		twofa_password_dummy_verify(password, c->password_strength);
 		rc = PAM_AUTH_ERR;
 	} else if (twofa_password_verify(l->member.password_hash, password, &err) == TWOFA_OK) {
 		rc = PAM_SUCCESS;
@@ -136,14 +180,14 @@ static int first_factor(login *l)
 		rc = PAM_AUTH_ERR;
 	}
 	twofa_free_secret(password);
+	if (gate == TWOFA_ATTEMPT_LOCKED)
+		return refuse_locked(l, "locked out after too many failures");
+	if (gate == TWOFA_ATTEMPT_BUSY)
+		return refuse_locked(l, "as many password checks under way as failures left");
+	if (throttled(l))
+		end_attempt(l, reservation, rc == PAM_AUTH_ERR);
 	if (rc == PAM_SUCCESS || !l->enrolled)
 		return rc;
-	if (locked) {
-		twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent, "Too many failed attempts. Try again later.");
-		twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "locked out after too many failures");
-		return PAM_MAXTRIES;
-	}
-	count_failure(l);
 	twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "wrong password");
 	return rc;
 }
@@ -210,12 +254,10 @@ static int run(login *l)
 	}
 	if (l->member.status != TWOFA_MEMBER_ACTIVE)
 		return member_refused(l);
-	if (twofa_state_is_locked(&l->state, time(NULL))) {
-		twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent, "Too many failed attempts. Try again later.");
-		twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "locked out after too many failures");
-		return PAM_MAXTRIES;
-	}
-	if (twofa_state_in_grace(&l->state, l->audit.grace_key, time(NULL), c->grace_period)) {
+	/* Checked again for password=none; the code step checks once more. */
+	if (twofa_state_locked_until(&l->state, l->audit.origin.source, time(NULL)) != 0)
+		return refuse_locked(l, "locked out after too many failures");
+	if (twofa_state_in_grace(&l->state, l->audit.origin.grace, time(NULL), c->grace_period)) {
 		twofa_audit_decision(&l->audit, LOG_INFO, "success", "within grace period of an earlier login");
 		return PAM_SUCCESS;
 	}

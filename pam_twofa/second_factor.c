@@ -140,15 +140,36 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 	}
 }
 
+static twofa_state_login state_login(const code_round *r)
+{
+	const twofa_config *c = &r->opts->cfg;
+	twofa_state_login s = {.user = r->member->user, .enrolled = true, .origin = &r->audit->origin,
+			       .lockout_failures = c->lockout_failures, .lockout_seconds = c->lockout_seconds};
+
+	return s;
+}
+
+/* An approved code succeeds unless a lockout began while this login was
+ * under way (parallel guesses from the same source): checked in the same
+ * update that records the success. */
 static int record_success(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
+	twofa_state_login s = state_login(r);
+	bool locked = true;
 	twofa_error err;
 
 	r->sent = false; /* approved: nothing left pending */
-	if (twofa_state_record_success(c->state_db, r->member->user, time(NULL), r->audit->service,
-				       r->audit->grace_key, c->grace_period, &err) != TWOFA_OK)
-		pam_syslog(r->pamh, LOG_WARNING, "could not record the login of %s: %s", r->audit->user, err.msg);
+	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period, &locked,
+				       &err) != TWOFA_OK) {
+		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store at success: %s", err.msg);
+		return PAM_SERVICE_ERR;
+	}
+	if (locked) {
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "Too many failed attempts. Try again later.");
+		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "code approved, but locked out meanwhile");
+		return PAM_MAXTRIES;
+	}
 	twofa_audit_decision(r->audit, LOG_INFO, "success", "code approved");
 	return PAM_SUCCESS;
 }
@@ -157,11 +178,11 @@ static int record_success(code_round *r)
 static bool count_wrong_code(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
+	twofa_state_login s = state_login(r);
 	time_t locked_until = 0;
 	twofa_error err;
 
-	if (twofa_state_record_failure(c->state_db, r->member->user, time(NULL), c->lockout_failures,
-				       c->lockout_seconds, NULL, &locked_until, &err) != TWOFA_OK) {
+	if (twofa_state_record_failure(c->state_db, &s, time(NULL), 0, NULL, &locked_until, &err) != TWOFA_OK) {
 		pam_syslog(r->pamh, LOG_ERR, "could not count a failure for %s: %s", r->audit->user, err.msg);
 		return true; /* cannot count: stop rather than allow unlimited guesses */
 	}
