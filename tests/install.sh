@@ -41,10 +41,11 @@ profiles=/usr/share/pam-configs
 if [ -r /usr/sbin/pam-auth-update ]; then
 	profiles=$(sed -n "s/^my \$inputdir = '\(.*\)';/\1/p" /usr/sbin/pam-auth-update)
 fi
-[ "$pamconfigsdir_given" = yes ] && profiles=$pamconfigsdir
+where="where pam-auth-update reads it"
+[ "$pamconfigsdir_given" = yes ] && profiles=$pamconfigsdir && where="as --with-pam-configs-dir says"
 examples=/usr/share/doc/twofa/examples
 [ "$docdir_given" = yes ] && examples=$docdir/examples
-[ -f "$dest$profiles/twofa" ]; report $? "pam-auth-update profile installed in $profiles, where pam-auth-update reads it"
+[ -f "$dest$profiles/twofa" ]; report $? "pam-auth-update profile installed in $profiles, $where"
 [ -f "$dest$examples/twofa-sshd" ] && [ -f "$dest$examples/twofa-sshd.conf" ]
 report $? "PAM and sshd examples installed in $examples"
 
