@@ -4,8 +4,10 @@ real libpam (tests/pam/pam_driver) with pam_twofa.so, against the Twilio Verify
 simulator or, with TWOFA_DEMO_CONFIG, against real Twilio."""
 
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 
 SRC = os.environ["TWOFA_SRCDIR"]
@@ -58,23 +60,41 @@ def enrol(env, sim, phone, country):
     args = ["add", USER, "--phone", phone, "--country", country]
     shell(["twofa-enroll"] + args)
     p = subprocess.Popen([ENROLL, "--config", env.config_path] + args, stdin=subprocess.PIPE,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    # The CLI's lines as they come, so the transcript keeps the order things happen in.
+    lines = queue.Queue()
+
+    def read_lines():
+        for line in p.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read_lines, daemon=True).start()
+
+    def show_until(sent):
+        """Prints the CLI's lines until one says the code went out (sent) or it exits."""
+        while True:
+            try:
+                line = lines.get(timeout=None if not sent else 30)
+            except queue.Empty:
+                return
+            if line is None:
+                return
+            say("  " + line.rstrip("\n"))
+            if sent and "sent" in line.lower():
+                return
+
     # Not a terminal: the CLI reads password, repeat and code as lines.
     p.stdin.write(PASSWORD + "\n" + PASSWORD + "\n")
     p.stdin.flush()
     say("  (password typed twice)")
-    before = len(sim.codes()) if sim else 0
-    if sim is not None:
-        while len(sim.codes()) == before and p.poll() is None:  # wait for the send
-            time.sleep(0.05)
+    show_until(sent=True)
     code = code_from_phone(sim, env_phone(phone, country))
     say("  code typed: %s" % code)
     p.stdin.write(code + "\n")
     p.stdin.close()
-    out = p.stdout.read()
+    show_until(sent=False)
     rc = p.wait()
-    for line in out.splitlines():
-        say("  " + line)
     if rc != 0:
         raise SystemExit("demo: twofa-enroll add failed (exit %d)" % rc)
 
@@ -163,6 +183,8 @@ def main():
     say("demo %s" % ("done: the right code logged in, the wrong one was refused" if good
                      else "FAILED"))
     env.cleanup()
+    if good:
+        say("next: README, \"Build and install\", then \"Enrol a user\" and \"Using it in PAM stacks\"")
     return 0 if good else 1
 
 

@@ -6,11 +6,13 @@ root only, colours only at a terminal."""
 
 import os
 import pty
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CLI, Cli, Sim, Tap  # noqa: E402
+from cli_common import CLI, Cli, Run, Sim, Tap  # noqa: E402
 import pamtest  # noqa: E402
 
 t = Tap()
@@ -162,14 +164,34 @@ def as_nobody():
     os.setuid(65534)
 
 
-for args in (["list"], ["show", "pat"], ["add", "x", "--phone", "1", "--country", "US"], ["db", "check"],
-             ["check-config"], ["export"], ["import", "-"]):
-    r = cli.run(*args, preexec=as_nobody)
-    t.ok(r.rc == 77 and "root" in r.err and r.one_line_error(), "not root: %s -> 77" % args[0], r.describe())
-r = cli.run("countries", preexec=as_nobody)
-t.ok(r.rc == 0 and "United Kingdom" in r.out, "countries needs no root")
-r = cli.run("list", "--help", preexec=as_nobody)
-t.ok(r.rc == 0 and "usage:" in r.out, "--help needs no root")
+# nobody cannot reach a tree under a 0700 folder (a clone in /root): it runs a copy of the
+# CLI from a world-readable temporary folder.
+nobody_dir = tempfile.mkdtemp(prefix="twofa-nobody-")
+os.chmod(nobody_dir, 0o755)
+nobody_cli = os.path.join(nobody_dir, "twofa-enroll")
+shutil.copyfile(CLI, nobody_cli)
+os.chmod(nobody_cli, 0o755)
+
+
+def run_as_nobody(*args):
+    argv = [nobody_cli if a == CLI else a for a in cli.argv(args)]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120, preexec_fn=as_nobody)
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
+try:
+    for args in (["list"], ["show", "pat"], ["add", "x", "--phone", "1", "--country", "US"], ["db", "check"],
+                 ["check-config"], ["export"], ["import", "-"]):
+        r = run_as_nobody(*args)
+        t.ok(r.rc == 77 and "root" in r.err and r.one_line_error(), "not root: %s -> 77" % args[0],
+             r.describe())
+    r = run_as_nobody("countries")
+    t.ok(r.rc == 0 and "United Kingdom" in r.out, "countries needs no root", r.describe())
+    r = run_as_nobody("list", "--help")
+    t.ok(r.rc == 0 and "usage:" in r.out, "--help needs no root", r.describe())
+finally:
+    shutil.rmtree(nobody_dir)
 
 # -- every command has --help ------------------------------------------------------------------
 r = subprocess.run([CLI, "--help"], stdout=subprocess.PIPE, text=True)

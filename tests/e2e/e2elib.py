@@ -328,6 +328,10 @@ class Askpass:
         self.ca = os.path.join(self.dir, "ca.pem")
         shutil.copyfile(sim.ca, self.ca)
         os.chmod(self.ca, 0o644)
+        # A copy: the user cannot reach a tree under a 0700 folder (a clone in /root).
+        self.askpass = os.path.join(self.dir, "askpass.py")
+        shutil.copyfile(ASKPASS, self.askpass)
+        os.chmod(self.askpass, 0o644)
         self.sim, self.user, self.n = sim, user, 0
 
     def program(self, password, code, to=PHONE):
@@ -346,7 +350,7 @@ class Askpass:
         os.chown(transcript, self.user.uid, self.user.gid)
         prog = base + ".sh"
         with open(prog, "w") as f:
-            f.write("#!/bin/sh\nexec %s %s %s \"$@\"\n" % (PYTHON, ASKPASS, base + ".json"))
+            f.write("#!/bin/sh\nexec %s %s %s \"$@\"\n" % (PYTHON, self.askpass, base + ".json"))
         for p in (base + ".json", prog):
             os.chmod(p, 0o755 if p == prog else 0o644)
         return prog, transcript

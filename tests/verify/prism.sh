@@ -5,12 +5,16 @@
 # @stoplight/prism-cli) serving ../shared/twilio-oai/twilio_verify_v2.json
 # answers 422 to requests the spec forbids. Prism is stateless and approves
 # any code, so behaviour is tested against tests/sim; this checks shape.
-# Prism is installed with npm into a cache outside the source tree
-# (TWOFA_PRISM_DIR, default /var/cache/twofa-test/prism). No npm is a failure.
+# Prism is installed with `npm ci` from tests/verify/prism/package-lock.json
+# (exact versions that run on Debian 12's node 18) into a cache outside the
+# source tree keyed by the lockfile's hash (TWOFA_PRISM_DIR, default
+# /var/cache/twofa-test/prism-HASH), reinstalled when its prism prints no
+# version. No node or npm is a failure (scripts/deps installs them).
 set -u
 srcdir=${TWOFA_SRCDIR:?TWOFA_SRCDIR not set}
 builddir=${TWOFA_BUILDDIR:?TWOFA_BUILDDIR not set}
-prism_dir=${TWOFA_PRISM_DIR:-/var/cache/twofa-test/prism}
+lock="$srcdir/tests/verify/prism/package-lock.json"
+prism_dir=${TWOFA_PRISM_DIR:-/var/cache/twofa-test/prism-$(sha256sum "$lock" 2>/dev/null | cut -c1-16)}
 spec=${TWOFA_VERIFY_SPEC:-${TWOFA_TWILIO_OAI:-$srcdir/../shared/twilio-oai}/twilio_verify_v2.json}
 tool="$builddir/tests/verify/verify_tool"
 
@@ -46,18 +50,23 @@ command -v curl >/dev/null 2>&1 || bail "curl is installed"
 [ -r "$spec" ] || bail "Twilio's Verify spec is readable at $spec"
 [ -x "$tool" ] || bail "verify_tool is built ($tool)"
 
+[ -r "$lock" ] || bail "Prism's lockfile is readable at $lock"
 prism="$prism_dir/node_modules/.bin/prism"
-if [ ! -x "$prism" ]; then
+# A working install prints its version; anything else is reinstalled.
+prism_version() { "$prism" --version 2>/dev/null | grep -E '^[0-9]+\.[0-9]+\.[0-9]+$'; }
+if ! prism_version >/dev/null; then
 	mkdir -p "$prism_dir" || bail "cache directory $prism_dir can be made"
 	# One installer at a time when several test runs share the cache.
 	(
 		flock 9
-		[ -x "$prism" ] ||
-			npm install --prefix "$prism_dir" --no-audit --no-fund @stoplight/prism-cli@5
+		prism_version >/dev/null && exit 0
+		rm -rf "$prism_dir/node_modules" &&
+			cp "$srcdir/tests/verify/prism/package.json" "$lock" "$prism_dir/" &&
+			npm ci --prefix "$prism_dir" --no-audit --no-fund
 	) 9>"$prism_dir/.install.lock" >"$work/npm.log" 2>&1
 fi
-[ -x "$prism" ] || bail "@stoplight/prism-cli@5 installed with npm into $prism_dir" "$work/npm.log"
-ok 0 "prism available: $("$prism" --version 2>/dev/null)"
+version=$(prism_version) || bail "Prism installed with npm ci into $prism_dir prints its version" "$work/npm.log"
+ok 0 "prism available: $version"
 
 port=$("${PYTHON3:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$prism" mock -h 127.0.0.1 -p "$port" "$spec" >"$work/prism.log" 2>&1 &
