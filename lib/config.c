@@ -15,7 +15,9 @@
  *   or a proxy URL with a password in it.
  * - The file must be owned by root and not readable by others; group read is
  *   accepted only for root's own group (gid 0), which holds no other users on
- *   a sane system. Group or world write is always refused.
+ *   a sane system. Group or world write is always refused. So is a path
+ *   through a directory another user owns or can write (sticky ones aside)
+ *   or through a symbolic link: that user could swap the file.
  * - A key may be set once from the file and once from module arguments; the
  *   argument wins whatever the order of the calls.
  */
@@ -813,6 +815,108 @@ static twofa_status read_all(int fd, const char *shown, char *buf, size_t *len, 
 	return TWOFA_OK;
 }
 
+/* Refuses a directory on the way to the file that anyone but root could
+ * change: owned by another user, or group/world-writable without the sticky
+ * bit. A sticky directory such as /tmp is accepted: there only root may
+ * rename or remove root's entries, and the next component is checked too. */
+static twofa_status check_parent(const char *shown, const char *walked, int dir, twofa_error *err)
+{
+	char dir_shown[CONFIG_NAME_SHOWN_MAX + 1];
+	struct stat st;
+	unsigned mode;
+
+	shown_name(dir_shown, walked);
+	if (fstat(dir, &st) != 0)
+		return twofa_fail(err, TWOFA_ESYS, "%s: cannot stat %s: %s", shown, dir_shown, strerror(errno));
+	mode = (unsigned)(st.st_mode & 07777);
+	if (st.st_uid != 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: directory %s is owned by uid %lu, not root; that user could replace the file",
+				  shown, dir_shown, (unsigned long)st.st_uid);
+	if ((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: directory %s is %s-writable (mode %04o); others could replace the file",
+				  shown, dir_shown, (mode & S_IWOTH) ? "world" : "group", mode);
+	return TWOFA_OK;
+}
+
+/* Opens the next directory name below dir without following a link. */
+static twofa_status open_directory(const char *shown, const char *walked, int dir, const char *name, int *out,
+				   twofa_error *err)
+{
+	char dir_shown[CONFIG_NAME_SHOWN_MAX + 1];
+	struct stat st;
+
+	*out = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out >= 0)
+		return TWOFA_OK;
+	if (errno != ENOTDIR)
+		return open_error(shown, errno, err);
+	/* O_PATH|O_NOFOLLOW takes a symbolic link as the link itself: ENOTDIR. */
+	shown_name(dir_shown, walked);
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return twofa_fail(err, TWOFA_EPERM, "%s: %s is a symbolic link; refusing to follow it", shown,
+				  dir_shown);
+	return open_error(shown, ENOTDIR, err);
+}
+
+/* Opens path one component at a time from "/", never following a symbolic
+ * link, and checks every directory on the way (check_parent). The file is
+ * opened O_NONBLOCK, so a FIFO does not wait for a writer. */
+static twofa_status open_checked(const char *path, const char *shown, int *fd, twofa_error *err)
+{
+	char walked[CONFIG_PATH_MAX + 2] = "/";
+	const char *p = path;
+	twofa_status st;
+	int dir;
+
+	*fd = -1;
+	if (path[0] != '/')
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: must be an absolute path", shown);
+	if (strlen(path) > CONFIG_PATH_MAX)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: path is too long", shown);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return open_error(shown, errno, err);
+	for (;;) {
+		char name[NAME_MAX + 1];
+		size_t len;
+		int next;
+
+		if ((st = check_parent(shown, walked, dir, err)) != TWOFA_OK)
+			break;
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s: a path component is too long", shown);
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		if (len == 0 || (*p == '/' && p[strspn(p, "/")] == '\0')) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s: is a directory, not a regular file", shown);
+			break;
+		}
+		if (*p == '\0') {
+			*fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			st = *fd >= 0 ? TWOFA_OK : open_error(shown, errno, err);
+			break;
+		}
+		if (strlen(walked) > 1)
+			(void)strcat(walked, "/");
+		(void)strcat(walked, name); /* fits: walked is never longer than path */
+		st = open_directory(shown, walked, dir, name, &next, err);
+		if (st != TWOFA_OK)
+			break;
+		(void)close(dir);
+		dir = next;
+	}
+	(void)close(dir);
+	return st;
+}
+
 twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *err)
 {
 	char shown[CONFIG_NAME_SHOWN_MAX + 1];
@@ -825,10 +929,9 @@ twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *e
 	if (c == NULL || path == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to twofa_config_load");
 	shown_name(shown, path);
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return open_error(shown, errno, err);
+	status = open_checked(path, shown, &fd, err);
+	if (status != TWOFA_OK)
+		return status;
 	if (fstat(fd, &st) != 0) {
 		status = twofa_fail(err, TWOFA_ESYS, "%s: cannot stat: %s", shown, strerror(errno));
 		goto out;

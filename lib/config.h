@@ -68,9 +68,11 @@ typedef struct twofa_config {
 /* Fills c with the defaults above. Always succeeds. */
 void twofa_config_init(twofa_config *c);
 
-/* Opens path (O_NOFOLLOW|O_CLOEXEC), checks it is a regular file owned by
- * root, not group/world-writable, not world-readable, at most
- * TWOFA_CONFIG_MAX_BYTES, and parses it into c. Errors name file and line. */
+/* Opens path component by component from "/" without following symbolic
+ * links, checking that every directory is root's and not group/world-writable
+ * (unless sticky); checks the file is a regular file owned by root, not
+ * group/world-writable, not world-readable, at most TWOFA_CONFIG_MAX_BYTES,
+ * and parses it into c. Errors name file and line. */
 twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *err);
 
 /* Parses text that was already read (for tests and fuzzing); name is used in

@@ -809,6 +809,69 @@ static void test_files(void)
 	}
 }
 
+/* Makes tmpdir/name a directory with mode and owner (mkdir's umask aside). */
+static bool make_dir(const char *name, mode_t mode, uid_t uid)
+{
+	char path[160];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return mkdir(path, 0700) == 0 && chown(path, uid, 0) == 0 && chmod(path, mode) == 0;
+}
+
+/* Loads tmpdir/dir/x.conf, a good root-owned 0600 file; want: expected status;
+ * the message must name tmpdir/culprit (unless NULL) and say needle. */
+static void expect_parent(const char *dir, twofa_status want, const char *culprit, const char *needle)
+{
+	char path[192], where[192];
+	twofa_config c;
+	twofa_error err;
+	twofa_status st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dir);
+	(void)snprintf(where, sizeof(where), "%s/%s", tmpdir, culprit != NULL ? culprit : "");
+	st = load(path, &c, &err);
+	ok(st == want && (want == TWOFA_OK ? c.timeout == 15
+					   : has(err.msg, path) && has(err.msg, where) && has(err.msg, needle)),
+	   "config under %s -> %s %s", dir, twofa_status_name(st), err.msg);
+	twofa_config_free(&c);
+}
+
+/* Every directory on the way to the file is checked, not only the file. */
+static void test_parents(void)
+{
+	static const char *const dirs[] = { "foreign", "foreign/sub", "groupw", "worldw", "sticky", "gid",
+					    "plain", "plain/deep" };
+	char path[192], target[192];
+
+	if (geteuid() != 0) {
+		printf("ok %d # SKIP parent directory checks need root\n", ++tap_count);
+		return;
+	}
+	ok(make_dir("foreign", 0755, 65534) && make_dir("foreign/sub", 0755, 0) && make_dir("groupw", 0770, 0) &&
+	   make_dir("worldw", 0777, 0) && make_dir("sticky", 01777, 0) && make_dir("gid", 02755, 0) &&
+	   make_dir("plain", 0755, 0) && make_dir("plain/deep", 0711, 0),
+	   "create the parent directories");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dirs[i]);
+		if (write_file(path, good_file, strlen(good_file), 0600, 0, 0) != 0)
+			ok(0, "create %s: %s", path, strerror(errno));
+	}
+	expect_parent("foreign", TWOFA_EPERM, "foreign", "is owned by uid 65534, not root");
+	expect_parent("foreign/sub", TWOFA_EPERM, "foreign ", "is owned by uid 65534, not root");
+	expect_parent("groupw", TWOFA_EPERM, "groupw", "is group-writable (mode 0770)");
+	expect_parent("worldw", TWOFA_EPERM, "worldw", "is world-writable (mode 0777)");
+	expect_parent("sticky", TWOFA_OK, NULL, "");
+	expect_parent("gid", TWOFA_OK, NULL, "");
+	expect_parent("plain/deep", TWOFA_OK, NULL, "");
+
+	(void)snprintf(target, sizeof(target), "%s/plain", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/link", tmpdir);
+	ok(symlink(target, path) == 0, "create a symlink to a directory");
+	expect_parent("link", TWOFA_EPERM, "link", "is a symbolic link; refusing to follow it");
+	expect_parent("plain/x.conf", TWOFA_ECONFIG, NULL, "a component of the path is not a directory");
+	expect_parent("plain/../plain", TWOFA_OK, NULL, "");
+}
+
 int main(void)
 {
 	test_defaults();
@@ -821,6 +884,7 @@ int main(void)
 	test_args();
 	test_credentials();
 	test_files();
+	test_parents();
 	if (tmpdir[0] != '\0') {
 		char cmd[128];
 		(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
