@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "error.h"
 #include "tap.h"
+#include "username.h"
 #include "util.h"
 
 static void test_parse_long(void)
@@ -78,6 +80,22 @@ static void test_strings(void)
 	ok(!twofa_streq_ct("12345678901234567", "12345678901234567", 16), "streq_ct over max fails closed");
 }
 
+static void test_canonical_user(void)
+{
+	char *name = NULL;
+	bool known = true;
+	twofa_error err;
+
+	ok(twofa_canonical_user("root", &name, &known, &err) == TWOFA_OK && known && strcmp(name, "root") == 0,
+	   "canonical_user: root is known as root");
+	free(name);
+	ok(twofa_canonical_user("twofa-no-such-user", &name, &known, &err) == TWOFA_OK && !known &&
+	   strcmp(name, "twofa-no-such-user") == 0, "canonical_user: an unknown name comes back as typed");
+	free(name);
+	ok(twofa_canonical_user(NULL, &name, &known, &err) == TWOFA_EINVAL && name == NULL,
+	   "canonical_user: no name is an error");
+}
+
 static void test_time(void)
 {
 	char buf[TWOFA_ISO8601_LEN];
@@ -112,6 +130,7 @@ int main(void)
 {
 	test_parse_long();
 	test_strings();
+	test_canonical_user();
 	test_time();
 	test_errors();
 	return tap_done();
