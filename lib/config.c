@@ -68,6 +68,7 @@ typedef enum key_kind {
 	KEY_LOCALE,      /* BCP 47-like language tag */
 	KEY_NUMBER,      /* whole number in [min, max] */
 	KEY_ENUM,        /* one of names[] */
+	KEY_CHANNELS,    /* channel names and "own", separated by blanks or commas */
 } key_kind;
 
 typedef struct key_spec {
@@ -128,6 +129,7 @@ static const key_spec keys[] = {
 	NUMBER(send_window, 60, 86400),
 	NUMBER(grace_period, 0, 86400),
 	ENUM(password_strength, strength_names, set_strength),
+	{ "allowed_channels", KEY_CHANNELS, false, false, STR(allowed_channels), NULL, 0, 0, NULL, NULL, NULL },
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
@@ -144,6 +146,11 @@ static char **string_field(twofa_config *c, const key_spec *spec)
 static long *number_field(twofa_config *c, const key_spec *spec)
 {
 	return (long *)(void *)((char *)c + spec->offset);
+}
+
+static bool is_string_key(const key_spec *spec)
+{
+	return spec->kind != KEY_NUMBER && spec->kind != KEY_ENUM && spec->kind != KEY_CHANNELS;
 }
 
 static void free_string(char **field, const char *default_value)
@@ -172,6 +179,8 @@ void twofa_config_init(twofa_config *c)
 	c->send_window = 600;
 	c->grace_period = 0;
 	c->password_strength = TWOFA_STRENGTH_INTERACTIVE;
+	/* The member's own channel, and a voice call to the member's own number. */
+	c->allowed_channels = TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL);
 }
 
 void twofa_config_free(twofa_config *c)
@@ -179,7 +188,7 @@ void twofa_config_free(twofa_config *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < KEY_COUNT; i++) {
-		if (keys[i].kind != KEY_NUMBER && keys[i].kind != KEY_ENUM)
+		if (is_string_key(&keys[i]))
 			free_string(string_field(c, &keys[i]), keys[i].default_value);
 	}
 	sodium_memzero(c, sizeof(*c));
@@ -232,6 +241,42 @@ bool twofa_channel_parse(const char *s, twofa_channel *out)
 	if (s == NULL || out == NULL || !parse_enum(channel_names, s, &v))
 		return false;
 	*out = (twofa_channel)v;
+	return true;
+}
+
+bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch)
+{
+	if ((unsigned)ch > TWOFA_CHANNEL_EMAIL)
+		return false;
+	return (allowed & TWOFA_ALLOW_CHANNEL(ch)) != 0 || (ch == own && (allowed & TWOFA_ALLOW_OWN) != 0);
+}
+
+/* "own call", "own,email": at least one word, each "own" or a channel name. */
+static bool parse_channel_set(const char *v, unsigned *out)
+{
+	static const char separators[] = " \t,";
+	unsigned set = 0;
+
+	for (v += strspn(v, separators); *v != '\0'; v += strspn(v, separators)) {
+		size_t len = strcspn(v, separators);
+		char word[16];
+		int ch;
+
+		if (len >= sizeof(word))
+			return false;
+		memcpy(word, v, len);
+		word[len] = '\0';
+		v += len;
+		if (strcmp(word, "own") == 0)
+			set |= TWOFA_ALLOW_OWN;
+		else if (parse_enum(channel_names, word, &ch))
+			set |= TWOFA_ALLOW_CHANNEL(ch);
+		else
+			return false;
+	}
+	if (set == 0)
+		return false;
+	*out = set;
 	return true;
 }
 
@@ -527,6 +572,7 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 			      unsigned from, bool keep, twofa_error *err)
 {
 	const char *why = NULL;
+	unsigned channels;
 	long number;
 	int choice;
 
@@ -572,6 +618,14 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 			return enum_error(spec, err);
 		if (!keep)
 			spec->set_enum(c, choice);
+		return TWOFA_OK;
+	case KEY_CHANNELS:
+		if (!parse_channel_set(value, &channels))
+			return twofa_fail(err, TWOFA_ECONFIG,
+					  "%s must list one or more of own, sms, call, whatsapp, email "
+					  "(separated by spaces or commas)", spec->name);
+		if (!keep)
+			*(unsigned *)(void *)((char *)c + spec->offset) = channels;
 		return TWOFA_OK;
 	}
 	if (why != NULL)

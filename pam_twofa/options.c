@@ -10,9 +10,9 @@
 #include "util.h"
 
 #define DEFAULT_PASSWORD_PROMPT "Password: "
-#define DEFAULT_CODE_PROMPT "Code sent by %c to %n. Enter the code (or 'call' for a voice call): "
+#define DEFAULT_CODE_PROMPT "Code sent by %c to %n. Enter the code%o: "
 
-/* A template may hold only the placeholders %c, %n and %%. */
+/* A template may hold only the placeholders %c, %n, %o and %%. */
 static bool prompt_template_valid(const char *t)
 {
 	size_t len = strlen(t);
@@ -20,7 +20,7 @@ static bool prompt_template_valid(const char *t)
 	if (len == 0 || len >= TWOFA_PROMPT_MAX || twofa_has_control(t, len))
 		return false;
 	for (; *t != '\0'; t++)
-		if (*t == '%' && (t[1] == 'c' || t[1] == 'n' || t[1] == '%'))
+		if (*t == '%' && (t[1] == 'c' || t[1] == 'n' || t[1] == 'o' || t[1] == '%'))
 			t++;
 		else if (*t == '%')
 			return false;
@@ -28,7 +28,7 @@ static bool prompt_template_valid(const char *t)
 }
 
 bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
-			 char *out, size_t size)
+			 const char *offers, char *out, size_t size)
 {
 	size_t used = 0;
 
@@ -39,6 +39,8 @@ bool twofa_prompt_expand(const char *template, const char *channel_label, const 
 			piece = channel_label;
 		else if (*t == '%' && t[1] == 'n')
 			piece = masked_number;
+		else if (*t == '%' && t[1] == 'o')
+			piece = offers;
 		else if (*t == '%' && t[1] == '%')
 			piece = "%";
 		if (piece != NULL)
@@ -59,7 +61,7 @@ static bool set_prompt(pam_handle_t *pamh, char *dst, const char *value, const c
 {
 	if (!prompt_template_valid(value)) {
 		pam_syslog(pamh, LOG_ERR,
-			   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%%% may follow a %%",
+			   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%o, %%%% may follow a %%",
 			   arg, TWOFA_PROMPT_MAX - 1);
 		return false;
 	}

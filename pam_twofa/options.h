@@ -26,7 +26,7 @@ typedef struct twofa_options {
 	twofa_password_source password;
 	const char *groups;  /* comma-separated; "!name" excludes; NULL = everyone */
 	char password_prompt[TWOFA_PROMPT_MAX];
-	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %% */
+	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %o other channels, %% */
 } twofa_options;
 
 /* Reads config= first, loads that file, then applies every other argument.
@@ -37,8 +37,10 @@ int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_op
 
 void twofa_options_free(twofa_options *opts);
 
-/* Expands a prompt template. False if the result did not fit. */
+/* Expands a prompt template: %c the channel's label, %n the masked
+ * destination, %o the other channels the member may ask for, as
+ * " (or 'call' for a voice call)" or "". False if the result did not fit. */
 bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
-			 char *out, size_t size);
+			 const char *offers, char *out, size_t size);
 
 #endif

@@ -36,6 +36,17 @@ static bool has(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
+/* allowed_channels as words in a fixed order: "own call". */
+static void render_channels(unsigned set, char *out, size_t size)
+{
+	static const char *const words[] = { "sms", "call", "whatsapp", "email" };
+
+	(void)snprintf(out, size, "%s", (set & TWOFA_ALLOW_OWN) ? "own" : "");
+	for (int i = 0; i < 4; i++)
+		if (set & TWOFA_ALLOW_CHANNEL(i))
+			(void)snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", words[i]);
+}
+
 /* Renders a key's current value the way the file would write it. */
 static void render(const twofa_config *c, const char *key, char *out, size_t size)
 {
@@ -58,7 +69,10 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
-	else if (strcmp(key, "password_strength") == 0) {
+	else if (strcmp(key, "allowed_channels") == 0) {
+		render_channels(c->allowed_channels, out, size);
+		return;
+	} else if (strcmp(key, "password_strength") == 0) {
 		s = strengths[c->password_strength];
 		number = false;
 	} else {
@@ -90,6 +104,7 @@ static void test_defaults(void)
 		{ "failmode", "secure" }, { "max_tries", "3" }, { "lockout_failures", "10" },
 		{ "lockout_seconds", "900" }, { "send_limit", "5" }, { "send_window", "600" },
 		{ "grace_period", "0" }, { "password_strength", "interactive" },
+		{ "allowed_channels", "own call" },
 	};
 
 	twofa_config_init(&c);
@@ -128,6 +143,29 @@ static void test_names(void)
 	ok(!twofa_channel_parse("", &ch), "channel parse rejects empty");
 	ok(!twofa_channel_parse(NULL, &ch), "channel parse rejects NULL");
 
+	{
+		twofa_config c;
+		unsigned dflt, own = TWOFA_ALLOW_OWN;
+
+		twofa_config_init(&c);
+		dflt = c.allowed_channels;
+		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_SMS) &&
+		   twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_CALL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_EMAIL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_WHATSAPP),
+		   "by default an SMS member may get SMS and a voice call, never email or WhatsApp");
+		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_EMAIL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_SMS),
+		   "by default an email member gets email (own), not SMS");
+		ok(twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_WHATSAPP) &&
+		   !twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_CALL),
+		   "own alone: only the enrolled channel");
+		ok(!twofa_channel_allowed(TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_CHANNEL_WHATSAPP,
+					  TWOFA_CHANNEL_WHATSAPP),
+		   "without own, the enrolled channel is allowed only if listed");
+		ok(!twofa_channel_allowed(~0u, TWOFA_CHANNEL_SMS, (twofa_channel)4), "no unknown channel");
+		twofa_config_free(&c);
+	}
 	ok(twofa_config_key_is_secret("account_sid") && twofa_config_key_is_secret("auth_token") &&
 	   twofa_config_key_is_secret("api_key_sid") && twofa_config_key_is_secret("api_key_secret") &&
 	   twofa_config_key_is_secret("verify_service_sid"), "the five credential keys are secret");
@@ -179,6 +217,10 @@ static const struct kv good_values[] = {
 	{ "grace_period", "0", NULL }, { "grace_period", "86400", NULL },
 	{ "password_strength", "interactive", NULL }, { "password_strength", "moderate", NULL },
 	{ "password_strength", "sensitive", NULL },
+	{ "allowed_channels", "own", NULL }, { "allowed_channels", "own call", NULL },
+	{ "allowed_channels", "sms", NULL }, { "allowed_channels", "own,email", "own email" },
+	{ "allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email" },
+	{ "allowed_channels", "own own", "own" },
 };
 
 static void test_good_values(void)
@@ -280,6 +322,10 @@ static const struct kv bad_values[] = {
 	{ "grace_period", "", NULL }, { "grace_period", "-1", NULL },
 	{ "grace_period", "86401", NULL }, { "grace_period", "1h", NULL },
 	{ "password_strength", "", NULL }, { "password_strength", "strong", NULL },
+	{ "allowed_channels", "", NULL }, { "allowed_channels", ",", NULL },
+	{ "allowed_channels", "own voice", NULL }, { "allowed_channels", "OWN", NULL },
+	{ "allowed_channels", "own;call", NULL }, { "allowed_channels", "every", NULL },
+	{ "allowed_channels", "own callcallcallcallcall", NULL },
 };
 
 static void test_bad_values(void)
