@@ -18,6 +18,7 @@ typedef enum twofa_password_source {
 
 typedef struct twofa_options {
 	twofa_config cfg;
+	const char *action;  /* "auth", "account", "password": for the decision line */
 	const char *config_path;
 	bool debug;
 	bool nullok;
@@ -30,10 +31,11 @@ typedef struct twofa_options {
 } twofa_options;
 
 /* Reads config= first, loads that file, then applies every other argument.
- * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong (an unknown or
- * malformed argument fails closed). opts must be freed with
- * twofa_options_free, also after a failure. */
-int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_options *opts);
+ * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong as a decision
+ * line of action with result=error (an unknown or malformed argument fails
+ * closed). opts must be freed with twofa_options_free, also after a failure. */
+int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const char **argv,
+		       twofa_options *opts);
 
 void twofa_options_free(twofa_options *opts);
 
