@@ -10,7 +10,6 @@ TAP output."""
 import os
 import re
 import shlex
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -72,12 +71,6 @@ env.service("none-nullok", ["auth requisite pam_permit.so",
                             env.twofa_line("password=none nullok"),
                             "account required pam_permit.so",
                             env.twofa_line("nullok", kind="account")])
-
-# -- the test NSS module itself answers as sssd would ----------------------------------------
-probe = subprocess.run(nss_wrapper() + ["getent", "passwd", "CORP\\alice", "Dora@corp"], text=True,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-t.ok(probe.stdout.startswith("alice:x:40001:") and "\ndora:x:40002:" in probe.stdout,
-     "the test NSS module resolves CORP\\alice and Dora@corp as sssd would", probe.stdout)
 
 # -- aliases are the member ------------------------------------------------------------------
 for alias in ALIASES:
