@@ -35,9 +35,9 @@ static int open_export(const char *path, FILE **out)
 
 	if (path == NULL) {
 		*out = stdout;
-		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
-			cli_warn("standard output is a file others can read (mode %04o) and the export holds password "
-				 "hashes: chmod 600 it, or use --output FILE",
+		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)))
+			cli_warn("standard output is a file others can read (mode %04o) and the export holds "
+				 "password hashes: chmod 600 it, or use --output FILE",
 				 (unsigned)(st.st_mode & 07777));
 		return 0;
 	}

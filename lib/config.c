@@ -129,7 +129,8 @@ static const key_spec keys[] = {
 	NUMBER(send_window, 60, 86400),
 	NUMBER(grace_period, 0, 86400),
 	ENUM(password_strength, strength_names, set_strength),
-	{ "allowed_channels", KEY_CHANNELS, false, false, STR(allowed_channels), NULL, 0, 0, NULL, NULL, NULL },
+	{ "allowed_channels", KEY_CHANNELS, false, false, STR(allowed_channels), NULL, 0, 0, NULL, NULL,
+	  NULL },
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
@@ -881,11 +882,13 @@ static twofa_status check_parent(const char *shown, const char *walked, int dir,
 
 	shown_name(dir_shown, walked);
 	if (fstat(dir, &st) != 0)
-		return twofa_fail(err, TWOFA_ESYS, "%s: cannot stat %s: %s", shown, dir_shown, strerror(errno));
+		return twofa_fail(err, TWOFA_ESYS, "%s: cannot stat %s: %s", shown, dir_shown,
+				  strerror(errno));
 	mode = (unsigned)(st.st_mode & 07777);
 	if (st.st_uid != 0)
 		return twofa_fail(err, TWOFA_EPERM,
-				  "%s: directory %s is owned by uid %lu, not root; that user could replace the file",
+				  "%s: directory %s is owned by uid %lu, not root; that user could replace "
+				  "the file",
 				  shown, dir_shown, (unsigned long)st.st_uid);
 	if ((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0)
 		return twofa_fail(err, TWOFA_EPERM,

@@ -56,7 +56,8 @@ twofa_status twofa_canonical_user(const char *typed, char **canonical, bool *kno
 				  rc == ERANGE ? "entry too large" : strerror(rc));
 	} else if (!twofa_user_name_valid(pw.pw_name)) {
 		free(buf);
-		return twofa_fail(err, TWOFA_EINVAL, "the user database names this account with a name twofa cannot store");
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "the user database names this account with a name twofa cannot store");
 	} else {
 		*known = true;
 		*canonical = strdup(pw.pw_name);

@@ -82,7 +82,8 @@ static int config_error(pam_handle_t *pamh, const twofa_options *o, const char *
 	return PAM_SERVICE_ERR;
 }
 
-static bool set_prompt(pam_handle_t *pamh, const twofa_options *o, char *dst, const char *value, const char *arg)
+static bool set_prompt(pam_handle_t *pamh, const twofa_options *o, char *dst, const char *value,
+		       const char *arg)
 {
 	if (!prompt_template_valid(value)) {
 		(void)config_error(pamh, o,

@@ -20,7 +20,9 @@ int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bo
 		/* Not knowing whether this is an alias of a member: fail closed. */
 		twofa_audit_init(audit, pamh, action, typed, debug);
 		twofa_audit_decision(audit, LOG_ERR, "error", "%s", err.msg);
-		return st == TWOFA_ENOMEM ? PAM_BUF_ERR : st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR;
+		if (st == TWOFA_ENOMEM)
+			return PAM_BUF_ERR;
+		return st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR;
 	}
 	twofa_audit_init(audit, pamh, action, *canonical, debug);
 	if (known && strcmp(typed, *canonical) != 0)

@@ -90,8 +90,8 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		}
 		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
 				"Codes cannot be sent the way you enrolled. Contact your administrator.");
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "the member's channel %s is not in allowed_channels",
-				     twofa_channel_name(channel));
+		twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
+				     "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
 		return PAM_AUTH_ERR;
 	}
 	if (channel == TWOFA_CHANNEL_EMAIL && r->member->email == NULL) {
@@ -185,21 +185,27 @@ static bool count_wrong_code(code_round *r)
 /* Why the next prompt asks again: the try that failed. */
 typedef enum retry_reason { RETRY_NONE = 0, RETRY_WRONG, RETRY_EMPTY, RETRY_EXPIRED } retry_reason;
 
-static const char *const retry_said[] = { NULL, "Wrong code.", "No code entered.", "The code has expired or was used." };
-static const char *const retry_asked[] = { NULL, "Enter the code again", "Enter the code", "Type 'resend' for a new one" };
+static const char *const retry_said[] = {
+	NULL, "Wrong code.", "No code entered.", "The code has expired or was used.",
+};
+static const char *const retry_asked[] = {
+	NULL, "Enter the code again", "Enter the code", "Type 'resend' for a new one",
+};
 
 /* " (or 'call' for a voice call, 'email' for email)": the channels other than
  * the current one that allowed_channels lets this member ask for, or "". */
 static void offer_channels(const code_round *r, char *out, size_t size)
 {
-	static const char *const offers[] = { "'sms' for SMS", "'call' for a voice call", "'whatsapp' for WhatsApp",
-					      "'email' for email" };
+	static const char *const offers[] = {
+		"'sms' for SMS", "'call' for a voice call", "'whatsapp' for WhatsApp", "'email' for email",
+	};
+	unsigned allowed = r->opts->cfg.allowed_channels;
 	size_t used = 0;
 
 	out[0] = '\0';
 	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
 		twofa_channel ch = (twofa_channel)i;
-		if (ch == r->channel || !twofa_channel_allowed(r->opts->cfg.allowed_channels, r->member->channel, ch) ||
+		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
 		    (ch == TWOFA_CHANNEL_EMAIL && r->member->email == NULL))
 			continue;
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ", offers[i]);
