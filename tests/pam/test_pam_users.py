@@ -117,6 +117,14 @@ run = login("none-nullok", "DORA", [], ops=("acct",))
 t.ok(run.code("acct") == "PAM_PERM_DENIED",
      "account: DORA is dora, whose second factor is disabled: PAM_PERM_DENIED", run.describe())
 
+# -- password changes ------------------------------------------------------------------------
+env.service("passwd", [env.twofa_line(kind="password")])
+NEW = "a new password of alice"
+run = login("passwd", "CORP\\alice", [PASSWORD, NEW, NEW], ops=("chauthtok",))
+t.ok(run.code("chauthtok") == "PAM_SUCCESS" and env.member("alice", NEW)["password"] == "ok",
+     "password: CORP\\alice changes alice's password in the store", run.describe())
+env.add_member("alice", PASSWORD, ALICE, replace=True)
+
 # -- an NSS error fails closed ---------------------------------------------------------------
 fresh()
 cap.clear()
