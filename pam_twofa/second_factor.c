@@ -26,7 +26,7 @@ typedef struct code_round {
 	twofa_channel channel;
 	const char *to;     /* the phone number, or the email for the email channel */
 	bool sent;          /* a verification is pending at Twilio */
-	char notice[96];    /* said at the start of the next prompt, which PAM_SILENT keeps */
+	char notice[160];   /* said at the start of the next prompt, which PAM_SILENT keeps */
 } code_round;
 
 /* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything
@@ -69,12 +69,27 @@ static void describe_destination(code_round *r)
 	}
 }
 
+/* A refused resend is said at the start of the next prompt, which PAM_SILENT
+ * keeps; the code already sent still works. A refused first send is told
+ * now: no prompt follows. Returns what send_code returns for it. */
+static int refuse_send(code_round *r, bool resend, const char *text, int rc)
+{
+	if (!resend) {
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
+		return rc;
+	}
+	(void)twofa_strlcpy(r->notice, text, sizeof(r->notice));
+	return PAM_IGNORE;
+}
+
 /* Counts the send against the member's limit, then asks Twilio. PAM_SUCCESS
- * when a code is on its way; PAM_IGNORE when the limit refused a resend (the
- * old code still works); otherwise the result to return, logged. */
+ * when a code is on its way; PAM_IGNORE when a resend was refused (the old
+ * code still works, and r still points at it); otherwise the result to
+ * return, logged. */
 static int send_code(code_round *r, twofa_channel channel, bool resend)
 {
 	const twofa_config *c = &r->opts->cfg;
+	const char *to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
 	twofa_verify_result res;
 	twofa_error err;
 	bool allowed = false;
@@ -83,21 +98,17 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 
 	if (!twofa_channel_allowed(c->allowed_channels, r->member->channel, channel)) {
 		twofa_audit_debug(r->audit, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
-		if (resend) {
-			snprintf(r->notice, sizeof(r->notice), "Codes cannot be sent by %s here.",
-				 twofa_channel_label(channel));
-			return PAM_IGNORE;
-		}
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-				"Codes cannot be sent the way you enrolled. Contact your administrator.");
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
-				     "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
-		return PAM_AUTH_ERR;
+		snprintf(text, sizeof(text), resend ? "Codes cannot be sent by %s here."
+						    : "Codes cannot be sent by %s here. Contact your administrator.",
+			 twofa_channel_label(channel));
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
+					     "the member's channel %s is not in allowed_channels",
+					     twofa_channel_name(channel));
+		return refuse_send(r, resend, text, PAM_AUTH_ERR);
 	}
-	if (channel == TWOFA_CHANNEL_EMAIL && r->member->email == NULL) {
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No email address is enrolled.");
-		return resend ? PAM_IGNORE : PAM_AUTH_ERR;
-	}
+	if (to == NULL)
+		return refuse_send(r, resend, "No email address is enrolled.", PAM_AUTH_ERR);
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
 		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store: %s", err.msg);
@@ -108,37 +119,39 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		snprintf(text, sizeof(text), "Too many codes sent. %s in %ld minute%s.",
 			 resend ? "Enter the code you have, or try again" : "Try again", minutes,
 			 minutes == 1 ? "" : "s");
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
-				     c->send_limit, c->send_window);
-		return PAM_MAXTRIES;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
+					     c->send_limit, c->send_window);
+		return refuse_send(r, resend, text, PAM_MAXTRIES);
 	}
-	r->channel = channel;
-	r->to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
-	describe_destination(r);
-	switch (twofa_verify_start(r->verify, r->to, channel, c->locale, &res)) {
+	if (!resend) {
+		/* The decision lines of a failed first send name where it went. */
+		r->channel = channel;
+		r->to = to;
+		describe_destination(r);
+	}
+	switch (twofa_verify_start(r->verify, to, channel, c->locale, &res)) {
 	case TWOFA_VERIFY_SENT:
+		/* Only now: a refused resend leaves the code already sent in use. */
+		r->channel = channel;
+		r->to = to;
+		describe_destination(r);
 		r->sent = true;
 		twofa_audit_debug(r->audit, "code sent by %s to %s", twofa_channel_name(channel), r->audit->masked);
 		return PAM_SUCCESS;
 	case TWOFA_VERIFY_OUTAGE:
 		if (resend) {
 			/* The code already sent may still arrive: keep asking. */
-			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-					"A new code cannot be sent now. Enter the code you have.");
 			twofa_audit_debug(r->audit, "resend failed: %s", res.log_message);
-			return PAM_IGNORE;
+			return refuse_send(r, resend, "A new code cannot be sent now. Enter the code you have.",
+					   PAM_IGNORE);
 		}
 		return outage(r, &res, "send");
 	case TWOFA_VERIFY_TOO_MANY_SENDS:
 	case TWOFA_VERIFY_RATE_LIMITED:
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return PAM_MAXTRIES;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return refuse_send(r, resend, res.user_message, PAM_MAXTRIES);
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
 		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
@@ -146,11 +159,9 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		twofa_audit_decision(r->audit, LOG_ERR, "error", "send refused: %s", res.log_message);
 		return PAM_SERVICE_ERR;
 	default:
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return PAM_AUTH_ERR;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return refuse_send(r, resend, res.user_message, PAM_AUTH_ERR);
 	}
 }
 
@@ -245,7 +256,7 @@ static int ask_for_code(code_round *r)
 	long tries = 0, rounds = 0;
 	/* Bound the loop: every answer is a try or a (limited) resend. */
 	long max_rounds = c->max_tries + c->send_limit + 1;
-	char prompt[TWOFA_PROMPT_MAX + 320];
+	char prompt[TWOFA_PROMPT_MAX + 512];
 	retry_reason retry = RETRY_NONE;
 	twofa_verify_result res;
 

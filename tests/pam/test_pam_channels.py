@@ -96,8 +96,21 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and sent() == [(ALICE, "sms"), (ALICE_MAI
      "allowed_channels=own email: 'email' sends to the member's own address", run.describe())
 run = login(mail, "bob", [PASSWORD, "email", FAIL])
 t.ok(sent() == [(BOB, "sms")] and code_prompts(run)[0].endswith("Enter the code: ")
-     and "No email address is enrolled." in run.texts(("ERROR_MSG",)),
+     and code_prompts(run)[1].startswith("No email address is enrolled. Code sent by SMS"),
      "allowed_channels=own email: a member without an address is not offered email", run.describe())
+
+
+
+def email_refused(kind, text, run):
+    sim.fault("start", "503", number=ALICE_MAIL, count=10)
+    return "email"
+
+
+run = login(mail, "alice", [PASSWORD, email_refused, sim.code_answer(ALICE)], silent=True)
+t.ok(run.code("auth") == "PAM_SUCCESS" and sent() == [(ALICE, "sms")] and code_prompts(run)[1].startswith(
+     "A new code cannot be sent now. Enter the code you have. Code sent by SMS to "),
+     "a resend Twilio refuses is said by the prompt, and the SMS code sent before still works", run.describe())
+sim.clear_faults()
 
 # -- the key in twofa.conf, and the member's own channel not allowed -------------------------
 env.write_config({"allowed_channels": "sms, call"})
@@ -106,7 +119,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and sent() == [(ALICE, "sms"), (ALICE, "c
      "allowed_channels = sms, call in twofa.conf", run.describe())
 run = login(plain, "wanda", [PASSWORD])
 t.ok(run.code("auth") == "PAM_AUTH_ERR" and sent() == [] and code_prompts(run) == []
-     and run.texts(("ERROR_MSG",)) == ["Codes cannot be sent the way you enrolled. Contact your administrator."],
+     and run.texts(("ERROR_MSG",)) == ["Codes cannot be sent by WhatsApp here. Contact your administrator."],
      "a member whose own channel is not allowed gets no code and is refused", run.describe())
 env.write_config({"allowed_channels": None})
 
