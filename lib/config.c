@@ -917,20 +917,30 @@ static twofa_status open_directory(const char *shown, const char *walked, int di
 	return open_error(shown, ENOTDIR, err);
 }
 
-/* Opens path one component at a time from "/", never following a symbolic
- * link, and checks every directory on the way (check_parent). The file is
+/* Opens path one component at a time from "/" (a relative path from the
+ * working directory's), never following a symbolic link, and checks every
+ * directory on the way (check_parent). The file is
  * opened O_NONBLOCK, so a FIFO does not wait for a writer. */
 static twofa_status open_checked(const char *path, const char *shown, int *fd, twofa_error *err)
 {
-	char walked[CONFIG_PATH_MAX + 2] = "/";
+	char walked[CONFIG_PATH_MAX + 2] = "/", absolute[CONFIG_PATH_MAX + 1];
 	const char *p = path;
 	twofa_status st;
 	int dir;
 
 	*fd = -1;
-	if (path[0] != '/')
-		return twofa_fail(err, TWOFA_ECONFIG, "%s: must be an absolute path", shown);
-	if (strlen(path) > CONFIG_PATH_MAX)
+	if (path[0] != '/') {
+		/* A relative path (twofa-enroll --config) is walked from / too:
+		 * getcwd names the working directory without symbolic links. */
+		if (getcwd(absolute, sizeof(absolute)) == NULL)
+			return twofa_fail(err, TWOFA_ESYS, "%s: cannot tell the working directory: %s", shown,
+					  strerror(errno));
+		if (strlen(absolute) + 1 + strlen(path) > CONFIG_PATH_MAX)
+			return twofa_fail(err, TWOFA_ECONFIG, "%s: path is too long", shown);
+		(void)strcat(absolute, "/");
+		p = strcat(absolute, path);
+	}
+	if (strlen(p) > CONFIG_PATH_MAX)
 		return twofa_fail(err, TWOFA_ECONFIG, "%s: path is too long", shown);
 	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)

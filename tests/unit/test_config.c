@@ -916,6 +916,26 @@ static void test_parents(void)
 	expect_parent("link", TWOFA_EPERM, "link", "is a symbolic link; refusing to follow it");
 	expect_parent("plain/x.conf", TWOFA_ECONFIG, NULL, "a component of the path is not a directory");
 	expect_parent("plain/../plain", TWOFA_OK, NULL, "");
+
+	/* A relative path is walked from / through the working directory. */
+	{
+		twofa_config c;
+		twofa_error err;
+		twofa_status st;
+
+		(void)snprintf(path, sizeof(path), "%s/plain", tmpdir);
+		ok(chdir(path) == 0, "chdir %s", path);
+		st = load("x.conf", &c, &err);
+		ok(st == TWOFA_OK && c.timeout == 15, "a relative path in a good directory loads: %s", err.msg);
+		twofa_config_free(&c);
+		(void)snprintf(path, sizeof(path), "%s/groupw", tmpdir);
+		ok(chdir(path) == 0, "chdir %s", path);
+		st = load("x.conf", &c, &err);
+		ok(st == TWOFA_EPERM && has(err.msg, path) && has(err.msg, "is group-writable"),
+		   "a relative path in a group-writable directory is refused: %s", err.msg);
+		twofa_config_free(&c);
+		ok(chdir("/") == 0, "chdir /");
+	}
 }
 
 int main(void)
