@@ -4,7 +4,7 @@
 #include "twofa_build.h"
 
 #include <getopt.h>
-#include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "password.h"
+#include "username.h"
 #include "phone.h"
 #include "util.h"
 
@@ -102,7 +103,25 @@ static void upper_country(const char *in, char out[3])
 	out[2] = '\0';
 }
 
-int cmd_add(cli_context *ctx, int argc, char **argv)
+/* The module looks members up by the account's own name (pw_name), so that
+ * is the name stored: a->user becomes it, held in *account (free() it). */
+static int canonical_user(enroll_args *a, char **account)
+{
+	twofa_error err;
+	bool known = false;
+
+	twofa_error_clear(&err);
+	if (twofa_canonical_user(a->user, account, &known, &err) != TWOFA_OK)
+		return cli_fail_status(&err);
+	if (!known)
+		cli_warn("%s is not a user this system knows (yet); enrolling anyway", a->user);
+	else if (strcmp(*account, a->user) != 0)
+		cli_warn("%s is %s in the user database; enrolling %s", a->user, *account, *account);
+	a->user = *account;
+	return 0;
+}
+
+static int add(cli_context *ctx, const enroll_args *args)
 {
 	char hash[crypto_pwhash_STRBYTES];
 	char e164[TWOFA_E164_SIZE];
@@ -110,12 +129,10 @@ int cmd_add(cli_context *ctx, int argc, char **argv)
 	twofa_member m;
 	cli_destination d;
 	twofa_error err;
-	enroll_args a;
+	enroll_args a = *args;
 	time_t now;
 	int rc;
 
-	if ((rc = parse_args("add", "pceCs", argc, argv, &a)) != 0)
-		return rc;
 	if ((rc = normalize_phone(a.phone, a.country, e164)) != 0)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
@@ -137,8 +154,6 @@ int cmd_add(cli_context *ctx, int argc, char **argv)
 	twofa_error_clear(&err);
 	if (twofa_member_validate(&m, &err) != TWOFA_OK)
 		return cli_fail(EX_DATAERR, "%s", err.msg);
-	if (getpwnam(a.user) == NULL)
-		cli_warn("%s is not a user this system knows (yet); enrolling anyway", m.user);
 	if ((rc = cli_refuse_enrolled(ctx, a.user)) != 0)
 		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
@@ -172,6 +187,20 @@ int cmd_add(cli_context *ctx, int argc, char **argv)
 		       m.status == TWOFA_MEMBER_PENDING ? "; approve with 'twofa-enroll approve'" : "");
 	}
 	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
+int cmd_add(cli_context *ctx, int argc, char **argv)
+{
+	char *account = NULL;
+	enroll_args a;
+	int rc;
+
+	if ((rc = parse_args("add", "pceCs", argc, argv, &a)) != 0)
+		return rc;
+	if ((rc = canonical_user(&a, &account)) == 0)
+		rc = add(ctx, &a);
+	free(account);
 	return rc;
 }
 

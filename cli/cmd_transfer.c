@@ -7,10 +7,13 @@
 #include "twofa_build.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -22,18 +25,82 @@
 #define IMPORT_LINE_MAX (TWOFA_MEMBER_JSON_MAX + 1024)
 #define IMPORT_MAX_RECORDS 2000000UL
 
+/* The export holds password hashes. --output FILE is created 0600 (never
+ * over an existing file or through a symbolic link); standard output that
+ * is a file others can read gets a warning, since the shell made it. */
+static int open_export(const char *path, FILE **out)
+{
+	struct stat st;
+	int fd;
+
+	if (path == NULL) {
+		*out = stdout;
+		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)))
+			cli_warn("standard output is a file others can read (mode %04o) and the export holds "
+				 "password hashes: chmod 600 it, or use --output FILE",
+				 (unsigned)(st.st_mode & 07777));
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		return cli_fail(EX_CANTCREAT, "%s already exists; refusing to overwrite it", path);
+	if (fd < 0)
+		return cli_fail(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create %s: %s", path,
+				strerror(errno));
+	if ((*out = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		(void)close(fd);
+		(void)unlink(path);
+		return cli_fail(EX_CANTCREAT, "cannot write %s: %s", path, strerror(e));
+	}
+	return 0;
+}
+
+/* Flushes and closes the export; a file that was not written whole is removed. */
+static int close_export(const char *path, FILE *out, int rc)
+{
+	int e = 0;
+
+	if (rc == EX_OK && (fflush(out) != 0 || (path != NULL && fsync(fileno(out)) != 0)))
+		e = errno;
+	if (path == NULL)
+		return e != 0 ? cli_fail(1, "cannot write the export: %s", strerror(e)) : rc;
+	if (fclose(out) != 0 && rc == EX_OK && e == 0)
+		e = errno;
+	if (rc == EX_OK && e != 0)
+		rc = cli_fail(EX_CANTCREAT, "cannot write %s: %s", path, strerror(e));
+	if (rc != EX_OK)
+		(void)unlink(path);
+	return rc;
+}
+
 int cmd_export(cli_context *ctx, int argc, char **argv)
 {
+	static const struct option options[] = {
+		{"output", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL;
 	cli_member_row *rows = NULL;
 	size_t count = 0, damaged = 0;
 	time_t now = time(NULL);
-	int rc = EX_OK;
+	FILE *out = NULL;
+	int rc = EX_OK, opt;
 
-	(void)argv;
-	if (argc != 1)
-		return cli_usage_error("export", "export takes no arguments");
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		if (opt != 'o')
+			return cli_usage_error("export", "export: the only option is --output FILE");
+		path = optarg;
+	}
+	if (optind != argc)
+		return cli_usage_error("export", "export takes no arguments but --output FILE");
 	if ((rc = cli_load_members(ctx, &rows, &count, &damaged)) != 0)
 		return rc;
+	if ((rc = open_export(path, &out)) != 0) {
+		cli_members_free(rows, count);
+		return rc;
+	}
 	for (size_t i = 0; i < count && rc == EX_OK; i++) {
 		json_t *obj = cli_member_json(&rows[i].member, &rows[i].state, now, true);
 		char *line = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -41,11 +108,12 @@ int cmd_export(cli_context *ctx, int argc, char **argv)
 		json_decref(obj);
 		if (line == NULL)
 			rc = cli_fail(1, "out of memory");
-		else if (puts(line) < 0)
+		else if (fprintf(out, "%s\n", line) < 0)
 			rc = cli_fail(1, "cannot write the export: %s", strerror(errno));
 		twofa_free_secret(line); /* it holds the password hash */
 	}
 	cli_members_free(rows, count);
+	rc = close_export(path, out, rc);
 	if (rc == EX_OK && damaged > 0)
 		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s not exported; run 'twofa-enroll db check'", damaged,
 			      damaged == 1 ? "" : "s");

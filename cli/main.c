@@ -48,10 +48,11 @@ const cli_command cli_commands[] = {
 	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
-	{"export", cmd_export, "export", "print every member as JSON lines, password hashes included",
+	{"export", cmd_export, "export [--output FILE]", "print every member as JSON lines, password hashes included",
 	 true,
 	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\".\n"
-	 "The output holds password hashes: keep it as safe as members.db.\n"},
+	 "The output holds password hashes: keep it as safe as members.db.\n"
+	 "  --output FILE   write to the new FILE, created with mode 0600\n"},
 	{"import", cmd_import, "import [--replace] FILE|-", "add members from an export (all or nothing)",
 	 true,
 	 "  --replace   overwrite members that already exist (otherwise that is an error)\n"

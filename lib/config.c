@@ -15,7 +15,9 @@
  *   or a proxy URL with a password in it.
  * - The file must be owned by root and not readable by others; group read is
  *   accepted only for root's own group (gid 0), which holds no other users on
- *   a sane system. Group or world write is always refused.
+ *   a sane system. Group or world write is always refused. So is a path
+ *   through a directory another user owns or can write (sticky ones aside)
+ *   or through a symbolic link: that user could swap the file.
  * - A key may be set once from the file and once from module arguments; the
  *   argument wins whatever the order of the calls.
  */
@@ -66,6 +68,7 @@ typedef enum key_kind {
 	KEY_LOCALE,      /* BCP 47-like language tag */
 	KEY_NUMBER,      /* whole number in [min, max] */
 	KEY_ENUM,        /* one of names[] */
+	KEY_CHANNELS,    /* channel names and "own", separated by blanks or commas */
 } key_kind;
 
 typedef struct key_spec {
@@ -126,6 +129,8 @@ static const key_spec keys[] = {
 	NUMBER(send_window, 60, 86400),
 	NUMBER(grace_period, 0, 86400),
 	ENUM(password_strength, strength_names, set_strength),
+	{ "allowed_channels", KEY_CHANNELS, false, false, STR(allowed_channels), NULL, 0, 0, NULL, NULL,
+	  NULL },
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
@@ -142,6 +147,11 @@ static char **string_field(twofa_config *c, const key_spec *spec)
 static long *number_field(twofa_config *c, const key_spec *spec)
 {
 	return (long *)(void *)((char *)c + spec->offset);
+}
+
+static bool is_string_key(const key_spec *spec)
+{
+	return spec->kind != KEY_NUMBER && spec->kind != KEY_ENUM && spec->kind != KEY_CHANNELS;
 }
 
 static void free_string(char **field, const char *default_value)
@@ -170,6 +180,8 @@ void twofa_config_init(twofa_config *c)
 	c->send_window = 600;
 	c->grace_period = 0;
 	c->password_strength = TWOFA_STRENGTH_INTERACTIVE;
+	/* The member's own channel, and a voice call to the member's own number. */
+	c->allowed_channels = TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL);
 }
 
 void twofa_config_free(twofa_config *c)
@@ -177,7 +189,7 @@ void twofa_config_free(twofa_config *c)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; i < KEY_COUNT; i++) {
-		if (keys[i].kind != KEY_NUMBER && keys[i].kind != KEY_ENUM)
+		if (is_string_key(&keys[i]))
 			free_string(string_field(c, &keys[i]), keys[i].default_value);
 	}
 	sodium_memzero(c, sizeof(*c));
@@ -230,6 +242,42 @@ bool twofa_channel_parse(const char *s, twofa_channel *out)
 	if (s == NULL || out == NULL || !parse_enum(channel_names, s, &v))
 		return false;
 	*out = (twofa_channel)v;
+	return true;
+}
+
+bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch)
+{
+	if ((unsigned)ch > TWOFA_CHANNEL_EMAIL)
+		return false;
+	return (allowed & TWOFA_ALLOW_CHANNEL(ch)) != 0 || (ch == own && (allowed & TWOFA_ALLOW_OWN) != 0);
+}
+
+/* "own call", "own,email": at least one word, each "own" or a channel name. */
+static bool parse_channel_set(const char *v, unsigned *out)
+{
+	static const char separators[] = " \t,";
+	unsigned set = 0;
+
+	for (v += strspn(v, separators); *v != '\0'; v += strspn(v, separators)) {
+		size_t len = strcspn(v, separators);
+		char word[16];
+		int ch;
+
+		if (len >= sizeof(word))
+			return false;
+		memcpy(word, v, len);
+		word[len] = '\0';
+		v += len;
+		if (strcmp(word, "own") == 0)
+			set |= TWOFA_ALLOW_OWN;
+		else if (parse_enum(channel_names, word, &ch))
+			set |= TWOFA_ALLOW_CHANNEL(ch);
+		else
+			return false;
+	}
+	if (set == 0)
+		return false;
+	*out = set;
 	return true;
 }
 
@@ -525,6 +573,7 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 			      unsigned from, bool keep, twofa_error *err)
 {
 	const char *why = NULL;
+	unsigned channels;
 	long number;
 	int choice;
 
@@ -570,6 +619,14 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 			return enum_error(spec, err);
 		if (!keep)
 			spec->set_enum(c, choice);
+		return TWOFA_OK;
+	case KEY_CHANNELS:
+		if (!parse_channel_set(value, &channels))
+			return twofa_fail(err, TWOFA_ECONFIG,
+					  "%s must list one or more of own, sms, call, whatsapp, email "
+					  "(separated by spaces or commas)", spec->name);
+		if (!keep)
+			*(unsigned *)(void *)((char *)c + spec->offset) = channels;
 		return TWOFA_OK;
 	}
 	if (why != NULL)
@@ -813,6 +870,120 @@ static twofa_status read_all(int fd, const char *shown, char *buf, size_t *len, 
 	return TWOFA_OK;
 }
 
+/* Refuses a directory on the way to the file that anyone but root could
+ * change: owned by another user, or group/world-writable without the sticky
+ * bit. A sticky directory such as /tmp is accepted: there only root may
+ * rename or remove root's entries, and the next component is checked too. */
+static twofa_status check_parent(const char *shown, const char *walked, int dir, twofa_error *err)
+{
+	char dir_shown[CONFIG_NAME_SHOWN_MAX + 1];
+	struct stat st;
+	unsigned mode;
+
+	shown_name(dir_shown, walked);
+	if (fstat(dir, &st) != 0)
+		return twofa_fail(err, TWOFA_ESYS, "%s: cannot stat %s: %s", shown, dir_shown,
+				  strerror(errno));
+	mode = (unsigned)(st.st_mode & 07777);
+	if (st.st_uid != 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: directory %s is owned by uid %lu, not root; that user could replace "
+				  "the file",
+				  shown, dir_shown, (unsigned long)st.st_uid);
+	if ((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "%s: directory %s is %s-writable (mode %04o); others could replace the file",
+				  shown, dir_shown, (mode & S_IWOTH) ? "world" : "group", mode);
+	return TWOFA_OK;
+}
+
+/* Opens the next directory name below dir without following a link. */
+static twofa_status open_directory(const char *shown, const char *walked, int dir, const char *name, int *out,
+				   twofa_error *err)
+{
+	char dir_shown[CONFIG_NAME_SHOWN_MAX + 1];
+	struct stat st;
+
+	*out = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*out >= 0)
+		return TWOFA_OK;
+	if (errno != ENOTDIR)
+		return open_error(shown, errno, err);
+	/* O_PATH|O_NOFOLLOW takes a symbolic link as the link itself: ENOTDIR. */
+	shown_name(dir_shown, walked);
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		return twofa_fail(err, TWOFA_EPERM, "%s: %s is a symbolic link; refusing to follow it", shown,
+				  dir_shown);
+	return open_error(shown, ENOTDIR, err);
+}
+
+/* Opens path one component at a time from "/" (a relative path from the
+ * working directory's), never following a symbolic link, and checks every
+ * directory on the way (check_parent). The file is
+ * opened O_NONBLOCK, so a FIFO does not wait for a writer. */
+static twofa_status open_checked(const char *path, const char *shown, int *fd, twofa_error *err)
+{
+	char walked[CONFIG_PATH_MAX + 2] = "/", absolute[CONFIG_PATH_MAX + 1];
+	const char *p = path;
+	twofa_status st;
+	int dir;
+
+	*fd = -1;
+	if (path[0] != '/') {
+		/* A relative path (twofa-enroll --config) is walked from / too:
+		 * getcwd names the working directory without symbolic links. */
+		if (getcwd(absolute, sizeof(absolute)) == NULL)
+			return twofa_fail(err, TWOFA_ESYS, "%s: cannot tell the working directory: %s", shown,
+					  strerror(errno));
+		if (strlen(absolute) + 1 + strlen(path) > CONFIG_PATH_MAX)
+			return twofa_fail(err, TWOFA_ECONFIG, "%s: path is too long", shown);
+		(void)strcat(absolute, "/");
+		p = strcat(absolute, path);
+	}
+	if (strlen(p) > CONFIG_PATH_MAX)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: path is too long", shown);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return open_error(shown, errno, err);
+	for (;;) {
+		char name[NAME_MAX + 1];
+		size_t len;
+		int next;
+
+		if ((st = check_parent(shown, walked, dir, err)) != TWOFA_OK)
+			break;
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len > NAME_MAX) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s: a path component is too long", shown);
+			break;
+		}
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		if (len == 0 || (*p == '/' && p[strspn(p, "/")] == '\0')) {
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s: is a directory, not a regular file", shown);
+			break;
+		}
+		if (*p == '\0') {
+			*fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+			st = *fd >= 0 ? TWOFA_OK : open_error(shown, errno, err);
+			break;
+		}
+		if (strlen(walked) > 1)
+			(void)strcat(walked, "/");
+		(void)strcat(walked, name); /* fits: walked is never longer than path */
+		st = open_directory(shown, walked, dir, name, &next, err);
+		if (st != TWOFA_OK)
+			break;
+		(void)close(dir);
+		dir = next;
+	}
+	(void)close(dir);
+	return st;
+}
+
 twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *err)
 {
 	char shown[CONFIG_NAME_SHOWN_MAX + 1];
@@ -825,10 +996,9 @@ twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *e
 	if (c == NULL || path == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "config: invalid call to twofa_config_load");
 	shown_name(shown, path);
-	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return open_error(shown, errno, err);
+	status = open_checked(path, shown, &fd, err);
+	if (status != TWOFA_OK)
+		return status;
 	if (fstat(fd, &st) != 0) {
 		status = twofa_fail(err, TWOFA_ESYS, "%s: cannot stat: %s", shown, strerror(errno));
 		goto out;

@@ -22,6 +22,11 @@ typedef enum twofa_channel {
 	TWOFA_CHANNEL_EMAIL,
 } twofa_channel;
 
+/* allowed_channels: a bit per channel a code may go by, and one for "own",
+ * the member's enrolled channel whatever it is. */
+#define TWOFA_ALLOW_CHANNEL(ch) (1u << (unsigned)(ch))
+#define TWOFA_ALLOW_OWN (1u << 4)
+
 typedef enum twofa_approval { TWOFA_APPROVAL_AUTO = 0, TWOFA_APPROVAL_MANUAL } twofa_approval;
 typedef enum twofa_failmode { TWOFA_FAILMODE_SECURE = 0, TWOFA_FAILMODE_SAFE } twofa_failmode;
 typedef enum twofa_strength {
@@ -57,6 +62,7 @@ typedef struct twofa_config {
 	long send_window;      /* 60..86400 (600) */
 	long grace_period;     /* 0..86400 (0) */
 	twofa_strength password_strength;
+	unsigned allowed_channels; /* TWOFA_ALLOW_* bits (TWOFA_ALLOW_OWN | call) */
 
 	unsigned long long seen; /* bit per key set from the file, to refuse duplicates */
 } twofa_config;
@@ -68,9 +74,11 @@ typedef struct twofa_config {
 /* Fills c with the defaults above. Always succeeds. */
 void twofa_config_init(twofa_config *c);
 
-/* Opens path (O_NOFOLLOW|O_CLOEXEC), checks it is a regular file owned by
- * root, not group/world-writable, not world-readable, at most
- * TWOFA_CONFIG_MAX_BYTES, and parses it into c. Errors name file and line. */
+/* Opens path component by component from "/" without following symbolic
+ * links, checking that every directory is root's and not group/world-writable
+ * (unless sticky); checks the file is a regular file owned by root, not
+ * group/world-writable, not world-readable, at most TWOFA_CONFIG_MAX_BYTES,
+ * and parses it into c. Errors name file and line. */
 twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *err);
 
 /* Parses text that was already read (for tests and fuzzing); name is used in
@@ -98,5 +106,10 @@ const char *twofa_channel_name(twofa_channel ch);
 bool twofa_channel_parse(const char *s, twofa_channel *out);
 /* "SMS", "voice call", "WhatsApp", "email": for prompts. */
 const char *twofa_channel_label(twofa_channel ch);
+
+/* Whether allowed_channels lets a code go by ch to a member enrolled with
+ * own. Voice, SMS and WhatsApp always go to the member's own number, email
+ * to the member's own address; whether there is one is the caller's check. */
+bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch);
 
 #endif

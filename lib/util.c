@@ -54,13 +54,65 @@ bool twofa_has_control(const char *s, size_t len)
 	return false;
 }
 
+/* Length of the well-formed UTF-8 sequence at s (1..4) and its code point,
+ * or 0 when s starts with a byte that begins no valid sequence (a stray
+ * continuation byte, an overlong form, a surrogate, beyond U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *s, unsigned long *cp)
+{
+	static const unsigned long min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	*cp = s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min_cp[len] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Characters a log viewer or terminal may act on: C0, DEL and C1 controls,
+ * the Unicode line and paragraph separators, and the bidi marks, embeddings,
+ * overrides and isolates that reorder the text around them. */
+static bool log_unsafe(unsigned long cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 void twofa_sanitize(char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			*s = '?';
+	unsigned char *in = (unsigned char *)s, *out = (unsigned char *)s;
+
+	while (*in != '\0') {
+		unsigned long cp;
+		size_t len = utf8_sequence(in, &cp);
+
+		if (len == 0 || log_unsafe(cp)) {
+			/* One '?' per bad byte or per unsafe character. */
+			*out++ = '?';
+			in += len == 0 ? 1 : len;
+			continue;
+		}
+		memmove(out, in, len);
+		out += len;
+		in += len;
 	}
+	*out = '\0';
 }
 
 bool twofa_parse_long(const char *s, long min, long max, long *out)

@@ -23,8 +23,12 @@ bool twofa_strlcpy(char *dst, const char *src, size_t size);
 /* True if s[0..len) has an ASCII control character (0x00-0x1f, 0x7f). */
 bool twofa_has_control(const char *s, size_t len);
 
-/* Replaces control characters with '?' in place, so text from a server or a
- * user can go into a log line without forging lines or terminal escapes. */
+/* Replaces, in place, each control character (C0, DEL, C1), U+2028/U+2029,
+ * each bidi mark, embedding, override or isolate (U+061C, U+200E/F,
+ * U+202A..E, U+2066..9) and each byte that is not part of well-formed UTF-8
+ * with one '?', so text from a server or a user can go into a log line
+ * without forging lines, terminal escapes or reordered text. The string
+ * never grows; it may shrink. */
 void twofa_sanitize(char *s);
 
 /* Strict decimal parse of the whole string into [min, max]. */

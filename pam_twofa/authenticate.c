@@ -13,6 +13,7 @@
 #include "conv.h"
 #include "members.h"
 #include "password.h"
+#include "pam_user.h"
 #include "scope.h"
 #include "second_factor.h"
 #include "state.h"
@@ -266,6 +267,8 @@ static int run(login *l)
 
 int twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts)
 {
+	const char *typed = NULL;
+	char *canonical = NULL;
 	login l;
 	int rc;
 
@@ -273,15 +276,20 @@ int twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts)
 	l.pamh = pamh;
 	l.opts = opts;
 	l.silent = (flags & PAM_SILENT) != 0;
-	rc = pam_get_user(pamh, &l.user, NULL);
-	if (rc != PAM_SUCCESS || l.user == NULL) {
+	rc = pam_get_user(pamh, &typed, NULL);
+	if (rc != PAM_SUCCESS || typed == NULL) {
 		twofa_audit_init(&l.audit, pamh, "auth", NULL, opts->debug);
 		twofa_audit_decision(&l.audit, LOG_ERR, "error", "no user name: %s", pam_strerror(pamh, rc));
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN);
 	}
-	twofa_audit_init(&l.audit, pamh, "auth", l.user, opts->debug);
+	/* Members, scope, lockout and grace all go by the account's own name. */
+	rc = twofa_pam_user(pamh, "auth", typed, opts->debug, &canonical, &l.audit);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	l.user = canonical;
 	rc = run(&l);
 	twofa_member_free(&l.member);
 	sodium_memzero(&l.state, sizeof(l.state));
+	free(canonical);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include "chauthtok.h"
 #include "conv.h"
 #include "members.h"
+#include "pam_user.h"
 #include "password.h"
 #include "util.h"
 
@@ -100,7 +101,8 @@ out:
 
 int twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts)
 {
-	const char *user = NULL;
+	const char *typed = NULL;
+	char *user = NULL;
 	twofa_member member;
 	twofa_audit audit;
 	twofa_error err;
@@ -108,23 +110,28 @@ int twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts)
 
 	if (opts->password == TWOFA_PASSWORD_NONE)
 		return PAM_IGNORE; /* the store's password is not in use here */
-	rc = pam_get_user(pamh, &user, NULL);
-	twofa_audit_init(&audit, pamh, "password", rc == PAM_SUCCESS ? user : NULL, opts->debug);
-	if (rc != PAM_SUCCESS || user == NULL)
+	rc = pam_get_user(pamh, &typed, NULL);
+	if (rc != PAM_SUCCESS || typed == NULL)
 		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+	rc = twofa_pam_user(pamh, "password", typed, opts->debug, &user, &audit);
+	if (rc != PAM_SUCCESS)
+		return rc == PAM_BUF_ERR ? rc : PAM_AUTHTOK_ERR;
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
+		if (flags & PAM_PRELIM_CHECK)
+			rc = PAM_SUCCESS; /* the store is readable and the user enrolled */
+		else
+			rc = change_password(pamh, opts, user, &member, &audit);
+		twofa_member_free(&member);
 		break;
 	case TWOFA_ENOTFOUND:
-		return PAM_IGNORE;
+		rc = PAM_IGNORE;
+		break;
 	default:
 		twofa_audit_decision(&audit, LOG_ERR, "error", "member store: %s", err.msg);
-		return PAM_AUTHTOK_ERR;
+		rc = PAM_AUTHTOK_ERR;
+		break;
 	}
-	if (flags & PAM_PRELIM_CHECK)
-		rc = PAM_SUCCESS; /* the store is readable and the user enrolled */
-	else
-		rc = change_password(pamh, opts, user, &member, &audit);
-	twofa_member_free(&member);
+	free(user);
 	return rc;
 }

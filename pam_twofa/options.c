@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
 
+#include "audit.h"
 #include "options.h"
 #include "util.h"
 
 #define DEFAULT_PASSWORD_PROMPT "Password: "
-#define DEFAULT_CODE_PROMPT "Code sent by %c to %n. Enter the code (or 'call' for a voice call): "
+#define DEFAULT_CODE_PROMPT "Code sent by %c to %n. Enter the code%o: "
 
-/* A template may hold only the placeholders %c, %n and %%. */
+/* A template may hold only the placeholders %c, %n, %o and %%. */
 static bool prompt_template_valid(const char *t)
 {
 	size_t len = strlen(t);
@@ -20,7 +23,7 @@ static bool prompt_template_valid(const char *t)
 	if (len == 0 || len >= TWOFA_PROMPT_MAX || twofa_has_control(t, len))
 		return false;
 	for (; *t != '\0'; t++)
-		if (*t == '%' && (t[1] == 'c' || t[1] == 'n' || t[1] == '%'))
+		if (*t == '%' && (t[1] == 'c' || t[1] == 'n' || t[1] == 'o' || t[1] == '%'))
 			t++;
 		else if (*t == '%')
 			return false;
@@ -28,7 +31,7 @@ static bool prompt_template_valid(const char *t)
 }
 
 bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
-			 char *out, size_t size)
+			 const char *offers, char *out, size_t size)
 {
 	size_t used = 0;
 
@@ -39,6 +42,8 @@ bool twofa_prompt_expand(const char *template, const char *channel_label, const 
 			piece = channel_label;
 		else if (*t == '%' && t[1] == 'n')
 			piece = masked_number;
+		else if (*t == '%' && t[1] == 'o')
+			piece = offers;
 		else if (*t == '%' && t[1] == '%')
 			piece = "%";
 		if (piece != NULL)
@@ -55,12 +60,35 @@ bool twofa_prompt_expand(const char *template, const char *channel_label, const 
 	return true;
 }
 
-static bool set_prompt(pam_handle_t *pamh, char *dst, const char *value, const char *arg)
+/* A configuration error is a decision like any other: the one-line format
+ * with service=, user= (PAM_USER as given; nobody is asked for it) and
+ * result=error. Returns PAM_SERVICE_ERR: every such error fails closed. */
+static int config_error(pam_handle_t *pamh, const twofa_options *o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int config_error(pam_handle_t *pamh, const twofa_options *o, const char *fmt, ...)
+{
+	const void *user = NULL;
+	twofa_audit audit;
+	char why[TWOFA_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS)
+		user = NULL;
+	twofa_audit_init(&audit, pamh, o->action, user, false);
+	twofa_audit_decision(&audit, LOG_ERR, "error", "configuration error: %s", why);
+	return PAM_SERVICE_ERR;
+}
+
+static bool set_prompt(pam_handle_t *pamh, const twofa_options *o, char *dst, const char *value,
+		       const char *arg)
 {
 	if (!prompt_template_valid(value)) {
-		pam_syslog(pamh, LOG_ERR,
-			   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%%% may follow a %%",
-			   arg, TWOFA_PROMPT_MAX - 1);
+		(void)config_error(pamh, o,
+				   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%o, %%%% may follow a %%",
+				   arg, TWOFA_PROMPT_MAX - 1);
 		return false;
 	}
 	return twofa_strlcpy(dst, value, TWOFA_PROMPT_MAX);
@@ -86,37 +114,35 @@ static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const cha
 	else if (strncmp(arg, "groups=", 7) == 0 && arg[7] != '\0')
 		o->groups = arg + 7;
 	else if (strncmp(arg, "password_prompt=", 16) == 0)
-		return set_prompt(pamh, o->password_prompt, arg + 16, arg) ? 1 : 0;
+		return set_prompt(pamh, o, o->password_prompt, arg + 16, arg) ? 1 : 0;
 	else if (strncmp(arg, "code_prompt=", 12) == 0)
-		return set_prompt(pamh, o->code_prompt, arg + 12, arg) ? 1 : 0;
+		return set_prompt(pamh, o, o->code_prompt, arg + 12, arg) ? 1 : 0;
 	else
 		return -1;
 	return 1;
 }
 
-int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_options *o)
+int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const char **argv, twofa_options *o)
 {
 	twofa_error err;
 
 	memset(o, 0, sizeof(*o));
 	twofa_config_init(&o->cfg);
+	o->action = action;
 	o->config_path = TWOFA_DEFAULT_CONFIG;
 	(void)twofa_strlcpy(o->password_prompt, DEFAULT_PASSWORD_PROMPT, sizeof(o->password_prompt));
 	(void)twofa_strlcpy(o->code_prompt, DEFAULT_CODE_PROMPT, sizeof(o->code_prompt));
 
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "config=", 7) == 0) {
-			if (argv[i][7] != '/') {
-				pam_syslog(pamh, LOG_ERR, "bad module argument '%.80s': config= needs an absolute path", argv[i]);
-				return PAM_SERVICE_ERR;
-			}
+			if (argv[i][7] != '/')
+				return config_error(pamh, o, "bad module argument '%.80s': config= needs an absolute path",
+						    argv[i]);
 			o->config_path = argv[i] + 7;
 		}
 	}
-	if (twofa_config_load(&o->cfg, o->config_path, &err) != TWOFA_OK) {
-		pam_syslog(pamh, LOG_ERR, "configuration error: %s", err.msg);
-		return PAM_SERVICE_ERR;
-	}
+	if (twofa_config_load(&o->cfg, o->config_path, &err) != TWOFA_OK)
+		return config_error(pamh, o, "%s", err.msg);
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *eq = strchr(arg, '=');
@@ -126,26 +152,20 @@ int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_op
 			return PAM_SERVICE_ERR;
 		if (handled == 1)
 			continue;
-		if (eq == NULL || eq == arg || (size_t)(eq - arg) >= 64) {
-			pam_syslog(pamh, LOG_ERR, "unknown module argument '%.80s'", arg);
-			return PAM_SERVICE_ERR;
-		}
+		if (eq == NULL || eq == arg || (size_t)(eq - arg) >= 64)
+			return config_error(pamh, o, "unknown module argument '%.80s'", arg);
 		{
 			char key[64];
 			memcpy(key, arg, (size_t)(eq - arg));
 			key[eq - arg] = '\0';
 			/* Secrets never come from arguments: the file is root-only,
 			 * the PAM stack usually is not. Do not echo the value. */
-			if (twofa_config_set(&o->cfg, key, eq + 1, TWOFA_CONFIG_FROM_ARGS, &err) != TWOFA_OK) {
-				pam_syslog(pamh, LOG_ERR, "bad module argument '%s=...': %s", key, err.msg);
-				return PAM_SERVICE_ERR;
-			}
+			if (twofa_config_set(&o->cfg, key, eq + 1, TWOFA_CONFIG_FROM_ARGS, &err) != TWOFA_OK)
+				return config_error(pamh, o, "bad module argument '%s=...': %s", key, err.msg);
 		}
 	}
-	if (o->use_first_pass && o->try_first_pass) {
-		pam_syslog(pamh, LOG_ERR, "use_first_pass and try_first_pass exclude each other");
-		return PAM_SERVICE_ERR;
-	}
+	if (o->use_first_pass && o->try_first_pass)
+		return config_error(pamh, o, "use_first_pass and try_first_pass exclude each other");
 	return PAM_SUCCESS;
 }
 

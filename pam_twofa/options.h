@@ -18,6 +18,7 @@ typedef enum twofa_password_source {
 
 typedef struct twofa_options {
 	twofa_config cfg;
+	const char *action;  /* "auth", "account", "password": for the decision line */
 	const char *config_path;
 	bool debug;
 	bool nullok;
@@ -26,19 +27,22 @@ typedef struct twofa_options {
 	twofa_password_source password;
 	const char *groups;  /* comma-separated; "!name" excludes; NULL = everyone */
 	char password_prompt[TWOFA_PROMPT_MAX];
-	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %% */
+	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %o other channels, %% */
 } twofa_options;
 
 /* Reads config= first, loads that file, then applies every other argument.
- * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong (an unknown or
- * malformed argument fails closed). opts must be freed with
- * twofa_options_free, also after a failure. */
-int twofa_options_load(pam_handle_t *pamh, int argc, const char **argv, twofa_options *opts);
+ * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong as a decision
+ * line of action with result=error (an unknown or malformed argument fails
+ * closed). opts must be freed with twofa_options_free, also after a failure. */
+int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const char **argv,
+		       twofa_options *opts);
 
 void twofa_options_free(twofa_options *opts);
 
-/* Expands a prompt template. False if the result did not fit. */
+/* Expands a prompt template: %c the channel's label, %n the masked
+ * destination, %o the other channels the member may ask for, as
+ * " (or 'call' for a voice call)" or "". False if the result did not fit. */
 bool twofa_prompt_expand(const char *template, const char *channel_label, const char *masked_number,
-			 char *out, size_t size);
+			 const char *offers, char *out, size_t size);
 
 #endif

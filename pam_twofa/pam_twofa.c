@@ -12,10 +12,11 @@
 
 typedef int (*twofa_flow)(pam_handle_t *pamh, int flags, const twofa_options *opts);
 
-static int run_flow(pam_handle_t *pamh, int flags, int argc, const char **argv, twofa_flow flow)
+static int run_flow(pam_handle_t *pamh, const char *action, int flags, int argc, const char **argv,
+		    twofa_flow flow)
 {
 	twofa_options opts;
-	int rc = twofa_options_load(pamh, argc, argv, &opts);
+	int rc = twofa_options_load(pamh, action, argc, argv, &opts);
 
 	if (rc == PAM_SUCCESS)
 		rc = flow(pamh, flags, &opts);
@@ -25,7 +26,7 @@ static int run_flow(pam_handle_t *pamh, int flags, int argc, const char **argv, 
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return run_flow(pamh, flags, argc, argv, twofa_authenticate);
+	return run_flow(pamh, "auth", flags, argc, argv, twofa_authenticate);
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -36,12 +37,12 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return run_flow(pamh, flags, argc, argv, twofa_account);
+	return run_flow(pamh, "account", flags, argc, argv, twofa_account);
 }
 
 PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	return run_flow(pamh, flags, argc, argv, twofa_chauthtok);
+	return run_flow(pamh, "password", flags, argc, argv, twofa_chauthtok);
 }
 
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -26,6 +26,7 @@ typedef struct code_round {
 	twofa_channel channel;
 	const char *to;     /* the phone number, or the email for the email channel */
 	bool sent;          /* a verification is pending at Twilio */
+	char notice[160];   /* said at the start of the next prompt, which PAM_SILENT keeps */
 } code_round;
 
 /* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything
@@ -68,22 +69,46 @@ static void describe_destination(code_round *r)
 	}
 }
 
+/* A refused resend is said at the start of the next prompt, which PAM_SILENT
+ * keeps; the code already sent still works. A refused first send is told
+ * now: no prompt follows. Returns what send_code returns for it. */
+static int refuse_send(code_round *r, bool resend, const char *text, int rc)
+{
+	if (!resend) {
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
+		return rc;
+	}
+	(void)twofa_strlcpy(r->notice, text, sizeof(r->notice));
+	return PAM_IGNORE;
+}
+
 /* Counts the send against the member's limit, then asks Twilio. PAM_SUCCESS
- * when a code is on its way; PAM_IGNORE when the limit refused a resend (the
- * old code still works); otherwise the result to return, logged. */
+ * when a code is on its way; PAM_IGNORE when a resend was refused (the old
+ * code still works, and r still points at it); otherwise the result to
+ * return, logged. */
 static int send_code(code_round *r, twofa_channel channel, bool resend)
 {
 	const twofa_config *c = &r->opts->cfg;
+	const char *to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
 	twofa_verify_result res;
 	twofa_error err;
 	bool allowed = false;
 	time_t retry_at = 0;
 	char text[160];
 
-	if (channel == TWOFA_CHANNEL_EMAIL && r->member->email == NULL) {
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No email address is enrolled.");
-		return resend ? PAM_IGNORE : PAM_AUTH_ERR;
+	if (!twofa_channel_allowed(c->allowed_channels, r->member->channel, channel)) {
+		twofa_audit_debug(r->audit, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
+		snprintf(text, sizeof(text), resend ? "Codes cannot be sent by %s here."
+						    : "Codes cannot be sent by %s here. Contact your administrator.",
+			 twofa_channel_label(channel));
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
+					     "the member's channel %s is not in allowed_channels",
+					     twofa_channel_name(channel));
+		return refuse_send(r, resend, text, PAM_AUTH_ERR);
 	}
+	if (to == NULL)
+		return refuse_send(r, resend, "No email address is enrolled.", PAM_AUTH_ERR);
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
 		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store: %s", err.msg);
@@ -94,37 +119,39 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		snprintf(text, sizeof(text), "Too many codes sent. %s in %ld minute%s.",
 			 resend ? "Enter the code you have, or try again" : "Try again", minutes,
 			 minutes == 1 ? "" : "s");
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
-				     c->send_limit, c->send_window);
-		return PAM_MAXTRIES;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
+					     c->send_limit, c->send_window);
+		return refuse_send(r, resend, text, PAM_MAXTRIES);
 	}
-	r->channel = channel;
-	r->to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
-	describe_destination(r);
-	switch (twofa_verify_start(r->verify, r->to, channel, c->locale, &res)) {
+	if (!resend) {
+		/* The decision lines of a failed first send name where it went. */
+		r->channel = channel;
+		r->to = to;
+		describe_destination(r);
+	}
+	switch (twofa_verify_start(r->verify, to, channel, c->locale, &res)) {
 	case TWOFA_VERIFY_SENT:
+		/* Only now: a refused resend leaves the code already sent in use. */
+		r->channel = channel;
+		r->to = to;
+		describe_destination(r);
 		r->sent = true;
 		twofa_audit_debug(r->audit, "code sent by %s to %s", twofa_channel_name(channel), r->audit->masked);
 		return PAM_SUCCESS;
 	case TWOFA_VERIFY_OUTAGE:
 		if (resend) {
 			/* The code already sent may still arrive: keep asking. */
-			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-					"A new code cannot be sent now. Enter the code you have.");
 			twofa_audit_debug(r->audit, "resend failed: %s", res.log_message);
-			return PAM_IGNORE;
+			return refuse_send(r, resend, "A new code cannot be sent now. Enter the code you have.",
+					   PAM_IGNORE);
 		}
 		return outage(r, &res, "send");
 	case TWOFA_VERIFY_TOO_MANY_SENDS:
 	case TWOFA_VERIFY_RATE_LIMITED:
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return PAM_MAXTRIES;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return refuse_send(r, resend, res.user_message, PAM_MAXTRIES);
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
 		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
@@ -132,11 +159,9 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		twofa_audit_decision(r->audit, LOG_ERR, "error", "send refused: %s", res.log_message);
 		return PAM_SERVICE_ERR;
 	default:
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-		if (resend)
-			return PAM_IGNORE;
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return PAM_AUTH_ERR;
+		if (!resend)
+			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
+		return refuse_send(r, resend, res.user_message, PAM_AUTH_ERR);
 	}
 }
 
@@ -189,13 +214,71 @@ static bool count_wrong_code(code_round *r)
 	return locked_until != 0;
 }
 
+/* Why the next prompt asks again: the try that failed. */
+typedef enum retry_reason { RETRY_NONE = 0, RETRY_WRONG, RETRY_EMPTY, RETRY_EXPIRED } retry_reason;
+
+static const char *const retry_said[] = {
+	NULL, "Wrong code.", "No code entered.", "The code has expired or was used.",
+};
+static const char *const retry_asked[] = {
+	NULL, "Enter the code again", "Enter the code", "Type 'resend' for a new one",
+};
+
+/* " (or 'call' for a voice call, 'email' for email)": the channels other than
+ * the current one that allowed_channels lets this member ask for, or "". */
+static void offer_channels(const code_round *r, char *out, size_t size)
+{
+	static const char *const offers[] = {
+		"'sms' for SMS", "'call' for a voice call", "'whatsapp' for WhatsApp", "'email' for email",
+	};
+	unsigned allowed = r->opts->cfg.allowed_channels;
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
+		twofa_channel ch = (twofa_channel)i;
+		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
+		    (ch == TWOFA_CHANNEL_EMAIL && r->member->email == NULL))
+			continue;
+		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ", offers[i]);
+		if (used >= size) {
+			out[0] = '\0'; /* cannot happen with the sizes used; say nothing rather than half */
+			return;
+		}
+	}
+	if (used > 0 && used + 1 < size)
+		(void)strcat(out, ")");
+}
+
+/* The code prompt: the configured one while no try failed, then one that
+ * says what went wrong and how many tries are left, since PAM_SILENT (sudo)
+ * drops error messages and the same "Code sent..." text reads as a new code.
+ * A pending notice comes first and is said once. */
+static void build_prompt(code_round *r, retry_reason retry, long left, char *out, size_t size)
+{
+	char offers[160], base[TWOFA_PROMPT_MAX + 192];
+
+	if (retry == RETRY_NONE) {
+		offer_channels(r, offers, sizeof(offers));
+		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->audit->masked,
+					 offers, base, sizeof(base)))
+			(void)twofa_strlcpy(base, "Enter the code: ", sizeof(base));
+	} else {
+		snprintf(base, sizeof(base), "%s %s (%ld %s left): ", retry_said[retry], retry_asked[retry], left,
+			 left == 1 ? "try" : "tries");
+	}
+	snprintf(out, size, "%s%s%s", r->notice, r->notice[0] != '\0' ? " " : "", base);
+	r->notice[0] = '\0';
+}
+
 static int ask_for_code(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
 	long tries = 0, rounds = 0;
 	/* Bound the loop: every answer is a try or a (limited) resend. */
 	long max_rounds = c->max_tries + c->send_limit + 1;
-	char prompt[TWOFA_PROMPT_MAX + 64];
+	char prompt[TWOFA_PROMPT_MAX + 512];
+	retry_reason retry = RETRY_NONE;
 	twofa_verify_result res;
 
 	while (tries < c->max_tries && rounds++ < max_rounds) {
@@ -204,9 +287,7 @@ static int ask_for_code(code_round *r)
 		twofa_answer_kind kind;
 		int rc;
 
-		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->audit->masked,
-					 prompt, sizeof(prompt)))
-			(void)twofa_strlcpy(prompt, "Enter the code: ", sizeof(prompt));
+		build_prompt(r, retry, c->max_tries - tries, prompt, sizeof(prompt));
 		rc = twofa_conv_ask(r->pamh, PAM_PROMPT_ECHO_ON, prompt, &answer);
 		if (rc != PAM_SUCCESS) {
 			cancel_pending(r);
@@ -217,7 +298,7 @@ static int ask_for_code(code_round *r)
 		kind = twofa_answer_parse(answer, r->channel, &channel, &code);
 		if (kind == TWOFA_ANSWER_EMPTY) {
 			tries++;
-			twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "No code entered.");
+			retry = RETRY_EMPTY;
 		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
 			rc = send_code(r, channel, true);
@@ -225,6 +306,8 @@ static int ask_for_code(code_round *r)
 				cancel_pending(r);
 				return rc;
 			}
+			if (rc == PAM_SUCCESS)
+				retry = RETRY_NONE; /* a new code: the prompt says where it went */
 			continue;
 		} else {
 			twofa_verify_outcome o = twofa_verify_check(r->verify, r->to, code, &res);
@@ -248,13 +331,12 @@ static int ask_for_code(code_round *r)
 							     "wrong code; locked out after too many failures");
 					return PAM_MAXTRIES;
 				}
-				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "Wrong code.");
+				retry = RETRY_WRONG;
 				break;
 			case TWOFA_VERIFY_EXPIRED:
 				tries++;
 				r->sent = false;
-				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-						"The code has expired or was used. Type 'resend' for a new one.");
+				retry = RETRY_EXPIRED;
 				break;
 			case TWOFA_VERIFY_TOO_MANY_CHECKS:
 				cancel_pending(r);
@@ -270,6 +352,9 @@ static int ask_for_code(code_round *r)
 		}
 		twofa_free_secret(answer);
 	}
+	/* The last try's outcome has no prompt left to carry it. */
+	if (retry != RETRY_NONE)
+		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, retry_said[retry]);
 	cancel_pending(r);
 	twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "wrong code %ld times (max_tries)", tries);
 	return PAM_MAXTRIES;

@@ -118,9 +118,9 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and [(e["to"], e["channel"]) for e in sim
 t.ok("email" in prompt and "erin@" not in prompt and "example.org" in prompt,
      "the email prompt shows the domain only, never the address", prompt)
 fresh()
-run = login(plain, "alice", [PASSWORD, "whatsapp", code_for(ALICE)])
+run = login(service("wa", "allowed_channels=own,whatsapp"), "alice", [PASSWORD, "whatsapp", code_for(ALICE)])
 t.ok(run.code("auth") == "PAM_SUCCESS" and [e["channel"] for e in sim.outbox()] == ["sms", "whatsapp"],
-     "typing 'whatsapp' at the prompt re-sends by WhatsApp", sim.outbox())
+     "typing 'whatsapp' at the prompt re-sends by WhatsApp where allowed_channels has it", sim.outbox())
 
 # -- PAM_SILENT: no messages, same result ---------------------------------------------------
 fresh()

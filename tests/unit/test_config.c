@@ -36,6 +36,17 @@ static bool has(const char *haystack, const char *needle)
 	return strstr(haystack, needle) != NULL;
 }
 
+/* allowed_channels as words in a fixed order: "own call". */
+static void render_channels(unsigned set, char *out, size_t size)
+{
+	static const char *const words[] = { "sms", "call", "whatsapp", "email" };
+
+	(void)snprintf(out, size, "%s", (set & TWOFA_ALLOW_OWN) ? "own" : "");
+	for (int i = 0; i < 4; i++)
+		if (set & TWOFA_ALLOW_CHANNEL(i))
+			(void)snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", words[i]);
+}
+
 /* Renders a key's current value the way the file would write it. */
 static void render(const twofa_config *c, const char *key, char *out, size_t size)
 {
@@ -58,7 +69,10 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
-	else if (strcmp(key, "password_strength") == 0) {
+	else if (strcmp(key, "allowed_channels") == 0) {
+		render_channels(c->allowed_channels, out, size);
+		return;
+	} else if (strcmp(key, "password_strength") == 0) {
 		s = strengths[c->password_strength];
 		number = false;
 	} else {
@@ -90,6 +104,7 @@ static void test_defaults(void)
 		{ "failmode", "secure" }, { "max_tries", "3" }, { "lockout_failures", "10" },
 		{ "lockout_seconds", "900" }, { "send_limit", "5" }, { "send_window", "600" },
 		{ "grace_period", "0" }, { "password_strength", "interactive" },
+		{ "allowed_channels", "own call" },
 	};
 
 	twofa_config_init(&c);
@@ -128,6 +143,29 @@ static void test_names(void)
 	ok(!twofa_channel_parse("", &ch), "channel parse rejects empty");
 	ok(!twofa_channel_parse(NULL, &ch), "channel parse rejects NULL");
 
+	{
+		twofa_config c;
+		unsigned dflt, own = TWOFA_ALLOW_OWN;
+
+		twofa_config_init(&c);
+		dflt = c.allowed_channels;
+		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_SMS) &&
+		   twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_CALL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_EMAIL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_WHATSAPP),
+		   "by default an SMS member may get SMS and a voice call, never email or WhatsApp");
+		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_EMAIL) &&
+		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_SMS),
+		   "by default an email member gets email (own), not SMS");
+		ok(twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_WHATSAPP) &&
+		   !twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_CALL),
+		   "own alone: only the enrolled channel");
+		ok(!twofa_channel_allowed(TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_CHANNEL_WHATSAPP,
+					  TWOFA_CHANNEL_WHATSAPP),
+		   "without own, the enrolled channel is allowed only if listed");
+		ok(!twofa_channel_allowed(~0u, TWOFA_CHANNEL_SMS, (twofa_channel)4), "no unknown channel");
+		twofa_config_free(&c);
+	}
 	ok(twofa_config_key_is_secret("account_sid") && twofa_config_key_is_secret("auth_token") &&
 	   twofa_config_key_is_secret("api_key_sid") && twofa_config_key_is_secret("api_key_secret") &&
 	   twofa_config_key_is_secret("verify_service_sid"), "the five credential keys are secret");
@@ -179,6 +217,10 @@ static const struct kv good_values[] = {
 	{ "grace_period", "0", NULL }, { "grace_period", "86400", NULL },
 	{ "password_strength", "interactive", NULL }, { "password_strength", "moderate", NULL },
 	{ "password_strength", "sensitive", NULL },
+	{ "allowed_channels", "own", NULL }, { "allowed_channels", "own call", NULL },
+	{ "allowed_channels", "sms", NULL }, { "allowed_channels", "own,email", "own email" },
+	{ "allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email" },
+	{ "allowed_channels", "own own", "own" },
 };
 
 static void test_good_values(void)
@@ -280,6 +322,10 @@ static const struct kv bad_values[] = {
 	{ "grace_period", "", NULL }, { "grace_period", "-1", NULL },
 	{ "grace_period", "86401", NULL }, { "grace_period", "1h", NULL },
 	{ "password_strength", "", NULL }, { "password_strength", "strong", NULL },
+	{ "allowed_channels", "", NULL }, { "allowed_channels", ",", NULL },
+	{ "allowed_channels", "own voice", NULL }, { "allowed_channels", "OWN", NULL },
+	{ "allowed_channels", "own;call", NULL }, { "allowed_channels", "every", NULL },
+	{ "allowed_channels", "own callcallcallcallcall", NULL },
 };
 
 static void test_bad_values(void)
@@ -809,6 +855,89 @@ static void test_files(void)
 	}
 }
 
+/* Makes tmpdir/name a directory with mode and owner (mkdir's umask aside). */
+static bool make_dir(const char *name, mode_t mode, uid_t uid)
+{
+	char path[160];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return mkdir(path, 0700) == 0 && chown(path, uid, 0) == 0 && chmod(path, mode) == 0;
+}
+
+/* Loads tmpdir/dir/x.conf, a good root-owned 0600 file; want: expected status;
+ * the message must name tmpdir/culprit (unless NULL) and say needle. */
+static void expect_parent(const char *dir, twofa_status want, const char *culprit, const char *needle)
+{
+	char path[192], where[192];
+	twofa_config c;
+	twofa_error err;
+	twofa_status st;
+
+	(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dir);
+	(void)snprintf(where, sizeof(where), "%s/%s", tmpdir, culprit != NULL ? culprit : "");
+	st = load(path, &c, &err);
+	ok(st == want && (want == TWOFA_OK ? c.timeout == 15
+					   : has(err.msg, path) && has(err.msg, where) && has(err.msg, needle)),
+	   "config under %s -> %s %s", dir, twofa_status_name(st), err.msg);
+	twofa_config_free(&c);
+}
+
+/* Every directory on the way to the file is checked, not only the file. */
+static void test_parents(void)
+{
+	static const char *const dirs[] = { "foreign", "foreign/sub", "groupw", "worldw", "sticky", "gid",
+					    "plain", "plain/deep" };
+	char path[192], target[192];
+
+	if (geteuid() != 0) {
+		printf("ok %d # SKIP parent directory checks need root\n", ++tap_count);
+		return;
+	}
+	ok(make_dir("foreign", 0755, 65534) && make_dir("foreign/sub", 0755, 0) && make_dir("groupw", 0770, 0) &&
+	   make_dir("worldw", 0777, 0) && make_dir("sticky", 01777, 0) && make_dir("gid", 02755, 0) &&
+	   make_dir("plain", 0755, 0) && make_dir("plain/deep", 0711, 0),
+	   "create the parent directories");
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dirs[i]);
+		if (write_file(path, good_file, strlen(good_file), 0600, 0, 0) != 0)
+			ok(0, "create %s: %s", path, strerror(errno));
+	}
+	expect_parent("foreign", TWOFA_EPERM, "foreign", "is owned by uid 65534, not root");
+	expect_parent("foreign/sub", TWOFA_EPERM, "foreign ", "is owned by uid 65534, not root");
+	expect_parent("groupw", TWOFA_EPERM, "groupw", "is group-writable (mode 0770)");
+	expect_parent("worldw", TWOFA_EPERM, "worldw", "is world-writable (mode 0777)");
+	expect_parent("sticky", TWOFA_OK, NULL, "");
+	expect_parent("gid", TWOFA_OK, NULL, "");
+	expect_parent("plain/deep", TWOFA_OK, NULL, "");
+
+	(void)snprintf(target, sizeof(target), "%s/plain", tmpdir);
+	(void)snprintf(path, sizeof(path), "%s/link", tmpdir);
+	ok(symlink(target, path) == 0, "create a symlink to a directory");
+	expect_parent("link", TWOFA_EPERM, "link", "is a symbolic link; refusing to follow it");
+	expect_parent("plain/x.conf", TWOFA_ECONFIG, NULL, "a component of the path is not a directory");
+	expect_parent("plain/../plain", TWOFA_OK, NULL, "");
+
+	/* A relative path is walked from / through the working directory. */
+	{
+		twofa_config c;
+		twofa_error err;
+		twofa_status st;
+
+		(void)snprintf(path, sizeof(path), "%s/plain", tmpdir);
+		ok(chdir(path) == 0, "chdir %s", path);
+		st = load("x.conf", &c, &err);
+		ok(st == TWOFA_OK && c.timeout == 15, "a relative path in a good directory loads: %s", err.msg);
+		twofa_config_free(&c);
+		(void)snprintf(path, sizeof(path), "%s/groupw", tmpdir);
+		ok(chdir(path) == 0, "chdir %s", path);
+		st = load("x.conf", &c, &err);
+		ok(st == TWOFA_EPERM && has(err.msg, path) && has(err.msg, "is group-writable"),
+		   "a relative path in a group-writable directory is refused: %s", err.msg);
+		twofa_config_free(&c);
+		ok(chdir("/") == 0, "chdir /");
+	}
+}
+
 int main(void)
 {
 	test_defaults();
@@ -821,6 +950,7 @@ int main(void)
 	test_args();
 	test_credentials();
 	test_files();
+	test_parents();
 	if (tmpdir[0] != '\0') {
 		char cmd[128];
 		(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "error.h"
 #include "tap.h"
+#include "username.h"
 #include "util.h"
 
 static void test_parse_long(void)
@@ -24,6 +26,40 @@ static void test_parse_long(void)
 	ok(!twofa_parse_long("-", -5, 5, &v), "parse_long rejects lone minus");
 }
 
+/* One case of twofa_sanitize: in and the expected result. */
+static void sanitized(const char *in, const char *want, const char *what)
+{
+	char buf[64];
+
+	(void)twofa_strlcpy(buf, in, sizeof(buf));
+	twofa_sanitize(buf);
+	ok(strcmp(buf, want) == 0, "sanitize %s: got \"%s\"", what, buf);
+}
+
+static void test_sanitize_unicode(void)
+{
+	sanitized("user=eve\xc2\x85result=success", "user=eve?result=success", "C1 NEL (U+0085)");
+	sanitized("a\xc2\x80" "b\xc2\x9f" "c", "a?b?c", "C1 first and last (U+0080, U+009F)");
+	sanitized("a\xc2\x9b" "31mb", "a?31mb", "C1 CSI (U+009B)");
+	sanitized("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "a?b?c", "line and paragraph separators");
+	sanitized("x\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xaey", "x?????y",
+		  "bidi embeddings and overrides (U+202A..U+202E)");
+	sanitized("x\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9y", "x????y",
+		  "bidi isolates (U+2066..U+2069)");
+	sanitized("x\xe2\x80\x8e\xe2\x80\x8f\xd8\x9cy", "x???y", "bidi marks (U+200E, U+200F, U+061C)");
+	sanitized("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xe2\x80\xa7 \xe2\x81\xaa",
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xe2\x80\xa7 \xe2\x81\xaa",
+		  "other UTF-8 (\xc3\xa9, euro, emoji, U+2027, U+206A) is kept");
+	sanitized("a\xff" "b\xfe", "a?b?", "bytes that are never UTF-8");
+	sanitized("a\x80\xbf" "b", "a??b", "stray continuation bytes");
+	sanitized("a\xc0\xaf" "b\xe0\x80\xaf" "c", "a??b???c", "overlong forms");
+	sanitized("a\xed\xa0\x80" "b", "a???b", "a UTF-16 surrogate");
+	sanitized("a\xf4\x90\x80\x80" "b", "a????b", "beyond U+10FFFF");
+	sanitized("ab\xe2\x80", "ab??", "a sequence cut short by the end");
+	sanitized("a\xc3" "b", "a?b", "a sequence cut short by ASCII");
+	sanitized("", "", "the empty string");
+}
+
 static void test_strings(void)
 {
 	char buf[8];
@@ -36,11 +72,28 @@ static void test_strings(void)
 	ok(!twofa_has_control("abc\xc3\xa9", 5), "UTF-8 bytes are not control characters");
 	twofa_sanitize(dirty);
 	ok(strcmp(dirty, "a?b?[31mc?") == 0, "sanitize replaces control characters: %s", dirty);
+	test_sanitize_unicode();
 	ok(twofa_streq_ct("123456", "123456", 16), "streq_ct equal");
 	ok(!twofa_streq_ct("123456", "123457", 16), "streq_ct last byte differs");
 	ok(!twofa_streq_ct("12345", "123456", 16), "streq_ct prefix is not equal");
 	ok(!twofa_streq_ct("", "1", 16), "streq_ct empty vs one");
 	ok(!twofa_streq_ct("12345678901234567", "12345678901234567", 16), "streq_ct over max fails closed");
+}
+
+static void test_canonical_user(void)
+{
+	char *name = NULL;
+	bool known = true;
+	twofa_error err;
+
+	ok(twofa_canonical_user("root", &name, &known, &err) == TWOFA_OK && known && strcmp(name, "root") == 0,
+	   "canonical_user: root is known as root");
+	free(name);
+	ok(twofa_canonical_user("twofa-no-such-user", &name, &known, &err) == TWOFA_OK && !known &&
+	   strcmp(name, "twofa-no-such-user") == 0, "canonical_user: an unknown name comes back as typed");
+	free(name);
+	ok(twofa_canonical_user(NULL, &name, &known, &err) == TWOFA_EINVAL && name == NULL,
+	   "canonical_user: no name is an error");
 }
 
 static void test_time(void)
@@ -77,6 +130,7 @@ int main(void)
 {
 	test_parse_long();
 	test_strings();
+	test_canonical_user();
 	test_time();
 	test_errors();
 	return tap_done();

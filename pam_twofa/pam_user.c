@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "twofa_build.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#include "pam_user.h"
+#include "username.h"
+
+int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+		   twofa_audit *audit)
+{
+	twofa_error err;
+	bool known = false;
+	twofa_status st;
+
+	twofa_error_clear(&err);
+	st = twofa_canonical_user(typed, canonical, &known, &err);
+	if (st != TWOFA_OK) {
+		/* Not knowing whether this is an alias of a member: fail closed. */
+		twofa_audit_init(audit, pamh, action, typed, debug);
+		twofa_audit_decision(audit, LOG_ERR, "error", "%s", err.msg);
+		if (st == TWOFA_ENOMEM)
+			return PAM_BUF_ERR;
+		return st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR;
+	}
+	twofa_audit_init(audit, pamh, action, *canonical, debug);
+	if (known && strcmp(typed, *canonical) != 0)
+		twofa_audit_debug(audit, "the user database knows '%.80s' as this account", typed);
+	return PAM_SUCCESS;
+}

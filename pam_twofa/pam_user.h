@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* PAM_USER resolved to the account's own name (lib/username.h), with the
+ * audit record every entry point starts from. */
+#ifndef PAM_TWOFA_PAM_USER_H
+#define PAM_TWOFA_PAM_USER_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+#include "audit.h"
+
+/* Resolves typed and starts *audit for action with the resolved name.
+ * PAM_SUCCESS with *canonical malloc'd (free() it); otherwise, logged as a
+ * decision with result=error: PAM_AUTHINFO_UNAVAIL when the user database
+ * cannot answer, PAM_BUF_ERR, or PAM_SERVICE_ERR for a name twofa cannot
+ * store. */
+int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+		   twofa_audit *audit);
+
+#endif

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""pam_twofa goes by the account's own name (audit section 6): where NSS accepts aliases
+(sssd, winbind: ALICE, alice@corp, CORP\\alice), members, lockout and grace are looked up by
+pw_name, so under nullok an alias is not "not enrolled"; an NSS error fails closed; and
+`twofa-enroll add` stores the canonical name. NSS here is tests/pam/nss_twofatest.c, loaded
+in a private mount namespace whose /etc/nsswitch.conf says "passwd: files twofatest".
+TAP output."""
+
+import os
+import re
+import shlex
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pamtest  # noqa: E402
+from pamtest import run_pam, FAIL  # noqa: E402
+
+t = pamtest.Tap()
+if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+    sys.exit(t.done())
+NSS_SO = os.path.join(pamtest.BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
+if not t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
+    sys.exit(t.done())
+
+PASSWORD = "correct horse battery"
+ALICE, DORA = "+14155550123", "+14155550166"
+ALIASES = ["ALICE", "Alice", "alice@corp.example", "CORP\\alice"]
+
+sim = pamtest.Sim()
+env = pamtest.Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
+env.add_member("alice", PASSWORD, ALICE)
+env.add_member("dora", PASSWORD, DORA, status="disabled")
+
+# The private NSS world: the module as libnss_twofatest.so.2 and an nsswitch.conf naming it.
+nssdir = os.path.join(env.dir, "nss")
+os.mkdir(nssdir, 0o755)
+os.symlink(os.path.abspath(NSS_SO), os.path.join(nssdir, "libnss_twofatest.so.2"))
+with open("/etc/nsswitch.conf") as f:
+    lines = [l for l in f.read().splitlines() if not re.match(r"\s*passwd\s*:", l)]
+with open(os.path.join(nssdir, "nsswitch.conf"), "w") as f:
+    f.write("\n".join(["passwd: files twofatest"] + lines) + "\n")
+
+_MOUNT = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
+
+
+def nss_wrapper(mode="aliases"):
+    """argv prefix: a private mount namespace with our nsswitch.conf, the NSS module on
+    LD_LIBRARY_PATH, knowing alice, dora and carol; mode "unavail" fails every lookup."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _MOUNT,
+            os.path.join(nssdir, "nsswitch.conf"), "env", "LD_LIBRARY_PATH=" + nssdir,
+            "TWOFA_NSS_USERS=alice,dora,carol", "TWOFA_NSS_MODE=" + mode]
+
+
+def login(svc, user, answers, ops=("auth",), mode="aliases", **kw):
+    kw.setdefault("rhost", "192.0.2.30")
+    wrapper = nss_wrapper(mode) + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
+    run = run_pam(env, svc, user, list(ops), answers=answers, wrapper=wrapper, **kw)
+    t.ok(run.clean_exit, "driver run for %r on %s ended cleanly" % (user, svc), run.describe())
+    return run
+
+
+def fresh():
+    sim.reset()
+    if os.path.exists(env.state_db):
+        os.unlink(env.state_db)
+
+
+# The audit's stack: pam_permit stands for pam_sss accepting the alias.
+env.service("none-nullok", ["auth requisite pam_permit.so",
+                            env.twofa_line("password=none nullok"),
+                            "account required pam_permit.so",
+                            env.twofa_line("nullok", kind="account")])
+
+# -- aliases are the member ------------------------------------------------------------------
+for alias in ALIASES:
+    fresh()
+    run = login("none-nullok", alias, [FAIL])
+    asked = [x for k, x in run.prompts() if k == "PROMPT_ECHO_ON"]
+    t.ok(run.code("auth") != "PAM_SUCCESS" and len(asked) == 1 and sim.sends(ALICE) == 1,
+         "%r under nullok: alice's code is sent and asked for, not PAM_SUCCESS on the password" % alias,
+         run.describe())
+
+fresh()
+run = login("none-nullok", "alice@corp.example", [sim.code_answer(ALICE)])
+t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("alice")["last_login"] > 0,
+     "alice@corp.example with alice's code: success, recorded for alice", run.describe())
+
+fresh()
+run = login("none-nullok", "mallory", [])
+t.ok(run.code("auth") == "PAM_SUCCESS" and run.prompts() == [] and sim.outbox() == [],
+     "a name NSS does not know is looked up as typed: not enrolled, nullok ignores it", run.describe())
+
+# -- the decision line names the account -----------------------------------------------------
+fresh()
+cap = pamtest.SyslogCapture(env)
+env.service("dbg", ["auth requisite pam_permit.so", env.twofa_line("password=none nullok debug")])
+run = login("dbg", "ALICE", [FAIL], syslog=cap)
+line = cap.wait_for(r"result=denied")
+t.ok(line is not None and "user=alice " in line["text"] and
+     cap.wait_for(r"debug: the user database knows 'ALICE' as this account") is not None,
+     "the decision line says user=alice; a debug line names the alias", cap.texts())
+
+# -- grace goes by the account too -----------------------------------------------------------
+fresh()
+env.write_config({"grace_period": "600"})
+run = login("none-nullok", "ALICE", [sim.code_answer(ALICE)])
+again = login("none-nullok", "alice", [])
+t.ok(run.code("auth") == "PAM_SUCCESS" and again.code("auth") == "PAM_SUCCESS" and again.prompts() == []
+     and sim.sends(ALICE) == 1, "a login as ALICE gives alice's grace (one account, one grace)",
+     again.describe())
+env.write_config({"grace_period": None})
+
+# -- account management ----------------------------------------------------------------------
+fresh()
+run = login("none-nullok", "DORA", [], ops=("acct",))
+t.ok(run.code("acct") == "PAM_PERM_DENIED",
+     "account: DORA is dora, whose second factor is disabled: PAM_PERM_DENIED", run.describe())
+
+# -- password changes ------------------------------------------------------------------------
+env.service("passwd", [env.twofa_line(kind="password")])
+NEW = "a new password of alice"
+run = login("passwd", "CORP\\alice", [PASSWORD, NEW, NEW], ops=("chauthtok",))
+t.ok(run.code("chauthtok") == "PAM_SUCCESS" and env.member("alice", NEW)["password"] == "ok",
+     "password: CORP\\alice changes alice's password in the store", run.describe())
+env.add_member("alice", PASSWORD, ALICE, replace=True)
+
+# -- an NSS error fails closed ---------------------------------------------------------------
+fresh()
+cap.clear()
+for user in ("ALICE", "mallory"):
+    run = login("none-nullok", user, [], mode="unavail", syslog=cap)
+    t.ok(run.code("auth") == "PAM_AUTHINFO_UNAVAIL" and run.prompts() == [] and sim.outbox() == [],
+         "%s while NSS cannot answer: PAM_AUTHINFO_UNAVAIL, even under nullok" % user, run.describe())
+cap.wait_for(r"user=mallory .*result=error")
+errors = [x for x in cap.texts() if "result=error reason=user database lookup failed" in x]
+t.ok(len(errors) == 2 and all("service=none-nullok" in x for x in errors)
+     and "user=ALICE " in errors[0] and "user=mallory " in errors[1],
+     "each NSS error is a decision line with result=error", cap.texts())
+run = login("none-nullok", "ALICE", [], ops=("acct",), mode="unavail")
+t.ok(run.code("acct") == "PAM_SERVICE_ERR", "account while NSS cannot answer: PAM_SERVICE_ERR",
+     run.describe())
+cap.close()
+
+# -- twofa-enroll add stores the account's name ----------------------------------------------
+sys.path.insert(0, os.path.join(pamtest.SRCDIR, "tests", "cli"))
+import cli_common  # noqa: E402
+
+os.environ["TWOFA_CLI_WRAPPER"] = " ".join(
+    shlex.quote(a) for a in nss_wrapper()) + " " + os.environ.get("TWOFA_CLI_WRAPPER", "")
+cli = cli_common.Cli(sim)
+CAROL = "+14155550177"
+r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+t.ok(r.rc == 0 and cli.member("carol") is not None and cli.member("CORP\\Carol") is None,
+     "add CORP\\Carol stores carol, the account's name", r.describe())
+t.ok("CORP\\Carol is carol in the user database; enrolling carol" in r.err, "and says so", r.err)
+r = cli.enroll("Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+t.ok(r.rc != 0 and "already enrolled" in r.err, "add Carol afterwards: carol is already enrolled",
+     r.describe())
+cli.cleanup()
+
+sys.exit(t.done())
