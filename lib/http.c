@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,37 +192,88 @@ long twofa_http_connections(const twofa_http *h)
 	return h->connections;
 }
 
-static twofa_http_failure classify(CURLcode rc, bool too_large)
+/* errno values that say this machine, not the network or the server, failed:
+ * descriptors, memory, local ports, local policy. A caller of a setuid
+ * program can cause these (a low RLIMIT_NOFILE), so they are never an outage. */
+static bool local_errno(long e)
 {
-	if (too_large)
+	switch (e) {
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOBUFS:
+	case EAGAIN:
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+	case EACCES:
+	case EPERM:
+	case EAFNOSUPPORT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* errno values a connect() gets from the network or the server. */
+static bool network_errno(long e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+	case ETIMEDOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Only what shows the network or the server unavailable is TIMEOUT, CONNECT
+ * or TLS (an outage, where failmode decides); a body we cannot use is
+ * TOO_LARGE or BAD_ANSWER; everything else (no memory or descriptors, an
+ * unreadable CA file, an option libcurl refused) is LOCAL. When in doubt,
+ * not an outage: that only ever keeps failmode=safe closed. os_errno is
+ * libcurl's CURLINFO_OS_ERRNO, 0 when it has none. */
+static twofa_http_failure classify(CURLcode rc, bool too_large, long os_errno)
+{
+	if (too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return TWOFA_HTTP_TOO_LARGE;
-	switch (rc) {
-	case CURLE_OK:
+	if (rc == CURLE_OK)
 		return TWOFA_HTTP_OK;
+	if (local_errno(os_errno))
+		return TWOFA_HTTP_LOCAL;
+	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return TWOFA_HTTP_TIMEOUT;
-	case CURLE_FILESIZE_EXCEEDED:
-		return TWOFA_HTTP_TOO_LARGE;
+	case CURLE_COULDNT_CONNECT:
+		/* socket() failing (EMFILE) is reported as this too, with or
+		 * without an errno: only a refusal or an unreachable host counts. */
+		return network_errno(os_errno) ? TWOFA_HTTP_CONNECT : TWOFA_HTTP_LOCAL;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		return TWOFA_HTTP_CONNECT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CONNECT_ERROR:       /* the handshake with the server failed */
+	case CURLE_PEER_FAILED_VERIFICATION: /* its certificate or name is not right */
 		return TWOFA_HTTP_TLS;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return TWOFA_HTTP_BAD_ANSWER;
 	default:
-		return TWOFA_HTTP_FAILED;
+		/* CURLE_SSL_CACERT_BADFILE, _CERTPROBLEM, _CIPHER,
+		 * CURLE_OUT_OF_MEMORY, CURLE_FAILED_INIT, CURLE_BAD_FUNCTION_ARGUMENT,
+		 * CURLE_WRITE_ERROR, ... */
+		return TWOFA_HTTP_LOCAL;
 	}
 }
 
@@ -231,7 +283,7 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	const char *protocols = allowed_protocols(url);
 	body_sink sink = { 0 };
 	CURLcode rc;
-	long connects = 0;
+	long connects = 0, os_errno = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	if (protocols == NULL)
@@ -267,15 +319,21 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
 		h->connections += connects;
 
-	resp->failure = classify(rc, sink.too_large);
+	if (rc != CURLE_OK && curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		os_errno = 0;
+	resp->failure = classify(rc, sink.too_large, os_errno);
 	if (resp->failure == TWOFA_HTTP_OK &&
 	    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
-		resp->failure = TWOFA_HTTP_FAILED;
+		resp->failure = TWOFA_HTTP_LOCAL;
 	if (resp->failure != TWOFA_HTTP_OK) {
 		resp->status = 0;
 		if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "response body larger than %d bytes", TWOFA_HTTP_MAX_BODY);
+		else if (os_errno != 0)
+			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.100s (%.30s)",
+				 (int)rc, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc),
+				 strerror((int)os_errno));
 		else
 			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.120s", (int)rc,
 				 h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));

@@ -25,14 +25,16 @@ typedef struct twofa_http_options {
 	long timeout;           /* seconds for a whole request, connect included: 1..120 */
 } twofa_http_options;
 
-/* Why a request produced no HTTP response. */
+/* Why a request produced no HTTP response. TIMEOUT, CONNECT and TLS show the
+ * network or the server unavailable; the others never do. */
 typedef enum twofa_http_failure {
 	TWOFA_HTTP_OK = 0,     /* a response arrived (any status) */
 	TWOFA_HTTP_TIMEOUT,
-	TWOFA_HTTP_CONNECT,    /* DNS, refused, reset, proxy */
-	TWOFA_HTTP_TLS,        /* handshake, certificate or host name */
+	TWOFA_HTTP_CONNECT,    /* DNS, refused or unreachable, reset, proxy */
+	TWOFA_HTTP_TLS,        /* handshake with the server, its certificate or name */
 	TWOFA_HTTP_TOO_LARGE,  /* body over TWOFA_HTTP_MAX_BODY */
-	TWOFA_HTTP_FAILED,     /* anything else libcurl reported */
+	TWOFA_HTTP_BAD_ANSWER, /* not HTTP we can read (garbled reply, bad encoding) */
+	TWOFA_HTTP_LOCAL,      /* this machine failed: descriptors, memory, CA file, options */
 } twofa_http_failure;
 
 typedef struct twofa_http_response {

@@ -36,6 +36,11 @@ static void test_table(void)
 	ok(twofa_verify_is_outage(TWOFA_VERIFY_OUTAGE), "outage is an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_RATE_LIMITED), "rate limiting is not an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_CREDENTIALS), "bad credentials are not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_ANSWER), "a bad answer (3xx, garbled 2xx) is not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_LOCAL_ERROR), "a local error (EMFILE, CA file) is not an outage");
+	ok(twofa_failmode_safe_refusal(0) == NULL, "failmode=safe may open for a root caller (real uid 0)");
+	ok(twofa_failmode_safe_refusal(1000) != NULL && strstr(twofa_failmode_safe_refusal(1000), "real uid"),
+	   "failmode=safe does not open for a caller whose real uid is not root");
 	ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)99), "unknown") == 0,
 	   "an out-of-range outcome is named unknown");
 }
@@ -68,7 +73,13 @@ static void test_map(void)
 		{ TWOFA_VERIFY_OP_CHECK, 429, 0, TWOFA_VERIFY_RATE_LIMITED },
 		{ TWOFA_VERIFY_OP_START, 500, 20500, TWOFA_VERIFY_OUTAGE },
 		{ TWOFA_VERIFY_OP_CHECK, 503, 0, TWOFA_VERIFY_OUTAGE },
-		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_OUTAGE },
+		/* Not an outage, so failmode=safe never opens on them (audit #10). */
+		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 301, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 304, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_CHECK, 100, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_CHECK, 199, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 600, 0, TWOFA_VERIFY_BAD_ANSWER },
 		{ TWOFA_VERIFY_OP_START, 403, 60204, TWOFA_VERIFY_CLIENT_ERROR },
 		{ TWOFA_VERIFY_OP_CHECK, 400, 60221, TWOFA_VERIFY_CLIENT_ERROR },
 		{ TWOFA_VERIFY_OP_LOOKUP, 404, 20404, TWOFA_VERIFY_NUMBER_INVALID },
@@ -91,26 +102,26 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"" VE "\",\"status\":\"pending\"}", &r, NULL) ==
 			   TWOFA_VERIFY_SENT && strcmp(r.verification_sid, VE) == 0,
 	   "start 201 pending -> sent, sid kept");
-	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "start without sid -> outage");
+	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "start without sid -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"VExyz\",\"status\":\"pending\"}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "start with a malformed sid -> outage");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "start with a malformed sid -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"sid\":\"" VE "\",\"status\":\"approved\",\"valid\":true}",
 		  &r, NULL) == TWOFA_VERIFY_APPROVED,
 	   "check approved -> approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 201, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_APPROVED,
 	   "check 201 approved (spec) -> approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"valid\":false}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "approved contradicted by valid:false -> outage, not a pass");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "approved contradicted by valid:false -> bad answer, not a pass");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":false}", &r, NULL) ==
 		   TWOFA_VERIFY_WRONG_CODE,
 	   "check pending -> wrong code");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":true}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "pending with valid:true -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "pending with valid:true -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "status compared exactly: APPROVED is not approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"max_attempts_reached\"}", &r, NULL) ==
 		   TWOFA_VERIFY_TOO_MANY_CHECKS,
@@ -118,21 +129,21 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"expired\"}", &r, NULL) == TWOFA_VERIFY_EXPIRED,
 	   "check expired -> expired");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"status\":\"approved\"}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
+		   TWOFA_VERIFY_BAD_ANSWER,
 	   "duplicate keys are rejected");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "status of the wrong type -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "[\"approved\"]", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "an array -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "truncated JSON -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_OUTAGE, "empty body -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_OUTAGE, "no body -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "status of the wrong type -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "[\"approved\"]", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "an array -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "truncated JSON -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "empty body -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "no body -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"sid\":\"" VE "\",\"status\":\"canceled\"}", &r, NULL) ==
 		   TWOFA_VERIFY_OK,
 	   "cancel canceled -> ok");
-	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "cancel answered approved -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "cancel answered approved -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":6,"
 		  "\"friendly_name\":\"My\\u001b[31mApp\"}", &r, &d) == TWOFA_VERIFY_OK &&
@@ -140,10 +151,10 @@ static void test_parse(void)
 		   strstr(d.friendly_name, "App") != NULL,
 	   "service -> ok, code length 6, name sanitised (%s)", d.friendly_name);
 	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":99}", &r, &d) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "service code_length 99 -> outage");
-	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "service with a VE sid -> outage");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "service code_length 99 -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "service with a VE sid -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+14159929960\"}", &r, &d) ==
 			   TWOFA_VERIFY_OK && strcmp(d.e164, "+14159929960") == 0,
@@ -153,10 +164,10 @@ static void test_parse(void)
 		  &r, &d) == TWOFA_VERIFY_NUMBER_INVALID,
 	   "lookup valid:false -> number invalid");
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+1415992996000000\"}",
-		  &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "lookup valid with a 16-digit number -> outage");
-	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "lookup valid of the wrong type -> outage");
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "lookup valid with a 16-digit number -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "lookup valid of the wrong type -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_START, 429,
 		  "{\"code\":60203,\"message\":\"Max send attempts reached\",\"more_info\":\"x\",\"status\":429}",
