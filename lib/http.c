@@ -52,14 +52,21 @@ const char *twofa_http_user_agent(void)
 	return user_agent;
 }
 
+#ifdef TWOFA_HTTPS_ONLY /* tests/verify/test_https_only: http.c as a normal build has it */
+#undef TWOFA_TEST_HTTP
+#endif
+
+#ifdef TWOFA_TEST_HTTP
 static bool host_is_loopback(const char *host)
 {
 	return strcmp(host, "127.0.0.1") == 0 || strcasecmp(host, "localhost") == 0 ||
 	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
 }
+#endif
 
-/* Returns the protocols to allow for url ("https" or "http,https"), or NULL
- * if the URL must not be used at all. */
+/* Returns the protocols to allow for url ("https", or "http,https" for
+ * http:// to the loopback in a test build), or NULL if the URL must not be
+ * used at all. */
 static const char *allowed_protocols(const char *url)
 {
 	CURLU *u = curl_url();
@@ -78,8 +85,10 @@ static const char *allowed_protocols(const char *url)
 		goto out;
 	if (strcasecmp(scheme, "https") == 0)
 		result = "https";
+#ifdef TWOFA_TEST_HTTP
 	else if (strcasecmp(scheme, "http") == 0 && host_is_loopback(host))
 		result = "http,https";
+#endif
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -91,6 +100,17 @@ out:
 bool twofa_http_url_allowed(const char *url)
 {
 	return allowed_protocols(url) != NULL;
+}
+
+const char *twofa_http_url_rule(void)
+{
+#ifdef TWOFA_TEST_HTTP
+	return "only https:// (or, in this test build, http:// to 127.0.0.1, localhost or [::1]), "
+	       "without user info";
+#else
+	return "only https://, without user info (plain http:// is accepted only by test builds, "
+	       "configure --enable-test-http)";
+#endif
 }
 
 static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -287,8 +307,7 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 
 	memset(resp, 0, sizeof(*resp));
 	if (protocols == NULL)
-		return twofa_fail(err, TWOFA_EINVAL,
-				  "URL refused: only https://, or http:// to the loopback, without user info");
+		return twofa_fail(err, TWOFA_EINVAL, "URL refused: %s", twofa_http_url_rule());
 	sink.buf = calloc(1, TWOFA_HTTP_MAX_BODY + 1);
 	if (sink.buf == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");

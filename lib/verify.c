@@ -278,9 +278,8 @@ twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa
 	if (!copy_base(v->verify_base, cfg->verify_url, DEFAULT_VERIFY_URL) ||
 	    !copy_base(v->lookup_base, cfg->lookup_url, DEFAULT_LOOKUP_URL)) {
 		free(v);
-		return twofa_fail(err, TWOFA_ECONFIG,
-				  "verify_url/lookup_url must be https:// (http:// only to 127.0.0.1, "
-				  "localhost or [::1]) without user info");
+		return twofa_fail(err, TWOFA_ECONFIG, "verify_url/lookup_url refused: %s",
+				  twofa_http_url_rule());
 	}
 	twofa_strlcpy(v->service_sid, cfg->verify_service_sid, sizeof(v->service_sid));
 	if (cfg->locale != NULL && cfg->locale[0] != '\0') {

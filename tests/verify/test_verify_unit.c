@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The pure parts of the Verify client: the outcome table, the error mapping
- * and the response parser, fed with Twilio-shaped and hostile bodies. */
+ * and the response parser, fed with Twilio-shaped and hostile bodies.
+ * Built twice: as test_verify_unit with the build's own lib/http.c (a test
+ * build: plain http to the loopback accepted), and as test_verify_https_only
+ * with its own copy of lib/http.c compiled as a normal build compiles it
+ * (TWOFA_HTTPS_ONLY), which must refuse every http:// URL. */
 #include "twofa_build.h"
+
+#ifdef TWOFA_HTTPS_ONLY
+#undef TWOFA_TEST_HTTP
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -194,9 +202,17 @@ static void test_parse(void)
 static void test_urls(void)
 {
 	ok(twofa_http_url_allowed("https://verify.twilio.com"), "https allowed");
-	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "http to 127.0.0.1 allowed");
-	ok(twofa_http_url_allowed("http://localhost:1"), "http to localhost allowed");
-	ok(twofa_http_url_allowed("http://[::1]:1"), "http to [::1] allowed");
+#ifdef TWOFA_TEST_HTTP
+	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "test build: http to 127.0.0.1 allowed");
+	ok(twofa_http_url_allowed("http://localhost:1"), "test build: http to localhost allowed");
+	ok(twofa_http_url_allowed("http://[::1]:1"), "test build: http to [::1] allowed");
+#else
+	ok(!twofa_http_url_allowed("http://127.0.0.1:8080"), "normal build: http to 127.0.0.1 refused");
+	ok(!twofa_http_url_allowed("http://localhost:1"), "normal build: http to localhost refused");
+	ok(!twofa_http_url_allowed("http://[::1]:1"), "normal build: http to [::1] refused");
+	ok(strstr(twofa_http_url_rule(), "--enable-test-http") != NULL,
+	   "normal build: the rule names the test-build option: %s", twofa_http_url_rule());
+#endif
 	ok(!twofa_http_url_allowed("http://verify.twilio.com"), "http elsewhere refused");
 	ok(!twofa_http_url_allowed("http://127.0.0.2"), "http to 127.0.0.2 refused");
 	ok(!twofa_http_url_allowed("ftp://127.0.0.1"), "ftp refused");
@@ -217,7 +233,12 @@ static void test_new(void)
 		const char *what;
 	} cases[] = {
 		{ "https://127.0.0.1:1", VA, NULL, 10, TWOFA_OK, "https to the loopback" },
-		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "http to the loopback, locale pt-BR" },
+#ifdef TWOFA_TEST_HTTP
+		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "test build: http to the loopback, locale pt-BR" },
+#else
+		{ "http://127.0.0.1:1/", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to the loopback" },
+		{ "http://localhost:1", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to localhost" },
+#endif
 		{ "http://verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "http elsewhere" },
 		{ "https://AC1:tok@verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "user info in the URL" },
 		{ "https://127.0.0.1:1", "VA123", NULL, 10, TWOFA_ECONFIG, "short Service SID" },
