@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "http.h"
@@ -33,16 +34,62 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_status = CURLE_FAILED_INIT;
 static char user_agent[96];
 
+/* libcurl opens the file named by SSLKEYLOGFILE at global init, with plain
+ * getenv: inside a setuid su or chfn that is the caller's variable, and root
+ * would create the file with the caller's umask and write TLS secrets to it.
+ * So the variable is hidden for the one init and put back as it was (same
+ * value, set or unset). setenv/unsetenv take glibc's environment lock, so a
+ * host thread changing the environment meanwhile is serialised with us; this
+ * runs once per process, under pthread_once. The other variables the
+ * libraries read are listed in tests/verify/environment.md. */
+#define KEYLOG_VARIABLE "SSLKEYLOGFILE"
+
+static CURLcode init_without_keylog(void)
+{
+	const char *value = getenv(KEYLOG_VARIABLE);
+	char *saved = NULL;
+	CURLcode rc;
+
+	if (value != NULL && (saved = strdup(value)) == NULL)
+		return CURLE_OUT_OF_MEMORY; /* could not put it back: do not init */
+	if (saved != NULL && unsetenv(KEYLOG_VARIABLE) != 0) {
+		free(saved);
+		return CURLE_FAILED_INIT;
+	}
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (saved != NULL) {
+		if (setenv(KEYLOG_VARIABLE, saved, 1) != 0 && rc == CURLE_OK)
+			rc = CURLE_OUT_OF_MEMORY; /* the host's environment lost it: say so */
+		free(saved);
+	}
+	return rc;
+}
+
 /* curl_global_init is not thread-safe before libcurl 7.84 (and a PAM module
  * lives in threaded hosts), so it runs once under pthread_once. It is never
- * undone: another user of libcurl in the same process may still need it. */
+ * undone: another user of libcurl in the same process may still need it.
+ * OpenSSL is required: the keylog guard below is OpenSSL's, and naming the
+ * backend keeps a multi-backend libcurl from reading CURL_SSL_BACKEND. */
 static void global_init(void)
 {
 	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
 
-	global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_global_sslset(CURLSSLBACKEND_OPENSSL, NULL, NULL) != CURLSSLSET_OK)
+		global_status = CURLE_SSL_ENGINE_INITFAILED;
+	else
+		global_status = init_without_keylog();
 	snprintf(user_agent, sizeof(user_agent), "twofa/%s (libcurl/%s)", PACKAGE_VERSION,
 		 info != NULL && info->version != NULL ? info->version : "unknown");
+}
+
+/* A host that initialised libcurl before us may have the keylog file open:
+ * no secret of our connections goes to it. Called for every new TLS context. */
+static CURLcode no_keylog(CURL *curl, void *ssl_ctx, void *userdata)
+{
+	(void)curl;
+	(void)userdata;
+	SSL_CTX_set_keylog_callback(ssl_ctx, NULL);
+	return CURLE_OK;
 }
 
 const char *twofa_http_user_agent(void)
@@ -142,7 +189,9 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 		return twofa_fail(err, TWOFA_EINVAL, "HTTP timeout %ld is outside 1..120 seconds",
 				  opt->timeout);
 	if (pthread_once(&global_once, global_init) != 0 || global_status != CURLE_OK)
-		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised");
+		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised%s",
+				  global_status == CURLE_SSL_ENGINE_INITFAILED
+					  ? " (its TLS backend is not OpenSSL)" : "");
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -162,6 +211,7 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSL_CTX_FUNCTION, no_keylog);
 	if (opt->ca_file != NULL && opt->ca_file[0] != '\0')
 		SET(CURLOPT_CAINFO, opt->ca_file);
 	/* "" disables proxies outright, so http(s)_proxy/ALL_PROXY in a user's
