@@ -157,6 +157,8 @@ while True:
         uid += 1
     except KeyError:
         break
+t.ok(not os.statvfs(world).f_flag & os.ST_NOSUID, "%s allows setuid programs (not nosuid)"
+     % world)
 setuid_driver = os.path.join(world, "pam_driver")
 shutil.copy(pamtest.DRIVER, setuid_driver)
 os.chown(setuid_driver, 0, 0)
