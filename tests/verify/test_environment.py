@@ -44,7 +44,7 @@ PASSWORD = "environment pw"
 ALICE = "+14155550123"
 KEYLOG = "SSLKEYLOGFILE"
 # Every variable a test here sets, removed from this process's environment between runs.
-TOUCHED = [KEYLOG, "LD_PRELOAD", "TWOFA_GETENV_TRACE", "OPENSSL_CONF", "GNUTLS_DEBUG_LEVEL",
+TOUCHED = [KEYLOG, "TWOFA_TEST_PRELOAD", "TWOFA_GETENV_TRACE", "OPENSSL_CONF", "GNUTLS_DEBUG_LEVEL",
            "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "OPENSSL_ia32cap", "https_proxy",
            "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "http_proxy"]
 
@@ -59,7 +59,10 @@ world = tempfile.mkdtemp(prefix="twofa-env-")
 os.chmod(world, 0o755)
 keylogs = os.path.join(world, "keylogs")  # root's, 0755: no other uid can create files here
 os.mkdir(keylogs, 0o755)
-UMASK0 = ["/bin/sh", "-c", 'umask 000; exec "$@"', "sh"]
+# umask 0 for the driver; TWOFA_TEST_PRELOAD becomes its LD_PRELOAD (and only its: the
+# shell must not load the helpers, which may be built with a sanitizer the shell lacks).
+UMASK0 = ["/bin/sh", "-c", 'umask 000; if [ -n "$TWOFA_TEST_PRELOAD" ]; then '
+          'LD_PRELOAD=$TWOFA_TEST_PRELOAD; export LD_PRELOAD; fi; exec "$@"', "sh"]
 
 
 def login(service, extra_env, wrapper=UMASK0, right_code=True):
@@ -117,7 +120,7 @@ t.ok(os.path.isfile(path) and os.path.getsize(path) == 0,
      "and the module wrote no secret to it", describe(path))
 
 path = keylog_path("host-first")
-run = login("twofa", {KEYLOG: path, "LD_PRELOAD": HOST_LIB})
+run = login("twofa", {KEYLOG: path, "TWOFA_TEST_PRELOAD": HOST_LIB})
 t.eq(run.codes(), ["PAM_SUCCESS"], "a host that initialised libcurl first: the login works")
 t.ok(os.path.isfile(path) and os.path.getsize(path) == 0,
      "a host that initialised libcurl first has its keylog file open, and no secret of "
@@ -132,7 +135,7 @@ with open(TABLE) as f:
             for name in re.findall(r"`([^`]+)`", cells[0]):
                 rows.setdefault(name, []).append(cells[2])
 trace = os.path.join(world, "trace")
-run = login("twofa", {"LD_PRELOAD": TRACE_LIB, "TWOFA_GETENV_TRACE": trace})
+run = login("twofa", {"TWOFA_TEST_PRELOAD": TRACE_LIB, "TWOFA_GETENV_TRACE": trace})
 t.eq(run.codes(), ["PAM_SUCCESS"], "a full login with every getenv recorded")
 seen = set()
 with open(trace) as f:
