@@ -99,7 +99,7 @@ const char *twofa_http_user_agent(void)
 	return user_agent;
 }
 
-#ifdef TWOFA_HTTPS_ONLY /* tests/verify/test_https_only: http.c as a normal build has it */
+#ifdef TWOFA_HTTPS_ONLY /* tests/verify/test_verify_https_only: http.c as a normal build has it */
 #undef TWOFA_TEST_HTTP
 #endif
 
