@@ -17,6 +17,7 @@ real libpam driver (tests/pam/pamtest.py) and the Twilio simulator over https:
   OPENSSL_ia32cap only selects code paths.
 """
 
+import atexit
 import os
 import pwd
 import re
@@ -56,6 +57,7 @@ env.service("twofa-then-plant", [env.twofa_line(), "auth optional %s" % PLANT])
 env.service("plant", ["auth optional %s" % PLANT, "auth required pam_permit.so"])
 # World-readable: the unprivileged uid of the setuid runs must reach the driver copy.
 world = tempfile.mkdtemp(prefix="twofa-env-")
+atexit.register(shutil.rmtree, world, True)  # also when an assertion raises
 os.chmod(world, 0o755)
 keylogs = os.path.join(world, "keylogs")  # root's, 0755: no other uid can create files here
 os.mkdir(keylogs, 0o755)
