@@ -18,6 +18,7 @@ real libpam driver (tests/pam/pamtest.py) and the Twilio simulator over https:
 """
 
 import atexit
+import grp
 import os
 import pwd
 import re
@@ -155,20 +156,26 @@ t.ok(not missing, "every variable read during a login (%d) is in environment.md,
      "it says" % len(seen), "not in the table, or read otherwise: %r" % missing)
 
 # -- guards: a real setuid exec --------------------------------------------------------------
-uid = 61500
-while True:
-    try:
-        pwd.getpwuid(uid)
-        uid += 1
-    except KeyError:
-        break
+def unused_id(taken):
+    n = 61500
+    while True:
+        try:
+            taken(n)
+            n += 1
+        except KeyError:
+            return n
+
+
+uid, gid = unused_id(pwd.getpwuid), unused_id(grp.getgrgid)
 t.ok(not os.statvfs(world).f_flag & os.ST_NOSUID, "%s allows setuid programs (not nosuid)"
      % world)
+# The setuid copy runs any module a --confdir names, as root: only this test's unused gid
+# may execute it (04750), so no other local user can use it meanwhile.
 setuid_driver = os.path.join(world, "pam_driver")
 shutil.copy(pamtest.DRIVER, setuid_driver)
-os.chown(setuid_driver, 0, 0)
-os.chmod(setuid_driver, 0o4755)
-AS_USER = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"] + UMASK0
+os.chown(setuid_driver, 0, gid)
+os.chmod(setuid_driver, 0o4750)
+AS_USER = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"] + UMASK0
 
 
 def setuid_login(extra_env):
