@@ -199,6 +199,7 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
     fresh()
     outage_at()
     run = caller_login("safe", AS_USER_SETUID)
+    cap.wait_for("result=", timeout=5)  # this run's line, before the capture is read
     texts = decisions()
     t.ok(run.clean_exit and run.codes() == ["PAM_AUTHINFO_UNAVAIL"],
          "%s, failmode=safe, real uid %d, euid 0 (a user's su): refused" % (label, CALLER),
@@ -214,6 +215,9 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
     run = caller_login("safe", [])
     t.eq(run.codes(), ["PAM_SUCCESS"], "%s, failmode=safe, real uid 0 (sshd, login): still opens"
          % label)
+    # Its FAILMODE=SAFE line must not reach the next case's capture: wait for it.
+    t.ok(cap.wait_for("FAILMODE=SAFE", timeout=5) is not None,
+         "%s, real uid 0: the fail-open is logged FAILMODE=SAFE" % label, cap.texts())
     sim.reset()
     env.write_config()
 
