@@ -43,6 +43,8 @@ int cli_outcome_exit(twofa_verify_outcome o)
 	case TWOFA_VERIFY_LANDLINE:
 	case TWOFA_VERIFY_BLOCKED:
 		return EX_DATAERR;
+	case TWOFA_VERIFY_BAD_ANSWER:
+	case TWOFA_VERIFY_LOCAL_ERROR:
 	case TWOFA_VERIFY_CLIENT_ERROR:
 	case TWOFA_VERIFY_OUTCOME_COUNT:
 		break;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "http.h"
@@ -32,16 +34,62 @@ static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_status = CURLE_FAILED_INIT;
 static char user_agent[96];
 
+/* libcurl opens the file named by SSLKEYLOGFILE at global init, with plain
+ * getenv: inside a setuid su or chfn that is the caller's variable, and root
+ * would create the file with the caller's umask and write TLS secrets to it.
+ * So the variable is hidden for the one init and put back as it was (same
+ * value, set or unset). setenv/unsetenv take glibc's environment lock, so a
+ * host thread changing the environment meanwhile is serialised with us; this
+ * runs once per process, under pthread_once. The other variables the
+ * libraries read are listed in tests/verify/environment.md. */
+#define KEYLOG_VARIABLE "SSLKEYLOGFILE"
+
+static CURLcode init_without_keylog(void)
+{
+	const char *value = getenv(KEYLOG_VARIABLE);
+	char *saved = NULL;
+	CURLcode rc;
+
+	if (value != NULL && (saved = strdup(value)) == NULL)
+		return CURLE_OUT_OF_MEMORY; /* could not put it back: do not init */
+	if (saved != NULL && unsetenv(KEYLOG_VARIABLE) != 0) {
+		free(saved);
+		return CURLE_FAILED_INIT;
+	}
+	rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (saved != NULL) {
+		if (setenv(KEYLOG_VARIABLE, saved, 1) != 0 && rc == CURLE_OK)
+			rc = CURLE_OUT_OF_MEMORY; /* the host's environment lost it: say so */
+		free(saved);
+	}
+	return rc;
+}
+
 /* curl_global_init is not thread-safe before libcurl 7.84 (and a PAM module
  * lives in threaded hosts), so it runs once under pthread_once. It is never
- * undone: another user of libcurl in the same process may still need it. */
+ * undone: another user of libcurl in the same process may still need it.
+ * OpenSSL is required: the keylog guard below is OpenSSL's, and naming the
+ * backend keeps a multi-backend libcurl from reading CURL_SSL_BACKEND. */
 static void global_init(void)
 {
 	const curl_version_info_data *info = curl_version_info(CURLVERSION_NOW);
 
-	global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_global_sslset(CURLSSLBACKEND_OPENSSL, NULL, NULL) != CURLSSLSET_OK)
+		global_status = CURLE_SSL_ENGINE_INITFAILED;
+	else
+		global_status = init_without_keylog();
 	snprintf(user_agent, sizeof(user_agent), "twofa/%s (libcurl/%s)", PACKAGE_VERSION,
 		 info != NULL && info->version != NULL ? info->version : "unknown");
+}
+
+/* A host that initialised libcurl before us may have the keylog file open:
+ * no secret of our connections goes to it. Called for every new TLS context. */
+static CURLcode no_keylog(CURL *curl, void *ssl_ctx, void *userdata)
+{
+	(void)curl;
+	(void)userdata;
+	SSL_CTX_set_keylog_callback(ssl_ctx, NULL);
+	return CURLE_OK;
 }
 
 const char *twofa_http_user_agent(void)
@@ -51,14 +99,21 @@ const char *twofa_http_user_agent(void)
 	return user_agent;
 }
 
+#ifdef TWOFA_HTTPS_ONLY /* tests/verify/test_verify_https_only: http.c as a normal build has it */
+#undef TWOFA_TEST_HTTP
+#endif
+
+#ifdef TWOFA_TEST_HTTP
 static bool host_is_loopback(const char *host)
 {
 	return strcmp(host, "127.0.0.1") == 0 || strcasecmp(host, "localhost") == 0 ||
 	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
 }
+#endif
 
-/* Returns the protocols to allow for url ("https" or "http,https"), or NULL
- * if the URL must not be used at all. */
+/* Returns the protocols to allow for url ("https", or "http,https" for
+ * http:// to the loopback in a test build), or NULL if the URL must not be
+ * used at all. */
 static const char *allowed_protocols(const char *url)
 {
 	CURLU *u = curl_url();
@@ -77,8 +132,10 @@ static const char *allowed_protocols(const char *url)
 		goto out;
 	if (strcasecmp(scheme, "https") == 0)
 		result = "https";
+#ifdef TWOFA_TEST_HTTP
 	else if (strcasecmp(scheme, "http") == 0 && host_is_loopback(host))
 		result = "http,https";
+#endif
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -90,6 +147,17 @@ out:
 bool twofa_http_url_allowed(const char *url)
 {
 	return allowed_protocols(url) != NULL;
+}
+
+const char *twofa_http_url_rule(void)
+{
+#ifdef TWOFA_TEST_HTTP
+	return "only https:// (or, in this test build, http:// to 127.0.0.1, localhost or [::1]), "
+	       "without user info";
+#else
+	return "only https://, without user info (plain http:// is accepted only by test builds, "
+	       "configure --enable-test-http)";
+#endif
 }
 
 static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -121,7 +189,9 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 		return twofa_fail(err, TWOFA_EINVAL, "HTTP timeout %ld is outside 1..120 seconds",
 				  opt->timeout);
 	if (pthread_once(&global_once, global_init) != 0 || global_status != CURLE_OK)
-		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised");
+		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised%s",
+				  global_status == CURLE_SSL_ENGINE_INITFAILED
+					  ? " (its TLS backend is not OpenSSL)" : "");
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -141,6 +211,7 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SET(CURLOPT_SSL_CTX_FUNCTION, no_keylog);
 	if (opt->ca_file != NULL && opt->ca_file[0] != '\0')
 		SET(CURLOPT_CAINFO, opt->ca_file);
 	/* "" disables proxies outright, so http(s)_proxy/ALL_PROXY in a user's
@@ -191,37 +262,88 @@ long twofa_http_connections(const twofa_http *h)
 	return h->connections;
 }
 
-static twofa_http_failure classify(CURLcode rc, bool too_large)
+/* errno values that say this machine, not the network or the server, failed:
+ * descriptors, memory, local ports, local policy. A caller of a setuid
+ * program can cause these (a low RLIMIT_NOFILE), so they are never an outage. */
+static bool local_errno(long e)
 {
-	if (too_large)
+	switch (e) {
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOBUFS:
+	case EAGAIN:
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+	case EACCES:
+	case EPERM:
+	case EAFNOSUPPORT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* errno values a connect() gets from the network or the server. */
+static bool network_errno(long e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTUNREACH:
+	case EHOSTDOWN:
+	case ETIMEDOUT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Only what shows the network or the server unavailable is TIMEOUT, CONNECT
+ * or TLS (an outage, where failmode decides); a body we cannot use is
+ * TOO_LARGE or BAD_ANSWER; everything else (no memory or descriptors, an
+ * unreadable CA file, an option libcurl refused) is LOCAL. When in doubt,
+ * not an outage: that only ever keeps failmode=safe closed. os_errno is
+ * libcurl's CURLINFO_OS_ERRNO, 0 when it has none. */
+static twofa_http_failure classify(CURLcode rc, bool too_large, long os_errno)
+{
+	if (too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return TWOFA_HTTP_TOO_LARGE;
-	switch (rc) {
-	case CURLE_OK:
+	if (rc == CURLE_OK)
 		return TWOFA_HTTP_OK;
+	if (local_errno(os_errno))
+		return TWOFA_HTTP_LOCAL;
+	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return TWOFA_HTTP_TIMEOUT;
-	case CURLE_FILESIZE_EXCEEDED:
-		return TWOFA_HTTP_TOO_LARGE;
+	case CURLE_COULDNT_CONNECT:
+		/* socket() failing (EMFILE) is reported as this too, with or
+		 * without an errno: only a refusal or an unreachable host counts. */
+		return network_errno(os_errno) ? TWOFA_HTTP_CONNECT : TWOFA_HTTP_LOCAL;
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		return TWOFA_HTTP_CONNECT;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CONNECT_ERROR:       /* the handshake with the server failed */
+	case CURLE_PEER_FAILED_VERIFICATION: /* its certificate or name is not right */
 		return TWOFA_HTTP_TLS;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_BAD_CONTENT_ENCODING:
+	case CURLE_TOO_MANY_REDIRECTS:
+		return TWOFA_HTTP_BAD_ANSWER;
 	default:
-		return TWOFA_HTTP_FAILED;
+		/* CURLE_SSL_CACERT_BADFILE, _CERTPROBLEM, _CIPHER,
+		 * CURLE_OUT_OF_MEMORY, CURLE_FAILED_INIT, CURLE_BAD_FUNCTION_ARGUMENT,
+		 * CURLE_WRITE_ERROR, ... */
+		return TWOFA_HTTP_LOCAL;
 	}
 }
 
@@ -231,12 +353,11 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	const char *protocols = allowed_protocols(url);
 	body_sink sink = { 0 };
 	CURLcode rc;
-	long connects = 0;
+	long connects = 0, os_errno = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	if (protocols == NULL)
-		return twofa_fail(err, TWOFA_EINVAL,
-				  "URL refused: only https://, or http:// to the loopback, without user info");
+		return twofa_fail(err, TWOFA_EINVAL, "URL refused: %s", twofa_http_url_rule());
 	sink.buf = calloc(1, TWOFA_HTTP_MAX_BODY + 1);
 	if (sink.buf == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -267,15 +388,21 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
 		h->connections += connects;
 
-	resp->failure = classify(rc, sink.too_large);
+	if (rc != CURLE_OK && curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		os_errno = 0;
+	resp->failure = classify(rc, sink.too_large, os_errno);
 	if (resp->failure == TWOFA_HTTP_OK &&
 	    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
-		resp->failure = TWOFA_HTTP_FAILED;
+		resp->failure = TWOFA_HTTP_LOCAL;
 	if (resp->failure != TWOFA_HTTP_OK) {
 		resp->status = 0;
 		if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
 			snprintf(resp->detail, sizeof(resp->detail),
 				 "response body larger than %d bytes", TWOFA_HTTP_MAX_BODY);
+		else if (os_errno != 0)
+			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.100s (%.30s)",
+				 (int)rc, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc),
+				 strerror((int)os_errno));
 		else
 			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.120s", (int)rc,
 				 h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A small libcurl wrapper with the only settings twofa ever wants: TLS
  * verification always on, bounded time and size, no redirects, no proxy
- * from the environment, https only (plain http only to the loopback, for
- * tests). One handle keeps its connection, so a send and a check share one
+ * from the environment, https only (plain http to the loopback only in test
+ * builds: configure --enable-test-http). One handle keeps its connection, so a send and a check share one
  * TLS session. Nothing here prints. */
 #ifndef TWOFA_HTTP_H
 #define TWOFA_HTTP_H
@@ -25,14 +25,16 @@ typedef struct twofa_http_options {
 	long timeout;           /* seconds for a whole request, connect included: 1..120 */
 } twofa_http_options;
 
-/* Why a request produced no HTTP response. */
+/* Why a request produced no HTTP response. TIMEOUT, CONNECT and TLS show the
+ * network or the server unavailable; the others never do. */
 typedef enum twofa_http_failure {
 	TWOFA_HTTP_OK = 0,     /* a response arrived (any status) */
 	TWOFA_HTTP_TIMEOUT,
-	TWOFA_HTTP_CONNECT,    /* DNS, refused, reset, proxy */
-	TWOFA_HTTP_TLS,        /* handshake, certificate or host name */
+	TWOFA_HTTP_CONNECT,    /* DNS, refused or unreachable, reset, proxy */
+	TWOFA_HTTP_TLS,        /* handshake with the server, its certificate or name */
 	TWOFA_HTTP_TOO_LARGE,  /* body over TWOFA_HTTP_MAX_BODY */
-	TWOFA_HTTP_FAILED,     /* anything else libcurl reported */
+	TWOFA_HTTP_BAD_ANSWER, /* not HTTP we can read (garbled reply, bad encoding) */
+	TWOFA_HTTP_LOCAL,      /* this machine failed: descriptors, memory, CA file, options */
 } twofa_http_failure;
 
 typedef struct twofa_http_response {
@@ -43,8 +45,11 @@ typedef struct twofa_http_response {
 	char detail[160];            /* sanitised libcurl error text when failure != OK */
 } twofa_http_response;
 
-/* True if url is https://..., or http://... to 127.0.0.1, localhost or [::1]. */
+/* True if url is https://... without user info (or, in a test build only,
+ * http://... to 127.0.0.1, localhost or [::1]). */
 bool twofa_http_url_allowed(const char *url);
+/* That rule in words, for error messages. */
+const char *twofa_http_url_rule(void);
 
 twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err);
 void twofa_http_free(twofa_http *h);

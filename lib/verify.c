@@ -156,7 +156,8 @@ static bool form_add(char *buf, size_t size, size_t *len, const char *name, cons
 static void result_reset(twofa_verify_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->outcome = TWOFA_VERIFY_OUTAGE; /* fail closed until proven otherwise */
+	/* Fail closed until proven otherwise: not an outage, which failmode=safe opens. */
+	r->outcome = TWOFA_VERIFY_LOCAL_ERROR;
 }
 
 /* Writes the outcome with the table's user message and a log line
@@ -190,9 +191,28 @@ static const char *failure_name(twofa_http_failure f)
 	case TWOFA_HTTP_CONNECT: return "connection failed";
 	case TWOFA_HTTP_TLS: return "TLS failed";
 	case TWOFA_HTTP_TOO_LARGE: return "response too large";
-	case TWOFA_HTTP_FAILED: return "transfer failed";
+	case TWOFA_HTTP_BAD_ANSWER: return "unreadable answer";
+	case TWOFA_HTTP_LOCAL: return "request failed on this machine";
 	}
 	return "transfer failed";
+}
+
+/* Only a server or network that is not there is an outage. */
+static twofa_verify_outcome failure_outcome(twofa_http_failure f)
+{
+	switch (f) {
+	case TWOFA_HTTP_TIMEOUT:
+	case TWOFA_HTTP_CONNECT:
+	case TWOFA_HTTP_TLS:
+		return TWOFA_VERIFY_OUTAGE;
+	case TWOFA_HTTP_TOO_LARGE:
+	case TWOFA_HTTP_BAD_ANSWER:
+		return TWOFA_VERIFY_BAD_ANSWER;
+	case TWOFA_HTTP_OK:
+	case TWOFA_HTTP_LOCAL:
+		break;
+	}
+	return TWOFA_VERIFY_LOCAL_ERROR;
 }
 
 /* One request and its interpretation. form may be NULL (GET). */
@@ -214,8 +234,8 @@ static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const 
 		return finish(r, op, masked, TWOFA_VERIFY_CLIENT_ERROR, "request not sent: %s",
 			      err.msg);
 	if (resp.failure != TWOFA_HTTP_OK) {
-		o = finish(r, op, masked, TWOFA_VERIFY_OUTAGE, "%s: %s", failure_name(resp.failure),
-			   resp.detail);
+		o = finish(r, op, masked, failure_outcome(resp.failure), "%s: %s",
+			   failure_name(resp.failure), resp.detail);
 		twofa_http_response_clear(&resp);
 		return o;
 	}
@@ -258,9 +278,8 @@ twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa
 	if (!copy_base(v->verify_base, cfg->verify_url, DEFAULT_VERIFY_URL) ||
 	    !copy_base(v->lookup_base, cfg->lookup_url, DEFAULT_LOOKUP_URL)) {
 		free(v);
-		return twofa_fail(err, TWOFA_ECONFIG,
-				  "verify_url/lookup_url must be https:// (http:// only to 127.0.0.1, "
-				  "localhost or [::1]) without user info");
+		return twofa_fail(err, TWOFA_ECONFIG, "verify_url/lookup_url refused: %s",
+				  twofa_http_url_rule());
 	}
 	twofa_strlcpy(v->service_sid, cfg->verify_service_sid, sizeof(v->service_sid));
 	if (cfg->locale != NULL && cfg->locale[0] != '\0') {

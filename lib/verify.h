@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "error.h"
@@ -31,8 +32,10 @@ typedef enum twofa_verify_outcome {
 	TWOFA_VERIFY_BAD_CREDENTIALS,   /* 401 / 20003 */
 	TWOFA_VERIFY_SERVICE_NOT_FOUND, /* 404 on service fetch or start: wrong Service SID */
 	TWOFA_VERIFY_RATE_LIMITED,      /* 20429, 60212, any other 429 */
-	TWOFA_VERIFY_OUTAGE,            /* 5xx, timeout, connect/TLS failure, unexpected body */
+	TWOFA_VERIFY_OUTAGE,            /* 5xx, timeout, no connection, TLS handshake/certificate */
 	TWOFA_VERIFY_CLIENT_ERROR,      /* any other refusal, or a bad local argument */
+	TWOFA_VERIFY_BAD_ANSWER,        /* 1xx/3xx, a 2xx we cannot read, a body too large */
+	TWOFA_VERIFY_LOCAL_ERROR,       /* this machine failed: descriptors, memory, CA file */
 	TWOFA_VERIFY_OUTCOME_COUNT
 } twofa_verify_outcome;
 
@@ -101,6 +104,9 @@ long twofa_verify_connections(const twofa_verify *v);
 const char *twofa_verify_outcome_name(twofa_verify_outcome o);  /* "approved", ... */
 const char *twofa_verify_user_message(twofa_verify_outcome o);
 bool twofa_verify_is_outage(twofa_verify_outcome o);
+/* NULL when failmode=safe may open on an outage in this process; otherwise
+ * why not (for the decision line). real_uid: getuid(). */
+const char *twofa_failmode_safe_refusal(uid_t real_uid);
 /* The outcome of a non-2xx answer: the one place Twilio's codes are mapped. */
 twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status, long twilio_code);
 const char *twofa_verify_op_name(twofa_verify_op op);

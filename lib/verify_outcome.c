@@ -40,6 +40,12 @@ static const struct {
 	[TWOFA_VERIFY_CLIENT_ERROR] = {
 		"client_error",
 		"The verification request was refused; contact your administrator." },
+	[TWOFA_VERIFY_BAD_ANSWER] = {
+		"bad_answer",
+		"The verification service gave an answer that cannot be used; contact your administrator." },
+	[TWOFA_VERIFY_LOCAL_ERROR] = {
+		"local_error",
+		"The verification request could not be made on this machine; try again later." },
 };
 
 static bool valid_outcome(twofa_verify_outcome o)
@@ -58,10 +64,22 @@ const char *twofa_verify_user_message(twofa_verify_outcome o)
 }
 
 /* Only a failure of the service itself counts: a rate limit or a refusal can
- * be caused on purpose by an attacker, so failmode=safe must not open on it. */
+ * be caused on purpose by an attacker, so failmode=safe must not open on it;
+ * nor on a bad answer or a local error (a caller's low RLIMIT_NOFILE). */
 bool twofa_verify_is_outage(twofa_verify_outcome o)
 {
 	return o == TWOFA_VERIFY_OUTAGE;
+}
+
+/* The caller of a setuid program (su, sudo, chfn: real uid not root) can
+ * stop it past the timeout and so make an outage on purpose. Until the
+ * exchange runs where the caller cannot reach it (issue 12), failmode=safe
+ * opens only for root callers (sshd, login). */
+const char *twofa_failmode_safe_refusal(uid_t real_uid)
+{
+	if (real_uid == 0)
+		return NULL;
+	return "real uid is not root (a user's setuid program)";
 }
 
 const char *twofa_verify_op_name(twofa_verify_op op)
@@ -84,7 +102,7 @@ twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status
 	if (http_status == 401 || twilio_code == 20003)
 		return TWOFA_VERIFY_BAD_CREDENTIALS;
 	if (http_status < 400 || http_status > 499)
-		return TWOFA_VERIFY_OUTAGE; /* 1xx, 3xx (redirects are not followed), nonsense */
+		return TWOFA_VERIFY_BAD_ANSWER; /* 1xx, 3xx (redirects are not followed), nonsense */
 
 	switch (twilio_code) {
 	case 60202:

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Reading Twilio's answers. Defensive: a 2xx body that is not the JSON we
- * expect is an outage ("unexpected response"), never a pass; error bodies
+ * expect is a bad answer ("unexpected response"), never a pass and never an
+ * outage (failmode=safe stays closed); error bodies
  * are optional (the status alone then decides). */
 #include "twofa_build.h"
 
@@ -81,7 +82,7 @@ static const char *get_string(json_t *obj, const char *key)
 	return json_string_value(json_object_get(obj, key));
 }
 
-/* Sets the outage outcome for a 2xx body we cannot trust. */
+/* Sets the bad-answer outcome for a 2xx body we cannot trust. */
 static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t log_size,
 				       const char *why, const char *value)
 {
@@ -91,7 +92,7 @@ static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t
 		scrub_message(value, shown, sizeof(shown));
 	snprintf(log, log_size, "unexpected response (HTTP %ld): %s%s%s%s", r->http_status, why,
 		 value != NULL ? " \"" : "", shown, value != NULL ? "\"" : "");
-	return r->outcome = TWOFA_VERIFY_OUTAGE;
+	return r->outcome = TWOFA_VERIFY_BAD_ANSWER;
 }
 
 static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -29,20 +30,31 @@ typedef struct code_round {
 	char notice[160];   /* said at the start of the next prompt, which PAM_SILENT keeps */
 } code_round;
 
-/* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything
- * else Twilio says is never an outage and never opens the door. */
+/* An outage (no answer, 5xx, timeout, TLS): failmode decides, and safe opens
+ * only where the caller cannot have made the outage (lib: verify_outcome.c).
+ * Anything else Twilio says is never an outage and never opens the door. */
 static int outage(code_round *r, const twofa_verify_result *res, const char *when)
 {
+	const char *refusal = NULL;
+
 	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
-		twofa_audit_decision(r->audit, LOG_CRIT, "success",
-				     "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
-				     when, res->log_message);
-		return PAM_SUCCESS;
+		refusal = twofa_failmode_safe_refusal(getuid());
+		if (refusal == NULL) {
+			twofa_audit_decision(r->audit, LOG_CRIT, "success",
+					     "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
+					     when, res->log_message);
+			return PAM_SUCCESS;
+		}
 	}
 	twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
 			"The verification service cannot be reached. Try again later.");
-	twofa_audit_decision(r->audit, LOG_ERR, "denied", "Twilio unreachable at %s (%s), failmode=secure",
-			     when, res->log_message);
+	if (refusal != NULL)
+		twofa_audit_decision(r->audit, LOG_ERR, "denied",
+				     "Twilio unreachable at %s, failmode=safe treated as secure: %s (%s)", when,
+				     refusal, res->log_message);
+	else
+		twofa_audit_decision(r->audit, LOG_ERR, "denied", "Twilio unreachable at %s (%s), failmode=secure",
+				     when, res->log_message);
 	return PAM_AUTHINFO_UNAVAIL;
 }
 

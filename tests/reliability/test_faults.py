@@ -3,10 +3,13 @@
 """Fault matrix (issue 7): every simulator fault at send and at check, times failmode
 secure and safe, plus TLS, DNS and connection failures, plus broken stores.
 
-Documented results (man/pam_twofa.8): an outage (5xx, timeout, reset, malformed, oversized
-or empty body, TLS failure, no connection) is PAM_AUTHINFO_UNAVAIL under failmode=secure
-and PAM_SUCCESS under failmode=safe, with a LOG_CRIT line saying FAILMODE=SAFE; a 429 is
-never an outage and never succeeds. Each run: the driver ends cleanly, one decision line
+Documented results (man/pam_twofa.8): an outage (5xx, timeout, reset, TLS failure, no
+connection) is PAM_AUTHINFO_UNAVAIL under failmode=secure and PAM_SUCCESS under
+failmode=safe, with a LOG_CRIT line saying FAILMODE=SAFE; a 429, a 3xx, a malformed,
+oversized or empty body, and this machine's own failures (an unreadable CA file, a low
+RLIMIT_NOFILE) are never an outage and never succeed (audit #2, #10). failmode=safe opens
+only in a process whose real uid is root: with another real uid (a user's su or sudo) an
+outage is refused as under failmode=secure. Each run: the driver ends cleanly, one decision line
 says why, and the module returns within timeout + 1 s of the fault. The time is measured
 from the password answer to the end of the run, minus the same span of a wrong-password
 run (Argon2id and process exit): what is left is what the network part took.
@@ -37,7 +40,8 @@ if not relcommon.require_built(t, pamtest.DRIVER, pamtest.MKMEMBER, relcommon.CL
 TIMEOUT = 2
 PASSWORD = "fault matrix pw"
 ALICE = "+14155550123"
-SIM_FAULTS = ["500", "503", "429", "delay", "reset", "malformed", "oversized", "empty"]
+SIM_FAULTS = ["500", "503", "429", "302", "delay", "reset", "malformed", "oversized", "empty"]
+OUTAGE_FAULTS = ("500", "503", "delay", "reset")
 
 sim = pamtest.Sim()
 env = pamtest.Env(sim, config={"timeout": str(TIMEOUT), "lockout_failures": "0", "max_tries": "1"})
@@ -123,7 +127,7 @@ for op, where in (("start", "send"), ("check", "check")):
             sim.fault(op, fault, count=-1, delay=TIMEOUT + 3 if fault == "delay" else None)
             run, elapsed = timed_login(service)
             expect("%s at %s, failmode=%s" % (fault, where, service), service, run, elapsed,
-                   fault != "429", where)
+                   fault in OUTAGE_FAULTS, where)
             t.eq(sim.stats()["checks"], 0, "%s at %s, failmode=%s: no code was accepted by Twilio"
                  % (fault, where, service)) if fault != "delay" else None
 sim.reset()
@@ -138,11 +142,12 @@ def closed_port():
     return port
 
 
-NETWORK = [
-    ("wrong-host certificate", {"verify_url": sim.read("wrong_host_url")}),
-    ("unknown CA", {"ca_file": None}),
-    ("DNS failure", {"verify_url": "https://nonexistent.invalid"}),
-    ("connection refused", {"verify_url": "https://127.0.0.1:%d" % closed_port()}),
+NETWORK = [  # (label, config change, an outage?)
+    ("wrong-host certificate", {"verify_url": sim.read("wrong_host_url")}, True),
+    ("unknown CA", {"ca_file": None}, True),
+    ("DNS failure", {"verify_url": "https://nonexistent.invalid"}, True),
+    ("connection refused", {"verify_url": "https://127.0.0.1:%d" % closed_port()}, True),
+    ("unreadable CA file", {"ca_file": os.path.join(env.dir, "no-such-ca.pem")}, False),
 ]
 
 
@@ -157,14 +162,85 @@ def config_with(change):
     env.write_config(raw="\n".join(lines) + "\n")
 
 
-for label, change in NETWORK:
+for label, change, is_outage in NETWORK:
     config_with(change)
     for service in ("secure", "safe"):
         fresh()
         run, elapsed = timed_login(service)
-        expect("%s, failmode=%s" % (label, service), service, run, elapsed, True, "send")
+        expect("%s, failmode=%s" % (label, service), service, run, elapsed, is_outage, "send")
         t.eq(sim.outbox(), [], "%s, failmode=%s: nothing was sent" % (label, service))
     env.write_config()
+
+
+# -- failmode=safe and the caller (audit #2) --------------------------------------------------
+def unused_uid():
+    import pwd
+    uid = 61000
+    while True:
+        try:
+            pwd.getpwuid(uid)
+            uid += 1
+        except KeyError:
+            return uid
+
+
+CALLER = unused_uid()
+AS_USER_SETUID = ["setpriv", "--ruid=%d" % CALLER, "--euid=0"]  # what su and sudo look like
+
+
+def caller_login(service, wrapper):
+    return run_pam(env, service, "alice", ["auth"], rhost="192.0.2.7", syslog=cap, wrapper=wrapper,
+                   answers=[PASSWORD] + [sim.code_answer(ALICE)] * 3)
+
+
+for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count=-1)),
+                         ("connection refused", lambda: config_with(
+                             {"verify_url": "https://127.0.0.1:%d" % closed_port()}))):
+    fresh()
+    outage_at()
+    run = caller_login("safe", AS_USER_SETUID)
+    cap.wait_for("result=", timeout=5)  # this run's line, before the capture is read
+    texts = decisions()
+    t.ok(run.clean_exit and run.codes() == ["PAM_AUTHINFO_UNAVAIL"],
+         "%s, failmode=safe, real uid %d, euid 0 (a user's su): refused" % (label, CALLER),
+         run.describe())
+    t.ok(len(texts) == 1 and "result=denied" in texts[0] and "real uid is not root" in texts[0]
+         and "failmode=safe treated as secure" in texts[0],
+         "%s, real uid %d: the decision line says why failmode=safe stayed shut" % (label, CALLER),
+         texts)
+    t.ok(not [r for r in cap.lines() if "FAILMODE=SAFE" in r["text"]],
+         "%s, real uid %d: no FAILMODE=SAFE line" % (label, CALLER), cap.texts())
+    fresh()
+    outage_at()
+    run = caller_login("safe", [])
+    t.eq(run.codes(), ["PAM_SUCCESS"], "%s, failmode=safe, real uid 0 (sshd, login): still opens"
+         % label)
+    # Its FAILMODE=SAFE line must not reach the next case's capture: wait for it.
+    t.ok(cap.wait_for("FAILMODE=SAFE", timeout=5) is not None,
+         "%s, real uid 0: the fail-open is logged FAILMODE=SAFE" % label, cap.texts())
+    sim.reset()
+    env.write_config()
+
+# A low RLIMIT_NOFILE (which the caller of su or chfn sets) at every point of the exchange:
+# wrong codes only, so PAM_SUCCESS could come only from failmode=safe opening.
+seen = {"local": 0, "twilio": 0, "success": []}
+for limit in range(4, 41):
+    fresh()
+    run = run_pam(env, "safe", "alice", ["auth"], rhost="192.0.2.7", syslog=cap,
+                  wrapper=["prlimit", "--nofile=%d:%d" % (limit, limit)],
+                  answers=[PASSWORD, "000000", "000001", "000002"])
+    texts = " ".join(decisions())
+    if run.code("auth") == "PAM_SUCCESS":
+        seen["success"].append((limit, texts))
+    if "request failed on this machine" in texts:
+        seen["local"] += 1
+    if "wrong code" in texts:
+        seen["twilio"] += 1
+t.ok(not seen["success"], "RLIMIT_NOFILE 4..40 under failmode=safe: never PAM_SUCCESS",
+     seen["success"])
+t.ok(seen["local"] > 0 and seen["twilio"] > 0,
+     "RLIMIT_NOFILE 4..40: %d runs failed on this machine (a local error, not an outage), %d "
+     "reached Twilio" % (seen["local"], seen["twilio"]))
 
 # -- broken stores -----------------------------------------------------------------------------
 pristine = env.members_db + ".pristine"

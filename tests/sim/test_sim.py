@@ -359,6 +359,9 @@ def test_faults(s):
     st, body, _ = s.start(NUM)
     t.ok(st == 201 and isinstance(body, bytes) and body.startswith(b"{"),
          "malformed -> 201 with broken JSON", body)
+    s.ctl("POST", "faults", {"op": "start", "fault": "302"})
+    st, body, _ = s.start(NUM)
+    t.eq(st, 302, "302 -> a redirect status")
     s.ctl("POST", "faults", {"op": "fetch", "fault": "oversized"})
     st, body, h = s.fetch(NUM)
     t.ok(st == 200 and int(h["Content-Length"]) > 1024 * 1024, "oversized -> 200 body > 1 MiB")

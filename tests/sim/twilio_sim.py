@@ -32,7 +32,7 @@ CHANNELS = ("sms", "call", "whatsapp", "email")
 ATTEMPT_CHANNEL = {"sms": "SMS", "call": "CALL", "email": "EMAIL", "whatsapp": "whatsapp"}
 NUMBER_KINDS = ("normal", "landline", "blocked", "geo_blocked", "invalid", "twilio_blocked")
 FAULT_OPS = ("start", "check", "cancel", "fetch", "service", "lookup", "any")
-FAULT_KINDS = ("500", "503", "429", "delay", "reset", "malformed", "oversized", "empty")
+FAULT_KINDS = ("500", "503", "429", "302", "delay", "reset", "malformed", "oversized", "empty")
 
 # Verify's supported Locale overrides (twilio.com/docs/verify/supported-languages).
 LOCALES = set("""af ar ca cs da de el en en-GB es es-419 et fi fr fr-CA he hi hr hu id it ja
@@ -614,6 +614,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code = fault.get("code") or {"500": 20500, "503": 20503, "429": 20429}[kind]
             hdr = {"Retry-After": "1"} if kind == "429" else {}
             raise ApiError(int(kind), int(code), headers=hdr)
+        if kind == "302":  # a redirect (never followed): not an outage, never a pass
+            return 302, None, b'{"status": "pending"}'
         if kind == "reset":
             return 0, None, b"reset"
         if kind == "malformed":

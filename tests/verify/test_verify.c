@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -193,6 +195,7 @@ typedef struct conf_opts {
 	const char *service;    /* override */
 	const char *verify_url; /* override */
 	bool no_ca;
+	const char *ca_file;    /* override */
 	const char *proxy;
 	long timeout;
 	const char *locale;
@@ -219,7 +222,9 @@ static twofa_verify *client(const conf_opts *o)
 	ADD("verify_service_sid = %s\n", o->service ? o->service : cred(s, "verify_service_sid"));
 	ADD("verify_url = %s\n", o->verify_url ? o->verify_url : s->url);
 	ADD("lookup_url = %s\n", s->url);
-	if (!o->no_ca && s->ca[0] != '\0')
+	if (o->ca_file != NULL)
+		ADD("ca_file = %s\n", o->ca_file);
+	else if (!o->no_ca && s->ca[0] != '\0')
 		ADD("ca_file = %s\n", s->ca);
 	if (o->proxy != NULL)
 		ADD("proxy = %s\n", o->proxy);
@@ -534,7 +539,7 @@ static void test_lookup(void)
 	EXPECT(twofa_lookup(v, "+14155550123", "USA", e164, &r), TWOFA_VERIFY_CLIENT_ERROR,
 	       "3-letter country refused locally");
 	sim_fault("lookup", "malformed", 0);
-	EXPECT(twofa_lookup(v, NUM, NULL, e164, &r), TWOFA_VERIFY_OUTAGE, "lookup with a malformed answer");
+	EXPECT(twofa_lookup(v, NUM, NULL, e164, &r), TWOFA_VERIFY_BAD_ANSWER, "lookup with a malformed answer");
 	twofa_verify_free(v);
 }
 
@@ -549,19 +554,21 @@ static void test_faults(void)
 		{ "start", "503", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
 		{ "start", "429", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_RATE_LIMITED },
 		{ "start", "reset", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "malformed", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "oversized", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "empty", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
+		{ "start", "malformed", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
+		{ "start", "oversized", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
+		{ "start", "empty", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
+		{ "start", "302", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
 		{ "check", "500", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
 		{ "check", "503", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
 		{ "check", "429", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_RATE_LIMITED },
 		{ "check", "reset", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "malformed", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "oversized", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "empty", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
+		{ "check", "malformed", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
+		{ "check", "oversized", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
+		{ "check", "empty", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
+		{ "check", "302", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
 		{ "cancel", "503", TWOFA_VERIFY_OP_CANCEL, TWOFA_VERIFY_OUTAGE },
 		{ "service", "500", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_OUTAGE },
-		{ "service", "malformed", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_OUTAGE },
+		{ "service", "malformed", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_BAD_ANSWER },
 	};
 	twofa_verify_result r;
 	twofa_verify *v;
@@ -633,6 +640,47 @@ static void test_faults(void)
 	twofa_verify_free(v);
 }
 
+/* Out of descriptors (a caller's low RLIMIT_NOFILE) at every point of the
+ * exchange: each limit up to a dozen above the highest open descriptor ends
+ * in a local error or a real answer, never an outage. */
+static void test_no_descriptors(void)
+{
+	struct rlimit saved;
+	twofa_verify_result r;
+	int open_now = 0, outages = 0, locals = 0, fine = 0;
+
+	if (!ok(getrlimit(RLIMIT_NOFILE, &saved) == 0, "getrlimit"))
+		return;
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			open_now = fd + 1;
+	for (int limit = 0; limit <= open_now + 12; limit++) {
+		struct rlimit low = { .rlim_cur = (rlim_t)limit, .rlim_max = saved.rlim_max };
+		twofa_verify *v = client(&(conf_opts){ 0 });
+		twofa_verify_outcome o;
+
+		if (v == NULL)
+			continue;
+		if (setrlimit(RLIMIT_NOFILE, &low) != 0)
+			break;
+		o = twofa_verify_fetch_service(v, NULL, &r);
+		(void)setrlimit(RLIMIT_NOFILE, &saved);
+		if (o == TWOFA_VERIFY_OUTAGE) {
+			outages++;
+			diag("RLIMIT_NOFILE %d: outage: %s", limit, r.log_message);
+		} else if (o == TWOFA_VERIFY_LOCAL_ERROR) {
+			locals++;
+			diag("RLIMIT_NOFILE %d: %s", limit, r.log_message);
+		} else if (o == TWOFA_VERIFY_OK) {
+			fine++;
+		}
+		twofa_verify_free(v);
+	}
+	ok(outages == 0 && locals > 0 && fine > 0,
+	   "RLIMIT_NOFILE 0..%d: %d local errors, %d answers, %d outages", open_now + 12, locals, fine,
+	   outages);
+}
+
 static void test_transport(void)
 {
 	twofa_verify_result r;
@@ -656,9 +704,33 @@ static void test_transport(void)
 	v = client(&(conf_opts){ .verify_url = url, .timeout = 2 });
 	t0 = now_s();
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE, "connection refused");
-	ok(now_s() - t0 < 2.0 && strstr(r.log_message, "connection failed") != NULL,
-	   "refused at once and logged as a connection failure");
+	ok(now_s() - t0 < 2.0 && strstr(r.log_message, "connection failed") != NULL &&
+		   strstr(r.log_message, "refused") != NULL,
+	   "refused at once and logged as a connection failure: %s", r.log_message);
 	twofa_verify_free(v);
+
+	/* This machine's failures are never an outage (failmode=safe stays shut). */
+	v = client(&(conf_opts){ .ca_file = "/nonexistent/twofa-ca.pem" });
+	if (ok(v != NULL, "client with a missing CA file"))
+		EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_LOCAL_ERROR, "CA file missing");
+	twofa_verify_free(v);
+	{
+		char garbage[] = "/tmp/twofa-ca-garbage.XXXXXX";
+		int fd = mkstemp(garbage);
+
+		if (ok(fd >= 0 && write(fd, "not a certificate\n", 18) == 18, "a CA file that is not PEM")) {
+			v = client(&(conf_opts){ .ca_file = garbage });
+			if (ok(v != NULL, "client with that CA file"))
+				EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_LOCAL_ERROR,
+				       "CA file without a certificate");
+			twofa_verify_free(v);
+		}
+		if (fd >= 0) {
+			close(fd);
+			unlink(garbage);
+		}
+	}
+	test_no_descriptors();
 
 	/* The environment must change nothing: all proxies point at a dead port. */
 	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", port);

@@ -1,7 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The pure parts of the Verify client: the outcome table, the error mapping
- * and the response parser, fed with Twilio-shaped and hostile bodies. */
+ * and the response parser, fed with Twilio-shaped and hostile bodies.
+ * Built twice: as test_verify_unit with the build's own lib/http.c (a test
+ * build: plain http to the loopback accepted), and as test_verify_https_only
+ * with its own copy of lib/http.c compiled as a normal build compiles it
+ * (TWOFA_HTTPS_ONLY), which must refuse every http:// URL. */
 #include "twofa_build.h"
+
+#ifdef TWOFA_HTTPS_ONLY
+#undef TWOFA_TEST_HTTP
+#endif
 
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +44,11 @@ static void test_table(void)
 	ok(twofa_verify_is_outage(TWOFA_VERIFY_OUTAGE), "outage is an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_RATE_LIMITED), "rate limiting is not an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_CREDENTIALS), "bad credentials are not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_ANSWER), "a bad answer (3xx, garbled 2xx) is not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_LOCAL_ERROR), "a local error (EMFILE, CA file) is not an outage");
+	ok(twofa_failmode_safe_refusal(0) == NULL, "failmode=safe may open for a root caller (real uid 0)");
+	ok(twofa_failmode_safe_refusal(1000) != NULL && strstr(twofa_failmode_safe_refusal(1000), "real uid"),
+	   "failmode=safe does not open for a caller whose real uid is not root");
 	ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)99), "unknown") == 0,
 	   "an out-of-range outcome is named unknown");
 }
@@ -68,7 +81,13 @@ static void test_map(void)
 		{ TWOFA_VERIFY_OP_CHECK, 429, 0, TWOFA_VERIFY_RATE_LIMITED },
 		{ TWOFA_VERIFY_OP_START, 500, 20500, TWOFA_VERIFY_OUTAGE },
 		{ TWOFA_VERIFY_OP_CHECK, 503, 0, TWOFA_VERIFY_OUTAGE },
-		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_OUTAGE },
+		/* Not an outage, so failmode=safe never opens on them (audit #10). */
+		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 301, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 304, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_CHECK, 100, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_CHECK, 199, 0, TWOFA_VERIFY_BAD_ANSWER },
+		{ TWOFA_VERIFY_OP_START, 600, 0, TWOFA_VERIFY_BAD_ANSWER },
 		{ TWOFA_VERIFY_OP_START, 403, 60204, TWOFA_VERIFY_CLIENT_ERROR },
 		{ TWOFA_VERIFY_OP_CHECK, 400, 60221, TWOFA_VERIFY_CLIENT_ERROR },
 		{ TWOFA_VERIFY_OP_LOOKUP, 404, 20404, TWOFA_VERIFY_NUMBER_INVALID },
@@ -91,26 +110,26 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"" VE "\",\"status\":\"pending\"}", &r, NULL) ==
 			   TWOFA_VERIFY_SENT && strcmp(r.verification_sid, VE) == 0,
 	   "start 201 pending -> sent, sid kept");
-	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "start without sid -> outage");
+	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "start without sid -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"VExyz\",\"status\":\"pending\"}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "start with a malformed sid -> outage");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "start with a malformed sid -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"sid\":\"" VE "\",\"status\":\"approved\",\"valid\":true}",
 		  &r, NULL) == TWOFA_VERIFY_APPROVED,
 	   "check approved -> approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 201, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_APPROVED,
 	   "check 201 approved (spec) -> approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"valid\":false}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "approved contradicted by valid:false -> outage, not a pass");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "approved contradicted by valid:false -> bad answer, not a pass");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":false}", &r, NULL) ==
 		   TWOFA_VERIFY_WRONG_CODE,
 	   "check pending -> wrong code");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":true}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "pending with valid:true -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "pending with valid:true -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "status compared exactly: APPROVED is not approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"max_attempts_reached\"}", &r, NULL) ==
 		   TWOFA_VERIFY_TOO_MANY_CHECKS,
@@ -118,21 +137,21 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"expired\"}", &r, NULL) == TWOFA_VERIFY_EXPIRED,
 	   "check expired -> expired");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"status\":\"approved\"}", &r, NULL) ==
-		   TWOFA_VERIFY_OUTAGE,
+		   TWOFA_VERIFY_BAD_ANSWER,
 	   "duplicate keys are rejected");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "status of the wrong type -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "[\"approved\"]", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "an array -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "truncated JSON -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_OUTAGE, "empty body -> outage");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_OUTAGE, "no body -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "status of the wrong type -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "[\"approved\"]", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "an array -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "truncated JSON -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "empty body -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "no body -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"sid\":\"" VE "\",\"status\":\"canceled\"}", &r, NULL) ==
 		   TWOFA_VERIFY_OK,
 	   "cancel canceled -> ok");
-	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_OUTAGE,
-	   "cancel answered approved -> outage");
+	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "cancel answered approved -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":6,"
 		  "\"friendly_name\":\"My\\u001b[31mApp\"}", &r, &d) == TWOFA_VERIFY_OK &&
@@ -140,10 +159,10 @@ static void test_parse(void)
 		   strstr(d.friendly_name, "App") != NULL,
 	   "service -> ok, code length 6, name sanitised (%s)", d.friendly_name);
 	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":99}", &r, &d) ==
-		   TWOFA_VERIFY_OUTAGE,
-	   "service code_length 99 -> outage");
-	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "service with a VE sid -> outage");
+		   TWOFA_VERIFY_BAD_ANSWER,
+	   "service code_length 99 -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "service with a VE sid -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+14159929960\"}", &r, &d) ==
 			   TWOFA_VERIFY_OK && strcmp(d.e164, "+14159929960") == 0,
@@ -153,10 +172,10 @@ static void test_parse(void)
 		  &r, &d) == TWOFA_VERIFY_NUMBER_INVALID,
 	   "lookup valid:false -> number invalid");
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+1415992996000000\"}",
-		  &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "lookup valid with a 16-digit number -> outage");
-	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_OUTAGE,
-	   "lookup valid of the wrong type -> outage");
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "lookup valid with a 16-digit number -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "lookup valid of the wrong type -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_START, 429,
 		  "{\"code\":60203,\"message\":\"Max send attempts reached\",\"more_info\":\"x\",\"status\":429}",
@@ -183,9 +202,17 @@ static void test_parse(void)
 static void test_urls(void)
 {
 	ok(twofa_http_url_allowed("https://verify.twilio.com"), "https allowed");
-	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "http to 127.0.0.1 allowed");
-	ok(twofa_http_url_allowed("http://localhost:1"), "http to localhost allowed");
-	ok(twofa_http_url_allowed("http://[::1]:1"), "http to [::1] allowed");
+#ifdef TWOFA_TEST_HTTP
+	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "test build: http to 127.0.0.1 allowed");
+	ok(twofa_http_url_allowed("http://localhost:1"), "test build: http to localhost allowed");
+	ok(twofa_http_url_allowed("http://[::1]:1"), "test build: http to [::1] allowed");
+#else
+	ok(!twofa_http_url_allowed("http://127.0.0.1:8080"), "normal build: http to 127.0.0.1 refused");
+	ok(!twofa_http_url_allowed("http://localhost:1"), "normal build: http to localhost refused");
+	ok(!twofa_http_url_allowed("http://[::1]:1"), "normal build: http to [::1] refused");
+	ok(strstr(twofa_http_url_rule(), "--enable-test-http") != NULL,
+	   "normal build: the rule names the test-build option: %s", twofa_http_url_rule());
+#endif
 	ok(!twofa_http_url_allowed("http://verify.twilio.com"), "http elsewhere refused");
 	ok(!twofa_http_url_allowed("http://127.0.0.2"), "http to 127.0.0.2 refused");
 	ok(!twofa_http_url_allowed("ftp://127.0.0.1"), "ftp refused");
@@ -206,7 +233,12 @@ static void test_new(void)
 		const char *what;
 	} cases[] = {
 		{ "https://127.0.0.1:1", VA, NULL, 10, TWOFA_OK, "https to the loopback" },
-		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "http to the loopback, locale pt-BR" },
+#ifdef TWOFA_TEST_HTTP
+		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "test build: http to the loopback, locale pt-BR" },
+#else
+		{ "http://127.0.0.1:1/", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to the loopback" },
+		{ "http://localhost:1", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to localhost" },
+#endif
 		{ "http://verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "http elsewhere" },
 		{ "https://AC1:tok@verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "user info in the URL" },
 		{ "https://127.0.0.1:1", "VA123", NULL, 10, TWOFA_ECONFIG, "short Service SID" },
