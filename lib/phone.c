@@ -784,7 +784,7 @@ static twofa_phone_reason check_digits(ctx *c, const struct twofa_region *r, con
 
 		if (n < 0 || (size_t)n >= sizeof(res->e164))
 			return TWOFA_PHONE_TOO_LONG; /* more than E.164's 15 digits */
-		if (!twofa_phone_is_e164(res->e164))
+		if (!twofa_e164_valid(res->e164))
 			return TWOFA_PHONE_TOO_SHORT;
 		return TWOFA_PHONE_OK;
 	}
@@ -956,19 +956,6 @@ twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2
 	}
 }
 
-bool twofa_phone_is_e164(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return false;
-	for (s++; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || ++n > TWOFA_E164_MAX_DIGITS)
-			return false;
-	}
-	return n >= TWOFA_E164_MIN_DIGITS;
-}
-
 /* Appends src[0, n) to out, keeping it terminated; false if it does not fit. */
 static bool put(char *out, size_t outlen, size_t *pos, const char *src, size_t n)
 {
@@ -1000,7 +987,7 @@ void twofa_phone_mask(const char *e164, char *out, size_t outlen)
 	if (out == NULL || outlen == 0)
 		return;
 	out[0] = '\0';
-	if (!twofa_phone_is_e164(e164)) {
+	if (!twofa_e164_valid(e164)) {
 		if (!put(out, outlen, &pos, "+***", 4))
 			out[0] = '\0';
 		return;
@@ -1048,7 +1035,7 @@ const char *twofa_phone_region(const char *e164)
 	numbuf digits;
 	parsed p;
 
-	if (!twofa_phone_is_e164(e164))
+	if (!twofa_e164_valid(e164))
 		return NULL;
 	nb_set(&digits, e164 + 1, strlen(e164 + 1));
 	if (parse_digits(&c, NULL, &digits, true, &p) != TWOFA_PHONE_OK)

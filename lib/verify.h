@@ -105,9 +105,8 @@ bool twofa_verify_is_outage(twofa_verify_outcome o);
 twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status, long twilio_code);
 const char *twofa_verify_op_name(twofa_verify_op op);
 
-/* True if s is a Twilio SID: the two-letter prefix and 32 hex digits. */
+/* twofa_sid_valid and twofa_e164_valid (lib/identifiers.h). */
 bool twofa_verify_is_sid(const char *s, const char *prefix);
-/* True if s is '+', a digit 1-9 and 1 to 14 more digits (syntax only). */
 bool twofa_verify_is_e164(const char *s);
 
 /* Interprets one HTTP answer (verify_response.c): fills r->outcome,
