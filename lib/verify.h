@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "identifiers.h"
 
 typedef struct twofa_verify twofa_verify;
 
@@ -45,8 +46,8 @@ typedef enum twofa_verify_op {
 	TWOFA_VERIFY_OP_LOOKUP,
 } twofa_verify_op;
 
-#define TWOFA_VERIFY_SID_LEN 34
-#define TWOFA_E164_MAX 16 /* '+' and up to 15 digits */
+#define TWOFA_VERIFY_SID_LEN TWOFA_SID_LEN
+#define TWOFA_E164_MAX (TWOFA_E164_SIZE - 1) /* '+' and the digits */
 
 typedef struct twofa_verify_result {
 	twofa_verify_outcome outcome;
