@@ -38,6 +38,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "identifiers.h"
 #include "util.h"
 
 #define CONFIG_LINE_MAX 4096   /* bytes per line, newline excluded */
@@ -296,17 +297,6 @@ static bool is_alnum(char ch)
 static bool is_alpha(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-}
-
-static bool valid_sid(const char *v, const char *prefix)
-{
-	if (strlen(v) != 34 || v[0] != prefix[0] || v[1] != prefix[1])
-		return false;
-	for (size_t i = 2; i < 34; i++) {
-		if (!is_hex(v[i]))
-			return false;
-	}
-	return true;
 }
 
 static bool valid_token(const char *v)
@@ -584,7 +574,7 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 	}
 	switch (spec->kind) {
 	case KEY_SID:
-		if (!valid_sid(value, spec->sid_prefix))
+		if (!twofa_sid_valid(value, spec->sid_prefix))
 			return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits",
 					  spec->name, spec->sid_prefix);
 		break;
@@ -1039,7 +1029,7 @@ static twofa_status check_pair(const char *sid_key, const char *sid, const char 
 		return twofa_fail(err, TWOFA_ECONFIG, "%s is missing (%s is set)", sid_key, secret_key);
 	if (!present(secret))
 		return twofa_fail(err, TWOFA_ECONFIG, "%s is missing (%s is set)", secret_key, sid_key);
-	if (!valid_sid(sid, prefix))
+	if (!twofa_sid_valid(sid, prefix))
 		return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits",
 				  sid_key, prefix);
 	if (!valid_token(secret))
@@ -1074,13 +1064,13 @@ twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *
 				err);
 		if (st != TWOFA_OK)
 			return st;
-	} else if (present(c->account_sid) && !valid_sid(c->account_sid, "AC")) {
+	} else if (present(c->account_sid) && !twofa_sid_valid(c->account_sid, "AC")) {
 		/* With an API key, account_sid alone is optional but must still be well formed. */
 		return twofa_fail(err, TWOFA_ECONFIG, "account_sid must be AC followed by 32 hex digits");
 	}
 	if (!present(c->verify_service_sid))
 		return twofa_fail(err, TWOFA_ECONFIG, "verify_service_sid is missing");
-	if (!valid_sid(c->verify_service_sid, "VA"))
+	if (!twofa_sid_valid(c->verify_service_sid, "VA"))
 		return twofa_fail(err, TWOFA_ECONFIG,
 				  "verify_service_sid must be VA followed by 32 hex digits");
 	return TWOFA_OK;

@@ -91,19 +91,6 @@ bool twofa_user_name_valid(const char *name)
 	return utf8_valid((const unsigned char *)name, len);
 }
 
-bool twofa_member_phone_valid(const char *phone)
-{
-	size_t digits;
-
-	if (phone == NULL || phone[0] != '+' || phone[1] < '1' || phone[1] > '9')
-		return false;
-	for (digits = 0; phone[1 + digits] != '\0'; digits++) {
-		if (digits >= 15 || phone[1 + digits] < '0' || phone[1 + digits] > '9')
-			return false;
-	}
-	return digits >= 8;
-}
-
 /* A simple shape check, not RFC 5322: local@domain, printable ASCII or
  * UTF-8 without blanks, a dot inside the domain. Twilio has the last word. */
 static bool email_valid(const char *email)
@@ -158,9 +145,9 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 	if (m->email != NULL && !email_valid(m->email))
 		return twofa_fail(err, TWOFA_EINVAL, "email address of %s is not of the form name@domain.tld (at most %d bytes)",
 				  m->user, TWOFA_EMAIL_MAX);
-	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL || !twofa_member_phone_valid(m->phone))
-		return twofa_fail(err, TWOFA_EINVAL, "phone number of %s is not in E.164 form (+ and 8..15 digits)",
-				  m->user);
+	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL || !twofa_e164_valid(m->phone))
+		return twofa_fail(err, TWOFA_EINVAL, "phone number of %s is not in E.164 form (+ and %d..%d digits)",
+				  m->user, TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
 	if (!(m->country[0] >= 'A' && m->country[0] <= 'Z' && m->country[1] >= 'A' && m->country[1] <= 'Z' &&
 	      m->country[2] == '\0'))
 		return twofa_fail(err, TWOFA_EINVAL, "country of %s is not two uppercase letters", m->user);

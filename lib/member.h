@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "identifiers.h"
 
 #define TWOFA_USER_NAME_MAX 256       /* bytes */
 #define TWOFA_EMAIL_MAX 254           /* bytes (RFC 5321 path limit) */
@@ -29,7 +30,7 @@ typedef enum {
 typedef struct twofa_member {
 	char *user;          /* login name, also the store key */
 	char *email;         /* NULL when none */
-	char phone[17];      /* E.164: '+' and 8..15 digits */
+	char phone[TWOFA_E164_SIZE]; /* E.164 (twofa_e164_valid) */
 	char country[3];     /* ISO 3166-1 alpha-2 the number was entered for */
 	twofa_channel channel;
 	char *password_hash; /* "$argon2id$..." */
@@ -68,8 +69,5 @@ void twofa_member_free(twofa_member *m);
 /* "active", "pending", "disabled"; NULL for an unknown value. */
 const char *twofa_member_status_name(twofa_member_status status);
 bool twofa_member_status_parse(const char *s, twofa_member_status *out);
-
-/* E.164 syntax only: '+', then 8..15 digits, the first not 0. */
-bool twofa_member_phone_valid(const char *phone);
 
 #endif

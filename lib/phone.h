@@ -21,13 +21,8 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "identifiers.h" /* TWOFA_E164_SIZE and the E.164 syntax */
 
-/* '+', at most 15 digits, NUL. */
-#define TWOFA_E164_SIZE 17
-#define TWOFA_E164_MAX_DIGITS 15
-/* The shortest valid numbers libphonenumber knows are 6 digits with the
- * calling code (some Austrian and German ones); Niue's are 7. */
-#define TWOFA_E164_MIN_DIGITS 6
 /* Longest input accepted, in bytes. */
 #define TWOFA_PHONE_INPUT_MAX 64
 /* Enough for any masked number ("+1 ***-***-0123"). */
@@ -71,11 +66,6 @@ const char *twofa_phone_reason_name(twofa_phone_reason reason);
  * input, naming the country; TWOFA_ESYS for an internal error) and out is "". */
 twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2,
 				   char out[TWOFA_E164_SIZE], twofa_error *err);
-
-/* Syntactic check: '+', a digit 1-9, then digits, TWOFA_E164_MIN_DIGITS to
- * TWOFA_E164_MAX_DIGITS digits in all. Says nothing about the number being
- * assigned. */
-bool twofa_phone_is_e164(const char *s);
 
 /* Writes e164 masked for display into out: the calling code and the last 2
  * to 4 digits stay, every other digit becomes '*', grouped for reading:

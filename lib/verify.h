@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "identifiers.h"
 
 typedef struct twofa_verify twofa_verify;
 
@@ -48,8 +49,8 @@ typedef enum twofa_verify_op {
 	TWOFA_VERIFY_OP_LOOKUP,
 } twofa_verify_op;
 
-#define TWOFA_VERIFY_SID_LEN 34
-#define TWOFA_E164_MAX 16 /* '+' and up to 15 digits */
+#define TWOFA_VERIFY_SID_LEN TWOFA_SID_LEN
+#define TWOFA_E164_MAX (TWOFA_E164_SIZE - 1) /* '+' and the digits */
 
 typedef struct twofa_verify_result {
 	twofa_verify_outcome outcome;
@@ -111,9 +112,8 @@ const char *twofa_failmode_safe_refusal(uid_t real_uid);
 twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status, long twilio_code);
 const char *twofa_verify_op_name(twofa_verify_op op);
 
-/* True if s is a Twilio SID: the two-letter prefix and 32 hex digits. */
+/* twofa_sid_valid and twofa_e164_valid (lib/identifiers.h). */
 bool twofa_verify_is_sid(const char *s, const char *prefix);
-/* True if s is '+', a digit 1-9 and 1 to 14 more digits (syntax only). */
 bool twofa_verify_is_e164(const char *s);
 
 /* Interprets one HTTP answer (verify_response.c): fills r->outcome,

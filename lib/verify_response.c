@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "identifiers.h"
 #include "util.h"
 #include "verify.h"
 
@@ -53,27 +54,12 @@ static void scrub_message(const char *in, char *out, size_t out_size)
 
 bool twofa_verify_is_sid(const char *s, const char *prefix)
 {
-	if (s == NULL || strlen(s) != TWOFA_VERIFY_SID_LEN || strncmp(s, prefix, 2) != 0)
-		return false;
-	for (size_t i = 2; i < TWOFA_VERIFY_SID_LEN; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
+	return twofa_sid_valid(s, prefix);
 }
 
 bool twofa_verify_is_e164(const char *s)
 {
-	size_t n;
-
-	if (s == NULL || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return false;
-	n = strnlen(s + 1, 16);
-	if (n < 2 || n > 15)
-		return false;
-	for (size_t i = 1; s[i] != '\0'; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
+	return twofa_e164_valid(s);
 }
 
 /* A string member, or NULL if absent, null or not a string. */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pam_twofa/answer.c"
+#include "answer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the twofa.conf parser: any bytes must parse or fail
- * cleanly, never crash, leak or read out of bounds. Not part of the normal
- * build; see lib/config.am for how to build and run it. */
+ * cleanly, never crash, leak or read out of bounds. Built and run by
+ * scripts/fuzz (rules in tests/fuzz/fuzz.am). */
 #include "twofa_build.h"
 
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer target for conversation answers: pam_twofa/conv.c (compiled in
- * here, with libpam's pam_get_item replaced by a stub) asks a question and the
+/* libFuzzer target for conversation answers: pam_twofa/conv.c (linked in,
+ * with libpam's pam_get_item replaced by the stub below) asks a question and the
  * "application" answers with the fuzz input. The first byte picks how the
  * application behaves (answer, no resp array, NULL resp, a failure with or
  * without a partial answer); the rest is the answer, NULs and all, possibly
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pam_twofa/conv.c"
+#include "conv.h"
+#include "util.h"
 
 enum app_behaviour { APP_ANSWER, APP_NO_ARRAY, APP_NULL_RESP, APP_FAIL_PARTIAL, APP_FAIL, APP_BEHAVIOURS };
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer target for twofa-enroll import's input reader (read_input in
- * cli/cmd_transfer.c: line splitting, length bounds, per-line decoding,
+/* libFuzzer target for twofa-enroll import's input reader (cli_import_read
+ * in cli/import_reader.c: line splitting, length bounds, per-line decoding,
  * duplicate users), fed through fmemopen. Built by scripts/fuzz. The CLI
- * helpers it calls are stubbed below; nothing is written anywhere.
+ * helper it calls (cli_fail) is stubbed in cli_stubs.c; nothing is written
+ * anywhere.
  * Invariants: an accepted input yields records sorted by user with no user
  * twice, and every stored record decodes again. */
 #include "twofa_build.h"
@@ -12,60 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cli/cmd_transfer.c"
-
-volatile sig_atomic_t cli_interrupted;
-
-int cli_fail(int exit_code, const char *fmt, ...)
-{
-	(void)fmt;
-	return exit_code;
-}
-
-int cli_fail_status(const twofa_error *err)
-{
-	return twofa_status_exit_code(err->status);
-}
-
-void cli_note(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
-int cli_usage_error(const char *command, const char *why)
-{
-	(void)command, (void)why;
-	return EX_USAGE;
-}
-
-int cli_load_config(cli_context *ctx)
-{
-	(void)ctx;
-	return EX_CONFIG;
-}
-
-int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, size_t *damaged)
-{
-	(void)ctx, (void)rows, (void)count, (void)damaged;
-	return EX_CONFIG;
-}
-
-json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now, bool with_export)
-{
-	(void)m, (void)st, (void)now, (void)with_export;
-	return NULL;
-}
-
-void cli_members_free(cli_member_row *rows, size_t count)
-{
-	(void)rows, (void)count;
-}
+#include "import_reader.h"
+#include "member.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	import_set set = {0};
+	cli_import_set set = {0};
 	FILE *in;
 	int rc;
 
@@ -74,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in = fmemopen((void *)data, size, "r");
 	if (in == NULL)
 		return 0;
-	rc = read_input("fuzz", in, &set);
+	rc = cli_import_read("fuzz", in, &set);
 	fclose(in);
 	if (rc == 0) {
 		for (size_t i = 0; i < set.count; i++) {
@@ -88,6 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			twofa_member_free(&m);
 		}
 	}
-	import_set_free(&set);
+	cli_import_set_free(&set);
 	return 0;
 }

@@ -1,12 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer target for the member record decoder. Not built by make; from
- * the source tree, with a configured build directory BUILD:
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I lib -I BUILD \
- *     tests/fuzz/fuzz_member.c lib/member.c lib/config.c lib/util.c lib/error.c \
- *     -ljansson -lsodium -o fuzz_member
- *   ./fuzz_member -max_total_time=30
- * Whatever the input: no crash, no leak; a record that decodes validates,
- * re-encodes, and decodes again to the same bytes. */
+/* libFuzzer target for the member record decoder. Built and run by
+ * scripts/fuzz (rules in tests/fuzz/fuzz.am). Whatever the input: no
+ * crash, no leak; a record that decodes validates, re-encodes, and decodes
+ * again to the same bytes. */
 #include "twofa_build.h"
 
 #include <stdint.h>

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (twofa_phone_parse(input, country, &res) == TWOFA_PHONE_OK) {
 		const char *region = twofa_phone_region(res.e164);
-		if (!twofa_phone_is_e164(res.e164) || region == NULL)
+		if (!twofa_e164_valid(res.e164) || region == NULL)
 			abort();
 		twofa_phone_mask(res.e164, mask, sizeof(mask));
 		if (mask[0] != '+')

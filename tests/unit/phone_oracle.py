@@ -21,7 +21,9 @@ format_number(.., E164), with twofa's documented extra rules:
     where it is the country's international prefix (011 in the US, 810 in
     Russia). The number must still be valid for the country.
 
-Any disagreement fails the country's line; the last lines give the totals.
+Any disagreement fails the country's line. Every valid result must then be
+taken by the member record (phone_tool --member: the member codec). The last
+lines give the totals.
 Usage: phone_oracle.py [PHONE_TOOL]   (default: $TWOFA_BUILDDIR/tests/unit/phone_tool)
 """
 
@@ -386,6 +388,25 @@ def main():
        "twofa_phone_region agrees on %d valid numbers" % len(valid))
     for line in wrong[:15]:
         print("#   " + line)
+
+    # Every number lib/phone gives is one a member record takes (the codec add
+    # and import store through): the example number of every type of every
+    # country, in every typed form that reads as valid.
+    run = subprocess.run([tool, "--member"], input="".join(v + "\n" for v in valid),
+                         capture_output=True, text=True, check=False)
+    answers = run.stdout.split("\n")[:-1]
+    refused = ["%s: %s" % (e164, a) for e164, a in zip(valid, answers) if a != "ok"]
+    ok(run.returncode == 0 and len(answers) == len(valid) and not refused,
+       "the member record takes all %d numbers twofa_phone_parse gives" % len(valid))
+    for line in refused[:15]:
+        print("#   " + line)
+    examples = {}
+    for (region, kind, text), answer in zip(cases, got):
+        if kind == "typed forms" and answer.startswith("+"):
+            examples.setdefault(region, answer)
+    ok(all(code in examples for code, _, _ in countries),
+       "that includes a number of each of the %d countries (none for: %s)"
+       % (len(countries), " ".join(c for c, _, _ in countries if c not in examples) or "-"))
 
     print("# %d inputs for %d countries, by kind (valid: twofa and the reference both accept):" % (len(cases), len(countries)))
     for kind, (n, v, letters) in sorted(kinds.items()):
