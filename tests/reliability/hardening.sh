@@ -42,6 +42,14 @@ for bin in "$build/pam_twofa/.libs/pam_twofa.so" "$build/cli/.libs/twofa-enroll"
 		[ -n "$chk" ]
 		report $? "$name ($kind): FORTIFY (*_chk referenced: ${chk:-none})"
 	fi
+	case "$name" in
+	*pam_twofa.so)
+		# dlclose at pam_end must not unload it (libcurl's global init,
+		# thread-local data of libsodium and GDBM).
+		readelf -dW "$bin" | grep -Eq '\(FLAGS_1\).*NODELETE'
+		report $? "$name ($kind): never unloaded (-z nodelete)"
+		;;
+	esac
 	checked=$((${checked:-0} + 1))
 done
 [ "${checked:-0}" -ge 2 ]; report $? "the module and the CLI are built in $build"
