@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +38,7 @@
 
 #include "config.h"
 #include "identifiers.h"
+#include "url.h"
 #include "util.h"
 
 #define CONFIG_LINE_MAX 4096   /* bytes per line, newline excluded */
@@ -63,7 +63,7 @@ static char default_state_db[] = TWOFA_LOCALSTATEDIR "/lib/twofa/state.db";
 typedef enum key_kind {
 	KEY_SID,         /* two-letter prefix + 32 hex digits */
 	KEY_TOKEN,       /* printable secret without spaces */
-	KEY_SERVICE_URL, /* https:// base URL (http:// for loopback only) */
+	KEY_SERVICE_URL, /* Twilio's base URL (lib/url's rule) */
 	KEY_PROXY,       /* proxy URL, credentials allowed from the file only */
 	KEY_PATH,        /* absolute path of a file */
 	KEY_LOCALE,      /* BCP 47-like language tag */
@@ -284,11 +284,6 @@ static bool parse_channel_set(const char *v, unsigned *out)
 
 /* ---- value checks: each returns NULL when fine, else why not (no value) ---- */
 
-static bool is_hex(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-
 static bool is_alnum(char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
@@ -312,164 +307,25 @@ static bool valid_token(const char *v)
 	return true;
 }
 
-/* DNS name or IPv4 address: labels of letters, digits and inner hyphens. */
-static bool valid_hostname(const char *h, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || h[i] == '.') {
-			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
-				return false;
-			label = 0;
-		} else if (is_alnum(h[i]) || h[i] == '-') {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* host, host:port, [v6] or [v6]:port. */
-static bool valid_host_port(const char *a, size_t len, size_t *host_len)
-{
-	size_t h;
-
-	if (len > 0 && a[0] == '[') {
-		const char *close = memchr(a, ']', len);
-		bool colon = false;
-		if (close == NULL)
-			return false;
-		h = (size_t)(close - a) + 1;
-		if (h < 4 || h > 47)
-			return false;
-		for (size_t i = 1; i + 1 < h; i++) {
-			if (!is_hex(a[i]) && a[i] != ':' && a[i] != '.')
-				return false;
-			colon |= a[i] == ':';
-		}
-		if (!colon)
-			return false;
-	} else {
-		const char *colon = memchr(a, ':', len);
-		h = colon == NULL ? len : (size_t)(colon - a);
-		if (!valid_hostname(a, h))
-			return false;
-	}
-	*host_len = h;
-	if (h == len)
-		return true;
-	if (a[h] != ':' || len - h < 2 || len - h > 6)
-		return false;
-	{
-		unsigned long port = 0;
-		for (size_t i = h + 1; i < len; i++) {
-			if (a[i] < '0' || a[i] > '9')
-				return false;
-			port = port * 10 + (unsigned long)(a[i] - '0');
-		}
-		return port >= 1 && port <= 65535;
-	}
-}
-
-typedef struct url_parts {
-	const char *scheme;
-	size_t scheme_len;
-	const char *authority; /* userinfo@host:port */
-	size_t authority_len;
-	const char *rest;      /* path, query, fragment */
-} url_parts;
-
-static const char *split_url(const char *v, url_parts *u)
-{
-	const char *sep = strstr(v, "://");
-	size_t len = strnlen(v, CONFIG_URL_MAX + 1);
-
-	if (len > CONFIG_URL_MAX)
-		return "is too long";
-	if (twofa_has_control(v, len) || strchr(v, ' ') != NULL)
-		return "must not contain spaces or control characters";
-	if (sep == NULL || sep == v)
-		return "must be a URL such as https://host";
-	u->scheme = v;
-	u->scheme_len = (size_t)(sep - v);
-	u->authority = sep + 3;
-	u->authority_len = strcspn(u->authority, "/?#");
-	u->rest = u->authority + u->authority_len;
-	return NULL;
-}
-
-static bool scheme_is(const url_parts *u, const char *name)
-{
-	return strlen(name) == u->scheme_len && memcmp(u->scheme, name, u->scheme_len) == 0;
-}
-
-static bool host_is_loopback(const char *h, size_t len)
-{
-	return (len == 9 && memcmp(h, "127.0.0.1", len) == 0) ||
-	       (len == 9 && strncasecmp(h, "localhost", len) == 0) ||
-	       (len == 5 && memcmp(h, "[::1]", len) == 0);
-}
-
 static const char *check_service_url(const char *v)
 {
-	url_parts u;
-	size_t host_len;
-	const char *why = split_url(v, &u);
+	twofa_url u;
+	const char *why = twofa_url_check_twilio(v, CONFIG_URL_MAX, &u);
 
-	if (why != NULL)
-		return why;
-	if (!scheme_is(&u, "https") && !scheme_is(&u, "http"))
-		return "must start with https://";
-	if (memchr(u.authority, '@', u.authority_len) != NULL)
-		return "must not contain user credentials";
-	if (!valid_host_port(u.authority, u.authority_len, &host_len))
-		return "has an invalid host or port";
-	if (scheme_is(&u, "http") && !host_is_loopback(u.authority, host_len))
-		return "must start with https:// (http:// only for 127.0.0.1, localhost or [::1])";
-	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
-		return "must be a base URL without a path, query or fragment";
-	return NULL;
+	if (why == NULL && u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
+		why = "must be a base URL without a path, query or fragment";
+	return why;
 }
-
-static const char *const proxy_schemes[] = {
-	"http", "https", "socks4", "socks4a", "socks5", "socks5h", NULL,
-};
 
 static const char *check_proxy(const char *v, unsigned from)
 {
-	url_parts u;
-	size_t host_len;
-	const char *host, *at;
-	bool known = false;
-	const char *why = split_url(v, &u);
+	twofa_url u;
+	const char *why = twofa_url_check_proxy(v, CONFIG_URL_MAX, &u);
 
-	if (why != NULL)
-		return why;
-	for (size_t i = 0; proxy_schemes[i] != NULL; i++)
-		known |= scheme_is(&u, proxy_schemes[i]);
-	if (!known)
-		return "must start with http://, https://, socks4://, socks4a://, socks5:// or socks5h://";
-	host = u.authority;
-	at = memchr(u.authority, '@', u.authority_len);
-	if (at != NULL) {
-		/* Module arguments are in world-readable PAM files. */
-		if (from != TWOFA_CONFIG_FROM_FILE)
-			return "credentials may only be set in the config file";
-		host = at + 1;
-		while ((at = memchr(host, '@', u.authority_len - (size_t)(host - u.authority))) != NULL)
-			host = at + 1;
-		if (host == u.authority + 1)
-			return "has empty credentials before '@'";
-	}
-	if (!valid_host_port(host, u.authority_len - (size_t)(host - u.authority), &host_len))
-		return "has an invalid host or port";
-	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
-		return "must not have a path, query or fragment";
-	return NULL;
+	/* Module arguments are in world-readable PAM files. */
+	if (why == NULL && u.userinfo != NULL && from != TWOFA_CONFIG_FROM_FILE)
+		why = "credentials may only be set in the config file";
+	return why;
 }
 
 static const char *check_path(const char *v)
