@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 #define USER_HELP "USER is a login name: 1..256 bytes, no control characters, '/' or ':'.\n"
 #define PASSWORD_HELP                                                                          \
@@ -212,6 +213,8 @@ int main(int argc, char **argv)
 	ctx.color_err = color_ok && isatty(STDERR_FILENO);
 	stderr_color = ctx.color_err;
 	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *config_path = twofa_skip_prefix(argv[i], "--config=");
+
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help(stdout);
 			return EX_OK;
@@ -220,8 +223,8 @@ int main(int argc, char **argv)
 			return EX_OK;
 		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
 			ctx.config_path = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			ctx.config_path = argv[i] + 9;
+		} else if (config_path != NULL) {
+			ctx.config_path = config_path;
 		} else {
 			return cli_fail(EX_USAGE, "unknown option '%s' (try --help)", argv[i]);
 		}

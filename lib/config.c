@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +38,7 @@
 
 #include "config.h"
 #include "identifiers.h"
+#include "url.h"
 #include "util.h"
 
 #define CONFIG_LINE_MAX 4096   /* bytes per line, newline excluded */
@@ -53,17 +53,10 @@
 #define TWOFA_LOCALSTATEDIR "/var"
 #endif
 
-/* Defaults of string keys live in static storage; free() skips them, so
- * twofa_config_init needs no allocation and cannot fail. */
-static char default_verify_url[] = "https://verify.twilio.com";
-static char default_lookup_url[] = "https://lookups.twilio.com";
-static char default_members_db[] = TWOFA_LOCALSTATEDIR "/lib/twofa/members.db";
-static char default_state_db[] = TWOFA_LOCALSTATEDIR "/lib/twofa/state.db";
-
 typedef enum key_kind {
 	KEY_SID,         /* two-letter prefix + 32 hex digits */
 	KEY_TOKEN,       /* printable secret without spaces */
-	KEY_SERVICE_URL, /* https:// base URL (http:// for loopback only) */
+	KEY_SERVICE_URL, /* Twilio's base URL (lib/url's rule) */
 	KEY_PROXY,       /* proxy URL, credentials allowed from the file only */
 	KEY_PATH,        /* absolute path of a file */
 	KEY_LOCALE,      /* BCP 47-like language tag */
@@ -72,17 +65,27 @@ typedef enum key_kind {
 	KEY_CHANNELS,    /* channel names and "own", separated by blanks or commas */
 } key_kind;
 
+/* One row per key: how its value is checked and its default. The table is
+ * the one place a default is written; twofa_config_init walks it, and
+ * tests/unit/test_config_docs.py holds man/twofa.conf.5, etc/twofa.conf and
+ * README to it through twofa_config_key_describe. */
 typedef struct key_spec {
 	const char *name;
 	key_kind kind;
 	bool secret;
 	bool optional;            /* empty value resets the key to unset (NULL) */
-	size_t offset;            /* of the char * or long field in twofa_config */
+	size_t offset;            /* of the field in twofa_config (not KEY_ENUM) */
 	const char *sid_prefix;   /* KEY_SID */
 	long min, max;            /* KEY_NUMBER */
 	const char *const *names; /* KEY_ENUM: names in value order, NULL-terminated */
 	void (*set_enum)(twofa_config *c, int value);
-	char *default_value;      /* string keys with a default */
+	/* The default, by kind; a string key without one starts unset. */
+	/* A string default is a static array (a compound literal at file scope):
+	 * free_string never frees it, so twofa_config_init cannot fail. */
+	char *default_string;
+	long default_number;       /* KEY_NUMBER */
+	int default_choice;        /* KEY_ENUM: index in names */
+	unsigned default_channels; /* KEY_CHANNELS: TWOFA_ALLOW_* bits */
 } key_spec;
 
 static const char *const channel_names[] = { "sms", "call", "whatsapp", "email", NULL };
@@ -90,17 +93,24 @@ static const char *const channel_labels[] = { "SMS", "voice call", "WhatsApp", "
 static const char *const approval_names[] = { "auto", "manual", NULL };
 static const char *const failmode_names[] = { "secure", "safe", NULL };
 static const char *const strength_names[] = { "interactive", "moderate", "sensitive", NULL };
+/* allowed_channels' words: "own", then the channels in bit order. */
+static const char *const channel_set_words[] = { "own", "sms", "call", "whatsapp", "email", NULL };
 
 static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval)v; }
 static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
 static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
 static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa_strength)v; }
 
-#define STR(field) offsetof(twofa_config, field)
-#define SID(key, prefix) { #key, KEY_SID, true, false, STR(key), prefix, 0, 0, NULL, NULL, NULL }
-#define TOKEN(key) { #key, KEY_TOKEN, true, false, STR(key), NULL, 0, 0, NULL, NULL, NULL }
-#define NUMBER(key, lo, hi) { #key, KEY_NUMBER, false, false, STR(key), NULL, lo, hi, NULL, NULL, NULL }
-#define ENUM(key, names, fn) { #key, KEY_ENUM, false, false, 0, NULL, 0, 0, names, fn, NULL }
+#define FIELD(key) .name = #key, .offset = offsetof(twofa_config, key)
+#define SID(key, prefix) { FIELD(key), .kind = KEY_SID, .secret = true, .sid_prefix = prefix }
+#define TOKEN(key) { FIELD(key), .kind = KEY_TOKEN, .secret = true }
+#define STRING(key, k, def) { FIELD(key), .kind = k, .default_string = (char[]){ def } }
+#define OPTIONAL(key, k) { FIELD(key), .kind = k, .optional = true }
+#define NUMBER(key, lo, hi, def) \
+	{ FIELD(key), .kind = KEY_NUMBER, .min = lo, .max = hi, .default_number = def }
+#define ENUM(key, list, fn, def) \
+	{ .name = #key, .kind = KEY_ENUM, .names = list, .set_enum = fn, .default_choice = def }
+#define CHANNELS(key, def) { FIELD(key), .kind = KEY_CHANNELS, .default_channels = def }
 
 static const key_spec keys[] = {
 	SID(account_sid, "AC"),
@@ -108,37 +118,31 @@ static const key_spec keys[] = {
 	SID(api_key_sid, "SK"),
 	TOKEN(api_key_secret),
 	SID(verify_service_sid, "VA"),
-	{ "verify_url", KEY_SERVICE_URL, false, false, STR(verify_url), NULL, 0, 0, NULL, NULL,
-	  default_verify_url },
-	{ "lookup_url", KEY_SERVICE_URL, false, false, STR(lookup_url), NULL, 0, 0, NULL, NULL,
-	  default_lookup_url },
-	{ "ca_file", KEY_PATH, false, true, STR(ca_file), NULL, 0, 0, NULL, NULL, NULL },
-	{ "proxy", KEY_PROXY, false, true, STR(proxy), NULL, 0, 0, NULL, NULL, NULL },
-	NUMBER(timeout, 1, 120),
-	{ "members_db", KEY_PATH, false, false, STR(members_db), NULL, 0, 0, NULL, NULL,
-	  default_members_db },
-	{ "state_db", KEY_PATH, false, false, STR(state_db), NULL, 0, 0, NULL, NULL,
-	  default_state_db },
-	ENUM(approval, approval_names, set_approval),
-	ENUM(channel, channel_names, set_channel),
-	{ "locale", KEY_LOCALE, false, true, STR(locale), NULL, 0, 0, NULL, NULL, NULL },
-	ENUM(failmode, failmode_names, set_failmode),
-	NUMBER(max_tries, 1, 10),
-	NUMBER(lockout_failures, 0, 1000),
-	NUMBER(lockout_seconds, 0, 604800),
-	NUMBER(send_limit, 1, 100),
-	NUMBER(send_window, 60, 86400),
-	NUMBER(grace_period, 0, 86400),
-	ENUM(password_strength, strength_names, set_strength),
-	{ "allowed_channels", KEY_CHANNELS, false, false, STR(allowed_channels), NULL, 0, 0, NULL, NULL,
-	  NULL },
+	STRING(verify_url, KEY_SERVICE_URL, "https://verify.twilio.com"), /* without /v2 */
+	STRING(lookup_url, KEY_SERVICE_URL, "https://lookups.twilio.com"),
+	OPTIONAL(ca_file, KEY_PATH),   /* unset: the system CA bundle */
+	OPTIONAL(proxy, KEY_PROXY),    /* unset: no proxy (environment variables are never used) */
+	NUMBER(timeout, 1, 120, 10),   /* seconds for one HTTP request, connect included */
+	STRING(members_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"),
+	STRING(state_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"),
+	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),
+	ENUM(channel, channel_names, set_channel, TWOFA_CHANNEL_SMS),
+	OPTIONAL(locale, KEY_LOCALE),  /* unset: Twilio picks from the number */
+	ENUM(failmode, failmode_names, set_failmode, TWOFA_FAILMODE_SECURE),
+	NUMBER(max_tries, 1, 10, 3),
+	NUMBER(lockout_failures, 0, 1000, 10), /* 0: off */
+	NUMBER(lockout_seconds, 0, 604800, 900),
+	NUMBER(send_limit, 1, 100, 5),         /* per send_window */
+	NUMBER(send_window, 60, 86400, 600),
+	NUMBER(grace_period, 0, 86400, 0),     /* 0: off */
+	ENUM(password_strength, strength_names, set_strength, TWOFA_STRENGTH_INTERACTIVE),
+	/* The member's own channel, and a voice call to the member's own number. */
+	CHANNELS(allowed_channels, TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL)),
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
-/* c->seen: bit i = keys[i] set from the file; bit 32 + i = set from arguments. */
-#define SEEN_FILE(i) (1ull << (i))
-#define SEEN_ARGS(i) (1ull << (32 + (i)))
-_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 32, "seen has 32 bits per source");
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= TWOFA_CONFIG_KEY_SLOTS,
+	       "twofa_config has a slot per key");
 
 static char **string_field(twofa_config *c, const key_spec *spec)
 {
@@ -148,6 +152,11 @@ static char **string_field(twofa_config *c, const key_spec *spec)
 static long *number_field(twofa_config *c, const key_spec *spec)
 {
 	return (long *)(void *)((char *)c + spec->offset);
+}
+
+static unsigned *channels_field(twofa_config *c, const key_spec *spec)
+{
+	return (unsigned *)(void *)((char *)c + spec->offset);
 }
 
 static bool is_string_key(const key_spec *spec)
@@ -163,26 +172,23 @@ static void free_string(char **field, const char *default_value)
 	*field = NULL;
 }
 
+static void set_default(twofa_config *c, const key_spec *spec)
+{
+	if (spec->kind == KEY_NUMBER)
+		*number_field(c, spec) = spec->default_number;
+	else if (spec->kind == KEY_ENUM)
+		spec->set_enum(c, spec->default_choice);
+	else if (spec->kind == KEY_CHANNELS)
+		*channels_field(c, spec) = spec->default_channels;
+	else
+		*string_field(c, spec) = spec->default_string;
+}
+
 void twofa_config_init(twofa_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->verify_url = default_verify_url;
-	c->lookup_url = default_lookup_url;
-	c->members_db = default_members_db;
-	c->state_db = default_state_db;
-	c->timeout = 10;
-	c->approval = TWOFA_APPROVAL_AUTO;
-	c->channel = TWOFA_CHANNEL_SMS;
-	c->failmode = TWOFA_FAILMODE_SECURE;
-	c->max_tries = 3;
-	c->lockout_failures = 10;
-	c->lockout_seconds = 900;
-	c->send_limit = 5;
-	c->send_window = 600;
-	c->grace_period = 0;
-	c->password_strength = TWOFA_STRENGTH_INTERACTIVE;
-	/* The member's own channel, and a voice call to the member's own number. */
-	c->allowed_channels = TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL);
+	for (size_t i = 0; i < KEY_COUNT; i++)
+		set_default(c, &keys[i]);
 }
 
 void twofa_config_free(twofa_config *c)
@@ -191,7 +197,7 @@ void twofa_config_free(twofa_config *c)
 		return;
 	for (size_t i = 0; i < KEY_COUNT; i++) {
 		if (is_string_key(&keys[i]))
-			free_string(string_field(c, &keys[i]), keys[i].default_value);
+			free_string(string_field(c, &keys[i]), keys[i].default_string);
 	}
 	sodium_memzero(c, sizeof(*c));
 	twofa_config_init(c);
@@ -213,6 +219,57 @@ bool twofa_config_key_is_secret(const char *key)
 	const key_spec *spec = key == NULL ? NULL : find_key(key);
 
 	return spec != NULL && spec->secret;
+}
+
+static const char *const kind_words[] = {
+	[KEY_SID] = "sid",       [KEY_TOKEN] = "token",   [KEY_SERVICE_URL] = "url",
+	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",     [KEY_LOCALE] = "locale",
+	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice",   [KEY_CHANNELS] = "channels",
+};
+
+/* "own call": the words of a channel set, in channel_set_words' order. */
+static void format_channel_set(unsigned set, char *out, size_t size)
+{
+	static const unsigned bits[] = {
+		TWOFA_ALLOW_OWN, TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL),
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_WHATSAPP), TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_EMAIL),
+	};
+
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		if ((set & bits[i]) == 0)
+			continue;
+		if (out[0] != '\0')
+			(void)strncat(out, " ", size - strlen(out) - 1);
+		(void)strncat(out, channel_set_words[i], size - strlen(out) - 1);
+	}
+}
+
+bool twofa_config_key_describe(size_t index, twofa_config_key *out)
+{
+	const key_spec *spec;
+
+	if (out == NULL || index >= KEY_COUNT)
+		return false;
+	spec = &keys[index];
+	memset(out, 0, sizeof(*out));
+	out->name = spec->name;
+	out->kind = kind_words[spec->kind];
+	out->secret = spec->secret;
+	out->optional = spec->optional;
+	out->sid_prefix = spec->sid_prefix;
+	out->min = spec->min;
+	out->max = spec->max;
+	out->words = spec->kind == KEY_ENUM ? spec->names : spec->kind == KEY_CHANNELS ? channel_set_words : NULL;
+	if (spec->kind == KEY_NUMBER)
+		(void)snprintf(out->default_value, sizeof(out->default_value), "%ld", spec->default_number);
+	else if (spec->kind == KEY_ENUM)
+		(void)twofa_strlcpy(out->default_value, spec->names[spec->default_choice], sizeof(out->default_value));
+	else if (spec->kind == KEY_CHANNELS)
+		format_channel_set(spec->default_channels, out->default_value, sizeof(out->default_value));
+	else if (spec->default_string != NULL)
+		(void)twofa_strlcpy(out->default_value, spec->default_string, sizeof(out->default_value));
+	return true;
 }
 
 const char *twofa_channel_name(twofa_channel ch)
@@ -284,11 +341,6 @@ static bool parse_channel_set(const char *v, unsigned *out)
 
 /* ---- value checks: each returns NULL when fine, else why not (no value) ---- */
 
-static bool is_hex(char ch)
-{
-	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
-}
-
 static bool is_alnum(char ch)
 {
 	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
@@ -312,164 +364,25 @@ static bool valid_token(const char *v)
 	return true;
 }
 
-/* DNS name or IPv4 address: labels of letters, digits and inner hyphens. */
-static bool valid_hostname(const char *h, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || h[i] == '.') {
-			if (label == 0 || label > 63 || h[i - 1] == '-' || h[i - label] == '-')
-				return false;
-			label = 0;
-		} else if (is_alnum(h[i]) || h[i] == '-') {
-			label++;
-		} else {
-			return false;
-		}
-	}
-	return true;
-}
-
-/* host, host:port, [v6] or [v6]:port. */
-static bool valid_host_port(const char *a, size_t len, size_t *host_len)
-{
-	size_t h;
-
-	if (len > 0 && a[0] == '[') {
-		const char *close = memchr(a, ']', len);
-		bool colon = false;
-		if (close == NULL)
-			return false;
-		h = (size_t)(close - a) + 1;
-		if (h < 4 || h > 47)
-			return false;
-		for (size_t i = 1; i + 1 < h; i++) {
-			if (!is_hex(a[i]) && a[i] != ':' && a[i] != '.')
-				return false;
-			colon |= a[i] == ':';
-		}
-		if (!colon)
-			return false;
-	} else {
-		const char *colon = memchr(a, ':', len);
-		h = colon == NULL ? len : (size_t)(colon - a);
-		if (!valid_hostname(a, h))
-			return false;
-	}
-	*host_len = h;
-	if (h == len)
-		return true;
-	if (a[h] != ':' || len - h < 2 || len - h > 6)
-		return false;
-	{
-		unsigned long port = 0;
-		for (size_t i = h + 1; i < len; i++) {
-			if (a[i] < '0' || a[i] > '9')
-				return false;
-			port = port * 10 + (unsigned long)(a[i] - '0');
-		}
-		return port >= 1 && port <= 65535;
-	}
-}
-
-typedef struct url_parts {
-	const char *scheme;
-	size_t scheme_len;
-	const char *authority; /* userinfo@host:port */
-	size_t authority_len;
-	const char *rest;      /* path, query, fragment */
-} url_parts;
-
-static const char *split_url(const char *v, url_parts *u)
-{
-	const char *sep = strstr(v, "://");
-	size_t len = strnlen(v, CONFIG_URL_MAX + 1);
-
-	if (len > CONFIG_URL_MAX)
-		return "is too long";
-	if (twofa_has_control(v, len) || strchr(v, ' ') != NULL)
-		return "must not contain spaces or control characters";
-	if (sep == NULL || sep == v)
-		return "must be a URL such as https://host";
-	u->scheme = v;
-	u->scheme_len = (size_t)(sep - v);
-	u->authority = sep + 3;
-	u->authority_len = strcspn(u->authority, "/?#");
-	u->rest = u->authority + u->authority_len;
-	return NULL;
-}
-
-static bool scheme_is(const url_parts *u, const char *name)
-{
-	return strlen(name) == u->scheme_len && memcmp(u->scheme, name, u->scheme_len) == 0;
-}
-
-static bool host_is_loopback(const char *h, size_t len)
-{
-	return (len == 9 && memcmp(h, "127.0.0.1", len) == 0) ||
-	       (len == 9 && strncasecmp(h, "localhost", len) == 0) ||
-	       (len == 5 && memcmp(h, "[::1]", len) == 0);
-}
-
 static const char *check_service_url(const char *v)
 {
-	url_parts u;
-	size_t host_len;
-	const char *why = split_url(v, &u);
+	twofa_url u;
+	const char *why = twofa_url_check_twilio(v, CONFIG_URL_MAX, &u);
 
-	if (why != NULL)
-		return why;
-	if (!scheme_is(&u, "https") && !scheme_is(&u, "http"))
-		return "must start with https://";
-	if (memchr(u.authority, '@', u.authority_len) != NULL)
-		return "must not contain user credentials";
-	if (!valid_host_port(u.authority, u.authority_len, &host_len))
-		return "has an invalid host or port";
-	if (scheme_is(&u, "http") && !host_is_loopback(u.authority, host_len))
-		return "must start with https:// (http:// only for 127.0.0.1, localhost or [::1])";
-	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
-		return "must be a base URL without a path, query or fragment";
-	return NULL;
+	if (why == NULL && u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
+		why = "must be a base URL without a path, query or fragment";
+	return why;
 }
-
-static const char *const proxy_schemes[] = {
-	"http", "https", "socks4", "socks4a", "socks5", "socks5h", NULL,
-};
 
 static const char *check_proxy(const char *v, unsigned from)
 {
-	url_parts u;
-	size_t host_len;
-	const char *host, *at;
-	bool known = false;
-	const char *why = split_url(v, &u);
+	twofa_url u;
+	const char *why = twofa_url_check_proxy(v, CONFIG_URL_MAX, &u);
 
-	if (why != NULL)
-		return why;
-	for (size_t i = 0; proxy_schemes[i] != NULL; i++)
-		known |= scheme_is(&u, proxy_schemes[i]);
-	if (!known)
-		return "must start with http://, https://, socks4://, socks4a://, socks5:// or socks5h://";
-	host = u.authority;
-	at = memchr(u.authority, '@', u.authority_len);
-	if (at != NULL) {
-		/* Module arguments are in world-readable PAM files. */
-		if (from != TWOFA_CONFIG_FROM_FILE)
-			return "credentials may only be set in the config file";
-		host = at + 1;
-		while ((at = memchr(host, '@', u.authority_len - (size_t)(host - u.authority))) != NULL)
-			host = at + 1;
-		if (host == u.authority + 1)
-			return "has empty credentials before '@'";
-	}
-	if (!valid_host_port(host, u.authority_len - (size_t)(host - u.authority), &host_len))
-		return "has an invalid host or port";
-	if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
-		return "must not have a path, query or fragment";
-	return NULL;
+	/* Module arguments are in world-readable PAM files. */
+	if (why == NULL && u.userinfo != NULL && from != TWOFA_CONFIG_FROM_FILE)
+		why = "credentials may only be set in the config file";
+	return why;
 }
 
 static const char *check_path(const char *v)
@@ -541,7 +454,7 @@ static twofa_status replace_string(twofa_config *c, const key_spec *spec, const 
 		if (copy == NULL)
 			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
 	}
-	free_string(field, spec->default_value);
+	free_string(field, spec->default_string);
 	*field = copy;
 	return TWOFA_OK;
 }
@@ -616,7 +529,7 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 					  "%s must list one or more of own, sms, call, whatsapp, email "
 					  "(separated by spaces or commas)", spec->name);
 		if (!keep)
-			*(unsigned *)(void *)((char *)c + spec->offset) = channels;
+			*channels_field(c, spec) = channels;
 		return TWOFA_OK;
 	}
 	if (why != NULL)
@@ -632,8 +545,14 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 	return replace_string(c, spec, value, keep, err);
 }
 
+/* The line a key set through twofa_config_set has: none. */
+#define NO_LINE UINT_MAX
+
+/* Sets keys[index] once per source: a second setting from the same source
+ * is refused, the first one named. A file's value is still checked when a
+ * module argument already overrode it. */
 static twofa_status set_key(twofa_config *c, size_t index, const char *value, unsigned from,
-			    twofa_error *err)
+			    unsigned line, twofa_error *err)
 {
 	const key_spec *spec = &keys[index];
 	twofa_status st;
@@ -642,19 +561,21 @@ static twofa_status set_key(twofa_config *c, size_t index, const char *value, un
 		if (spec->secret)
 			return twofa_fail(err, TWOFA_ECONFIG,
 					  "%s: secrets may only be set in the config file", spec->name);
-		if (c->seen & SEEN_ARGS(index))
+		if (c->set_by_args[index])
 			return twofa_fail(err, TWOFA_ECONFIG, "duplicate argument '%s'", spec->name);
 		st = set_value(c, spec, value, from, false, err);
 		if (st == TWOFA_OK)
-			c->seen |= SEEN_ARGS(index);
+			c->set_by_args[index] = true;
 		return st;
 	}
-	if (c->seen & SEEN_FILE(index))
+	if (c->file_line[index] == NO_LINE)
 		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s'", spec->name);
-	/* The file is still validated when an argument already overrode it. */
-	st = set_value(c, spec, value, from, (c->seen & SEEN_ARGS(index)) != 0, err);
+	if (c->file_line[index] != 0)
+		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s' (first set on line %u)",
+				  spec->name, c->file_line[index]);
+	st = set_value(c, spec, value, from, c->set_by_args[index], err);
 	if (st == TWOFA_OK)
-		c->seen |= SEEN_FILE(index);
+		c->file_line[index] = line;
 	return st;
 }
 
@@ -679,7 +600,7 @@ twofa_status twofa_config_set(twofa_config *c, const char *key, const char *valu
 		shown_key(shown, key);
 		return twofa_fail(err, TWOFA_ECONFIG, "unknown key '%s'", shown);
 	}
-	return set_key(c, index, value, from, err);
+	return set_key(c, index, value, from, NO_LINE, err);
 }
 
 /* ---- the file ---- */
@@ -710,7 +631,7 @@ static char *trim(char *s)
 }
 
 static twofa_status parse_line(twofa_config *c, const char *name, unsigned lineno, char *line,
-			       unsigned first_line[KEY_COUNT], twofa_error *err)
+			       twofa_error *err)
 {
 	char shown[CONFIG_KEY_SHOWN_MAX + 1];
 	char *key = trim(line), *value, *eq;
@@ -732,16 +653,12 @@ static twofa_status parse_line(twofa_config *c, const char *name, unsigned linen
 	shown_key(shown, key);
 	if (index == KEY_COUNT)
 		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: unknown key '%s'", name, lineno, shown);
-	if (first_line[index] != 0)
-		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: duplicate key '%s' (first set on line %u)",
-				  name, lineno, shown, first_line[index]);
-	st = set_key(c, index, value, TWOFA_CONFIG_FROM_FILE, err);
+	st = set_key(c, index, value, TWOFA_CONFIG_FROM_FILE, lineno, err);
 	if (st != TWOFA_OK) {
 		char why[TWOFA_ERROR_MSG_MAX];
 		(void)twofa_strlcpy(why, err != NULL ? err->msg : "", sizeof(why));
 		return twofa_fail(err, st, "%s:%u: %s", name, lineno, why);
 	}
-	first_line[index] = lineno;
 	return TWOFA_OK;
 }
 
@@ -750,7 +667,6 @@ twofa_status twofa_config_parse(twofa_config *c, const char *name, const char *t
 {
 	char shown[CONFIG_NAME_SHOWN_MAX + 1];
 	char line[CONFIG_LINE_MAX + 1];
-	unsigned first_line[KEY_COUNT] = { 0 };
 	unsigned lineno = 0;
 	size_t pos = 0;
 	twofa_status st = TWOFA_OK;
@@ -777,7 +693,7 @@ twofa_status twofa_config_parse(twofa_config *c, const char *name, const char *t
 		} else {
 			memcpy(line, start, line_len);
 			line[line_len] = '\0';
-			st = parse_line(c, shown, lineno, line, first_line, err);
+			st = parse_line(c, shown, lineno, line, err);
 		}
 	}
 	sodium_memzero(line, sizeof(line));

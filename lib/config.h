@@ -14,6 +14,8 @@
 #endif
 #define TWOFA_DEFAULT_CONFIG TWOFA_SYSCONFDIR "/twofa/twofa.conf"
 #define TWOFA_CONFIG_MAX_BYTES (64 * 1024)
+/* At least the number of keys in lib/config.c's table (it asserts so). */
+#define TWOFA_CONFIG_KEY_SLOTS 32
 
 typedef enum twofa_channel {
 	TWOFA_CHANNEL_SMS = 0,
@@ -43,35 +45,41 @@ typedef struct twofa_config {
 	char *api_key_secret;
 	char *verify_service_sid;
 
-	char *verify_url;  /* base URL without /v2; default https://verify.twilio.com */
-	char *lookup_url;  /* default https://lookups.twilio.com */
-	char *ca_file;     /* NULL: the system CA bundle */
-	char *proxy;       /* NULL: no proxy (environment variables are never used) */
-	char *members_db;  /* default /var/lib/twofa/members.db */
-	char *state_db;    /* default /var/lib/twofa/state.db */
-	char *locale;      /* NULL: Twilio picks from the number */
+	/* The keys of twofa.conf(5), each named as in the file. Ranges and
+	 * defaults are in the key table in lib/config.c, and only there. */
+	char *verify_url; /* base URL, stored without a trailing '/' */
+	char *lookup_url;
+	char *ca_file;    /* NULL: the system CA bundle */
+	char *proxy;      /* NULL: no proxy */
+	char *members_db;
+	char *state_db;
+	char *locale;     /* NULL: Twilio picks from the number */
 
-	long timeout;          /* seconds for one HTTP request, connect included: 1..120 (10) */
+	long timeout;
 	twofa_approval approval;
-	twofa_channel channel; /* default channel for new members */
+	twofa_channel channel; /* of new members */
 	twofa_failmode failmode;
-	long max_tries;        /* 1..10 (3) */
-	long lockout_failures; /* 0..1000, 0 = off (10) */
-	long lockout_seconds;  /* 0..604800 (900) */
-	long send_limit;       /* 1..100 (5) per send_window */
-	long send_window;      /* 60..86400 (600) */
-	long grace_period;     /* 0..86400 (0) */
+	long max_tries;
+	long lockout_failures; /* 0: off */
+	long lockout_seconds;
+	long send_limit;       /* per send_window */
+	long send_window;
+	long grace_period;     /* 0: off */
 	twofa_strength password_strength;
-	unsigned allowed_channels; /* TWOFA_ALLOW_* bits (TWOFA_ALLOW_OWN | call) */
+	unsigned allowed_channels; /* TWOFA_ALLOW_* bits */
 
-	unsigned long long seen; /* bit per key set from the file, to refuse duplicates */
+	/* Where each key (by its row in the table) was set, so that each source
+	 * sets it once: the file's line (0: not from the file; UINT_MAX: from
+	 * twofa_config_set, without a line), and whether a module argument has. */
+	unsigned file_line[TWOFA_CONFIG_KEY_SLOTS];
+	bool set_by_args[TWOFA_CONFIG_KEY_SLOTS];
 } twofa_config;
 
 /* Where a key may come from. */
 #define TWOFA_CONFIG_FROM_FILE 0x1u  /* the config file: every key */
 #define TWOFA_CONFIG_FROM_ARGS 0x2u  /* a module argument: never a secret */
 
-/* Fills c with the defaults above. Always succeeds. */
+/* Fills c with each key's default from the table. Always succeeds. */
 void twofa_config_init(twofa_config *c);
 
 /* Opens path component by component from "/" without following symbolic
@@ -97,6 +105,22 @@ bool twofa_config_key_is_secret(const char *key);
  * api_key_sid + api_key_secret, or account_sid + auth_token; plus
  * verify_service_sid. The message names what is missing, never a value. */
 twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *err);
+
+/* One row of the key table, for the test that holds man/twofa.conf.5,
+ * etc/twofa.conf and README to it (tests/unit/config_keys). */
+typedef struct twofa_config_key {
+	const char *name;
+	const char *kind;           /* sid, token, url, proxy, path, locale, number, choice, channels */
+	bool secret;                /* only from the file */
+	bool optional;              /* an empty value unsets it */
+	const char *sid_prefix;     /* sid: "AC", "SK" or "VA" */
+	long min, max;              /* number */
+	const char *const *words;   /* choice, channels: the words it takes, NULL-terminated */
+	char default_value[128];    /* as the file would write it; "" when it has none */
+} twofa_config_key;
+
+/* Fills *out with the index-th key of the table; false past the last. */
+bool twofa_config_key_describe(size_t index, twofa_config_key *out);
 
 /* Frees every string, wiping the secrets first. c can be re-initialised. */
 void twofa_config_free(twofa_config *c);

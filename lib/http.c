@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "http.h"
+#include "url.h"
 #include "util.h"
 
 struct twofa_http {
@@ -99,65 +99,20 @@ const char *twofa_http_user_agent(void)
 	return user_agent;
 }
 
-#ifdef TWOFA_HTTPS_ONLY /* tests/verify/test_verify_https_only: http.c as a normal build has it */
-#undef TWOFA_TEST_HTTP
-#endif
-
-#ifdef TWOFA_TEST_HTTP
-static bool host_is_loopback(const char *host)
-{
-	return strcmp(host, "127.0.0.1") == 0 || strcasecmp(host, "localhost") == 0 ||
-	       strcmp(host, "[::1]") == 0 || strcmp(host, "::1") == 0;
-}
-#endif
-
-/* Returns the protocols to allow for url ("https", or "http,https" for
- * http:// to the loopback in a test build), or NULL if the URL must not be
- * used at all. */
+/* The protocols to allow for url ("https", or "http,https" for plain http
+ * where lib/url allows it), or NULL if the URL must not be used at all. */
 static const char *allowed_protocols(const char *url)
 {
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *user = NULL;
-	const char *result = NULL;
+	twofa_url u;
 
-	if (u == NULL || url == NULL)
-		goto out;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-		goto out;
-	/* Credentials go in the Authorization header, never in a URL. */
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		goto out;
-	if (strcasecmp(scheme, "https") == 0)
-		result = "https";
-#ifdef TWOFA_TEST_HTTP
-	else if (strcasecmp(scheme, "http") == 0 && host_is_loopback(host))
-		result = "http,https";
-#endif
-out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(user);
-	curl_url_cleanup(u);
-	return result;
+	if (twofa_url_check_twilio(url, TWOFA_URL_MAX, &u) != NULL)
+		return NULL;
+	return twofa_url_scheme_is(&u, "http") ? "http,https" : "https";
 }
 
 bool twofa_http_url_allowed(const char *url)
 {
 	return allowed_protocols(url) != NULL;
-}
-
-const char *twofa_http_url_rule(void)
-{
-#ifdef TWOFA_TEST_HTTP
-	return "only https:// (or, in this test build, http:// to 127.0.0.1, localhost or [::1]), "
-	       "without user info";
-#else
-	return "only https://, without user info (plain http:// is accepted only by test builds, "
-	       "configure --enable-test-http)";
-#endif
 }
 
 static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
@@ -357,7 +312,7 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 
 	memset(resp, 0, sizeof(*resp));
 	if (protocols == NULL)
-		return twofa_fail(err, TWOFA_EINVAL, "URL refused: %s", twofa_http_url_rule());
+		return twofa_fail(err, TWOFA_EINVAL, "URL refused: %s", twofa_url_twilio_rule());
 	sink.buf = calloc(1, TWOFA_HTTP_MAX_BODY + 1);
 	if (sink.buf == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");

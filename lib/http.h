@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A small libcurl wrapper with the only settings twofa ever wants: TLS
  * verification always on, bounded time and size, no redirects, no proxy
- * from the environment, https only (plain http to the loopback only in test
- * builds: configure --enable-test-http). One handle keeps its connection, so a send and a check share one
+ * from the environment, only the URLs lib/url allows (https; plain http to
+ * the loopback only in test builds). One handle keeps its connection, so a send and a check share one
  * TLS session. Nothing here prints. */
 #ifndef TWOFA_HTTP_H
 #define TWOFA_HTTP_H
@@ -45,11 +45,9 @@ typedef struct twofa_http_response {
 	char detail[160];            /* sanitised libcurl error text when failure != OK */
 } twofa_http_response;
 
-/* True if url is https://... without user info (or, in a test build only,
- * http://... to 127.0.0.1, localhost or [::1]). */
+/* True if twofa_http_request would take url: lib/url's rule for Twilio's
+ * URLs (twofa_url_check_twilio; twofa_url_twilio_rule says it in words). */
 bool twofa_http_url_allowed(const char *url);
-/* That rule in words, for error messages. */
-const char *twofa_http_url_rule(void);
 
 twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err);
 void twofa_http_free(twofa_http *h);

@@ -115,6 +115,16 @@ void twofa_sanitize(char *s)
 	*out = '\0';
 }
 
+const char *twofa_skip_prefix(const char *s, const char *prefix)
+{
+	size_t len;
+
+	if (s == NULL || prefix == NULL)
+		return NULL;
+	len = strlen(prefix);
+	return strncmp(s, prefix, len) == 0 ? s + len : NULL;
+}
+
 bool twofa_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end = NULL;

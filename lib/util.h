@@ -31,6 +31,10 @@ bool twofa_has_control(const char *s, size_t len);
  * never grows; it may shrink. */
 void twofa_sanitize(char *s);
 
+/* s after prefix when s starts with it ("groups=wheel", "groups=" gives
+ * "wheel"), else NULL: no literal lengths beside prefixes. */
+const char *twofa_skip_prefix(const char *s, const char *prefix);
+
 /* Strict decimal parse of the whole string into [min, max]. */
 bool twofa_parse_long(const char *s, long min, long max, long *out);
 

@@ -14,11 +14,10 @@
 
 #include "http.h"
 #include "phone.h"
+#include "url.h"
 #include "util.h"
 #include "verify.h"
 
-#define DEFAULT_VERIFY_URL "https://verify.twilio.com"
-#define DEFAULT_LOOKUP_URL "https://lookups.twilio.com"
 #define BASE_URL_MAX 512
 #define URL_MAX 1024
 #define FORM_MAX 1024
@@ -246,18 +245,18 @@ static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const 
 
 /* ---- object ------------------------------------------------------------- */
 
-static bool copy_base(char dst[BASE_URL_MAX], const char *url, const char *fallback)
+/* The config always holds a base URL (lib/config.c's table has the default). */
+static bool copy_base(char dst[BASE_URL_MAX], const char *url)
 {
+	twofa_url u;
 	size_t n;
 
-	if (url == NULL || url[0] == '\0')
-		url = fallback;
-	if (!twofa_strlcpy(dst, url, BASE_URL_MAX) || twofa_has_control(dst, strlen(dst)))
+	if (url == NULL || !twofa_strlcpy(dst, url, BASE_URL_MAX))
 		return false;
 	n = strlen(dst);
 	while (n > 0 && dst[n - 1] == '/')
 		dst[--n] = '\0';
-	return twofa_http_url_allowed(dst);
+	return twofa_url_check_twilio(dst, BASE_URL_MAX - 1, &u) == NULL;
 }
 
 twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa_error *err)
@@ -275,11 +274,10 @@ twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
-	if (!copy_base(v->verify_base, cfg->verify_url, DEFAULT_VERIFY_URL) ||
-	    !copy_base(v->lookup_base, cfg->lookup_url, DEFAULT_LOOKUP_URL)) {
+	if (!copy_base(v->verify_base, cfg->verify_url) || !copy_base(v->lookup_base, cfg->lookup_url)) {
 		free(v);
 		return twofa_fail(err, TWOFA_ECONFIG, "verify_url/lookup_url refused: %s",
-				  twofa_http_url_rule());
+				  twofa_url_twilio_rule());
 	}
 	twofa_strlcpy(v->service_sid, cfg->verify_service_sid, sizeof(v->service_sid));
 	if (cfg->locale != NULL && cfg->locale[0] != '\0') {

@@ -97,6 +97,8 @@ static bool set_prompt(pam_handle_t *pamh, const twofa_options *o, char *dst, co
 /* Handles the module's own flags; returns -1 if arg is not one of them. */
 static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const char *arg)
 {
+	const char *value;
+
 	if (strcmp(arg, "debug") == 0)
 		o->debug = true;
 	else if (strcmp(arg, "nullok") == 0)
@@ -109,14 +111,14 @@ static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const cha
 		o->password = TWOFA_PASSWORD_STORE;
 	else if (strcmp(arg, "password=none") == 0)
 		o->password = TWOFA_PASSWORD_NONE;
-	else if (strncmp(arg, "config=", 7) == 0)
+	else if (twofa_skip_prefix(arg, "config=") != NULL)
 		; /* handled before the file was loaded */
-	else if (strncmp(arg, "groups=", 7) == 0 && arg[7] != '\0')
-		o->groups = arg + 7;
-	else if (strncmp(arg, "password_prompt=", 16) == 0)
-		return set_prompt(pamh, o, o->password_prompt, arg + 16, arg) ? 1 : 0;
-	else if (strncmp(arg, "code_prompt=", 12) == 0)
-		return set_prompt(pamh, o, o->code_prompt, arg + 12, arg) ? 1 : 0;
+	else if ((value = twofa_skip_prefix(arg, "groups=")) != NULL && value[0] != '\0')
+		o->groups = value;
+	else if ((value = twofa_skip_prefix(arg, "password_prompt=")) != NULL)
+		return set_prompt(pamh, o, o->password_prompt, value, arg) ? 1 : 0;
+	else if ((value = twofa_skip_prefix(arg, "code_prompt=")) != NULL)
+		return set_prompt(pamh, o, o->code_prompt, value, arg) ? 1 : 0;
 	else
 		return -1;
 	return 1;
@@ -134,11 +136,13 @@ int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const c
 	(void)twofa_strlcpy(o->code_prompt, DEFAULT_CODE_PROMPT, sizeof(o->code_prompt));
 
 	for (int i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "config=", 7) == 0) {
-			if (argv[i][7] != '/')
+		const char *path = twofa_skip_prefix(argv[i], "config=");
+
+		if (path != NULL) {
+			if (path[0] != '/')
 				return config_error(pamh, o, "bad module argument '%.80s': config= needs an absolute path",
 						    argv[i]);
-			o->config_path = argv[i] + 7;
+			o->config_path = path;
 		}
 	}
 	if (twofa_config_load(&o->cfg, o->config_path, &err) != TWOFA_OK)

@@ -91,6 +91,7 @@ static void test_defaults(void)
 {
 	twofa_config c;
 	char buf[256];
+	bool ok_all = true;
 	static const struct { const char *key, *value; } expected[] = {
 		{ "account_sid", "(null)" }, { "auth_token", "(null)" },
 		{ "api_key_sid", "(null)" }, { "api_key_secret", "(null)" },
@@ -113,12 +114,47 @@ static void test_defaults(void)
 		ok(strcmp(buf, expected[i].value) == 0, "default %s = %s (got %s)", expected[i].key,
 		   expected[i].value, buf);
 	}
-	ok(c.seen == 0, "nothing seen after init");
+	for (size_t i = 0; i < TWOFA_CONFIG_KEY_SLOTS; i++)
+		ok_all &= c.file_line[i] == 0 && !c.set_by_args[i];
+	ok(ok_all, "no key is marked as set after init");
 	twofa_config_free(&c);
 	render(&c, "verify_url", buf, sizeof(buf));
 	ok(strcmp(buf, "https://verify.twilio.com") == 0, "free leaves defaults behind");
 	twofa_config_free(&c);
 	ok(1, "free twice is harmless");
+}
+
+/* The table's defaults are values its own checks take: each one, written in
+ * a file, gives what twofa_config_init gives. */
+static void test_table_defaults(void)
+{
+	twofa_config_key k;
+	size_t n = 0;
+
+	for (size_t i = 0; twofa_config_key_describe(i, &k); i++, n++) {
+		twofa_config plain, parsed;
+		twofa_error err = { 0 };
+		char text[256], want[256], got[256];
+		twofa_status st;
+
+		if (k.default_value[0] == '\0') {
+			ok(k.secret || k.optional, "%s has no default: a secret or optional key", k.name);
+			continue;
+		}
+		twofa_config_init(&plain);
+		render(&plain, k.name, want, sizeof(want));
+		(void)snprintf(text, sizeof(text), "%s = %s\n", k.name, k.default_value);
+		st = parse_text(&parsed, text, &err);
+		render(&parsed, k.name, got, sizeof(got));
+		ok(st == TWOFA_OK && strcmp(want, got) == 0 && strcmp(want, k.default_value) == 0,
+		   "%s: the default '%s' parses to what init sets (%s)", k.name, k.default_value,
+		   st == TWOFA_OK ? got : err.msg);
+		twofa_config_free(&plain);
+		twofa_config_free(&parsed);
+	}
+	ok(n == 24 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	   "the table has %zu keys, and nothing past the last", n);
+	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
 
 static void test_names(void)
@@ -189,9 +225,12 @@ static const struct kv good_values[] = {
 	{ "verify_url", "https://verify.twilio.com", NULL },
 	{ "verify_url", "https://verify.twilio.com/", "https://verify.twilio.com" },
 	{ "verify_url", "https://127.0.0.1:8443", NULL },
+#ifdef TWOFA_TEST_HTTP /* lib/url: plain http only in test builds (tests/unit/test_url.c) */
 	{ "verify_url", "http://127.0.0.1:8443/", "http://127.0.0.1:8443" },
 	{ "verify_url", "http://localhost:1", NULL },
 	{ "verify_url", "http://[::1]:65535", NULL },
+#endif
+	{ "verify_url", "HTTPS://verify.twilio.com", NULL },
 	{ "verify_url", "https://[2001:db8::1]", NULL },
 	{ "lookup_url", "https://lookups.example-2.co.uk:443", NULL },
 	{ "ca_file", "/etc/twofa/test-ca.pem", NULL },
@@ -270,7 +309,6 @@ static const struct kv bad_values[] = {
 	{ "verify_url", "https://verify.twilio.com#frag", NULL },
 	{ "verify_url", "https://user:pw@verify.twilio.com", NULL },
 	{ "verify_url", "ftp://verify.twilio.com", NULL },
-	{ "verify_url", "HTTPS://verify.twilio.com", NULL },
 	{ "verify_url", "verify.twilio.com", NULL },
 	{ "verify_url", "https://", NULL },
 	{ "verify_url", "https://host:0", NULL },
@@ -457,6 +495,13 @@ static void test_duplicates(void)
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "locale = en\n", &err);
+	st = twofa_config_set(&c, "locale", "fr", TWOFA_CONFIG_FROM_FILE, &err);
+	ok(st == TWOFA_ECONFIG && strcmp(err.msg, "duplicate key 'locale' (first set on line 1)") == 0 &&
+	   strcmp(c.locale, "en") == 0, "twofa_config_set after the file names the file's line: %s", err.msg);
+	st = twofa_config_set(&c, "timeout", "20", TWOFA_CONFIG_FROM_FILE, &err);
+	st = twofa_config_set(&c, "timeout", "30", TWOFA_CONFIG_FROM_FILE, &err);
+	ok(st == TWOFA_ECONFIG && strcmp(err.msg, "duplicate key 'timeout'") == 0 && c.timeout == 20,
+	   "twofa_config_set twice is a duplicate too, without a line: %s", err.msg);
 	st = twofa_config_parse(&c, "u.conf", "locale = fr\n", strlen("locale = fr\n"), &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, "u.conf:1: duplicate key 'locale'"),
 	   "a key is set once across parse calls: %s", err.msg);
@@ -941,6 +986,7 @@ static void test_parents(void)
 int main(void)
 {
 	test_defaults();
+	test_table_defaults();
 	test_names();
 	test_good_values();
 	test_bad_values();

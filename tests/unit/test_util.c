@@ -62,6 +62,7 @@ static void test_sanitize_unicode(void)
 
 static void test_strings(void)
 {
+	const char *rest;
 	char buf[8];
 	char dirty[] = "a\nb\x1b[31mc\x7f";
 
@@ -78,6 +79,13 @@ static void test_strings(void)
 	ok(!twofa_streq_ct("12345", "123456", 16), "streq_ct prefix is not equal");
 	ok(!twofa_streq_ct("", "1", 16), "streq_ct empty vs one");
 	ok(!twofa_streq_ct("12345678901234567", "12345678901234567", 16), "streq_ct over max fails closed");
+	rest = twofa_skip_prefix("groups=wheel", "groups=");
+	ok(rest != NULL && strcmp(rest, "wheel") == 0, "skip_prefix gives the rest");
+	rest = twofa_skip_prefix("groups=", "groups=");
+	ok(rest != NULL && rest[0] == '\0', "skip_prefix: an empty rest");
+	ok(twofa_skip_prefix("groups", "groups=") == NULL, "skip_prefix: the string is shorter");
+	ok(twofa_skip_prefix("Groups=x", "groups=") == NULL, "skip_prefix: case counts");
+	ok(twofa_skip_prefix(NULL, "x") == NULL && twofa_skip_prefix("x", NULL) == NULL, "skip_prefix: NULL");
 }
 
 static void test_canonical_user(void)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The pure parts of the Verify client: the outcome table, the error mapping
  * and the response parser, fed with Twilio-shaped and hostile bodies.
- * Built twice: as test_verify_unit with the build's own lib/http.c (a test
+ * Built twice: as test_verify_unit with the build's own lib/url.c (a test
  * build: plain http to the loopback accepted), and as test_verify_https_only
- * with its own copy of lib/http.c compiled as a normal build compiles it
- * (TWOFA_HTTPS_ONLY), which must refuse every http:// URL. */
+ * with its own copy of lib/url.c compiled as a normal build compiles it
+ * (TWOFA_HTTPS_ONLY), where twofa_verify_new must refuse every http:// URL. */
 #include "twofa_build.h"
 
 #ifdef TWOFA_HTTPS_ONLY
@@ -199,26 +199,9 @@ static void test_parse(void)
 	   "Twilio's message is scrubbed of SIDs, digit runs and control characters: %s", log);
 }
 
-static void test_urls(void)
+/* Which URLs http.c takes is tests/unit/test_url.c's subject. */
+static void test_user_agent(void)
 {
-	ok(twofa_http_url_allowed("https://verify.twilio.com"), "https allowed");
-#ifdef TWOFA_TEST_HTTP
-	ok(twofa_http_url_allowed("http://127.0.0.1:8080"), "test build: http to 127.0.0.1 allowed");
-	ok(twofa_http_url_allowed("http://localhost:1"), "test build: http to localhost allowed");
-	ok(twofa_http_url_allowed("http://[::1]:1"), "test build: http to [::1] allowed");
-#else
-	ok(!twofa_http_url_allowed("http://127.0.0.1:8080"), "normal build: http to 127.0.0.1 refused");
-	ok(!twofa_http_url_allowed("http://localhost:1"), "normal build: http to localhost refused");
-	ok(!twofa_http_url_allowed("http://[::1]:1"), "normal build: http to [::1] refused");
-	ok(strstr(twofa_http_url_rule(), "--enable-test-http") != NULL,
-	   "normal build: the rule names the test-build option: %s", twofa_http_url_rule());
-#endif
-	ok(!twofa_http_url_allowed("http://verify.twilio.com"), "http elsewhere refused");
-	ok(!twofa_http_url_allowed("http://127.0.0.2"), "http to 127.0.0.2 refused");
-	ok(!twofa_http_url_allowed("ftp://127.0.0.1"), "ftp refused");
-	ok(!twofa_http_url_allowed("https://user:pw@verify.twilio.com"), "user info refused");
-	ok(!twofa_http_url_allowed("file:///etc/passwd"), "file refused");
-	ok(!twofa_http_url_allowed(NULL), "NULL refused");
 	ok(strncmp(twofa_http_user_agent(), "twofa/" PACKAGE_VERSION " (libcurl/", 16) == 0,
 	   "user agent names twofa and libcurl: %s", twofa_http_user_agent());
 }
@@ -286,7 +269,7 @@ int main(void)
 	test_table();
 	test_map();
 	test_parse();
-	test_urls();
+	test_user_agent();
 	test_new();
 	return tap_done();
 }
