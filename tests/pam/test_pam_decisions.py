@@ -40,6 +40,8 @@ env.service("dl-bad", [env.twofa_line("frobnicate"), env.twofa_line("frobnicate"
 env.service("dl-acct", [env.twofa_line(kind="account")])
 env.service("dl-none", ["auth requisite pam_permit.so", env.twofa_line("password=none nullok")])
 env.service("dl-passwd", [env.twofa_line(kind="password")])
+env.service("dl-scope", [env.twofa_line("groups=twofa-no-such-group"), "auth required pam_permit.so"])
+env.service("dl-scope-debug", [env.twofa_line("groups=twofa-no-such-group debug"), "auth required pam_permit.so"])
 
 # A decision line: "ACTION service=S user=U FROM[ channel=C to=M] result=R reason=...".
 DECISION = re.compile(r"^pam_twofa\([^)]*\): (auth|account|password) service=\S+ user=\S+ .*"
@@ -139,6 +141,15 @@ once("not enrolled in account", "dl-acct", "mallory", [], "PAM_USER_UNKNOWN", "d
 run, lines, told = decisions_of("dl-acct", "alice", [], op="acct")
 t.ok(run.code("acct") == "PAM_SUCCESS" and lines == [],
      "an active member in account: PAM_SUCCESS and no line (as before: nothing to decide)", cap.texts())
+
+# Out of scope is not ours to say: no line, unless debug asks for one (at LOG_DEBUG).
+run, lines, told = decisions_of("dl-scope", "alice", [])
+t.ok(run.code("auth") == "PAM_SUCCESS" and run.prompts() == [] and lines == [],
+     "a user outside groups=: ignored, no decision line", cap.texts())
+run, lines, told = decisions_of("dl-scope-debug", "alice", [])
+t.ok(run.code("auth") == "PAM_SUCCESS" and len(lines) == 1 and lines[0]["severity"] == "debug"
+     and " result=ignored reason=not in groups=" in lines[0]["message"],
+     "with debug: one decision line at LOG_DEBUG", cap.texts())
 
 if t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
     once("an NSS error", "dl-none", "alice", [], "PAM_AUTHINFO_UNAVAIL", "error", "user database lookup failed",
