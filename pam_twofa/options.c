@@ -6,7 +6,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <security/pam_ext.h>
+#include <security/_pam_types.h>
 
 #include "options.h"
 #include "util.h"
