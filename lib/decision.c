@@ -10,8 +10,10 @@
 #include <jansson.h>
 #include <security/_pam_types.h>
 
+#include "config.h"
 #include "decision.h"
 #include "util.h"
+#include "verify.h"
 
 typedef struct named_value {
 	int value;
@@ -47,24 +49,59 @@ static const char *const result_names[] = {
 	[TWOFA_RESULT_ERROR] = "error",
 };
 
-/* The one table of user texts. A %ld, where present, is message_arg. */
+typedef enum message_arg_kind {
+	ARG_NONE = 0,
+	ARG_COUNT,   /* a %ld; text_one when it is 1 */
+	ARG_CHANNEL, /* a %s: the channel's label */
+	ARG_OUTCOME, /* the whole text is the Verify outcome's (lib/verify_outcome.c) */
+} message_arg_kind;
+
+/* The one table of user texts. */
 static const struct {
 	const char *name;
+	message_arg_kind arg;
 	const char *text;
-	const char *text_one; /* when message_arg is 1, for texts that count */
+	const char *text_one;
 } messages[TWOFA_MSG_COUNT] = {
-	[TWOFA_MSG_NONE] = { "none", "", NULL },
-	[TWOFA_MSG_LOCKED] = { "locked", "Too many failed attempts. Try again later.", NULL },
-	[TWOFA_MSG_PENDING] = { "pending",
+	[TWOFA_MSG_NONE] = { "none", ARG_NONE, "", NULL },
+	[TWOFA_MSG_LOCKED] = { "locked", ARG_NONE, "Too many failed attempts. Try again later.", NULL },
+	[TWOFA_MSG_PENDING] = { "pending", ARG_NONE,
 				"Your second-factor enrolment is awaiting approval by an administrator.", NULL },
-	[TWOFA_MSG_DISABLED] = { "disabled", "Your second factor is disabled.", NULL },
-	[TWOFA_MSG_UNREACHABLE] = { "unreachable",
+	[TWOFA_MSG_DISABLED] = { "disabled", ARG_NONE, "Your second factor is disabled.", NULL },
+	[TWOFA_MSG_UNREACHABLE] = { "unreachable", ARG_NONE,
 				    "The verification service cannot be reached. Try again later.", NULL },
-	[TWOFA_MSG_MISCONFIGURED] = { "misconfigured",
+	[TWOFA_MSG_MISCONFIGURED] = { "misconfigured", ARG_NONE,
 				      "The second factor is misconfigured. Contact your administrator.", NULL },
-	[TWOFA_MSG_SEND_LIMIT] = { "send_limit", "Too many codes sent. Try again in %ld minutes.",
+	[TWOFA_MSG_SEND_LIMIT] = { "send_limit", ARG_COUNT, "Too many codes sent. Try again in %ld minutes.",
 				   "Too many codes sent. Try again in 1 minute." },
-	[TWOFA_MSG_NO_EMAIL] = { "no_email", "No email address is enrolled.", NULL },
+	[TWOFA_MSG_NO_EMAIL] = { "no_email", ARG_NONE, "No email address is enrolled.", NULL },
+	[TWOFA_MSG_CHANNEL_REFUSED] = { "channel_refused", ARG_CHANNEL,
+					"Codes cannot be sent by %s here. Contact your administrator.", NULL },
+	[TWOFA_MSG_CHANNEL_REFUSED_RESEND] = { "channel_refused_resend", ARG_CHANNEL,
+					       "Codes cannot be sent by %s here.", NULL },
+	[TWOFA_MSG_SEND_LIMIT_RESEND] = { "send_limit_resend", ARG_COUNT,
+					  "Too many codes sent. Enter the code you have, or try again in %ld minutes.",
+					  "Too many codes sent. Enter the code you have, or try again in 1 minute." },
+	[TWOFA_MSG_RESEND_FAILED] = { "resend_failed", ARG_NONE,
+				      "A new code cannot be sent now. Enter the code you have.", NULL },
+	[TWOFA_MSG_VERIFY] = { "verify", ARG_OUTCOME, NULL, NULL },
+	[TWOFA_MSG_WRONG_CODE] = { "wrong_code", ARG_NONE, "Wrong code.", NULL },
+	[TWOFA_MSG_NO_CODE] = { "no_code", ARG_NONE, "No code entered.", NULL },
+	[TWOFA_MSG_CODE_EXPIRED] = { "code_expired", ARG_NONE, "The code has expired or was used.", NULL },
+	[TWOFA_MSG_RETRY_WRONG] = { "retry_wrong", ARG_COUNT, "Wrong code. Enter the code again (%ld tries left): ",
+				    "Wrong code. Enter the code again (1 try left): " },
+	[TWOFA_MSG_RETRY_EMPTY] = { "retry_empty", ARG_COUNT, "No code entered. Enter the code (%ld tries left): ",
+				    "No code entered. Enter the code (1 try left): " },
+	[TWOFA_MSG_RETRY_EXPIRED] = {
+		"retry_expired", ARG_COUNT,
+		"The code has expired or was used. Type 'resend' for a new one (%ld tries left): ",
+		"The code has expired or was used. Type 'resend' for a new one (1 try left): " },
+	[TWOFA_MSG_PASSWORDS_DIFFER] = { "passwords_differ", ARG_NONE, "Passwords do not match.", NULL },
+	[TWOFA_MSG_PASSWORD_EMPTY] = { "password_empty", ARG_NONE, "The new password is empty.", NULL },
+	[TWOFA_MSG_PASSWORD_TOO_LONG] = { "password_too_long", ARG_COUNT,
+					  "The new password is longer than %ld bytes.", NULL },
+	[TWOFA_MSG_PASSWORD_NOT_HASHED] = { "password_not_hashed", ARG_NONE,
+					    "The new password could not be hashed. Try again later.", NULL },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -87,20 +124,44 @@ static bool value_of(const named_value *table, size_t n, const char *name, int *
 	return false;
 }
 
-void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority,
-		  twofa_message message, const char *reason_fmt, ...)
+void twofa_decide_va(twofa_decision *d, int pam_code, twofa_result result, int priority, twofa_message message,
+		     const char *reason_fmt, va_list ap)
 {
-	va_list ap;
-
 	memset(d, 0, sizeof(*d));
 	d->pam_code = pam_code;
 	d->result = result;
 	d->priority = priority;
 	d->message = message;
-	va_start(ap, reason_fmt);
 	(void)vsnprintf(d->reason, sizeof(d->reason), reason_fmt, ap);
-	va_end(ap);
 	twofa_sanitize(d->reason);
+}
+
+void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority,
+		  twofa_message message, const char *reason_fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, reason_fmt);
+	twofa_decide_va(d, pam_code, result, priority, message, reason_fmt, ap);
+	va_end(ap);
+}
+
+void twofa_decide_nothing_yet(twofa_decision *d)
+{
+	twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "no decision was made");
+}
+
+void twofa_decision_set_destination(twofa_decision *d, const char *channel, const char *to)
+{
+	(void)twofa_strlcpy(d->channel, channel != NULL ? channel : "", sizeof(d->channel));
+	(void)twofa_strlcpy(d->to, to != NULL ? to : "", sizeof(d->to));
+	twofa_sanitize(d->channel);
+	twofa_sanitize(d->to);
+}
+
+bool twofa_decision_logged(const twofa_decision *d, bool debug)
+{
+	return d->priority != LOG_DEBUG || debug;
 }
 
 const char *twofa_result_name(twofa_result result)
@@ -127,42 +188,81 @@ const char *twofa_message_name(twofa_message message)
 	return messages[message].name;
 }
 
-bool twofa_decision_user_text(const twofa_decision *d, char *buf, size_t size)
+bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size)
 {
 	const char *text;
 	int n;
 
-	if (size == 0 || (unsigned)d->message >= TWOFA_MSG_COUNT)
+	if (size == 0 || (unsigned)message >= TWOFA_MSG_COUNT || arg < 0 || arg > TWOFA_MESSAGE_ARG_MAX)
 		return false;
-	text = messages[d->message].text;
-	if (d->message_arg == 1 && messages[d->message].text_one != NULL)
-		text = messages[d->message].text_one;
-	if (strstr(text, "%ld") != NULL) {
+	text = messages[message].text;
+	switch (messages[message].arg) {
+	case ARG_NONE:
+		n = snprintf(buf, size, "%s", text);
+		break;
+	case ARG_COUNT:
+		if (arg == 1 && messages[message].text_one != NULL) {
+			n = snprintf(buf, size, "%s", messages[message].text_one);
+			break;
+		}
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		n = snprintf(buf, size, text, d->message_arg);
+		n = snprintf(buf, size, text, arg);
+		break;
+	case ARG_CHANNEL:
+		if (twofa_channel_label((twofa_channel)arg) == NULL)
+			return false;
+		n = snprintf(buf, size, text, twofa_channel_label((twofa_channel)arg));
 #pragma GCC diagnostic pop
-	} else {
-		n = snprintf(buf, size, "%s", text);
+		break;
+	case ARG_OUTCOME:
+		if (arg >= TWOFA_VERIFY_OUTCOME_COUNT)
+			return false;
+		n = snprintf(buf, size, "%s", twofa_verify_user_message((twofa_verify_outcome)arg));
+		break;
+	default:
+		return false;
 	}
 	return n >= 0 && (size_t)n < size;
 }
 
+bool twofa_decision_user_text(const twofa_decision *d, char *buf, size_t size)
+{
+	return twofa_message_text(d->message, d->message_arg, buf, size);
+}
+
+/* A channel on the wire is a known name or "". */
+static bool channel_valid(const char *name)
+{
+	twofa_channel ch;
+
+	return name[0] == '\0' || (twofa_channel_parse(name, &ch) && strcmp(twofa_channel_name(ch), name) == 0);
+}
+
+/* Every field within its bounds and every name known: what the codec
+ * accepts, both ways. */
+static bool decision_valid(const twofa_decision *d)
+{
+	char text[512];
+
+	return twofa_pam_code_name(d->pam_code) != NULL && twofa_priority_name(d->priority) != NULL &&
+	       (unsigned)d->result < COUNT(result_names) &&
+	       twofa_message_text(d->message, d->message_arg, text, sizeof(text)) &&
+	       memchr(d->channel, '\0', sizeof(d->channel)) != NULL && channel_valid(d->channel) &&
+	       memchr(d->to, '\0', sizeof(d->to)) != NULL && memchr(d->reason, '\0', sizeof(d->reason)) != NULL;
+}
+
 twofa_status twofa_decision_encode(const twofa_decision *d, char **json, twofa_error *err)
 {
-	const char *pam = twofa_pam_code_name(d->pam_code);
-	const char *priority = twofa_priority_name(d->priority);
-	const char *message = twofa_message_name(d->message);
 	json_t *obj;
 
 	*json = NULL;
-	if (pam == NULL || priority == NULL || message == NULL || (unsigned)d->result >= COUNT(result_names) ||
-	    d->message_arg < 0 || d->message_arg > TWOFA_MESSAGE_ARG_MAX ||
-	    memchr(d->reason, '\0', sizeof(d->reason)) == NULL)
+	if (!decision_valid(d))
 		return twofa_fail(err, TWOFA_EINVAL, "decision holds a value outside the known set");
-	obj = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:s}", "v", 1, "pam", pam, "result",
-			result_names[d->result], "priority", priority, "message", message, "arg",
-			(json_int_t)d->message_arg, "reason", d->reason);
+	obj = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "pam", twofa_pam_code_name(d->pam_code),
+			"result", result_names[d->result], "priority", twofa_priority_name(d->priority), "message",
+			twofa_message_name(d->message), "arg", (json_int_t)d->message_arg, "channel", d->channel,
+			"to", d->to, "reason", d->reason);
 	if (obj == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	*json = json_dumps(obj, JSON_COMPACT);
@@ -182,27 +282,45 @@ static bool take_name(json_t *root, const char *key, const char **out)
 	return true;
 }
 
+/* A string field into dst: shorter than size, no NUL inside, sanitised. */
+static bool take_text(json_t *root, const char *key, char *dst, size_t size)
+{
+	json_t *v = json_object_get(root, key);
+	size_t len;
+
+	if (!json_is_string(v) || (len = json_string_length(v)) >= size)
+		return false;
+	memcpy(dst, json_string_value(v), len);
+	dst[len] = '\0';
+	/* Embedded NULs or controls from the wire never reach a log. */
+	if (strlen(dst) != len)
+		return false;
+	twofa_sanitize(dst);
+	return true;
+}
+
 twofa_status twofa_decision_decode(const char *json, size_t len, twofa_decision *d, twofa_error *err)
 {
 	const char *pam = NULL, *result = NULL, *priority = NULL, *message = NULL;
 	json_error_t jerr;
-	json_t *root, *v, *reason, *arg;
+	json_t *root, *v, *arg;
 	bool ok = false;
 
 	root = NULL;
+	memset(d, 0, sizeof(*d));
 	if (json == NULL || len > TWOFA_DECISION_JSON_MAX)
 		goto out;
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || !json_is_object(root) || json_object_size(root) != 7)
+	if (root == NULL || !json_is_object(root) || json_object_size(root) != 9)
 		goto out;
 	v = json_object_get(root, "v");
 	arg = json_object_get(root, "arg");
-	reason = json_object_get(root, "reason");
 	if (!json_is_integer(v) || json_integer_value(v) != 1 || !json_is_integer(arg) ||
 	    json_integer_value(arg) < 0 || json_integer_value(arg) > TWOFA_MESSAGE_ARG_MAX ||
-	    !json_is_string(reason) || json_string_length(reason) >= TWOFA_REASON_MAX ||
 	    !take_name(root, "pam", &pam) || !take_name(root, "result", &result) ||
-	    !take_name(root, "priority", &priority) || !take_name(root, "message", &message))
+	    !take_name(root, "priority", &priority) || !take_name(root, "message", &message) ||
+	    !take_text(root, "channel", d->channel, sizeof(d->channel)) ||
+	    !take_text(root, "to", d->to, sizeof(d->to)) || !take_text(root, "reason", d->reason, sizeof(d->reason)))
 		goto out;
 	if (!value_of(pam_codes, COUNT(pam_codes), pam, &d->pam_code) ||
 	    !value_of(priorities, COUNT(priorities), priority, &d->priority))
@@ -223,12 +341,8 @@ twofa_status twofa_decision_decode(const char *json, size_t len, twofa_decision 
 	if (!ok)
 		goto out;
 	d->message_arg = (long)json_integer_value(arg);
-	/* Embedded NULs or controls from the wire never reach a log. */
-	memcpy(d->reason, json_string_value(reason), json_string_length(reason));
-	d->reason[json_string_length(reason)] = '\0';
-	if (strlen(d->reason) != json_string_length(reason))
-		ok = false;
-	twofa_sanitize(d->reason);
+	/* An argument the message cannot hold, or an unknown channel. */
+	ok = decision_valid(d);
 out:
 	json_decref(root);
 	if (!ok) {

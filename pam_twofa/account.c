@@ -8,76 +8,75 @@
 
 #include "account.h"
 #include "audit.h"
-#include "conv.h"
 #include "members.h"
 #include "pam_user.h"
 #include "scope.h"
 
-/* The member's status decides; user is the account's own name. */
-static int check_member(pam_handle_t *pamh, const twofa_options *opts, bool silent, const char *user,
-			twofa_audit *audit)
+/* The member's status decides; user is the account's own name. Out of
+ * scope, or not enrolled under nullok, is not ours to say: no line unless
+ * debug. */
+static void check_member(const twofa_options *opts, pam_handle_t *pamh, const char *user, twofa_decision *d)
 {
 	twofa_member member;
 	twofa_error err;
 	bool malformed = false;
-	int rc;
 
 	if (!twofa_user_in_scope(pamh, user, opts->groups, &malformed)) {
-		if (malformed) {
-			twofa_audit_decision(audit, LOG_ERR, "error", "groups= has an empty or overlong entry");
-			return PAM_SERVICE_ERR;
-		}
-		return PAM_IGNORE;
+		if (malformed)
+			twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+				     "groups= has an empty or overlong entry");
+		else
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+		return;
 	}
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
 		break;
 	case TWOFA_ENOTFOUND:
 		if (opts->nullok)
-			return PAM_IGNORE;
-		twofa_audit_decision(audit, LOG_NOTICE, "denied", "not enrolled");
-		return PAM_USER_UNKNOWN;
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "not enrolled (nullok)");
+		else
+			twofa_decide(d, PAM_USER_UNKNOWN, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "not enrolled");
+		return;
 	default:
-		twofa_audit_decision(audit, LOG_ERR, "error", "member store: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
+		return;
 	}
 	switch (member.status) {
 	case TWOFA_MEMBER_ACTIVE:
-		rc = PAM_SUCCESS;
+		twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_DEBUG, TWOFA_MSG_NONE, "member active");
 		break;
 	case TWOFA_MEMBER_PENDING:
-		twofa_conv_tell(pamh, PAM_ERROR_MSG, silent,
-				"Your second-factor enrolment is awaiting approval by an administrator.");
-		twofa_audit_decision(audit, LOG_NOTICE, "denied", "enrolment awaiting approval");
-		rc = PAM_PERM_DENIED;
+		twofa_decide(d, PAM_PERM_DENIED, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_PENDING,
+			     "enrolment awaiting approval");
 		break;
 	default:
-		twofa_conv_tell(pamh, PAM_ERROR_MSG, silent, "Your second factor is disabled.");
-		twofa_audit_decision(audit, LOG_NOTICE, "denied", "member disabled");
-		rc = PAM_PERM_DENIED;
+		twofa_decide(d, PAM_PERM_DENIED, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED, "member disabled");
 		break;
 	}
 	twofa_member_free(&member);
-	return rc;
 }
 
-int twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts)
+void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit, twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *user = NULL;
-	twofa_audit audit;
 	int rc;
 
+	(void)flags;
 	rc = pam_get_user(pamh, &typed, NULL);
 	if (rc != PAM_SUCCESS || typed == NULL) {
-		twofa_audit_init(&audit, pamh, "account", NULL, opts->debug);
-		twofa_audit_decision(&audit, LOG_ERR, "error", "no user name");
-		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
+		twofa_audit_init(audit, pamh, "account", NULL, opts->debug);
+		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "no user name");
+		return;
 	}
-	rc = twofa_pam_user(pamh, "account", typed, opts->debug, &user, &audit);
-	if (rc != PAM_SUCCESS)
-		return rc == PAM_BUF_ERR ? rc : PAM_SERVICE_ERR;
-	rc = check_member(pamh, opts, (flags & PAM_SILENT) != 0, user, &audit);
+	if (!twofa_pam_user(pamh, "account", typed, opts->debug, &user, audit, d)) {
+		if (d->pam_code != PAM_BUF_ERR)
+			d->pam_code = PAM_SERVICE_ERR;
+		return;
+	}
+	check_member(opts, pamh, user, d);
 	free(user);
-	return rc;
 }

@@ -4,8 +4,11 @@
 
 #include <security/pam_modules.h>
 
+#include "audit.h"
+#include "decision.h"
 #include "options.h"
 
-int twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts);
+/* Fills *d with the answer; audit is started here once the user is known. */
+void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit, twofa_decision *d);
 
 #endif

@@ -99,18 +99,16 @@ void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, co
 	}
 }
 
-void twofa_audit_decision(const twofa_audit *a, int priority, const char *result, const char *reason_fmt, ...)
+void twofa_audit_decision(const twofa_audit *a, const twofa_decision *d)
 {
-	char reason[256];
-	va_list ap;
+	char reason[TWOFA_REASON_MAX];
 
-	va_start(ap, reason_fmt);
-	(void)vsnprintf(reason, sizeof(reason), reason_fmt, ap);
-	va_end(ap);
+	/* Sanitised once more: a decision may come from the wire. */
+	(void)twofa_strlcpy(reason, d->reason, sizeof(reason));
 	twofa_sanitize(reason);
-	pam_syslog(a->pamh, priority, "%s service=%s user=%s %s%s%s%s%s result=%s reason=%s", a->action,
-		   a->service, a->user, a->from, a->channel ? " channel=" : "", a->channel ? a->channel : "",
-		   a->masked[0] ? " to=" : "", a->masked, result, reason);
+	pam_syslog(a->pamh, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s", a->action,
+		   a->service, a->user, a->from, d->channel[0] ? " channel=" : "", (int)sizeof(d->channel), d->channel,
+		   d->to[0] ? " to=" : "", (int)sizeof(d->to), d->to, twofa_result_name(d->result), reason);
 }
 
 void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...)

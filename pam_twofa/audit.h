@@ -7,6 +7,7 @@
 
 #include <security/pam_modules.h>
 
+#include "decision.h"
 #include "state.h"
 
 typedef struct twofa_audit {
@@ -17,8 +18,6 @@ typedef struct twofa_audit {
 	char user[80];
 	char from[136];         /* "rhost=HOST" or "tty=TTY" or "local" */
 	twofa_state_origin origin; /* rhost, else tty and session: what lockouts and grace are bound to */
-	const char *channel;    /* "sms", ... or NULL before one is known */
-	char masked[40];        /* masked number, "" before one is known */
 } twofa_audit;
 
 /* Collects service, rhost and tty from the handle, and for a tty the login
@@ -26,11 +25,11 @@ typedef struct twofa_audit {
 void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
 		      bool debug);
 
-/* The decision line at LOG_AUTHPRIV with the given priority:
+/* The decision line of d at LOG_AUTHPRIV with d's priority:
  * "auth service=sshd user=alice rhost=192.0.2.1 channel=sms to=+1 ***-***-0123
- *  result=denied reason=wrong code". Never a code, password, token or number. */
-void twofa_audit_decision(const twofa_audit *a, int priority, const char *result, const char *reason_fmt,
-			  ...) __attribute__((format(printf, 4, 5)));
+ *  result=denied reason=wrong code". Never a code, password, token or number.
+ * Only the entry point (pam_twofa.c) calls it, once per PAM call. */
+void twofa_audit_decision(const twofa_audit *a, const twofa_decision *d);
 
 /* A step line, only with the debug option. Same rules. */
 void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

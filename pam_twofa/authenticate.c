@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "authenticate.h"
 #include "conv.h"
+#include "decision.h"
 #include "members.h"
 #include "password.h"
 #include "pam_user.h"
@@ -19,20 +20,31 @@
 #include "state.h"
 #include "util.h"
 
+/* What the first factor came to: held (or not ours to check), a wrong
+ * password (the caller decides: not enrolled reads the same), or decided. */
+typedef enum factor_result { FACTOR_HELD = 0, FACTOR_WRONG, FACTOR_DECIDED } factor_result;
+
 typedef struct login {
 	pam_handle_t *pamh;
 	const twofa_options *opts;
-	bool silent;
-	twofa_audit audit;
+	twofa_audit *audit;
+	twofa_decision *d;
 	const char *user;
 	bool enrolled;
 	twofa_member member;
 	twofa_state_entry state;
 } login;
 
+static void out_of_memory(login *l)
+{
+	twofa_decide(l->d, PAM_BUF_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "out of memory");
+}
+
 /* The password from an earlier module or from the user. *password is a
- * copy the caller wipes; *from_stack says PAM_AUTHTOK was already set. */
-static int get_password(login *l, char **password, bool *from_stack)
+ * copy the caller wipes; *from_stack says PAM_AUTHTOK was already set.
+ * FACTOR_HELD when there is one. For a name that is not enrolled, a
+ * password that cannot be right reads as any wrong one (FACTOR_WRONG). */
+static factor_result get_password(login *l, char **password, bool *from_stack)
 {
 	const void *item = NULL;
 	int rc;
@@ -43,20 +55,27 @@ static int get_password(login *l, char **password, bool *from_stack)
 		if (pam_get_item(l->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
 			*password = strdup(item);
 			*from_stack = true;
-			return *password != NULL ? PAM_SUCCESS : PAM_BUF_ERR;
+			if (*password != NULL)
+				return FACTOR_HELD;
+			out_of_memory(l);
+			return FACTOR_DECIDED;
 		}
 		if (l->opts->use_first_pass) {
-			twofa_audit_decision(&l->audit, LOG_NOTICE, "denied",
-					     "use_first_pass but no earlier module set a password");
-			return PAM_AUTH_ERR;
+			if (!l->enrolled)
+				return FACTOR_WRONG;
+			twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+				     "use_first_pass but no earlier module set a password");
+			return FACTOR_DECIDED;
 		}
 	}
 	rc = twofa_conv_ask(l->pamh, PAM_PROMPT_ECHO_OFF, l->opts->password_prompt, password);
-	if (rc != PAM_SUCCESS)
-		twofa_audit_decision(&l->audit, LOG_NOTICE, "denied",
-				     rc == PAM_CONV_ERR ? "conversation failed at the password prompt"
-							: "password answer too long");
-	return rc;
+	if (rc == PAM_SUCCESS)
+		return FACTOR_HELD;
+	if (rc == PAM_AUTH_ERR && !l->enrolled)
+		return FACTOR_WRONG;
+	twofa_decide(l->d, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "%s",
+		     rc == PAM_CONV_ERR ? "conversation failed at the password prompt" : "password answer too long");
+	return FACTOR_DECIDED;
 }
 
 static twofa_status rehash(twofa_member *m, void *arg, twofa_error *err)
@@ -83,7 +102,7 @@ static void upgrade_hash(login *l, const char *password)
 	if (!twofa_password_needs_rehash(l->member.password_hash, l->opts->cfg.password_strength))
 		return;
 	if (twofa_password_hash(password, l->opts->cfg.password_strength, hash, &err) != TWOFA_OK) {
-		twofa_audit_debug(&l->audit, "rehash failed: %s", err.msg);
+		twofa_audit_debug(l->audit, "rehash failed: %s", err.msg);
 		return;
 	}
 	fresh = strdup(hash);
@@ -92,9 +111,9 @@ static void upgrade_hash(login *l, const char *password)
 		return;
 	if (twofa_members_update(l->opts->cfg.members_db, l->user, rehash, &fresh, &err) != TWOFA_OK)
 		pam_syslog(l->pamh, LOG_WARNING, "could not store the re-hashed password of %s: %s",
-			   l->audit.user, err.msg);
+			   l->audit->user, err.msg);
 	else
-		twofa_audit_debug(&l->audit, "password re-hashed with the configured strength");
+		twofa_audit_debug(l->audit, "password re-hashed with the configured strength");
 	twofa_free_secret(fresh);
 }
 
@@ -110,18 +129,16 @@ static bool throttled(const login *l)
 static twofa_state_login state_login(const login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
-	twofa_state_login s = {.user = l->user, .enrolled = l->enrolled, .origin = &l->audit.origin,
+	twofa_state_login s = {.user = l->user, .enrolled = l->enrolled, .origin = &l->audit->origin,
 			       .lockout_failures = c->lockout_failures, .lockout_seconds = c->lockout_seconds};
 
 	return s;
 }
 
-static int refuse_locked(login *l, const char *reason)
+static void refuse_locked(login *l, const char *reason)
 {
-	twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent, "Too many failed attempts. Try again later.");
-	twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "%s%s", reason,
-			     l->enrolled ? "" : " (not enrolled)");
-	return PAM_MAXTRIES;
+	twofa_decide(l->d, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, "%s%s", reason,
+		     l->enrolled ? "" : " (not enrolled)");
 }
 
 /* Ends the attempt begun before the check: a wrong password becomes a
@@ -138,98 +155,92 @@ static void end_attempt(login *l, time_t reservation, bool failed)
 	/* A reservation that stays behind expires by itself. */
 	if (st != TWOFA_OK)
 		pam_syslog(l->pamh, LOG_ERR, "could not %s for %s: %s",
-			   failed ? "count a failure" : "end a password check", l->audit.user, err.msg);
+			   failed ? "count a failure" : "end a password check", l->audit->user, err.msg);
 }
 
-/* PAM_SUCCESS when the first factor holds (or is not ours to check);
- * otherwise the result to return, already logged for a member. */
-static int first_factor(login *l)
+static factor_result first_factor(login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
 	twofa_state_login s = state_login(l);
 	twofa_attempt gate = TWOFA_ATTEMPT_GO;
 	time_t reservation = 0;
 	char *password = NULL;
-	bool from_stack = false;
+	bool from_stack = false, held = false, stored = true;
+	factor_result got;
 	twofa_error err;
-	int rc;
 
 	if (l->opts->password == TWOFA_PASSWORD_NONE)
-		return PAM_SUCCESS;
-	rc = get_password(l, &password, &from_stack);
-	if (rc != PAM_SUCCESS)
-		return rc;
+		return FACTOR_HELD;
+	got = get_password(l, &password, &from_stack);
+	if (got != FACTOR_HELD)
+		return got;
 	/* Reserved before the Argon2id check, in one update with the lock
 	 * check: parallel guesses never outnumber the failures left. */
 	if (throttled(l) &&
 	    twofa_state_begin_attempt(c->state_db, &s, time(NULL), &gate, &reservation, &err) != TWOFA_OK) {
 		twofa_free_secret(password);
-		twofa_audit_decision(&l->audit, LOG_ERR, "error", "state store: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "state store: %s",
+			     err.msg);
+		return FACTOR_DECIDED;
 	}
 	if (!l->enrolled || gate != TWOFA_ATTEMPT_GO || twofa_password_valid(password, NULL) != TWOFA_OK) {
 		/* Same prompts and the same Argon2id cost as a real check, so
 		 * neither reveals who is enrolled or locked. */
 		twofa_password_dummy_verify(password, c->password_strength);
-		rc = PAM_AUTH_ERR;
 	} else if (twofa_password_verify(l->member.password_hash, password, &err) == TWOFA_OK) {
-		rc = PAM_SUCCESS;
+		held = true;
 		upgrade_hash(l, password);
 		if (!from_stack && pam_set_item(l->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
-			rc = PAM_BUF_ERR;
-	} else {
-		rc = PAM_AUTH_ERR;
+			stored = false;
 	}
 	twofa_free_secret(password);
-	if (gate == TWOFA_ATTEMPT_LOCKED)
-		return refuse_locked(l, "locked out after too many failures");
-	if (gate == TWOFA_ATTEMPT_BUSY)
-		return refuse_locked(l, "as many password checks under way as failures left");
+	if (gate == TWOFA_ATTEMPT_LOCKED) {
+		refuse_locked(l, "locked out after too many failures");
+		return FACTOR_DECIDED;
+	}
+	if (gate == TWOFA_ATTEMPT_BUSY) {
+		refuse_locked(l, "as many password checks under way as failures left");
+		return FACTOR_DECIDED;
+	}
 	if (throttled(l))
-		end_attempt(l, reservation, rc == PAM_AUTH_ERR);
-	if (rc == PAM_SUCCESS || !l->enrolled)
-		return rc;
-	twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "wrong password");
-	return rc;
-}
-
-static int not_enrolled(login *l)
-{
-	if (l->opts->nullok) {
-		twofa_audit_decision(&l->audit, LOG_INFO, "ignored", "not enrolled (nullok)");
-		return PAM_IGNORE;
+		end_attempt(l, reservation, !held);
+	if (!stored) {
+		out_of_memory(l);
+		return FACTOR_DECIDED;
 	}
-	twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "not enrolled");
-	return PAM_AUTH_ERR;
+	return held ? FACTOR_HELD : FACTOR_WRONG;
 }
 
-static int member_refused(login *l)
+static void not_enrolled(login *l)
 {
-	if (l->member.status == TWOFA_MEMBER_PENDING) {
-		twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent,
-				"Your second-factor enrolment is awaiting approval by an administrator.");
-		twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "enrolment awaiting approval");
-	} else {
-		twofa_conv_tell(l->pamh, PAM_ERROR_MSG, l->silent, "Your second factor is disabled.");
-		twofa_audit_decision(&l->audit, LOG_NOTICE, "denied", "member disabled");
-	}
-	return PAM_AUTH_ERR;
+	if (l->opts->nullok)
+		twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_INFO, TWOFA_MSG_NONE, "not enrolled (nullok)");
+	else
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "not enrolled");
 }
 
-static int run(login *l)
+static void member_refused(login *l)
+{
+	if (l->member.status == TWOFA_MEMBER_PENDING)
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_PENDING,
+			     "enrolment awaiting approval");
+	else
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED, "member disabled");
+}
+
+static void run(login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
 	twofa_error err;
 	bool malformed = false;
-	int rc;
 
 	if (!twofa_user_in_scope(l->pamh, l->user, l->opts->groups, &malformed)) {
-		if (malformed) {
-			twofa_audit_decision(&l->audit, LOG_ERR, "error", "groups= has an empty or overlong entry");
-			return PAM_SERVICE_ERR;
-		}
-		twofa_audit_debug(&l->audit, "not in groups=, ignored");
-		return PAM_IGNORE;
+		if (malformed)
+			twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+				     "groups= has an empty or overlong entry");
+		else
+			twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+		return;
 	}
 	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
 	case TWOFA_OK:
@@ -238,58 +249,76 @@ static int run(login *l)
 	case TWOFA_ENOTFOUND:
 		break;
 	default:
-		twofa_audit_decision(&l->audit, LOG_ERR, "error", "member store: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s",
+			     err.msg);
+		return;
 	}
 	if (l->enrolled && twofa_state_read(c->state_db, l->user, &l->state, &err) != TWOFA_OK) {
-		twofa_audit_decision(&l->audit, LOG_ERR, "error", "state store: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "state store: %s",
+			     err.msg);
+		return;
 	}
-	rc = first_factor(l);
-	if (rc != PAM_SUCCESS && l->enrolled)
-		return rc;
+	switch (first_factor(l)) {
+	case FACTOR_DECIDED:
+		return;
+	case FACTOR_WRONG:
+		if (l->enrolled)
+			twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+				     "wrong password");
+		else
+			not_enrolled(l);
+		return;
+	case FACTOR_HELD:
+		break;
+	}
 	if (!l->enrolled) {
-		if (rc != PAM_SUCCESS && rc != PAM_AUTH_ERR)
-			return rc;
-		return not_enrolled(l);
+		not_enrolled(l);
+		return;
 	}
-	if (l->member.status != TWOFA_MEMBER_ACTIVE)
-		return member_refused(l);
+	if (l->member.status != TWOFA_MEMBER_ACTIVE) {
+		member_refused(l);
+		return;
+	}
 	/* Checked again for password=none; the code step checks once more. */
-	if (twofa_state_locked_until(&l->state, l->audit.origin.source, time(NULL)) != 0)
-		return refuse_locked(l, "locked out after too many failures");
-	if (twofa_state_in_grace(&l->state, l->audit.origin.grace, time(NULL), c->grace_period)) {
-		twofa_audit_decision(&l->audit, LOG_INFO, "success", "within grace period of an earlier login");
-		return PAM_SUCCESS;
+	if (twofa_state_locked_until(&l->state, l->audit->origin.source, time(NULL)) != 0) {
+		refuse_locked(l, "locked out after too many failures");
+		return;
 	}
-	return twofa_second_factor(l->pamh, l->opts, l->silent, &l->member, &l->audit);
+	if (twofa_state_in_grace(&l->state, l->audit->origin.grace, time(NULL), c->grace_period)) {
+		twofa_decide(l->d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_INFO, TWOFA_MSG_NONE,
+			     "within grace period of an earlier login");
+		return;
+	}
+	twofa_second_factor(l->pamh, l->opts, &l->member, l->audit, l->d);
 }
 
-int twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts)
+void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+			twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *canonical = NULL;
 	login l;
 	int rc;
 
+	(void)flags; /* PAM_SILENT is the entry point's and the conversation's */
 	memset(&l, 0, sizeof(l));
 	l.pamh = pamh;
 	l.opts = opts;
-	l.silent = (flags & PAM_SILENT) != 0;
+	l.audit = audit;
+	l.d = d;
 	rc = pam_get_user(pamh, &typed, NULL);
 	if (rc != PAM_SUCCESS || typed == NULL) {
-		twofa_audit_init(&l.audit, pamh, "auth", NULL, opts->debug);
-		twofa_audit_decision(&l.audit, LOG_ERR, "error", "no user name: %s", pam_strerror(pamh, rc));
-		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN);
+		twofa_audit_init(audit, pamh, "auth", NULL, opts->debug);
+		twofa_decide(d, rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN),
+			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "no user name: %s", pam_strerror(pamh, rc));
+		return;
 	}
 	/* Members, scope, lockout and grace all go by the account's own name. */
-	rc = twofa_pam_user(pamh, "auth", typed, opts->debug, &canonical, &l.audit);
-	if (rc != PAM_SUCCESS)
-		return rc;
+	if (!twofa_pam_user(pamh, "auth", typed, opts->debug, &canonical, audit, d))
+		return;
 	l.user = canonical;
-	rc = run(&l);
+	run(&l);
 	twofa_member_free(&l.member);
 	sodium_memzero(&l.state, sizeof(l.state));
 	free(canonical);
-	return rc;
 }

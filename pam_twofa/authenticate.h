@@ -5,8 +5,12 @@
 
 #include <security/pam_modules.h>
 
+#include "audit.h"
+#include "decision.h"
 #include "options.h"
 
-int twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts);
+/* Fills *d with the answer; audit is started here once the user is known. */
+void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+			twofa_decision *d);
 
 #endif

@@ -10,6 +10,7 @@
 #include "audit.h"
 #include "chauthtok.h"
 #include "conv.h"
+#include "decision.h"
 #include "members.h"
 #include "pam_user.h"
 #include "password.h"
@@ -40,8 +41,38 @@ static twofa_status replace_hash(twofa_member *m, void *arg, twofa_error *err)
 	return TWOFA_OK;
 }
 
-static int change_password(pam_handle_t *pamh, const twofa_options *opts, const char *user,
-			   const twofa_member *member, twofa_audit *audit)
+/* A failure of its own kind: the conversation's or memory's. No line unless
+ * debug, as the prompts already say what happened. */
+static void step_failed(twofa_decision *d, int rc, const char *at)
+{
+	twofa_decide(d, rc, rc == PAM_BUF_ERR ? TWOFA_RESULT_ERROR : TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_NONE,
+		     "password change: %s at %s", rc == PAM_BUF_ERR ? "out of memory" : "no answer", at);
+}
+
+/* True, with *d the refusal, when the new password cannot be used; else
+ * its hash is in hash. */
+static bool refuse_new(twofa_decision *d, const char *fresh, const twofa_options *opts, char *hash)
+{
+	twofa_error err;
+
+	if (fresh[0] == '\0') {
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_PASSWORD_EMPTY,
+			     "password change: the new password is empty");
+	} else if (twofa_password_valid(fresh, &err) != TWOFA_OK) {
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_PASSWORD_TOO_LONG,
+			     "password change: %s", err.msg);
+		d->message_arg = TWOFA_PASSWORD_MAX;
+	} else if (twofa_password_hash(fresh, opts->cfg.password_strength, hash, &err) != TWOFA_OK) {
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_PASSWORD_NOT_HASHED,
+			     "password change: %s", err.msg);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void change_password(pam_handle_t *pamh, const twofa_options *opts, const char *user,
+			    const twofa_member *member, twofa_decision *d)
 {
 	char *old = NULL, *fresh = NULL, *again = NULL, *stored = NULL;
 	char hash[crypto_pwhash_STRBYTES];
@@ -50,88 +81,96 @@ static int change_password(pam_handle_t *pamh, const twofa_options *opts, const 
 	int rc;
 
 	rc = obtain(pamh, PAM_OLDAUTHTOK, use_items, "Current password: ", &old);
-	if (rc != PAM_SUCCESS)
+	if (rc != PAM_SUCCESS) {
+		step_failed(d, rc, "the current password");
 		goto out;
+	}
 	if (twofa_password_verify(member->password_hash, old, &err) != TWOFA_OK) {
-		twofa_audit_decision(audit, LOG_NOTICE, "denied", "password change: wrong current password");
-		rc = PAM_AUTH_ERR;
+		twofa_decide(d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "password change: wrong current password");
 		goto out;
 	}
 	rc = obtain(pamh, PAM_AUTHTOK, use_items, "New password: ", &fresh);
-	if (rc != PAM_SUCCESS)
+	if (rc != PAM_SUCCESS) {
+		step_failed(d, rc, "the new password");
 		goto out;
+	}
 	if (!use_items) {
 		rc = obtain(pamh, PAM_AUTHTOK, false, "Retype new password: ", &again);
-		if (rc != PAM_SUCCESS)
+		if (rc != PAM_SUCCESS) {
+			step_failed(d, rc, "the retyped password");
 			goto out;
+		}
 		if (!twofa_streq_ct(fresh, again, TWOFA_PASSWORD_MAX)) {
-			twofa_conv_tell(pamh, PAM_ERROR_MSG, false, "Passwords do not match.");
-			rc = PAM_AUTHTOK_ERR;
+			twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_PASSWORDS_DIFFER,
+				     "password change: the passwords typed differ");
 			goto out;
 		}
 	}
-	if (twofa_password_valid(fresh, &err) != TWOFA_OK ||
-	    twofa_password_hash(fresh, opts->cfg.password_strength, hash, &err) != TWOFA_OK) {
-		twofa_conv_tell(pamh, PAM_ERROR_MSG, false, err.msg);
-		rc = PAM_AUTHTOK_ERR;
+	if (refuse_new(d, fresh, opts, hash))
 		goto out;
-	}
 	stored = strdup(hash);
 	sodium_memzero(hash, sizeof(hash));
 	if (stored == NULL) {
-		rc = PAM_BUF_ERR;
+		step_failed(d, PAM_BUF_ERR, "the new hash");
 		goto out;
 	}
 	if (twofa_members_update(opts->cfg.members_db, user, replace_hash, &stored, &err) != TWOFA_OK) {
-		twofa_audit_decision(audit, LOG_ERR, "error", "password change not stored: %s", err.msg);
-		rc = PAM_AUTHTOK_ERR;
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "password change not stored: %s", err.msg);
 		goto out;
 	}
 	if (!use_items)
 		(void)pam_set_item(pamh, PAM_AUTHTOK, fresh);
-	twofa_audit_decision(audit, LOG_NOTICE, "success", "password changed");
-	rc = PAM_SUCCESS;
+	twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE, TWOFA_MSG_NONE, "password changed");
 out:
+	sodium_memzero(hash, sizeof(hash));
 	twofa_free_secret(old);
 	twofa_free_secret(fresh);
 	twofa_free_secret(again);
 	twofa_free_secret(stored);
-	return rc;
 }
 
-int twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts)
+void twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+		     twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *user = NULL;
 	twofa_member member;
-	twofa_audit audit;
 	twofa_error err;
 	int rc;
 
-	if (opts->password == TWOFA_PASSWORD_NONE)
-		return PAM_IGNORE; /* the store's password is not in use here */
+	if (opts->password == TWOFA_PASSWORD_NONE) {
+		twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+			     "password=none: the store's password is not in use");
+		return;
+	}
 	rc = pam_get_user(pamh, &typed, NULL);
-	if (rc != PAM_SUCCESS || typed == NULL)
-		return rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc;
-	rc = twofa_pam_user(pamh, "password", typed, opts->debug, &user, &audit);
-	if (rc != PAM_SUCCESS)
-		return rc == PAM_BUF_ERR ? rc : PAM_AUTHTOK_ERR;
+	if (rc != PAM_SUCCESS || typed == NULL) {
+		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_DEBUG,
+			     TWOFA_MSG_NONE, "no user name");
+		return;
+	}
+	if (!twofa_pam_user(pamh, "password", typed, opts->debug, &user, audit, d)) {
+		if (d->pam_code != PAM_BUF_ERR)
+			d->pam_code = PAM_AUTHTOK_ERR;
+		return;
+	}
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
 		if (flags & PAM_PRELIM_CHECK)
-			rc = PAM_SUCCESS; /* the store is readable and the user enrolled */
+			twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "the store is readable and the user enrolled");
 		else
-			rc = change_password(pamh, opts, user, &member, &audit);
+			change_password(pamh, opts, user, &member, d);
 		twofa_member_free(&member);
 		break;
 	case TWOFA_ENOTFOUND:
-		rc = PAM_IGNORE;
+		twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not enrolled");
 		break;
 	default:
-		twofa_audit_decision(&audit, LOG_ERR, "error", "member store: %s", err.msg);
-		rc = PAM_AUTHTOK_ERR;
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
 		break;
 	}
 	free(user);
-	return rc;
 }

@@ -6,9 +6,8 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <security/pam_ext.h>
+#include <security/_pam_types.h>
 
-#include "audit.h"
 #include "options.h"
 #include "util.h"
 
@@ -60,42 +59,32 @@ bool twofa_prompt_expand(const char *template, const char *channel_label, const 
 	return true;
 }
 
-/* A configuration error is a decision like any other: the one-line format
- * with service=, user= (PAM_USER as given; nobody is asked for it) and
- * result=error. Returns PAM_SERVICE_ERR: every such error fails closed. */
-static int config_error(pam_handle_t *pamh, const twofa_options *o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int config_error(pam_handle_t *pamh, const twofa_options *o, const char *fmt, ...)
+/* A configuration error is a decision like any other: result=error, and
+ * the entry point logs it in the one format. Every such error fails closed. */
+static bool config_error(twofa_decision *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool config_error(twofa_decision *d, const char *fmt, ...)
 {
-	const void *user = NULL;
-	twofa_audit audit;
 	char why[TWOFA_ERROR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS)
-		user = NULL;
-	twofa_audit_init(&audit, pamh, o->action, user, false);
-	twofa_audit_decision(&audit, LOG_ERR, "error", "configuration error: %s", why);
-	return PAM_SERVICE_ERR;
+	twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "configuration error: %s", why);
+	return false;
 }
 
-static bool set_prompt(pam_handle_t *pamh, const twofa_options *o, char *dst, const char *value,
-		       const char *arg)
+static bool set_prompt(twofa_decision *d, char *dst, const char *value, const char *arg)
 {
-	if (!prompt_template_valid(value)) {
-		(void)config_error(pamh, o,
-				   "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%o, %%%% may follow a %%",
-				   arg, TWOFA_PROMPT_MAX - 1);
-		return false;
-	}
+	if (!prompt_template_valid(value))
+		return config_error(d,
+				    "bad module argument '%.40s': a prompt is 1..%d printable bytes and only %%c, %%n, %%o, %%%% may follow a %%",
+				    arg, TWOFA_PROMPT_MAX - 1);
 	return twofa_strlcpy(dst, value, TWOFA_PROMPT_MAX);
 }
 
 /* Handles the module's own flags; returns -1 if arg is not one of them. */
-static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const char *arg)
+static int apply_module_argument(twofa_options *o, const char *arg, twofa_decision *d)
 {
 	const char *value;
 
@@ -116,15 +105,15 @@ static int apply_module_argument(pam_handle_t *pamh, twofa_options *o, const cha
 	else if ((value = twofa_skip_prefix(arg, "groups=")) != NULL && value[0] != '\0')
 		o->groups = value;
 	else if ((value = twofa_skip_prefix(arg, "password_prompt=")) != NULL)
-		return set_prompt(pamh, o, o->password_prompt, value, arg) ? 1 : 0;
+		return set_prompt(d, o->password_prompt, value, arg) ? 1 : 0;
 	else if ((value = twofa_skip_prefix(arg, "code_prompt=")) != NULL)
-		return set_prompt(pamh, o, o->code_prompt, value, arg) ? 1 : 0;
+		return set_prompt(d, o->code_prompt, value, arg) ? 1 : 0;
 	else
 		return -1;
 	return 1;
 }
 
-int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const char **argv, twofa_options *o)
+bool twofa_options_load(const char *action, int argc, const char **argv, twofa_options *o, twofa_decision *d)
 {
 	twofa_error err;
 
@@ -140,24 +129,24 @@ int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const c
 
 		if (path != NULL) {
 			if (path[0] != '/')
-				return config_error(pamh, o, "bad module argument '%.80s': config= needs an absolute path",
+				return config_error(d, "bad module argument '%.80s': config= needs an absolute path",
 						    argv[i]);
 			o->config_path = path;
 		}
 	}
 	if (twofa_config_load(&o->cfg, o->config_path, &err) != TWOFA_OK)
-		return config_error(pamh, o, "%s", err.msg);
+		return config_error(d, "%s", err.msg);
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
 		const char *eq = strchr(arg, '=');
-		int handled = apply_module_argument(pamh, o, arg);
+		int handled = apply_module_argument(o, arg, d);
 
 		if (handled == 0)
-			return PAM_SERVICE_ERR;
+			return false;
 		if (handled == 1)
 			continue;
 		if (eq == NULL || eq == arg || (size_t)(eq - arg) >= 64)
-			return config_error(pamh, o, "unknown module argument '%.80s'", arg);
+			return config_error(d, "unknown module argument '%.80s'", arg);
 		{
 			char key[64];
 			memcpy(key, arg, (size_t)(eq - arg));
@@ -165,12 +154,12 @@ int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const c
 			/* Secrets never come from arguments: the file is root-only,
 			 * the PAM stack usually is not. Do not echo the value. */
 			if (twofa_config_set(&o->cfg, key, eq + 1, TWOFA_CONFIG_FROM_ARGS, &err) != TWOFA_OK)
-				return config_error(pamh, o, "bad module argument '%s=...': %s", key, err.msg);
+				return config_error(d, "bad module argument '%s=...': %s", key, err.msg);
 		}
 	}
 	if (o->use_first_pass && o->try_first_pass)
-		return config_error(pamh, o, "use_first_pass and try_first_pass exclude each other");
-	return PAM_SUCCESS;
+		return config_error(d, "use_first_pass and try_first_pass exclude each other");
+	return true;
 }
 
 void twofa_options_free(twofa_options *o)

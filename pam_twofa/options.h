@@ -8,6 +8,7 @@
 #include <security/pam_modules.h>
 
 #include "config.h"
+#include "decision.h"
 
 #define TWOFA_PROMPT_MAX 256
 
@@ -31,11 +32,10 @@ typedef struct twofa_options {
 } twofa_options;
 
 /* Reads config= first, loads that file, then applies every other argument.
- * PAM_SUCCESS, or PAM_SERVICE_ERR after logging what is wrong as a decision
- * line of action with result=error (an unknown or malformed argument fails
- * closed). opts must be freed with twofa_options_free, also after a failure. */
-int twofa_options_load(pam_handle_t *pamh, const char *action, int argc, const char **argv,
-		       twofa_options *opts);
+ * True, or false with *d the decision (PAM_SERVICE_ERR, result=error, what is
+ * wrong): an unknown or malformed argument fails closed. opts must be freed
+ * with twofa_options_free, also after a failure. */
+bool twofa_options_load(const char *action, int argc, const char **argv, twofa_options *opts, twofa_decision *d);
 
 void twofa_options_free(twofa_options *opts);
 

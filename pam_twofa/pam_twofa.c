@@ -1,27 +1,46 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* pam_twofa: the PAM entry points. Each loads the options, runs one flow and
- * frees everything; the flows live in their own files. */
+/* pam_twofa: the PAM entry points. Each loads the options and runs one flow,
+ * which returns its answer as a twofa_decision; run_flow is the one place
+ * that logs the decision line, tells the user and returns the code. */
 #include "twofa_build.h"
 
+#include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "account.h"
+#include "audit.h"
 #include "authenticate.h"
 #include "chauthtok.h"
+#include "conv.h"
+#include "decision.h"
 #include "options.h"
 
-typedef int (*twofa_flow)(pam_handle_t *pamh, int flags, const twofa_options *opts);
+typedef void (*twofa_flow)(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+			   twofa_decision *d);
 
 static int run_flow(pam_handle_t *pamh, const char *action, int flags, int argc, const char **argv,
 		    twofa_flow flow)
 {
+	const void *user = NULL;
 	twofa_options opts;
-	int rc = twofa_options_load(pamh, action, argc, argv, &opts);
+	twofa_audit audit;
+	twofa_decision d;
+	char text[512];
 
-	if (rc == PAM_SUCCESS)
-		rc = flow(pamh, flags, &opts);
+	/* PAM_USER as given, until the flow resolves it: nobody is asked for it
+	 * before the options hold. */
+	if (pam_get_item(pamh, PAM_USER, &user) != PAM_SUCCESS)
+		user = NULL;
+	twofa_audit_init(&audit, pamh, action, user, false);
+	twofa_decide_nothing_yet(&d);
+	if (twofa_options_load(action, argc, argv, &opts, &d))
+		flow(pamh, flags, &opts, &audit, &d);
+	if (twofa_decision_logged(&d, opts.debug))
+		twofa_audit_decision(&audit, &d);
+	if (twofa_decision_user_text(&d, text, sizeof(text)) && text[0] != '\0')
+		twofa_conv_tell(pamh, PAM_ERROR_MSG, (flags & PAM_SILENT) != 0, text);
 	twofa_options_free(&opts);
-	return rc;
+	return d.pam_code;
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -7,8 +7,8 @@
 #include "pam_user.h"
 #include "username.h"
 
-int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
-		   twofa_audit *audit)
+bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+		    twofa_audit *audit, twofa_decision *d)
 {
 	twofa_error err;
 	bool known = false;
@@ -19,13 +19,14 @@ int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bo
 	if (st != TWOFA_OK) {
 		/* Not knowing whether this is an alias of a member: fail closed. */
 		twofa_audit_init(audit, pamh, action, typed, debug);
-		twofa_audit_decision(audit, LOG_ERR, "error", "%s", err.msg);
-		if (st == TWOFA_ENOMEM)
-			return PAM_BUF_ERR;
-		return st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR;
+		twofa_decide(d,
+			     st == TWOFA_ENOMEM ? PAM_BUF_ERR
+						: (st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR),
+			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "%s", err.msg);
+		return false;
 	}
 	twofa_audit_init(audit, pamh, action, *canonical, debug);
 	if (known && strcmp(typed, *canonical) != 0)
 		twofa_audit_debug(audit, "the user database knows '%.80s' as this account", typed);
-	return PAM_SUCCESS;
+	return true;
 }

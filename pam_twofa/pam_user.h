@@ -10,12 +10,11 @@
 
 #include "audit.h"
 
-/* Resolves typed and starts *audit for action with the resolved name.
- * PAM_SUCCESS with *canonical malloc'd (free() it); otherwise, logged as a
- * decision with result=error: PAM_AUTHINFO_UNAVAIL when the user database
- * cannot answer, PAM_BUF_ERR, or PAM_SERVICE_ERR for a name twofa cannot
- * store. */
-int twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
-		   twofa_audit *audit);
+/* Resolves typed and starts *audit for action with the resolved name. True
+ * with *canonical malloc'd (free() it); otherwise false with *d the decision,
+ * result=error: PAM_AUTHINFO_UNAVAIL when the user database cannot answer,
+ * PAM_BUF_ERR, or PAM_SERVICE_ERR for a name twofa cannot store. */
+bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+		    twofa_audit *audit, twofa_decision *d);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -11,6 +12,7 @@
 
 #include "answer.h"
 #include "conv.h"
+#include "decision.h"
 #include "phone.h"
 #include "second_factor.h"
 #include "state.h"
@@ -20,42 +22,62 @@
 typedef struct code_round {
 	pam_handle_t *pamh;
 	const twofa_options *opts;
-	bool silent;
 	const twofa_member *member;
 	twofa_audit *audit;
+	twofa_decision *d;
 	twofa_verify *verify;
 	twofa_channel channel;
 	const char *to;     /* the phone number, or the email for the email channel */
 	bool sent;          /* a verification is pending at Twilio */
+	const char *channel_name;            /* where the code went, for the decision line; NULL before */
+	char masked[TWOFA_DECISION_TO_MAX];  /* the masked destination, "" before */
 	char notice[160];   /* said at the start of the next prompt, which PAM_SILENT keeps */
 } code_round;
+
+/* What a send came to: a code is on its way; a resend was refused and the
+ * code already sent still works (the refusal is the next prompt's notice);
+ * or the round is over and r->d says how. */
+typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED } send_result;
+
+/* The round's decision, with where the code went once that is known. */
+static void decide(code_round *r, int pam_code, twofa_result result, int priority, twofa_message message,
+		   long arg, const char *reason_fmt, ...) __attribute__((format(printf, 7, 8)));
+static void decide(code_round *r, int pam_code, twofa_result result, int priority, twofa_message message,
+		   long arg, const char *reason_fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, reason_fmt);
+	twofa_decide_va(r->d, pam_code, result, priority, message, reason_fmt, ap);
+	va_end(ap);
+	r->d->message_arg = arg;
+	if (r->channel_name != NULL)
+		twofa_decision_set_destination(r->d, r->channel_name, r->masked);
+}
 
 /* An outage (no answer, 5xx, timeout, TLS): failmode decides, and safe opens
  * only where the caller cannot have made the outage (lib: verify_outcome.c).
  * Anything else Twilio says is never an outage and never opens the door. */
-static int outage(code_round *r, const twofa_verify_result *res, const char *when)
+static void outage(code_round *r, const twofa_verify_result *res, const char *when)
 {
 	const char *refusal = NULL;
 
 	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
 		refusal = twofa_failmode_safe_refusal(getuid());
 		if (refusal == NULL) {
-			twofa_audit_decision(r->audit, LOG_CRIT, "success",
-					     "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
-					     when, res->log_message);
-			return PAM_SUCCESS;
+			decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
+			       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone", when,
+			       res->log_message);
+			return;
 		}
 	}
-	twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-			"The verification service cannot be reached. Try again later.");
 	if (refusal != NULL)
-		twofa_audit_decision(r->audit, LOG_ERR, "denied",
-				     "Twilio unreachable at %s, failmode=safe treated as secure: %s (%s)", when,
-				     refusal, res->log_message);
+		decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,
+		       "Twilio unreachable at %s, failmode=safe treated as secure: %s (%s)", when, refusal,
+		       res->log_message);
 	else
-		twofa_audit_decision(r->audit, LOG_ERR, "denied", "Twilio unreachable at %s (%s), failmode=secure",
-				     when, res->log_message);
-	return PAM_AUTHINFO_UNAVAIL;
+		decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,
+		       "Twilio unreachable at %s (%s), failmode=secure", when, res->log_message);
 }
 
 static void cancel_pending(code_round *r)
@@ -71,70 +93,71 @@ static void cancel_pending(code_round *r)
 
 static void describe_destination(code_round *r)
 {
-	r->audit->channel = twofa_channel_name(r->channel);
+	r->channel_name = twofa_channel_name(r->channel);
 	if (r->channel == TWOFA_CHANNEL_EMAIL) {
 		/* Only the domain of an address is shown. */
 		const char *at = strrchr(r->to, '@');
-		snprintf(r->audit->masked, sizeof(r->audit->masked), "***@%.30s", at != NULL ? at + 1 : "?");
+		snprintf(r->masked, sizeof(r->masked), "***@%.30s", at != NULL ? at + 1 : "?");
 	} else {
-		twofa_phone_mask(r->member->phone, r->audit->masked, sizeof(r->audit->masked));
+		twofa_phone_mask(r->member->phone, r->masked, sizeof(r->masked));
 	}
 }
 
 /* A refused resend is said at the start of the next prompt, which PAM_SILENT
- * keeps; the code already sent still works. A refused first send is told
- * now: no prompt follows. Returns what send_code returns for it. */
-static int refuse_send(code_round *r, bool resend, const char *text, int rc)
+ * keeps; the code already sent still works. */
+static send_result keep_asking(code_round *r, twofa_message message, long arg)
 {
-	if (!resend) {
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, text);
-		return rc;
-	}
-	(void)twofa_strlcpy(r->notice, text, sizeof(r->notice));
-	return PAM_IGNORE;
+	if (!twofa_message_text(message, arg, r->notice, sizeof(r->notice)))
+		r->notice[0] = '\0';
+	return SEND_KEPT;
 }
 
-/* Counts the send against the member's limit, then asks Twilio. PAM_SUCCESS
- * when a code is on its way; PAM_IGNORE when a resend was refused (the old
- * code still works, and r still points at it); otherwise the result to
- * return, logged. */
-static int send_code(code_round *r, twofa_channel channel, bool resend)
+/* Minutes until retry_at, as a message argument. */
+static long minutes_until(time_t retry_at)
+{
+	long long minutes = ((long long)retry_at - (long long)time(NULL) + 59) / 60;
+
+	return minutes < 0 ? 0 : (minutes > TWOFA_MESSAGE_ARG_MAX ? TWOFA_MESSAGE_ARG_MAX : (long)minutes);
+}
+
+/* Counts the send against the member's limit, then asks Twilio. A refused
+ * first send ends the round (no prompt follows); a refused resend keeps it. */
+static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 {
 	const twofa_config *c = &r->opts->cfg;
 	const char *to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
 	twofa_verify_result res;
+	twofa_verify_outcome o;
 	twofa_error err;
 	bool allowed = false;
 	time_t retry_at = 0;
-	char text[160];
 
 	if (!twofa_channel_allowed(c->allowed_channels, r->member->channel, channel)) {
 		twofa_audit_debug(r->audit, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
-		snprintf(text, sizeof(text), resend ? "Codes cannot be sent by %s here."
-						    : "Codes cannot be sent by %s here. Contact your administrator.",
-			 twofa_channel_label(channel));
-		if (!resend)
-			twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
-					     "the member's channel %s is not in allowed_channels",
-					     twofa_channel_name(channel));
-		return refuse_send(r, resend, text, PAM_AUTH_ERR);
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
+		       "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
+		return SEND_DECIDED;
 	}
-	if (to == NULL)
-		return refuse_send(r, resend, "No email address is enrolled.", PAM_AUTH_ERR);
+	if (to == NULL) {
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_NO_EMAIL, 0);
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NO_EMAIL, 0,
+		       "no email address is enrolled");
+		return SEND_DECIDED;
+	}
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
-		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		return SEND_DECIDED;
 	}
 	if (!allowed) {
-		long minutes = (long)((retry_at - time(NULL) + 59) / 60);
-		snprintf(text, sizeof(text), "Too many codes sent. %s in %ld minute%s.",
-			 resend ? "Enter the code you have, or try again" : "Try again", minutes,
-			 minutes == 1 ? "" : "s");
-		if (!resend)
-			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send limit reached (%ld per %ld s)",
-					     c->send_limit, c->send_window);
-		return refuse_send(r, resend, text, PAM_MAXTRIES);
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
+		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at),
+		       "send limit reached (%ld per %ld s)", c->send_limit, c->send_window);
+		return SEND_DECIDED;
 	}
 	if (!resend) {
 		/* The decision lines of a failed first send name where it went. */
@@ -142,38 +165,35 @@ static int send_code(code_round *r, twofa_channel channel, bool resend)
 		r->to = to;
 		describe_destination(r);
 	}
-	switch (twofa_verify_start(r->verify, to, channel, c->locale, &res)) {
+	o = twofa_verify_start(r->verify, to, channel, c->locale, &res);
+	switch (o) {
 	case TWOFA_VERIFY_SENT:
 		/* Only now: a refused resend leaves the code already sent in use. */
 		r->channel = channel;
 		r->to = to;
 		describe_destination(r);
 		r->sent = true;
-		twofa_audit_debug(r->audit, "code sent by %s to %s", twofa_channel_name(channel), r->audit->masked);
-		return PAM_SUCCESS;
+		twofa_audit_debug(r->audit, "code sent by %s to %s", twofa_channel_name(channel), r->masked);
+		return SEND_SENT;
 	case TWOFA_VERIFY_OUTAGE:
 		if (resend) {
 			/* The code already sent may still arrive: keep asking. */
 			twofa_audit_debug(r->audit, "resend failed: %s", res.log_message);
-			return refuse_send(r, resend, "A new code cannot be sent now. Enter the code you have.",
-					   PAM_IGNORE);
+			return keep_asking(r, TWOFA_MSG_RESEND_FAILED, 0);
 		}
-		return outage(r, &res, "send");
-	case TWOFA_VERIFY_TOO_MANY_SENDS:
-	case TWOFA_VERIFY_RATE_LIMITED:
-		if (!resend)
-			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return refuse_send(r, resend, res.user_message, PAM_MAXTRIES);
+		outage(r, &res, "send");
+		return SEND_DECIDED;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-				"The second factor is misconfigured. Contact your administrator.");
-		twofa_audit_decision(r->audit, LOG_ERR, "error", "send refused: %s", res.log_message);
-		return PAM_SERVICE_ERR;
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_MISCONFIGURED, 0, "send refused: %s",
+		       res.log_message);
+		return SEND_DECIDED;
 	default:
-		if (!resend)
-			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "send refused: %s", res.log_message);
-		return refuse_send(r, resend, res.user_message, PAM_AUTH_ERR);
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_VERIFY, (long)o);
+		decide(r, o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES : PAM_AUTH_ERR,
+		       TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "send refused: %s", res.log_message);
+		return SEND_DECIDED;
 	}
 }
 
@@ -189,7 +209,7 @@ static twofa_state_login state_login(const code_round *r)
 /* An approved code succeeds unless a lockout began while this login was
  * under way (parallel guesses from the same source): checked in the same
  * update that records the success. */
-static int record_success(code_round *r)
+static void record_success(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
 	twofa_state_login s = state_login(r);
@@ -198,17 +218,14 @@ static int record_success(code_round *r)
 
 	r->sent = false; /* approved: nothing left pending */
 	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period, &locked,
-				       &err) != TWOFA_OK) {
-		twofa_audit_decision(r->audit, LOG_ERR, "error", "state store at success: %s", err.msg);
-		return PAM_SERVICE_ERR;
-	}
-	if (locked) {
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, "Too many failed attempts. Try again later.");
-		twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "code approved, but locked out meanwhile");
-		return PAM_MAXTRIES;
-	}
-	twofa_audit_decision(r->audit, LOG_INFO, "success", "code approved");
-	return PAM_SUCCESS;
+				       &err) != TWOFA_OK)
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store at success: %s",
+		       err.msg);
+	else if (locked)
+		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, 0,
+		       "code approved, but locked out meanwhile");
+	else
+		decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_INFO, TWOFA_MSG_NONE, 0, "code approved");
 }
 
 /* A wrong code counts as a failure; true if it locked the member out. */
@@ -226,14 +243,15 @@ static bool count_wrong_code(code_round *r)
 	return locked_until != 0;
 }
 
-/* Why the next prompt asks again: the try that failed. */
+/* Why the next prompt asks again: the try that failed; the prompt that says
+ * so, and the text that says it when no prompt is left. */
 typedef enum retry_reason { RETRY_NONE = 0, RETRY_WRONG, RETRY_EMPTY, RETRY_EXPIRED } retry_reason;
 
-static const char *const retry_said[] = {
-	NULL, "Wrong code.", "No code entered.", "The code has expired or was used.",
+static const twofa_message retry_prompt[] = {
+	TWOFA_MSG_NONE, TWOFA_MSG_RETRY_WRONG, TWOFA_MSG_RETRY_EMPTY, TWOFA_MSG_RETRY_EXPIRED,
 };
-static const char *const retry_asked[] = {
-	NULL, "Enter the code again", "Enter the code", "Type 'resend' for a new one",
+static const twofa_message retry_said[] = {
+	TWOFA_MSG_NONE, TWOFA_MSG_WRONG_CODE, TWOFA_MSG_NO_CODE, TWOFA_MSG_CODE_EXPIRED,
 };
 
 /* " (or 'call' for a voice call, 'email' for email)": the channels other than
@@ -272,18 +290,17 @@ static void build_prompt(code_round *r, retry_reason retry, long left, char *out
 
 	if (retry == RETRY_NONE) {
 		offer_channels(r, offers, sizeof(offers));
-		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->audit->masked,
-					 offers, base, sizeof(base)))
+		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->masked, offers,
+					 base, sizeof(base)))
 			(void)twofa_strlcpy(base, "Enter the code: ", sizeof(base));
-	} else {
-		snprintf(base, sizeof(base), "%s %s (%ld %s left): ", retry_said[retry], retry_asked[retry], left,
-			 left == 1 ? "try" : "tries");
+	} else if (!twofa_message_text(retry_prompt[retry], left, base, sizeof(base))) {
+		(void)twofa_strlcpy(base, "Enter the code: ", sizeof(base));
 	}
 	snprintf(out, size, "%s%s%s", r->notice, r->notice[0] != '\0' ? " " : "", base);
 	r->notice[0] = '\0';
 }
 
-static int ask_for_code(code_round *r)
+static void ask_for_code(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
 	long tries = 0, rounds = 0;
@@ -303,9 +320,9 @@ static int ask_for_code(code_round *r)
 		rc = twofa_conv_ask(r->pamh, PAM_PROMPT_ECHO_ON, prompt, &answer);
 		if (rc != PAM_SUCCESS) {
 			cancel_pending(r);
-			twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "%s at the code prompt",
-					     rc == PAM_CONV_ERR ? "conversation failed or was cancelled" : "answer too long");
-			return rc;
+			decide(r, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, 0, "%s at the code prompt",
+			       rc == PAM_CONV_ERR ? "conversation failed or was cancelled" : "answer too long");
+			return;
 		}
 		kind = twofa_answer_parse(answer, r->channel, &channel, &code);
 		if (kind == TWOFA_ANSWER_EMPTY) {
@@ -313,13 +330,16 @@ static int ask_for_code(code_round *r)
 			retry = RETRY_EMPTY;
 		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
-			rc = send_code(r, channel, true);
-			if (rc != PAM_SUCCESS && rc != PAM_IGNORE) {
-				cancel_pending(r);
-				return rc;
-			}
-			if (rc == PAM_SUCCESS)
+			switch (send_code(r, channel, true)) {
+			case SEND_SENT:
 				retry = RETRY_NONE; /* a new code: the prompt says where it went */
+				break;
+			case SEND_KEPT:
+				break;
+			case SEND_DECIDED:
+				cancel_pending(r);
+				return;
+			}
 			continue;
 		} else {
 			twofa_verify_outcome o = twofa_verify_check(r->verify, r->to, code, &res);
@@ -327,21 +347,21 @@ static int ask_for_code(code_round *r)
 			answer = NULL;
 			switch (o) {
 			case TWOFA_VERIFY_APPROVED:
-				return record_success(r);
+				record_success(r);
+				return;
 			case TWOFA_VERIFY_OUTAGE:
 				/* No cancel: it would wait on the same dead server a
 				 * second time; the verification expires by itself. */
-				return outage(r, &res, "check");
+				outage(r, &res, "check");
+				return;
 			case TWOFA_VERIFY_WRONG_CODE:
 			case TWOFA_VERIFY_INVALID_CODE:
 				tries++;
 				if (count_wrong_code(r)) {
 					cancel_pending(r);
-					twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent,
-							"Too many failed attempts. Try again later.");
-					twofa_audit_decision(r->audit, LOG_NOTICE, "denied",
-							     "wrong code; locked out after too many failures");
-					return PAM_MAXTRIES;
+					decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, 0,
+					       "wrong code; locked out after too many failures");
+					return;
 				}
 				retry = RETRY_WRONG;
 				break;
@@ -352,41 +372,36 @@ static int ask_for_code(code_round *r)
 				break;
 			case TWOFA_VERIFY_TOO_MANY_CHECKS:
 				cancel_pending(r);
-				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-				twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "%s", res.log_message);
-				return PAM_MAXTRIES;
+				decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "%s",
+				       res.log_message);
+				return;
 			default:
 				cancel_pending(r);
-				twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, res.user_message);
-				twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "check refused: %s", res.log_message);
-				return PAM_AUTH_ERR;
+				decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o,
+				       "check refused: %s", res.log_message);
+				return;
 			}
 		}
 		twofa_free_secret(answer);
 	}
-	/* The last try's outcome has no prompt left to carry it. */
-	if (retry != RETRY_NONE)
-		twofa_conv_tell(r->pamh, PAM_ERROR_MSG, r->silent, retry_said[retry]);
 	cancel_pending(r);
-	twofa_audit_decision(r->audit, LOG_NOTICE, "denied", "wrong code %ld times (max_tries)", tries);
-	return PAM_MAXTRIES;
+	/* The last try's outcome has no prompt left to carry it. */
+	decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, retry_said[retry], 0,
+	       "wrong code %ld times (max_tries)", tries);
 }
 
-int twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, bool silent,
-			const twofa_member *member, twofa_audit *audit)
+void twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, const twofa_member *member,
+			 twofa_audit *audit, twofa_decision *d)
 {
-	code_round r = {.pamh = pamh, .opts = opts, .silent = silent, .member = member, .audit = audit,
+	code_round r = {.pamh = pamh, .opts = opts, .member = member, .audit = audit, .d = d,
 			.channel = member->channel};
 	twofa_error err;
-	int rc;
 
 	if (twofa_verify_new(&r.verify, &opts->cfg, &err) != TWOFA_OK) {
-		twofa_audit_decision(audit, LOG_ERR, "error", "Twilio client: %s", err.msg);
-		return PAM_SERVICE_ERR;
+		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "Twilio client: %s", err.msg);
+		return;
 	}
-	rc = send_code(&r, member->channel, false);
-	if (rc == PAM_SUCCESS && r.sent)
-		rc = ask_for_code(&r);
+	if (send_code(&r, member->channel, false) == SEND_SENT)
+		ask_for_code(&r);
 	twofa_verify_free(r.verify);
-	return rc;
 }

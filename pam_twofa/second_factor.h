@@ -8,12 +8,14 @@
 #include <security/pam_modules.h>
 
 #include "audit.h"
+#include "decision.h"
 #include "member.h"
 #include "options.h"
 
 /* Runs the send + prompt + check loop for an enrolled, active member whose
- * first factor held. Returns the PAM result and logs the decision. */
-int twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, bool silent,
-			const twofa_member *member, twofa_audit *audit);
+ * first factor held, and fills *d with its answer (naming where the code
+ * went once that is known). */
+void twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, const twofa_member *member,
+			 twofa_audit *audit, twofa_decision *d);
 
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target for the decision decoder (built and run by scripts/fuzz).
  * Whatever the input: no crash, no leak; a refused input leaves a decision
- * that fails closed; an accepted one has a loggable reason, re-encodes and
- * decodes again to the same decision. */
+ * that fails closed; an accepted one has a loggable reason and destination,
+ * re-encodes and decodes again to the same decision. */
 #include "twofa_build.h"
 
 #include <stdint.h>
@@ -29,11 +29,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (const char *p = d.reason; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			abort();
+	for (const char *p = d.to; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			abort();
 	if (twofa_decision_encode(&d, &json, &err) != TWOFA_OK)
 		abort();
 	if (twofa_decision_decode(json, strlen(json), &again, &err) != TWOFA_OK || again.pam_code != d.pam_code ||
 	    again.result != d.result || again.priority != d.priority || again.message != d.message ||
-	    again.message_arg != d.message_arg || strcmp(again.reason, d.reason) != 0)
+	    again.message_arg != d.message_arg || strcmp(again.reason, d.reason) != 0 ||
+	    strcmp(again.channel, d.channel) != 0 || strcmp(again.to, d.to) != 0)
 		abort();
 	free(json);
 	return 0;

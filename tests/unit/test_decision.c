@@ -7,8 +7,10 @@
 
 #include <security/_pam_types.h>
 
+#include "config.h"
 #include "decision.h"
 #include "tap.h"
+#include "verify.h"
 
 static void test_decide_and_text(void)
 {
@@ -97,7 +99,8 @@ static void refused(const char *json, const char *why)
 	   "refused and fails closed: %s", why);
 }
 
-#define GOOD_TAIL "\"priority\":\"info\",\"message\":\"none\",\"arg\":0,\"reason\":\"ok\"}"
+#define GOOD_TAIL \
+	"\"priority\":\"info\",\"message\":\"none\",\"arg\":0,\"channel\":\"\",\"to\":\"\",\"reason\":\"ok\"}"
 
 static void test_hostile(void)
 {
@@ -116,10 +119,10 @@ static void test_hostile(void)
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"x\":1," GOOD_TAIL, "an extra key");
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\"}", "missing keys");
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\","
-		"\"message\":\"none\",\"arg\":-1,\"reason\":\"ok\"}",
+		"\"message\":\"none\",\"arg\":-1,\"channel\":\"\",\"to\":\"\",\"reason\":\"ok\"}",
 		"a negative argument");
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\","
-		"\"message\":\"none\",\"arg\":0,\"reason\":\"a\\u0000b\"}",
+		"\"message\":\"none\",\"arg\":0,\"channel\":\"\",\"to\":\"\",\"reason\":\"a\\u0000b\"}",
 		"a NUL inside the reason");
 	refused("[1]", "not an object");
 	refused("{", "not JSON");
@@ -130,9 +133,114 @@ static void test_hostile(void)
 	refused(big, "over the size bound");
 
 	const char *ctl = "{\"v\":1,\"pam\":\"PAM_AUTH_ERR\",\"result\":\"denied\",\"priority\":\"notice\","
-			  "\"message\":\"none\",\"arg\":0,\"reason\":\"a\\nresult=success\"}";
+			  "\"message\":\"none\",\"arg\":0,\"channel\":\"\",\"to\":\"\","
+			  "\"reason\":\"a\\nresult=success\"}";
 	ok(twofa_decision_decode(ctl, strlen(ctl), &d, &err) == TWOFA_OK && strchr(d.reason, '\n') == NULL,
 	   "a newline from the wire is neutralised: %s", d.reason);
+}
+
+static bool text_is(twofa_message m, long arg, const char *want)
+{
+	char text[256];
+
+	return twofa_message_text(m, arg, text, sizeof(text)) && strcmp(text, want) == 0;
+}
+
+/* The rows the flows use for their final answers and for the conversation. */
+static void test_rows(void)
+{
+	char text[256];
+
+	ok(text_is(TWOFA_MSG_CHANNEL_REFUSED, TWOFA_CHANNEL_WHATSAPP,
+		   "Codes cannot be sent by WhatsApp here. Contact your administrator."),
+	   "a refused first send names the channel's label");
+	ok(text_is(TWOFA_MSG_CHANNEL_REFUSED_RESEND, TWOFA_CHANNEL_CALL, "Codes cannot be sent by voice call here."),
+	   "a refused resend names it too");
+	ok(!twofa_message_text(TWOFA_MSG_CHANNEL_REFUSED, 99, text, sizeof(text)),
+	   "a channel row refuses an argument that is no channel");
+	ok(text_is(TWOFA_MSG_VERIFY, TWOFA_VERIFY_LANDLINE, twofa_verify_user_message(TWOFA_VERIFY_LANDLINE)),
+	   "a Verify outcome's text comes from the outcome table");
+	ok(!twofa_message_text(TWOFA_MSG_VERIFY, TWOFA_VERIFY_OUTCOME_COUNT, text, sizeof(text)),
+	   "an outcome row refuses an argument past the outcomes");
+	ok(text_is(TWOFA_MSG_RETRY_WRONG, 2, "Wrong code. Enter the code again (2 tries left): ") &&
+		   text_is(TWOFA_MSG_RETRY_WRONG, 1, "Wrong code. Enter the code again (1 try left): "),
+	   "the re-prompt after a wrong code counts the tries left");
+	ok(text_is(TWOFA_MSG_RETRY_EMPTY, 1, "No code entered. Enter the code (1 try left): ") &&
+		   text_is(TWOFA_MSG_RETRY_EXPIRED, 3,
+			   "The code has expired or was used. Type 'resend' for a new one (3 tries left): "),
+	   "the other re-prompts");
+	ok(text_is(TWOFA_MSG_WRONG_CODE, 0, "Wrong code.") && text_is(TWOFA_MSG_NO_CODE, 0, "No code entered.") &&
+		   text_is(TWOFA_MSG_CODE_EXPIRED, 0, "The code has expired or was used."),
+	   "the last try's texts");
+	ok(text_is(TWOFA_MSG_SEND_LIMIT_RESEND, 4,
+		   "Too many codes sent. Enter the code you have, or try again in 4 minutes.") &&
+		   text_is(TWOFA_MSG_SEND_LIMIT_RESEND, 1,
+			   "Too many codes sent. Enter the code you have, or try again in 1 minute."),
+	   "the send limit at a resend");
+	ok(text_is(TWOFA_MSG_RESEND_FAILED, 0, "A new code cannot be sent now. Enter the code you have."),
+	   "a resend during an outage");
+	ok(text_is(TWOFA_MSG_PASSWORDS_DIFFER, 0, "Passwords do not match.") &&
+		   text_is(TWOFA_MSG_PASSWORD_TOO_LONG, 1024, "The new password is longer than 1024 bytes.") &&
+		   text_is(TWOFA_MSG_PASSWORD_EMPTY, 0, "The new password is empty."),
+	   "the password change's texts");
+	ok(!twofa_message_text(TWOFA_MSG_SEND_LIMIT, -1, text, sizeof(text)) &&
+		   !twofa_message_text(TWOFA_MSG_SEND_LIMIT, TWOFA_MESSAGE_ARG_MAX + 1, text, sizeof(text)),
+	   "an argument outside 0..TWOFA_MESSAGE_ARG_MAX is refused");
+}
+
+static void test_destination_and_logging(void)
+{
+	twofa_decision d, back;
+	twofa_error err;
+	char *json = NULL, over[64];
+
+	twofa_decide_nothing_yet(&d);
+	ok(d.pam_code == PAM_SERVICE_ERR && d.result == TWOFA_RESULT_ERROR && d.message == TWOFA_MSG_NONE,
+	   "the decision before any is made fails closed");
+	ok(twofa_decision_logged(&d, false), "an error is always logged");
+	twofa_decide(&d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+	ok(!twofa_decision_logged(&d, false) && twofa_decision_logged(&d, true),
+	   "a debug-priority decision is logged only with debug");
+
+	twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED, "channel");
+	d.message_arg = TWOFA_CHANNEL_WHATSAPP;
+	twofa_decision_set_destination(&d, "sms", "+1 ***-***-0123\n");
+	ok(strcmp(d.channel, "sms") == 0 && strchr(d.to, '\n') == NULL, "the destination is kept, sanitised: %s",
+	   d.to);
+	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_OK &&
+		   twofa_decision_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+		   strcmp(back.channel, "sms") == 0 && strcmp(back.to, d.to) == 0 &&
+		   back.message == TWOFA_MSG_CHANNEL_REFUSED && back.message_arg == TWOFA_CHANNEL_WHATSAPP,
+	   "channel, destination and a channel argument survive the round trip: %s", json != NULL ? json : err.msg);
+	free(json);
+	memset(over, 'x', sizeof(over) - 1);
+	over[sizeof(over) - 1] = '\0';
+	twofa_decision_set_destination(&d, over, over);
+	ok(strlen(d.to) == TWOFA_DECISION_TO_MAX - 1 && strlen(d.channel) == TWOFA_DECISION_CHANNEL_MAX - 1,
+	   "an overlong destination is cut to the bounds");
+	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_EINVAL && json == NULL,
+	   "an unknown channel is not encoded");
+
+	d.message_arg = 99;
+	twofa_decision_set_destination(&d, NULL, NULL);
+	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_EINVAL, "an argument the row cannot hold is not encoded");
+
+#define HEAD "{\"v\":1,\"pam\":\"PAM_AUTH_ERR\",\"result\":\"denied\",\"priority\":\"notice\","
+	refused(HEAD "\"message\":\"channel_refused\",\"arg\":99,\"channel\":\"\",\"to\":\"\",\"reason\":\"r\"}",
+		"a channel argument that is no channel");
+	refused(HEAD "\"message\":\"verify\",\"arg\":999,\"channel\":\"\",\"to\":\"\",\"reason\":\"r\"}",
+		"an outcome argument past the outcomes");
+	refused(HEAD "\"message\":\"none\",\"arg\":0,\"channel\":\"pigeon\",\"to\":\"\",\"reason\":\"r\"}",
+		"an unknown channel");
+	refused(HEAD "\"message\":\"none\",\"arg\":0,\"channel\":\"SMS\",\"to\":\"\",\"reason\":\"r\"}",
+		"a channel not spelt as its name");
+	refused(HEAD "\"message\":\"none\",\"arg\":0,\"channel\":\"sms\","
+		     "\"to\":\"0123456789012345678901234567890123456789\",\"reason\":\"r\"}",
+		"a destination over its bound");
+	refused(HEAD "\"message\":\"none\",\"arg\":0,\"channel\":\"sms\",\"to\":7,\"reason\":\"r\"}",
+		"a destination that is not a string");
+	refused(HEAD "\"message\":\"none\",\"arg\":0,\"to\":\"\",\"reason\":\"r\"}", "no channel");
+#undef HEAD
 }
 
 int main(void)
@@ -141,5 +249,7 @@ int main(void)
 	test_names();
 	test_roundtrip();
 	test_hostile();
+	test_rows();
+	test_destination_and_logging();
 	return tap_done();
 }
