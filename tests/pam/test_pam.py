@@ -8,12 +8,12 @@ import os
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import FAIL, run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-MODULE = pamtest.module_path()
+t = Tap()
+MODULE = module_path()
 if not t.ok(MODULE is not None, "pam_twofa.so is built", "set TWOFA_PAM_MODULE or build it"):
     sys.exit(t.done())
 
@@ -21,8 +21,8 @@ PASSWORD = "correct horse battery"
 ALICE, PAT, DAVE, CARL = "+14155550123", "+14155550177", "+14155550188", "+14155550199"
 MAX_TRIES = 3
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": "0"})
+sim = Sim()
+env = Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("pat", PASSWORD, PAT, status="pending")
 env.add_member("dave", PASSWORD, DAVE, status="disabled")
@@ -219,7 +219,7 @@ sim.fault("start", "503", count=-1)
 run = login(base, "alice", [PASSWORD])
 t.eq(run.codes(), ["PAM_AUTHINFO_UNAVAIL"], "5xx at send under failmode=secure: PAM_AUTHINFO_UNAVAIL")
 safe = service("safe", "failmode=safe")
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 run = login(safe, "alice", [PASSWORD], syslog=cap)
 rec = cap.wait_for("FAILMODE=SAFE")
 t.eq(run.codes(), ["PAM_SUCCESS"], "5xx at send under failmode=safe: success after the password")

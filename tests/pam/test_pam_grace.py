@@ -9,9 +9,9 @@ import os
 import shlex
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import FAIL, run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, module_path, run_pam
 
 # The drivers share this process's session: make it one whose leader is this process, so
 # "the same session" holds wherever the suite runs (a make job may lead no session of its
@@ -22,16 +22,16 @@ if os.getsid(0) != os.getpid():
     except PermissionError:
         os.execvp("setsid", ["setsid", "--wait", sys.executable] + sys.argv)
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "grace test password"
 BOB = "+14155550199"
 WRAPPER = shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "1", "lockout_failures": "0", "grace_period": "3600"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "1", "lockout_failures": "0", "grace_period": "3600"})
 env.add_member("bob", PASSWORD, BOB)
 for name in ("grace-sudo", "grace-su", "grace-sshd"):
     env.service(name, [env.twofa_line()])

@@ -10,12 +10,12 @@ import os
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "lockout test password"
@@ -25,8 +25,8 @@ GLOBAL_FACTOR = 3  # TWOFA_STATE_GLOBAL_FACTOR, as man/twofa.conf.5 documents it
 RHOST_A, RHOST_B = "192.0.2.41", "198.51.100.42"
 LOCKED_MSG = "Too many failed attempts. Try again later."
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "3", "lockout_failures": str(LOCKOUT), "lockout_seconds": "600"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "3", "lockout_failures": str(LOCKOUT), "lockout_seconds": "600"})
 env.add_member("dave", PASSWORD, DAVE)
 env.service("lock", [env.twofa_line()])
 
@@ -48,7 +48,7 @@ def reasons(cap, user):
 
 # -- 12 parallel wrong passwords, lockout_failures=3 ------------------------------------------
 fresh()
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 PARALLEL = 12
 barrier = threading.Barrier(PARALLEL)
 results, lock = [], threading.Lock()

@@ -9,21 +9,22 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "tr0ub4dor&3 horse"
 ALICE, WANDA = "+14155550123", "+14155550144"
-ENROLL = os.path.join(pamtest.BUILDDIR, "cli", "twofa-enroll")
+ENROLL = os.path.join(BUILDDIR, "cli", "twofa-enroll")
 
 # The email channel needs a Verify Service with an email integration.
-sim = pamtest.Sim("--email-enabled")
-env = pamtest.Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
+sim = Sim("--email-enabled")
+env = Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("wanda", PASSWORD, WANDA, channel="whatsapp")
 env.add_member("erin", PASSWORD, "+14155550155", channel="email", email="erin@example.org")
@@ -75,7 +76,7 @@ t.ok(run.code("auth") == "PAM_SERVICE_ERR" and run.prompts() == [],
 
 # -- debug: step lines, with the same rules as the decision line -----------------------------
 fresh()
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 dbg = service("dbg", "debug")
 run = login(dbg, "alice", [PASSWORD, code_for(ALICE)], syslog=cap)
 cap.wait_for(r"result=success")
@@ -173,11 +174,11 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and stored_hash("alice") == after,
 env.write_config({"password_strength": "interactive"})
 
 # -- configuration errors fail closed --------------------------------------------------------
-env.service("noconf", ["auth required %s config=%s/missing.conf" % (pamtest.module_path(), env.dir)])
+env.service("noconf", ["auth required %s config=%s/missing.conf" % (module_path(), env.dir)])
 run = login("noconf", "alice", [])
 t.ok(run.code("auth") == "PAM_SERVICE_ERR" and run.prompts() == [], "a missing config file: PAM_SERVICE_ERR",
      run.describe())
-env.service("relconf", ["auth required %s config=twofa.conf" % pamtest.module_path()])
+env.service("relconf", ["auth required %s config=twofa.conf" % module_path()])
 run = login("relconf", "alice", [])
 t.eq(run.code("auth"), "PAM_SERVICE_ERR", "a relative config= path: PAM_SERVICE_ERR")
 run = login(service("badgroups", "groups=admins,,staff"), "alice", [])

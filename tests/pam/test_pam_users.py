@@ -12,14 +12,16 @@ import re
 import shlex
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam, FAIL  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
+from harness.cli import CODE, Cli
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
-NSS_SO = os.path.join(pamtest.BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
+NSS_SO = os.path.join(BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
 if not t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
     sys.exit(t.done())
 
@@ -27,8 +29,8 @@ PASSWORD = "correct horse battery"
 ALICE, DORA = "+14155550123", "+14155550166"
 ALIASES = ["ALICE", "Alice", "alice@corp.example", "CORP\\alice"]
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("dora", PASSWORD, DORA, status="disabled")
 
@@ -93,7 +95,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and run.prompts() == [] and sim.outbox() 
 
 # -- the decision line names the account -----------------------------------------------------
 fresh()
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 env.service("dbg", ["auth requisite pam_permit.so", env.twofa_line("password=none nullok debug")])
 run = login("dbg", "ALICE", [FAIL], syslog=cap)
 line = cap.wait_for(r"result=denied")
@@ -143,18 +145,15 @@ t.ok(run.code("acct") == "PAM_SERVICE_ERR", "account while NSS cannot answer: PA
 cap.close()
 
 # -- twofa-enroll add stores the account's name ----------------------------------------------
-sys.path.insert(0, os.path.join(pamtest.SRCDIR, "tests", "cli"))
-import cli_common  # noqa: E402
-
 os.environ["TWOFA_CLI_WRAPPER"] = " ".join(
     shlex.quote(a) for a in nss_wrapper()) + " " + os.environ.get("TWOFA_CLI_WRAPPER", "")
-cli = cli_common.Cli(sim)
+cli = Cli(sim)
 CAROL = "+14155550177"
-r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", CODE])
 t.ok(r.rc == 0 and cli.member("carol") is not None and cli.member("CORP\\Carol") is None,
      "add CORP\\Carol stores carol, the account's name", r.describe())
 t.ok("CORP\\Carol is carol in the user database; enrolling carol" in r.err, "and says so", r.err)
-r = cli.enroll("Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+r = cli.enroll("Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", CODE])
 t.ok(r.rc != 0 and "already enrolled" in r.err, "add Carol afterwards: carol is already enrolled",
      r.describe())
 cli.cleanup()
