@@ -311,6 +311,14 @@ class Env:
             os.mkdir(self.dbdir, 0o700)
             self._mkmember(["--init"])
 
+    def fresh(self):
+        """Before a case: the simulator reset (no verifications, faults or outbox) and no
+        state.db (no sends, failures or lockouts counted yet)."""
+        if self.sim is not None:
+            self.sim.reset()
+        if os.path.exists(self.state_db):
+            os.unlink(self.state_db)
+
     def __enter__(self):
         return self
 

@@ -155,6 +155,14 @@ class Sim:
         the moment the prompt appears (None, i.e. a NULL resp, if nothing was sent)."""
         return lambda kind, text, run: self.last_code(to)
 
+    def wrong_code_answer(self, to):
+        """A run_pam answer callable: a well-formed code that differs from the newest one
+        sent to `to` (from 000000 when nothing was sent)."""
+        def answer(kind, text, run):
+            code = self.last_code(to) or "000000"
+            return "%06d" % ((int(code) + 1) % 10 ** len(code))
+        return answer
+
     def codes(self, to=None):
         return [e["code"] for e in self.outbox(to)]
 

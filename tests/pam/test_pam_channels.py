@@ -7,7 +7,6 @@ number. Refused words send nothing and the next prompt says so; the prompt offer
 is allowed. And the prompt after a failed try says what went wrong and how many tries are
 left, so it shows under PAM_SILENT too (issue 11, section 2). TAP output."""
 
-import os
 import sys
 
 from harness.tap import Tap
@@ -29,19 +28,13 @@ env.add_member("bob", PASSWORD, BOB)
 env.add_member("wanda", PASSWORD, WANDA, channel="whatsapp")
 
 
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
-
-
 def service(name, args=""):
     env.service(name, [env.twofa_line(args)])
     return name
 
 
 def login(svc, user, answers, **kw):
-    fresh()
+    env.fresh()
     kw.setdefault("rhost", "192.0.2.40")
     run = run_pam(env, svc, user, ["auth"], answers=answers, **kw)
     t.ok(run.clean_exit, "driver run for %s on %s ended cleanly" % (user, svc), run.describe())
@@ -139,9 +132,7 @@ env.write_config({"allowed_channels": None})
 cap.close()
 
 # -- the prompt after a failed try says so (PAM_SILENT drops messages) ------------------------
-def wrong(kind, text, run):
-    code = sim.last_code(ALICE) or "000000"
-    return "%06d" % ((int(code) + 1) % 10 ** len(code))
+wrong = sim.wrong_code_answer(ALICE)
 
 
 run = login(plain, "alice", [PASSWORD, wrong, "", sim.code_answer(ALICE)], silent=True)

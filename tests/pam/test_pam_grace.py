@@ -37,12 +37,6 @@ for name in ("grace-sudo", "grace-su", "grace-sshd"):
     env.service(name, [env.twofa_line()])
 
 
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
-
-
 def full_login(service, **kw):
     run = run_pam(env, service, "bob", ["auth"], answers=[PASSWORD, sim.code_answer(BOB)], **kw)
     t.ok(run.code("auth") == "PAM_SUCCESS" and len(run.prompts()) == 2,
@@ -57,7 +51,7 @@ def graced(service, **kw):
 
 
 def case(earn, then, want, name):
-    fresh()
+    env.fresh()
     full_login(earn[0], **earn[1])
     got, run = graced(then[0], **then[1])
     t.ok(got == want, name, run.describe())
@@ -93,7 +87,7 @@ case(("grace-sudo", TTY), ("grace-sudo", dict(TTY, wrapper=["setsid", "--wait"] 
 # -- a tty whose session cannot be bound gets no grace at all --------------------------------
 # In a new PID namespace the session leader is outside it: getsid(2) gives 0.
 UNBOUND = ["unshare", "--pid", "--fork", "--mount-proc"] + WRAPPER
-fresh()
+env.fresh()
 full_login("grace-sudo", tty="/dev/pts/3", wrapper=UNBOUND)
 got, run = graced("grace-sudo", tty="/dev/pts/3", wrapper=UNBOUND)
 t.ok(not got, "a tty whose session leader cannot be found: no grace, even for the same tty", run.describe())

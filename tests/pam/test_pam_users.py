@@ -62,12 +62,6 @@ def login(svc, user, answers, ops=("auth",), mode="aliases", **kw):
     return run
 
 
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
-
-
 # The audit's stack: pam_permit stands for pam_sss accepting the alias.
 env.service("none-nullok", ["auth requisite pam_permit.so",
                             env.twofa_line("password=none nullok"),
@@ -76,25 +70,25 @@ env.service("none-nullok", ["auth requisite pam_permit.so",
 
 # -- aliases are the member ------------------------------------------------------------------
 for alias in ALIASES:
-    fresh()
+    env.fresh()
     run = login("none-nullok", alias, [FAIL])
     asked = [x for k, x in run.prompts() if k == "PROMPT_ECHO_ON"]
     t.ok(run.code("auth") != "PAM_SUCCESS" and len(asked) == 1 and sim.sends(ALICE) == 1,
          "%r under nullok: alice's code is sent and asked for, not PAM_SUCCESS on the password" % alias,
          run.describe())
 
-fresh()
+env.fresh()
 run = login("none-nullok", "alice@corp.example", [sim.code_answer(ALICE)])
 t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("alice")["last_login"] > 0,
      "alice@corp.example with alice's code: success, recorded for alice", run.describe())
 
-fresh()
+env.fresh()
 run = login("none-nullok", "mallory", [])
 t.ok(run.code("auth") == "PAM_SUCCESS" and run.prompts() == [] and sim.outbox() == [],
      "a name NSS does not know is looked up as typed: not enrolled, nullok ignores it", run.describe())
 
 # -- the decision line names the account -----------------------------------------------------
-fresh()
+env.fresh()
 cap = SyslogCapture(env)
 env.service("dbg", ["auth requisite pam_permit.so", env.twofa_line("password=none nullok debug")])
 run = login("dbg", "ALICE", [FAIL], syslog=cap)
@@ -104,7 +98,7 @@ t.ok(line is not None and "user=alice " in line["text"] and
      "the decision line says user=alice; a debug line names the alias", cap.texts())
 
 # -- grace goes by the account too -----------------------------------------------------------
-fresh()
+env.fresh()
 env.write_config({"grace_period": "600"})
 run = login("none-nullok", "ALICE", [sim.code_answer(ALICE)])
 again = login("none-nullok", "alice", [])
@@ -114,7 +108,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and again.code("auth") == "PAM_SUCCESS" a
 env.write_config({"grace_period": None})
 
 # -- account management ----------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login("none-nullok", "DORA", [], ops=("acct",))
 t.ok(run.code("acct") == "PAM_PERM_DENIED",
      "account: DORA is dora, whose second factor is disabled: PAM_PERM_DENIED", run.describe())
@@ -128,7 +122,7 @@ t.ok(run.code("chauthtok") == "PAM_SUCCESS" and env.member("alice", NEW)["passwo
 env.add_member("alice", PASSWORD, ALICE, replace=True)
 
 # -- an NSS error fails closed ---------------------------------------------------------------
-fresh()
+env.fresh()
 cap.clear()
 for user in ("ALICE", "mallory"):
     run = login("none-nullok", user, [], mode="unavail", syslog=cap)

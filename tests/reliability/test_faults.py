@@ -55,9 +55,7 @@ cap = SyslogCapture(env)
 
 
 def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
+    env.fresh()
     cap.clear()
 
 

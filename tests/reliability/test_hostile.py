@@ -9,7 +9,6 @@ spaces/tabs at both ends and CR/LF at the end, so "  CODE  " and "CODE\\n" pass)
 driver exits cleanly, a wrong password sends nothing, and the syslog lines have no raw
 control characters and no printf expansion. Same length in CI and with TWOFA_LONG=1."""
 
-import os
 import subprocess
 import sys
 
@@ -51,9 +50,7 @@ HOSTILE = [
 
 
 def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
+    env.fresh()
     cap.clear()
 
 

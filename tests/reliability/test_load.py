@@ -70,11 +70,7 @@ shared_wrong = [0]
 stop_at = time.monotonic() + SECONDS
 
 
-def wrong_code(number):
-    def answer(kind, text, run):
-        code = sim.last_code(number) or "000000"
-        return "%06d" % ((int(code) + 1) % 10 ** len(code))
-    return answer
+wrong_code = sim.wrong_code_answer
 
 
 def worker(w):

@@ -76,9 +76,7 @@ def login(service, extra_env, wrapper=UMASK0, right_code=True, driver=DRIVER):
         os.environ.pop(k, None)
     os.environ.update(extra_env)
     try:
-        sim.reset()
-        if os.path.exists(env.state_db):  # no send limit carried over
-            os.unlink(env.state_db)
+        env.fresh()  # no send limit carried over
         code = sim.code_answer(ALICE) if right_code else "000000"
         return run_pam(env, service, "alice", ["auth"], wrapper=wrapper, driver=driver,
                        answers=[PASSWORD, code, code, code])
