@@ -11,7 +11,8 @@ confdir, a member store, a throwaway local user. One JSON object per line on std
     bench.py all         [--quick]      (everything above; the ratios need login + baseline)
 
 Programs come from $TWOFA_BUILDDIR (bench/bench_login, cli/twofa-enroll, pam_twofa.so,
-tests/pam/mkmember); the harnesses from tests/pam/pamtest.py and tests/sim/simclient.py.
+tests/pam/mkmember); the simulator and libpam driver from the test harness (tests/harness,
+found through PYTHONPATH=tests, which bench/run sets).
 """
 
 import argparse
@@ -23,12 +24,10 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "pam"))
-import pamtest  # noqa: E402  (Sim, Env: the PAM tests' harness)
+from harness.paths import BUILDDIR
+from harness.sim import Sim
+from harness.pam import MKMEMBER, Env, module_path
 
-BUILDDIR = pamtest.BUILDDIR
 BENCH_LOGIN = os.path.join(BUILDDIR, "bench", "bench_login")
 BENCH_RSS = os.path.join(BUILDDIR, "bench", "bench_rss")
 ENROLL = os.path.join(BUILDDIR, "cli", "twofa-enroll")
@@ -71,12 +70,12 @@ class World:
     services: twofa (the module alone), permit (pam_permit.so) and, with add_unix, unix."""
 
     def __init__(self, members, strength="interactive", sim_args=(), sim=None):
-        self.sim = sim or pamtest.Sim(*sim_args)
+        self.sim = sim or Sim(*sim_args)
         self.owns_sim = sim is None
         self.members = members
         self.strength = strength
         # Enough sends per member for a benchmark: the send limit is not what is measured.
-        self.env = pamtest.Env(self.sim, config={
+        self.env = Env(self.sim, config={
             "password_strength": strength, "send_limit": "100", "send_window": "60",
             "lockout_failures": "0"}, prefix="twofa-bench-")
         self.env.service("twofa", [self.env.twofa_line()])
@@ -119,7 +118,7 @@ def bench_login(a, results):
             emit({"bench": "login_skipped", "module": "pam_twofa", "strength": strength,
                   "reason": "not requested (--strengths); sensitive costs ~1 GiB and seconds "
                             "per login, so the quick and default runs leave it out"})
-    sim = pamtest.Sim()
+    sim = Sim()
     try:
         for strength in strengths:
             count = a.count
@@ -326,10 +325,10 @@ def enroll(env, args, stdout_path=None):
 
 def bench_cli(a, results):
     """import of pre-hashed records, list and export on stores of each size."""
-    sim = pamtest.Sim()
+    sim = Sim()
     try:
         for n in [int(x) for x in a.sizes.split(",")]:
-            env = pamtest.Env(sim, prefix="twofa-bench-cli-")
+            env = Env(sim, prefix="twofa-bench-cli-")
             try:
                 template = export_line(env)
                 path = os.path.join(env.dir, "import.jsonl")
@@ -403,10 +402,10 @@ def main():
     a.levels = a.levels or ("1,4" if q else "1,2,4,16,64")
     a.logins_per_level = a.logins_per_level or (8 if q else 192)
     a.sizes = a.sizes or ("1000" if q else "10000,100000,1000000")
-    for prog in (BENCH_LOGIN, BENCH_RSS, ENROLL, pamtest.MKMEMBER):
+    for prog in (BENCH_LOGIN, BENCH_RSS, ENROLL, MKMEMBER):
         if not os.path.exists(prog):
             sys.exit("bench: %s is not built" % prog)
-    if pamtest.module_path() is None:
+    if module_path() is None:
         sys.exit("bench: pam_twofa.so is not built")
     # A TERM (make check's timeout, a kill) still runs the atexit clean-ups: the
     # simulator stops, temp dirs and the throwaway user go.

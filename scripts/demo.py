@@ -10,12 +10,11 @@ import sys
 import threading
 import time
 
-SRC = os.environ["TWOFA_SRCDIR"]
-BUILD = os.environ["TWOFA_BUILDDIR"]
-sys.path.insert(0, os.path.join(SRC, "tests", "pam"))
-import pamtest  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.sim import Sim
+from harness.pam import Env, run_pam
 
-ENROLL = os.path.join(BUILD, "cli", "twofa-enroll")
+ENROLL = os.path.join(BUILDDIR, "cli", "twofa-enroll")
 USER = "demo-alice"
 PASSWORD = "correct horse battery staple"
 REAL = os.environ.get("TWOFA_DEMO_CONFIG")
@@ -135,8 +134,8 @@ def login(env, sim, e164, wrong=False):
             return code
         return None
 
-    run = pamtest.run_pam(env, "twofa-demo", USER, ["auth", "acct"], answers=answer,
-                          rhost="192.0.2.10", stop_on_fail=True)
+    run = run_pam(env, "twofa-demo", USER, ["auth", "acct"], answers=answer,
+                  rhost="192.0.2.10", stop_on_fail=True)
     show_messages(run)
     say("  -> pam_authenticate: %s%s" % (run.code("auth"), ", pam_acct_mgmt: %s" % run.code("acct")
                                           if run.code("acct") else ""))
@@ -148,15 +147,15 @@ def main():
     if REAL:
         phone = os.environ["TWOFA_DEMO_PHONE"]
         country = os.environ["TWOFA_DEMO_COUNTRY"]
-        env = pamtest.Env(None)
+        env = Env(None)
         with open(REAL) as f:
             env.write_config(raw=f.read() + "\nmembers_db = %s\nstate_db = %s\n"
                              % (env.members_db, env.state_db))
         say("== twofa demo against real Twilio (config %s) ==" % REAL)
     else:
-        sim = pamtest.Sim()
+        sim = Sim()
         phone, country = "(415) 555-2671", "US"
-        env = pamtest.Env(sim, config={"max_tries": "2"})
+        env = Env(sim, config={"max_tries": "2"})
         say("== twofa demo: Twilio Verify simulator at %s ==" % sim.url)
     say("scratch folder: %s (removed at the end)" % env.dir)
     say()

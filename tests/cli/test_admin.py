@@ -11,9 +11,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CLI, Cli, Run, Sim, Tap  # noqa: E402
-import pamtest  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import module_path, run_pam
+from harness.cli import CLI, Cli, Run
 
 t = Tap()
 sim = Sim()
@@ -88,11 +89,11 @@ t.ok(r.rc == 0 and "already disabled" in r.out, "disable twice is a no-op", r.de
 cli.run("enable", "alice")
 
 # -- a real lockout from pam_twofa, then unlock ---------------------------------------------
-module = pamtest.module_path()
+module = module_path()
 if t.ok(module is not None, "pam_twofa.so is built (for the lockout)"):
     env.service("login-test", [env.twofa_line()])
     for _ in range(2):
-        pamtest.run_pam(env, "login-test", "alice", ["auth"], answers=["wrong password"], rhost="192.0.2.7")
+        run_pam(env, "login-test", "alice", ["auth"], answers=["wrong password"], rhost="192.0.2.7")
     o = cli.show("alice")
     t.ok(o["failures"] == 2 and o["locked_until"] is not None, "two wrong passwords: show says locked", o)
     r = cli.run("list")

@@ -10,12 +10,13 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import Cli, Sim, Tap  # noqa: E402
-import pamtest  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, module_path, run_pam
+from harness.cli import Cli
 
 t = Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 sim = Sim()
@@ -34,7 +35,7 @@ env.service("login-test", [env.twofa_line()])
 
 
 def login(answers, rhost=RHOST_A):
-    return pamtest.run_pam(env, "login-test", "alice", ["auth"], answers=answers, rhost=rhost)
+    return run_pam(env, "login-test", "alice", ["auth"], answers=answers, rhost=rhost)
 
 
 def epoch(iso):
@@ -49,8 +50,8 @@ t.ok(o.get("sends") == 0 and o.get("next_send") is None and o.get("locked_from")
 
 started = int(time.time())
 for _ in range(SEND_LIMIT):
-    login([PW, pamtest.FAIL])  # a code is sent, the user gives up at the prompt
-run = login([PW, pamtest.FAIL])
+    login([PW, FAIL])  # a code is sent, the user gives up at the prompt
+run = login([PW, FAIL])
 t.ok(run.code("auth") == "PAM_MAXTRIES" and any("Too many codes sent" in x for x in run.texts()),
      "the third login within the window meets the send limit", run.describe())
 o = cli.show("alice") or {}
@@ -68,7 +69,7 @@ t.ok(r.rc == 0 and "send" in r.out, "unlock says it reset the send limit's count
 o = cli.show("alice") or {}
 t.ok(o.get("sends") == 0 and o.get("next_send") is None, "after unlock: no sends, next send now", o)
 before = len(sim.outbox(ALICE))
-run = login([PW, pamtest.FAIL])
+run = login([PW, FAIL])
 t.ok(len(sim.outbox(ALICE)) == before + 1 and len(run.prompts()) == 2,
      "after unlock a login gets a code at once", run.describe())
 r = cli.run("show", "alice")
@@ -89,7 +90,7 @@ t.ok(r.rc == 0 and "locked from   rhost=%s until %s" % (RHOST_A, o.get("locked_u
 r = cli.run("list", "--json")
 rows = [x for x in r.json() if x["user"] == "alice"] if r.rc == 0 else []
 t.ok(rows and rows[0]["locked_until"] == o.get("locked_until"), "list --json shows the same lockout", r.describe())
-run = login([PW, pamtest.FAIL], rhost=RHOST_A)
+run = login([PW, FAIL], rhost=RHOST_A)
 t.eq(run.code("auth"), "PAM_MAXTRIES", "locked out from that source")
 r = cli.run("unlock", "alice")
 o = cli.show("alice") or {}
@@ -100,7 +101,7 @@ t.eq(run.code("auth"), "PAM_SUCCESS", "after unlock the source may log in again"
 
 # -- names that are not enrolled leave records db check accepts ----------------------------------
 for _ in range(3):
-    pamtest.run_pam(env, "login-test", "nosuchuser", ["auth"], answers=["guess"], rhost=RHOST_B)
+    run_pam(env, "login-test", "nosuchuser", ["auth"], answers=["guess"], rhost=RHOST_B)
 r = cli.run("db", "check")
 t.ok(r.rc == 0 and "state.db" in r.out, "db check accepts the records of unknown names and their key",
      r.describe())

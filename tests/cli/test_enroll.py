@@ -5,13 +5,13 @@ registration flow (sms, call, wrong code then right, resend by call, expired cod
 tries, outages, Lookup), duplicates, manual approval, rebinding a phone, interruption, and
 that no secret or full number reaches the output."""
 
-import os
 import signal
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CODE, AfterSend, Cli, Sim, Tap, wait_for  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.cli import CODE, AfterSend, Cli, wait_for
 
 t = Tap()
 sim = Sim()

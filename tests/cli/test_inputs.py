@@ -7,8 +7,9 @@ exact exit code, one line on stderr, and sends nothing and stores nothing."""
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CODE, Cli, Sim, Tap  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.cli import CODE, Cli
 
 t = Tap()
 sim = Sim()

@@ -5,11 +5,11 @@
 with the same line. Both read the number with lib/phone and check the record with lib/identifiers' one
 E.164 rule; tests/unit/phone_oracle.py holds every region's example numbers to it."""
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CODE, Cli, Sim, Tap  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.cli import CODE, Cli
 
 t = Tap()
 sim = Sim()

@@ -10,8 +10,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import Cli, Sim, Tap  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.cli import Cli
 
 t = Tap()
 sim = Sim()

@@ -11,8 +11,9 @@ import sys
 import termios
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_common import CLI, Cli, Sim, Tap  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.cli import CLI, Cli
 
 t = Tap()
 sim = Sim()

@@ -3,7 +3,7 @@
 
     askpass.py PLAN.json PROMPT
 
-Prints the answer to PROMPT on stdout. The plan (written by e2elib.Askpass) says the
+Prints the answer to PROMPT on stdout. The plan (written by harness.e2e.Askpass) says the
 password, how to answer the code prompt ("right": the newest code the simulator sent to
 `to`, read from GET /_sim/outbox when the prompt appears; "wrong": that code with its last
 digit changed; "none": exit 1, the way a user cancels) and where to append the prompt (one

@@ -12,12 +12,11 @@ login does. It runs here on a pseudo-terminal of its own, under a unique
 /etc/pam.d/twofa-e2e-login-<hex> made from etc/pam.d/twofa-login.
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2elib  # noqa: E402
-from e2elib import pamtest  # noqa: E402
+from harness.sim import Sim
+from harness.pam import Env
+from harness import e2e
 
 PAMTESTER = "/usr/bin/pamtester"
 UNIX_PASSWORD = "unix-pw-8Zr"
@@ -33,26 +32,26 @@ class Login:
     def run(self, password, code):
         """Types password at the password prompt and, when a code prompt comes, the right
         or wrong code. Returns (exit status, terminal output, sends, code prompts)."""
-        before = e2elib.sends(self.sim)
-        s = e2elib.PtySession([PAMTESTER, "-v", self.service, self.user.name,
-                               "authenticate", "acct_mgmt"], self.env)
+        before = e2e.sends(self.sim)
+        s = e2e.PtySession([PAMTESTER, "-v", self.service, self.user.name,
+                            "authenticate", "acct_mgmt"], self.env)
         code_prompts = 0
         if s.expect(r"[Pp]assword: ?$"):
             s.send(password)
-            code_prompts, _ = e2elib.answer_code_prompts(s, self.sim, code)
+            code_prompts, _ = e2e.answer_code_prompts(s, self.sim, code)
         status = s.wait()
         self.transcripts.append(s.output)
-        return status, s.output, e2elib.sends(self.sim) - before, code_prompts
+        return status, s.output, e2e.sends(self.sim) - before, code_prompts
 
 
 def tests(tap, module):
-    sanitizer = e2elib.sanitizer_env(module)
-    sim = pamtest.Sim()
-    env = pamtest.Env(sim, config={"max_tries": "3"}, prefix="twofa-e2e-")
-    user = e2elib.ThrowawayUser(UNIX_PASSWORD)
-    env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
-    service = e2elib.install_pam_service("twofa-login", env, module,
-                                         prefix="twofa-e2e-login-")
+    sanitizer = e2e.sanitizer_env(module)
+    sim = Sim()
+    env = Env(sim, config={"max_tries": "3"}, prefix="twofa-e2e-")
+    user = e2e.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(user.name, "store-pw-unused", e2e.PHONE)
+    service = e2e.install_pam_service("twofa-login", env, module,
+                                      prefix="twofa-e2e-login-")
     login = Login(sim, service, user, sanitizer)
 
     def report(name, ok, result):
@@ -80,15 +79,15 @@ def tests(tap, module):
 
     # The login recipe says nullok: a user who is not enrolled gets in on the Unix
     # password alone (the sshd and sudo recipes, without nullok, refuse such a user).
-    empty = e2elib.empty_store(env)
+    empty = e2e.empty_store(env)
     env.write_config({"members_db": empty})
     sim.reset()
     r = login.run(UNIX_PASSWORD, "right")
     report("not enrolled, stack with nullok: authenticated on the Unix password, no "
            "code", r[0] == 0 and "successfully authenticated" in r[1] and r[2] == 0 and
            r[3] == 0, r)
-    e2elib.check_no_sanitizer_report(tap, "pamtester", "\n".join(login.transcripts))
+    e2e.check_no_sanitizer_report(tap, "pamtester", "\n".join(login.transcripts))
 
 
 if __name__ == "__main__":
-    sys.exit(e2elib.run(tests, [PAMTESTER]))
+    sys.exit(e2e.run(tests, [PAMTESTER]))

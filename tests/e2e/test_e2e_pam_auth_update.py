@@ -4,16 +4,15 @@ the real /usr/sbin/pam-auth-update (Debian package libpam-runtime), then used by
 PAM application (pamtester under a pseudo-terminal, as in test_e2e_login.py).
 
 Nothing of the system's PAM configuration is touched: every command that must see the
-changed configuration runs in a private mount namespace (`unshare --mount --propagation
-private`) where temporary copies are bind-mounted over /etc/pam.d, /usr/share/pam-configs,
-/var/lib/pam (pam-auth-update's saved state) and /var/cache/debconf (pam-auth-update is a
-debconf client: it stores the chosen profiles in the libpam-runtime/profiles question of
-config.dat). Each such command gets a namespace of its own with the same binds, so they
-all see the same copies, which hold the state from one command to the next. The copy of
-/usr/share/pam-configs gets etc/pam-configs/twofa as "twofa" with only the module path
-changed (`pam_twofa.so` -> the built module + config=); the PAM service pamtester uses is
-a unique file in the copy of /etc/pam.d made of `@include common-auth` and
-`@include common-account`, i.e. exactly what pam-auth-update generated.
+changed configuration runs in a private mount namespace where temporary copies are
+bind-mounted over /etc/pam.d, /usr/share/pam-configs, /var/lib/pam (pam-auth-update's
+saved state) and /var/cache/debconf (pam-auth-update is a debconf client: it stores the
+chosen profiles in the libpam-runtime/profiles question of config.dat); see
+harness.pam_auth_update. The copy of /usr/share/pam-configs gets etc/pam-configs/twofa as
+"twofa" with only the module path changed (`pam_twofa.so` -> the built module + config=);
+the PAM service pamtester uses is a unique file in the copy of /etc/pam.d made of
+`@include common-auth` and `@include common-account`, i.e. exactly what pam-auth-update
+generated.
 
 At the end the real /etc/pam.d, /usr/share/pam-configs and /var/lib/pam are compared
 byte for byte (names, types, modes, contents) with the start, and the libpam-runtime
@@ -23,47 +22,35 @@ questions of the real debconf database likewise.
 import hashlib
 import os
 import re
-import shutil
 import stat
-import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2elib  # noqa: E402
-from e2elib import pamtest  # noqa: E402
+from harness.sim import Sim
+from harness.pam import Env
+from harness import e2e
+from harness.pam_auth_update import (CMD_ENV, PAMTESTER, PAM_AUTH_UPDATE, PROGRAMS, Namespace,
+                                     install_profile)
 
-PAMTESTER = "/usr/bin/pamtester"
-PAM_AUTH_UPDATE = "/usr/sbin/pam-auth-update"
-UNSHARE = "/usr/bin/unshare"
-MOUNT = "/usr/bin/mount"
-SH = "/bin/sh"
-PROGRAMS = [PAMTESTER, PAM_AUTH_UPDATE, UNSHARE, MOUNT, SH]
 UNIX_PASSWORD = "unix-pw-3Qw"
 MAX_TRIES = 3
-PROFILE = os.path.join(e2elib.ETC, "pam-configs", "twofa")
 DEBCONF_DB = "/var/cache/debconf/config.dat"
-# Real directory -> its bind-mounted copy's name in the work dir.
-BOUND = [("/etc/pam.d", "pam.d"), ("/usr/share/pam-configs", "pam-configs"),
-         ("/var/lib/pam", "var-lib-pam"), ("/var/cache/debconf", "debconf")]
-# The ones compared before/after (debconf as its libpam-runtime questions only: other
-# helpers' apt-get runs may change the rest of it meanwhile).
+# The bound directories compared before/after (debconf as its libpam-runtime questions
+# only: other helpers' apt-get runs may change the rest of it meanwhile).
 HASHED = ["/etc/pam.d", "/usr/share/pam-configs", "/var/lib/pam"]
-CMD_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "TERM": "dumb",
-           "DEBIAN_FRONTEND": "noninteractive"}
 
 
 # -- the real system's state ---------------------------------------------------------------
 
 def tree_digest(top):
     """Relative path -> (type, mode, sha256 or link target) of everything under top. In
-    /etc/pam.d, the entries concurrent twofa tests add and remove (e2elib's prefixes) are
-    left out: e2elib.check_system_unchanged checks those."""
+    /etc/pam.d, the entries concurrent twofa tests add and remove (harness.e2e's prefixes)
+    are left out: e2e.check_system_unchanged checks those."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(top):
         for name in sorted(dirnames + filenames):
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, top)
-            if top == "/etc/pam.d" and rel.startswith(e2elib._CONCURRENT_PREFIXES):
+            if top == "/etc/pam.d" and rel.startswith(e2e.CONCURRENT_PREFIXES):
                 continue
             st = os.lstat(path)
             if stat.S_ISLNK(st.st_mode):
@@ -88,37 +75,6 @@ def system_state():
     state = {d: tree_digest(d) for d in HASHED}
     state[DEBCONF_DB + " libpam-runtime/*"] = debconf_questions()
     return state
-
-
-# -- the private namespace -----------------------------------------------------------------
-
-class Namespace:
-    """Copies of the BOUND directories in a work dir, and argv prefixes that run a command
-    in a fresh private mount namespace with the copies bound over the real ones."""
-
-    def __init__(self, workdir):
-        self.copies = []
-        for real, name in BOUND:
-            copy = os.path.join(workdir, name)
-            shutil.copytree(real, copy, symlinks=True)
-            shutil.copystat(real, copy)
-            self.copies.append((real, copy))
-
-    def copy_of(self, real):
-        return dict(self.copies)[real]
-
-    def argv(self, cmd):
-        script = ["set -e"]
-        for i, (real, _) in enumerate(self.copies, 1):
-            script.append('%s --bind "$%d" %s' % (MOUNT, i, real))
-        script += ["shift %d" % len(self.copies), 'exec "$@"']
-        return ([UNSHARE, "--mount", "--propagation", "private", SH, "-c",
-                 "; ".join(script), "sh"] + [c for _, c in self.copies] + list(cmd))
-
-    def run(self, cmd):
-        return subprocess.run(self.argv(cmd), env=CMD_ENV, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=120)
 
 
 # -- the generated files -------------------------------------------------------------------
@@ -174,16 +130,16 @@ class Login:
         self.transcripts = []
 
     def run(self, user, password, code, ops=("authenticate", "acct_mgmt")):
-        """Returns (exit status, terminal output, sends to e2elib.PHONE, code prompts)."""
-        before = e2elib.sends(self.sim)
+        """Returns (exit status, terminal output, sends to e2e.PHONE, code prompts)."""
+        before = e2e.sends(self.sim)
         argv = self.ns.argv(self.prefix + [PAMTESTER, "-v", self.service, user.name] +
                             list(ops))
-        s = e2elib.PtySession(argv, CMD_ENV)
+        s = e2e.PtySession(argv, CMD_ENV)
         code_prompts, finished = 0, False
         if "authenticate" not in ops or s.expect(r"[Pp]assword: ?$"):
             if "authenticate" in ops:
                 s.send(password)
-            code_prompts, finished = e2elib.answer_code_prompts(s, self.sim, code)
+            code_prompts, finished = e2e.answer_code_prompts(s, self.sim, code)
         if finished:
             status = s.wait()
         else:  # stuck at a prompt this test does not expect: a failure, not a hang
@@ -191,7 +147,7 @@ class Login:
             status = -1
             s.output += "\n[no expected prompt or pamtester verdict: pamtester stopped]"
         self.transcripts.append(s.output)
-        return status, s.output, e2elib.sends(self.sim) - before, code_prompts
+        return status, s.output, e2e.sends(self.sim) - before, code_prompts
 
 
 def authenticated(r):
@@ -203,22 +159,15 @@ def authenticated(r):
 
 def tests(tap, module):
     before = system_state()
-    sanitizer = e2elib.sanitizer_env(module)
-    sim = pamtest.Sim()
-    env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
-    member = e2elib.ThrowawayUser(UNIX_PASSWORD)
-    outsider = e2elib.ThrowawayUser(UNIX_PASSWORD)  # a local user who is not enrolled
-    env.add_member(member.name, "store-pw-unused", e2elib.PHONE)
+    sanitizer = e2e.sanitizer_env(module)
+    sim = Sim()
+    env = Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
+    member = e2e.ThrowawayUser(UNIX_PASSWORD)
+    outsider = e2e.ThrowawayUser(UNIX_PASSWORD)  # a local user who is not enrolled
+    env.add_member(member.name, "store-pw-unused", e2e.PHONE)
 
-    ns = Namespace(e2elib.workdir())
-    with open(PROFILE) as f:
-        profile = f.read()
-    replacement = "%s config=%s" % (module, env.config_path)
-    ours, count = e2elib._MODULE_WORD.subn(lambda m: replacement, profile)
-    if count == 0:
-        raise e2elib.Prerequisite("etc/pam-configs/twofa does not name pam_twofa.so")
-    with open(os.path.join(ns.copy_of("/usr/share/pam-configs"), "twofa"), "w") as f:
-        f.write(ours)
+    ns = Namespace(e2e.workdir())
+    install_profile(ns, env, module)
     pamd = ns.copy_of("/etc/pam.d")
     originals = {}
     for kind in ("auth", "account", "password", "session", "session-noninteractive"):
@@ -251,7 +200,7 @@ def tests(tap, module):
                                                     "config.dat"))) is not None,
            "debconf's libpam-runtime/profiles (in the copy) lists twofa")
 
-    service = e2elib.unique("twofa-e2e-pau-")
+    service = e2e.unique("twofa-e2e-pau-")
     with open(os.path.join(pamd, service), "w") as f:
         f.write("# twofa e2e test: what pam-auth-update generated, nothing else\n"
                 "@include common-auth\n@include common-account\n")
@@ -262,18 +211,18 @@ def tests(tap, module):
                % (r[0], r[2], r[3], r[1]))
 
     # -- logins through the generated stack ------------------------------------------
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(member, UNIX_PASSWORD, "right")
     report("enrolled member, Unix password + right code: authenticated, account ok, one "
            "code sent and asked", authenticated(r) and r[2] == 1 and r[3] == 1, r)
 
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(member, UNIX_PASSWORD, "wrong")
     report("enrolled member, Unix password + wrong code: refused after max_tries code "
            "prompts", r[0] != 0 and "successfully authenticated" not in r[1] and
            r[3] == MAX_TRIES, r)
 
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(member, "not-" + UNIX_PASSWORD, "right")
     report("enrolled member, wrong Unix password: refused, no code asked (the primary "
            "block's pam_deny ends the stack before pam_twofa)",
@@ -281,23 +230,23 @@ def tests(tap, module):
     tap.eq(sim.outbox(), [], "wrong Unix password: the simulator's outbox is empty "
            "(nothing sent to anyone)")
 
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(outsider, UNIX_PASSWORD, "right")
     report("local user not enrolled: authenticated on the Unix password alone, no code "
            "(nullok in the profile)", authenticated(r) and r[3] == 0, r)
     tap.eq(sim.outbox(), [], "not enrolled: nothing sent")
 
     # The Account line is in effect: a disabled member is refused by acct_mgmt alone.
-    env.add_member(member.name, "store-pw-unused", e2elib.PHONE, status="disabled",
+    env.add_member(member.name, "store-pw-unused", e2e.PHONE, status="disabled",
                    replace=True)
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(member, None, None, ops=("acct_mgmt",))
     report("disabled member: acct_mgmt through common-account refused (pam_twofa's "
            "account line)", r[0] != 0 and "account management done" not in r[1], r)
     r = login.run(outsider, None, None, ops=("acct_mgmt",))
     report("not enrolled: acct_mgmt through common-account passes (nullok)",
            r[0] == 0 and "account management done" in r[1], r)
-    env.add_member(member.name, "store-pw-unused", e2elib.PHONE, replace=True)
+    env.add_member(member.name, "store-pw-unused", e2e.PHONE, replace=True)
 
     # -- disable -----------------------------------------------------------------------
     r = ns.run([PAM_AUTH_UPDATE, "--disable", "twofa"])
@@ -311,12 +260,12 @@ def tests(tap, module):
                "after --disable, common-%s has the managed lines it had before --enable"
                % kind, now)
 
-    e2elib.fresh_case(sim, env)
+    e2e.fresh_case(sim, env)
     r = login.run(member, UNIX_PASSWORD, "right")
     report("after --disable, the enrolled member gets in on the Unix password alone, no "
            "code", authenticated(r) and r[2] == 0 and r[3] == 0, r)
 
-    e2elib.check_no_sanitizer_report(tap, "pamtester", "\n".join(login.transcripts))
+    e2e.check_no_sanitizer_report(tap, "pamtester", "\n".join(login.transcripts))
 
     # -- the real system -------------------------------------------------------------
     after = system_state()
@@ -331,4 +280,4 @@ def tests(tap, module):
 
 
 if __name__ == "__main__":
-    sys.exit(e2elib.run(tests, PROGRAMS))
+    sys.exit(e2e.run(tests, PROGRAMS))

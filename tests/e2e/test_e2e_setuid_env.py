@@ -5,7 +5,7 @@ with umask 0 and SSLKEYLOGFILE pointing into a root-owned directory, over the st
 the real pam-auth-update generates from etc/pam-configs/twofa. The user types only their
 own Unix password and wrong codes. No file may appear.
 
-The stack is set up as in test_e2e_pam_auth_update.py. chfn and su have fixed service
+The stack is set up as in test_e2e_pam_auth_update.py (harness.pam_auth_update). chfn and su have fixed service
 names, so they read /etc/pam.d/chfn and /etc/pam.d/su. Each run happens in a private mount
 namespace, where a copy of /etc/pam.d is bind-mounted over the real one. That copy holds
 the system's own chfn and su files and the generated common-auth and common-account. The
@@ -22,30 +22,24 @@ import os
 import stat
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2elib  # noqa: E402
-from e2elib import pamtest  # noqa: E402
-import test_e2e_pam_auth_update as pau  # noqa: E402  (its Namespace and profile handling)
+from harness.sim import Sim
+from harness.pam import Env
+from harness import e2e
+from harness import pam_auth_update
+from harness.pam_auth_update import CMD_ENV, PAM_AUTH_UPDATE, Namespace, install_profile
 
 CHFN, SU, SETPRIV = "/usr/bin/chfn", "/bin/su", "/usr/bin/setpriv"
-PROGRAMS = pau.PROGRAMS + [CHFN, SU, SETPRIV]
+PROGRAMS = pam_auth_update.PROGRAMS + [CHFN, SU, SETPRIV]
 UNIX_PASSWORD = "unix-pw-8Rt"
 MAX_TRIES = 2
-PLANT = os.path.join(e2elib.BUILDDIR, "tests", "e2e", ".libs", "plant_getenv.so")
+PLANT = os.path.join(e2e.BUILDDIR, "tests", "e2e", ".libs", "plant_getenv.so")
 
 
 def enable_profile(tap, ns, env, module):
     """pam-auth-update --enable twofa in the namespace, with the profile's module path
     changed to the built module + config=."""
-    with open(pau.PROFILE) as f:
-        profile = f.read()
-    ours, count = e2elib._MODULE_WORD.subn(
-        lambda m: "%s config=%s" % (module, env.config_path), profile)
-    if count == 0:
-        raise e2elib.Prerequisite("etc/pam-configs/twofa does not name pam_twofa.so")
-    with open(os.path.join(ns.copy_of("/usr/share/pam-configs"), "twofa"), "w") as f:
-        f.write(ours)
-    r = ns.run([pau.PAM_AUTH_UPDATE, "--enable", "twofa"])
+    install_profile(ns, env, module)
+    r = ns.run([PAM_AUTH_UPDATE, "--enable", "twofa"])
     tap.ok(r.returncode == 0, "pam-auth-update --enable twofa in the namespace",
            "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
     path = os.path.join(ns.copy_of("/etc/pam.d"), "common-auth")
@@ -67,8 +61,8 @@ def as_user(user, keylog, command):
 def run_setuid(sim, ns, user, keylog, command):
     """Types the Unix password, then a wrong code at each code prompt. Returns (exit of
     COMMAND or None, code prompts, sends, terminal output)."""
-    before = e2elib.sends(sim)
-    s = e2elib.PtySession(ns.argv(as_user(user, keylog, command)), pau.CMD_ENV)
+    before = e2e.sends(sim)
+    s = e2e.PtySession(ns.argv(as_user(user, keylog, command)), CMD_ENV)
     prompts, status = 0, None
     if s.expect(r"[Pp]assword: ?$"):
         s.send(UNIX_PASSWORD)
@@ -80,11 +74,11 @@ def run_setuid(sim, ns, user, keylog, command):
                 status = int(m.group(2))
                 break
             prompts += 1
-            sent = sim.codes(e2elib.PHONE)
+            sent = sim.codes(e2e.PHONE)
             right = sent[-1] if sent else "000000"
             s.send(right[:-1] + str((int(right[-1]) + 1) % 10))
     s.wait()
-    return status, prompts, e2elib.sends(sim) - before, s.output
+    return status, prompts, e2e.sends(sim) - before, s.output
 
 
 def describe(path):
@@ -95,27 +89,27 @@ def describe(path):
 
 
 def tests(tap, module):
-    if e2elib.sanitizer_runtime(module):
+    if e2e.sanitizer_runtime(module):
         tap.n += 1
         print("ok %d # SKIP chfn and su are set-user-ID: the loader ignores LD_PRELOAD, so "
               "they cannot load a sanitized pam_twofa.so (the default variant runs this)"
               % tap.n)
         return
     if not os.path.exists(PLANT):
-        raise e2elib.Prerequisite("%s is not built (make check builds it)" % PLANT)
-    sim = pamtest.Sim()
-    env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
-    member = e2elib.ThrowawayUser(UNIX_PASSWORD)
-    env.add_member(member.name, "store-pw-unused", e2elib.PHONE)
-    work = e2elib.workdir()
+        raise e2e.Prerequisite("%s is not built (make check builds it)" % PLANT)
+    sim = Sim()
+    env = Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
+    member = e2e.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(member.name, "store-pw-unused", e2e.PHONE)
+    work = e2e.workdir()
     keylogs = os.path.join(work, "keylogs")
     os.mkdir(keylogs, 0o755)  # root's: the user cannot create files here
-    ns = pau.Namespace(work)
+    ns = Namespace(work)
     common_auth, generated = enable_profile(tap, ns, env, module)
 
     programs = [("chfn", [CHFN, "-r", "42"]), ("su", [SU, member.name, "-c", "true"])]
     for name, command in programs:
-        e2elib.fresh_case(sim, env)
+        e2e.fresh_case(sim, env)
         keylog = os.path.join(keylogs, name + "-proof")
         status, prompts, sends, out = run_setuid(sim, ns, member, keylog, command)
         tap.ok(status not in (None, 0) and prompts == MAX_TRIES and sends == 1,
@@ -131,7 +125,7 @@ def tests(tap, module):
     with open(common_auth, "w") as f:
         f.write(planted)
     for name, command in programs:
-        e2elib.fresh_case(sim, env)
+        e2e.fresh_case(sim, env)
         keylog = os.path.join(keylogs, name + "-planted")
         status, prompts, sends, out = run_setuid(sim, ns, member, keylog, command)
         made = os.path.isfile(keylog) and os.stat(keylog).st_uid == 0 and \
@@ -144,4 +138,4 @@ def tests(tap, module):
 
 
 if __name__ == "__main__":
-    sys.exit(e2elib.run(tests, PROGRAMS))
+    sys.exit(e2e.run(tests, PROGRAMS))

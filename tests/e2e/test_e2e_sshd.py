@@ -26,9 +26,9 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2elib  # noqa: E402
-from e2elib import pamtest  # noqa: E402
+from harness.sim import Sim
+from harness.pam import Env
+from harness import e2e
 
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
@@ -49,16 +49,16 @@ def sshd_config_lines(recipe):
     """The lines of etc/sshd_config.d/twofa-sshd.conf; for recipe b, the recipe (a)
     AuthenticationMethods line commented out and the recipe (b) one enabled, as the file
     tells the admin to do."""
-    with open(os.path.join(e2elib.ETC, "sshd_config.d", "twofa-sshd.conf")) as f:
+    with open(os.path.join(e2e.ETC, "sshd_config.d", "twofa-sshd.conf")) as f:
         lines = f.read().splitlines()
     if recipe == "b":
         a = [i for i, l in enumerate(lines) if l.startswith("AuthenticationMethods ")]
         b = [i for i, l in enumerate(lines)
              if l.startswith("#AuthenticationMethods publickey,keyboard-interactive")]
         if len(a) != 1 or len(b) != 1:
-            raise e2elib.Prerequisite("etc/sshd_config.d/twofa-sshd.conf: expected one active "
-                                      "AuthenticationMethods line and one commented recipe "
-                                      "(b) line")
+            raise e2e.Prerequisite("etc/sshd_config.d/twofa-sshd.conf: expected one active "
+                                   "AuthenticationMethods line and one commented recipe "
+                                   "(b) line")
         lines[a[0]] = "#" + lines[a[0]]
         lines[b[0]] = lines[b[0]][1:]
     return lines
@@ -108,7 +108,7 @@ class Sshd:
                 [UNSHARE, "--mount", "--propagation", "private", "/bin/sh", "-c", script,
                  self.link, "-D", "-e", "-f", self.config],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
-        e2elib.on_cleanup(self.stop)
+        e2e.on_cleanup(self.stop)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if "Server listening on 127.0.0.1 port %d" % self.port in self.log_text():
@@ -125,7 +125,7 @@ class Sshd:
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
-            e2elib.stop_pid(self.proc.pid)
+            e2e.stop_pid(self.proc.pid)
         self.proc = None
 
     def ssh(self, user, askpass, methods, key=None, command="echo hello"):
@@ -170,18 +170,18 @@ class Case:
         self.askpass, self.user = askpass, user
 
     def fresh(self, **config):
-        e2elib.fresh_case(self.sim, self.env, **config)
+        e2e.fresh_case(self.sim, self.env, **config)
 
     def login(self, password, code, methods, key=None):
         prog, transcript = self.askpass.program(password, code)
-        before = e2elib.sends(self.sim)
+        before = e2e.sends(self.sim)
         r = self.sshd.ssh(self.user.name, prog, methods, key)
-        asked = e2elib.prompts(transcript)
+        asked = e2e.prompts(transcript)
         self.last = r
         self.diag = ("ssh exit %d\nstdout %r\nstderr %r\nprompts %r\nsshd log tail:\n%s"
                      % (r.returncode, r.stdout, r.stderr.strip(), asked,
                         "\n".join(self.sshd.log_text().splitlines()[-12:])))
-        return r, asked, e2elib.sends(self.sim) - before
+        return r, asked, e2e.sends(self.sim) - before
 
     def logged_in(self, r):
         return r.returncode == 0 and r.stdout == "hello\n"
@@ -192,7 +192,7 @@ class Case:
 
 
 def recipe_a(tap, sim, env, module, work, user, askpass, sanitizer):
-    service = e2elib.install_pam_service("twofa-sshd", env, module)
+    service = e2e.install_pam_service("twofa-sshd", env, module)
     sshd = Sshd(work, service, "a", sanitizer)
     case = Case(tap, sim, env, sshd, askpass, user)
     kbd = "keyboard-interactive"
@@ -202,23 +202,23 @@ def recipe_a(tap, sim, env, module, work, user, askpass, sanitizer):
     tap.ok(case.logged_in(r) and sent == 1, "(a) password + right code: logged in, "
            "command ran, one code sent", case.diag)
     tap.ok(len(asked) == 2 and "password" in asked[0].lower() and
-           e2elib.is_code_prompt(asked[1]),
+           e2e.is_code_prompt(asked[1]),
            "(a) asked pam_twofa's password prompt, then its code prompt", case.diag)
 
     case.fresh()
     r, asked, sent = case.login(STORE_PASSWORD, "wrong", kbd)
-    codes_asked = [p for p in asked if e2elib.is_code_prompt(p)]
+    codes_asked = [p for p in asked if e2e.is_code_prompt(p)]
     tap.ok(case.refused(r) and sent == 1 and len(codes_asked) == MAX_TRIES,
            "(a) wrong code: refused after max_tries=%d code prompts, one send" % MAX_TRIES,
            case.diag)
 
     case.fresh()
     r, asked, sent = case.login(UNIX_PASSWORD, "right", kbd)
-    tap.ok(case.refused(r) and sent == 0 and not any(map(e2elib.is_code_prompt, asked)),
+    tap.ok(case.refused(r) and sent == 0 and not any(map(e2e.is_code_prompt, asked)),
            "(a) wrong password: refused, no code sent or asked", case.diag)
 
     # A user who is not in the member store: the recipe has no nullok, so no way in.
-    empty = e2elib.empty_store(env)
+    empty = e2e.empty_store(env)
     case.fresh(members_db=empty)
     r, asked, sent = case.login(STORE_PASSWORD, "right", kbd)
     tap.ok(case.refused(r) and sent == 0, "(a) not enrolled, stack without nullok: "
@@ -238,7 +238,7 @@ def recipe_a(tap, sim, env, module, work, user, askpass, sanitizer):
     r, asked, sent = case.login(STORE_PASSWORD, "right", kbd)
     tap.ok(case.refused(r) and sent == 0, "(a) locked-out member with the right password: "
            "refused before any code is sent", case.diag)
-    u = subprocess.run([e2elib.ENROLL, "--config", env.config_path, "unlock", user.name],
+    u = subprocess.run([e2e.ENROLL, "--config", env.config_path, "unlock", user.name],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     r, asked, sent = case.login(STORE_PASSWORD, "right", kbd)
     tap.ok(u.returncode == 0 and case.logged_in(r) and sent == 1,
@@ -246,11 +246,11 @@ def recipe_a(tap, sim, env, module, work, user, askpass, sanitizer):
                                                                          case.diag))
     env.write_config({"lockout_failures": None, "lockout_seconds": None})
     sshd.stop()
-    e2elib.check_no_sanitizer_report(tap, "sshd, recipe (a)", sshd.log_text())
+    e2e.check_no_sanitizer_report(tap, "sshd, recipe (a)", sshd.log_text())
 
 
 def recipe_b(tap, sim, env, module, work, user, askpass, sanitizer):
-    service = e2elib.install_pam_service("twofa-sshd-publickey", env, module)
+    service = e2e.install_pam_service("twofa-sshd-publickey", env, module)
     sshd = Sshd(work, service, "b", sanitizer)
     case = Case(tap, sim, env, sshd, askpass, user)
     good, unknown = keypair(work, "authorized"), keypair(work, "unknown")
@@ -260,7 +260,7 @@ def recipe_b(tap, sim, env, module, work, user, askpass, sanitizer):
     case.fresh()
     r, asked, sent = case.login(None, "right", methods, key=good)
     tap.ok(case.logged_in(r) and sent == 1 and len(asked) == 1 and
-           e2elib.is_code_prompt(asked[0]),
+           e2e.is_code_prompt(asked[0]),
            "(b) authorized key + right code: logged in, only the code was asked",
            case.diag)
 
@@ -274,20 +274,20 @@ def recipe_b(tap, sim, env, module, work, user, askpass, sanitizer):
     tap.ok(case.refused(r) and sent == 0 and asked == [],
            "(b) unknown key: refused before keyboard-interactive, no code sent", case.diag)
     sshd.stop()
-    e2elib.check_no_sanitizer_report(tap, "sshd, recipe (b)", sshd.log_text())
+    e2e.check_no_sanitizer_report(tap, "sshd, recipe (b)", sshd.log_text())
 
 
 def tests(tap, module):
-    sanitizer = e2elib.sanitizer_env(module)
-    sim = pamtest.Sim()
-    env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
-    work = e2elib.workdir()
-    user = e2elib.ThrowawayUser(UNIX_PASSWORD)
-    env.add_member(user.name, STORE_PASSWORD, e2elib.PHONE)
-    askpass = e2elib.Askpass(sim, user, work)
+    sanitizer = e2e.sanitizer_env(module)
+    sim = Sim()
+    env = Env(sim, config={"max_tries": str(MAX_TRIES)}, prefix="twofa-e2e-")
+    work = e2e.workdir()
+    user = e2e.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(user.name, STORE_PASSWORD, e2e.PHONE)
+    askpass = e2e.Askpass(sim, user, work)
     recipe_a(tap, sim, env, module, work, user, askpass, sanitizer)
     recipe_b(tap, sim, env, module, work, user, askpass, sanitizer)
 
 
 if __name__ == "__main__":
-    sys.exit(e2elib.run(tests, [SSHD, SSH, SSH_KEYGEN, UNSHARE]))
+    sys.exit(e2e.run(tests, [SSHD, SSH, SSH_KEYGEN, UNSHARE]))

@@ -16,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import e2elib  # noqa: E402
-from e2elib import pamtest  # noqa: E402
+from harness.sim import Sim
+from harness.pam import Env
+from harness import e2e
 
 SUDO = "/usr/bin/sudo"
 VISUDO = "/usr/sbin/visudo"
@@ -34,7 +34,7 @@ def install_sudoers(user, service):
             "Defaults:%(u)s pam_askpass_service=%(s)s\n"
             "Defaults:%(u)s passwd_tries=%(t)d\n"
             "%(u)s ALL=(ALL) ALL\n" % {"u": user.name, "s": service, "t": PASSWD_TRIES})
-    path = os.path.join(e2elib.SUDOERS_D, e2elib.unique())
+    path = os.path.join(e2e.SUDOERS_D, e2e.unique())
     staged = tempfile.NamedTemporaryFile("w", prefix="sudoers-", delete=False)
     with staged:
         staged.write(text)
@@ -44,8 +44,8 @@ def install_sudoers(user, service):
     finally:
         os.unlink(staged.name)
     if r.returncode != 0:
-        raise e2elib.Prerequisite("visudo -cf refused the test's sudoers file: " + r.stdout)
-    e2elib.install_system_file(path, text, 0o440)
+        raise e2e.Prerequisite("visudo -cf refused the test's sudoers file: " + r.stdout)
+    e2e.install_system_file(path, text, 0o440)
 
 
 def sudo(user, askpass):
@@ -57,28 +57,28 @@ def sudo(user, askpass):
 
 
 def tests(tap, module):
-    if e2elib.sanitizer_runtime(module):
+    if e2e.sanitizer_runtime(module):
         tap.n += 1
         print("ok %d # SKIP sudo is set-user-ID: the loader ignores LD_PRELOAD, so it "
               "cannot load a sanitized pam_twofa.so (see the comment at the top)" % tap.n)
         return
-    sim = pamtest.Sim()
-    env = pamtest.Env(sim, config={"max_tries": "1", "send_limit": str(SEND_LIMIT)},
-                      prefix="twofa-e2e-")
-    work = e2elib.workdir()
-    user = e2elib.ThrowawayUser(UNIX_PASSWORD)
-    env.add_member(user.name, "store-pw-unused", e2elib.PHONE)
-    service = e2elib.install_pam_service("twofa-sudo", env, module,
-                                         prefix="twofa-e2e-sudo-")
+    sim = Sim()
+    env = Env(sim, config={"max_tries": "1", "send_limit": str(SEND_LIMIT)},
+              prefix="twofa-e2e-")
+    work = e2e.workdir()
+    user = e2e.ThrowawayUser(UNIX_PASSWORD)
+    env.add_member(user.name, "store-pw-unused", e2e.PHONE)
+    service = e2e.install_pam_service("twofa-sudo", env, module,
+                                      prefix="twofa-e2e-sudo-")
     install_sudoers(user, service)
-    askpass = e2elib.Askpass(sim, user, work)
+    askpass = e2e.Askpass(sim, user, work)
 
     def attempt(password, code, **config):
-        e2elib.fresh_case(sim, env, **config)
+        e2e.fresh_case(sim, env, **config)
         prog, transcript = askpass.program(password, code)
         r = sudo(user, prog)
-        asked = e2elib.prompts(transcript)
-        sent = e2elib.sends(sim)
+        asked = e2e.prompts(transcript)
+        sent = e2e.sends(sim)
         diag = "sudo exit %d\nstdout %r\nstderr %r\nprompts %r\nsends %d" % (
             r.returncode, r.stdout, r.stderr.strip(), asked, sent)
         return r, asked, sent, diag
@@ -86,7 +86,7 @@ def tests(tap, module):
     r, asked, sent, diag = attempt(UNIX_PASSWORD, "right")
     tap.ok(r.returncode == 0 and sent == 1 and len(asked) == 2 and
            asked[0] == "[sudo] password for %s: " % user.name and
-           e2elib.is_code_prompt(asked[1]),
+           e2e.is_code_prompt(asked[1]),
            "Unix password + right code: sudo runs the command (pam_service from "
            "sudoers; sudo's password prompt, then pam_twofa's code prompt)", diag)
 
@@ -100,14 +100,14 @@ def tests(tap, module):
 
     r, asked, sent, diag = attempt("not-" + UNIX_PASSWORD, "right")
     tap.ok(r.returncode == 1 and sent == 0 and
-           not any(map(e2elib.is_code_prompt, asked)),
+           not any(map(e2e.is_code_prompt, asked)),
            "wrong Unix password: refused, no code sent or asked", diag)
 
-    empty = e2elib.empty_store(env)
+    empty = e2e.empty_store(env)
     r, asked, sent, diag = attempt(UNIX_PASSWORD, "right", members_db=empty)
     tap.ok(r.returncode == 1 and sent == 0, "not enrolled, stack without nullok: "
            "refused, no code sent", diag)
 
 
 if __name__ == "__main__":
-    sys.exit(e2elib.run(tests, [SUDO, VISUDO, RUNUSER]))
+    sys.exit(e2e.run(tests, [SUDO, VISUDO, RUNUSER]))

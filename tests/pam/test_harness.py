@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Tests of the PAM harness itself (pam_driver, pamtest.py, mkmember, the syslog capture)
+"""Tests of the PAM harness itself (pam_driver, harness.pam, mkmember, the syslog capture)
 against Linux-PAM's own modules: pam_permit, pam_deny, pam_exec, pam_echo, pam_warn.
 They do not need pam_twofa.so. TAP output."""
 
@@ -9,12 +9,12 @@ import stat
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import FAIL, NORESP, run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import DRIVER, FAIL, MKMEMBER, NORESP, Env, SyslogCapture, run_pam
 
-t = pamtest.Tap()
-env = pamtest.Env(init_store=False)
+t = Tap()
+env = Env(init_store=False)
 
 
 def write_script(name, body):
@@ -31,7 +31,7 @@ def expect(run, want_codes, name):
 
 
 # -- driver basics -----------------------------------------------------------------------
-t.ok(os.access(pamtest.DRIVER, os.X_OK), "pam_driver is built", pamtest.DRIVER)
+t.ok(os.access(DRIVER, os.X_OK), "pam_driver is built", DRIVER)
 
 ALL_OPS = ["auth", "acct", "setcred", "open", "close", "chauthtok"]
 env.service("permit", ["%s required pam_permit.so" % k
@@ -62,7 +62,7 @@ t.ok(run.code("auth") == "PAM_AUTH_ERR" and run.clean_exit,
 
 for bad_args, why in (([], "no --op"), (["--op", "fly"], "unknown --op"),
                       (["--op", "auth", "--no-user"], "--user and --no-user")):
-    r = subprocess.run([pamtest.DRIVER, "--confdir", env.confdir, "--service", "permit",
+    r = subprocess.run([DRIVER, "--confdir", env.confdir, "--service", "permit",
                         "--user", "alice"] + bad_args, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t.ok(r.returncode == 2 and "END" not in r.stdout, "driver misuse exits 2: %s" % why,
@@ -163,7 +163,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and run.texts(("TEXT_INFO",)) == [],
 
 # -- syslog capture --------------------------------------------------------------------------
 had_dev_log = os.path.lexists("/dev/log")
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 env.service("warn", ["auth required pam_warn.so", "auth required pam_permit.so"])
 run = run_pam(env, "warn", "alice", ["auth"], rhost="198.51.100.4", syslog=cap)
 rec = cap.wait_for(r"pam_warn\(warn:auth\)")
@@ -179,8 +179,8 @@ t.ok(run.clean_exit and os.path.exists("/dev/null"), "a second run in a fresh na
 cap.close()
 
 # -- mkmember ------------------------------------------------------------------------------
-if os.access(pamtest.MKMEMBER, os.X_OK):
-    menv = pamtest.Env()
+if os.access(MKMEMBER, os.X_OK):
+    menv = Env()
     st = os.stat(menv.members_db)
     t.ok(stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == 0,
          "Env creates an empty members.db (root, 0600)", oct(st.st_mode))
@@ -213,11 +213,11 @@ if os.access(pamtest.MKMEMBER, os.X_OK):
     menv.cleanup()
     t.ok(not os.path.exists(menv.dir), "Env.cleanup removes its directory")
 else:
-    t.ok(False, "mkmember is built", pamtest.MKMEMBER)
+    t.ok(False, "mkmember is built", MKMEMBER)
 
 # -- simulator and config ----------------------------------------------------------------
-sim = pamtest.Sim()
-senv = pamtest.Env(sim, config={"max_tries": "2", "failmode": "secure"}, init_store=False)
+sim = Sim()
+senv = Env(sim, config={"max_tries": "2", "failmode": "secure"}, init_store=False)
 text = open(senv.config_path).read()
 cst = os.stat(senv.config_path)
 t.ok(stat.S_IMODE(cst.st_mode) == 0o600 and cst.st_uid == 0

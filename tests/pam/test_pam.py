@@ -8,12 +8,12 @@ import os
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import FAIL, run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-MODULE = pamtest.module_path()
+t = Tap()
+MODULE = module_path()
 if not t.ok(MODULE is not None, "pam_twofa.so is built", "set TWOFA_PAM_MODULE or build it"):
     sys.exit(t.done())
 
@@ -21,8 +21,8 @@ PASSWORD = "correct horse battery"
 ALICE, PAT, DAVE, CARL = "+14155550123", "+14155550177", "+14155550188", "+14155550199"
 MAX_TRIES = 3
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": "0"})
+sim = Sim()
+env = Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("pat", PASSWORD, PAT, status="pending")
 env.add_member("dave", PASSWORD, DAVE, status="disabled")
@@ -49,19 +49,7 @@ def login(svc, user, answers, ops=("auth",), **kw):
     return run
 
 
-def fresh():
-    """Each case starts from a clean simulator and state store."""
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
-
-
-def wrong_code(number):
-    """A well-formed code that differs from the one sent."""
-    def answer(kind, text, run):
-        code = sim.last_code(number) or "000000"
-        return "%06d" % ((int(code) + 1) % 10 ** len(code))
-    return answer
+wrong_code = sim.wrong_code_answer  # wrong_code(number): a code that differs from the one sent
 
 
 def ops_of(name):
@@ -71,7 +59,7 @@ def ops_of(name):
 base = service("twofa")
 
 # -- the normal login ------------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, code_for(ALICE)], ops=("auth", "acct"))
 t.eq(run.codes(), ["PAM_SUCCESS", "PAM_SUCCESS"], "right password and code: auth and acct succeed")
 prompts = run.prompts()
@@ -90,7 +78,7 @@ check = os.path.join(env.dir, "authtok.sh")
 with open(check, "w") as f:
     f.write('#!/bin/sh\ntr -d "\\000" > "%s"\n' % received)
 os.chmod(check, 0o700)
-fresh()
+env.fresh()
 env.service("stacked", [env.twofa_line(), "auth required pam_exec.so expose_authtok quiet " + check])
 run = login("stacked", "alice", [PASSWORD, code_for(ALICE)])
 got = open(received).read() if os.path.exists(received) else None
@@ -99,7 +87,7 @@ t.ok(run.codes() == ["PAM_SUCCESS"] and len(run.prompts()) == 2 and got == PASSW
      "%r\n%s" % (got, run.describe()))
 
 # -- wrong password: no send -----------------------------------------------------------
-fresh()
+env.fresh()
 run = login(base, "alice", ["not the password"])
 t.eq(run.codes(), ["PAM_AUTH_ERR"], "wrong password: PAM_AUTH_ERR")
 t.eq(len(run.prompts()), 1, "wrong password: no code prompt")
@@ -108,7 +96,7 @@ t.eq(sim.stats()["requests"], 0, "wrong password: Twilio not even asked")
 t.eq(env.state("alice")["failures"], 1, "wrong password counts a failure")
 
 # -- wrong codes -----------------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD] + [wrong_code(ALICE)] * MAX_TRIES)
 t.eq(run.codes(), ["PAM_MAXTRIES"], "max_tries wrong codes: PAM_MAXTRIES")
 t.eq(len(run.prompts()), 1 + MAX_TRIES, "one code prompt per try")
@@ -120,17 +108,17 @@ t.ok(len(ops_of("cancel")) == 1, "the verification is cancelled after the last t
      sim.requests())
 t.eq(len(sim.outbox()), 1, "wrong codes cause no extra send")
 
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, wrong_code(ALICE), code_for(ALICE)])
 t.eq(run.codes(), ["PAM_SUCCESS"], "a wrong code, then the right one: success")
 t.ok(run.prompts()[2][1].startswith("Wrong code."), "the wrong code is reported", run.describe())
 
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, ""] + [wrong_code(ALICE)] * MAX_TRIES)
 t.ok(run.code("auth") != "PAM_SUCCESS", "an empty code never succeeds", run.describe())
 
 # -- resend --------------------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, "call", code_for(ALICE)])
 t.eq(run.codes(), ["PAM_SUCCESS"], "'call' at the code prompt, then the code: success")
 t.eq([e["channel"] for e in sim.outbox()], ["sms", "call"], "the resend went by voice call")
@@ -138,13 +126,13 @@ prompts = run.prompts()
 t.ok(len(prompts) == 3 and "voice call" in prompts[2][1], "the next prompt names the voice call",
      run.describe())
 
-fresh()
+env.fresh()
 run = login(base, "carl", [PASSWORD, code_for(CARL)])
 t.ok(run.codes() == ["PAM_SUCCESS"] and [e["channel"] for e in sim.outbox()] == ["call"],
      "a member on the call channel gets a call", run.describe())
 
 # -- expiry ------------------------------------------------------------------------------------
-fresh()
+env.fresh()
 
 
 def expire_then_answer(kind, text, r):
@@ -159,21 +147,21 @@ t.ok(run.prompts()[2][1] == "The code has expired or was used. Type 'resend' for
      "the expiry is told", run.describe())
 
 # -- conversation failures -------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, FAIL])
 t.eq(run.codes(), ["PAM_CONV_ERR"], "conversation fails at the code prompt: PAM_CONV_ERR")
 t.eq(len(ops_of("cancel")), 1, "the verification is cancelled when the user gives up")
-fresh()
+env.fresh()
 run = login(base, "alice", [PASSWORD, None])
 t.eq(run.codes(), ["PAM_CONV_ERR"], "NULL answer at the code prompt: PAM_CONV_ERR")
-fresh()
+env.fresh()
 run = login(base, "alice", [None])
 t.ok(run.codes() == ["PAM_CONV_ERR"] and sim.outbox() == [],
      "NULL answer at the password prompt: PAM_CONV_ERR, nothing sent", run.describe())
 
 # -- members that may not log in ---------------------------------------------------------------
 for user, number, word in (("pat", PAT, "approval"), ("dave", DAVE, "disabled")):
-    fresh()
+    env.fresh()
     run = login(base, user, [PASSWORD], ops=("auth", "acct"))
     t.ok(run.codes() == ["PAM_AUTH_ERR", "PAM_PERM_DENIED"]
          and any(word in m for m in run.texts(("ERROR_MSG",))) and sim.outbox() == [],
@@ -181,7 +169,7 @@ for user, number, word in (("pat", PAT, "approval"), ("dave", DAVE, "disabled"))
          run.describe())
 
 # -- enumeration ---------------------------------------------------------------------------------
-fresh()
+env.fresh()
 known = login(base, "alice", ["wrong password"])
 unknown = login(base, "mallory", ["wrong password"])
 t.ok(unknown.codes() == ["PAM_AUTH_ERR"] and unknown.prompts() == known.prompts()
@@ -203,7 +191,7 @@ t.eq(login("nullok-alone", "mallory", ["anything"]).codes(), ["PAM_PERM_DENIED"]
      "nullok alone in the stack: libpam's all-ignore result, never success")
 
 # -- lockout --------------------------------------------------------------------------------
-fresh()
+env.fresh()
 env.write_config({"lockout_failures": "2", "lockout_seconds": "600"})
 for _ in range(2):
     login(base, "alice", ["wrong password"])
@@ -214,12 +202,12 @@ t.ok(run.codes() == ["PAM_MAXTRIES"] and sim.outbox() == [],
 env.write_config({"lockout_failures": "0"})
 
 # -- outages and failmode ---------------------------------------------------------------------
-fresh()
+env.fresh()
 sim.fault("start", "503", count=-1)
 run = login(base, "alice", [PASSWORD])
 t.eq(run.codes(), ["PAM_AUTHINFO_UNAVAIL"], "5xx at send under failmode=secure: PAM_AUTHINFO_UNAVAIL")
 safe = service("safe", "failmode=safe")
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 run = login(safe, "alice", [PASSWORD], syslog=cap)
 rec = cap.wait_for("FAILMODE=SAFE")
 t.eq(run.codes(), ["PAM_SUCCESS"], "5xx at send under failmode=safe: success after the password")
@@ -232,14 +220,14 @@ run = login(safe, "alice", [PASSWORD])
 t.ok(run.code("auth") not in ("PAM_SUCCESS", None), "a 429 is no outage, even under failmode=safe",
      run.describe())
 sim.clear_faults()
-fresh()
+env.fresh()
 sim.fault("check", "reset", count=-1)
 run = login(base, "alice", [PASSWORD, code_for(ALICE)])
 t.eq(run.codes(), ["PAM_AUTHINFO_UNAVAIL"], "connection reset at check: PAM_AUTHINFO_UNAVAIL")
 sim.clear_faults()
 
 # -- logging -------------------------------------------------------------------------------
-fresh()
+env.fresh()
 cap.clear()
 run = login(base, "alice", [PASSWORD, code_for(ALICE)], syslog=cap)
 rec = cap.wait_for(r"result=success")
@@ -252,20 +240,20 @@ t.ok(all(code not in x and ALICE not in x and PASSWORD not in x for x in cap.tex
 cap.close()
 
 # -- password=none, use_first_pass ----------------------------------------------------------
-fresh()
+env.fresh()
 none = service("none", "password=none")
 run = login(none, "alice", [code_for(ALICE)])
 t.ok(run.codes() == ["PAM_SUCCESS"] and len(run.prompts()) == 1
      and run.prompts()[0][0] == "PROMPT_ECHO_ON", "password=none: only the code is asked",
      run.describe())
-fresh()
+env.fresh()
 ufp = service("ufp", "use_first_pass")
 run = login(ufp, "alice", [])
 t.ok(run.code("auth") not in ("PAM_SUCCESS", None) and run.prompts() == [] and sim.outbox() == [],
      "use_first_pass with no earlier password: refused without a prompt", run.describe())
 
 # -- grace -----------------------------------------------------------------------------------
-fresh()
+env.fresh()
 grace = service("grace", "grace_period=300")
 login(grace, "alice", [PASSWORD, code_for(ALICE)])
 run = login(grace, "alice", [PASSWORD])
@@ -278,14 +266,14 @@ t.ok(run.codes() == ["PAM_SUCCESS"] and len(sim.outbox()) == 2,
 # -- arguments -------------------------------------------------------------------------------
 for args, why in (("frobnicate", "an unknown argument"), ("auth_token=deadbeef", "a secret as argument"),
                   ("max_tries=zero", "a malformed value")):
-    fresh()
+    env.fresh()
     svc = service("bad", args)
     run = login(svc, "alice", [PASSWORD, code_for(ALICE)])
     t.ok(run.codes() == ["PAM_SERVICE_ERR"] and sim.outbox() == [],
          "%s fails closed with PAM_SERVICE_ERR" % why, run.describe())
 
 # -- stacks ------------------------------------------------------------------------------------
-fresh()
+env.fresh()
 suff = service("suff", "", extra_after=["auth required pam_deny.so"], account=False)
 t.eq(login(suff, "alice", [PASSWORD, code_for(ALICE)]).codes(), ["PAM_AUTH_ERR"],
      "required twofa then required deny: the deny still fails the stack")
@@ -311,7 +299,7 @@ for groups, user, want_code_prompt, why in (
         ("root", "root", True, "a member of a listed group needs the code"),
         ("root", "alice", False, "a user outside the listed groups is out of scope"),
         ("!root", "root", False, "a user in an excluded group is out of scope")):
-    fresh()
+    env.fresh()
     env.service("groups", [env.twofa_line("groups=" + groups), "auth required pam_permit.so"])
     number = ROOT if user == "root" else ALICE
     run = login("groups", user, [PASSWORD, code_for(number)])
@@ -326,7 +314,7 @@ t.eq(login("groups-only", "alice", [PASSWORD]).codes(), ["PAM_PERM_DENIED"],
      "groups=: out of scope alone in the stack is never success")
 
 # -- prompts, setcred, sessions --------------------------------------------------------------------
-fresh()
+env.fresh()
 env.service("prompt", ["auth required %s [code_prompt=Your %%c code for %%n: ]" % env.twofa_module_args()])
 run = login("prompt", "alice", [PASSWORD, code_for(ALICE)])
 p = run.prompts()[1][1] if len(run.prompts()) == 2 else ""
@@ -357,7 +345,7 @@ t.ok(run.codes() == ["PAM_SUCCESS"]
      "chauthtok: the new password replaces the old one in the store", run.describe())
 
 # -- parallel logins and the send limit ----------------------------------------------------------
-fresh()
+env.fresh()
 SEND_LIMIT = 3
 limited = service("limited", "send_limit=%d" % SEND_LIMIT, account=False)
 results = []

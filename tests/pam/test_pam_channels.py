@@ -7,32 +7,25 @@ number. Refused words send nothing and the next prompt says so; the prompt offer
 is allowed. And the prompt after a failed try says what went wrong and how many tries are
 left, so it shows under PAM_SILENT too (issue 11, section 2). TAP output."""
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam, FAIL  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "tr0ub4dor&3 horse"
 ALICE, BOB, WANDA = "+14155550123", "+14155550124", "+14155550144"
 ALICE_MAIL = "alice@example.org"
 
-sim = pamtest.Sim("--email-enabled")
-env = pamtest.Env(sim, config={"max_tries": "3", "lockout_failures": "0"})
+sim = Sim("--email-enabled")
+env = Env(sim, config={"max_tries": "3", "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE, email=ALICE_MAIL)
 env.add_member("bob", PASSWORD, BOB)
 env.add_member("wanda", PASSWORD, WANDA, channel="whatsapp")
-
-
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
 
 
 def service(name, args=""):
@@ -41,7 +34,7 @@ def service(name, args=""):
 
 
 def login(svc, user, answers, **kw):
-    fresh()
+    env.fresh()
     kw.setdefault("rhost", "192.0.2.40")
     run = run_pam(env, svc, user, ["auth"], answers=answers, **kw)
     t.ok(run.clean_exit, "driver run for %s on %s ended cleanly" % (user, svc), run.describe())
@@ -124,7 +117,7 @@ t.ok(run.code("auth") == "PAM_AUTH_ERR" and sent() == [] and code_prompts(run) =
 env.write_config({"allowed_channels": None})
 
 # -- validation ------------------------------------------------------------------------------
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 run = login(service("bad", "allowed_channels=own,voice"), "alice", [], syslog=cap)
 t.ok(run.code("auth") == "PAM_SERVICE_ERR" and run.prompts() == [] and
      cap.wait_for(r"allowed_channels=\.\.\.'?: allowed_channels must list") is not None,
@@ -139,9 +132,7 @@ env.write_config({"allowed_channels": None})
 cap.close()
 
 # -- the prompt after a failed try says so (PAM_SILENT drops messages) ------------------------
-def wrong(kind, text, run):
-    code = sim.last_code(ALICE) or "000000"
-    return "%06d" % ((int(code) + 1) % 10 ** len(code))
+wrong = sim.wrong_code_answer(ALICE)
 
 
 run = login(plain, "alice", [PASSWORD, wrong, "", sim.code_answer(ALICE)], silent=True)

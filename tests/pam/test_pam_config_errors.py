@@ -10,19 +10,19 @@ import re
 import shutil
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim)
+sim = Sim()
+env = Env(sim)
 env.add_member("alice", "a password of alice", "+14155550123")
-cap = pamtest.SyslogCapture(env)
-MODULE = pamtest.module_path()
+cap = SyslogCapture(env)
+MODULE = module_path()
 
 # A copy of the good config in a directory owned by nobody, and in a group-writable one.
 for name, mode, uid in (("foreign", 0o755, 65534), ("groupw", 0o770, 0)):

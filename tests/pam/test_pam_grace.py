@@ -9,9 +9,9 @@ import os
 import shlex
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import FAIL, run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, module_path, run_pam
 
 # The drivers share this process's session: make it one whose leader is this process, so
 # "the same session" holds wherever the suite runs (a make job may lead no session of its
@@ -22,25 +22,19 @@ if os.getsid(0) != os.getpid():
     except PermissionError:
         os.execvp("setsid", ["setsid", "--wait", sys.executable] + sys.argv)
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "grace test password"
 BOB = "+14155550199"
 WRAPPER = shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "1", "lockout_failures": "0", "grace_period": "3600"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "1", "lockout_failures": "0", "grace_period": "3600"})
 env.add_member("bob", PASSWORD, BOB)
 for name in ("grace-sudo", "grace-su", "grace-sshd"):
     env.service(name, [env.twofa_line()])
-
-
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
 
 
 def full_login(service, **kw):
@@ -57,7 +51,7 @@ def graced(service, **kw):
 
 
 def case(earn, then, want, name):
-    fresh()
+    env.fresh()
     full_login(earn[0], **earn[1])
     got, run = graced(then[0], **then[1])
     t.ok(got == want, name, run.describe())
@@ -93,7 +87,7 @@ case(("grace-sudo", TTY), ("grace-sudo", dict(TTY, wrapper=["setsid", "--wait"] 
 # -- a tty whose session cannot be bound gets no grace at all --------------------------------
 # In a new PID namespace the session leader is outside it: getsid(2) gives 0.
 UNBOUND = ["unshare", "--pid", "--fork", "--mount-proc"] + WRAPPER
-fresh()
+env.fresh()
 full_login("grace-sudo", tty="/dev/pts/3", wrapper=UNBOUND)
 got, run = graced("grace-sudo", tty="/dev/pts/3", wrapper=UNBOUND)
 t.ok(not got, "a tty whose session leader cannot be found: no grace, even for the same tty", run.describe())

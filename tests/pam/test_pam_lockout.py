@@ -6,16 +6,15 @@ code; a name that is not enrolled is locked out exactly like a member (and is no
 in the clear); failures lock the source they come from, and only a higher count locks the
 member out everywhere. TAP output."""
 
-import os
 import sys
 import threading
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "lockout test password"
@@ -25,16 +24,10 @@ GLOBAL_FACTOR = 3  # TWOFA_STATE_GLOBAL_FACTOR, as man/twofa.conf.5 documents it
 RHOST_A, RHOST_B = "192.0.2.41", "198.51.100.42"
 LOCKED_MSG = "Too many failed attempts. Try again later."
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "3", "lockout_failures": str(LOCKOUT), "lockout_seconds": "600"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "3", "lockout_failures": str(LOCKOUT), "lockout_seconds": "600"})
 env.add_member("dave", PASSWORD, DAVE)
 env.service("lock", [env.twofa_line()])
-
-
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
 
 
 def login(user, answers, rhost=RHOST_A, **kw):
@@ -47,8 +40,8 @@ def reasons(cap, user):
 
 
 # -- 12 parallel wrong passwords, lockout_failures=3 ------------------------------------------
-fresh()
-cap = pamtest.SyslogCapture(env)
+env.fresh()
+cap = SyslogCapture(env)
 PARALLEL = 12
 barrier = threading.Barrier(PARALLEL)
 results, lock = [], threading.Lock()
@@ -94,7 +87,7 @@ t.ok(st.get("failures") == len(wrong) == LOCKOUT and len(src) == 1 and src[0].ge
 cap.close()
 
 # -- a lockout that begins during a login stops its code ----------------------------------------
-fresh()
+env.fresh()
 
 
 def lock_then_answer(kind, text, run):
@@ -112,7 +105,7 @@ st = env.state("dave")
 t.ok(st.get("last_login", 0) == 0, "and no login is recorded", st)
 
 # -- the lockout tells nobody who is enrolled ------------------------------------------------------
-fresh()
+env.fresh()
 GHOST = "nosuchuser-q7"
 
 
@@ -134,7 +127,7 @@ run = login(GHOST, ["wrong password"], rhost=RHOST_B)
 t.eq(run.code("auth"), "PAM_AUTH_ERR", "an unknown name locked from one source is not locked from another")
 
 # -- a stranger at one source cannot lock a member out from the others ----------------------------
-fresh()
+env.fresh()
 for _ in range(LOCKOUT):
     login("dave", ["wrong password"], rhost=RHOST_A)
 run = login("dave", [PASSWORD], rhost=RHOST_A)
@@ -145,7 +138,7 @@ t.eq(run.code("auth"), "PAM_SUCCESS", "from rhost B the right password and code 
 run = login("dave", [PASSWORD], rhost=RHOST_A)
 t.eq(run.code("auth"), "PAM_MAXTRIES", "the success from B does not lift A's lockout")
 
-fresh()
+env.fresh()
 for i in range(GLOBAL_FACTOR):
     for _ in range(LOCKOUT):
         login("dave", ["wrong password"], rhost="203.0.113.%d" % (10 + i))
@@ -155,12 +148,10 @@ t.ok(run.code("auth") == "PAM_MAXTRIES" and sim.outbox() == [],
      run.describe())
 
 # -- wrong codes lock the source too ---------------------------------------------------------------
-fresh()
+env.fresh()
 
 
-def wrong_code(kind, text, run):
-    code = sim.last_code(DAVE) or "000000"
-    return "%06d" % ((int(code) + 1) % 10 ** len(code))
+wrong_code = sim.wrong_code_answer(DAVE)
 
 
 run = login("dave", [PASSWORD, wrong_code, wrong_code, wrong_code])

@@ -12,14 +12,16 @@ import re
 import shlex
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam, FAIL  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
+from harness.cli import CODE, Cli
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
-NSS_SO = os.path.join(pamtest.BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
+NSS_SO = os.path.join(BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
 if not t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
     sys.exit(t.done())
 
@@ -27,8 +29,8 @@ PASSWORD = "correct horse battery"
 ALICE, DORA = "+14155550123", "+14155550166"
 ALIASES = ["ALICE", "Alice", "alice@corp.example", "CORP\\alice"]
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("dora", PASSWORD, DORA, status="disabled")
 
@@ -60,12 +62,6 @@ def login(svc, user, answers, ops=("auth",), mode="aliases", **kw):
     return run
 
 
-def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
-
-
 # The audit's stack: pam_permit stands for pam_sss accepting the alias.
 env.service("none-nullok", ["auth requisite pam_permit.so",
                             env.twofa_line("password=none nullok"),
@@ -74,26 +70,26 @@ env.service("none-nullok", ["auth requisite pam_permit.so",
 
 # -- aliases are the member ------------------------------------------------------------------
 for alias in ALIASES:
-    fresh()
+    env.fresh()
     run = login("none-nullok", alias, [FAIL])
     asked = [x for k, x in run.prompts() if k == "PROMPT_ECHO_ON"]
     t.ok(run.code("auth") != "PAM_SUCCESS" and len(asked) == 1 and sim.sends(ALICE) == 1,
          "%r under nullok: alice's code is sent and asked for, not PAM_SUCCESS on the password" % alias,
          run.describe())
 
-fresh()
+env.fresh()
 run = login("none-nullok", "alice@corp.example", [sim.code_answer(ALICE)])
 t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("alice")["last_login"] > 0,
      "alice@corp.example with alice's code: success, recorded for alice", run.describe())
 
-fresh()
+env.fresh()
 run = login("none-nullok", "mallory", [])
 t.ok(run.code("auth") == "PAM_SUCCESS" and run.prompts() == [] and sim.outbox() == [],
      "a name NSS does not know is looked up as typed: not enrolled, nullok ignores it", run.describe())
 
 # -- the decision line names the account -----------------------------------------------------
-fresh()
-cap = pamtest.SyslogCapture(env)
+env.fresh()
+cap = SyslogCapture(env)
 env.service("dbg", ["auth requisite pam_permit.so", env.twofa_line("password=none nullok debug")])
 run = login("dbg", "ALICE", [FAIL], syslog=cap)
 line = cap.wait_for(r"result=denied")
@@ -102,7 +98,7 @@ t.ok(line is not None and "user=alice " in line["text"] and
      "the decision line says user=alice; a debug line names the alias", cap.texts())
 
 # -- grace goes by the account too -----------------------------------------------------------
-fresh()
+env.fresh()
 env.write_config({"grace_period": "600"})
 run = login("none-nullok", "ALICE", [sim.code_answer(ALICE)])
 again = login("none-nullok", "alice", [])
@@ -112,7 +108,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and again.code("auth") == "PAM_SUCCESS" a
 env.write_config({"grace_period": None})
 
 # -- account management ----------------------------------------------------------------------
-fresh()
+env.fresh()
 run = login("none-nullok", "DORA", [], ops=("acct",))
 t.ok(run.code("acct") == "PAM_PERM_DENIED",
      "account: DORA is dora, whose second factor is disabled: PAM_PERM_DENIED", run.describe())
@@ -126,7 +122,7 @@ t.ok(run.code("chauthtok") == "PAM_SUCCESS" and env.member("alice", NEW)["passwo
 env.add_member("alice", PASSWORD, ALICE, replace=True)
 
 # -- an NSS error fails closed ---------------------------------------------------------------
-fresh()
+env.fresh()
 cap.clear()
 for user in ("ALICE", "mallory"):
     run = login("none-nullok", user, [], mode="unavail", syslog=cap)
@@ -143,18 +139,15 @@ t.ok(run.code("acct") == "PAM_SERVICE_ERR", "account while NSS cannot answer: PA
 cap.close()
 
 # -- twofa-enroll add stores the account's name ----------------------------------------------
-sys.path.insert(0, os.path.join(pamtest.SRCDIR, "tests", "cli"))
-import cli_common  # noqa: E402
-
 os.environ["TWOFA_CLI_WRAPPER"] = " ".join(
     shlex.quote(a) for a in nss_wrapper()) + " " + os.environ.get("TWOFA_CLI_WRAPPER", "")
-cli = cli_common.Cli(sim)
+cli = Cli(sim)
 CAROL = "+14155550177"
-r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", CODE])
 t.ok(r.rc == 0 and cli.member("carol") is not None and cli.member("CORP\\Carol") is None,
      "add CORP\\Carol stores carol, the account's name", r.describe())
 t.ok("CORP\\Carol is carol in the user database; enrolling carol" in r.err, "and says so", r.err)
-r = cli.enroll("Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", cli_common.CODE])
+r = cli.enroll("Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", CODE])
 t.ok(r.rc != 0 and "already enrolled" in r.err, "add Carol afterwards: carol is already enrolled",
      r.describe())
 cli.cleanup()

@@ -18,12 +18,14 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relcommon  # noqa: E402
-from relcommon import LONG, cli_common, pamtest  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import MKMEMBER
+from harness.cli import CLI, CODE, Cli
+from harness.reliability import LONG, require_built
 
-t = pamtest.Tap()
-if not relcommon.require_built(t, pamtest.MKMEMBER, relcommon.CLI):
+t = Tap()
+if not require_built(t, MKMEMBER, CLI):
     sys.exit(t.done())
 
 KILLS = int(os.environ.get("TWOFA_CRASH_KILLS") or (200 if LONG else 20))
@@ -34,8 +36,8 @@ seed_value = rng.randrange(1 << 30)
 rng.seed(seed_value)
 t.ok(True, "random seed %d (TWOFA_CRASH_SEED=%d repeats this run)" % (seed_value, seed_value))
 
-sim = pamtest.Sim()
-cli = cli_common.Cli(sim, prefix="twofa-crash-")
+sim = Sim()
+cli = Cli(sim, prefix="twofa-crash-")
 env = cli.env
 os.makedirs(env.dbdir, 0o700, exist_ok=True)
 env.add_member("seed", PW, "+14155550100")
@@ -109,7 +111,7 @@ def crash_add():
     add_count[0] += 1
     user, number = "add%04d" % i, "+1415556%04d" % i
     procs = []
-    real_popen = cli_common.Cli.popen
+    real_popen = Cli.popen
 
     def popen(*args, **kw):
         p = real_popen(cli, *args, **kw)
@@ -118,7 +120,7 @@ def crash_add():
 
     cli.popen = popen
     try:
-        r = cli.enroll(user, number, "US", [PW, PW, cli_common.CODE])
+        r = cli.enroll(user, number, "US", [PW, PW, CODE])
     finally:
         del cli.popen
         for timer in procs:

@@ -25,16 +25,17 @@ import socket
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relcommon  # noqa: E402
-from relcommon import log_problems, pamtest, wait_quiet  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import DRIVER, MKMEMBER, Env, SyslogCapture, module_path, run_pam
+from harness.cli import CLI, run_cli
+from harness.reliability import log_problems, require_built, run_programs_bare, wait_quiet
 
-relcommon.run_programs_bare()  # timing is asserted here
+run_programs_bare()  # timing is asserted here
 
-t = pamtest.Tap()
-if not relcommon.require_built(t, pamtest.DRIVER, pamtest.MKMEMBER, relcommon.CLI,
-                               pamtest.module_path() or "pam_twofa/.libs/pam_twofa.so"):
+t = Tap()
+if not require_built(t, DRIVER, MKMEMBER, CLI,
+                     module_path() or "pam_twofa/.libs/pam_twofa.so"):
     sys.exit(t.done())
 
 TIMEOUT = 2
@@ -43,20 +44,18 @@ ALICE = "+14155550123"
 SIM_FAULTS = ["500", "503", "429", "302", "delay", "reset", "malformed", "oversized", "empty"]
 OUTAGE_FAULTS = ("500", "503", "delay", "reset")
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"timeout": str(TIMEOUT), "lockout_failures": "0", "max_tries": "1"})
+sim = Sim()
+env = Env(sim, config={"timeout": str(TIMEOUT), "lockout_failures": "0", "max_tries": "1"})
 for i in range(12):  # neighbours, so record corruption can hit one record among several
     env.add_member("user%02d" % i, PASSWORD, "+141555501%02d" % i)
 env.add_member("alice", PASSWORD, ALICE)
 env.service("secure", [env.twofa_line("failmode=secure")])
 env.service("safe", [env.twofa_line("failmode=safe")])
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 
 
 def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
+    env.fresh()
     cap.clear()
 
 
@@ -302,7 +301,7 @@ for label, damage, why in STORES:
     t.eq(sim.outbox(), [], "store %s: nothing sent" % label)
     t.ok(len(texts) == 1 and "result=error" in texts[0] and why in texts[0],
          "store %s: one log line names it (%r)" % (label, why), texts)
-    check = relcommon.cli(env.config_path, "db", "check")
+    check = run_cli(env.config_path, "db", "check")
     t.ok(check.rc != 0 and why in check.err, "store %s: db check exits non-zero (%d) and names it (%r)"
          % (label, check.rc, why), check.describe())
 restore()

@@ -9,29 +9,29 @@ spaces/tabs at both ends and CR/LF at the end, so "  CODE  " and "CODE\\n" pass)
 driver exits cleanly, a wrong password sends nothing, and the syslog lines have no raw
 control characters and no printf expansion. Same length in CI and with TWOFA_LONG=1."""
 
-import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relcommon  # noqa: E402
-from relcommon import RawAnswer, log_problems, pamtest, wait_quiet  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import (DRIVER, MKMEMBER, RESULT_LINE, Env, PamRun, RawAnswer, Result,
+                         SyslogCapture, module_path, run_pam)
+from harness.reliability import log_problems, require_built, wait_quiet
 
-t = pamtest.Tap()
-if not relcommon.require_built(t, pamtest.DRIVER, pamtest.MKMEMBER,
-                               pamtest.module_path() or "pam_twofa/.libs/pam_twofa.so"):
+t = Tap()
+if not require_built(t, DRIVER, MKMEMBER,
+                     module_path() or "pam_twofa/.libs/pam_twofa.so"):
     sys.exit(t.done())
 
 PASSWORD = "hostile input pw"
 ALICE = "+14155550123"
 FORMAT = "%n%s%x%p%99999999d"
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": "1", "lockout_failures": "0", "timeout": "5"})
+sim = Sim()
+env = Env(sim, config={"max_tries": "1", "lockout_failures": "0", "timeout": "5"})
 env.add_member("alice", PASSWORD, ALICE)
 env.service("hostile", [env.twofa_line(), env.twofa_line(kind="account")])
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 
 # (label, answer). 64 KiB: the driver reads lines up to 64 KiB, so the answer is just
 # under that (over the module's own 1 KiB cap: refused as a whole).
@@ -50,9 +50,7 @@ HOSTILE = [
 
 
 def fresh():
-    sim.reset()
-    if os.path.exists(env.state_db):
-        os.unlink(env.state_db)
+    env.fresh()
     cap.clear()
 
 
@@ -122,20 +120,20 @@ USERS = [
 
 
 def run_bytes(user):
-    """run_pam for a user name that is not UTF-8: pamtest reads the driver's output as
+    """run_pam for a user name that is not UTF-8: harness.pam reads the driver's output as
     strict UTF-8 and the driver echoes PAM_USER back raw, so this one run feeds the
     answers up front (unknown user: a password prompt only) and reads bytes."""
-    argv = cap.wrap([pamtest.DRIVER, "--confdir", env.confdir, "--service", "hostile",
+    argv = cap.wrap([DRIVER, "--confdir", env.confdir, "--service", "hostile",
                      "--user", user, "--rhost", "192.0.2.5", "--op", "auth", "--op", "acct"])
     p = subprocess.run(argv, input=("ANSWER %s\nFAIL\n" % PASSWORD).encode(), timeout=60,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    run = pamtest.PamRun()
+    run = PamRun()
     run.returncode = p.returncode
     for line in p.stdout.decode("utf-8", "replace").splitlines():
         run.lines.append(line)
-        m = pamtest._RESULT.match(line)
+        m = RESULT_LINE.match(line)
         if m:
-            run.results.append(pamtest.Result(m.group(1), m.group(2), int(m.group(3)), m.group(4)))
+            run.results.append(Result(m.group(1), m.group(2), int(m.group(3)), m.group(4)))
         run.ended = run.ended or line == "END"
     run.stderr = p.stderr.decode("utf-8", "replace")
     return run

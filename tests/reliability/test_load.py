@@ -26,28 +26,30 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relcommon  # noqa: E402
-from relcommon import LONG, cli_common, log_problems, pamtest  # noqa: E402
-from pamtest import FAIL, run_pam  # noqa: E402
+from harness.paths import SRCDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import DRIVER, FAIL, MKMEMBER, SyslogCapture, module_path, run_pam
+from harness.cli import CLI, CODE, Cli
+from harness.reliability import LONG, log_problems, require_built, run_programs_bare
 
-relcommon.run_programs_bare()  # timing is asserted here
+run_programs_bare()  # timing is asserted here
 
-t = pamtest.Tap()
-if not relcommon.require_built(t, pamtest.DRIVER, pamtest.MKMEMBER, relcommon.CLI,
-                               pamtest.module_path() or "pam_twofa/.libs/pam_twofa.so"):
+t = Tap()
+if not require_built(t, DRIVER, MKMEMBER, CLI,
+                     module_path() or "pam_twofa/.libs/pam_twofa.so"):
     sys.exit(t.done())
 
 WORKERS = int(os.environ.get("TWOFA_LOAD_WORKERS") or (64 if LONG else 16))
 SECONDS = float(os.environ.get("TWOFA_LOAD_SECONDS") or (60 if LONG else 10))
 PASSWORD = "load test pw"
 SEND_LIMIT = 3
-with open(os.path.join(relcommon.SRCDIR, "lib", "store.h")) as f:
+with open(os.path.join(SRCDIR, "lib", "store.h")) as f:
     LOCK_DEADLINE = int(re.search(r"TWOFA_STORE_LOCK_TIMEOUT_MS\s+(\d+)L?", f.read()).group(1)) / 1000.0
 
-sim = pamtest.Sim()
-cli = cli_common.Cli(sim, {"max_tries": "1", "lockout_failures": "0", "send_limit": "100",
-                           "send_window": "60"}, prefix="twofa-load-")
+sim = Sim()
+cli = Cli(sim, {"max_tries": "1", "lockout_failures": "0", "send_limit": "100",
+                "send_window": "60"}, prefix="twofa-load-")
 env = cli.env
 os.makedirs(env.dbdir, 0o700, exist_ok=True)
 own = {}  # worker -> [(user, number)]
@@ -58,7 +60,7 @@ for w in range(WORKERS):
 SHARED = ("shared", "+14155550999")
 env.add_member(*SHARED[:1], PASSWORD, SHARED[1])
 env.service("load", [env.twofa_line()])
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 
 lock = threading.Lock()
 problems = []           # what went wrong, for one diagnostic
@@ -68,11 +70,7 @@ shared_wrong = [0]
 stop_at = time.monotonic() + SECONDS
 
 
-def wrong_code(number):
-    def answer(kind, text, run):
-        code = sim.last_code(number) or "000000"
-        return "%06d" % ((int(code) + 1) % 10 ** len(code))
-    return answer
+wrong_code = sim.wrong_code_answer
 
 
 def worker(w):
@@ -112,9 +110,9 @@ def churn():
     while time.monotonic() < stop_at:
         user = "churn%04d" % i
         first, second = "+1415555%04d" % (6000 + 2 * i), "+1415555%04d" % (6001 + 2 * i)
-        steps = [("add", cli.enroll(user, first, "US", ["churn pw 1", "churn pw 1", cli_common.CODE]))]
+        steps = [("add", cli.enroll(user, first, "US", ["churn pw 1", "churn pw 1", CODE]))]
         steps.append(("phone", cli.flow(["phone", user, "--phone", second, "--country", "US"], second,
-                                        [cli_common.CODE])))
+                                        [CODE])))
         steps.append(("remove", cli.run("remove", user, "--yes")))
         for name, r in steps:
             churn_log.append((name, user, r.rc))

@@ -14,24 +14,25 @@ import re
 import socket
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import relcommon  # noqa: E402
-from relcommon import cli_common, pamtest, wait_quiet  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import DRIVER, MKMEMBER, SyslogCapture, module_path, run_pam
+from harness.cli import CLI, Cli
+from harness.reliability import require_built, wait_quiet
 
-t = pamtest.Tap()
-if not relcommon.require_built(t, pamtest.DRIVER, pamtest.MKMEMBER, relcommon.CLI,
-                               pamtest.module_path() or "pam_twofa/.libs/pam_twofa.so"):
+t = Tap()
+if not require_built(t, DRIVER, MKMEMBER, CLI,
+                     module_path() or "pam_twofa/.libs/pam_twofa.so"):
     sys.exit(t.done())
 
 PASSWORD = "Secret pw 8c1f"
 NUMBER = "+14155550142"
-sim = pamtest.Sim()
-cli = cli_common.Cli(sim, {"timeout": "2"}, prefix="twofa-secrets-")
+sim = Sim()
+cli = Cli(sim, {"timeout": "2"}, prefix="twofa-secrets-")
 env = cli.env
 os.makedirs(env.dbdir, 0o700, exist_ok=True)
 env.service("secrets", [env.twofa_line(), env.twofa_line(kind="account")])
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 captured = []   # (where, text)
 proc_views = []  # (where, text) from /proc
 
@@ -44,7 +45,7 @@ def snapshot_procs(marker, where):
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
                 cmdline = f.read()
-            if marker.encode() not in cmdline or b"pamtest.py" in cmdline:
+            if marker.encode() not in cmdline or b"devlog_ns.py" in cmdline:
                 continue
             with open("/proc/%s/environ" % pid, "rb") as f:
                 environ = f.read()
@@ -78,9 +79,7 @@ def code_with_snapshot(kind, text, run):
     return sim.last_code(NUMBER)
 
 
-def wrong_code(kind, text, run):
-    code = sim.last_code(NUMBER) or "000000"
-    return "%06d" % ((int(code) + 1) % 10 ** len(code))
+wrong_code = sim.wrong_code_answer(NUMBER)
 
 
 logins = [

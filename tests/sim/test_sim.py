@@ -14,10 +14,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ.get("TWOFA_SRCDIR",
-                                               os.path.join(os.path.dirname(__file__), "..", "..")),
-                                "tests", "sim"))
-from simclient import PYTHON, SIMCTL, Sim, Tap  # noqa: E402
+from harness.paths import PYTHON
+from harness.tap import Tap
+from harness.sim import SIMCTL, Sim
 
 t = Tap()
 NUM = "+14155550100"

@@ -16,14 +16,13 @@ import re
 import sys
 import urllib.parse
 
-SRC = os.environ.get("TWOFA_SRCDIR", os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                  "..", ".."))
-sys.path.insert(0, os.path.join(SRC, "tests", "sim"))
-from simclient import Sim, Tap  # noqa: E402
+from harness.paths import SRCDIR
+from harness.tap import Tap
+from harness.sim import Sim
 
 
 def find_spec(name):
-    for d in (os.environ.get("TWOFA_TWILIO_OAI"), os.path.join(SRC, "..", "shared", "twilio-oai")):
+    for d in (os.environ.get("TWOFA_TWILIO_OAI"), os.path.join(SRCDIR, "..", "shared", "twilio-oai")):
         if d and os.path.exists(os.path.join(d, name)):
             return os.path.join(d, name)
     return None

@@ -29,32 +29,14 @@ import sys
 import tempfile
 import time
 
+from harness.tap import Tap
+
 BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or os.getcwd()
 WRITER = os.path.join(BUILDDIR, "tests", "unit", "store_writer")
 CLI = os.path.join(BUILDDIR, "cli", "twofa-enroll")
 INNER = "TWOFA_STORE_CRASH_IMAGE"
 KILLS = int(os.environ.get("TWOFA_STORE_CRASH_KILLS") or 30)
 IMAGE_BYTES = 300 * 1024 * 1024  # the smallest XFS mkfs.xfs accepts
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, detail=""):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, what.replace("\n", " ")), flush=True)
-        if not cond and detail:
-            for line in str(detail).splitlines():
-                print("# " + line, flush=True)
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed or self.n == 0 else 0
 
 
 def run(argv, **kw):

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The caller's environment inside the module (audit #1), at module level, through the
-real libpam driver (tests/pam/pamtest.py) and the Twilio simulator over https:
+real libpam driver (harness.pam) and the Twilio simulator over https:
 
 - SSLKEYLOGFILE with umask 0: no file appears, and the variable is back for the host
   afterwards (a planted getenv after the module sees it, and finds no secret in it). If
@@ -27,18 +27,20 @@ import stat
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "pam"))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import DRIVER, Env, module_path, run_pam
 
-t = pamtest.Tap()
-MODULE = pamtest.module_path()
-TRACE_LIB = os.path.join(pamtest.BUILDDIR, "tests", "verify", ".libs", "getenv_trace.so")
-HOST_LIB = os.path.join(pamtest.BUILDDIR, "tests", "verify", ".libs", "keylog_host.so")
-PLANT = os.path.join(pamtest.BUILDDIR, "tests", "e2e", ".libs", "plant_getenv.so")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+t = Tap()
+MODULE = module_path()
+TRACE_LIB = os.path.join(BUILDDIR, "tests", "verify", ".libs", "getenv_trace.so")
+HOST_LIB = os.path.join(BUILDDIR, "tests", "verify", ".libs", "keylog_host.so")
+PLANT = os.path.join(BUILDDIR, "tests", "e2e", ".libs", "plant_getenv.so")
 TABLE = os.path.join(HERE, "environment.md")
-built = [p for p in (MODULE, TRACE_LIB, HOST_LIB, PLANT, pamtest.DRIVER) if not p or not os.path.exists(p)]
+built = [p for p in (MODULE, TRACE_LIB, HOST_LIB, PLANT, DRIVER) if not p or not os.path.exists(p)]
 if not t.ok(not built and os.geteuid() == 0, "built, and running as root", "missing: %r" % built):
     sys.exit(t.done())
 
@@ -50,8 +52,8 @@ TOUCHED = [KEYLOG, "TWOFA_TEST_PRELOAD", "TWOFA_GETENV_TRACE", "OPENSSL_CONF", "
            "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "OPENSSL_ia32cap", "https_proxy",
            "HTTPS_PROXY", "ALL_PROXY", "all_proxy", "http_proxy"]
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim)
+sim = Sim()
+env = Env(sim)
 env.add_member("alice", PASSWORD, ALICE)
 env.service("twofa", [env.twofa_line()])
 env.service("twofa-then-plant", [env.twofa_line(), "auth optional %s" % PLANT])
@@ -68,17 +70,15 @@ UMASK0 = ["/bin/sh", "-c", 'umask 000; if [ -n "$TWOFA_TEST_PRELOAD" ]; then '
           'LD_PRELOAD=$TWOFA_TEST_PRELOAD; export LD_PRELOAD; fi; exec "$@"', "sh"]
 
 
-def login(service, extra_env, wrapper=UMASK0, right_code=True):
+def login(service, extra_env, wrapper=UMASK0, right_code=True, driver=DRIVER):
     """One auth with the right (or a wrong) code, extra_env set for the driver only."""
     for k in TOUCHED:
         os.environ.pop(k, None)
     os.environ.update(extra_env)
     try:
-        sim.reset()
-        if os.path.exists(env.state_db):  # no send limit carried over
-            os.unlink(env.state_db)
+        env.fresh()  # no send limit carried over
         code = sim.code_answer(ALICE) if right_code else "000000"
-        return run_pam(env, service, "alice", ["auth"], wrapper=wrapper,
+        return run_pam(env, service, "alice", ["auth"], wrapper=wrapper, driver=driver,
                        answers=[PASSWORD, code, code, code])
     finally:
         for k in extra_env:
@@ -172,7 +172,7 @@ t.ok(not os.statvfs(world).f_flag & os.ST_NOSUID, "%s allows setuid programs (no
 # The setuid copy runs any module a --confdir names, as root: only this test's unused gid
 # may execute it (04750), so no other local user can use it meanwhile.
 setuid_driver = os.path.join(world, "pam_driver")
-shutil.copy(pamtest.DRIVER, setuid_driver)
+shutil.copy(DRIVER, setuid_driver)
 os.chown(setuid_driver, 0, gid)
 os.chmod(setuid_driver, 0o4750)
 AS_USER = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"] + UMASK0
@@ -180,12 +180,7 @@ AS_USER = ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"] 
 
 def setuid_login(extra_env):
     """The login through the setuid copy, started by uid (real uid uid, euid 0)."""
-    saved = pamtest.DRIVER
-    pamtest.DRIVER = setuid_driver
-    try:
-        return login("twofa", extra_env, wrapper=AS_USER)
-    finally:
-        pamtest.DRIVER = saved
+    return login("twofa", extra_env, wrapper=AS_USER, driver=setuid_driver)
 
 
 run = setuid_login({})

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Harness for the PAM tests (and later e2e and bench): runs real libpam through
-tests/pam/pam_driver on a private PAM confdir, answers the conversation from Python,
-prepares a temporary twofa environment (config, member store, service files), drives the
-Twilio simulator and captures syslog in a private mount namespace.
+"""Real libpam for the tests, bench and demo: runs tests/pam/pam_driver on a private PAM
+confdir, answers the conversation from Python, prepares a temporary twofa environment
+(config, member store, service files) around the Twilio simulator (harness.sim) and
+captures syslog in a private mount namespace.
 
-    sim = Sim()                                   # simulator (stopped at exit)
+    sim = Sim()                                   # harness.sim (stopped at exit)
     env = Env(sim, config={"max_tries": "3"})     # temp dir, twofa.conf, empty members.db
     env.add_member("alice", "pw", "+14155550123")
     env.service("sshd", ["auth required %s" % env.twofa_module_args()])
@@ -13,40 +13,31 @@ Twilio simulator and captures syslog in a private mount namespace.
     run.code("auth") == "PAM_SUCCESS"
 
 Answers: a list (consumed one per prompt; an entry may itself be a callable) or a
-callable(kind, text, run) called per prompt. An answer is a str (sent as the text), None (a NULL resp), FAIL (the conversation
-fails) or NORESP (the conversation returns no resp array). A list that runs out answers
-FAIL. Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so.
+callable(kind, text, run) called per prompt. An answer is a str (sent as the text),
+RawAnswer(bytes) (sent byte for byte), None (a NULL resp), FAIL (the conversation fails)
+or NORESP (the conversation returns no resp array). A list that runs out answers FAIL.
+Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
 """
 
 import atexit
-import ctypes
-import ctypes.util
 import json
 import os
 import re
 import shlex
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
-BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or SRCDIR
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "sim"))
-import simclient  # noqa: E402  (the simulator's own client: Tap, Sim)
-
-Tap = simclient.Tap
+from harness.paths import BUILDDIR, PYTHON, SRCDIR
 
 DRIVER = os.path.join(BUILDDIR, "tests", "pam", "pam_driver")
 MKMEMBER = os.path.join(BUILDDIR, "tests", "pam", "mkmember")
+DEVLOG_NS = os.path.join(SRCDIR, "tests", "pam", "devlog_ns.py")
 
 FAIL = object()    # answer: the conversation returns PAM_CONV_ERR
 NORESP = object()  # answer: the conversation returns PAM_SUCCESS without a resp array
@@ -105,7 +96,7 @@ def escape(s):
     return "".join(out)
 
 
-_RESULT = re.compile(r'^RESULT op=(\S+) code=(\S+) \((-?\d+)\) msg="(.*)"$')
+RESULT_LINE = re.compile(r'^RESULT op=(\S+) code=(\S+) \((-?\d+)\) msg="(.*)"$')
 _ITEMS = re.compile(r'^ITEMS op=(\S+) user="(.*)" authtok=(set|unset)$')
 
 
@@ -167,7 +158,28 @@ class PamRun:
         return "\n".join(out)
 
 
+class RawAnswer:
+    """An answer given as bytes (non-UTF-8 too): every byte >= 0x7f or < 0x20 goes as \\xHH,
+    which escape() never produces for the bytes >= 0x80 of a str."""
+
+    def __init__(self, data):
+        self.data = bytes(data)
+
+    def wire(self):
+        out = []
+        for b in self.data:
+            if b == 0x5c:
+                out.append("\\\\")
+            elif b < 0x20 or b >= 0x7f:
+                out.append("\\x%02x" % b)
+            else:
+                out.append(chr(b))
+        return "".join(out)
+
+
 def _answer_line(answer):
+    if isinstance(answer, RawAnswer):
+        return "ANSWER " + answer.wire(), repr(answer.data)
     if answer is FAIL:
         return "FAIL", "<FAIL>"
     if answer is NORESP:
@@ -179,11 +191,12 @@ def _answer_line(answer):
 
 def run_pam(env, service, user, ops, answers=(), rhost=None, tty=None, ruser=None,
             silent=False, disallow_null_authtok=False, stop_on_fail=False, timeout=60,
-            syslog=None, wrapper=None):
+            syslog=None, wrapper=None, driver=DRIVER):
     """Runs ops (e.g. ["auth", "acct"]) on one PAM handle for service in env's confdir.
     user None starts PAM without a user (the stack prompts for one). syslog: a
-    SyslogCapture to run the driver with /dev/log bound to. Returns a PamRun."""
-    argv = [DRIVER, "--confdir", env.confdir, "--service", service]
+    SyslogCapture to run the driver with /dev/log bound to. driver: another copy of
+    pam_driver (e.g. a setuid one). Returns a PamRun."""
+    argv = [driver, "--confdir", env.confdir, "--service", service]
     argv += ["--no-user"] if user is None else ["--user", user]
     for flag, value in (("--rhost", rhost), ("--tty", tty), ("--ruser", ruser)):
         if value is not None:
@@ -235,7 +248,7 @@ def run_pam(env, service, user, ops, answers=(), rhost=None, tty=None, ruser=Non
                     except BrokenPipeError:
                         pass
             elif kind == "RESULT":
-                m = _RESULT.match(line)
+                m = RESULT_LINE.match(line)
                 if m:
                     current = Result(m.group(1), m.group(2), int(m.group(3)), unescape(m.group(4)))
                     run.results.append(current)
@@ -259,64 +272,6 @@ def run_pam(env, service, user, ops, answers=(), rhost=None, tty=None, ruser=Non
         err_reader.join()
     run.stderr = "".join(c for c in err_chunks if c)
     return run
-
-
-# -- the simulator -------------------------------------------------------------------------
-
-class Sim(simclient.Sim):
-    """The Twilio simulator (tests/sim/simctl), with the /_sim/ controls the PAM tests use.
-    Stopped at exit even when a test dies."""
-
-    def fragment(self):
-        """The twofa.conf lines simctl wrote for this simulator (credentials, URLs, CA)."""
-        with open(os.path.join(self.dir, "twofa.conf")) as f:
-            return f.read()
-
-    def reset(self):
-        return self.ctl("POST", "reset")
-
-    def codes(self, to=None):
-        return [e["code"] for e in self.outbox(to)]
-
-    def sends(self, to=None):
-        return len(self.outbox(to))
-
-    def fault(self, op, fault, number=None, delay=None, count=1):
-        spec = {"op": op, "fault": fault, "count": count}
-        if number is not None:
-            spec["number"] = number
-        if delay is not None:
-            spec["delay"] = delay
-        return self.ctl("POST", "faults", spec)
-
-    def clear_faults(self):
-        return self.ctl("DELETE", "faults")
-
-    def clock(self):
-        return self.ctl("GET", "clock")["now"]
-
-    def advance(self, seconds):
-        return self.ctl("POST", "clock", {"advance": seconds})["now"]
-
-    def set_clock(self, epoch):
-        return self.ctl("POST", "clock", {"set": epoch})["now"]
-
-    def stats(self):
-        return self.ctl("GET", "stats")
-
-    def requests(self):
-        return self.ctl("GET", "requests")
-
-    def number_kind(self, number, kind):
-        return self.ctl("POST", "numbers", {"number": number, "kind": kind})
-
-    def set_service(self, **settings):
-        return self.ctl("POST", "service", settings)
-
-    def code_answer(self, to):
-        """An answer callable that reads the newest code for `to` from the outbox at the
-        moment the prompt appears (None, i.e. a NULL resp, if nothing was sent)."""
-        return lambda kind, text, run: self.last_code(to)
 
 
 # -- the environment ---------------------------------------------------------------------
@@ -355,6 +310,14 @@ class Env:
         if init_store:
             os.mkdir(self.dbdir, 0o700)
             self._mkmember(["--init"])
+
+    def fresh(self):
+        """Before a case: the simulator reset (no verifications, faults or outbox) and no
+        state.db (no sends, failures or lockouts counted yet)."""
+        if self.sim is not None:
+            self.sim.reset()
+        if os.path.exists(self.state_db):
+            os.unlink(self.state_db)
 
     def __enter__(self):
         return self
@@ -494,8 +457,8 @@ class SyslogCapture:
 
     def wrap(self, argv):
         """argv run with this capture as /dev/log (used by run_pam(syslog=...))."""
-        return ["unshare", "--mount", "--propagation", "private", PYTHON,
-                os.path.abspath(__file__), "--devlog-ns", self.path, self.dir, "--"] + list(argv)
+        return ["unshare", "--mount", "--propagation", "private", PYTHON, DEVLOG_NS,
+                self.path, self.dir, "--"] + list(argv)
 
     def lines(self):
         with self._lock:
@@ -524,45 +487,3 @@ class SyslogCapture:
         self._stop = True
         self.sock.close()
         self._thread.join()
-
-
-def _devlog_namespace_exec(sock_path, work_dir, argv):
-    """Runs inside `unshare --mount --propagation private`: rebuilds /dev on a tmpfs with
-    every host entry bound back, binds sock_path on /dev/log, then execs argv."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    MS_NOSUID, MS_BIND, MS_REC, MNT_DETACH = 0x2, 0x1000, 0x4000, 0x2
-
-    def mount(src, dst, fstype, flags, data=None):
-        if libc.mount(src.encode(), dst.encode(), fstype.encode() if fstype else None,
-                      ctypes.c_ulong(flags), data.encode() if data else None) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, "mount %s on %s: %s" % (src, dst, os.strerror(e)))
-
-    hostdev = tempfile.mkdtemp(prefix="hostdev-", dir=work_dir)
-    mount("/dev", hostdev, None, MS_BIND | MS_REC)
-    mount("tmpfs", "/dev", "tmpfs", MS_NOSUID, "mode=755,size=1m")
-    for name in os.listdir(hostdev):
-        src, dst = os.path.join(hostdev, name), os.path.join("/dev", name)
-        st = os.lstat(src)
-        if stat.S_ISLNK(st.st_mode):
-            os.symlink(os.readlink(src), dst)
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            os.mkdir(dst, 0o755)
-            mount(src, dst, None, MS_BIND | MS_REC)
-        else:
-            open(dst, "w").close()
-            mount(src, dst, None, MS_BIND)
-    open("/dev/log", "w").close()
-    mount(sock_path, "/dev/log", None, MS_BIND)
-    if libc.umount2(hostdev.encode(), MNT_DETACH) != 0:
-        raise OSError(ctypes.get_errno(), "umount " + hostdev)
-    os.rmdir(hostdev)
-    os.execvp(argv[0], argv)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 6 and sys.argv[1] == "--devlog-ns" and sys.argv[4] == "--":
-        _devlog_namespace_exec(sys.argv[2], sys.argv[3], sys.argv[5:])
-    sys.stderr.write("usage: pamtest.py --devlog-ns SOCK WORKDIR -- COMMAND...\n")
-    sys.exit(2)

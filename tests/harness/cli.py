@@ -1,17 +1,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Harness for the twofa-enroll tests: runs the built CLI against a private twofa world
-(tests/pam/pamtest.py's Env: temp dir, root-owned 0600 twofa.conf with the simulator's
-credentials, members_db/state_db inside the dir) and the Twilio simulator (tests/sim).
+"""twofa-enroll for the tests: runs the built CLI against a private twofa world
+(harness.pam's Env: temp dir, root-owned 0600 twofa.conf with the simulator's
+credentials, members_db/state_db inside the dir) and the Twilio simulator (harness.sim).
 
     sim = Sim()
     cli = Cli(sim, {"max_tries": "3"})
     r = cli.run("list", "--json")                     # -> Run(rc, out, err)
     r = cli.enroll("alice", "+447700900123", "GB", ["pw", "pw", CODE])
+    r = run_cli(config_path, "list")                  # the same, on any twofa.conf
 
 Answers for a flow are lines written to the CLI's stdin one at a time: a str, CODE (the
 newest code sent to the number, once a new one is in the outbox), AfterSend(line) (line,
-once a new code was sent), or a callable(cli) that returns a line (None: write nothing). Every secret seen (passwords written, codes
-read, credentials) is remembered; cli.leaks(text) lists those found in text.
+once a new code was sent), or a callable(cli) that returns a line (None: write nothing).
+Every secret seen (passwords written, codes read, credentials) is remembered;
+cli.leaks(text) lists those found in text.
 """
 
 import json
@@ -19,17 +21,11 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
-BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "pam"))
-import pamtest  # noqa: E402  (Env, Sim, Tap, run_pam; pamtest puts tests/sim on the path)
+from harness.paths import BUILDDIR
+from harness.pam import Env
 
-Tap = pamtest.Tap
-Sim = pamtest.Sim
 CLI = os.environ.get("TWOFA_CLI") or os.path.join(BUILDDIR, "cli", "twofa-enroll")
 
 CODE = object()  # answer: the newest code sent to the number of the flow
@@ -59,10 +55,28 @@ class Run:
         return len(lines) == 1 and lines[0].startswith("twofa-enroll: ")
 
 
+def cli_argv(config, args):
+    """twofa-enroll --config CONFIG ARGS, prefixed by $TWOFA_CLI_WRAPPER
+    (scripts/check --variant=valgrind: memcheck)."""
+    wrapper = shlex.split(os.environ.get("TWOFA_CLI_WRAPPER", ""))
+    return wrapper + [CLI, "--config", config] + list(args)
+
+
+def run_cli(config, *args, input=None, env=None, timeout=120, preexec=None):
+    """Runs twofa-enroll on CONFIG (stdin: input, else /dev/null); returns a Run."""
+    e = dict(os.environ)
+    e.pop("NO_COLOR", None)
+    e.update(env or {})
+    p = subprocess.run(cli_argv(config, args), input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, env=e, timeout=timeout,
+                       preexec_fn=preexec, stdin=None if input is not None else subprocess.DEVNULL)
+    return Run(p.returncode, p.stdout, p.stderr)
+
+
 class Cli:
     def __init__(self, sim, config=None, prefix="twofa-cli-"):
         self.sim = sim
-        self.env = pamtest.Env(sim, config=config, init_store=False, prefix=prefix)
+        self.env = Env(sim, config=config, init_store=False, prefix=prefix)
         self.config_path = self.env.config_path
         self.members_db = self.env.members_db
         self.state_db = self.env.state_db
@@ -77,18 +91,11 @@ class Cli:
         self.env.write_config(extra, raw)
 
     def argv(self, args, config=None):
-        # $TWOFA_CLI_WRAPPER (scripts/check --variant=valgrind: memcheck) prefixes every run.
-        wrapper = shlex.split(os.environ.get("TWOFA_CLI_WRAPPER", ""))
-        return wrapper + [CLI, "--config", config if config is not None else self.config_path] + list(args)
+        return cli_argv(config if config is not None else self.config_path, args)
 
     def run(self, *args, input=None, config=None, env=None, timeout=120, preexec=None):
-        e = dict(os.environ)
-        e.pop("NO_COLOR", None)
-        e.update(env or {})
-        p = subprocess.run(self.argv(args, config), input=input, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=e, timeout=timeout,
-                           preexec_fn=preexec, stdin=None if input is not None else subprocess.DEVNULL)
-        return Run(p.returncode, p.stdout, p.stderr)
+        return run_cli(config if config is not None else self.config_path, *args, input=input,
+                       env=env, timeout=timeout, preexec=preexec)
 
     def popen(self, *args, env=None):
         e = dict(os.environ)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Harness for the end-to-end tests: the real sshd, ssh, sudo and pamtester load the built
+"""The end-to-end tests' world: the real sshd, ssh, sudo and pamtester load the built
 pam_twofa.so through PAM service files made from the recipes in etc/, against the Twilio
-simulator (tests/pam/pamtest.py's Sim and Env).
+simulator (harness.sim) and a twofa environment (harness.pam's Env).
 
 Everything a test adds to the system is uniquely named and registered for removal at exit,
 also when the test dies (atexit, SIGTERM/SIGINT/SIGHUP turned into SystemExit):
@@ -22,15 +22,11 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.dirname(os.path.dirname(HERE))
-BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or SRCDIR
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "pam"))
-import pamtest  # noqa: E402  (Sim, Env, Tap, module_path)
+from harness.paths import BUILDDIR, PYTHON, SRCDIR
+from harness.pam import MKMEMBER, module_path
+from harness.tap import Tap
 
-Tap = pamtest.Tap
-PYTHON = pamtest.PYTHON
-ASKPASS = os.path.join(HERE, "askpass.py")
+ASKPASS = os.path.join(SRCDIR, "tests", "e2e", "askpass.py")
 ENROLL = os.path.join(BUILDDIR, "cli", "twofa-enroll")
 ETC = os.path.join(SRCDIR, "etc")
 PAM_D = "/etc/pam.d"
@@ -97,7 +93,7 @@ _created = {PAM_D: set(), SUDOERS_D: set(), "/etc/passwd users": set(),
             "/etc/group groups": set()}
 # Other twofa tests running in parallel add and remove entries with these prefixes at any
 # moment (each checks its own); every other entry must stay exactly as it was.
-_CONCURRENT_PREFIXES = ("twofa", "tfe2e")
+CONCURRENT_PREFIXES = ("twofa", "tfe2e")
 
 
 def check_system_unchanged(tap):
@@ -109,8 +105,8 @@ def check_system_unchanged(tap):
     now = _listing()
     for what, before in _LISTING_AT_START.items():
         left = sorted(_created[what] & set(now[what]))
-        before = {n: v for n, v in before.items() if not n.startswith(_CONCURRENT_PREFIXES)}
-        after = {n: v for n, v in now[what].items() if not n.startswith(_CONCURRENT_PREFIXES)}
+        before = {n: v for n, v in before.items() if not n.startswith(CONCURRENT_PREFIXES)}
+        after = {n: v for n, v in now[what].items() if not n.startswith(CONCURRENT_PREFIXES)}
         removed = sorted(set(before) - set(after))
         changed = sorted(n for n in set(before) & set(after) if before[n] != after[n])
         added = sorted(set(after) - set(before))
@@ -127,7 +123,7 @@ def require(tap, programs):
     """Fails (not ok + exit 1) with a clear message when not root or a program is missing;
     returns the module path."""
     missing = [p for p in programs if not os.access(p, os.X_OK)]
-    module = pamtest.module_path()
+    module = module_path()
     problems = []
     if os.geteuid() != 0:
         problems.append("the e2e tests must run as root (they add PAM services and a user)")
@@ -136,7 +132,7 @@ def require(tap, programs):
                         "openssh-client sudo pamtester)" % " ".join(missing))
     if module is None:
         problems.append("pam_twofa.so is not built (make first)")
-    for p in (pamtest.MKMEMBER, ENROLL):
+    for p in (MKMEMBER, ENROLL):
         if not os.access(p, os.X_OK):
             problems.append("%s is not built (make check builds it)" % p)
     if problems:
@@ -241,16 +237,22 @@ def sanitizer_env(module):
 _MODULE_WORD = re.compile(r"(?<![\w/.])pam_twofa\.so(?![\w.])")
 
 
-def pam_recipe(name, env, module):
-    """etc/pam.d/NAME with only the module path changed: every `pam_twofa.so` becomes the
-    built module's absolute path followed by config=ENV's twofa.conf."""
-    with open(os.path.join(ETC, "pam.d", name)) as f:
+def with_built_module(path, env, module):
+    """The text of PATH (a file in etc/) with only the module path changed: every
+    `pam_twofa.so` becomes the built module's absolute path followed by config=ENV's
+    twofa.conf."""
+    with open(path) as f:
         text = f.read()
     replacement = "%s config=%s" % (module, env.config_path)
     new, count = _MODULE_WORD.subn(lambda m: replacement, text)
     if count == 0:
-        raise Prerequisite("etc/pam.d/%s does not name pam_twofa.so" % name)
+        raise Prerequisite("%s does not name pam_twofa.so" % os.path.relpath(path, SRCDIR))
     return new
+
+
+def pam_recipe(name, env, module):
+    """etc/pam.d/NAME with the built module (with_built_module)."""
+    return with_built_module(os.path.join(ETC, "pam.d", name), env, module)
 
 
 def install_system_file(path, text, mode=0o644):

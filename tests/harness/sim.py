@@ -1,6 +1,12 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Helpers for Python tests that use the Twilio simulator: start/stop it with simctl (stopped
-at exit, even on failure), call the API and the /_sim/ controls, print TAP."""
+"""The Twilio simulator (tests/sim) for Python tests: start/stop it with simctl (stopped at
+exit, even on failure), call the API, and the /_sim/ controls (outbox, faults, clock,
+numbers, service settings).
+
+    sim = Sim()                  # or Sim("--http"), any simctl start arguments
+    sim.start("+14155550123")    # POST /Verifications -> (status, JSON, headers)
+    sim.last_code("+14155550123")
+"""
 
 import atexit
 import base64
@@ -14,32 +20,9 @@ import sys
 import tempfile
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SIMCTL = os.path.join(HERE, "simctl")
-PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+from harness.paths import PYTHON, SRCDIR
 
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=None):
-        self.n += 1
-        if not cond:
-            self.failed += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name), flush=True)
-        if not cond and diag is not None:
-            for line in str(diag).splitlines()[:40]:
-                print("# " + line, flush=True)
-        return cond
-
-    def eq(self, got, want, name):
-        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
-
-    def done(self):
-        print("1..%d" % self.n, flush=True)
-        return 1 if self.failed else 0
+SIMCTL = os.path.join(SRCDIR, "tests", "sim", "simctl")
 
 
 class Sim:
@@ -166,3 +149,62 @@ class Sim:
     def last_code(self, to):
         box = self.outbox(to)
         return box[-1]["code"] if box else None
+
+    def code_answer(self, to):
+        """A run_pam answer callable that reads the newest code for `to` from the outbox at
+        the moment the prompt appears (None, i.e. a NULL resp, if nothing was sent)."""
+        return lambda kind, text, run: self.last_code(to)
+
+    def wrong_code_answer(self, to):
+        """A run_pam answer callable: a well-formed code that differs from the newest one
+        sent to `to` (from 000000 when nothing was sent)."""
+        def answer(kind, text, run):
+            code = self.last_code(to) or "000000"
+            return "%06d" % ((int(code) + 1) % 10 ** len(code))
+        return answer
+
+    def codes(self, to=None):
+        return [e["code"] for e in self.outbox(to)]
+
+    def sends(self, to=None):
+        return len(self.outbox(to))
+
+    def reset(self):
+        return self.ctl("POST", "reset")
+
+    def fragment(self):
+        """The twofa.conf lines simctl wrote for this simulator (credentials, URLs, CA)."""
+        with open(os.path.join(self.dir, "twofa.conf")) as f:
+            return f.read()
+
+    def fault(self, op, fault, number=None, delay=None, count=1):
+        spec = {"op": op, "fault": fault, "count": count}
+        if number is not None:
+            spec["number"] = number
+        if delay is not None:
+            spec["delay"] = delay
+        return self.ctl("POST", "faults", spec)
+
+    def clear_faults(self):
+        return self.ctl("DELETE", "faults")
+
+    def clock(self):
+        return self.ctl("GET", "clock")["now"]
+
+    def advance(self, seconds):
+        return self.ctl("POST", "clock", {"advance": seconds})["now"]
+
+    def set_clock(self, epoch):
+        return self.ctl("POST", "clock", {"set": epoch})["now"]
+
+    def stats(self):
+        return self.ctl("GET", "stats")
+
+    def requests(self):
+        return self.ctl("GET", "requests")
+
+    def number_kind(self, number, kind):
+        return self.ctl("POST", "numbers", {"number": number, "kind": kind})
+
+    def set_service(self, **settings):
+        return self.ctl("POST", "service", settings)
