@@ -12,25 +12,26 @@ import shlex
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pamtest  # noqa: E402
-from pamtest import run_pam  # noqa: E402
+from harness.paths import BUILDDIR
+from harness.tap import Tap
+from harness.sim import Sim
+from harness.pam import Env, SyslogCapture, module_path, run_pam
 
-t = pamtest.Tap()
-if not t.ok(pamtest.module_path() is not None, "pam_twofa.so is built"):
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
 
 PASSWORD = "a password of alice"
 ALICE, PAT, LOU = "+14155550123", "+14155550124", "+14155550125"
 MAX_TRIES, LOCKOUT = 3, 5
 
-sim = pamtest.Sim()
-env = pamtest.Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": str(LOCKOUT),
+sim = Sim()
+env = Env(sim, config={"max_tries": str(MAX_TRIES), "lockout_failures": str(LOCKOUT),
                                "lockout_seconds": "600"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("pat", PASSWORD, PAT, status="pending")
 env.add_member("lou", PASSWORD, LOU)
-cap = pamtest.SyslogCapture(env)
+cap = SyslogCapture(env)
 
 env.service("dl", [env.twofa_line()])
 # The stack's result is PAM_SUCCESS where pam_twofa says PAM_IGNORE (libpam turns a stack of
@@ -47,7 +48,7 @@ env.service("dl-scope-debug", [env.twofa_line("groups=twofa-no-such-group debug"
 DECISION = re.compile(r"^pam_twofa\([^)]*\): (auth|account|password) service=\S+ user=\S+ .*"
                       r"result=(success|denied|ignored|error) reason=")
 
-NSS_SO = os.path.join(pamtest.BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
+NSS_SO = os.path.join(BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
 nssdir = os.path.join(env.dir, "nss")
 os.mkdir(nssdir, 0o755)
 os.symlink(os.path.abspath(NSS_SO), os.path.join(nssdir, "libnss_twofatest.so.2"))

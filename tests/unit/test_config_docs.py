@@ -28,28 +28,10 @@ import re
 import subprocess
 import sys
 
-SRCDIR = os.environ.get("TWOFA_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
-BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or os.getcwd()
+from harness.paths import BUILDDIR, SRCDIR
+from harness.tap import Tap
+
 RANGE = re.compile(r"\b\d+\.\.\d+\b")
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, what, why=""):
-        self.n += 1
-        print("%sok %d - %s" % ("" if cond else "not ", self.n, what))
-        if not cond:
-            self.failed += 1
-            for line in str(why).splitlines():
-                print("#   " + line)
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
 
 
 class Key:
