@@ -287,7 +287,8 @@ static char *latest_code(outbox *o, const char *phone)
 	list = json_loads(body, 0, NULL);
 	free(body);
 	if (json_is_array(list) && json_array_size(list) > 0) {
-		const char *c = json_string_value(json_object_get(json_array_get(list, json_array_size(list) - 1), "code"));
+		const char *c = json_string_value(
+			json_object_get(json_array_get(list, json_array_size(list) - 1), "code"));
 		code = c ? strdup(c) : NULL;
 	}
 	json_decref(list);
@@ -365,7 +366,9 @@ typedef struct options {
 
 static const char *strength_name(twofa_strength s)
 {
-	return s == TWOFA_STRENGTH_INTERACTIVE ? "interactive" : s == TWOFA_STRENGTH_MODERATE ? "moderate" : "sensitive";
+	return s == TWOFA_STRENGTH_INTERACTIVE ? "interactive"
+	       : s == TWOFA_STRENGTH_MODERATE  ? "moderate"
+					       : "sensitive";
 }
 
 /* ---- --setup: many members, one hash ---- */
@@ -453,11 +456,21 @@ static bool pam_login(const options *o, const char *user, const char *phone, out
 
 /* ---- one login made of the module's libtwofa calls, each timed ---- */
 
-enum { PART_CONFIG, PART_MEMBERS, PART_STATE_READ, PART_PASSWORD, PART_RESERVE, PART_VERIFY_NEW, PART_START,
-       PART_CHECK, PART_SUCCESS, PART_COUNT };
+enum {
+	PART_CONFIG,
+	PART_MEMBERS,
+	PART_STATE_READ,
+	PART_PASSWORD,
+	PART_RESERVE,
+	PART_VERIFY_NEW,
+	PART_START,
+	PART_CHECK,
+	PART_SUCCESS,
+	PART_COUNT
+};
 static const char *const part_names[PART_COUNT] = {
-	"config_load", "members_load", "state_read", "password_verify", "state_reserve_send",
-	"verify_new", "verify_start", "verify_check", "state_record_success",
+	"config_load", "members_load", "state_read",   "password_verify",      "state_reserve_send",
+	"verify_new",  "verify_start", "verify_check", "state_record_success",
 };
 /* Parts that are neither Argon2id nor a request to Twilio. */
 static const bool part_is_local[PART_COUNT] = {true, true, true, false, true, true, false, false, true};
@@ -481,7 +494,12 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	twofa_status status;
 	char *code;
 
-#define TIMED(part, var, call) do { t = now_s(); var = (call); took[part] = now_s() - t; } while (0)
+#define TIMED(part, var, call)            \
+	do {                              \
+		t = now_s();              \
+		var = (call);             \
+		took[part] = now_s() - t; \
+	} while (0)
 	twofa_config_init(&cfg);
 	TIMED(PART_CONFIG, status, twofa_config_load(&cfg, o->config, &err));
 	if (status != TWOFA_OK)
@@ -496,8 +514,9 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	if (status != TWOFA_OK)
 		die("password_verify", err.msg);
 	(void)twofa_password_needs_rehash(m.password_hash, cfg.password_strength);
-	TIMED(PART_RESERVE, status, twofa_state_reserve_send(cfg.state_db, user, time(NULL), cfg.send_limit,
-							    cfg.send_window, &allowed, &retry_at, &err));
+	TIMED(PART_RESERVE, status,
+	      twofa_state_reserve_send(cfg.state_db, user, time(NULL), cfg.send_limit, cfg.send_window,
+				       &allowed, &retry_at, &err));
 	if (status != TWOFA_OK || !allowed)
 		die("reserve_send", status != TWOFA_OK ? err.msg : "send limit reached");
 	TIMED(PART_VERIFY_NEW, status, twofa_verify_new(&v, &cfg, &err));
@@ -514,8 +533,9 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	if (outcome != TWOFA_VERIFY_APPROVED)
 		die("verify_check", res.log_message);
 	twofa_state_origin_make(&origin, "bench", "rhost", "127.0.0.1", NULL, "rhost=127.0.0.1");
-	TIMED(PART_SUCCESS, status, twofa_state_record_success(cfg.state_db, &login, time(NULL), "bench",
-								cfg.grace_period, &locked, &err));
+	TIMED(PART_SUCCESS, status,
+	      twofa_state_record_success(cfg.state_db, &login, time(NULL), "bench", cfg.grace_period, &locked,
+					 &err));
 	if (status != TWOFA_OK || locked)
 		die("record_success", status != TWOFA_OK ? err.msg : "locked out");
 #undef TIMED
@@ -606,7 +626,8 @@ static int run(const options *o)
 			snprintf(phone, sizeof(phone), PHONE_FORMAT, k % 1000000000);
 			u = user;
 		}
-		if (!pam_login(o, u, o->fixed_user ? NULL : phone, &box, i < o->warmup ? NULL : &ps) && i < o->warmup)
+		if (!pam_login(o, u, o->fixed_user ? NULL : phone, &box, i < o->warmup ? NULL : &ps) &&
+		    i < o->warmup)
 			die("the warm-up login failed for", u);
 		if (o->parts) {
 			/* Another member than the PAM login's, so the two never share a pending code. */
@@ -657,7 +678,8 @@ static int run(const options *o)
 				 ",\"requests_per_login\":%.2f,\"new_connections_per_login\":%.2f,"
 				 "\"tls_full_handshakes_per_login\":%.2f,\"tls_resumed_per_login\":%.2f",
 				 (double)ps.requests * per, (double)ps.connections * per,
-				 (double)(ps.connections - ps.tls_resumed) * per, (double)ps.tls_resumed * per);
+				 (double)(ps.connections - ps.tls_resumed) * per,
+				 (double)ps.tls_resumed * per);
 			print_line(o, "login_argon2id", &ps.argon2id, NULL);
 			print_line(o, "login_server_wait", &ps.server, extra);
 			print_line(o, "login_lock_wait_read", &ps.lock_read, NULL);
@@ -668,8 +690,11 @@ static int run(const options *o)
 		}
 		if (o->parts) {
 			for (int i = 0; i < PART_COUNT; i++) {
-				snprintf(extra, sizeof(extra), ",\"part\":\"%s\",\"kind\":\"%s\"", part_names[i],
-					 part_is_local[i] ? "local" : i == PART_PASSWORD ? "argon2id" : "server");
+				snprintf(extra, sizeof(extra), ",\"part\":\"%s\",\"kind\":\"%s\"",
+					 part_names[i],
+					 part_is_local[i]     ? "local"
+					 : i == PART_PASSWORD ? "argon2id"
+							      : "server");
 				print_line(o, "login_part", &parts[i], extra);
 			}
 			print_line(o, "login_parts_local", &local,
@@ -682,8 +707,8 @@ static int run(const options *o)
 		curl_global_cleanup();
 	}
 	{
-		series *all[] = {&ps.total, &ps.handle, &ps.conv, &ps.argon2id, &ps.server, &ps.overhead,
-				 &ps.lock_read, &ps.lock_write, &local};
+		series *all[] = {&ps.total,    &ps.handle,    &ps.conv,       &ps.argon2id, &ps.server,
+				 &ps.overhead, &ps.lock_read, &ps.lock_write, &local};
 		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 			free(all[i]->ms);
 		for (int i = 0; i < PART_COUNT; i++)
@@ -704,31 +729,61 @@ static bool parse_size(const char *s, size_t *out)
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "bench_login: %s\n"
-			"usage: bench_login --setup --db PATH --members M --strength S < password\n"
-			"       bench_login --confdir DIR --service NAME [--count N] [--quick] [--members M]\n"
-			"                   [--first K] [--warmup W] [--label L] [--sim-url URL --ca FILE]\n"
-			"                   [--pause-ms MS] [--parts --config FILE] [--strength S] [--raw]\n"
-			"                   [--start-at EPOCH] [--user NAME] < password\n",
+	fprintf(stderr,
+		"bench_login: %s\n"
+		"usage: bench_login --setup --db PATH --members M --strength S < password\n"
+		"       bench_login --confdir DIR --service NAME [--count N] [--quick] [--members M]\n"
+		"                   [--first K] [--warmup W] [--label L] [--sim-url URL --ca FILE]\n"
+		"                   [--pause-ms MS] [--parts --config FILE] [--strength S] [--raw]\n"
+		"                   [--start-at EPOCH] [--user NAME] < password\n",
 		why);
 	return 64;
 }
 
 int main(int argc, char **argv)
 {
-	enum { O_SETUP = 256, O_DB, O_MEMBERS, O_STRENGTH, O_CONFDIR, O_SERVICE, O_COUNT, O_QUICK, O_FIRST,
-	       O_WARMUP, O_LABEL, O_SIM, O_CA, O_PAUSE, O_PARTS, O_CONFIG, O_RAW, O_START, O_USER };
+	enum {
+		O_SETUP = 256,
+		O_DB,
+		O_MEMBERS,
+		O_STRENGTH,
+		O_CONFDIR,
+		O_SERVICE,
+		O_COUNT,
+		O_QUICK,
+		O_FIRST,
+		O_WARMUP,
+		O_LABEL,
+		O_SIM,
+		O_CA,
+		O_PAUSE,
+		O_PARTS,
+		O_CONFIG,
+		O_RAW,
+		O_START,
+		O_USER
+	};
 	static const struct option longopts[] = {
-		{"setup", no_argument, NULL, O_SETUP}, {"db", required_argument, NULL, O_DB},
-		{"members", required_argument, NULL, O_MEMBERS}, {"strength", required_argument, NULL, O_STRENGTH},
-		{"confdir", required_argument, NULL, O_CONFDIR}, {"service", required_argument, NULL, O_SERVICE},
-		{"count", required_argument, NULL, O_COUNT}, {"quick", no_argument, NULL, O_QUICK},
-		{"first", required_argument, NULL, O_FIRST}, {"warmup", required_argument, NULL, O_WARMUP},
-		{"label", required_argument, NULL, O_LABEL}, {"sim-url", required_argument, NULL, O_SIM},
-		{"ca", required_argument, NULL, O_CA}, {"pause-ms", required_argument, NULL, O_PAUSE},
-		{"parts", no_argument, NULL, O_PARTS}, {"config", required_argument, NULL, O_CONFIG},
-		{"raw", no_argument, NULL, O_RAW}, {"start-at", required_argument, NULL, O_START},
-		{"user", required_argument, NULL, O_USER}, {NULL, 0, NULL, 0},
+		{"setup", no_argument, NULL, O_SETUP},
+		{"db", required_argument, NULL, O_DB},
+		{"members", required_argument, NULL, O_MEMBERS},
+		{"strength", required_argument, NULL, O_STRENGTH},
+		{"confdir", required_argument, NULL, O_CONFDIR},
+		{"service", required_argument, NULL, O_SERVICE},
+		{"count", required_argument, NULL, O_COUNT},
+		{"quick", no_argument, NULL, O_QUICK},
+		{"first", required_argument, NULL, O_FIRST},
+		{"warmup", required_argument, NULL, O_WARMUP},
+		{"label", required_argument, NULL, O_LABEL},
+		{"sim-url", required_argument, NULL, O_SIM},
+		{"ca", required_argument, NULL, O_CA},
+		{"pause-ms", required_argument, NULL, O_PAUSE},
+		{"parts", no_argument, NULL, O_PARTS},
+		{"config", required_argument, NULL, O_CONFIG},
+		{"raw", no_argument, NULL, O_RAW},
+		{"start-at", required_argument, NULL, O_START},
+		{"user", required_argument, NULL, O_USER},
+		{NULL, 0, NULL, 0},
 	};
 	options o = {.label = "pam_twofa", .members = 1, .warmup = 1, .count = 0};
 	bool count_given = false;
@@ -736,8 +791,12 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (opt) {
-		case O_SETUP: o.setup = true; break;
-		case O_DB: o.db = optarg; break;
+		case O_SETUP:
+			o.setup = true;
+			break;
+		case O_DB:
+			o.db = optarg;
+			break;
 		case O_MEMBERS:
 			if (!parse_size(optarg, &o.members) || o.members == 0)
 				return usage("bad --members");
@@ -752,14 +811,20 @@ int main(int argc, char **argv)
 			else
 				return usage("bad --strength");
 			break;
-		case O_CONFDIR: o.confdir = optarg; break;
-		case O_SERVICE: o.service = optarg; break;
+		case O_CONFDIR:
+			o.confdir = optarg;
+			break;
+		case O_SERVICE:
+			o.service = optarg;
+			break;
 		case O_COUNT:
 			if (!parse_size(optarg, &o.count))
 				return usage("bad --count");
 			count_given = true;
 			break;
-		case O_QUICK: o.quick = true; break;
+		case O_QUICK:
+			o.quick = true;
+			break;
 		case O_FIRST:
 			if (!parse_size(optarg, &o.first))
 				return usage("bad --first");
@@ -768,19 +833,36 @@ int main(int argc, char **argv)
 			if (!parse_size(optarg, &o.warmup))
 				return usage("bad --warmup");
 			break;
-		case O_LABEL: o.label = optarg; break;
-		case O_SIM: o.sim_url = optarg; break;
-		case O_CA: o.ca = optarg; break;
+		case O_LABEL:
+			o.label = optarg;
+			break;
+		case O_SIM:
+			o.sim_url = optarg;
+			break;
+		case O_CA:
+			o.ca = optarg;
+			break;
 		case O_PAUSE:
 			if (!twofa_parse_long(optarg, 0, 600000, &o.pause_ms))
 				return usage("bad --pause-ms");
 			break;
-		case O_PARTS: o.parts = true; break;
-		case O_CONFIG: o.config = optarg; break;
-		case O_RAW: o.raw = true; break;
-		case O_START: o.start_at = strtod(optarg, NULL); break;
-		case O_USER: o.fixed_user = optarg; break;
-		default: return usage("bad option");
+		case O_PARTS:
+			o.parts = true;
+			break;
+		case O_CONFIG:
+			o.config = optarg;
+			break;
+		case O_RAW:
+			o.raw = true;
+			break;
+		case O_START:
+			o.start_at = strtod(optarg, NULL);
+			break;
+		case O_USER:
+			o.fixed_user = optarg;
+			break;
+		default:
+			return usage("bad option");
 		}
 	}
 	if (optind != argc)

@@ -24,7 +24,8 @@
 
 #define LOOKUP_SAMPLES 20000
 /* A well-formed Argon2id string: the benchmark measures the store, not hashing. */
-#define FAKE_HASH "$argon2id$v=19$m=65536,t=2,p=1$YmVuY2htYXJrc2FsdA$QmVuY2htYXJrSGFzaEJlbmNobWFya0hhc2hCZW5jaG0"
+#define FAKE_HASH \
+	"$argon2id$v=19$m=65536,t=2,p=1$YmVuY2htYXJrc2FsdA$QmVuY2htYXJrSGFzaEJlbmNobWFya0hhc2hCZW5jaG0"
 
 static double now_s(void)
 {
@@ -204,7 +205,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			printf("usage: bench_store [--quick] [--batch B] [N ...]  (default: 100000 1000000; --quick: 10000)\n");
 			return 0;
-		} else if (count < sizeof(sizes) / sizeof(sizes[0]) && twofa_parse_long(argv[i], 1, 100000000, &v)) {
+		} else if (count < sizeof(sizes) / sizeof(sizes[0]) &&
+			   twofa_parse_long(argv[i], 1, 100000000, &v)) {
 			sizes[count++] = (size_t)v;
 		} else {
 			fprintf(stderr, "bench_store: bad argument: %s\n", argv[i]);

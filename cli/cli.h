@@ -29,7 +29,7 @@ typedef struct cli_context {
 	bool color;              /* stdout is a terminal and NO_COLOR is unset */
 	bool color_err;          /* the same for stderr */
 	bool config_loaded;
-	twofa_config config;     /* valid once cli_load_config succeeded */
+	twofa_config config; /* valid once cli_load_config succeeded */
 } cli_context;
 
 typedef struct cli_command {
@@ -38,7 +38,7 @@ typedef struct cli_command {
 	const char *synopsis;
 	const char *summary;
 	bool needs_root;
-	const char *help;        /* options and notes for COMMAND --help, or NULL */
+	const char *help; /* options and notes for COMMAND --help, or NULL */
 } cli_command;
 
 /* main.c ------------------------------------------------------------------ */
@@ -112,8 +112,7 @@ void cli_tty_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * --password-stdin form); when stdin is not a terminal the lines come from
  * stdin in the same order. Hashes it with the configured strength into
  * hash and wipes the plain text. Returns 0 or an exit code (after a message). */
-int cli_read_new_password(const char *user, bool once, twofa_strength strength,
-			  char *hash, size_t hash_size);
+int cli_read_new_password(const char *user, bool once, twofa_strength strength, char *hash, size_t hash_size);
 
 /* output.c ---------------------------------------------------------------- */
 

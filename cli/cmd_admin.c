@@ -12,8 +12,8 @@
 #include "util.h"
 
 /* Parses "COMMAND USER" plus the flags in allowed ('y' --yes, 'j' --json). */
-static int parse_user_args(const char *command, const char *allowed, int argc, char **argv,
-			   const char **user, bool *yes, bool *json)
+static int parse_user_args(const char *command, const char *allowed, int argc, char **argv, const char **user,
+			   bool *yes, bool *json)
 {
 	static const struct option options[] = {
 		{"yes", no_argument, NULL, 'y'},
@@ -62,15 +62,15 @@ static twofa_status change_status(twofa_member *m, void *arg, twofa_error *err)
 
 	if (strcmp(c->command, "approve") == 0) {
 		if (m->status == TWOFA_MEMBER_DISABLED)
-			return twofa_fail(err, TWOFA_EINVAL, "%s is disabled, not pending; use 'twofa-enroll enable'",
-					  m->user);
+			return twofa_fail(err, TWOFA_EINVAL,
+					  "%s is disabled, not pending; use 'twofa-enroll enable'", m->user);
 		if (m->status == TWOFA_MEMBER_ACTIVE)
 			return TWOFA_EEXIST;
 		m->status = TWOFA_MEMBER_ACTIVE;
 	} else if (strcmp(c->command, "enable") == 0) {
 		if (m->status == TWOFA_MEMBER_PENDING)
-			return twofa_fail(err, TWOFA_EINVAL, "%s is pending approval; use 'twofa-enroll approve'",
-					  m->user);
+			return twofa_fail(err, TWOFA_EINVAL,
+					  "%s is pending approval; use 'twofa-enroll approve'", m->user);
 		if (m->status == TWOFA_MEMBER_ACTIVE)
 			return TWOFA_EEXIST;
 		m->status = TWOFA_MEMBER_ACTIVE;
@@ -100,7 +100,7 @@ static int set_status(cli_context *ctx, const char *command, int argc, char **ar
 	printf("%s %s\n", user,
 	       !c.changed ? (strcmp(command, "disable") == 0 ? "was already disabled" : "was already active")
 	       : strcmp(command, "disable") == 0 ? "disabled"
-						  : "is active");
+						 : "is active");
 	return EX_OK;
 }
 
@@ -140,14 +140,16 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 	twofa_phone_mask(m.phone, shown, sizeof(shown));
 	twofa_member_free(&m);
 	if (!yes) {
-		snprintf(question, sizeof(question), "Remove %s (%s) and their login state? [y/N] ", user, shown);
+		snprintf(question, sizeof(question), "Remove %s (%s) and their login state? [y/N] ", user,
+			 shown);
 		if (!cli_confirm(question))
-			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : 1, "not confirmed; nothing was removed");
+			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : 1,
+					"not confirmed; nothing was removed");
 	}
 	twofa_error_clear(&err);
 	if (twofa_members_remove(ctx->config.members_db, user, &err) != TWOFA_OK)
 		return err.status == TWOFA_ENOTFOUND ? cli_fail(EX_DATAERR, "%s is not enrolled", user)
-						      : cli_fail_status(&err);
+						     : cli_fail_status(&err);
 	if (twofa_state_forget(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
 		return cli_fail(twofa_status_exit_code(err.status),
 				"%s was removed, but their login state was not: %s", user, err.msg);
@@ -194,9 +196,9 @@ static void print_table(const cli_context *ctx, const cli_member_row *rows, size
 	}
 	if (width > 32)
 		width = 32;
-	printf("%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n", cli_color(ctx->color, CLI_BOLD), (int)width,
-	       "USER", "PHONE", "CC", "CHANNEL", "STATUS", "LAST LOGIN", "FAILURES", "LOCKED UNTIL",
-	       cli_color(ctx->color, CLI_RESET));
+	printf("%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n", cli_color(ctx->color, CLI_BOLD),
+	       (int)width, "USER", "PHONE", "CC", "CHANNEL", "STATUS", "LAST LOGIN", "FAILURES",
+	       "LOCKED UNTIL", cli_color(ctx->color, CLI_RESET));
 	for (size_t i = 0; i < count; i++) {
 		const twofa_member *m = &rows[i].member;
 		const cli_login_state *st = &rows[i].state;
@@ -205,9 +207,9 @@ static void print_table(const cli_context *ctx, const cli_member_row *rows, size
 
 		twofa_phone_mask(m->phone, shown, sizeof(shown));
 		printf("%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", (int)width, m->user, shown,
-		       m->country, twofa_channel_name(m->channel), cli_color(ctx->color, status_color(m->status)),
-		       twofa_member_status_name(m->status), cli_color(ctx->color, CLI_RESET),
-		       cli_time_text(st->last_login, last), st->failures,
+		       m->country, twofa_channel_name(m->channel),
+		       cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
+		       cli_color(ctx->color, CLI_RESET), cli_time_text(st->last_login, last), st->failures,
 		       cli_time_text(cli_locked_until(st, now), locked));
 	}
 }
@@ -233,7 +235,8 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 			json = true;
 		} else if (opt == 's') {
 			if (!twofa_member_status_parse(optarg, &want))
-				return cli_usage_error("list", "list: --status must be active, pending or disabled");
+				return cli_usage_error("list",
+						       "list: --status must be active, pending or disabled");
 			filter = true;
 		} else {
 			return cli_usage_error("list", "list: unknown option or missing value");
@@ -272,8 +275,8 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 	}
 	cli_members_free(rows, kept);
 	if (rc == EX_OK && damaged > 0)
-		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s left out; run 'twofa-enroll db check'", damaged,
-			      damaged == 1 ? "" : "s");
+		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s left out; run 'twofa-enroll db check'",
+			      damaged, damaged == 1 ? "" : "s");
 	return rc;
 }
 
@@ -291,7 +294,8 @@ static bool add_state_json(json_t *obj, const twofa_state_entry *st, const twofa
 		const twofa_source_entry *s = &st->sources[i];
 		if (twofa_state_source_is_locked(s, now))
 			ok = twofa_format_time(s->locked_until, when) &&
-			     json_array_append_new(from, json_pack("{s:s, s:s}", "from", s->from, "until", when)) == 0;
+			     json_array_append_new(from, json_pack("{s:s, s:s}", "from", s->from, "until",
+								   when)) == 0;
 	}
 	if (!ok) {
 		json_decref(from);
@@ -302,7 +306,8 @@ static bool add_state_json(json_t *obj, const twofa_state_entry *st, const twofa
 	twofa_state_send_window(st, now, c->send_limit, c->send_window, &sends, &next_at);
 	ok = json_object_set_new(obj, "sends", json_integer((json_int_t)sends)) == 0;
 	ok = ok && twofa_format_time(next_at, when);
-	return ok && json_object_set_new(obj, "next_send", next_at > now ? json_string(when) : json_null()) == 0;
+	return ok &&
+	       json_object_set_new(obj, "next_send", next_at > now ? json_string(when) : json_null()) == 0;
 }
 
 static void print_state(const twofa_state_entry *st, const twofa_config *c, time_t now)
@@ -372,9 +377,10 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		       "last login    %s\n"
 		       "failures      %ld\n"
 		       "locked until  %s\n",
-		       m.user, m.email != NULL ? m.email : "-", shown, m.country, twofa_channel_name(m.channel),
-		       cli_color(ctx->color, status_color(m.status)), twofa_member_status_name(m.status),
-		       cli_color(ctx->color, CLI_RESET), cli_time_text(m.created, t1), cli_time_text(m.updated, t2),
+		       m.user, m.email != NULL ? m.email : "-", shown, m.country,
+		       twofa_channel_name(m.channel), cli_color(ctx->color, status_color(m.status)),
+		       twofa_member_status_name(m.status), cli_color(ctx->color, CLI_RESET),
+		       cli_time_text(m.created, t1), cli_time_text(m.updated, t2),
 		       cli_time_text(m.verified, t3), cli_time_text(st.last_login, t4), st.failures,
 		       cli_time_text(twofa_state_latest_lock(&st, now), t5));
 		print_state(&st, &ctx->config, now);

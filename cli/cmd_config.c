@@ -68,8 +68,7 @@ int cmd_check_config(cli_context *ctx, int argc, char **argv)
 		       details.friendly_name, details.code_length);
 		return EX_OK;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
-		return cli_fail(EX_CONFIG,
-				"Twilio refused the credentials: check %s (%s)",
+		return cli_fail(EX_CONFIG, "Twilio refused the credentials: check %s (%s)",
 				ctx->config.api_key_sid != NULL ? "api_key_sid and api_key_secret"
 								: "account_sid and auth_token",
 				r.log_message);

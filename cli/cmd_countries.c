@@ -33,8 +33,8 @@ static int print_countries_json(void)
 		return cli_fail(1, "out of memory");
 	for (size_t i = 0; i < twofa_country_count(); i++) {
 		const twofa_country *c = twofa_country_at(i);
-		json_t *row = json_pack("{s:s, s:s, s:s}", "code", c->code, "name", c->name,
-					"calling_code", c->calling_code);
+		json_t *row = json_pack("{s:s, s:s, s:s}", "code", c->code, "name", c->name, "calling_code",
+					c->calling_code);
 		if (row == NULL || json_array_append_new(list, row) != 0) {
 			json_decref(list);
 			return cli_fail(1, "out of memory");
@@ -85,7 +85,8 @@ int cmd_countries(cli_context *ctx, int argc, char **argv)
 		json = true;
 	}
 	if (optind != argc)
-		return cli_fail(EX_USAGE, "countries takes no arguments; usage: twofa-enroll countries [--json]");
+		return cli_fail(EX_USAGE,
+				"countries takes no arguments; usage: twofa-enroll countries [--json]");
 	return json ? print_countries_json() : print_countries_table();
 }
 

@@ -52,8 +52,8 @@ static bool valid_state(const char *key, const char *value, size_t len, void *ar
 /* Checks one store; 0 when it is good (or does not exist yet). */
 /* missing_ok: state.db appears with the first login, but without members.db
  * every login fails closed, so its absence is a problem to report. */
-static int check_one(const char *label, const char *path, twofa_store_validator validate, const char *recover_arg,
-		     bool missing_ok)
+static int check_one(const char *label, const char *path, twofa_store_validator validate,
+		     const char *recover_arg, bool missing_ok)
 {
 	twofa_store_report report;
 	twofa_error err;
@@ -66,20 +66,25 @@ static int check_one(const char *label, const char *path, twofa_store_validator 
 		return 0;
 	}
 	if (st == TWOFA_ENOTFOUND)
-		return cli_fail(EX_CANTCREAT, "%s %s: does not exist, so every login fails closed; "
-				"'twofa-enroll add' creates it", label, path);
+		return cli_fail(EX_CANTCREAT,
+				"%s %s: does not exist, so every login fails closed; "
+				"'twofa-enroll add' creates it",
+				label, path);
 	if (st == TWOFA_OK) {
-		printf("%s %s: %zu record%s, all good\n", label, path, report.records, report.records == 1 ? "" : "s");
+		printf("%s %s: %zu record%s, all good\n", label, path, report.records,
+		       report.records == 1 ? "" : "s");
 		return 0;
 	}
 	/* The store could not even be opened: the error says why. */
 	if (report.damaged == 0 && report.records == 0 && report.first_problem[0] == '\0')
-		return cli_fail(twofa_status_exit_code(st), "%s %s: %s; try 'twofa-enroll db recover %s'", label, path,
-				err.msg, recover_arg);
+		return cli_fail(twofa_status_exit_code(st), "%s %s: %s; try 'twofa-enroll db recover %s'",
+				label, path, err.msg, recover_arg);
 	twofa_sanitize(report.first_problem);
-	return cli_fail(EX_CANTCREAT, "%s %s: %zu good record%s, %zu damaged%s; first problem: %s; run 'twofa-enroll db recover %s'",
+	return cli_fail(EX_CANTCREAT,
+			"%s %s: %zu good record%s, %zu damaged%s; first problem: %s; run 'twofa-enroll db recover %s'",
 			label, path, report.records, report.records == 1 ? "" : "s", report.damaged,
-			report.walk_complete ? "" : ", the walk stopped early", report.first_problem, recover_arg);
+			report.walk_complete ? "" : ", the walk stopped early", report.first_problem,
+			recover_arg);
 }
 
 static int db_check(cli_context *ctx)
@@ -101,7 +106,8 @@ static int copy_file(int src_fd, const char *dst, off_t *copied)
 	if (out < 0) {
 		if (errno == EEXIST)
 			return cli_fail(EX_CANTCREAT, "%s already exists; refusing to overwrite it", dst);
-		return cli_fail(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create %s: %s", dst, strerror(errno));
+		return cli_fail(errno == EACCES ? EX_NOPERM : EX_CANTCREAT, "cannot create %s: %s", dst,
+				strerror(errno));
 	}
 	if (fchmod(out, 0600) != 0)
 		goto fail;
@@ -214,7 +220,8 @@ static int collect_bad(const char *key, const char *value, size_t len, void *arg
 /* GDBM's recovery keeps a key whose value bytes were damaged. Such a record
  * can never be used (it fails closed at every login), so it is dropped and
  * named: the damaged original stays in the .bak file. */
-static int drop_unreadable(const char *which, const char *path, twofa_store_validator validate, size_t *dropped)
+static int drop_unreadable(const char *which, const char *path, twofa_store_validator validate,
+			   size_t *dropped)
 {
 	bad_keys b = {.validate = validate};
 	twofa_store *s = NULL;
@@ -244,8 +251,8 @@ static int drop_unreadable(const char *which, const char *path, twofa_store_vali
 			(void)twofa_store_close(s, NULL);
 	}
 	if (st != TWOFA_OK)
-		rc = cli_fail(twofa_status_exit_code(st), "cannot drop unreadable records after the recovery: %s",
-			      err.msg);
+		rc = cli_fail(twofa_status_exit_code(st),
+			      "cannot drop unreadable records after the recovery: %s", err.msg);
 	for (size_t i = 0; i < b.count; i++)
 		free(b.keys[i]);
 	free(b.keys);
@@ -272,7 +279,8 @@ static int db_recover(cli_context *ctx, const char *which)
 	st = twofa_store_recover(path, TWOFA_STORE_LOCK_TIMEOUT_MS, &backup, &stats, &err);
 	if (st != TWOFA_OK) {
 		rc = cli_fail(twofa_status_exit_code(st), "cannot recover %s: %s%s%s", path, err.msg,
-			      backup != NULL ? "; the original is kept as " : "", backup != NULL ? backup : "");
+			      backup != NULL ? "; the original is kept as " : "",
+			      backup != NULL ? backup : "");
 		free(backup);
 		return rc;
 	}
@@ -290,7 +298,8 @@ static int db_recover(cli_context *ctx, const char *which)
 	st = twofa_store_check(path, TWOFA_STORE_LOCK_TIMEOUT_MS, validate, NULL, &report, &err);
 	if (st != TWOFA_OK) {
 		twofa_sanitize(report.first_problem);
-		return cli_fail(EX_CANTCREAT, "after recovery %zu records are good and %zu are still damaged (first: %s)",
+		return cli_fail(EX_CANTCREAT,
+				"after recovery %zu records are good and %zu are still damaged (first: %s)",
 				report.records, report.damaged, report.first_problem);
 	}
 	printf("kept %zu good record%s\n", report.records, report.records == 1 ? "" : "s");

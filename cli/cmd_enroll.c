@@ -34,12 +34,9 @@ typedef struct enroll_args {
 static int parse_args(const char *command, const char *allowed, int argc, char **argv, enroll_args *a)
 {
 	static const struct option options[] = {
-		{"phone", required_argument, NULL, 'p'},
-		{"country", required_argument, NULL, 'c'},
-		{"email", required_argument, NULL, 'e'},
-		{"channel", required_argument, NULL, 'C'},
-		{"password-stdin", no_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+		{"phone", required_argument, NULL, 'p'},    {"country", required_argument, NULL, 'c'},
+		{"email", required_argument, NULL, 'e'},    {"channel", required_argument, NULL, 'C'},
+		{"password-stdin", no_argument, NULL, 's'}, {NULL, 0, NULL, 0},
 	};
 	char why[128];
 	int opt;
@@ -55,12 +52,23 @@ static int parse_args(const char *command, const char *allowed, int argc, char *
 			return cli_usage_error(command, why);
 		}
 		switch (opt) {
-		case 'p': a->phone = optarg; break;
-		case 'c': a->country = optarg; break;
-		case 'e': a->email = optarg; break;
-		case 'C': a->channel_name = optarg; break;
-		case 's': a->password_stdin = true; break;
-		default: break;
+		case 'p':
+			a->phone = optarg;
+			break;
+		case 'c':
+			a->country = optarg;
+			break;
+		case 'e':
+			a->email = optarg;
+			break;
+		case 'C':
+			a->channel_name = optarg;
+			break;
+		case 's':
+			a->password_stdin = true;
+			break;
+		default:
+			break;
 		}
 	}
 	if (optind + 1 != argc) {
@@ -175,7 +183,8 @@ static int add(cli_context *ctx, const enroll_args *args)
 		m.created = m.updated = m.verified = now;
 		if (twofa_members_save(ctx->config.members_db, &m, false, &err) != TWOFA_OK)
 			rc = err.status == TWOFA_EEXIST
-				     ? cli_fail(EX_DATAERR, "%s was enrolled by someone else meanwhile; nothing was stored",
+				     ? cli_fail(EX_DATAERR,
+						"%s was enrolled by someone else meanwhile; nothing was stored",
 						m.user)
 				     : cli_fail_status(&err);
 	}
@@ -244,7 +253,8 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 		if ((rc = parse_channel("phone", a.channel_name, &p.channel)) != 0)
 			return rc;
 		if (p.channel == TWOFA_CHANNEL_EMAIL)
-			return cli_usage_error("phone", "phone: a new number is proven by sms, call or whatsapp");
+			return cli_usage_error("phone",
+					       "phone: a new number is proven by sms, call or whatsapp");
 		p.set_channel = true;
 	}
 	if ((rc = cli_load_config(ctx)) != 0)
@@ -312,7 +322,8 @@ int cmd_passwd(cli_context *ctx, int argc, char **argv)
 	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
 		return rc;
 	twofa_member_free(&m);
-	rc = cli_read_new_password(a.user, a.password_stdin, ctx->config.password_strength, hash, sizeof(hash));
+	rc = cli_read_new_password(a.user, a.password_stdin, ctx->config.password_strength, hash,
+				   sizeof(hash));
 	if (rc == 0) {
 		p.hash = hash;
 		p.now = time(NULL);

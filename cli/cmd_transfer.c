@@ -30,7 +30,8 @@ static int open_export(const char *path, FILE **out)
 
 	if (path == NULL) {
 		*out = stdout;
-		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRGRP | S_IROTH)))
+		if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & (S_IRGRP | S_IROTH)))
 			cli_warn("standard output is a file others can read (mode %04o) and the export holds "
 				 "password hashes: chmod 600 it, or use --output FILE",
 				 (unsigned)(st.st_mode & 07777));
@@ -110,8 +111,8 @@ int cmd_export(cli_context *ctx, int argc, char **argv)
 	cli_members_free(rows, count);
 	rc = close_export(path, out, rc);
 	if (rc == EX_OK && damaged > 0)
-		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s not exported; run 'twofa-enroll db check'", damaged,
-			      damaged == 1 ? "" : "s");
+		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s not exported; run 'twofa-enroll db check'",
+			      damaged, damaged == 1 ? "" : "s");
 	return rc;
 }
 
@@ -122,9 +123,9 @@ static bool roll_back(twofa_store *s, cli_import_set *set, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		cli_import_record *r = &set->recs[i];
-		twofa_status st = r->previous != NULL
-					  ? twofa_store_put(s, r->user, r->previous, r->previous_len, true, NULL)
-					  : twofa_store_delete(s, r->user, NULL);
+		twofa_status st = r->previous != NULL ? twofa_store_put(s, r->user, r->previous,
+									r->previous_len, true, NULL)
+						      : twofa_store_delete(s, r->user, NULL);
 		if (st != TWOFA_OK)
 			ok = false;
 	}
@@ -141,7 +142,8 @@ static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bo
 
 	*replaced = 0;
 	twofa_error_clear(&err);
-	st = twofa_store_open(&s, ctx->config.members_db, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
+	st = twofa_store_open(&s, ctx->config.members_db, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS,
+			      &err);
 	if (st != TWOFA_OK)
 		return cli_fail(twofa_status_exit_code(st), "%s; nothing was imported", err.msg);
 	/* First every key, so a refusal writes nothing; with --replace keep
@@ -228,7 +230,8 @@ int cmd_import(cli_context *ctx, int argc, char **argv)
 		in = stdin;
 		name = "stdin";
 	} else if ((in = fopen(name, "re")) == NULL) {
-		return cli_fail(errno == EACCES ? EX_NOPERM : EX_DATAERR, "cannot open %s: %s", name, strerror(errno));
+		return cli_fail(errno == EACCES ? EX_NOPERM : EX_DATAERR, "cannot open %s: %s", name,
+				strerror(errno));
 	}
 	rc = cli_import_read(name, in, &set);
 	if (in != stdin)
@@ -240,8 +243,8 @@ int cmd_import(cli_context *ctx, int argc, char **argv)
 	else if (rc == 0)
 		rc = write_all(ctx, name, &set, replace, &replaced);
 	if (rc == 0 && set.count > 0)
-		printf("imported %zu member%s (%zu new, %zu replaced)\n", set.count, set.count == 1 ? "" : "s",
-		       set.count - replaced, replaced);
+		printf("imported %zu member%s (%zu new, %zu replaced)\n", set.count,
+		       set.count == 1 ? "" : "s", set.count - replaced, replaced);
 	cli_import_set_free(&set);
 	return rc;
 }

@@ -181,7 +181,8 @@ static bool resend_command(const char *answer, twofa_channel current, twofa_chan
 static int interrupted(twofa_verify *v, const cli_destination *d)
 {
 	cancel_pending(v, d);
-	return cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; the pending code was canceled and nothing was changed");
+	return cli_fail(CLI_EXIT_INTERRUPTED,
+			"interrupted; the pending code was canceled and nothing was changed");
 }
 
 int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries)
@@ -200,15 +201,18 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 		twofa_verify_outcome o;
 		twofa_channel ch;
 		char *answer;
-		cli_read_result rr = cli_read_line("Code (or call / sms / resend): ", false, line, sizeof(line));
+		cli_read_result rr = cli_read_line("Code (or call / sms / resend): ", false, line,
+						   sizeof(line));
 
 		if (rr == CLI_READ_INTERRUPTED || cli_interrupted)
 			return interrupted(v, d);
 		if (rr != CLI_READ_OK) {
 			cancel_pending(v, d);
 			if (rr == CLI_READ_TOO_LONG)
-				return cli_fail(EX_DATAERR, "that is not a code (too long); nothing was changed");
-			return cli_fail(rr == CLI_READ_EOF ? EX_DATAERR : 1, "no code given%s; nothing was changed",
+				return cli_fail(EX_DATAERR,
+						"that is not a code (too long); nothing was changed");
+			return cli_fail(rr == CLI_READ_EOF ? EX_DATAERR : 1,
+					"no code given%s; nothing was changed",
 					rr == CLI_READ_EOF ? " (end of input)" : "");
 		}
 		answer = trim(line);
@@ -255,7 +259,8 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 			if (++tries >= max_tries) {
 				cancel_pending(v, d);
 				return cli_fail(EX_DATAERR, "%s; %ld of %ld tries used, nothing was changed",
-						o == TWOFA_VERIFY_EXPIRED ? "the code has expired" : "wrong code",
+						o == TWOFA_VERIFY_EXPIRED ? "the code has expired"
+									  : "wrong code",
 						tries, max_tries);
 			}
 			if (o == TWOFA_VERIFY_EXPIRED)
@@ -263,7 +268,8 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 					 max_tries - tries, max_tries - tries == 1 ? "try" : "tries");
 			else
 				cli_warn("%s (%ld %s left)",
-					 o == TWOFA_VERIFY_WRONG_CODE ? "wrong code" : "that is not a code: 4 to 10 digits",
+					 o == TWOFA_VERIFY_WRONG_CODE ? "wrong code"
+								      : "that is not a code: 4 to 10 digits",
 					 max_tries - tries, max_tries - tries == 1 ? "try" : "tries");
 			break;
 		default:

@@ -120,8 +120,8 @@ int cli_import_read(const char *name, FILE *in, cli_import_set *set)
 		if (r == -2)
 			rc = cli_fail(1, "%s: cannot read: %s; nothing was imported", name, strerror(errno));
 		else if (r == -1)
-			rc = cli_fail(EX_DATAERR, "%s:%lu: line longer than %d bytes; nothing was imported", name,
-				      lineno, IMPORT_LINE_MAX);
+			rc = cli_fail(EX_DATAERR, "%s:%lu: line longer than %d bytes; nothing was imported",
+				      name, lineno, IMPORT_LINE_MAX);
 		else if (!blank(buf)) {
 			twofa_error_clear(&err);
 			if (take_line(set, buf, len, lineno, &err) != TWOFA_OK)
@@ -138,7 +138,8 @@ int cli_import_read(const char *name, FILE *in, cli_import_set *set)
 		qsort(set->recs, set->count, sizeof(set->recs[0]), by_user);
 	for (size_t i = 1; i < set->count; i++)
 		if (strcmp(set->recs[i - 1].user, set->recs[i].user) == 0)
-			return cli_fail(EX_DATAERR, "%s:%lu: %s already appears on line %lu; nothing was imported", name,
+			return cli_fail(EX_DATAERR,
+					"%s:%lu: %s already appears on line %lu; nothing was imported", name,
 					set->recs[i].line, set->recs[i].user, set->recs[i - 1].line);
 	return 0;
 }

@@ -13,12 +13,11 @@
 #include "util.h"
 
 #define USER_HELP "USER is a login name: 1..256 bytes, no control characters, '/' or ':'.\n"
-#define PASSWORD_HELP                                                                          \
-	"The password is asked twice with echo off at a terminal; --password-stdin reads it\n" \
-	"once, as one line, from stdin. When stdin is not a terminal every answer (password,\n"  \
+#define PASSWORD_HELP                                                                           \
+	"The password is asked twice with echo off at a terminal; --password-stdin reads it\n"  \
+	"once, as one line, from stdin. When stdin is not a terminal every answer (password,\n" \
 	"its repeat, code) is one line of stdin, in that order.\n"
-#define CODE_HELP                                                                                \
-	"At the code prompt, 'call', 'sms' or 'resend' sends the code again (by that channel).\n"
+#define CODE_HELP "At the code prompt, 'call', 'sms' or 'resend' sends the code again (by that channel).\n"
 
 const cli_command cli_commands[] = {
 	{"add", cmd_add,
@@ -38,8 +37,8 @@ const cli_command cli_commands[] = {
 	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n" CODE_HELP},
 	{"passwd", cmd_passwd, "passwd USER [--password-stdin]", "set a new password for USER", true,
 	 PASSWORD_HELP},
-	{"test", cmd_test, "test USER [--channel C]",
-	 "send USER a code and check it, without logging in", true, CODE_HELP},
+	{"test", cmd_test, "test USER [--channel C]", "send USER a code and check it, without logging in",
+	 true, CODE_HELP},
 	{"approve", cmd_approve, "approve USER", "activate a member pending approval", true, NULL},
 	{"disable", cmd_disable, "disable USER", "refuse logins of USER until enabled", true, NULL},
 	{"enable", cmd_enable, "enable USER", "allow logins of a disabled member again", true, NULL},
@@ -49,8 +48,8 @@ const cli_command cli_commands[] = {
 	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
-	{"export", cmd_export, "export [--output FILE]", "print every member as JSON lines, password hashes included",
-	 true,
+	{"export", cmd_export, "export [--output FILE]",
+	 "print every member as JSON lines, password hashes included", true,
 	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\".\n"
 	 "The output holds password hashes: keep it as safe as members.db.\n"
 	 "  --output FILE   write to the new FILE, created with mode 0600\n"},
@@ -182,11 +181,10 @@ int cli_check_user_arg(const char *user)
 
 static void print_help(FILE *stream)
 {
-	fprintf(stream,
-		"usage: twofa-enroll [--config PATH] COMMAND [ARGS]\n"
-		"       twofa-enroll --help | --version\n\n"
-		"Enrol and administer members of the twofa second factor (pam_twofa).\n\n"
-		"Commands:\n");
+	fprintf(stream, "usage: twofa-enroll [--config PATH] COMMAND [ARGS]\n"
+			"       twofa-enroll --help | --version\n\n"
+			"Enrol and administer members of the twofa second factor (pam_twofa).\n\n"
+			"Commands:\n");
 	for (const cli_command *c = cli_commands; c->name != NULL; c++)
 		fprintf(stream, "  %s\n      %s\n", c->synopsis, c->summary);
 	fprintf(stream,
@@ -242,8 +240,10 @@ int main(int argc, char **argv)
 		}
 		/* The stores and the configuration are root's alone. */
 		if (c->needs_root && geteuid() != 0)
-			return cli_fail(EX_NOPERM, "%s must run as root (the configuration and the member "
-					"store are readable by root only)", c->name);
+			return cli_fail(EX_NOPERM,
+					"%s must run as root (the configuration and the member "
+					"store are readable by root only)",
+					c->name);
 		cli_signals_install();
 		rc = c->run(&ctx, argc - i, argv + i);
 		if (ctx.config_loaded)

@@ -59,7 +59,8 @@ int cli_refuse_enrolled(cli_context *ctx, const char *user)
 	st = twofa_store_exists(s, user, &err);
 	(void)twofa_store_close(s, NULL);
 	if (st == TWOFA_OK)
-		return cli_fail(EX_DATAERR, "%s is already enrolled (see 'twofa-enroll show', 'phone', 'passwd')",
+		return cli_fail(EX_DATAERR,
+				"%s is already enrolled (see 'twofa-enroll show', 'phone', 'passwd')",
 				shown_user(user, shown, sizeof(shown)));
 	if (st != TWOFA_ENOTFOUND)
 		return cli_fail_status(&err);

@@ -13,7 +13,7 @@
 const char *cli_color(bool on, cli_color_id c)
 {
 	static const char *const codes[] = {
-		[CLI_RESET] = "\033[0m", [CLI_BOLD] = "\033[1m",   [CLI_RED] = "\033[31m",
+		[CLI_RESET] = "\033[0m",  [CLI_BOLD] = "\033[1m",    [CLI_RED] = "\033[31m",
 		[CLI_GREEN] = "\033[32m", [CLI_YELLOW] = "\033[33m", [CLI_DIM] = "\033[2m",
 	};
 
@@ -189,7 +189,8 @@ static twofa_status read_states(const char *state_db, cli_member_row *rows, size
 			if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
 				cli_login_state_from(&entry, &rows[i].state);
 			else
-				cli_warn("login state of '%s' is damaged (%s); shown as empty", rows[i].member.user, e.msg);
+				cli_warn("login state of '%s' is damaged (%s); shown as empty",
+					 rows[i].member.user, e.msg);
 		}
 		free(value);
 	}
@@ -243,7 +244,8 @@ int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, siz
 	if (rc != 0)
 		return rc;
 	twofa_error_clear(&err);
-	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, rows, count, damaged, &err) != TWOFA_OK)
+	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, rows, count, damaged, &err) !=
+	    TWOFA_OK)
 		return cli_fail_status(&err);
 	return 0;
 }

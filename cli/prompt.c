@@ -120,7 +120,7 @@ cli_read_result cli_read_line(const char *prompt, bool secret, char *buf, size_t
 		return read_fd_line(STDIN_FILENO, buf, size);
 	if (secret && tcgetattr(fd, &saved) == 0) {
 		quiet = saved;
-		quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
+		quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
 		if (tcsetattr(fd, TCSAFLUSH, &quiet) == 0)
 			restore = true;

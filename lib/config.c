@@ -41,11 +41,11 @@
 #include "url.h"
 #include "util.h"
 
-#define CONFIG_LINE_MAX 4096   /* bytes per line, newline excluded */
-#define CONFIG_TOKEN_MAX 128   /* auth_token, api_key_secret */
-#define CONFIG_URL_MAX 512     /* verify_url, lookup_url, proxy */
-#define CONFIG_PATH_MAX 4095   /* ca_file, members_db, state_db */
-#define CONFIG_LOCALE_MAX 35   /* longest tag we accept, e.g. zh-Hant-HK */
+#define CONFIG_LINE_MAX 4096 /* bytes per line, newline excluded */
+#define CONFIG_TOKEN_MAX 128 /* auth_token, api_key_secret */
+#define CONFIG_URL_MAX 512   /* verify_url, lookup_url, proxy */
+#define CONFIG_PATH_MAX 4095 /* ca_file, members_db, state_db */
+#define CONFIG_LOCALE_MAX 35 /* longest tag we accept, e.g. zh-Hant-HK */
 #define CONFIG_KEY_SHOWN_MAX 40
 #define CONFIG_NAME_SHOWN_MAX 200
 
@@ -88,14 +88,16 @@ typedef struct key_spec {
 	unsigned default_channels; /* KEY_CHANNELS: TWOFA_ALLOW_* bits */
 } key_spec;
 
-static const char *const channel_names[] = { "sms", "call", "whatsapp", "email", NULL };
-static const char *const channel_labels[] = { "SMS", "voice call", "WhatsApp", "email", NULL };
-static const char *const approval_names[] = { "auto", "manual", NULL };
-static const char *const failmode_names[] = { "secure", "safe", NULL };
-static const char *const strength_names[] = { "interactive", "moderate", "sensitive", NULL };
+static const char *const channel_names[] = {"sms", "call", "whatsapp", "email", NULL};
+static const char *const channel_labels[] = {"SMS", "voice call", "WhatsApp", "email", NULL};
+static const char *const approval_names[] = {"auto", "manual", NULL};
+static const char *const failmode_names[] = {"secure", "safe", NULL};
+static const char *const strength_names[] = {"interactive", "moderate", "sensitive", NULL};
 /* allowed_channels' words: "own", then the channels in bit order. */
-static const char *const channel_set_words[] = { "own", "sms", "call", "whatsapp", "email", NULL };
+static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp", "email", NULL};
 
+/* The table reads as a table: one key a line. */
+/* clang-format off */
 static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval)v; }
 static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
 static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
@@ -140,9 +142,10 @@ static const key_spec keys[] = {
 	CHANNELS(allowed_channels, TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL)),
 };
 
+/* clang-format on */
+
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))
-_Static_assert(sizeof(keys) / sizeof(keys[0]) <= TWOFA_CONFIG_KEY_SLOTS,
-	       "twofa_config has a slot per key");
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= TWOFA_CONFIG_KEY_SLOTS, "twofa_config has a slot per key");
 
 static char **string_field(twofa_config *c, const key_spec *spec)
 {
@@ -222,17 +225,20 @@ bool twofa_config_key_is_secret(const char *key)
 }
 
 static const char *const kind_words[] = {
-	[KEY_SID] = "sid",       [KEY_TOKEN] = "token",   [KEY_SERVICE_URL] = "url",
-	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",     [KEY_LOCALE] = "locale",
-	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice",   [KEY_CHANNELS] = "channels",
+	[KEY_SID] = "sid",       [KEY_TOKEN] = "token", [KEY_SERVICE_URL] = "url",
+	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",   [KEY_LOCALE] = "locale",
+	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice", [KEY_CHANNELS] = "channels",
 };
 
 /* "own call": the words of a channel set, in channel_set_words' order. */
 static void format_channel_set(unsigned set, char *out, size_t size)
 {
 	static const unsigned bits[] = {
-		TWOFA_ALLOW_OWN, TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL),
-		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_WHATSAPP), TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_EMAIL),
+		TWOFA_ALLOW_OWN,
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS),
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL),
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_WHATSAPP),
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_EMAIL),
 	};
 
 	out[0] = '\0';
@@ -260,11 +266,14 @@ bool twofa_config_key_describe(size_t index, twofa_config_key *out)
 	out->sid_prefix = spec->sid_prefix;
 	out->min = spec->min;
 	out->max = spec->max;
-	out->words = spec->kind == KEY_ENUM ? spec->names : spec->kind == KEY_CHANNELS ? channel_set_words : NULL;
+	out->words = spec->kind == KEY_ENUM       ? spec->names
+		     : spec->kind == KEY_CHANNELS ? channel_set_words
+						  : NULL;
 	if (spec->kind == KEY_NUMBER)
 		(void)snprintf(out->default_value, sizeof(out->default_value), "%ld", spec->default_number);
 	else if (spec->kind == KEY_ENUM)
-		(void)twofa_strlcpy(out->default_value, spec->names[spec->default_choice], sizeof(out->default_value));
+		(void)twofa_strlcpy(out->default_value, spec->names[spec->default_choice],
+				    sizeof(out->default_value));
 	else if (spec->kind == KEY_CHANNELS)
 		format_channel_set(spec->default_channels, out->default_value, sizeof(out->default_value));
 	else if (spec->default_string != NULL)
@@ -441,8 +450,8 @@ static void shown_key(char out[CONFIG_KEY_SHOWN_MAX + 1], const char *key)
 	memcpy(out, key, len + 1);
 }
 
-static twofa_status replace_string(twofa_config *c, const key_spec *spec, const char *value,
-				   bool keep, twofa_error *err)
+static twofa_status replace_string(twofa_config *c, const key_spec *spec, const char *value, bool keep,
+				   twofa_error *err)
 {
 	char **field = string_field(c, spec);
 	char *copy = NULL;
@@ -472,8 +481,8 @@ static twofa_status enum_error(const key_spec *spec, twofa_error *err)
 }
 
 /* Validates value for spec and stores it unless keep (an argument already set it). */
-static twofa_status set_value(twofa_config *c, const key_spec *spec, const char *value,
-			      unsigned from, bool keep, twofa_error *err)
+static twofa_status set_value(twofa_config *c, const key_spec *spec, const char *value, unsigned from,
+			      bool keep, twofa_error *err)
 {
 	const char *why = NULL;
 	unsigned channels;
@@ -527,7 +536,8 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		if (!parse_channel_set(value, &channels))
 			return twofa_fail(err, TWOFA_ECONFIG,
 					  "%s must list one or more of own, sms, call, whatsapp, email "
-					  "(separated by spaces or commas)", spec->name);
+					  "(separated by spaces or commas)",
+					  spec->name);
 		if (!keep)
 			*channels_field(c, spec) = channels;
 		return TWOFA_OK;
@@ -551,8 +561,8 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 /* Sets keys[index] once per source: a second setting from the same source
  * is refused, the first one named. A file's value is still checked when a
  * module argument already overrode it. */
-static twofa_status set_key(twofa_config *c, size_t index, const char *value, unsigned from,
-			    unsigned line, twofa_error *err)
+static twofa_status set_key(twofa_config *c, size_t index, const char *value, unsigned from, unsigned line,
+			    twofa_error *err)
 {
 	const key_spec *spec = &keys[index];
 	twofa_status st;
@@ -571,8 +581,8 @@ static twofa_status set_key(twofa_config *c, size_t index, const char *value, un
 	if (c->file_line[index] == NO_LINE)
 		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s'", spec->name);
 	if (c->file_line[index] != 0)
-		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s' (first set on line %u)",
-				  spec->name, c->file_line[index]);
+		return twofa_fail(err, TWOFA_ECONFIG, "duplicate key '%s' (first set on line %u)", spec->name,
+				  c->file_line[index]);
 	st = set_value(c, spec, value, from, c->set_by_args[index], err);
 	if (st == TWOFA_OK)
 		c->file_line[index] = line;
@@ -642,8 +652,8 @@ static twofa_status parse_line(twofa_config *c, const char *name, unsigned linen
 		return TWOFA_OK;
 	eq = strchr(key, '=');
 	if (eq == NULL)
-		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: missing '=' (expected: key = value)",
-				  name, lineno);
+		return twofa_fail(err, TWOFA_ECONFIG, "%s:%u: missing '=' (expected: key = value)", name,
+				  lineno);
 	*eq = '\0';
 	key = trim(key);
 	value = trim(eq + 1);
@@ -688,8 +698,7 @@ twofa_status twofa_config_parse(twofa_config *c, const char *name, const char *t
 			st = twofa_fail(err, TWOFA_ECONFIG, "%s:%u: line is longer than %d bytes", shown,
 					lineno, CONFIG_LINE_MAX);
 		} else if (memchr(start, '\0', line_len) != NULL) {
-			st = twofa_fail(err, TWOFA_ECONFIG, "%s:%u: line contains a NUL byte", shown,
-					lineno);
+			st = twofa_fail(err, TWOFA_ECONFIG, "%s:%u: line contains a NUL byte", shown, lineno);
 		} else {
 			memcpy(line, start, line_len);
 			line[line_len] = '\0';
@@ -707,11 +716,9 @@ static twofa_status open_error(const char *shown, int e, twofa_error *err)
 		return twofa_fail(err, TWOFA_ECONFIG,
 				  "%s: no such file (create it owned by root with mode 600)", shown);
 	case ELOOP:
-		return twofa_fail(err, TWOFA_EPERM, "%s: is a symbolic link; refusing to follow it",
-				  shown);
+		return twofa_fail(err, TWOFA_EPERM, "%s: is a symbolic link; refusing to follow it", shown);
 	case ENOTDIR:
-		return twofa_fail(err, TWOFA_ECONFIG, "%s: a component of the path is not a directory",
-				  shown);
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: a component of the path is not a directory", shown);
 	case EACCES:
 	case EPERM:
 		return twofa_fail(err, TWOFA_EPERM, "%s: permission denied (must run as root)", shown);
@@ -734,11 +741,11 @@ static twofa_status check_file(const char *shown, const struct stat *st, twofa_e
 				  "%s: is owned by uid %lu, not root; it holds secrets: chown root:root",
 				  shown, (unsigned long)st->st_uid);
 	if (mode & S_IWOTH)
-		return twofa_fail(err, TWOFA_EPERM, "%s: is world-writable (mode %04o): chmod 600",
-				  shown, mode);
+		return twofa_fail(err, TWOFA_EPERM, "%s: is world-writable (mode %04o): chmod 600", shown,
+				  mode);
 	if (mode & S_IWGRP)
-		return twofa_fail(err, TWOFA_EPERM, "%s: is group-writable (mode %04o): chmod 600",
-				  shown, mode);
+		return twofa_fail(err, TWOFA_EPERM, "%s: is group-writable (mode %04o): chmod 600", shown,
+				  mode);
 	if (mode & S_IROTH)
 		return twofa_fail(err, TWOFA_EPERM,
 				  "%s: is world-readable (mode %04o); it holds secrets: chmod 600", shown,
@@ -946,12 +953,11 @@ static twofa_status check_pair(const char *sid_key, const char *sid, const char 
 	if (!present(secret))
 		return twofa_fail(err, TWOFA_ECONFIG, "%s is missing (%s is set)", secret_key, sid_key);
 	if (!twofa_sid_valid(sid, prefix))
-		return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits",
-				  sid_key, prefix);
+		return twofa_fail(err, TWOFA_ECONFIG, "%s must be %s followed by 32 hex digits", sid_key,
+				  prefix);
 	if (!valid_token(secret))
-		return twofa_fail(err, TWOFA_ECONFIG,
-				  "%s must be 1 to %d printable characters without spaces", secret_key,
-				  CONFIG_TOKEN_MAX);
+		return twofa_fail(err, TWOFA_ECONFIG, "%s must be 1 to %d printable characters without spaces",
+				  secret_key, CONFIG_TOKEN_MAX);
 	return TWOFA_OK;
 }
 
@@ -970,14 +976,12 @@ twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *
 				  "account_sid and auth_token");
 	/* An API key wins when both pairs are present; half a pair is always wrong. */
 	if (have_key) {
-		st = check_pair("api_key_sid", c->api_key_sid, "SK", "api_key_secret",
-				c->api_key_secret, err);
+		st = check_pair("api_key_sid", c->api_key_sid, "SK", "api_key_secret", c->api_key_secret, err);
 		if (st != TWOFA_OK)
 			return st;
 	}
 	if (present(c->auth_token) || !have_key) {
-		st = check_pair("account_sid", c->account_sid, "AC", "auth_token", c->auth_token,
-				err);
+		st = check_pair("account_sid", c->account_sid, "AC", "auth_token", c->auth_token, err);
 		if (st != TWOFA_OK)
 			return st;
 	} else if (present(c->account_sid) && !twofa_sid_valid(c->account_sid, "AC")) {

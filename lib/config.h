@@ -49,11 +49,11 @@ typedef struct twofa_config {
 	 * defaults are in the key table in lib/config.c, and only there. */
 	char *verify_url; /* base URL, stored without a trailing '/' */
 	char *lookup_url;
-	char *ca_file;    /* NULL: the system CA bundle */
-	char *proxy;      /* NULL: no proxy */
+	char *ca_file; /* NULL: the system CA bundle */
+	char *proxy;   /* NULL: no proxy */
 	char *members_db;
 	char *state_db;
-	char *locale;     /* NULL: Twilio picks from the number */
+	char *locale; /* NULL: Twilio picks from the number */
 
 	long timeout;
 	twofa_approval approval;
@@ -62,9 +62,9 @@ typedef struct twofa_config {
 	long max_tries;
 	long lockout_failures; /* 0: off */
 	long lockout_seconds;
-	long send_limit;       /* per send_window */
+	long send_limit; /* per send_window */
 	long send_window;
-	long grace_period;     /* 0: off */
+	long grace_period; /* 0: off */
 	twofa_strength password_strength;
 	unsigned allowed_channels; /* TWOFA_ALLOW_* bits */
 
@@ -76,8 +76,8 @@ typedef struct twofa_config {
 } twofa_config;
 
 /* Where a key may come from. */
-#define TWOFA_CONFIG_FROM_FILE 0x1u  /* the config file: every key */
-#define TWOFA_CONFIG_FROM_ARGS 0x2u  /* a module argument: never a secret */
+#define TWOFA_CONFIG_FROM_FILE 0x1u /* the config file: every key */
+#define TWOFA_CONFIG_FROM_ARGS 0x2u /* a module argument: never a secret */
 
 /* Fills c with each key's default from the table. Always succeeds. */
 void twofa_config_init(twofa_config *c);
@@ -110,13 +110,13 @@ twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *
  * etc/twofa.conf and README to it (tests/unit/config_keys). */
 typedef struct twofa_config_key {
 	const char *name;
-	const char *kind;           /* sid, token, url, proxy, path, locale, number, choice, channels */
-	bool secret;                /* only from the file */
-	bool optional;              /* an empty value unsets it */
-	const char *sid_prefix;     /* sid: "AC", "SK" or "VA" */
-	long min, max;              /* number */
-	const char *const *words;   /* choice, channels: the words it takes, NULL-terminated */
-	char default_value[128];    /* as the file would write it; "" when it has none */
+	const char *kind;         /* sid, token, url, proxy, path, locale, number, choice, channels */
+	bool secret;              /* only from the file */
+	bool optional;            /* an empty value unsets it */
+	const char *sid_prefix;   /* sid: "AC", "SK" or "VA" */
+	long min, max;            /* number */
+	const char *const *words; /* choice, channels: the words it takes, NULL-terminated */
+	char default_value[128];  /* as the file would write it; "" when it has none */
 } twofa_config_key;
 
 /* Fills *out with the index-th key of the table; false past the last. */

@@ -28,19 +28,19 @@ enum twofa_numtype {
 
 struct twofa_numdesc {
 	enum twofa_numtype type;
-	uint32_t lengths;   /* bit n: n digits is a possible length */
-	uint32_t local;     /* bit n: n digits is a local-only length */
-	const char *ere;    /* anchored POSIX ERE of the national significant number */
+	uint32_t lengths; /* bit n: n digits is a possible length */
+	uint32_t local;   /* bit n: n digits is a local-only length */
+	const char *ere;  /* anchored POSIX ERE of the national significant number */
 };
 
 struct twofa_region {
-	char code[3];           /* "GB"; also regions outside ISO 3166-1 (XK, AC, TA) */
-	unsigned short cc;      /* calling code */
-	const char *idd;        /* international prefix pattern (Perl rules), or NULL */
-	const char *npp;        /* national prefix for parsing (Perl rules), or NULL */
-	const char *npt;        /* national prefix transform rule ("9$1"), or NULL */
-	unsigned short desc;    /* first entry in twofa_numdescs: the general one */
-	unsigned short ndesc;   /* number of entries */
+	char code[3];         /* "GB"; also regions outside ISO 3166-1 (XK, AC, TA) */
+	unsigned short cc;    /* calling code */
+	const char *idd;      /* international prefix pattern (Perl rules), or NULL */
+	const char *npp;      /* national prefix for parsing (Perl rules), or NULL */
+	const char *npt;      /* national prefix transform rule ("9$1"), or NULL */
+	unsigned short desc;  /* first entry in twofa_numdescs: the general one */
+	unsigned short ndesc; /* number of entries */
 };
 
 /* Every calling code libphonenumber knows, ascending; its regions are

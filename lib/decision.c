@@ -22,24 +22,18 @@ typedef struct named_value {
 
 /* The codes a decision may carry; anything else is refused on the wire. */
 static const named_value pam_codes[] = {
-	{ PAM_SUCCESS, "PAM_SUCCESS" },
-	{ PAM_AUTH_ERR, "PAM_AUTH_ERR" },
-	{ PAM_MAXTRIES, "PAM_MAXTRIES" },
-	{ PAM_PERM_DENIED, "PAM_PERM_DENIED" },
-	{ PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN" },
-	{ PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL" },
-	{ PAM_SERVICE_ERR, "PAM_SERVICE_ERR" },
-	{ PAM_IGNORE, "PAM_IGNORE" },
-	{ PAM_BUF_ERR, "PAM_BUF_ERR" },
-	{ PAM_CONV_ERR, "PAM_CONV_ERR" },
-	{ PAM_INCOMPLETE, "PAM_INCOMPLETE" },
-	{ PAM_AUTHTOK_ERR, "PAM_AUTHTOK_ERR" },
-	{ PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR" },
+	{PAM_SUCCESS, "PAM_SUCCESS"},           {PAM_AUTH_ERR, "PAM_AUTH_ERR"},
+	{PAM_MAXTRIES, "PAM_MAXTRIES"},         {PAM_PERM_DENIED, "PAM_PERM_DENIED"},
+	{PAM_USER_UNKNOWN, "PAM_USER_UNKNOWN"}, {PAM_AUTHINFO_UNAVAIL, "PAM_AUTHINFO_UNAVAIL"},
+	{PAM_SERVICE_ERR, "PAM_SERVICE_ERR"},   {PAM_IGNORE, "PAM_IGNORE"},
+	{PAM_BUF_ERR, "PAM_BUF_ERR"},           {PAM_CONV_ERR, "PAM_CONV_ERR"},
+	{PAM_INCOMPLETE, "PAM_INCOMPLETE"},     {PAM_AUTHTOK_ERR, "PAM_AUTHTOK_ERR"},
+	{PAM_SYSTEM_ERR, "PAM_SYSTEM_ERR"},
 };
 
 static const named_value priorities[] = {
-	{ LOG_CRIT, "crit" }, { LOG_ERR, "err" },   { LOG_WARNING, "warning" },
-	{ LOG_NOTICE, "notice" }, { LOG_INFO, "info" }, { LOG_DEBUG, "debug" },
+	{LOG_CRIT, "crit"},     {LOG_ERR, "err"},   {LOG_WARNING, "warning"},
+	{LOG_NOTICE, "notice"}, {LOG_INFO, "info"}, {LOG_DEBUG, "debug"},
 };
 
 static const char *const result_names[] = {
@@ -63,45 +57,48 @@ static const struct {
 	const char *text;
 	const char *text_one;
 } messages[TWOFA_MSG_COUNT] = {
-	[TWOFA_MSG_NONE] = { "none", ARG_NONE, "", NULL },
-	[TWOFA_MSG_LOCKED] = { "locked", ARG_NONE, "Too many failed attempts. Try again later.", NULL },
-	[TWOFA_MSG_PENDING] = { "pending", ARG_NONE,
-				"Your second-factor enrolment is awaiting approval by an administrator.", NULL },
-	[TWOFA_MSG_DISABLED] = { "disabled", ARG_NONE, "Your second factor is disabled.", NULL },
-	[TWOFA_MSG_UNREACHABLE] = { "unreachable", ARG_NONE,
-				    "The verification service cannot be reached. Try again later.", NULL },
-	[TWOFA_MSG_MISCONFIGURED] = { "misconfigured", ARG_NONE,
-				      "The second factor is misconfigured. Contact your administrator.", NULL },
-	[TWOFA_MSG_SEND_LIMIT] = { "send_limit", ARG_COUNT, "Too many codes sent. Try again in %ld minutes.",
-				   "Too many codes sent. Try again in 1 minute." },
-	[TWOFA_MSG_NO_EMAIL] = { "no_email", ARG_NONE, "No email address is enrolled.", NULL },
-	[TWOFA_MSG_CHANNEL_REFUSED] = { "channel_refused", ARG_CHANNEL,
-					"Codes cannot be sent by %s here. Contact your administrator.", NULL },
-	[TWOFA_MSG_CHANNEL_REFUSED_RESEND] = { "channel_refused_resend", ARG_CHANNEL,
-					       "Codes cannot be sent by %s here.", NULL },
-	[TWOFA_MSG_SEND_LIMIT_RESEND] = { "send_limit_resend", ARG_COUNT,
-					  "Too many codes sent. Enter the code you have, or try again in %ld minutes.",
-					  "Too many codes sent. Enter the code you have, or try again in 1 minute." },
-	[TWOFA_MSG_RESEND_FAILED] = { "resend_failed", ARG_NONE,
-				      "A new code cannot be sent now. Enter the code you have.", NULL },
-	[TWOFA_MSG_VERIFY] = { "verify", ARG_OUTCOME, NULL, NULL },
-	[TWOFA_MSG_WRONG_CODE] = { "wrong_code", ARG_NONE, "Wrong code.", NULL },
-	[TWOFA_MSG_NO_CODE] = { "no_code", ARG_NONE, "No code entered.", NULL },
-	[TWOFA_MSG_CODE_EXPIRED] = { "code_expired", ARG_NONE, "The code has expired or was used.", NULL },
-	[TWOFA_MSG_RETRY_WRONG] = { "retry_wrong", ARG_COUNT, "Wrong code. Enter the code again (%ld tries left): ",
-				    "Wrong code. Enter the code again (1 try left): " },
-	[TWOFA_MSG_RETRY_EMPTY] = { "retry_empty", ARG_COUNT, "No code entered. Enter the code (%ld tries left): ",
-				    "No code entered. Enter the code (1 try left): " },
-	[TWOFA_MSG_RETRY_EXPIRED] = {
-		"retry_expired", ARG_COUNT,
-		"The code has expired or was used. Type 'resend' for a new one (%ld tries left): ",
-		"The code has expired or was used. Type 'resend' for a new one (1 try left): " },
-	[TWOFA_MSG_PASSWORDS_DIFFER] = { "passwords_differ", ARG_NONE, "Passwords do not match.", NULL },
-	[TWOFA_MSG_PASSWORD_EMPTY] = { "password_empty", ARG_NONE, "The new password is empty.", NULL },
-	[TWOFA_MSG_PASSWORD_TOO_LONG] = { "password_too_long", ARG_COUNT,
-					  "The new password is longer than %ld bytes.", NULL },
-	[TWOFA_MSG_PASSWORD_NOT_HASHED] = { "password_not_hashed", ARG_NONE,
-					    "The new password could not be hashed. Try again later.", NULL },
+	[TWOFA_MSG_NONE] = {"none", ARG_NONE, "", NULL},
+	[TWOFA_MSG_LOCKED] = {"locked", ARG_NONE, "Too many failed attempts. Try again later.", NULL},
+	[TWOFA_MSG_PENDING] = {"pending", ARG_NONE,
+			       "Your second-factor enrolment is awaiting approval by an administrator.", NULL},
+	[TWOFA_MSG_DISABLED] = {"disabled", ARG_NONE, "Your second factor is disabled.", NULL},
+	[TWOFA_MSG_UNREACHABLE] = {"unreachable", ARG_NONE,
+				   "The verification service cannot be reached. Try again later.", NULL},
+	[TWOFA_MSG_MISCONFIGURED] = {"misconfigured", ARG_NONE,
+				     "The second factor is misconfigured. Contact your administrator.", NULL},
+	[TWOFA_MSG_SEND_LIMIT] = {"send_limit", ARG_COUNT, "Too many codes sent. Try again in %ld minutes.",
+				  "Too many codes sent. Try again in 1 minute."},
+	[TWOFA_MSG_NO_EMAIL] = {"no_email", ARG_NONE, "No email address is enrolled.", NULL},
+	[TWOFA_MSG_CHANNEL_REFUSED] = {"channel_refused", ARG_CHANNEL,
+				       "Codes cannot be sent by %s here. Contact your administrator.", NULL},
+	[TWOFA_MSG_CHANNEL_REFUSED_RESEND] = {"channel_refused_resend", ARG_CHANNEL,
+					      "Codes cannot be sent by %s here.", NULL},
+	[TWOFA_MSG_SEND_LIMIT_RESEND] =
+		{"send_limit_resend", ARG_COUNT,
+		 "Too many codes sent. Enter the code you have, or try again in %ld minutes.",
+		 "Too many codes sent. Enter the code you have, or try again in 1 minute."},
+	[TWOFA_MSG_RESEND_FAILED] = {"resend_failed", ARG_NONE,
+				     "A new code cannot be sent now. Enter the code you have.", NULL},
+	[TWOFA_MSG_VERIFY] = {"verify", ARG_OUTCOME, NULL, NULL},
+	[TWOFA_MSG_WRONG_CODE] = {"wrong_code", ARG_NONE, "Wrong code.", NULL},
+	[TWOFA_MSG_NO_CODE] = {"no_code", ARG_NONE, "No code entered.", NULL},
+	[TWOFA_MSG_CODE_EXPIRED] = {"code_expired", ARG_NONE, "The code has expired or was used.", NULL},
+	[TWOFA_MSG_RETRY_WRONG] = {"retry_wrong", ARG_COUNT,
+				   "Wrong code. Enter the code again (%ld tries left): ",
+				   "Wrong code. Enter the code again (1 try left): "},
+	[TWOFA_MSG_RETRY_EMPTY] = {"retry_empty", ARG_COUNT,
+				   "No code entered. Enter the code (%ld tries left): ",
+				   "No code entered. Enter the code (1 try left): "},
+	[TWOFA_MSG_RETRY_EXPIRED] =
+		{"retry_expired", ARG_COUNT,
+		 "The code has expired or was used. Type 'resend' for a new one (%ld tries left): ",
+		 "The code has expired or was used. Type 'resend' for a new one (1 try left): "},
+	[TWOFA_MSG_PASSWORDS_DIFFER] = {"passwords_differ", ARG_NONE, "Passwords do not match.", NULL},
+	[TWOFA_MSG_PASSWORD_EMPTY] = {"password_empty", ARG_NONE, "The new password is empty.", NULL},
+	[TWOFA_MSG_PASSWORD_TOO_LONG] = {"password_too_long", ARG_COUNT,
+					 "The new password is longer than %ld bytes.", NULL},
+	[TWOFA_MSG_PASSWORD_NOT_HASHED] = {"password_not_hashed", ARG_NONE,
+					   "The new password could not be hashed. Try again later.", NULL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -124,8 +121,8 @@ static bool value_of(const named_value *table, size_t n, const char *name, int *
 	return false;
 }
 
-void twofa_decide_va(twofa_decision *d, int pam_code, twofa_result result, int priority, twofa_message message,
-		     const char *reason_fmt, va_list ap)
+void twofa_decide_va(twofa_decision *d, int pam_code, twofa_result result, int priority,
+		     twofa_message message, const char *reason_fmt, va_list ap)
 {
 	memset(d, 0, sizeof(*d));
 	d->pam_code = pam_code;
@@ -136,8 +133,8 @@ void twofa_decide_va(twofa_decision *d, int pam_code, twofa_result result, int p
 	twofa_sanitize(d->reason);
 }
 
-void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority,
-		  twofa_message message, const char *reason_fmt, ...)
+void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority, twofa_message message,
+		  const char *reason_fmt, ...)
 {
 	va_list ap;
 
@@ -236,7 +233,8 @@ static bool channel_valid(const char *name)
 {
 	twofa_channel ch;
 
-	return name[0] == '\0' || (twofa_channel_parse(name, &ch) && strcmp(twofa_channel_name(ch), name) == 0);
+	return name[0] == '\0' ||
+	       (twofa_channel_parse(name, &ch) && strcmp(twofa_channel_name(ch), name) == 0);
 }
 
 /* Every field within its bounds and every name known: what the codec
@@ -249,7 +247,8 @@ static bool decision_valid(const twofa_decision *d)
 	       (unsigned)d->result < COUNT(result_names) &&
 	       twofa_message_text(d->message, d->message_arg, text, sizeof(text)) &&
 	       memchr(d->channel, '\0', sizeof(d->channel)) != NULL && channel_valid(d->channel) &&
-	       memchr(d->to, '\0', sizeof(d->to)) != NULL && memchr(d->reason, '\0', sizeof(d->reason)) != NULL;
+	       memchr(d->to, '\0', sizeof(d->to)) != NULL &&
+	       memchr(d->reason, '\0', sizeof(d->reason)) != NULL;
 }
 
 twofa_status twofa_decision_encode(const twofa_decision *d, char **json, twofa_error *err)
@@ -259,10 +258,10 @@ twofa_status twofa_decision_encode(const twofa_decision *d, char **json, twofa_e
 	*json = NULL;
 	if (!decision_valid(d))
 		return twofa_fail(err, TWOFA_EINVAL, "decision holds a value outside the known set");
-	obj = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "pam", twofa_pam_code_name(d->pam_code),
-			"result", result_names[d->result], "priority", twofa_priority_name(d->priority), "message",
-			twofa_message_name(d->message), "arg", (json_int_t)d->message_arg, "channel", d->channel,
-			"to", d->to, "reason", d->reason);
+	obj = json_pack("{s:i,s:s,s:s,s:s,s:s,s:I,s:s,s:s,s:s}", "v", 1, "pam",
+			twofa_pam_code_name(d->pam_code), "result", result_names[d->result], "priority",
+			twofa_priority_name(d->priority), "message", twofa_message_name(d->message), "arg",
+			(json_int_t)d->message_arg, "channel", d->channel, "to", d->to, "reason", d->reason);
 	if (obj == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	*json = json_dumps(obj, JSON_COMPACT);
@@ -320,7 +319,8 @@ twofa_status twofa_decision_decode(const char *json, size_t len, twofa_decision 
 	    !take_name(root, "pam", &pam) || !take_name(root, "result", &result) ||
 	    !take_name(root, "priority", &priority) || !take_name(root, "message", &message) ||
 	    !take_text(root, "channel", d->channel, sizeof(d->channel)) ||
-	    !take_text(root, "to", d->to, sizeof(d->to)) || !take_text(root, "reason", d->reason, sizeof(d->reason)))
+	    !take_text(root, "to", d->to, sizeof(d->to)) ||
+	    !take_text(root, "reason", d->reason, sizeof(d->reason)))
 		goto out;
 	if (!value_of(pam_codes, COUNT(pam_codes), pam, &d->pam_code) ||
 	    !value_of(priorities, COUNT(priorities), priority, &d->priority))
@@ -351,7 +351,8 @@ out:
 		d->pam_code = PAM_SERVICE_ERR;
 		d->result = TWOFA_RESULT_ERROR;
 		d->priority = LOG_ERR;
-		return twofa_fail(err, TWOFA_EINVAL, "decision is not a valid version 1 object of at most %d bytes",
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "decision is not a valid version 1 object of at most %d bytes",
 				  TWOFA_DECISION_JSON_MAX);
 	}
 	return TWOFA_OK;

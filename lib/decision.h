@@ -15,7 +15,7 @@
 
 #include "error.h"
 
-#define TWOFA_REASON_MAX 256 /* bytes with the NUL; longer reasons are cut */
+#define TWOFA_REASON_MAX 256          /* bytes with the NUL; longer reasons are cut */
 #define TWOFA_DECISION_CHANNEL_MAX 16 /* "sms", "call", "whatsapp", "email" */
 #define TWOFA_DECISION_TO_MAX 40      /* a masked destination: "+1 ***-***-0123", "***@example.com" */
 #define TWOFA_DECISION_JSON_MAX 1024
@@ -43,26 +43,26 @@ typedef enum twofa_message {
 	TWOFA_MSG_CHANNEL_REFUSED_RESEND, /* arg: the channel; a resend, before the next prompt */
 	TWOFA_MSG_SEND_LIMIT_RESEND,      /* arg: minutes; a resend, before the next prompt */
 	TWOFA_MSG_RESEND_FAILED,
-	TWOFA_MSG_VERIFY,                 /* arg: the twofa_verify_outcome; its user text */
+	TWOFA_MSG_VERIFY, /* arg: the twofa_verify_outcome; its user text */
 	TWOFA_MSG_WRONG_CODE,
 	TWOFA_MSG_NO_CODE,
 	TWOFA_MSG_CODE_EXPIRED,
-	TWOFA_MSG_RETRY_WRONG,            /* the code prompt after a try; arg: tries left */
+	TWOFA_MSG_RETRY_WRONG, /* the code prompt after a try; arg: tries left */
 	TWOFA_MSG_RETRY_EMPTY,
 	TWOFA_MSG_RETRY_EXPIRED,
 	TWOFA_MSG_PASSWORDS_DIFFER,
 	TWOFA_MSG_PASSWORD_EMPTY,
-	TWOFA_MSG_PASSWORD_TOO_LONG,      /* arg: the longest password in bytes */
+	TWOFA_MSG_PASSWORD_TOO_LONG, /* arg: the longest password in bytes */
 	TWOFA_MSG_PASSWORD_NOT_HASHED,
 	TWOFA_MSG_COUNT
 } twofa_message;
 
 typedef struct twofa_decision {
-	int pam_code;         /* PAM_SUCCESS, PAM_AUTH_ERR, ... */
+	int pam_code; /* PAM_SUCCESS, PAM_AUTH_ERR, ... */
 	twofa_result result;
-	int priority;         /* LOG_INFO, LOG_NOTICE, ...; LOG_DEBUG: a line only with debug */
+	int priority; /* LOG_INFO, LOG_NOTICE, ...; LOG_DEBUG: a line only with debug */
 	twofa_message message;
-	long message_arg;     /* the number some texts hold, 0..TWOFA_MESSAGE_ARG_MAX */
+	long message_arg;                         /* the number some texts hold, 0..TWOFA_MESSAGE_ARG_MAX */
 	char channel[TWOFA_DECISION_CHANNEL_MAX]; /* where the code went: a channel name or "" */
 	char to[TWOFA_DECISION_TO_MAX];           /* the masked destination or "" */
 	char reason[TWOFA_REASON_MAX];
@@ -72,8 +72,8 @@ typedef struct twofa_decision {
 
 /* Fills d; reason_fmt is printf-like, the result is cut to fit and has its
  * control characters replaced, so it is always safe to log. */
-void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority,
-		  twofa_message message, const char *reason_fmt, ...) __attribute__((format(printf, 6, 7)));
+void twofa_decide(twofa_decision *d, int pam_code, twofa_result result, int priority, twofa_message message,
+		  const char *reason_fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* The same with the reason's arguments as a va_list. */
 void twofa_decide_va(twofa_decision *d, int pam_code, twofa_result result, int priority, twofa_message message,

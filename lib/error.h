@@ -35,10 +35,10 @@ void twofa_error_set(twofa_error *err, twofa_status status, const char *fmt, ...
  *   return twofa_fail(err, TWOFA_EINVAL, "...", ...);
  * A macro (status must have no side effects) so that static analysers see
  * which status comes back instead of assuming any value could. */
-#define twofa_fail(err, status, ...) \
-	__extension__({ \
+#define twofa_fail(err, status, ...)                           \
+	__extension__({                                        \
 		twofa_error_set((err), (status), __VA_ARGS__); \
-		(twofa_status)(status); \
+		(twofa_status)(status);                        \
 	})
 
 void twofa_error_clear(twofa_error *err);

@@ -129,10 +129,10 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-#define SET(opt, val)                                                           \
-	do {                                                                    \
-		if (curl_easy_setopt(h->curl, opt, val) != CURLE_OK)            \
-			goto setopt_failed;                                     \
+#define SET(opt, val)                                                \
+	do {                                                         \
+		if (curl_easy_setopt(h->curl, opt, val) != CURLE_OK) \
+			goto setopt_failed;                          \
 	} while (0)
 
 twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err)
@@ -146,7 +146,8 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 	if (pthread_once(&global_once, global_init) != 0 || global_status != CURLE_OK)
 		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised%s",
 				  global_status == CURLE_SSL_ENGINE_INITFAILED
-					  ? " (its TLS backend is not OpenSSL)" : "");
+					  ? " (its TLS backend is not OpenSSL)"
+					  : "");
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -285,7 +286,7 @@ static twofa_http_failure classify(CURLcode rc, bool too_large, long os_errno)
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 		return TWOFA_HTTP_CONNECT;
-	case CURLE_SSL_CONNECT_ERROR:       /* the handshake with the server failed */
+	case CURLE_SSL_CONNECT_ERROR:        /* the handshake with the server failed */
 	case CURLE_PEER_FAILED_VERIFICATION: /* its certificate or name is not right */
 		return TWOFA_HTTP_TLS;
 	case CURLE_WEIRD_SERVER_REPLY:
@@ -306,7 +307,7 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 				twofa_http_response *resp, twofa_error *err)
 {
 	const char *protocols = allowed_protocols(url);
-	body_sink sink = { 0 };
+	body_sink sink = {0};
 	CURLcode rc;
 	long connects = 0, os_errno = 0;
 
@@ -322,7 +323,7 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
 #else
 	SET(CURLOPT_PROTOCOLS, strcmp(protocols, "https") == 0 ? (long)CURLPROTO_HTTPS
-							   : (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
+							       : (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP));
 	SET(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
 #endif
 	SET(CURLOPT_URL, url);
@@ -352,8 +353,8 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	if (resp->failure != TWOFA_HTTP_OK) {
 		resp->status = 0;
 		if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
-			snprintf(resp->detail, sizeof(resp->detail),
-				 "response body larger than %d bytes", TWOFA_HTTP_MAX_BODY);
+			snprintf(resp->detail, sizeof(resp->detail), "response body larger than %d bytes",
+				 TWOFA_HTTP_MAX_BODY);
 		else if (os_errno != 0)
 			snprintf(resp->detail, sizeof(resp->detail), "libcurl error %d: %.100s (%.30s)",
 				 (int)rc, h->errbuf[0] != '\0' ? h->errbuf : curl_easy_strerror(rc),

@@ -18,17 +18,17 @@
 typedef struct twofa_http twofa_http;
 
 typedef struct twofa_http_options {
-	const char *username;   /* HTTP Basic user (copied by libcurl) */
-	const char *password;   /* HTTP Basic password (copied by libcurl) */
-	const char *ca_file;    /* NULL: the system CA bundle */
-	const char *proxy;      /* NULL or "": no proxy, whatever the environment says */
-	long timeout;           /* seconds for a whole request, connect included: 1..120 */
+	const char *username; /* HTTP Basic user (copied by libcurl) */
+	const char *password; /* HTTP Basic password (copied by libcurl) */
+	const char *ca_file;  /* NULL: the system CA bundle */
+	const char *proxy;    /* NULL or "": no proxy, whatever the environment says */
+	long timeout;         /* seconds for a whole request, connect included: 1..120 */
 } twofa_http_options;
 
 /* Why a request produced no HTTP response. TIMEOUT, CONNECT and TLS show the
  * network or the server unavailable; the others never do. */
 typedef enum twofa_http_failure {
-	TWOFA_HTTP_OK = 0,     /* a response arrived (any status) */
+	TWOFA_HTTP_OK = 0, /* a response arrived (any status) */
 	TWOFA_HTTP_TIMEOUT,
 	TWOFA_HTTP_CONNECT,    /* DNS, refused or unreachable, reset, proxy */
 	TWOFA_HTTP_TLS,        /* handshake with the server, its certificate or name */
@@ -38,11 +38,11 @@ typedef enum twofa_http_failure {
 } twofa_http_failure;
 
 typedef struct twofa_http_response {
-	long status;                 /* HTTP status, 0 when failure != OK */
+	long status; /* HTTP status, 0 when failure != OK */
 	twofa_http_failure failure;
-	char *body;                  /* NUL-terminated, len bytes; owned, see _response_clear */
+	char *body; /* NUL-terminated, len bytes; owned, see _response_clear */
 	size_t len;
-	char detail[160];            /* sanitised libcurl error text when failure != OK */
+	char detail[160]; /* sanitised libcurl error text when failure != OK */
 } twofa_http_response;
 
 /* True if twofa_http_request would take url: lib/url's rule for Twilio's

@@ -30,8 +30,8 @@ bool twofa_e164_valid(const char *s)
 
 bool twofa_sid_valid(const char *s, const char *prefix)
 {
-	if (s == NULL || prefix == NULL || strlen(prefix) != 2 || strnlen(s, TWOFA_SID_LEN + 1) != TWOFA_SID_LEN ||
-	    s[0] != prefix[0] || s[1] != prefix[1])
+	if (s == NULL || prefix == NULL || strlen(prefix) != 2 ||
+	    strnlen(s, TWOFA_SID_LEN + 1) != TWOFA_SID_LEN || s[0] != prefix[0] || s[1] != prefix[1])
 		return false;
 	for (size_t i = 2; i < TWOFA_SID_LEN; i++) {
 		if (!is_hex(s[i]))

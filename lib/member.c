@@ -16,7 +16,7 @@
 #define TIME_MIN ((time_t)946684800)
 #define TIME_MAX ((time_t)253402300799LL)
 
-static const char *const status_names[] = { "active", "pending", "disabled" };
+static const char *const status_names[] = {"active", "pending", "disabled"};
 
 const char *twofa_member_status_name(twofa_member_status status)
 {
@@ -143,25 +143,29 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 				  "user name must be 1..%d bytes of UTF-8 without control characters, '/' or ':'",
 				  TWOFA_USER_NAME_MAX);
 	if (m->email != NULL && !email_valid(m->email))
-		return twofa_fail(err, TWOFA_EINVAL, "email address of %s is not of the form name@domain.tld (at most %d bytes)",
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "email address of %s is not of the form name@domain.tld (at most %d bytes)",
 				  m->user, TWOFA_EMAIL_MAX);
 	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL || !twofa_e164_valid(m->phone))
-		return twofa_fail(err, TWOFA_EINVAL, "phone number of %s is not in E.164 form (+ and %d..%d digits)",
-				  m->user, TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "phone number of %s is not in E.164 form (+ and %d..%d digits)", m->user,
+				  TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
 	if (!(m->country[0] >= 'A' && m->country[0] <= 'Z' && m->country[1] >= 'A' && m->country[1] <= 'Z' &&
 	      m->country[2] == '\0'))
 		return twofa_fail(err, TWOFA_EINVAL, "country of %s is not two uppercase letters", m->user);
 	if (twofa_channel_name(m->channel) == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is unknown", m->user);
 	if (m->channel == TWOFA_CHANNEL_EMAIL && m->email == NULL)
-		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is email but there is no email address", m->user);
+		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is email but there is no email address",
+				  m->user);
 	if (!hash_valid(m->password_hash))
 		return twofa_fail(err, TWOFA_EINVAL, "password hash of %s is not an Argon2id hash", m->user);
 	if (twofa_member_status_name(m->status) == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "status of %s is unknown", m->user);
 	if (!time_valid(m->created) || !time_valid(m->updated) || m->updated < m->created)
 		return twofa_fail(err, TWOFA_EINVAL,
-				  "created/updated times of %s are out of range or updated is before created", m->user);
+				  "created/updated times of %s are out of range or updated is before created",
+				  m->user);
 	if (m->verified != 0 && !time_valid(m->verified))
 		return twofa_fail(err, TWOFA_EINVAL, "verified time of %s is out of range", m->user);
 	return TWOFA_OK;
@@ -238,7 +242,8 @@ static twofa_status take_string(json_t *obj, const char *name, bool nullable, si
 	if (!json_is_string(v))
 		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not a string", name);
 	if (json_string_length(v) > max)
-		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is longer than %zu bytes", name, max);
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is longer than %zu bytes",
+				  name, max);
 	*out = strdup(json_string_value(v));
 	if (*out == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -267,8 +272,8 @@ static twofa_status take_time(json_t *obj, const char *name, bool nullable, time
 	if (st != TWOFA_OK || s == NULL)
 		return st;
 	if (!twofa_parse_time(s, out) || *out == 0)
-		st = twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not a time like 2026-01-31T12:00:00Z",
-				name);
+		st = twofa_fail(err, TWOFA_EINVAL,
+				"member record field \"%s\" is not a time like 2026-01-31T12:00:00Z", name);
 	free(s);
 	return st;
 }
@@ -305,14 +310,16 @@ static twofa_status decode_fields(json_t *obj, twofa_member *m, twofa_error *err
 	if (v == NULL || !json_is_integer(v))
 		return twofa_fail(err, TWOFA_EINVAL, "member record has no integer version \"v\"");
 	if (json_integer_value(v) != TWOFA_MEMBER_VERSION)
-		return twofa_fail(err, TWOFA_EINVAL, "member record version %" JSON_INTEGER_FORMAT " is not supported (only %d)",
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member record version %" JSON_INTEGER_FORMAT " is not supported (only %d)",
 				  json_integer_value(v), TWOFA_MEMBER_VERSION);
 	if ((st = take_string(obj, "user", false, TWOFA_USER_NAME_MAX, &m->user, err)) != TWOFA_OK ||
 	    (st = take_string(obj, "email", true, TWOFA_EMAIL_MAX, &m->email, err)) != TWOFA_OK ||
 	    (st = take_fixed(obj, "phone", m->phone, sizeof(m->phone), err)) != TWOFA_OK ||
 	    (st = take_fixed(obj, "country", m->country, sizeof(m->country), err)) != TWOFA_OK ||
 	    (st = take_enum(obj, "channel", &channel, err)) != TWOFA_OK ||
-	    (st = take_string(obj, "password_hash", false, TWOFA_MEMBER_HASH_MAX, &m->password_hash, err)) != TWOFA_OK ||
+	    (st = take_string(obj, "password_hash", false, TWOFA_MEMBER_HASH_MAX, &m->password_hash, err)) !=
+		    TWOFA_OK ||
 	    (st = take_enum(obj, "status", &status, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "created", false, &m->created, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "updated", false, &m->updated, err)) != TWOFA_OK ||
@@ -328,14 +335,22 @@ static twofa_status decode_fields(json_t *obj, twofa_member *m, twofa_error *err
 static const char *json_problem(const json_error_t *jerr)
 {
 	switch (json_error_code(jerr)) {
-	case json_error_duplicate_key: return "duplicate key";
-	case json_error_premature_end_of_input: return "truncated";
-	case json_error_end_of_input_expected: return "data after the object";
-	case json_error_invalid_utf8: return "invalid UTF-8";
-	case json_error_null_character: return "NUL character";
-	case json_error_null_byte_in_key: return "NUL in a key";
-	case json_error_numeric_overflow: return "number out of range";
-	case json_error_out_of_memory: return "out of memory";
+	case json_error_duplicate_key:
+		return "duplicate key";
+	case json_error_premature_end_of_input:
+		return "truncated";
+	case json_error_end_of_input_expected:
+		return "data after the object";
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_null_character:
+		return "NUL character";
+	case json_error_null_byte_in_key:
+		return "NUL in a key";
+	case json_error_numeric_overflow:
+		return "number out of range";
+	case json_error_out_of_memory:
+		return "out of memory";
 	case json_error_item_not_found:
 	case json_error_wrong_type:
 	case json_error_null_value:
@@ -346,7 +361,8 @@ static const char *json_problem(const json_error_t *jerr)
 	case json_error_invalid_syntax:
 	case json_error_stack_overflow:
 	case json_error_index_out_of_range:
-	default: return "invalid syntax or nesting";
+	default:
+		return "invalid syntax or nesting";
 	}
 }
 
@@ -362,7 +378,8 @@ twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, 
 	if (json == NULL || len == 0)
 		return twofa_fail(err, TWOFA_EINVAL, "member record is empty");
 	if (len > TWOFA_MEMBER_JSON_MAX)
-		return twofa_fail(err, TWOFA_EINVAL, "member record is larger than %d bytes", TWOFA_MEMBER_JSON_MAX);
+		return twofa_fail(err, TWOFA_EINVAL, "member record is larger than %d bytes",
+				  TWOFA_MEMBER_JSON_MAX);
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "member record is not valid JSON (%s) at byte %d",

@@ -15,28 +15,28 @@
 #include "error.h"
 #include "identifiers.h"
 
-#define TWOFA_USER_NAME_MAX 256       /* bytes */
-#define TWOFA_EMAIL_MAX 254           /* bytes (RFC 5321 path limit) */
-#define TWOFA_MEMBER_HASH_MAX 127     /* bytes of a crypto_pwhash_str string */
+#define TWOFA_USER_NAME_MAX 256           /* bytes */
+#define TWOFA_EMAIL_MAX 254               /* bytes (RFC 5321 path limit) */
+#define TWOFA_MEMBER_HASH_MAX 127         /* bytes of a crypto_pwhash_str string */
 #define TWOFA_MEMBER_JSON_MAX (16 * 1024) /* bytes a record may take */
 #define TWOFA_MEMBER_VERSION 1
 
 typedef enum {
 	TWOFA_MEMBER_ACTIVE,
-	TWOFA_MEMBER_PENDING,  /* enrolled, awaiting an administrator's approval */
+	TWOFA_MEMBER_PENDING, /* enrolled, awaiting an administrator's approval */
 	TWOFA_MEMBER_DISABLED,
 } twofa_member_status;
 
 typedef struct twofa_member {
-	char *user;          /* login name, also the store key */
-	char *email;         /* NULL when none */
+	char *user;                  /* login name, also the store key */
+	char *email;                 /* NULL when none */
 	char phone[TWOFA_E164_SIZE]; /* E.164 (twofa_e164_valid) */
-	char country[3];     /* ISO 3166-1 alpha-2 the number was entered for */
+	char country[3];             /* ISO 3166-1 alpha-2 the number was entered for */
 	twofa_channel channel;
 	char *password_hash; /* "$argon2id$..." */
 	twofa_member_status status;
 	time_t created, updated;
-	time_t verified;     /* last time the phone was proven; 0 = never */
+	time_t verified; /* last time the phone was proven; 0 = never */
 } twofa_member;
 
 /* 1..256 bytes of valid UTF-8 with no control characters, '/' or ':'. */

@@ -19,7 +19,8 @@ twofa_status twofa_members_load(const char *db, const char *user, twofa_member *
 		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
 	st = twofa_store_open(&s, db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
 	if (st == TWOFA_ENOTFOUND)
-		return twofa_fail(err, TWOFA_ESTORE, "member store %s does not exist (twofa-enroll add creates it)", db);
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "member store %s does not exist (twofa-enroll add creates it)", db);
 	if (st != TWOFA_OK)
 		return st;
 	st = twofa_store_get(s, user, &value, &len, err);

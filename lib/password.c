@@ -46,7 +46,8 @@ twofa_status twofa_password_valid(const char *password, twofa_error *err)
 		return twofa_fail(err, TWOFA_EINVAL, "the password is empty");
 	len = strnlen(password, TWOFA_PASSWORD_MAX + 1);
 	if (len > TWOFA_PASSWORD_MAX)
-		return twofa_fail(err, TWOFA_EINVAL, "the password is longer than %d bytes", TWOFA_PASSWORD_MAX);
+		return twofa_fail(err, TWOFA_EINVAL, "the password is longer than %d bytes",
+				  TWOFA_PASSWORD_MAX);
 	return TWOFA_OK;
 }
 
@@ -75,7 +76,8 @@ twofa_status twofa_password_hash(const char *password, twofa_strength strength,
 	if (out == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "no place for the password hash");
 	out[0] = '\0';
-	if ((st = twofa_crypto_init(err)) != TWOFA_OK || (st = twofa_password_valid(password, err)) != TWOFA_OK)
+	if ((st = twofa_crypto_init(err)) != TWOFA_OK ||
+	    (st = twofa_password_valid(password, err)) != TWOFA_OK)
 		return st;
 	twofa_password_limits(strength, &ops, &mem);
 	if (crypto_pwhash_str(out, password, strlen(password), ops, mem) != 0) {

@@ -233,9 +233,8 @@ typedef enum extract_status { EX_OK, EX_TOO_SHORT_AFTER_IDD, EX_INVALID_CC } ext
 /* _maybe_extract_country_code. digits are the normalised input; plus says a
  * '+' led it. On EX_OK, *cc is the calling code found (0 for none) and
  * national what follows it. */
-static extract_status extract_calling_code(ctx *c, const struct twofa_region *r,
-					   const numbuf *digits, bool plus, unsigned *cc,
-					   numbuf *national)
+static extract_status extract_calling_code(ctx *c, const struct twofa_region *r, const numbuf *digits,
+					   bool plus, unsigned *cc, numbuf *national)
 {
 	const char *full = digits->d;
 	size_t n = digits->n;
@@ -302,8 +301,8 @@ typedef struct parsed {
 /* parse(): from normalised digits and the leading-'+' flag to a calling code
  * and national significant number. r is the region the number is read
  * against (NULL: none, the number must be international). */
-static twofa_phone_reason parse_digits(ctx *c, const struct twofa_region *r, const numbuf *digits,
-				       bool plus, parsed *out)
+static twofa_phone_reason parse_digits(ctx *c, const struct twofa_region *r, const numbuf *digits, bool plus,
+				       parsed *out)
 {
 	extract_status st;
 	numbuf national;
@@ -320,8 +319,8 @@ static twofa_phone_reason parse_digits(ctx *c, const struct twofa_region *r, con
 	if (cc != 0) {
 		/* The number's own metadata: its calling code's main region. */
 		const struct twofa_calling_code *code = calling_code(cc);
-		const struct twofa_region *main_region =
-			code->nregions > 0 ? &twofa_regions[code->first] : NULL;
+		const struct twofa_region *main_region = code->nregions > 0 ? &twofa_regions[code->first]
+									    : NULL;
 
 		if (main_region != r)
 			out->meta = main_region;
@@ -413,8 +412,8 @@ static void set_other(twofa_phone_result *res, unsigned cc, const struct twofa_r
 /* parse() and is_valid_number_for_region() on normalised digits. *valid
  * says whether libphonenumber takes the number, which it may do and twofa
  * still refuse it (more than 15 digits). */
-static twofa_phone_reason check_digits(ctx *c, const struct twofa_region *r, const numbuf *digits,
-				       bool plus, twofa_phone_result *res, bool *valid)
+static twofa_phone_reason check_digits(ctx *c, const struct twofa_region *r, const numbuf *digits, bool plus,
+				       twofa_phone_result *res, bool *valid)
 {
 	const struct twofa_region *other;
 	twofa_phone_reason reason;
@@ -504,8 +503,7 @@ static twofa_phone_reason phone_parse(ctx *c, const char *input, const char *cou
 	return reason;
 }
 
-twofa_phone_reason twofa_phone_parse(const char *input, const char *country_alpha2,
-				     twofa_phone_result *res)
+twofa_phone_reason twofa_phone_parse(const char *input, const char *country_alpha2, twofa_phone_result *res)
 {
 	ctx c = {.failed = false};
 	twofa_phone_reason reason;
@@ -523,19 +521,32 @@ twofa_phone_reason twofa_phone_parse(const char *input, const char *country_alph
 const char *twofa_phone_reason_name(twofa_phone_reason reason)
 {
 	switch (reason) {
-	case TWOFA_PHONE_OK: return "ok";
-	case TWOFA_PHONE_EMPTY: return "empty";
-	case TWOFA_PHONE_INPUT_TOO_LONG: return "input-too-long";
-	case TWOFA_PHONE_LETTERS: return "letters";
-	case TWOFA_PHONE_BAD_CHAR: return "bad-char";
-	case TWOFA_PHONE_UNKNOWN_COUNTRY: return "unknown-country";
-	case TWOFA_PHONE_BAD_CALLING_CODE: return "bad-calling-code";
-	case TWOFA_PHONE_TOO_SHORT: return "too-short";
-	case TWOFA_PHONE_TOO_LONG: return "too-long";
-	case TWOFA_PHONE_WRONG_LENGTH: return "wrong-length";
-	case TWOFA_PHONE_WRONG_COUNTRY: return "wrong-country";
-	case TWOFA_PHONE_INVALID: return "invalid";
-	case TWOFA_PHONE_INTERNAL: return "internal";
+	case TWOFA_PHONE_OK:
+		return "ok";
+	case TWOFA_PHONE_EMPTY:
+		return "empty";
+	case TWOFA_PHONE_INPUT_TOO_LONG:
+		return "input-too-long";
+	case TWOFA_PHONE_LETTERS:
+		return "letters";
+	case TWOFA_PHONE_BAD_CHAR:
+		return "bad-char";
+	case TWOFA_PHONE_UNKNOWN_COUNTRY:
+		return "unknown-country";
+	case TWOFA_PHONE_BAD_CALLING_CODE:
+		return "bad-calling-code";
+	case TWOFA_PHONE_TOO_SHORT:
+		return "too-short";
+	case TWOFA_PHONE_TOO_LONG:
+		return "too-long";
+	case TWOFA_PHONE_WRONG_LENGTH:
+		return "wrong-length";
+	case TWOFA_PHONE_WRONG_COUNTRY:
+		return "wrong-country";
+	case TWOFA_PHONE_INVALID:
+		return "invalid";
+	case TWOFA_PHONE_INTERNAL:
+		return "internal";
 	}
 	return "unknown";
 }
@@ -551,8 +562,8 @@ static void describe_country(char *buf, size_t size, const char *alpha2)
 		(void)snprintf(buf, size, "that country");
 }
 
-twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2,
-				   char out[TWOFA_E164_SIZE], twofa_error *err)
+twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2, char out[TWOFA_E164_SIZE],
+				   twofa_error *err)
 {
 	twofa_phone_result res;
 	char where[160];
@@ -594,8 +605,7 @@ twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2
 	case TWOFA_PHONE_TOO_LONG:
 		return twofa_fail(err, TWOFA_EINVAL, "too long for a phone number in %s", where);
 	case TWOFA_PHONE_WRONG_LENGTH:
-		return twofa_fail(err, TWOFA_EINVAL, "wrong number of digits for a phone number in %s",
-				  where);
+		return twofa_fail(err, TWOFA_EINVAL, "wrong number of digits for a phone number in %s", where);
 	case TWOFA_PHONE_WRONG_COUNTRY:
 		oc = res.region[0] != '\0' ? twofa_country_by_code(res.region) : NULL;
 		if (oc != NULL)
@@ -622,8 +632,8 @@ static bool put(char *out, size_t outlen, size_t *pos, const char *src, size_t n
 }
 
 /* Appends nsn[from, to) with every digit but the last `keep` of nsn starred. */
-static bool put_masked(char *out, size_t outlen, size_t *pos, const char *nsn, size_t len,
-		       size_t keep, size_t from, size_t to)
+static bool put_masked(char *out, size_t outlen, size_t *pos, const char *nsn, size_t len, size_t keep,
+		       size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++)
 		if (!put(out, outlen, pos, i >= len - keep ? nsn + i : "*", 1))

@@ -38,10 +38,10 @@ typedef enum twofa_phone_reason {
 	TWOFA_PHONE_BAD_CALLING_CODE, /* after '+' or an international prefix: no calling code */
 	TWOFA_PHONE_TOO_SHORT,
 	TWOFA_PHONE_TOO_LONG,
-	TWOFA_PHONE_WRONG_LENGTH,     /* between the shortest and longest, but no number has it */
-	TWOFA_PHONE_WRONG_COUNTRY,    /* belongs to another calling code or region */
-	TWOFA_PHONE_INVALID,          /* not in any range the country assigns */
-	TWOFA_PHONE_INTERNAL,         /* out of memory or a bad pattern: never the input's fault */
+	TWOFA_PHONE_WRONG_LENGTH,  /* between the shortest and longest, but no number has it */
+	TWOFA_PHONE_WRONG_COUNTRY, /* belongs to another calling code or region */
+	TWOFA_PHONE_INVALID,       /* not in any range the country assigns */
+	TWOFA_PHONE_INTERNAL,      /* out of memory or a bad pattern: never the input's fault */
 } twofa_phone_reason;
 
 typedef struct twofa_phone_result {
@@ -53,8 +53,7 @@ typedef struct twofa_phone_result {
 
 /* Parses input as a number of country_alpha2 (any letter case) and fills
  * res. Returns res->reason. Thread-safe; keeps no state between calls. */
-twofa_phone_reason twofa_phone_parse(const char *input, const char *country_alpha2,
-				     twofa_phone_result *res);
+twofa_phone_reason twofa_phone_parse(const char *input, const char *country_alpha2, twofa_phone_result *res);
 
 /* A stable short name for a reason: "ok", "empty", "input-too-long",
  * "letters", "bad-char", "unknown-country", "bad-calling-code", "too-short",
@@ -64,8 +63,8 @@ const char *twofa_phone_reason_name(twofa_phone_reason reason);
 /* The same as twofa_phone_parse, for callers that want one line: on success
  * out holds the E.164 number; otherwise err says why (TWOFA_EINVAL for bad
  * input, naming the country; TWOFA_ESYS for an internal error) and out is "". */
-twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2,
-				   char out[TWOFA_E164_SIZE], twofa_error *err);
+twofa_status twofa_phone_normalize(const char *input, const char *country_alpha2, char out[TWOFA_E164_SIZE],
+				   twofa_error *err);
 
 /* Writes e164 masked for display into out: the calling code and the last 2
  * to 4 digits stay, every other digit becomes '*', grouped for reading:

@@ -308,8 +308,7 @@ static bool pm_rep(pm *m, int n, int count, size_t pos, const pm_frame *k)
 	case PM_EOL:
 		return pos == m->len && pm_seq(m, node->next, pos, k);
 	case PM_CLASS:
-		if (count < node->max && pos < m->len &&
-		    (node->cls & (1u << (m->s[pos] - '0'))) != 0 &&
+		if (count < node->max && pos < m->len && (node->cls & (1u << (m->s[pos] - '0'))) != 0 &&
 		    pm_rep(m, n, count + 1, pos + 1, k))
 			return true;
 		break;

@@ -154,7 +154,8 @@ static bool get_times(json_t *obj, const char *key, time_t *out, size_t max, siz
 		return true;
 	if (!json_is_array(v) || json_array_size(v) > max)
 		return false;
-	json_array_foreach(v, i, item) {
+	json_array_foreach(v, i, item)
+	{
 		if (!json_is_integer(item) || !time_in_range(json_integer_value(item)))
 			return false;
 		out[(*count)++] = (time_t)json_integer_value(item);
@@ -176,9 +177,9 @@ static bool get_source(json_t *item, twofa_state_entry *e)
 {
 	twofa_source_entry *s = &e->sources[e->source_count];
 
-	if (!json_is_object(item) || !get_key(item, s->key) || !get_text(item, "from", s->from, sizeof(s->from)) ||
-	    !get_count(item, "failures", &s->failures) || !get_time(item, "locked_until", &s->locked_until) ||
-	    !get_time(item, "last_seen", &s->last_seen) ||
+	if (!json_is_object(item) || !get_key(item, s->key) ||
+	    !get_text(item, "from", s->from, sizeof(s->from)) || !get_count(item, "failures", &s->failures) ||
+	    !get_time(item, "locked_until", &s->locked_until) || !get_time(item, "last_seen", &s->last_seen) ||
 	    !get_times(item, "pending", s->pending, TWOFA_STATE_PENDING_MAX, &s->pending_count))
 		return false;
 	e->source_count++;
@@ -186,8 +187,8 @@ static bool get_source(json_t *item, twofa_state_entry *e)
 }
 
 /* A JSON array of at most max objects, each read into e by get_item. */
-static bool get_list(json_t *root, const char *key, size_t max, bool (*get_item)(json_t *, twofa_state_entry *),
-		     twofa_state_entry *e)
+static bool get_list(json_t *root, const char *key, size_t max,
+		     bool (*get_item)(json_t *, twofa_state_entry *), twofa_state_entry *e)
 {
 	json_t *v = json_object_get(root, key), *item;
 	size_t i;
@@ -196,7 +197,8 @@ static bool get_list(json_t *root, const char *key, size_t max, bool (*get_item)
 		return true;
 	if (!json_is_array(v) || json_array_size(v) > max)
 		return false;
-	json_array_foreach(v, i, item) {
+	json_array_foreach(v, i, item)
+	{
 		if (!get_item(item, e))
 			return false;
 	}
@@ -228,7 +230,8 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad failure count");
 		goto out;
 	}
-	if (!get_time(root, "locked_until", &e->locked_until) || !get_time(root, "last_login", &e->last_login) ||
+	if (!get_time(root, "locked_until", &e->locked_until) ||
+	    !get_time(root, "last_login", &e->last_login) ||
 	    !get_text(root, "last_service", e->last_service, sizeof(e->last_service)) ||
 	    !get_text(root, "last_from", e->last_from, sizeof(e->last_from))) {
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad field");
@@ -281,11 +284,12 @@ static json_t *source_json(const twofa_source_entry *s)
 twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_error *err)
 {
 	json_t *root = json_pack("{s:i, s:I, s:I, s:I, s:s, s:s, s:o?}", "v", STATE_VERSION, "failures",
-				 (json_int_t)e->failures, "locked_until", (json_int_t)e->locked_until, "last_login",
-				 (json_int_t)e->last_login, "last_service", e->last_service, "last_from",
-				 e->last_from, "sends", times_json(e->sends, e->send_count));
+				 (json_int_t)e->failures, "locked_until", (json_int_t)e->locked_until,
+				 "last_login", (json_int_t)e->last_login, "last_service", e->last_service,
+				 "last_from", e->last_from, "sends", times_json(e->sends, e->send_count));
 	json_t *grace = json_array(), *sources = json_array();
-	bool ok = root != NULL && json_is_array(json_object_get(root, "sends")) && grace != NULL && sources != NULL;
+	bool ok = root != NULL && json_is_array(json_object_get(root, "sends")) && grace != NULL &&
+		  sources != NULL;
 
 	for (size_t i = 0; ok && i < e->grace_count; i++)
 		ok = json_array_append_new(grace, json_pack("{s:s, s:I}", "key", e->grace[i].key, "at",
@@ -299,7 +303,8 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 			ok = json_array_append_new(sources, s) == 0;
 		}
 	}
-	ok = ok && json_object_set(root, "grace", grace) == 0 && json_object_set(root, "sources", sources) == 0;
+	ok = ok && json_object_set(root, "grace", grace) == 0 &&
+	     json_object_set(root, "sources", sources) == 0;
 	*json = ok ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(grace);
 	json_decref(sources);
@@ -363,7 +368,8 @@ static twofa_status record_key(twofa_store *s, const char *user, bool enrolled, 
 	}
 	if ((st = name_key(s, key, err)) != TWOFA_OK)
 		return st;
-	crypto_generichash(digest, sizeof(digest), (const unsigned char *)user, strlen(user), key, sizeof(key));
+	crypto_generichash(digest, sizeof(digest), (const unsigned char *)user, strlen(user), key,
+			   sizeof(key));
 	sodium_memzero(key, sizeof(key));
 	memcpy(out, ANON_PREFIX, sizeof(ANON_PREFIX) - 1);
 	sodium_bin2hex(out + sizeof(ANON_PREFIX) - 1, TWOFA_STATE_KEY_SIZE, digest, sizeof(digest));
@@ -471,8 +477,9 @@ twofa_status twofa_state_check_record(const char *key, const char *value, size_t
 		return TWOFA_OK;
 	}
 	if (strncmp(key, ANON_PREFIX, sizeof(ANON_PREFIX) - 1) == 0 ? !key_valid(key + sizeof(ANON_PREFIX) - 1)
-								  : !twofa_user_name_valid(key))
-		return twofa_fail(err, TWOFA_ESTORE, "a record under a key that is no member's name nor a hash");
+								    : !twofa_user_name_valid(key))
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "a record under a key that is no member's name nor a hash");
 	return twofa_state_decode(value, len, &e, err);
 }
 
@@ -506,8 +513,8 @@ time_t twofa_state_locked_until(const twofa_state_entry *e, const char *source, 
 	time_t until = lock_in_force(e->locked_until, now) ? e->locked_until : 0;
 
 	for (size_t i = 0; source != NULL && i < e->source_count; i++)
-		if (strcmp(e->sources[i].key, source) == 0 && lock_in_force(e->sources[i].locked_until, now) &&
-		    e->sources[i].locked_until > until)
+		if (strcmp(e->sources[i].key, source) == 0 &&
+		    lock_in_force(e->sources[i].locked_until, now) && e->sources[i].locked_until > until)
 			until = e->sources[i].locked_until;
 	return until;
 }
@@ -806,7 +813,9 @@ static bool change_success(twofa_state_entry *e, void *arg)
 twofa_status twofa_state_record_success(const char *path, const twofa_state_login *l, time_t now,
 					const char *service, long grace_period, bool *locked, twofa_error *err)
 {
-	struct success_args a = {.l = l, .now = now, .service = service ? service : "",
+	struct success_args a = {.l = l,
+				 .now = now,
+				 .service = service ? service : "",
 				 .grace_period = grace_period};
 	twofa_status st = check_origin(l, err);
 
@@ -844,7 +853,9 @@ void twofa_state_send_window(const twofa_state_entry *e, time_t now, long limit,
 		if (send_counts(e->sends[i], now, window) && n++ == 0)
 			oldest = e->sends[i];
 	*in_window = n;
-	*next_at = (long)n < limit && n < TWOFA_STATE_SENDS_MAX ? now : n != 0 ? oldest + window : now + window;
+	*next_at = (long)n < limit && n < TWOFA_STATE_SENDS_MAX ? now
+		   : n != 0                                     ? oldest + window
+								: now + window;
 }
 
 struct send_args {
@@ -874,8 +885,8 @@ static bool change_reserve_send(twofa_state_entry *e, void *arg)
 	return true;
 }
 
-twofa_status twofa_state_reserve_send(const char *path, const char *user, time_t now, long limit,
-				      long window, bool *allowed, time_t *retry_at, twofa_error *err)
+twofa_status twofa_state_reserve_send(const char *path, const char *user, time_t now, long limit, long window,
+				      bool *allowed, time_t *retry_at, twofa_error *err)
 {
 	struct send_args a = {.now = now, .limit = limit, .window = window};
 	twofa_status st = update_state(path, user, true, change_reserve_send, &a, err);

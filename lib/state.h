@@ -25,15 +25,15 @@
 
 #include "error.h"
 
-#define TWOFA_STATE_SENDS_MAX 100   /* the largest send_limit */
-#define TWOFA_STATE_GRACE_MAX 16    /* grace entries kept per user, oldest dropped */
-#define TWOFA_STATE_SOURCES_MAX 16  /* sources kept per user (see evict_source) */
-#define TWOFA_STATE_PENDING_MAX 16  /* password checks in flight per source */
+#define TWOFA_STATE_SENDS_MAX 100      /* the largest send_limit */
+#define TWOFA_STATE_GRACE_MAX 16       /* grace entries kept per user, oldest dropped */
+#define TWOFA_STATE_SOURCES_MAX 16     /* sources kept per user (see evict_source) */
+#define TWOFA_STATE_PENDING_MAX 16     /* password checks in flight per source */
 #define TWOFA_STATE_PENDING_SECONDS 60 /* a check in flight left by a killed login expires */
-#define TWOFA_STATE_GLOBAL_FACTOR 3 /* times lockout_failures, from all sources: locked everywhere */
-#define TWOFA_STATE_FROM_MAX 128    /* "rhost=HOST" as shown to the admin, bytes with the NUL */
+#define TWOFA_STATE_GLOBAL_FACTOR 3    /* times lockout_failures, from all sources: locked everywhere */
+#define TWOFA_STATE_FROM_MAX 128       /* "rhost=HOST" as shown to the admin, bytes with the NUL */
 #define TWOFA_STATE_SERVICE_MAX 64
-#define TWOFA_STATE_KEY_SIZE 65     /* a context key: BLAKE2b-256 in hex, with the NUL */
+#define TWOFA_STATE_KEY_SIZE 65 /* a context key: BLAKE2b-256 in hex, with the NUL */
 
 /* Where a login comes from, as the state keys it. Both keys are hashes of
  * the exact values (never of a sanitised or truncated copy), with the kind
@@ -61,19 +61,19 @@ typedef struct twofa_grace_entry {
 typedef struct twofa_source_entry {
 	char key[TWOFA_STATE_KEY_SIZE];
 	char from[TWOFA_STATE_FROM_MAX];
-	long failures;        /* failures from this source since its last success */
-	time_t locked_until;  /* 0 when not locked */
-	time_t last_seen;     /* last failure or check in flight */
+	long failures;       /* failures from this source since its last success */
+	time_t locked_until; /* 0 when not locked */
+	time_t last_seen;    /* last failure or check in flight */
 	size_t pending_count;
 	time_t pending[TWOFA_STATE_PENDING_MAX]; /* start times of the checks in flight */
 } twofa_source_entry;
 
 typedef struct twofa_state_entry {
-	long failures;        /* failures from all sources since the last success */
-	time_t locked_until;  /* locked everywhere until then; 0 when not */
+	long failures;       /* failures from all sources since the last success */
+	time_t locked_until; /* locked everywhere until then; 0 when not */
 	size_t send_count;
 	time_t sends[TWOFA_STATE_SENDS_MAX]; /* oldest first */
-	time_t last_login;    /* 0 when never */
+	time_t last_login;                   /* 0 when never */
 	char last_service[TWOFA_STATE_SERVICE_MAX];
 	char last_from[TWOFA_STATE_FROM_MAX];
 	size_t grace_count;
@@ -85,15 +85,14 @@ typedef struct twofa_state_entry {
 /* Whose state an update is about, and the lockout rules that apply. */
 typedef struct twofa_state_login {
 	const char *user;
-	bool enrolled;        /* false: stored under the keyed hash of user */
+	bool enrolled; /* false: stored under the keyed hash of user */
 	const twofa_state_origin *origin;
 	long lockout_failures; /* 0 = never locked */
 	long lockout_seconds;
 } twofa_state_login;
 
 /* Reads a member's state; a missing store or user gives an all-zero entry. */
-twofa_status twofa_state_read(const char *path, const char *user, twofa_state_entry *out,
-			      twofa_error *err);
+twofa_status twofa_state_read(const char *path, const char *user, twofa_state_entry *out, twofa_error *err);
 
 /* True while the user is locked out everywhere at time now. */
 bool twofa_state_is_locked(const twofa_state_entry *e, time_t now);
@@ -117,8 +116,8 @@ void twofa_state_send_window(const twofa_state_entry *e, time_t now, long limit,
 /* Counts a send if fewer than limit sends happened in the last window seconds.
  * *allowed says whether the caller may send; *retry_at, when not allowed, is
  * when the oldest counted send leaves the window. */
-twofa_status twofa_state_reserve_send(const char *path, const char *user, time_t now, long limit,
-				      long window, bool *allowed, time_t *retry_at, twofa_error *err);
+twofa_status twofa_state_reserve_send(const char *path, const char *user, time_t now, long limit, long window,
+				      bool *allowed, time_t *retry_at, twofa_error *err);
 
 typedef enum twofa_attempt {
 	TWOFA_ATTEMPT_GO,     /* check the password, then end the attempt */
@@ -151,7 +150,8 @@ twofa_status twofa_state_release(const char *path, const twofa_state_login *l, t
  * records the last login and, when grace_period > 0 and the origin allows
  * it, a grace entry. */
 twofa_status twofa_state_record_success(const char *path, const twofa_state_login *l, time_t now,
-					const char *service, long grace_period, bool *locked, twofa_error *err);
+					const char *service, long grace_period, bool *locked,
+					twofa_error *err);
 
 /* True if the grace key had a full success within grace_period seconds before now. */
 bool twofa_state_in_grace(const twofa_state_entry *e, const char *grace_key, time_t now, long grace_period);
@@ -169,7 +169,6 @@ twofa_status twofa_state_check_record(const char *key, const char *value, size_t
 /* JSON codec of one record, exposed for tests and fuzzing. Version 1 records
  * decode with their grace entries dropped (they were keyed by name only). */
 twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_error *err);
-twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry *e,
-				twofa_error *err);
+twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry *e, twofa_error *err);
 
 #endif

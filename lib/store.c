@@ -127,7 +127,9 @@ static twofa_status open_dir(const char *dir, bool create, int *out, twofa_error
 	}
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			return twofa_fail(err, TWOFA_EPERM, "store directory %s is not a directory (or is a symbolic link)", dir);
+			return twofa_fail(err, TWOFA_EPERM,
+					  "store directory %s is not a directory (or is a symbolic link)",
+					  dir);
 		return twofa_fail(err, errno == EACCES ? TWOFA_EPERM : TWOFA_ESTORE,
 				  "cannot open store directory %s: %s", dir, strerror(errno));
 	}
@@ -140,8 +142,8 @@ static twofa_status open_dir(const char *dir, bool create, int *out, twofa_error
 }
 
 /* Opens name in dir_fd, never following a symbolic link, and checks it. */
-static twofa_status open_checked(int dir_fd, const char *name, int flags, const char *what,
-				 const char *shown, int *out, twofa_error *err)
+static twofa_status open_checked(int dir_fd, const char *name, int flags, const char *what, const char *shown,
+				 int *out, twofa_error *err)
 {
 	twofa_status st;
 	int fd = openat(dir_fd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
@@ -186,8 +188,7 @@ static unsigned long jitter_next(unsigned long *state)
 	return x;
 }
 
-static twofa_status lock_wait(int fd, bool exclusive, long timeout_ms, const char *shown,
-			      twofa_error *err)
+static twofa_status lock_wait(int fd, bool exclusive, long timeout_ms, const char *shown, twofa_error *err)
 {
 	int op = (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
 	long long deadline = now_us() + (long long)timeout_ms * 1000LL;
@@ -208,9 +209,8 @@ static twofa_status lock_wait(int fd, bool exclusive, long timeout_ms, const cha
 		now = now_us();
 		left = deadline - now;
 		if (left <= 0)
-			return twofa_fail(err, TWOFA_EBUSY,
-					  "store %s is busy: no %s lock within %ld ms", shown,
-					  exclusive ? "exclusive" : "shared", timeout_ms);
+			return twofa_fail(err, TWOFA_EBUSY, "store %s is busy: no %s lock within %ld ms",
+					  shown, exclusive ? "exclusive" : "shared", timeout_ms);
 		sleep_us = delay / 2 + (long)(jitter_next(&rng) % (unsigned long)(delay / 2 + 1));
 		if (sleep_us > left)
 			sleep_us = (long)left;
@@ -259,7 +259,8 @@ static twofa_status gdbm_failed(twofa_store *s, const char *doing, twofa_error *
 	if (gdbm_error_is_corruption(ec))
 		return twofa_fail(err, TWOFA_ESTORE,
 				  "store %s is damaged or not a GDBM database (%s while %s); "
-				  "run a store check and recovery", s->path, why, doing);
+				  "run a store check and recovery",
+				  s->path, why, doing);
 	return twofa_fail(err, TWOFA_ESTORE, "store %s: %s while %s", s->path, why, doing);
 }
 
@@ -287,8 +288,7 @@ static void store_release(twofa_store *s)
 
 /* Everything up to the GDBM open: directory, lock, database file. */
 static twofa_status store_prepare(twofa_store **out, const char *path, twofa_store_mode mode,
-				  long lock_timeout_ms, enum open_how how, int *db_fd,
-				  twofa_error *err)
+				  long lock_timeout_ms, enum open_how how, int *db_fd, twofa_error *err)
 {
 	twofa_store *s = NULL;
 	char *dir = NULL, *lock_name = NULL;
@@ -342,8 +342,8 @@ static twofa_status store_prepare(twofa_store **out, const char *path, twofa_sto
 	st = settle_crash(s, write, lock_timeout_ms, err);
 	if (st != TWOFA_OK)
 		goto fail;
-	st = open_checked(s->dir_fd, base, write ? (create ? O_RDWR | O_CREAT : O_RDWR) : O_RDONLY,
-			  "store", path, db_fd, err);
+	st = open_checked(s->dir_fd, base, write ? (create ? O_RDWR | O_CREAT : O_RDWR) : O_RDONLY, "store",
+			  path, db_fd, err);
 	if (st != TWOFA_OK)
 		goto fail;
 	free(dir);
@@ -361,8 +361,8 @@ fail:
 /* Hands db_fd to GDBM (which closes it on failure too). */
 static twofa_status store_attach(twofa_store *s, int db_fd, int extra_flags, twofa_error *err)
 {
-	int flags = (s->mode == TWOFA_STORE_WRITE ? GDBM_WRCREAT : GDBM_READER) | GDBM_NOLOCK |
-		    GDBM_CLOEXEC | GDBM_CLOERROR | extra_flags;
+	int flags = (s->mode == TWOFA_STORE_WRITE ? GDBM_WRCREAT : GDBM_READER) | GDBM_NOLOCK | GDBM_CLOEXEC |
+		    GDBM_CLOERROR | extra_flags;
 
 #ifdef GDBM_NUMSYNC
 	/* New databases where crash tolerance can be on count their syncs in
@@ -383,8 +383,7 @@ static twofa_status store_attach(twofa_store *s, int db_fd, int extra_flags, two
 }
 
 static twofa_status store_open_how(twofa_store **out, const char *path, twofa_store_mode mode,
-				   long lock_timeout_ms, enum open_how how, int extra_flags,
-				   twofa_error *err)
+				   long lock_timeout_ms, enum open_how how, int extra_flags, twofa_error *err)
 {
 	twofa_store *s = NULL;
 	int db_fd = -1;
@@ -511,8 +510,7 @@ static twofa_status fetch(twofa_store *s, datum k, const char *key, char **value
 	return own_value(s, d, key, value, len, err);
 }
 
-twofa_status twofa_store_get(twofa_store *s, const char *key, char **value, size_t *len,
-			     twofa_error *err)
+twofa_status twofa_store_get(twofa_store *s, const char *key, char **value, size_t *len, twofa_error *err)
 {
 	twofa_status st;
 	datum k;
@@ -542,8 +540,8 @@ twofa_status twofa_store_exists(twofa_store *s, const char *key, twofa_error *er
 	return twofa_fail(err, TWOFA_ENOTFOUND, "no entry '%s' in store %s", key, s->path);
 }
 
-twofa_status twofa_store_put(twofa_store *s, const char *key, const char *value, size_t len,
-			     bool replace, twofa_error *err)
+twofa_status twofa_store_put(twofa_store *s, const char *key, const char *value, size_t len, bool replace,
+			     twofa_error *err)
 {
 	twofa_status st;
 	datum k, d;
@@ -628,8 +626,8 @@ twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, t
 		if (st != TWOFA_OK) {
 			free(k.dptr);
 			return st == TWOFA_ENOTFOUND
-				       ? twofa_fail(err, TWOFA_ESTORE, "store %s: key '%s' has no readable value",
-						    s->path, key)
+				       ? twofa_fail(err, TWOFA_ESTORE,
+						    "store %s: key '%s' has no readable value", s->path, key)
 				       : st;
 		}
 		stop = cb(key, value, len, arg);
@@ -705,7 +703,8 @@ twofa_status twofa_store_check(const char *path, long lock_timeout_ms, twofa_sto
 		datum next;
 
 		if (!key_to_string(k, key)) {
-			note_problem(report, "?", "a key that cannot be a store key (empty, too long or with a NUL)");
+			note_problem(report, "?",
+				     "a key that cannot be a store key (empty, too long or with a NUL)");
 		} else {
 			twofa_error_clear(&e);
 			if (fetch(s, k, key, &value, &len, &e) != TWOFA_OK) {
@@ -731,8 +730,9 @@ twofa_status twofa_store_check(const char *path, long lock_timeout_ms, twofa_sto
 		twofa_strlcpy(report->first_problem, e.msg, sizeof(report->first_problem));
 	twofa_store_close(s, NULL);
 	if (!report->walk_complete || report->damaged > 0)
-		return twofa_fail(err, TWOFA_ESTORE, "store %s: %zu good records, %zu damaged%s; first problem: %s",
-				  path, report->records, report->damaged,
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "store %s: %zu good records, %zu damaged%s; first problem: %s", path,
+				  report->records, report->damaged,
 				  report->walk_complete ? "" : ", walk stopped early", report->first_problem);
 	return TWOFA_OK;
 }
@@ -839,13 +839,14 @@ static twofa_status backup_copy(twofa_store *s, int db_fd, const char *kind, cha
 static twofa_status recover_copy(twofa_store *s, int work_fd, const char *work, gdbm_recovery *rcvr,
 				 twofa_error *err)
 {
-	GDBM_FILE db = gdbm_fd_open(work_fd, work, 0, GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR,
-				    NULL);
+	GDBM_FILE db = gdbm_fd_open(work_fd, work, 0,
+				    GDBM_WRITER | GDBM_NOLOCK | GDBM_CLOEXEC | GDBM_CLOERROR, NULL);
 	twofa_status st = TWOFA_OK;
 
 	if (db == NULL)
-		return twofa_fail(err, TWOFA_ESTORE, "store %s cannot be recovered: its header is unreadable (%s)",
-				  s->path, gdbm_strerror(gdbm_errno));
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "store %s cannot be recovered: its header is unreadable (%s)", s->path,
+				  gdbm_strerror(gdbm_errno));
 	memset(rcvr, 0, sizeof(*rcvr));
 	if (gdbm_recover(db, rcvr, GDBM_RCVR_FORCE) != 0)
 		st = twofa_fail(err, TWOFA_ESTORE, "store %s: GDBM recovery failed: %s", s->path,
@@ -900,7 +901,8 @@ twofa_status twofa_store_recover(const char *path, long lock_timeout_ms, char **
 		work_fd = -1;
 	}
 	if (st == TWOFA_OK && renameat(s->dir_fd, base_of(work), s->dir_fd, base_of(path)) != 0)
-		st = twofa_fail(err, TWOFA_ESTORE, "cannot put the recovered store in place: %s", strerror(errno));
+		st = twofa_fail(err, TWOFA_ESTORE, "cannot put the recovered store in place: %s",
+				strerror(errno));
 	if (st == TWOFA_OK && fsync(s->dir_fd) != 0)
 		st = twofa_fail(err, TWOFA_ESTORE, "cannot sync directory of %s: %s", path, strerror(errno));
 	if (st != TWOFA_OK && work != NULL)
@@ -937,7 +939,7 @@ twofa_status twofa_store_recover(const char *path, long lock_timeout_ms, char **
  * that last synced state, and the file the writer left is kept as
  * "<path>.crashed-YYYYMMDDTHHMMSSZ". */
 
-static const char *const snapshot_suffix[2] = { SNAP_EVEN_SUFFIX, SNAP_ODD_SUFFIX };
+static const char *const snapshot_suffix[2] = {SNAP_EVEN_SUFFIX, SNAP_ODD_SUFFIX};
 
 /* Only these can clone; elsewhere (ext4, tmpfs) trying would just create
  * and remove two files at every open. */
@@ -975,8 +977,8 @@ static twofa_status snapshot_files(twofa_store *s, int *present, int *readable, 
 		if (fstatat(s->dir_fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
 			if (errno == ENOENT)
 				continue;
-			return twofa_fail(err, TWOFA_ESTORE, "cannot stat %s%s: %s", s->path, snapshot_suffix[i],
-					  strerror(errno));
+			return twofa_fail(err, TWOFA_ESTORE, "cannot stat %s%s: %s", s->path,
+					  snapshot_suffix[i], strerror(errno));
 		}
 		if (!S_ISREG(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH)) != 0)
 			return twofa_fail(err, TWOFA_EPERM,
@@ -997,11 +999,12 @@ static twofa_status drop_snapshots(twofa_store *s, twofa_error *err)
 		if (!name_beside(s->path, snapshot_suffix[i], name, sizeof(name)))
 			continue;
 		if (unlinkat(s->dir_fd, name, 0) != 0 && errno != ENOENT)
-			return twofa_fail(err, TWOFA_ESTORE, "cannot remove %s%s: %s", s->path, snapshot_suffix[i],
-					  strerror(errno));
+			return twofa_fail(err, TWOFA_ESTORE, "cannot remove %s%s: %s", s->path,
+					  snapshot_suffix[i], strerror(errno));
 	}
 	if (fsync(s->dir_fd) != 0)
-		return twofa_fail(err, TWOFA_ESTORE, "cannot sync the directory of %s: %s", s->path, strerror(errno));
+		return twofa_fail(err, TWOFA_ESTORE, "cannot sync the directory of %s: %s", s->path,
+				  strerror(errno));
 	return TWOFA_OK;
 }
 
@@ -1088,7 +1091,8 @@ static twofa_status recover_from_snapshots(twofa_store *s, twofa_error *err)
 #else
 	return twofa_fail(err, TWOFA_ESTORE,
 			  "store %s: crash snapshots %s and %s exist but this GDBM cannot read them; "
-			  "restore one by hand and remove both", s->path, s->snap_even, s->snap_odd);
+			  "restore one by hand and remove both",
+			  s->path, s->snap_even, s->snap_odd);
 #endif
 }
 
@@ -1104,7 +1108,8 @@ static twofa_status settle_crash(twofa_store *s, bool exclusive, long lock_timeo
 
 		if (st != TWOFA_OK || present == 0)
 			return st;
-		if (!exclusive && (st = lock_wait(s->lock_fd, true, lock_timeout_ms, s->path, err)) != TWOFA_OK)
+		if (!exclusive &&
+		    (st = lock_wait(s->lock_fd, true, lock_timeout_ms, s->path, err)) != TWOFA_OK)
 			return st;
 		st = recover_from_snapshots(s, err);
 		if (st != TWOFA_OK || exclusive)

@@ -58,16 +58,15 @@ twofa_status twofa_store_open(twofa_store **out, const char *path, twofa_store_m
 
 /* Fetches key. TWOFA_ENOTFOUND if absent. *value is malloc'd and
  * NUL-terminated (the NUL is not counted in *len); the caller frees it. */
-twofa_status twofa_store_get(twofa_store *s, const char *key, char **value, size_t *len,
-			     twofa_error *err);
+twofa_status twofa_store_get(twofa_store *s, const char *key, char **value, size_t *len, twofa_error *err);
 
 /* TWOFA_OK if key is present, TWOFA_ENOTFOUND if not, or an error. */
 twofa_status twofa_store_exists(twofa_store *s, const char *key, twofa_error *err);
 
 /* Stores len bytes of value under key (WRITE mode only). With replace false,
  * an existing key is TWOFA_EEXIST and is left as it was. */
-twofa_status twofa_store_put(twofa_store *s, const char *key, const char *value, size_t len,
-			     bool replace, twofa_error *err);
+twofa_status twofa_store_put(twofa_store *s, const char *key, const char *value, size_t len, bool replace,
+			     twofa_error *err);
 
 /* Deletes key (WRITE mode only); TWOFA_ENOTFOUND if absent. */
 twofa_status twofa_store_delete(twofa_store *s, const char *key, twofa_error *err);
@@ -96,16 +95,16 @@ bool twofa_store_crash_tolerance(const twofa_store *s);
 
 /* Result of a check: every record walked and fetched. */
 typedef struct twofa_store_report {
-	size_t records;       /* records read whole */
-	size_t damaged;       /* keys or values that could not be read, or were refused by the validator */
-	bool walk_complete;   /* false: the walk stopped at a damaged bucket */
+	size_t records;          /* records read whole */
+	size_t damaged;          /* keys or values that could not be read, or were refused by the validator */
+	bool walk_complete;      /* false: the walk stopped at a damaged bucket */
 	char first_problem[256]; /* the first damaged entry, for the report ("" if none) */
 } twofa_store_report;
 
 /* Optional per-record validator for twofa_store_check (e.g. a member decoder):
  * returns true if the record is good, else false with a reason in why. */
-typedef bool (*twofa_store_validator)(const char *key, const char *value, size_t len, void *arg,
-				      char *why, size_t why_size);
+typedef bool (*twofa_store_validator)(const char *key, const char *value, size_t len, void *arg, char *why,
+				      size_t why_size);
 
 /* Walks every record of the store under a shared lock and fills report.
  * TWOFA_OK if the store opened and nothing was damaged; TWOFA_ESTORE if the

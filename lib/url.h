@@ -17,9 +17,9 @@ typedef struct twofa_url {
 	size_t scheme_len;
 	const char *userinfo; /* NULL when there is no '@' */
 	size_t userinfo_len;
-	const char *host;     /* DNS name, IPv4 address or [IPv6] with its brackets */
+	const char *host; /* DNS name, IPv4 address or [IPv6] with its brackets */
 	size_t host_len;
-	const char *rest;     /* path, query, fragment: "" or from the first '/', '?' or '#' */
+	const char *rest; /* path, query, fragment: "" or from the first '/', '?' or '#' */
 } twofa_url;
 
 /* True if the scheme is name, in any case (RFC 3986: HTTPS is https). */

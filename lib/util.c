@@ -59,7 +59,7 @@ bool twofa_has_control(const char *s, size_t len)
  * continuation byte, an overlong form, a surrogate, beyond U+10FFFF). */
 static size_t utf8_sequence(const unsigned char *s, unsigned long *cp)
 {
-	static const unsigned long min_cp[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const unsigned long min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
 	size_t len;
 
 	if (s[0] < 0x80) {

@@ -161,9 +161,11 @@ static void result_reset(twofa_verify_result *r)
 
 /* Writes the outcome with the table's user message and a log line
  * "<op> <masked>: <detail> [<outcome>]". */
-__attribute__((format(printf, 5, 6)))
-static twofa_verify_outcome finish(twofa_verify_result *r, twofa_verify_op op, const char *masked,
-				   twofa_verify_outcome o, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) static twofa_verify_outcome finish(twofa_verify_result *r,
+									 twofa_verify_op op,
+									 const char *masked,
+									 twofa_verify_outcome o,
+									 const char *fmt, ...)
 {
 	char detail[sizeof(r->log_message)];
 	va_list ap;
@@ -174,9 +176,9 @@ static twofa_verify_outcome finish(twofa_verify_result *r, twofa_verify_op op, c
 	r->outcome = o;
 	twofa_strlcpy(r->user_message, twofa_verify_user_message(o), sizeof(r->user_message));
 	/* Long details are cut: the return value is checked only for errors. */
-	if (snprintf(r->log_message, sizeof(r->log_message), "%s%s%s: %s [%s]",
-		     twofa_verify_op_name(op), masked != NULL ? " " : "",
-		     masked != NULL ? masked : "", detail, twofa_verify_outcome_name(o)) < 0)
+	if (snprintf(r->log_message, sizeof(r->log_message), "%s%s%s: %s [%s]", twofa_verify_op_name(op),
+		     masked != NULL ? " " : "", masked != NULL ? masked : "", detail,
+		     twofa_verify_outcome_name(o)) < 0)
 		twofa_strlcpy(r->log_message, "log message unavailable", sizeof(r->log_message));
 	twofa_sanitize(r->log_message);
 	return o;
@@ -185,13 +187,20 @@ static twofa_verify_outcome finish(twofa_verify_result *r, twofa_verify_op op, c
 static const char *failure_name(twofa_http_failure f)
 {
 	switch (f) {
-	case TWOFA_HTTP_OK: return "no failure";
-	case TWOFA_HTTP_TIMEOUT: return "timed out";
-	case TWOFA_HTTP_CONNECT: return "connection failed";
-	case TWOFA_HTTP_TLS: return "TLS failed";
-	case TWOFA_HTTP_TOO_LARGE: return "response too large";
-	case TWOFA_HTTP_BAD_ANSWER: return "unreadable answer";
-	case TWOFA_HTTP_LOCAL: return "request failed on this machine";
+	case TWOFA_HTTP_OK:
+		return "no failure";
+	case TWOFA_HTTP_TIMEOUT:
+		return "timed out";
+	case TWOFA_HTTP_CONNECT:
+		return "connection failed";
+	case TWOFA_HTTP_TLS:
+		return "TLS failed";
+	case TWOFA_HTTP_TOO_LARGE:
+		return "response too large";
+	case TWOFA_HTTP_BAD_ANSWER:
+		return "unreadable answer";
+	case TWOFA_HTTP_LOCAL:
+		return "request failed on this machine";
 	}
 	return "transfer failed";
 }
@@ -215,12 +224,12 @@ static twofa_verify_outcome failure_outcome(twofa_http_failure f)
 }
 
 /* One request and its interpretation. form may be NULL (GET). */
-static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const char *url,
-				     const char *form, size_t form_len, const char *masked,
-				     twofa_verify_result *r, twofa_verify_details *d)
+static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const char *url, const char *form,
+				     size_t form_len, const char *masked, twofa_verify_result *r,
+				     twofa_verify_details *d)
 {
 	twofa_http_response resp;
-	twofa_error err = { 0 };
+	twofa_error err = {0};
 	char detail[sizeof(r->log_message)];
 	twofa_status st;
 	twofa_verify_outcome o;
@@ -230,11 +239,10 @@ static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const 
 	if (st != TWOFA_OK)
 		/* A refused URL or no memory: our fault, not the service's, so
 		 * failmode=safe must not treat it as an outage. */
-		return finish(r, op, masked, TWOFA_VERIFY_CLIENT_ERROR, "request not sent: %s",
-			      err.msg);
+		return finish(r, op, masked, TWOFA_VERIFY_CLIENT_ERROR, "request not sent: %s", err.msg);
 	if (resp.failure != TWOFA_HTTP_OK) {
-		o = finish(r, op, masked, failure_outcome(resp.failure), "%s: %s",
-			   failure_name(resp.failure), resp.detail);
+		o = finish(r, op, masked, failure_outcome(resp.failure), "%s: %s", failure_name(resp.failure),
+			   resp.detail);
 		twofa_http_response_clear(&resp);
 		return o;
 	}
@@ -262,7 +270,7 @@ static bool copy_base(char dst[BASE_URL_MAX], const char *url)
 twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa_error *err)
 {
 	twofa_verify *v;
-	twofa_http_options opt = { 0 };
+	twofa_http_options opt = {0};
 	twofa_status st;
 
 	*out = NULL;
@@ -332,9 +340,8 @@ static bool service_url(const twofa_verify *v, const char *suffix, char url[URL_
 
 /* ---- calls -------------------------------------------------------------- */
 
-static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_channel ch,
-				       const char *locale, const char *masked,
-				       twofa_verify_result *r)
+static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
+				       const char *masked, twofa_verify_result *r)
 {
 	char url[URL_MAX], form[FORM_MAX];
 	size_t len = 0;
@@ -344,16 +351,15 @@ static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_ch
 	    !form_add(form, sizeof(form), &len, "Channel", twofa_channel_name(ch)) ||
 	    (locale != NULL && !form_add(form, sizeof(form), &len, "Locale", locale))) {
 		result_reset(r);
-		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
-			      "request too long");
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
 	o = exchange(v, TWOFA_VERIFY_OP_START, url, form, len, masked, r, NULL);
 	sodium_memzero(form, sizeof(form));
 	return o;
 }
 
-twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch,
-					const char *locale, twofa_verify_result *r)
+twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
+					twofa_verify_result *r)
 {
 	char masked[MASKED_MAX];
 	const char *use_locale;
@@ -387,8 +393,8 @@ twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_c
 		}
 	}
 	if (o == TWOFA_VERIFY_SENT)
-		snprintf(r->user_message, sizeof(r->user_message), "A verification code was sent by %s to %s.",
-			 twofa_channel_label(ch), masked);
+		snprintf(r->user_message, sizeof(r->user_message),
+			 "A verification code was sent by %s to %s.", twofa_channel_label(ch), masked);
 	return o;
 }
 
@@ -407,12 +413,10 @@ twofa_verify_outcome twofa_verify_check(twofa_verify *v, const char *to, const c
 	if (code == NULL || !is_code(code))
 		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_INVALID_CODE,
 			      "code refused locally: not 4..10 letters or digits");
-	if (!service_url(v, "/VerificationCheck", url) ||
-	    !form_add(form, sizeof(form), &len, "To", to) ||
+	if (!service_url(v, "/VerificationCheck", url) || !form_add(form, sizeof(form), &len, "To", to) ||
 	    !form_add(form, sizeof(form), &len, "Code", code)) {
 		sodium_memzero(form, sizeof(form));
-		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_CLIENT_ERROR,
-			      "request too long");
+		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
 	o = exchange(v, TWOFA_VERIFY_OP_CHECK, url, form, len, masked, r, NULL);
 	sodium_memzero(form, sizeof(form)); /* it held the code */
@@ -446,8 +450,7 @@ twofa_verify_outcome twofa_verify_fetch_service(twofa_verify *v, twofa_verify_de
 	memset(&scratch, 0, sizeof(scratch));
 	result_reset(r);
 	if (!service_url(v, "", url))
-		return finish(r, TWOFA_VERIFY_OP_SERVICE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-			      "request too long");
+		return finish(r, TWOFA_VERIFY_OP_SERVICE, NULL, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	if (details != NULL)
 		memset(details, 0, sizeof(*details));
 	return exchange(v, TWOFA_VERIFY_OP_SERVICE, url, NULL, 0, NULL, r,

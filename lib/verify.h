@@ -54,8 +54,8 @@ typedef enum twofa_verify_op {
 
 typedef struct twofa_verify_result {
 	twofa_verify_outcome outcome;
-	long http_status;  /* 0: no HTTP response */
-	long twilio_code;  /* Twilio's error code, 0 if none */
+	long http_status;                                /* 0: no HTTP response */
+	long twilio_code;                                /* Twilio's error code, 0 if none */
 	char verification_sid[TWOFA_VERIFY_SID_LEN + 1]; /* start/check: VE..., else "" */
 	char user_message[160];
 	char log_message[320];
@@ -63,9 +63,9 @@ typedef struct twofa_verify_result {
 
 /* What a 2xx body carried besides its status. */
 typedef struct twofa_verify_details {
-	char e164[TWOFA_E164_MAX + 1];  /* lookup: normalised number */
-	char friendly_name[64];         /* service: sanitised */
-	long code_length;               /* service: 4..10, 0 if absent */
+	char e164[TWOFA_E164_MAX + 1]; /* lookup: normalised number */
+	char friendly_name[64];        /* service: sanitised */
+	long code_length;              /* service: 4..10, 0 if absent */
 } twofa_verify_details;
 
 /* Copies what it needs from cfg (credentials, URLs, CA, proxy, timeout,
@@ -78,8 +78,8 @@ void twofa_verify_free(twofa_verify *v);
  * the config's locale (which may be unset); an unsupported locale is
  * retried once without it (so, only then, two requests: up to 2 x timeout).
  * SENT on success. */
-twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch,
-					const char *locale, twofa_verify_result *r);
+twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
+					twofa_verify_result *r);
 
 /* Checks code for `to`. Only APPROVED passes. */
 twofa_verify_outcome twofa_verify_check(twofa_verify *v, const char *to, const char *code,
@@ -102,7 +102,7 @@ twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const cha
 long twofa_verify_connections(const twofa_verify *v);
 
 /* Outcome table (verify_outcome.c). */
-const char *twofa_verify_outcome_name(twofa_verify_outcome o);  /* "approved", ... */
+const char *twofa_verify_outcome_name(twofa_verify_outcome o); /* "approved", ... */
 const char *twofa_verify_user_message(twofa_verify_outcome o);
 bool twofa_verify_is_outage(twofa_verify_outcome o);
 /* NULL when failmode=safe may open on an outage in this process; otherwise
@@ -121,8 +121,7 @@ bool twofa_verify_is_e164(const char *s);
  * caller writes the messages. log_detail receives why (sanitised, no
  * secrets). Pure function: the fuzz target drives it. */
 twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status, const char *body,
-					    size_t len, twofa_verify_result *r,
-					    twofa_verify_details *details, char *log_detail,
-					    size_t log_detail_size);
+					    size_t len, twofa_verify_result *r, twofa_verify_details *details,
+					    char *log_detail, size_t log_detail_size);
 
 #endif

@@ -9,43 +9,38 @@ static const struct {
 	const char *name;
 	const char *user; /* shown to the person logging in: no jargon, no Twilio text */
 } outcomes[TWOFA_VERIFY_OUTCOME_COUNT] = {
-	[TWOFA_VERIFY_OK] = { "ok", "Done." },
-	[TWOFA_VERIFY_SENT] = { "sent", "A verification code was sent." },
-	[TWOFA_VERIFY_APPROVED] = { "approved", "Code accepted." },
-	[TWOFA_VERIFY_WRONG_CODE] = { "wrong_code", "That code is not correct." },
-	[TWOFA_VERIFY_INVALID_CODE] = { "invalid_code",
-					"That is not a valid code: a code has 4 to 10 letters or digits." },
-	[TWOFA_VERIFY_EXPIRED] = { "expired",
-				   "The code has expired or is no longer valid; request a new one." },
-	[TWOFA_VERIFY_TOO_MANY_CHECKS] = { "too_many_checks",
-					   "Too many wrong codes; request a new code later." },
-	[TWOFA_VERIFY_TOO_MANY_SENDS] = { "too_many_sends",
-					  "Too many codes were sent; wait a few minutes and try again." },
-	[TWOFA_VERIFY_NUMBER_INVALID] = { "number_invalid", "The phone number is not valid." },
-	[TWOFA_VERIFY_LANDLINE] = { "landline",
-				    "This number cannot receive text messages; use a voice call." },
-	[TWOFA_VERIFY_BLOCKED] = { "blocked", "Codes cannot be sent to this number." },
-	[TWOFA_VERIFY_CHANNEL_DISABLED] = { "channel_disabled",
-					    "This way of sending codes is not available." },
-	[TWOFA_VERIFY_BAD_CREDENTIALS] = {
-		"bad_credentials",
-		"The verification service is not set up correctly; contact your administrator." },
-	[TWOFA_VERIFY_SERVICE_NOT_FOUND] = {
-		"service_not_found",
-		"The verification service is not set up correctly; contact your administrator." },
-	[TWOFA_VERIFY_RATE_LIMITED] = { "rate_limited",
-					"The verification service is busy; try again in a minute." },
-	[TWOFA_VERIFY_OUTAGE] = { "outage",
-				  "The verification service cannot be reached; try again later." },
-	[TWOFA_VERIFY_CLIENT_ERROR] = {
-		"client_error",
-		"The verification request was refused; contact your administrator." },
-	[TWOFA_VERIFY_BAD_ANSWER] = {
-		"bad_answer",
-		"The verification service gave an answer that cannot be used; contact your administrator." },
-	[TWOFA_VERIFY_LOCAL_ERROR] = {
-		"local_error",
-		"The verification request could not be made on this machine; try again later." },
+	[TWOFA_VERIFY_OK] = {"ok", "Done."},
+	[TWOFA_VERIFY_SENT] = {"sent", "A verification code was sent."},
+	[TWOFA_VERIFY_APPROVED] = {"approved", "Code accepted."},
+	[TWOFA_VERIFY_WRONG_CODE] = {"wrong_code", "That code is not correct."},
+	[TWOFA_VERIFY_INVALID_CODE] = {"invalid_code",
+				       "That is not a valid code: a code has 4 to 10 letters or digits."},
+	[TWOFA_VERIFY_EXPIRED] = {"expired", "The code has expired or is no longer valid; request a new one."},
+	[TWOFA_VERIFY_TOO_MANY_CHECKS] = {"too_many_checks",
+					  "Too many wrong codes; request a new code later."},
+	[TWOFA_VERIFY_TOO_MANY_SENDS] = {"too_many_sends",
+					 "Too many codes were sent; wait a few minutes and try again."},
+	[TWOFA_VERIFY_NUMBER_INVALID] = {"number_invalid", "The phone number is not valid."},
+	[TWOFA_VERIFY_LANDLINE] = {"landline", "This number cannot receive text messages; use a voice call."},
+	[TWOFA_VERIFY_BLOCKED] = {"blocked", "Codes cannot be sent to this number."},
+	[TWOFA_VERIFY_CHANNEL_DISABLED] = {"channel_disabled", "This way of sending codes is not available."},
+	[TWOFA_VERIFY_BAD_CREDENTIALS] =
+		{"bad_credentials",
+		 "The verification service is not set up correctly; contact your administrator."},
+	[TWOFA_VERIFY_SERVICE_NOT_FOUND] =
+		{"service_not_found",
+		 "The verification service is not set up correctly; contact your administrator."},
+	[TWOFA_VERIFY_RATE_LIMITED] = {"rate_limited",
+				       "The verification service is busy; try again in a minute."},
+	[TWOFA_VERIFY_OUTAGE] = {"outage", "The verification service cannot be reached; try again later."},
+	[TWOFA_VERIFY_CLIENT_ERROR] = {"client_error",
+				       "The verification request was refused; contact your administrator."},
+	[TWOFA_VERIFY_BAD_ANSWER] =
+		{"bad_answer",
+		 "The verification service gave an answer that cannot be used; contact your administrator."},
+	[TWOFA_VERIFY_LOCAL_ERROR] =
+		{"local_error",
+		 "The verification request could not be made on this machine; try again later."},
 };
 
 static bool valid_outcome(twofa_verify_outcome o)
@@ -85,11 +80,16 @@ const char *twofa_failmode_safe_refusal(uid_t real_uid)
 const char *twofa_verify_op_name(twofa_verify_op op)
 {
 	switch (op) {
-	case TWOFA_VERIFY_OP_START: return "start";
-	case TWOFA_VERIFY_OP_CHECK: return "check";
-	case TWOFA_VERIFY_OP_CANCEL: return "cancel";
-	case TWOFA_VERIFY_OP_SERVICE: return "service";
-	case TWOFA_VERIFY_OP_LOOKUP: return "lookup";
+	case TWOFA_VERIFY_OP_START:
+		return "start";
+	case TWOFA_VERIFY_OP_CHECK:
+		return "check";
+	case TWOFA_VERIFY_OP_CANCEL:
+		return "cancel";
+	case TWOFA_VERIFY_OP_SERVICE:
+		return "service";
+	case TWOFA_VERIFY_OP_LOOKUP:
+		return "lookup";
 	}
 	return "unknown";
 }

@@ -69,8 +69,8 @@ static const char *get_string(json_t *obj, const char *key)
 }
 
 /* Sets the bad-answer outcome for a 2xx body we cannot trust. */
-static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t log_size,
-				       const char *why, const char *value)
+static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t log_size, const char *why,
+				       const char *value)
 {
 	char shown[32] = "";
 
@@ -81,8 +81,8 @@ static twofa_verify_outcome unexpected(twofa_verify_result *r, char *log, size_t
 	return r->outcome = TWOFA_VERIFY_BAD_ANSWER;
 }
 
-static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root,
-					      twofa_verify_result *r, char *log, size_t log_size)
+static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root, twofa_verify_result *r,
+					      char *log, size_t log_size)
 {
 	const char *sid = get_string(root, "sid");
 	const char *status = get_string(root, "status");
@@ -142,8 +142,8 @@ static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root,
 	return unexpected(r, log, log_size, "status", status);
 }
 
-static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r,
-					 twofa_verify_details *d, char *log, size_t log_size)
+static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
+					 char *log, size_t log_size)
 {
 	const char *sid = get_string(root, "sid");
 	const char *name = get_string(root, "friendly_name");
@@ -153,8 +153,7 @@ static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r,
 	if (!twofa_verify_is_sid(sid, "VA"))
 		return unexpected(r, log, log_size, "no service \"sid\" (VA...)", NULL);
 	if (len != NULL && !json_is_null(len)) {
-		if (!json_is_integer(len) || json_integer_value(len) < 4 ||
-		    json_integer_value(len) > 10)
+		if (!json_is_integer(len) || json_integer_value(len) < 4 || json_integer_value(len) > 10)
 			return unexpected(r, log, log_size, "\"code_length\" is not 4..10", NULL);
 		code_length = (long)json_integer_value(len);
 	}
@@ -164,13 +163,12 @@ static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r,
 		if (name != NULL)
 			scrub_message(name, d->friendly_name, sizeof(d->friendly_name));
 	}
-	snprintf(log, log_size, "service found (HTTP %ld), code length %ld", r->http_status,
-		 code_length);
+	snprintf(log, log_size, "service found (HTTP %ld), code length %ld", r->http_status, code_length);
 	return r->outcome = TWOFA_VERIFY_OK;
 }
 
-static twofa_verify_outcome read_lookup(json_t *root, twofa_verify_result *r,
-					twofa_verify_details *d, char *log, size_t log_size)
+static twofa_verify_outcome read_lookup(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
+					char *log, size_t log_size)
 {
 	json_t *valid = json_object_get(root, "valid");
 	const char *number = get_string(root, "phone_number");
@@ -188,8 +186,7 @@ static twofa_verify_outcome read_lookup(json_t *root, twofa_verify_result *r,
 		return r->outcome = TWOFA_VERIFY_NUMBER_INVALID;
 	}
 	if (!twofa_verify_is_e164(number))
-		return unexpected(r, log, log_size, "valid number without an E.164 \"phone_number\"",
-				  NULL);
+		return unexpected(r, log, log_size, "valid number without an E.164 \"phone_number\"", NULL);
 	if (d != NULL)
 		twofa_strlcpy(d->e164, number, sizeof(d->e164));
 	snprintf(log, log_size, "number valid (HTTP %ld)", r->http_status);
@@ -214,16 +211,15 @@ static twofa_verify_outcome read_error(twofa_verify_op op, const char *body, siz
 	}
 	r->outcome = twofa_verify_map_error(op, r->http_status, r->twilio_code);
 	snprintf(log, log_size, "HTTP %ld, Twilio error %ld%s%s%s", r->http_status, r->twilio_code,
-		 message != NULL ? ": \"" : (json_is_object(root) ? "" : ", body not Twilio JSON"),
-		 shown, message != NULL ? "\"" : "");
+		 message != NULL ? ": \"" : (json_is_object(root) ? "" : ", body not Twilio JSON"), shown,
+		 message != NULL ? "\"" : "");
 	json_decref(root);
 	return r->outcome;
 }
 
 twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status, const char *body,
-					    size_t len, twofa_verify_result *r,
-					    twofa_verify_details *details, char *log_detail,
-					    size_t log_detail_size)
+					    size_t len, twofa_verify_result *r, twofa_verify_details *details,
+					    char *log_detail, size_t log_detail_size)
 {
 	json_t *root;
 	json_error_t jerr;

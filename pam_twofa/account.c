@@ -26,7 +26,8 @@ static void check_member(const twofa_options *opts, pam_handle_t *pamh, const ch
 			twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 				     "groups= has an empty or overlong entry");
 		else
-			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "not in groups=");
 		return;
 	}
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
@@ -37,10 +38,12 @@ static void check_member(const twofa_options *opts, pam_handle_t *pamh, const ch
 			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "not enrolled (nullok)");
 		else
-			twofa_decide(d, PAM_USER_UNKNOWN, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "not enrolled");
+			twofa_decide(d, PAM_USER_UNKNOWN, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+				     "not enrolled");
 		return;
 	default:
-		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
+		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "member store: %s", err.msg);
 		return;
 	}
 	switch (member.status) {
@@ -52,13 +55,15 @@ static void check_member(const twofa_options *opts, pam_handle_t *pamh, const ch
 			     "enrolment awaiting approval");
 		break;
 	default:
-		twofa_decide(d, PAM_PERM_DENIED, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED, "member disabled");
+		twofa_decide(d, PAM_PERM_DENIED, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED,
+			     "member disabled");
 		break;
 	}
 	twofa_member_free(&member);
 }
 
-void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit, twofa_decision *d)
+void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+		   twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *user = NULL;
@@ -68,8 +73,8 @@ void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, two
 	rc = pam_get_user(pamh, &typed, NULL);
 	if (rc != PAM_SUCCESS || typed == NULL) {
 		twofa_audit_init(audit, pamh, "account", NULL, opts->debug);
-		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
-			     "no user name");
+		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_ERR,
+			     TWOFA_MSG_NONE, "no user name");
 		return;
 	}
 	if (!twofa_pam_user(pamh, "account", typed, opts->debug, &user, audit, d)) {

@@ -9,6 +9,7 @@
 #include "options.h"
 
 /* Fills *d with the answer; audit is started here once the user is known. */
-void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit, twofa_decision *d);
+void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+		   twofa_decision *d);
 
 #endif

@@ -19,8 +19,7 @@ static char *trim(char *s)
 	return s;
 }
 
-twofa_answer_kind twofa_answer_parse(char *answer, twofa_channel current, twofa_channel *channel,
-				     char **code)
+twofa_answer_kind twofa_answer_parse(char *answer, twofa_channel current, twofa_channel *channel, char **code)
 {
 	char *text = trim(answer);
 

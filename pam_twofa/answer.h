@@ -14,7 +14,6 @@ typedef enum twofa_answer_kind {
 /* Trims blanks (and a trailing CR/LF) from answer in place and classifies it.
  * For RESEND, *channel is the channel asked for ("resend": current). *code
  * points into answer: the trimmed text. */
-twofa_answer_kind twofa_answer_parse(char *answer, twofa_channel current, twofa_channel *channel,
-				     char **code);
+twofa_answer_kind twofa_answer_parse(char *answer, twofa_channel current, twofa_channel *channel, char **code);
 
 #endif

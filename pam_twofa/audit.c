@@ -66,8 +66,7 @@ static bool session_of_caller(char *out, size_t size)
 	return snprintf(out, size, "%ld %s", (long)sid, start) < (int)size;
 }
 
-void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
-		      bool debug)
+void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user, bool debug)
 {
 	const void *service = NULL, *rhost = NULL, *tty = NULL;
 	char host[128], session[64];
@@ -106,9 +105,10 @@ void twofa_audit_decision(const twofa_audit *a, const twofa_decision *d)
 	/* Sanitised once more: a decision may come from the wire. */
 	(void)twofa_strlcpy(reason, d->reason, sizeof(reason));
 	twofa_sanitize(reason);
-	pam_syslog(a->pamh, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s", a->action,
-		   a->service, a->user, a->from, d->channel[0] ? " channel=" : "", (int)sizeof(d->channel), d->channel,
-		   d->to[0] ? " to=" : "", (int)sizeof(d->to), d->to, twofa_result_name(d->result), reason);
+	pam_syslog(a->pamh, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s",
+		   a->action, a->service, a->user, a->from, d->channel[0] ? " channel=" : "",
+		   (int)sizeof(d->channel), d->channel, d->to[0] ? " to=" : "", (int)sizeof(d->to), d->to,
+		   twofa_result_name(d->result), reason);
 }
 
 void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...)

@@ -13,17 +13,16 @@
 typedef struct twofa_audit {
 	pam_handle_t *pamh;
 	bool debug;
-	const char *action;     /* "auth", "account", "password" */
-	char service[64];       /* sanitised copies, safe to log */
+	const char *action; /* "auth", "account", "password" */
+	char service[64];   /* sanitised copies, safe to log */
 	char user[80];
-	char from[136];         /* "rhost=HOST" or "tty=TTY" or "local" */
+	char from[136];            /* "rhost=HOST" or "tty=TTY" or "local" */
 	twofa_state_origin origin; /* rhost, else tty and session: what lockouts and grace are bound to */
 } twofa_audit;
 
 /* Collects service, rhost and tty from the handle, and for a tty the login
  * session (see session_of_caller); user may be NULL. */
-void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user,
-		      bool debug);
+void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user, bool debug);
 
 /* The decision line of d at LOG_AUTHPRIV with d's priority:
  * "auth service=sshd user=alice rhost=192.0.2.1 channel=sms to=+1 ***-***-0123

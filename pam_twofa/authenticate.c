@@ -74,7 +74,8 @@ static factor_result get_password(login *l, char **password, bool *from_stack)
 	if (rc == PAM_AUTH_ERR && !l->enrolled)
 		return FACTOR_WRONG;
 	twofa_decide(l->d, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "%s",
-		     rc == PAM_CONV_ERR ? "conversation failed at the password prompt" : "password answer too long");
+		     rc == PAM_CONV_ERR ? "conversation failed at the password prompt"
+					: "password answer too long");
 	return FACTOR_DECIDED;
 }
 
@@ -129,8 +130,11 @@ static bool throttled(const login *l)
 static twofa_state_login state_login(const login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
-	twofa_state_login s = {.user = l->user, .enrolled = l->enrolled, .origin = &l->audit->origin,
-			       .lockout_failures = c->lockout_failures, .lockout_seconds = c->lockout_seconds};
+	twofa_state_login s = {.user = l->user,
+			       .enrolled = l->enrolled,
+			       .origin = &l->audit->origin,
+			       .lockout_failures = c->lockout_failures,
+			       .lockout_seconds = c->lockout_seconds};
 
 	return s;
 }
@@ -149,7 +153,8 @@ static void end_attempt(login *l, time_t reservation, bool failed)
 	twofa_state_login s = state_login(l);
 	twofa_error err;
 	time_t now = time(NULL);
-	twofa_status st = failed ? twofa_state_record_failure(c->state_db, &s, now, reservation, NULL, NULL, &err)
+	twofa_status st = failed ? twofa_state_record_failure(c->state_db, &s, now, reservation, NULL, NULL,
+							      &err)
 				 : twofa_state_release(c->state_db, &s, now, reservation, &err);
 
 	/* A reservation that stays behind expires by itself. */
@@ -179,8 +184,8 @@ static factor_result first_factor(login *l)
 	if (throttled(l) &&
 	    twofa_state_begin_attempt(c->state_db, &s, time(NULL), &gate, &reservation, &err) != TWOFA_OK) {
 		twofa_free_secret(password);
-		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "state store: %s",
-			     err.msg);
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "state store: %s", err.msg);
 		return FACTOR_DECIDED;
 	}
 	if (!l->enrolled || gate != TWOFA_ATTEMPT_GO || twofa_password_valid(password, NULL) != TWOFA_OK) {
@@ -214,9 +219,11 @@ static factor_result first_factor(login *l)
 static void not_enrolled(login *l)
 {
 	if (l->opts->nullok)
-		twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_INFO, TWOFA_MSG_NONE, "not enrolled (nullok)");
+		twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_INFO, TWOFA_MSG_NONE,
+			     "not enrolled (nullok)");
 	else
-		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "not enrolled");
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "not enrolled");
 }
 
 static void member_refused(login *l)
@@ -225,7 +232,8 @@ static void member_refused(login *l)
 		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_PENDING,
 			     "enrolment awaiting approval");
 	else
-		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED, "member disabled");
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_DISABLED,
+			     "member disabled");
 }
 
 static void run(login *l)
@@ -239,7 +247,8 @@ static void run(login *l)
 			twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 				     "groups= has an empty or overlong entry");
 		else
-			twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+			twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "not in groups=");
 		return;
 	}
 	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
@@ -249,13 +258,13 @@ static void run(login *l)
 	case TWOFA_ENOTFOUND:
 		break;
 	default:
-		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s",
-			     err.msg);
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "member store: %s", err.msg);
 		return;
 	}
 	if (l->enrolled && twofa_state_read(c->state_db, l->user, &l->state, &err) != TWOFA_OK) {
-		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "state store: %s",
-			     err.msg);
+		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "state store: %s", err.msg);
 		return;
 	}
 	switch (first_factor(l)) {
@@ -309,8 +318,11 @@ void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts
 	rc = pam_get_user(pamh, &typed, NULL);
 	if (rc != PAM_SUCCESS || typed == NULL) {
 		twofa_audit_init(audit, pamh, "auth", NULL, opts->debug);
-		twofa_decide(d, rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN),
-			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "no user name: %s", pam_strerror(pamh, rc));
+		twofa_decide(d,
+			     rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE
+						  : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN),
+			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "no user name: %s",
+			     pam_strerror(pamh, rc));
 		return;
 	}
 	/* Members, scope, lockout and grace all go by the account's own name. */

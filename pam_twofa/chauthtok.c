@@ -45,8 +45,9 @@ static twofa_status replace_hash(twofa_member *m, void *arg, twofa_error *err)
  * debug, as the prompts already say what happened. */
 static void step_failed(twofa_decision *d, int rc, const char *at)
 {
-	twofa_decide(d, rc, rc == PAM_BUF_ERR ? TWOFA_RESULT_ERROR : TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_NONE,
-		     "password change: %s at %s", rc == PAM_BUF_ERR ? "out of memory" : "no answer", at);
+	twofa_decide(d, rc, rc == PAM_BUF_ERR ? TWOFA_RESULT_ERROR : TWOFA_RESULT_DENIED, LOG_DEBUG,
+		     TWOFA_MSG_NONE, "password change: %s at %s",
+		     rc == PAM_BUF_ERR ? "out of memory" : "no answer", at);
 }
 
 /* True, with *d the refusal, when the new password cannot be used; else
@@ -102,7 +103,8 @@ static void change_password(pam_handle_t *pamh, const twofa_options *opts, const
 			goto out;
 		}
 		if (!twofa_streq_ct(fresh, again, TWOFA_PASSWORD_MAX)) {
-			twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_DENIED, LOG_DEBUG, TWOFA_MSG_PASSWORDS_DIFFER,
+			twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_DENIED, LOG_DEBUG,
+				     TWOFA_MSG_PASSWORDS_DIFFER,
 				     "password change: the passwords typed differ");
 			goto out;
 		}
@@ -169,7 +171,8 @@ void twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts, t
 		twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not enrolled");
 		break;
 	default:
-		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
+		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "member store: %s", err.msg);
 		break;
 	}
 	free(user);

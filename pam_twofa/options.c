@@ -70,7 +70,8 @@ static bool config_error(twofa_decision *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "configuration error: %s", why);
+	twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+		     "configuration error: %s", why);
 	return false;
 }
 
@@ -129,7 +130,8 @@ bool twofa_options_load(const char *action, int argc, const char **argv, twofa_o
 
 		if (path != NULL) {
 			if (path[0] != '/')
-				return config_error(d, "bad module argument '%.80s': config= needs an absolute path",
+				return config_error(d,
+						    "bad module argument '%.80s': config= needs an absolute path",
 						    argv[i]);
 			o->config_path = path;
 		}

@@ -19,23 +19,24 @@ typedef enum twofa_password_source {
 
 typedef struct twofa_options {
 	twofa_config cfg;
-	const char *action;  /* "auth", "account", "password": for the decision line */
+	const char *action; /* "auth", "account", "password": for the decision line */
 	const char *config_path;
 	bool debug;
 	bool nullok;
 	bool try_first_pass;
 	bool use_first_pass;
 	twofa_password_source password;
-	const char *groups;  /* comma-separated; "!name" excludes; NULL = everyone */
+	const char *groups; /* comma-separated; "!name" excludes; NULL = everyone */
 	char password_prompt[TWOFA_PROMPT_MAX];
-	char code_prompt[TWOFA_PROMPT_MAX];  /* %c channel, %n masked number, %o other channels, %% */
+	char code_prompt[TWOFA_PROMPT_MAX]; /* %c channel, %n masked number, %o other channels, %% */
 } twofa_options;
 
 /* Reads config= first, loads that file, then applies every other argument.
  * True, or false with *d the decision (PAM_SERVICE_ERR, result=error, what is
  * wrong): an unknown or malformed argument fails closed. opts must be freed
  * with twofa_options_free, also after a failure. */
-bool twofa_options_load(const char *action, int argc, const char **argv, twofa_options *opts, twofa_decision *d);
+bool twofa_options_load(const char *action, int argc, const char **argv, twofa_options *opts,
+			twofa_decision *d);
 
 void twofa_options_free(twofa_options *opts);
 

@@ -20,8 +20,9 @@ bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, b
 		/* Not knowing whether this is an alias of a member: fail closed. */
 		twofa_audit_init(audit, pamh, action, typed, debug);
 		twofa_decide(d,
-			     st == TWOFA_ENOMEM ? PAM_BUF_ERR
-						: (st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR),
+			     st == TWOFA_ENOMEM
+				     ? PAM_BUF_ERR
+				     : (st == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR),
 			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "%s", err.msg);
 		return false;
 	}

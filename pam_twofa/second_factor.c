@@ -27,11 +27,11 @@ typedef struct code_round {
 	twofa_decision *d;
 	twofa_verify *verify;
 	twofa_channel channel;
-	const char *to;     /* the phone number, or the email for the email channel */
-	bool sent;          /* a verification is pending at Twilio */
-	const char *channel_name;            /* where the code went, for the decision line; NULL before */
-	char masked[TWOFA_DECISION_TO_MAX];  /* the masked destination, "" before */
-	char notice[160];   /* said at the start of the next prompt, which PAM_SILENT keeps */
+	const char *to;                     /* the phone number, or the email for the email channel */
+	bool sent;                          /* a verification is pending at Twilio */
+	const char *channel_name;           /* where the code went, for the decision line; NULL before */
+	char masked[TWOFA_DECISION_TO_MAX]; /* the masked destination, "" before */
+	char notice[160];                   /* said at the start of the next prompt, which PAM_SILENT keeps */
 } code_round;
 
 /* What a send came to: a code is on its way; a resend was refused and the
@@ -66,8 +66,8 @@ static void outage(code_round *r, const twofa_verify_result *res, const char *wh
 		refusal = twofa_failmode_safe_refusal(getuid());
 		if (refusal == NULL) {
 			decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
-			       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone", when,
-			       res->log_message);
+			       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
+			       when, res->log_message);
 			return;
 		}
 	}
@@ -133,11 +133,13 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	time_t retry_at = 0;
 
 	if (!twofa_channel_allowed(c->allowed_channels, r->member->channel, channel)) {
-		twofa_audit_debug(r->audit, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
+		twofa_audit_debug(r->audit, "no code by %s: not in allowed_channels",
+				  twofa_channel_name(channel));
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
-		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
-		       "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED,
+		       (long)channel, "the member's channel %s is not in allowed_channels",
+		       twofa_channel_name(channel));
 		return SEND_DECIDED;
 	}
 	if (to == NULL) {
@@ -149,14 +151,16 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	}
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
-		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
+		       err.msg);
 		return SEND_DECIDED;
 	}
 	if (!allowed) {
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
-		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at),
-		       "send limit reached (%ld per %ld s)", c->send_limit, c->send_window);
+		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SEND_LIMIT,
+		       minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
+		       c->send_window);
 		return SEND_DECIDED;
 	}
 	if (!resend) {
@@ -185,14 +189,17 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		return SEND_DECIDED;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
-		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_MISCONFIGURED, 0, "send refused: %s",
-		       res.log_message);
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_MISCONFIGURED, 0,
+		       "send refused: %s", res.log_message);
 		return SEND_DECIDED;
 	default:
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_VERIFY, (long)o);
-		decide(r, o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES : PAM_AUTH_ERR,
-		       TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "send refused: %s", res.log_message);
+		decide(r,
+		       o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES
+											  : PAM_AUTH_ERR,
+		       TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "send refused: %s",
+		       res.log_message);
 		return SEND_DECIDED;
 	}
 }
@@ -200,8 +207,11 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 static twofa_state_login state_login(const code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
-	twofa_state_login s = {.user = r->member->user, .enrolled = true, .origin = &r->audit->origin,
-			       .lockout_failures = c->lockout_failures, .lockout_seconds = c->lockout_seconds};
+	twofa_state_login s = {.user = r->member->user,
+			       .enrolled = true,
+			       .origin = &r->audit->origin,
+			       .lockout_failures = c->lockout_failures,
+			       .lockout_seconds = c->lockout_seconds};
 
 	return s;
 }
@@ -217,10 +227,10 @@ static void record_success(code_round *r)
 	twofa_error err;
 
 	r->sent = false; /* approved: nothing left pending */
-	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period, &locked,
-				       &err) != TWOFA_OK)
-		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store at success: %s",
-		       err.msg);
+	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period,
+				       &locked, &err) != TWOFA_OK)
+		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0,
+		       "state store at success: %s", err.msg);
 	else if (locked)
 		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, 0,
 		       "code approved, but locked out meanwhile");
@@ -248,10 +258,16 @@ static bool count_wrong_code(code_round *r)
 typedef enum retry_reason { RETRY_NONE = 0, RETRY_WRONG, RETRY_EMPTY, RETRY_EXPIRED } retry_reason;
 
 static const twofa_message retry_prompt[] = {
-	TWOFA_MSG_NONE, TWOFA_MSG_RETRY_WRONG, TWOFA_MSG_RETRY_EMPTY, TWOFA_MSG_RETRY_EXPIRED,
+	TWOFA_MSG_NONE,
+	TWOFA_MSG_RETRY_WRONG,
+	TWOFA_MSG_RETRY_EMPTY,
+	TWOFA_MSG_RETRY_EXPIRED,
 };
 static const twofa_message retry_said[] = {
-	TWOFA_MSG_NONE, TWOFA_MSG_WRONG_CODE, TWOFA_MSG_NO_CODE, TWOFA_MSG_CODE_EXPIRED,
+	TWOFA_MSG_NONE,
+	TWOFA_MSG_WRONG_CODE,
+	TWOFA_MSG_NO_CODE,
+	TWOFA_MSG_CODE_EXPIRED,
 };
 
 /* " (or 'call' for a voice call, 'email' for email)": the channels other than
@@ -259,7 +275,10 @@ static const twofa_message retry_said[] = {
 static void offer_channels(const code_round *r, char *out, size_t size)
 {
 	static const char *const offers[] = {
-		"'sms' for SMS", "'call' for a voice call", "'whatsapp' for WhatsApp", "'email' for email",
+		"'sms' for SMS",
+		"'call' for a voice call",
+		"'whatsapp' for WhatsApp",
+		"'email' for email",
 	};
 	unsigned allowed = r->opts->cfg.allowed_channels;
 	size_t used = 0;
@@ -270,7 +289,8 @@ static void offer_channels(const code_round *r, char *out, size_t size)
 		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
 		    (ch == TWOFA_CHANNEL_EMAIL && r->member->email == NULL))
 			continue;
-		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ", offers[i]);
+		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
+					 offers[i]);
 		if (used >= size) {
 			out[0] = '\0'; /* cannot happen with the sizes used; say nothing rather than half */
 			return;
@@ -290,8 +310,8 @@ static void build_prompt(code_round *r, retry_reason retry, long left, char *out
 
 	if (retry == RETRY_NONE) {
 		offer_channels(r, offers, sizeof(offers));
-		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->masked, offers,
-					 base, sizeof(base)))
+		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->masked,
+					 offers, base, sizeof(base)))
 			(void)twofa_strlcpy(base, "Enter the code: ", sizeof(base));
 	} else if (!twofa_message_text(retry_prompt[retry], left, base, sizeof(base))) {
 		(void)twofa_strlcpy(base, "Enter the code: ", sizeof(base));
@@ -320,8 +340,10 @@ static void ask_for_code(code_round *r)
 		rc = twofa_conv_ask(r->pamh, PAM_PROMPT_ECHO_ON, prompt, &answer);
 		if (rc != PAM_SUCCESS) {
 			cancel_pending(r);
-			decide(r, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, 0, "%s at the code prompt",
-			       rc == PAM_CONV_ERR ? "conversation failed or was cancelled" : "answer too long");
+			decide(r, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, 0,
+			       "%s at the code prompt",
+			       rc == PAM_CONV_ERR ? "conversation failed or was cancelled"
+						  : "answer too long");
 			return;
 		}
 		kind = twofa_answer_parse(answer, r->channel, &channel, &code);
@@ -359,7 +381,8 @@ static void ask_for_code(code_round *r)
 				tries++;
 				if (count_wrong_code(r)) {
 					cancel_pending(r);
-					decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, 0,
+					decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE,
+					       TWOFA_MSG_LOCKED, 0,
 					       "wrong code; locked out after too many failures");
 					return;
 				}
@@ -372,13 +395,13 @@ static void ask_for_code(code_round *r)
 				break;
 			case TWOFA_VERIFY_TOO_MANY_CHECKS:
 				cancel_pending(r);
-				decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "%s",
-				       res.log_message);
+				decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY,
+				       (long)o, "%s", res.log_message);
 				return;
 			default:
 				cancel_pending(r);
-				decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o,
-				       "check refused: %s", res.log_message);
+				decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY,
+				       (long)o, "check refused: %s", res.log_message);
 				return;
 			}
 		}
@@ -393,12 +416,17 @@ static void ask_for_code(code_round *r)
 void twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, const twofa_member *member,
 			 twofa_audit *audit, twofa_decision *d)
 {
-	code_round r = {.pamh = pamh, .opts = opts, .member = member, .audit = audit, .d = d,
+	code_round r = {.pamh = pamh,
+			.opts = opts,
+			.member = member,
+			.audit = audit,
+			.d = d,
 			.channel = member->channel};
 	twofa_error err;
 
 	if (twofa_verify_new(&r.verify, &opts->cfg, &err) != TWOFA_OK) {
-		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "Twilio client: %s", err.msg);
+		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0,
+		       "Twilio client: %s", err.msg);
 		return;
 	}
 	if (send_code(&r, member->channel, false) == SEND_SENT)

@@ -82,7 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_data = data;
 	fuzz_size = size;
-	rc = twofa_conv_ask(FAKE_PAMH, (data[0] & 0x80) ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, "Code: ", &answer);
+	rc = twofa_conv_ask(FAKE_PAMH, (data[0] & 0x80) ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
+			    "Code: ", &answer);
 	if (rc == PAM_SUCCESS) {
 		if (answer == NULL || strlen(answer) > TWOFA_ANSWER_MAX)
 			abort();

@@ -34,10 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (twofa_decision_encode(&d, &json, &err) != TWOFA_OK)
 		abort();
-	if (twofa_decision_decode(json, strlen(json), &again, &err) != TWOFA_OK || again.pam_code != d.pam_code ||
-	    again.result != d.result || again.priority != d.priority || again.message != d.message ||
-	    again.message_arg != d.message_arg || strcmp(again.reason, d.reason) != 0 ||
-	    strcmp(again.channel, d.channel) != 0 || strcmp(again.to, d.to) != 0)
+	if (twofa_decision_decode(json, strlen(json), &again, &err) != TWOFA_OK ||
+	    again.pam_code != d.pam_code || again.result != d.result || again.priority != d.priority ||
+	    again.message != d.message || again.message_arg != d.message_arg ||
+	    strcmp(again.reason, d.reason) != 0 || strcmp(again.channel, d.channel) != 0 ||
+	    strcmp(again.to, d.to) != 0)
 		abort();
 	free(json);
 	return 0;

@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			twofa_member m;
 			if (i > 0 && strcmp(set.recs[i - 1].user, set.recs[i].user) >= 0)
 				abort();
-			if (twofa_member_decode(set.recs[i].json, strlen(set.recs[i].json), &m, NULL) != TWOFA_OK)
+			if (twofa_member_decode(set.recs[i].json, strlen(set.recs[i].json), &m, NULL) !=
+			    TWOFA_OK)
 				abort();
 			if (strcmp(m.user, set.recs[i].user) != 0)
 				abort();

@@ -17,7 +17,7 @@
 #include "util.h"
 #include "verify.h"
 
-static const long statuses[] = { 200, 201, 204, 302, 400, 401, 403, 404, 429, 500, 503, 99 };
+static const long statuses[] = {200, 201, 204, 302, 400, 401, 403, 404, 429, 500, 503, 99};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,8 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&r, 0, sizeof(r));
 	memset(&d, 0xAA, sizeof(d));
 	memset(log, 0xAA, sizeof(log));
-	o = twofa_verify_interpret(op, status, (const char *)data + 1, size - 1, &r, &d, log,
-				   sizeof(log));
+	o = twofa_verify_interpret(op, status, (const char *)data + 1, size - 1, &r, &d, log, sizeof(log));
 	if ((unsigned)o >= TWOFA_VERIFY_OUTCOME_COUNT || r.outcome != o)
 		abort();
 	if (o == TWOFA_VERIFY_APPROVED && (op != TWOFA_VERIFY_OP_CHECK || status < 200 || status > 299))

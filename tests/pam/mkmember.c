@@ -107,11 +107,10 @@ static int show_member(const char *db, const char *user, bool check_password)
 		return 3;
 	if (st != TWOFA_OK)
 		return report("load", &err);
-	printf("user %s\nphone %s\ncountry %s\nchannel %s\nstatus %s\nemail %s\n", m.user, m.phone,
-	       m.country, twofa_channel_name(m.channel), twofa_member_status_name(m.status),
-	       m.email ? m.email : "-");
-	printf("created %lld\nupdated %lld\nverified %lld\n", (long long)m.created,
-	       (long long)m.updated, (long long)m.verified);
+	printf("user %s\nphone %s\ncountry %s\nchannel %s\nstatus %s\nemail %s\n", m.user, m.phone, m.country,
+	       twofa_channel_name(m.channel), twofa_member_status_name(m.status), m.email ? m.email : "-");
+	printf("created %lld\nupdated %lld\nverified %lld\n", (long long)m.created, (long long)m.updated,
+	       (long long)m.verified);
 	print_hash_scheme(m.password_hash);
 	if (check_password) {
 		password = read_password();
@@ -167,9 +166,22 @@ static char *read_password(void)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_DB = 256, OPT_INIT, OPT_USER, OPT_PHONE, OPT_COUNTRY, OPT_CHANNEL, OPT_EMAIL,
-	       OPT_STATUS, OPT_STRENGTH, OPT_REPLACE, OPT_SHOW, OPT_CHECK_PASSWORD, OPT_STATE_DB,
-	       OPT_SHOW_STATE };
+	enum {
+		OPT_DB = 256,
+		OPT_INIT,
+		OPT_USER,
+		OPT_PHONE,
+		OPT_COUNTRY,
+		OPT_CHANNEL,
+		OPT_EMAIL,
+		OPT_STATUS,
+		OPT_STRENGTH,
+		OPT_REPLACE,
+		OPT_SHOW,
+		OPT_CHECK_PASSWORD,
+		OPT_STATE_DB,
+		OPT_SHOW_STATE
+	};
 	static const struct option options[] = {
 		{"db", required_argument, NULL, OPT_DB},
 		{"init", no_argument, NULL, OPT_INIT},
@@ -202,17 +214,39 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_DB: db = optarg; break;
-		case OPT_INIT: init = true; break;
-		case OPT_USER: user = optarg; break;
-		case OPT_PHONE: phone = optarg; break;
-		case OPT_COUNTRY: country = optarg; break;
-		case OPT_EMAIL: email = optarg; break;
-		case OPT_REPLACE: replace = true; break;
-		case OPT_SHOW: show = optarg; break;
-		case OPT_CHECK_PASSWORD: check_password = true; break;
-		case OPT_STATE_DB: state_db = optarg; break;
-		case OPT_SHOW_STATE: show_state_user = optarg; break;
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_INIT:
+			init = true;
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
+		case OPT_PHONE:
+			phone = optarg;
+			break;
+		case OPT_COUNTRY:
+			country = optarg;
+			break;
+		case OPT_EMAIL:
+			email = optarg;
+			break;
+		case OPT_REPLACE:
+			replace = true;
+			break;
+		case OPT_SHOW:
+			show = optarg;
+			break;
+		case OPT_CHECK_PASSWORD:
+			check_password = true;
+			break;
+		case OPT_STATE_DB:
+			state_db = optarg;
+			break;
+		case OPT_SHOW_STATE:
+			show_state_user = optarg;
+			break;
 		case OPT_CHANNEL:
 			if (!twofa_channel_parse(optarg, &channel))
 				return usage("unknown --channel");
@@ -239,8 +273,8 @@ int main(int argc, char **argv)
 	if (!db)
 		return usage("--db is required");
 	if (show)
-		return user || init ? usage("--show takes no other action") :
-				      show_member(db, show, check_password);
+		return user || init ? usage("--show takes no other action")
+				    : show_member(db, show, check_password);
 	if (init)
 		return user ? usage("--init takes no member") : init_store(db);
 	if (!user || !phone || !country)

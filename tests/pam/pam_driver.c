@@ -96,10 +96,18 @@ static void print_escaped(const char *s, bool in_quotes)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		switch (*p) {
-		case '\\': fputs("\\\\", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\t': fputs("\\t", stdout); break;
+		case '\\':
+			fputs("\\\\", stdout);
+			break;
+		case '\n':
+			fputs("\\n", stdout);
+			break;
+		case '\r':
+			fputs("\\r", stdout);
+			break;
+		case '\t':
+			fputs("\\t", stdout);
+			break;
 		case '"':
 			fputs(in_quotes ? "\\\"" : "\"", stdout);
 			break;
@@ -137,11 +145,21 @@ static bool unescape_in_place(char *s)
 		}
 		in++;
 		switch (*in) {
-		case '\\': *out++ = '\\'; break;
-		case 'n': *out++ = '\n'; break;
-		case 'r': *out++ = '\r'; break;
-		case 't': *out++ = '\t'; break;
-		case '"': *out++ = '"'; break;
+		case '\\':
+			*out++ = '\\';
+			break;
+		case 'n':
+			*out++ = '\n';
+			break;
+		case 'r':
+			*out++ = '\r';
+			break;
+		case 't':
+			*out++ = '\t';
+			break;
+		case '"':
+			*out++ = '"';
+			break;
 		case 'x': {
 			int hi = in[1] ? hex_value(in[1]) : -1;
 			int lo = hi >= 0 && in[2] ? hex_value(in[2]) : -1;
@@ -212,8 +230,7 @@ static void free_responses(struct pam_response *resp, int count)
 	free(resp);
 }
 
-static int driver_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp,
-		       void *appdata)
+static int driver_conv(int num_msg, const struct pam_message **msg, struct pam_response **resp, void *appdata)
 {
 	struct pam_response *answers;
 
@@ -230,10 +247,20 @@ static int driver_conv(int num_msg, const struct pam_message **msg, struct pam_r
 		char *text;
 
 		switch (msg[i]->msg_style) {
-		case PAM_PROMPT_ECHO_OFF: tag = "PROMPT_ECHO_OFF"; is_prompt = true; break;
-		case PAM_PROMPT_ECHO_ON: tag = "PROMPT_ECHO_ON"; is_prompt = true; break;
-		case PAM_ERROR_MSG: tag = "ERROR_MSG"; break;
-		case PAM_TEXT_INFO: tag = "TEXT_INFO"; break;
+		case PAM_PROMPT_ECHO_OFF:
+			tag = "PROMPT_ECHO_OFF";
+			is_prompt = true;
+			break;
+		case PAM_PROMPT_ECHO_ON:
+			tag = "PROMPT_ECHO_ON";
+			is_prompt = true;
+			break;
+		case PAM_ERROR_MSG:
+			tag = "ERROR_MSG";
+			break;
+		case PAM_TEXT_INFO:
+			tag = "TEXT_INFO";
+			break;
 		default:
 			printf("BAD_STYLE %d\n", msg[i]->msg_style);
 			fflush(stdout);
@@ -267,12 +294,18 @@ static int driver_conv(int num_msg, const struct pam_message **msg, struct pam_r
 static int run_op(pam_handle_t *pamh, driver_op op, int flags)
 {
 	switch (op) {
-	case OP_AUTH: return pam_authenticate(pamh, flags);
-	case OP_ACCT: return pam_acct_mgmt(pamh, flags);
-	case OP_CHAUTHTOK: return pam_chauthtok(pamh, flags);
-	case OP_SETCRED: return pam_setcred(pamh, flags | PAM_ESTABLISH_CRED);
-	case OP_OPEN: return pam_open_session(pamh, flags);
-	case OP_CLOSE: return pam_close_session(pamh, flags);
+	case OP_AUTH:
+		return pam_authenticate(pamh, flags);
+	case OP_ACCT:
+		return pam_acct_mgmt(pamh, flags);
+	case OP_CHAUTHTOK:
+		return pam_chauthtok(pamh, flags);
+	case OP_SETCRED:
+		return pam_setcred(pamh, flags | PAM_ESTABLISH_CRED);
+	case OP_OPEN:
+		return pam_open_session(pamh, flags);
+	case OP_CLOSE:
+		return pam_close_session(pamh, flags);
 	}
 	return PAM_SYSTEM_ERR;
 }
@@ -321,8 +354,19 @@ static bool parse_op(const char *name, driver_op *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CONFDIR = 256, OPT_SERVICE, OPT_USER, OPT_NO_USER, OPT_RHOST, OPT_TTY,
-	       OPT_RUSER, OPT_OP, OPT_SILENT, OPT_DISALLOW_NULL, OPT_STOP_ON_FAIL };
+	enum {
+		OPT_CONFDIR = 256,
+		OPT_SERVICE,
+		OPT_USER,
+		OPT_NO_USER,
+		OPT_RHOST,
+		OPT_TTY,
+		OPT_RUSER,
+		OPT_OP,
+		OPT_SILENT,
+		OPT_DISALLOW_NULL,
+		OPT_STOP_ON_FAIL
+	};
 	static const struct option options[] = {
 		{"confdir", required_argument, NULL, OPT_CONFDIR},
 		{"service", required_argument, NULL, OPT_SERVICE},
@@ -347,16 +391,36 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_CONFDIR: confdir = optarg; break;
-		case OPT_SERVICE: service = optarg; break;
-		case OPT_USER: user = optarg; break;
-		case OPT_NO_USER: no_user = true; break;
-		case OPT_RHOST: rhost = optarg; break;
-		case OPT_TTY: tty = optarg; break;
-		case OPT_RUSER: ruser = optarg; break;
-		case OPT_SILENT: flags |= PAM_SILENT; break;
-		case OPT_DISALLOW_NULL: flags |= PAM_DISALLOW_NULL_AUTHTOK; break;
-		case OPT_STOP_ON_FAIL: stop_on_fail = true; break;
+		case OPT_CONFDIR:
+			confdir = optarg;
+			break;
+		case OPT_SERVICE:
+			service = optarg;
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
+		case OPT_NO_USER:
+			no_user = true;
+			break;
+		case OPT_RHOST:
+			rhost = optarg;
+			break;
+		case OPT_TTY:
+			tty = optarg;
+			break;
+		case OPT_RUSER:
+			ruser = optarg;
+			break;
+		case OPT_SILENT:
+			flags |= PAM_SILENT;
+			break;
+		case OPT_DISALLOW_NULL:
+			flags |= PAM_DISALLOW_NULL_AUTHTOK;
+			break;
+		case OPT_STOP_ON_FAIL:
+			stop_on_fail = true;
+			break;
 		case OPT_OP:
 			if (op_count == DRIVER_MAX_OPS)
 				return usage("too many --op");
@@ -386,8 +450,13 @@ int main(int argc, char **argv)
 		printf("RESULT op=start code=%s (%d) msg=\"\"\nEND\n", pam_code_name(status), status);
 		return 0;
 	}
-	const struct { int item; const char *value; } items[] = {
-		{PAM_RHOST, rhost}, {PAM_TTY, tty}, {PAM_RUSER, ruser},
+	const struct {
+		int item;
+		const char *value;
+	} items[] = {
+		{PAM_RHOST, rhost},
+		{PAM_TTY, tty},
+		{PAM_RUSER, ruser},
 	};
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
 		if (items[i].value && pam_set_item(pamh, items[i].item, items[i].value) != PAM_SUCCESS) {

@@ -17,8 +17,10 @@
 /* Through the member codec, as add and import store it. */
 static void print_member_answer(const char *phone)
 {
-	twofa_member m = {.channel = TWOFA_CHANNEL_SMS, .status = TWOFA_MEMBER_ACTIVE,
-			  .created = 1764000000, .updated = 1764000000};
+	twofa_member m = {.channel = TWOFA_CHANNEL_SMS,
+			  .status = TWOFA_MEMBER_ACTIVE,
+			  .created = 1764000000,
+			  .updated = 1764000000};
 	twofa_member back;
 	twofa_error err;
 	char *json = NULL;
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 
 	if (argc > 2 || (argc == 2 && strcmp(mode, "--region") != 0 && strcmp(mode, "--mask") != 0 &&
-			  strcmp(mode, "--member") != 0)) {
+			 strcmp(mode, "--member") != 0)) {
 		fprintf(stderr, "usage: phone_tool [--region|--mask|--member] < lines\n");
 		return 64;
 	}

@@ -166,7 +166,8 @@ int main(int argc, char **argv)
 		return hold(argv[1]);
 	if (argc == 5 && strcmp(argv[2], "write") == 0 && number(argv[3]) >= 0 && number(argv[4]) > 0)
 		return write_until_killed(argv[1], number(argv[3]), number(argv[4]));
-	if (argc == 5 && strcmp(argv[2], "has") == 0 && number(argv[3]) >= 0 && number(argv[4]) >= number(argv[3]))
+	if (argc == 5 && strcmp(argv[2], "has") == 0 && number(argv[3]) >= 0 &&
+	    number(argv[4]) >= number(argv[3]))
 		return has(argv[1], number(argv[3]), number(argv[4]));
 	fprintf(stderr, "usage: store_writer PATH hold | write FIRST BATCH | has FIRST END\n");
 	return 2;

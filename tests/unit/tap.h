@@ -10,8 +10,8 @@
 static int tap_count;
 static int tap_failed;
 
-__attribute__((format(printf, 4, 5), unused))
-static int tap_ok(int passed, const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 4, 5), unused)) static int tap_ok(int passed, const char *file, int line,
+								const char *fmt, ...)
 {
 	va_list ap;
 
@@ -32,8 +32,7 @@ static int tap_ok(int passed, const char *file, int line, const char *fmt, ...)
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define diag(...) (printf("# "), printf(__VA_ARGS__), printf("\n"))
 
-__attribute__((unused))
-static int tap_done(void)
+__attribute__((unused)) static int tap_done(void)
 {
 	printf("1..%d\n", tap_count);
 	return tap_failed == 0 ? 0 : 1;

@@ -39,24 +39,26 @@ static bool has(const char *haystack, const char *needle)
 /* allowed_channels as words in a fixed order: "own call". */
 static void render_channels(unsigned set, char *out, size_t size)
 {
-	static const char *const words[] = { "sms", "call", "whatsapp", "email" };
+	static const char *const words[] = {"sms", "call", "whatsapp", "email"};
 
 	(void)snprintf(out, size, "%s", (set & TWOFA_ALLOW_OWN) ? "own" : "");
 	for (int i = 0; i < 4; i++)
 		if (set & TWOFA_ALLOW_CHANNEL(i))
-			(void)snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "", words[i]);
+			(void)snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "",
+				       words[i]);
 }
 
 /* Renders a key's current value the way the file would write it. */
 static void render(const twofa_config *c, const char *key, char *out, size_t size)
 {
-	static const char *const approvals[] = { "auto", "manual" };
-	static const char *const failmodes[] = { "secure", "safe" };
-	static const char *const strengths[] = { "interactive", "moderate", "sensitive" };
+	static const char *const approvals[] = {"auto", "manual"};
+	static const char *const failmodes[] = {"secure", "safe"};
+	static const char *const strengths[] = {"interactive", "moderate", "sensitive"};
 	const char *s = NULL;
 	long n = 0;
 	bool number = true;
 
+/* clang-format off */
 #define STRKEY(k) else if (strcmp(key, #k) == 0) { s = c->k; number = false; }
 #define NUMKEY(k) else if (strcmp(key, #k) == 0) { n = c->k; }
 	if (0) {
@@ -81,6 +83,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	}
 #undef STRKEY
 #undef NUMKEY
+	/* clang-format on */
 	if (number)
 		(void)snprintf(out, size, "%ld", n);
 	else
@@ -92,20 +95,33 @@ static void test_defaults(void)
 	twofa_config c;
 	char buf[256];
 	bool ok_all = true;
-	static const struct { const char *key, *value; } expected[] = {
-		{ "account_sid", "(null)" }, { "auth_token", "(null)" },
-		{ "api_key_sid", "(null)" }, { "api_key_secret", "(null)" },
-		{ "verify_service_sid", "(null)" },
-		{ "verify_url", "https://verify.twilio.com" },
-		{ "lookup_url", "https://lookups.twilio.com" },
-		{ "ca_file", "(null)" }, { "proxy", "(null)" }, { "locale", "(null)" },
-		{ "members_db", TWOFA_LOCALSTATEDIR "/lib/twofa/members.db" },
-		{ "state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db" },
-		{ "timeout", "10" }, { "approval", "auto" }, { "channel", "sms" },
-		{ "failmode", "secure" }, { "max_tries", "3" }, { "lockout_failures", "10" },
-		{ "lockout_seconds", "900" }, { "send_limit", "5" }, { "send_window", "600" },
-		{ "grace_period", "0" }, { "password_strength", "interactive" },
-		{ "allowed_channels", "own call" },
+	static const struct {
+		const char *key, *value;
+	} expected[] = {
+		{"account_sid", "(null)"},
+		{"auth_token", "(null)"},
+		{"api_key_sid", "(null)"},
+		{"api_key_secret", "(null)"},
+		{"verify_service_sid", "(null)"},
+		{"verify_url", "https://verify.twilio.com"},
+		{"lookup_url", "https://lookups.twilio.com"},
+		{"ca_file", "(null)"},
+		{"proxy", "(null)"},
+		{"locale", "(null)"},
+		{"members_db", TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"},
+		{"state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"},
+		{"timeout", "10"},
+		{"approval", "auto"},
+		{"channel", "sms"},
+		{"failmode", "secure"},
+		{"max_tries", "3"},
+		{"lockout_failures", "10"},
+		{"lockout_seconds", "900"},
+		{"send_limit", "5"},
+		{"send_window", "600"},
+		{"grace_period", "0"},
+		{"password_strength", "interactive"},
+		{"allowed_channels", "own call"},
 	};
 
 	twofa_config_init(&c);
@@ -133,7 +149,7 @@ static void test_table_defaults(void)
 
 	for (size_t i = 0; twofa_config_key_describe(i, &k); i++, n++) {
 		twofa_config plain, parsed;
-		twofa_error err = { 0 };
+		twofa_error err = {0};
 		char text[256], want[256], got[256];
 		twofa_status st;
 
@@ -159,17 +175,15 @@ static void test_table_defaults(void)
 
 static void test_names(void)
 {
-	static const char *const names[] = { "sms", "call", "whatsapp", "email" };
-	static const char *const labels[] = { "SMS", "voice call", "WhatsApp", "email" };
+	static const char *const names[] = {"sms", "call", "whatsapp", "email"};
+	static const char *const labels[] = {"SMS", "voice call", "WhatsApp", "email"};
 	twofa_channel ch = TWOFA_CHANNEL_SMS;
 
 	for (int i = 0; i < 4; i++) {
-		ok(strcmp(twofa_channel_name((twofa_channel)i), names[i]) == 0, "channel name %s",
-		   names[i]);
+		ok(strcmp(twofa_channel_name((twofa_channel)i), names[i]) == 0, "channel name %s", names[i]);
 		ok(strcmp(twofa_channel_label((twofa_channel)i), labels[i]) == 0, "channel label %s",
 		   labels[i]);
-		ok(twofa_channel_parse(names[i], &ch) && ch == (twofa_channel)i, "channel parse %s",
-		   names[i]);
+		ok(twofa_channel_parse(names[i], &ch) && ch == (twofa_channel)i, "channel parse %s", names[i]);
 	}
 	ok(twofa_channel_name((twofa_channel)4) == NULL, "no name for an invalid channel");
 	ok(twofa_channel_label((twofa_channel)-1) == NULL, "no label for an invalid channel");
@@ -186,15 +200,15 @@ static void test_names(void)
 		twofa_config_init(&c);
 		dflt = c.allowed_channels;
 		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_SMS) &&
-		   twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_CALL) &&
-		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_EMAIL) &&
-		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_WHATSAPP),
+			   twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_CALL) &&
+			   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_EMAIL) &&
+			   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_WHATSAPP),
 		   "by default an SMS member may get SMS and a voice call, never email or WhatsApp");
 		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_EMAIL) &&
-		   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_SMS),
+			   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_EMAIL, TWOFA_CHANNEL_SMS),
 		   "by default an email member gets email (own), not SMS");
 		ok(twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_WHATSAPP) &&
-		   !twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_CALL),
+			   !twofa_channel_allowed(own, TWOFA_CHANNEL_WHATSAPP, TWOFA_CHANNEL_CALL),
 		   "own alone: only the enrolled channel");
 		ok(!twofa_channel_allowed(TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_CHANNEL_WHATSAPP,
 					  TWOFA_CHANNEL_WHATSAPP),
@@ -203,10 +217,11 @@ static void test_names(void)
 		twofa_config_free(&c);
 	}
 	ok(twofa_config_key_is_secret("account_sid") && twofa_config_key_is_secret("auth_token") &&
-	   twofa_config_key_is_secret("api_key_sid") && twofa_config_key_is_secret("api_key_secret") &&
-	   twofa_config_key_is_secret("verify_service_sid"), "the five credential keys are secret");
+		   twofa_config_key_is_secret("api_key_sid") && twofa_config_key_is_secret("api_key_secret") &&
+		   twofa_config_key_is_secret("verify_service_sid"),
+	   "the five credential keys are secret");
 	ok(!twofa_config_key_is_secret("timeout") && !twofa_config_key_is_secret("proxy") &&
-	   !twofa_config_key_is_secret("nope") && !twofa_config_key_is_secret(NULL),
+		   !twofa_config_key_is_secret("nope") && !twofa_config_key_is_secret(NULL),
 	   "other keys are not secret");
 }
 
@@ -215,51 +230,68 @@ struct kv {
 };
 
 static const struct kv good_values[] = {
-	{ "account_sid", AC_SID, NULL },
-	{ "account_sid", "ACffffffffffffffffffffffffffffffff", NULL },
-	{ "auth_token", SECRET_TOKEN, NULL },
-	{ "auth_token", "0123456789abcdef0123456789abcdef", NULL },
-	{ "api_key_sid", SK_SID, NULL },
-	{ "api_key_secret", SECRET_KEY, NULL },
-	{ "verify_service_sid", VA_SID, NULL },
-	{ "verify_url", "https://verify.twilio.com", NULL },
-	{ "verify_url", "https://verify.twilio.com/", "https://verify.twilio.com" },
-	{ "verify_url", "https://127.0.0.1:8443", NULL },
+	{"account_sid", AC_SID, NULL},
+	{"account_sid", "ACffffffffffffffffffffffffffffffff", NULL},
+	{"auth_token", SECRET_TOKEN, NULL},
+	{"auth_token", "0123456789abcdef0123456789abcdef", NULL},
+	{"api_key_sid", SK_SID, NULL},
+	{"api_key_secret", SECRET_KEY, NULL},
+	{"verify_service_sid", VA_SID, NULL},
+	{"verify_url", "https://verify.twilio.com", NULL},
+	{"verify_url", "https://verify.twilio.com/", "https://verify.twilio.com"},
+	{"verify_url", "https://127.0.0.1:8443", NULL},
 #ifdef TWOFA_TEST_HTTP /* lib/url: plain http only in test builds (tests/unit/test_url.c) */
-	{ "verify_url", "http://127.0.0.1:8443/", "http://127.0.0.1:8443" },
-	{ "verify_url", "http://localhost:1", NULL },
-	{ "verify_url", "http://[::1]:65535", NULL },
+	{"verify_url", "http://127.0.0.1:8443/", "http://127.0.0.1:8443"},
+	{"verify_url", "http://localhost:1", NULL},
+	{"verify_url", "http://[::1]:65535", NULL},
 #endif
-	{ "verify_url", "HTTPS://verify.twilio.com", NULL },
-	{ "verify_url", "https://[2001:db8::1]", NULL },
-	{ "lookup_url", "https://lookups.example-2.co.uk:443", NULL },
-	{ "ca_file", "/etc/twofa/test-ca.pem", NULL },
-	{ "ca_file", "", "(null)" },
-	{ "proxy", "http://proxy.example:3128", NULL },
-	{ "proxy", "socks5h://127.0.0.1:1080", NULL },
-	{ "proxy", "https://user:pa%40ss@proxy.example:8443/", NULL },
-	{ "proxy", "", "(null)" },
-	{ "timeout", "1", NULL }, { "timeout", "120", NULL },
-	{ "members_db", "/srv/twofa/members.db", NULL },
-	{ "state_db", "/srv/twofa/state db", NULL },
-	{ "approval", "auto", NULL }, { "approval", "manual", NULL },
-	{ "channel", "sms", NULL }, { "channel", "call", NULL },
-	{ "channel", "whatsapp", NULL }, { "channel", "email", NULL },
-	{ "locale", "en", NULL }, { "locale", "pt-BR", NULL }, { "locale", "zh-HK", NULL },
-	{ "locale", "zh-Hant-HK", NULL }, { "locale", "", "(null)" },
-	{ "failmode", "secure", NULL }, { "failmode", "safe", NULL },
-	{ "max_tries", "1", NULL }, { "max_tries", "10", NULL },
-	{ "lockout_failures", "0", NULL }, { "lockout_failures", "1000", NULL },
-	{ "lockout_seconds", "0", NULL }, { "lockout_seconds", "604800", NULL },
-	{ "send_limit", "1", NULL }, { "send_limit", "100", NULL },
-	{ "send_window", "60", NULL }, { "send_window", "86400", NULL },
-	{ "grace_period", "0", NULL }, { "grace_period", "86400", NULL },
-	{ "password_strength", "interactive", NULL }, { "password_strength", "moderate", NULL },
-	{ "password_strength", "sensitive", NULL },
-	{ "allowed_channels", "own", NULL }, { "allowed_channels", "own call", NULL },
-	{ "allowed_channels", "sms", NULL }, { "allowed_channels", "own,email", "own email" },
-	{ "allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email" },
-	{ "allowed_channels", "own own", "own" },
+	{"verify_url", "HTTPS://verify.twilio.com", NULL},
+	{"verify_url", "https://[2001:db8::1]", NULL},
+	{"lookup_url", "https://lookups.example-2.co.uk:443", NULL},
+	{"ca_file", "/etc/twofa/test-ca.pem", NULL},
+	{"ca_file", "", "(null)"},
+	{"proxy", "http://proxy.example:3128", NULL},
+	{"proxy", "socks5h://127.0.0.1:1080", NULL},
+	{"proxy", "https://user:pa%40ss@proxy.example:8443/", NULL},
+	{"proxy", "", "(null)"},
+	{"timeout", "1", NULL},
+	{"timeout", "120", NULL},
+	{"members_db", "/srv/twofa/members.db", NULL},
+	{"state_db", "/srv/twofa/state db", NULL},
+	{"approval", "auto", NULL},
+	{"approval", "manual", NULL},
+	{"channel", "sms", NULL},
+	{"channel", "call", NULL},
+	{"channel", "whatsapp", NULL},
+	{"channel", "email", NULL},
+	{"locale", "en", NULL},
+	{"locale", "pt-BR", NULL},
+	{"locale", "zh-HK", NULL},
+	{"locale", "zh-Hant-HK", NULL},
+	{"locale", "", "(null)"},
+	{"failmode", "secure", NULL},
+	{"failmode", "safe", NULL},
+	{"max_tries", "1", NULL},
+	{"max_tries", "10", NULL},
+	{"lockout_failures", "0", NULL},
+	{"lockout_failures", "1000", NULL},
+	{"lockout_seconds", "0", NULL},
+	{"lockout_seconds", "604800", NULL},
+	{"send_limit", "1", NULL},
+	{"send_limit", "100", NULL},
+	{"send_window", "60", NULL},
+	{"send_window", "86400", NULL},
+	{"grace_period", "0", NULL},
+	{"grace_period", "86400", NULL},
+	{"password_strength", "interactive", NULL},
+	{"password_strength", "moderate", NULL},
+	{"password_strength", "sensitive", NULL},
+	{"allowed_channels", "own", NULL},
+	{"allowed_channels", "own call", NULL},
+	{"allowed_channels", "sms", NULL},
+	{"allowed_channels", "own,email", "own email"},
+	{"allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email"},
+	{"allowed_channels", "own own", "own"},
 };
 
 static void test_good_values(void)
@@ -283,87 +315,127 @@ static void test_good_values(void)
 }
 
 static const struct kv bad_values[] = {
-	{ "account_sid", "", NULL },
-	{ "account_sid", "AC0123456789abcdef0123456789ABCDE", NULL }, /* 31 hex */
-	{ "account_sid", "AC0123456789abcdef0123456789ABCDEF0", NULL },
-	{ "account_sid", "SK0123456789abcdef0123456789ABCDEF", NULL },
-	{ "account_sid", "ac0123456789abcdef0123456789ABCDEF", NULL },
-	{ "account_sid", "AC0123456789abcdef0123456789ABCDEG", NULL },
-	{ "auth_token", "", NULL },
-	{ "auth_token", "Tok3n with space", NULL },
-	{ "auth_token", "Tok3n\twith-tab", NULL },
-	{ "auth_token", "Tok3n\x01" "ctl", NULL },
-	{ "auth_token", "Tok3n\xc3\xa9utf8", NULL },
-	{ "api_key_sid", "AC00112233445566778899aabbccddeeff", NULL },
-	{ "api_key_sid", "SK0011", NULL },
-	{ "api_key_secret", "", NULL },
-	{ "api_key_secret", "K3y\x7f" "del", NULL },
-	{ "verify_service_sid", "VA", NULL },
-	{ "verify_service_sid", "MGffeeddccbbaa99887766554433221100", NULL },
-	{ "verify_url", "", NULL },
-	{ "verify_url", "http://verify.twilio.com", NULL },
-	{ "verify_url", "http://127.0.0.2:8443", NULL },
-	{ "verify_url", "https://verify.twilio.com/v2", NULL },
-	{ "verify_url", "https://verify.twilio.com//", NULL },
-	{ "verify_url", "https://verify.twilio.com?x=1", NULL },
-	{ "verify_url", "https://verify.twilio.com#frag", NULL },
-	{ "verify_url", "https://user:pw@verify.twilio.com", NULL },
-	{ "verify_url", "ftp://verify.twilio.com", NULL },
-	{ "verify_url", "verify.twilio.com", NULL },
-	{ "verify_url", "https://", NULL },
-	{ "verify_url", "https://host:0", NULL },
-	{ "verify_url", "https://host:65536", NULL },
-	{ "verify_url", "https://host:", NULL },
-	{ "verify_url", "https://host:8a", NULL },
-	{ "verify_url", "https://-host.example", NULL },
-	{ "verify_url", "https://host-.example", NULL },
-	{ "verify_url", "https://a..example", NULL },
-	{ "verify_url", "https://ho_st.example", NULL },
-	{ "verify_url", "https://[::1", NULL },
-	{ "verify_url", "https://[zz::1]", NULL },
-	{ "verify_url", "https://verify.twilio.com extra", NULL },
-	{ "lookup_url", "https://lookups.twilio.com/v2/PhoneNumbers", NULL },
-	{ "ca_file", "relative/ca.pem", NULL },
-	{ "ca_file", "/etc/ssl/", NULL },
-	{ "ca_file", "/etc/ssl/ca\x1b.pem", NULL },
-	{ "proxy", "proxy.example:3128", NULL },
-	{ "proxy", "ftp://proxy.example", NULL },
-	{ "proxy", "http://proxy.example/path", NULL },
-	{ "proxy", "http://@proxy.example", NULL },
-	{ "proxy", "http://proxy.example:99999", NULL },
-	{ "proxy", "http://", NULL },
-	{ "timeout", "", NULL }, { "timeout", "0", NULL }, { "timeout", "121", NULL },
-	{ "timeout", "-1", NULL }, { "timeout", "10s", NULL }, { "timeout", "1.5", NULL },
-	{ "timeout", "+5", NULL }, { "timeout", "0x10", NULL },
-	{ "timeout", "99999999999999999999999", NULL },
-	{ "timeout", "10 # seconds", NULL },
-	{ "members_db", "", NULL }, { "members_db", "members.db", NULL },
-	{ "members_db", "/var/lib/twofa/", NULL },
-	{ "state_db", "", NULL }, { "state_db", "~/state.db", NULL },
-	{ "approval", "", NULL }, { "approval", "Auto", NULL }, { "approval", "yes", NULL },
-	{ "channel", "", NULL }, { "channel", "voice", NULL }, { "channel", "SMS", NULL },
-	{ "locale", "e", NULL }, { "locale", "english", NULL }, { "locale", "en_US", NULL },
-	{ "locale", "en-", NULL }, { "locale", "-en", NULL }, { "locale", "en--US", NULL },
-	{ "locale", "en-abcdefghi", NULL }, { "locale", "en-a-b-c-d-e", NULL },
-	{ "locale", "en-US.UTF-8", NULL }, { "locale", "12", NULL },
-	{ "failmode", "", NULL }, { "failmode", "open", NULL },
-	{ "max_tries", "", NULL }, { "max_tries", "0", NULL }, { "max_tries", "11", NULL },
-	{ "max_tries", "three", NULL },
-	{ "lockout_failures", "", NULL }, { "lockout_failures", "-1", NULL },
-	{ "lockout_failures", "1001", NULL }, { "lockout_failures", "x", NULL },
-	{ "lockout_seconds", "", NULL }, { "lockout_seconds", "-1", NULL },
-	{ "lockout_seconds", "604801", NULL }, { "lockout_seconds", "1e3", NULL },
-	{ "send_limit", "", NULL }, { "send_limit", "0", NULL }, { "send_limit", "101", NULL },
-	{ "send_limit", "five", NULL },
-	{ "send_window", "", NULL }, { "send_window", "59", NULL },
-	{ "send_window", "86401", NULL }, { "send_window", "10m", NULL },
-	{ "grace_period", "", NULL }, { "grace_period", "-1", NULL },
-	{ "grace_period", "86401", NULL }, { "grace_period", "1h", NULL },
-	{ "password_strength", "", NULL }, { "password_strength", "strong", NULL },
-	{ "allowed_channels", "", NULL }, { "allowed_channels", ",", NULL },
-	{ "allowed_channels", "own voice", NULL }, { "allowed_channels", "OWN", NULL },
-	{ "allowed_channels", "own;call", NULL }, { "allowed_channels", "every", NULL },
-	{ "allowed_channels", "own callcallcallcallcall", NULL },
+	{"account_sid", "", NULL},
+	{"account_sid", "AC0123456789abcdef0123456789ABCDE", NULL}, /* 31 hex */
+	{"account_sid", "AC0123456789abcdef0123456789ABCDEF0", NULL},
+	{"account_sid", "SK0123456789abcdef0123456789ABCDEF", NULL},
+	{"account_sid", "ac0123456789abcdef0123456789ABCDEF", NULL},
+	{"account_sid", "AC0123456789abcdef0123456789ABCDEG", NULL},
+	{"auth_token", "", NULL},
+	{"auth_token", "Tok3n with space", NULL},
+	{"auth_token", "Tok3n\twith-tab", NULL},
+	{"auth_token",
+	 "Tok3n\x01"
+	 "ctl",
+	 NULL},
+	{"auth_token", "Tok3n\xc3\xa9utf8", NULL},
+	{"api_key_sid", "AC00112233445566778899aabbccddeeff", NULL},
+	{"api_key_sid", "SK0011", NULL},
+	{"api_key_secret", "", NULL},
+	{"api_key_secret",
+	 "K3y\x7f"
+	 "del",
+	 NULL},
+	{"verify_service_sid", "VA", NULL},
+	{"verify_service_sid", "MGffeeddccbbaa99887766554433221100", NULL},
+	{"verify_url", "", NULL},
+	{"verify_url", "http://verify.twilio.com", NULL},
+	{"verify_url", "http://127.0.0.2:8443", NULL},
+	{"verify_url", "https://verify.twilio.com/v2", NULL},
+	{"verify_url", "https://verify.twilio.com//", NULL},
+	{"verify_url", "https://verify.twilio.com?x=1", NULL},
+	{"verify_url", "https://verify.twilio.com#frag", NULL},
+	{"verify_url", "https://user:pw@verify.twilio.com", NULL},
+	{"verify_url", "ftp://verify.twilio.com", NULL},
+	{"verify_url", "verify.twilio.com", NULL},
+	{"verify_url", "https://", NULL},
+	{"verify_url", "https://host:0", NULL},
+	{"verify_url", "https://host:65536", NULL},
+	{"verify_url", "https://host:", NULL},
+	{"verify_url", "https://host:8a", NULL},
+	{"verify_url", "https://-host.example", NULL},
+	{"verify_url", "https://host-.example", NULL},
+	{"verify_url", "https://a..example", NULL},
+	{"verify_url", "https://ho_st.example", NULL},
+	{"verify_url", "https://[::1", NULL},
+	{"verify_url", "https://[zz::1]", NULL},
+	{"verify_url", "https://verify.twilio.com extra", NULL},
+	{"lookup_url", "https://lookups.twilio.com/v2/PhoneNumbers", NULL},
+	{"ca_file", "relative/ca.pem", NULL},
+	{"ca_file", "/etc/ssl/", NULL},
+	{"ca_file", "/etc/ssl/ca\x1b.pem", NULL},
+	{"proxy", "proxy.example:3128", NULL},
+	{"proxy", "ftp://proxy.example", NULL},
+	{"proxy", "http://proxy.example/path", NULL},
+	{"proxy", "http://@proxy.example", NULL},
+	{"proxy", "http://proxy.example:99999", NULL},
+	{"proxy", "http://", NULL},
+	{"timeout", "", NULL},
+	{"timeout", "0", NULL},
+	{"timeout", "121", NULL},
+	{"timeout", "-1", NULL},
+	{"timeout", "10s", NULL},
+	{"timeout", "1.5", NULL},
+	{"timeout", "+5", NULL},
+	{"timeout", "0x10", NULL},
+	{"timeout", "99999999999999999999999", NULL},
+	{"timeout", "10 # seconds", NULL},
+	{"members_db", "", NULL},
+	{"members_db", "members.db", NULL},
+	{"members_db", "/var/lib/twofa/", NULL},
+	{"state_db", "", NULL},
+	{"state_db", "~/state.db", NULL},
+	{"approval", "", NULL},
+	{"approval", "Auto", NULL},
+	{"approval", "yes", NULL},
+	{"channel", "", NULL},
+	{"channel", "voice", NULL},
+	{"channel", "SMS", NULL},
+	{"locale", "e", NULL},
+	{"locale", "english", NULL},
+	{"locale", "en_US", NULL},
+	{"locale", "en-", NULL},
+	{"locale", "-en", NULL},
+	{"locale", "en--US", NULL},
+	{"locale", "en-abcdefghi", NULL},
+	{"locale", "en-a-b-c-d-e", NULL},
+	{"locale", "en-US.UTF-8", NULL},
+	{"locale", "12", NULL},
+	{"failmode", "", NULL},
+	{"failmode", "open", NULL},
+	{"max_tries", "", NULL},
+	{"max_tries", "0", NULL},
+	{"max_tries", "11", NULL},
+	{"max_tries", "three", NULL},
+	{"lockout_failures", "", NULL},
+	{"lockout_failures", "-1", NULL},
+	{"lockout_failures", "1001", NULL},
+	{"lockout_failures", "x", NULL},
+	{"lockout_seconds", "", NULL},
+	{"lockout_seconds", "-1", NULL},
+	{"lockout_seconds", "604801", NULL},
+	{"lockout_seconds", "1e3", NULL},
+	{"send_limit", "", NULL},
+	{"send_limit", "0", NULL},
+	{"send_limit", "101", NULL},
+	{"send_limit", "five", NULL},
+	{"send_window", "", NULL},
+	{"send_window", "59", NULL},
+	{"send_window", "86401", NULL},
+	{"send_window", "10m", NULL},
+	{"grace_period", "", NULL},
+	{"grace_period", "-1", NULL},
+	{"grace_period", "86401", NULL},
+	{"grace_period", "1h", NULL},
+	{"password_strength", "", NULL},
+	{"password_strength", "strong", NULL},
+	{"allowed_channels", "", NULL},
+	{"allowed_channels", ",", NULL},
+	{"allowed_channels", "own voice", NULL},
+	{"allowed_channels", "OWN", NULL},
+	{"allowed_channels", "own;call", NULL},
+	{"allowed_channels", "every", NULL},
+	{"allowed_channels", "own callcallcallcallcall", NULL},
 };
 
 static void test_bad_values(void)
@@ -384,7 +456,7 @@ static void test_bad_values(void)
 		render(&c, t->key, after, sizeof(after));
 		(void)snprintf(prefix, sizeof(prefix), "t.conf:3: %s", t->key);
 		ok(st == TWOFA_ECONFIG && strncmp(err.msg, prefix, strlen(prefix)) == 0 &&
-		   strcmp(before, after) == 0 && (strlen(t->value) < 3 || !has(err.msg, t->value)),
+			   strcmp(before, after) == 0 && (strlen(t->value) < 3 || !has(err.msg, t->value)),
 		   "bad %s = '%s' refused, value unchanged, value not quoted: %s", t->key,
 		   twofa_config_key_is_secret(t->key) ? "(secret)" : t->value, err.msg);
 		twofa_config_free(&c);
@@ -412,8 +484,7 @@ static void test_syntax(void)
 			"api_key_secret=a=b#c\n"
 			"channel = call", /* no final newline */
 			&err);
-	ok(st == TWOFA_OK, "comments, blanks, tabs, CRLF and a missing final newline: %s",
-	   err.msg);
+	ok(st == TWOFA_OK, "comments, blanks, tabs, CRLF and a missing final newline: %s", err.msg);
 	ok(c.timeout == 20 && c.max_tries == 4 && c.channel == TWOFA_CHANNEL_CALL,
 	   "values around whitespace are trimmed");
 	ok(c.auth_token != NULL && strcmp(c.auth_token, SECRET_TOKEN) == 0,
@@ -433,24 +504,24 @@ static void test_syntax(void)
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "\n" SECRET_KEY "\n", &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:2: missing '='") &&
-	   !has(err.msg, SECRET_KEY) && !has(err.msg, "K3y"),
+	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:2: missing '='") && !has(err.msg, SECRET_KEY) &&
+		   !has(err.msg, "K3y"),
 	   "a line without '=' is refused without quoting it: %s", err.msg);
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "my secret " SECRET_KEY " = x\n", &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: unknown key '(not a key name)'") &&
-	   !has(err.msg, SECRET_KEY), "an implausible key is not echoed: %s", err.msg);
+		   !has(err.msg, SECRET_KEY),
+	   "an implausible key is not echoed: %s", err.msg);
 	twofa_config_free(&c);
 
 	st = parse_text(&c, " = 10\n", &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: missing key"), "missing key: %s",
-	   err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: missing key"), "missing key: %s", err.msg);
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "timeout =\n", &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: timeout has an empty value"),
-	   "empty value: %s", err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: timeout has an empty value"), "empty value: %s",
+	   err.msg);
 	twofa_config_free(&c);
 
 	{
@@ -480,14 +551,15 @@ static void test_duplicates(void)
 
 	st = parse_text(&c, "timeout = 10\n# x\ntimeout = 11\n", &err);
 	ok(st == TWOFA_ECONFIG &&
-	   strcmp(err.msg, "t.conf:3: duplicate key 'timeout' (first set on line 1)") == 0,
+		   strcmp(err.msg, "t.conf:3: duplicate key 'timeout' (first set on line 1)") == 0,
 	   "duplicate key names both lines: %s", err.msg);
 	ok(c.timeout == 10, "the first value stays after a duplicate");
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "auth_token = " SECRET_TOKEN "\nauth_token = " SECRET_TOKEN "\n", &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:2: duplicate key 'auth_token'") &&
-	   !has(err.msg, SECRET_TOKEN), "duplicate secret refused without its value: %s", err.msg);
+		   !has(err.msg, SECRET_TOKEN),
+	   "duplicate secret refused without its value: %s", err.msg);
 	twofa_config_free(&c);
 
 	st = parse_text(&c, "timeout = 10\ntimeout = 10\n", &err);
@@ -497,7 +569,8 @@ static void test_duplicates(void)
 	st = parse_text(&c, "locale = en\n", &err);
 	st = twofa_config_set(&c, "locale", "fr", TWOFA_CONFIG_FROM_FILE, &err);
 	ok(st == TWOFA_ECONFIG && strcmp(err.msg, "duplicate key 'locale' (first set on line 1)") == 0 &&
-	   strcmp(c.locale, "en") == 0, "twofa_config_set after the file names the file's line: %s", err.msg);
+		   strcmp(c.locale, "en") == 0,
+	   "twofa_config_set after the file names the file's line: %s", err.msg);
 	st = twofa_config_set(&c, "timeout", "20", TWOFA_CONFIG_FROM_FILE, &err);
 	st = twofa_config_set(&c, "timeout", "30", TWOFA_CONFIG_FROM_FILE, &err);
 	ok(st == TWOFA_ECONFIG && strcmp(err.msg, "duplicate key 'timeout'") == 0 && c.timeout == 20,
@@ -539,8 +612,8 @@ static void test_limits(void)
 	memset(text + 13, 'S', 129);
 	text[13 + 129] = '\0';
 	st = parse_text(&c, text, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: auth_token must be") &&
-	   !has(err.msg, "SSSS"), "a 129-character token is refused: %s", err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: auth_token must be") && !has(err.msg, "SSSS"),
+	   "a 129-character token is refused: %s", err.msg);
 	twofa_config_free(&c);
 	text[13 + 128] = '\0';
 	st = parse_text(&c, text, &err);
@@ -570,27 +643,24 @@ static void test_limits(void)
 	text[8 + 600] = '\0';
 	twofa_config_init(&c);
 	st = twofa_config_set(&c, "verify_url", text, TWOFA_CONFIG_FROM_FILE, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "verify_url is too long"), "a 608-byte URL: %s",
-	   err.msg);
-	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-12", TWOFA_CONFIG_FROM_FILE,
-			      &err);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "verify_url is too long"), "a 608-byte URL: %s", err.msg);
+	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-12", TWOFA_CONFIG_FROM_FILE, &err);
 	ok(st == TWOFA_OK, "a 33-byte locale is accepted: %s", err.msg);
 	twofa_config_free(&c);
 	twofa_config_init(&c);
-	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-1234",
-			      TWOFA_CONFIG_FROM_FILE, &err);
+	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-1234", TWOFA_CONFIG_FROM_FILE,
+			      &err);
 	ok(st == TWOFA_OK, "a 35-byte locale is accepted: %s", err.msg);
 	twofa_config_free(&c);
 	twofa_config_init(&c);
-	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-12345",
-			      TWOFA_CONFIG_FROM_FILE, &err);
+	st = twofa_config_set(&c, "locale", "abc-defghijk-lmnopqrs-tuvwxyz0-12345", TWOFA_CONFIG_FROM_FILE,
+			      &err);
 	ok(st == TWOFA_ECONFIG, "a 36-byte locale is refused");
 	memcpy(text, "/", 1);
 	memset(text + 1, 'p', 4095);
 	text[4096] = '\0';
 	st = twofa_config_set(&c, "ca_file", text, TWOFA_CONFIG_FROM_FILE, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "ca_file is too long"), "a 4096-byte path: %s",
-	   err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "ca_file is too long"), "a 4096-byte path: %s", err.msg);
 	text[4095] = '\0';
 	st = twofa_config_set(&c, "ca_file", text, TWOFA_CONFIG_FROM_FILE, &err);
 	ok(st == TWOFA_OK, "a 4095-byte path is accepted");
@@ -598,8 +668,7 @@ static void test_limits(void)
 	free(text);
 }
 
-static twofa_status parse_more(twofa_config *c, const char *name, const char *text,
-			       twofa_error *err)
+static twofa_status parse_more(twofa_config *c, const char *name, const char *text, twofa_error *err)
 {
 	return twofa_config_parse(c, name, text, strlen(text), err);
 }
@@ -624,31 +693,33 @@ static void test_args(void)
 	ok(st == TWOFA_OK && c.proxy == NULL, "an empty proxy argument turns the proxy off");
 	st = twofa_config_set(&c, "max_tries", "11", TWOFA_CONFIG_FROM_ARGS, &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, "max_tries must be a whole number from 1 to 10") &&
-	   c.max_tries == 3, "a bad argument is refused: %s", err.msg);
+		   c.max_tries == 3,
+	   "a bad argument is refused: %s", err.msg);
 	st = twofa_config_set(&c, "bogus", "1", TWOFA_CONFIG_FROM_ARGS, &err);
 	ok(st == TWOFA_ECONFIG && strcmp(err.msg, "unknown key 'bogus'") == 0,
 	   "an unknown argument is refused: %s", err.msg);
 	twofa_config_free(&c);
 
-	static const char *const secrets[] = { "account_sid", "auth_token", "api_key_sid",
-					       "api_key_secret", "verify_service_sid" };
-	static const char *const secret_values[] = { AC_SID, SECRET_TOKEN, SK_SID, SECRET_KEY,
-						     VA_SID };
+	static const char *const secrets[] = {"account_sid", "auth_token", "api_key_sid", "api_key_secret",
+					      "verify_service_sid"};
+	static const char *const secret_values[] = {AC_SID, SECRET_TOKEN, SK_SID, SECRET_KEY, VA_SID};
 	for (size_t i = 0; i < 5; i++) {
 		twofa_config_init(&c);
 		st = twofa_config_set(&c, secrets[i], secret_values[i], TWOFA_CONFIG_FROM_ARGS, &err);
 		render(&c, secrets[i], buf, sizeof(buf));
 		ok(st == TWOFA_ECONFIG && has(err.msg, "secrets may only be set in the config file") &&
-		   has(err.msg, secrets[i]) && !has(err.msg, secret_values[i]) &&
-		   strcmp(buf, "(null)") == 0, "argument %s refused: %s", secrets[i], err.msg);
+			   has(err.msg, secrets[i]) && !has(err.msg, secret_values[i]) &&
+			   strcmp(buf, "(null)") == 0,
+		   "argument %s refused: %s", secrets[i], err.msg);
 		twofa_config_free(&c);
 	}
 
 	twofa_config_init(&c);
-	st = twofa_config_set(&c, "proxy", "http://user:" SECRET_KEY "@proxy:3128",
-			      TWOFA_CONFIG_FROM_ARGS, &err);
+	st = twofa_config_set(&c, "proxy", "http://user:" SECRET_KEY "@proxy:3128", TWOFA_CONFIG_FROM_ARGS,
+			      &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, "proxy credentials may only be set in the config file") &&
-	   !has(err.msg, SECRET_KEY), "proxy credentials refused in an argument: %s", err.msg);
+		   !has(err.msg, SECRET_KEY),
+	   "proxy credentials refused in an argument: %s", err.msg);
 	/* Arguments first, file second: the argument still wins, the file is still checked. */
 	st = twofa_config_set(&c, "send_limit", "7", TWOFA_CONFIG_FROM_ARGS, &err);
 	ok(st == TWOFA_OK, "send_limit argument");
@@ -660,8 +731,8 @@ static void test_args(void)
 	twofa_config_init(&c);
 	st = twofa_config_set(&c, "grace_period", "60", TWOFA_CONFIG_FROM_ARGS, &err);
 	st = parse_more(&c, "t.conf", "grace_period = 999999\n", &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: grace_period must be") &&
-	   c.grace_period == 60, "a bad file value is refused even under an argument: %s", err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "t.conf:1: grace_period must be") && c.grace_period == 60,
+	   "a bad file value is refused even under an argument: %s", err.msg);
 	st = twofa_config_set(&c, "timeout", "5", 0x4u, &err);
 	ok(st == TWOFA_EINVAL, "an unknown source is refused");
 	st = twofa_config_set(&c, "timeout", NULL, TWOFA_CONFIG_FROM_ARGS, &err);
@@ -697,28 +768,28 @@ static void test_credentials(void)
 		const char *needle;
 		const char *what;
 	} cases[] = {
-		{ ACCOUNT TOKEN SERVICE, TWOFA_OK, "", "account SID + auth token" },
-		{ KEYSID KEYSECRET SERVICE, TWOFA_OK, "", "API key pair" },
-		{ KEYSID KEYSECRET ACCOUNT SERVICE, TWOFA_OK, "", "API key pair + account SID" },
-		{ ACCOUNT TOKEN KEYSID KEYSECRET SERVICE, TWOFA_OK, "", "both pairs" },
-		{ SERVICE, TWOFA_ECONFIG, "no Twilio credentials", "no credentials" },
-		{ "", TWOFA_ECONFIG, "no Twilio credentials", "empty config" },
-		{ ACCOUNT TOKEN, TWOFA_ECONFIG, "verify_service_sid is missing", "no service" },
-		{ KEYSID SERVICE, TWOFA_ECONFIG, "api_key_secret is missing", "key without secret" },
-		{ KEYSECRET SERVICE, TWOFA_ECONFIG, "api_key_sid is missing", "secret without key" },
-		{ ACCOUNT SERVICE, TWOFA_ECONFIG, "auth_token is missing", "account without token" },
-		{ TOKEN SERVICE, TWOFA_ECONFIG, "account_sid is missing", "token without account" },
-		{ KEYSID KEYSECRET TOKEN SERVICE, TWOFA_ECONFIG, "account_sid is missing",
-		  "API key pair + half an account pair" },
-		{ KEYSID ACCOUNT TOKEN SERVICE, TWOFA_ECONFIG, "api_key_secret is missing",
-		  "half an API key pair + account pair" },
+		{ACCOUNT TOKEN SERVICE, TWOFA_OK, "", "account SID + auth token"},
+		{KEYSID KEYSECRET SERVICE, TWOFA_OK, "", "API key pair"},
+		{KEYSID KEYSECRET ACCOUNT SERVICE, TWOFA_OK, "", "API key pair + account SID"},
+		{ACCOUNT TOKEN KEYSID KEYSECRET SERVICE, TWOFA_OK, "", "both pairs"},
+		{SERVICE, TWOFA_ECONFIG, "no Twilio credentials", "no credentials"},
+		{"", TWOFA_ECONFIG, "no Twilio credentials", "empty config"},
+		{ACCOUNT TOKEN, TWOFA_ECONFIG, "verify_service_sid is missing", "no service"},
+		{KEYSID SERVICE, TWOFA_ECONFIG, "api_key_secret is missing", "key without secret"},
+		{KEYSECRET SERVICE, TWOFA_ECONFIG, "api_key_sid is missing", "secret without key"},
+		{ACCOUNT SERVICE, TWOFA_ECONFIG, "auth_token is missing", "account without token"},
+		{TOKEN SERVICE, TWOFA_ECONFIG, "account_sid is missing", "token without account"},
+		{KEYSID KEYSECRET TOKEN SERVICE, TWOFA_ECONFIG, "account_sid is missing",
+		 "API key pair + half an account pair"},
+		{KEYSID ACCOUNT TOKEN SERVICE, TWOFA_ECONFIG, "api_key_secret is missing",
+		 "half an API key pair + account pair"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		twofa_error err;
 		twofa_status st = credentials(cases[i].text, &err);
 		ok(st == cases[i].status && (st == TWOFA_OK || has(err.msg, cases[i].needle)) &&
-		   !has(err.msg, SECRET_TOKEN) && !has(err.msg, SECRET_KEY) && !has(err.msg, AC_SID),
+			   !has(err.msg, SECRET_TOKEN) && !has(err.msg, SECRET_KEY) && !has(err.msg, AC_SID),
 		   "credentials: %s -> %s %s", cases[i].what, twofa_status_name(st),
 		   st == TWOFA_OK ? "" : err.msg);
 	}
@@ -735,7 +806,8 @@ static void test_credentials(void)
 		c.api_key_secret = token;
 		c.verify_service_sid = service;
 		ok(twofa_config_check_credentials(&c, &err) == TWOFA_ECONFIG &&
-		   has(err.msg, "api_key_sid must be SK"), "a malformed SID set by code: %s", err.msg);
+			   has(err.msg, "api_key_sid must be SK"),
+		   "a malformed SID set by code: %s", err.msg);
 		/* The strings are not heap-allocated: detach them instead of freeing. */
 		c.api_key_sid = NULL;
 		c.api_key_secret = NULL;
@@ -747,18 +819,15 @@ static void test_credentials(void)
 /* ---- the file on disk ---- */
 
 static char tmpdir[64];
-static const char good_file[] =
-	"# twofa test\n" ACCOUNT TOKEN SERVICE "timeout = 15\n";
+static const char good_file[] = "# twofa test\n" ACCOUNT TOKEN SERVICE "timeout = 15\n";
 
-static int write_file(const char *path, const char *text, size_t len, mode_t mode, uid_t uid,
-		      gid_t gid)
+static int write_file(const char *path, const char *text, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0)
 		return -1;
-	if (write(fd, text, len) != (ssize_t)len || fchown(fd, uid, gid) != 0 ||
-	    fchmod(fd, mode) != 0) {
+	if (write(fd, text, len) != (ssize_t)len || fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0) {
 		(void)close(fd);
 		return -1;
 	}
@@ -786,11 +855,12 @@ static void expect_load(const char *name, mode_t mode, uid_t uid, gid_t gid, two
 		return;
 	}
 	st = load(path, &c, &err);
-	ok(st == want && (want == TWOFA_OK ? c.timeout == 15 && c.auth_token != NULL
-					   : has(err.msg, path) && has(err.msg, needle)) &&
-	   !has(err.msg, SECRET_TOKEN),
-	   "load mode %04o uid %lu gid %lu -> %s %s", (unsigned)mode, (unsigned long)uid,
-	   (unsigned long)gid, twofa_status_name(st), err.msg);
+	ok(st == want &&
+		   (want == TWOFA_OK ? c.timeout == 15 && c.auth_token != NULL
+				     : has(err.msg, path) && has(err.msg, needle)) &&
+		   !has(err.msg, SECRET_TOKEN),
+	   "load mode %04o uid %lu gid %lu -> %s %s", (unsigned)mode, (unsigned long)uid, (unsigned long)gid,
+	   twofa_status_name(st), err.msg);
 	twofa_config_free(&c);
 }
 
@@ -808,8 +878,8 @@ static void test_files(void)
 	}
 	(void)snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
 	st = load(path, &c, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, path) && has(err.msg, "no such file"),
-	   "missing file: %s", err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, path) && has(err.msg, "no such file"), "missing file: %s",
+	   err.msg);
 	twofa_config_free(&c);
 
 	if (geteuid() != 0) {
@@ -828,8 +898,7 @@ static void test_files(void)
 	expect_load("group620.conf", 0620, 0, 0, TWOFA_EPERM, "is group-writable (mode 0620)");
 	expect_load("world602.conf", 0602, 0, 0, TWOFA_EPERM, "is world-writable (mode 0602)");
 	expect_load("world666.conf", 0666, 0, 0, TWOFA_EPERM, "is world-writable (mode 0666)");
-	expect_load("nobody.conf", 0600, 65534, 0, TWOFA_EPERM,
-		    "is owned by uid 65534, not root");
+	expect_load("nobody.conf", 0600, 65534, 0, TWOFA_EPERM, "is owned by uid 65534, not root");
 
 	(void)snprintf(target, sizeof(target), "%s/ok600.conf", tmpdir);
 	(void)snprintf(path, sizeof(path), "%s/link.conf", tmpdir);
@@ -861,8 +930,7 @@ static void test_files(void)
 	twofa_config_free(&c);
 	(void)snprintf(path, sizeof(path), "%s/ok600.conf/x", tmpdir);
 	st = load(path, &c, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "not a directory"), "file as directory: %s",
-	   err.msg);
+	ok(st == TWOFA_ECONFIG && has(err.msg, "not a directory"), "file as directory: %s", err.msg);
 	twofa_config_free(&c);
 
 	{
@@ -921,8 +989,9 @@ static void expect_parent(const char *dir, twofa_status want, const char *culpri
 	(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dir);
 	(void)snprintf(where, sizeof(where), "%s/%s", tmpdir, culprit != NULL ? culprit : "");
 	st = load(path, &c, &err);
-	ok(st == want && (want == TWOFA_OK ? c.timeout == 15
-					   : has(err.msg, path) && has(err.msg, where) && has(err.msg, needle)),
+	ok(st == want &&
+		   (want == TWOFA_OK ? c.timeout == 15
+				     : has(err.msg, path) && has(err.msg, where) && has(err.msg, needle)),
 	   "config under %s -> %s %s", dir, twofa_status_name(st), err.msg);
 	twofa_config_free(&c);
 }
@@ -930,17 +999,18 @@ static void expect_parent(const char *dir, twofa_status want, const char *culpri
 /* Every directory on the way to the file is checked, not only the file. */
 static void test_parents(void)
 {
-	static const char *const dirs[] = { "foreign", "foreign/sub", "groupw", "worldw", "sticky", "gid",
-					    "plain", "plain/deep" };
+	static const char *const dirs[] = {"foreign", "foreign/sub", "groupw", "worldw",
+					   "sticky",  "gid",         "plain",  "plain/deep"};
 	char path[192], target[192];
 
 	if (geteuid() != 0) {
 		printf("ok %d # SKIP parent directory checks need root\n", ++tap_count);
 		return;
 	}
-	ok(make_dir("foreign", 0755, 65534) && make_dir("foreign/sub", 0755, 0) && make_dir("groupw", 0770, 0) &&
-	   make_dir("worldw", 0777, 0) && make_dir("sticky", 01777, 0) && make_dir("gid", 02755, 0) &&
-	   make_dir("plain", 0755, 0) && make_dir("plain/deep", 0711, 0),
+	ok(make_dir("foreign", 0755, 65534) && make_dir("foreign/sub", 0755, 0) &&
+		   make_dir("groupw", 0770, 0) && make_dir("worldw", 0777, 0) &&
+		   make_dir("sticky", 01777, 0) && make_dir("gid", 02755, 0) && make_dir("plain", 0755, 0) &&
+		   make_dir("plain/deep", 0711, 0),
 	   "create the parent directories");
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		(void)snprintf(path, sizeof(path), "%s/%s/x.conf", tmpdir, dirs[i]);
@@ -971,7 +1041,8 @@ static void test_parents(void)
 		(void)snprintf(path, sizeof(path), "%s/plain", tmpdir);
 		ok(chdir(path) == 0, "chdir %s", path);
 		st = load("x.conf", &c, &err);
-		ok(st == TWOFA_OK && c.timeout == 15, "a relative path in a good directory loads: %s", err.msg);
+		ok(st == TWOFA_OK && c.timeout == 15, "a relative path in a good directory loads: %s",
+		   err.msg);
 		twofa_config_free(&c);
 		(void)snprintf(path, sizeof(path), "%s/groupw", tmpdir);
 		ok(chdir(path) == 0, "chdir %s", path);

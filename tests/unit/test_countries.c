@@ -99,21 +99,32 @@ static void test_known(void)
 	static const struct {
 		const char *code, *name, *cc;
 	} known[] = {
-		{"GB", "United Kingdom", "44"}, {"US", "United States", "1"},
-		{"CA", "Canada", "1"},          {"AX", "\xc3\x85land Islands", "358"},
+		{"GB", "United Kingdom", "44"},
+		{"US", "United States", "1"},
+		{"CA", "Canada", "1"},
+		{"AX", "\xc3\x85land Islands", "358"},
 		{"VA", "Holy See (Vatican City State)", "39"},
-		{"KZ", "Kazakhstan", "7"},      {"RU", "Russian Federation", "7"},
-		{"FR", "France", "33"},         {"JE", "Jersey", "44"},
-		{"CI", "C\xc3\xb4te d'Ivoire", "225"}, {"CW", "Cura\xc3\xa7" "ao", "599"},
-		{"RE", "R\xc3\xa9union", "262"}, {"BO", "Bolivia", "591"}, /* common_name */
-		{"KR", "South Korea", "82"},    {"TW", "Taiwan", "886"},
-		{"IT", "Italy", "39"},          {"SM", "San Marino", "378"},
+		{"KZ", "Kazakhstan", "7"},
+		{"RU", "Russian Federation", "7"},
+		{"FR", "France", "33"},
+		{"JE", "Jersey", "44"},
+		{"CI", "C\xc3\xb4te d'Ivoire", "225"},
+		{"CW",
+		 "Cura\xc3\xa7"
+		 "ao",
+		 "599"},
+		{"RE", "R\xc3\xa9union", "262"},
+		{"BO", "Bolivia", "591"}, /* common_name */
+		{"KR", "South Korea", "82"},
+		{"TW", "Taiwan", "886"},
+		{"IT", "Italy", "39"},
+		{"SM", "San Marino", "378"},
 	};
 
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		const twofa_country *c = twofa_country_by_code(known[i].code);
 		ok(c != NULL && strcmp(c->code, known[i].code) == 0 && strcmp(c->name, known[i].name) == 0 &&
-		   strcmp(c->calling_code, known[i].cc) == 0,
+			   strcmp(c->calling_code, known[i].cc) == 0,
 		   "%s is %s, +%s", known[i].code, known[i].name, known[i].cc);
 	}
 	/* The Vatican's own +379 was assigned but is not in use. */
@@ -134,8 +145,8 @@ static void test_known(void)
 
 static void test_lookup(void)
 {
-	static const char *const unknown[] = {"", "G", "GBR", "XX", "ZZ", "XK", "AC", "TA", "AQ", "BV",
-					      "UM", "1A", "G1", "G\xc3", "gb "};
+	static const char *const unknown[] = {"",   "G",  "GBR", "XX", "ZZ", "XK",    "AC", "TA",
+					      "AQ", "BV", "UM",  "1A", "G1", "G\xc3", "gb "};
 
 	ok(twofa_country_by_code("gb") == twofa_country_by_code("GB") && twofa_country_by_code("gB") != NULL,
 	   "lookup ignores letter case");
@@ -192,7 +203,8 @@ static void test_metadata(void)
 		const struct twofa_region *r = &twofa_regions[twofa_country_regions[i]];
 		char cc[8];
 		(void)snprintf(cc, sizeof(cc), "%u", r->cc);
-		if (strcmp(r->code, twofa_countries[i].code) != 0 || strcmp(cc, twofa_countries[i].calling_code) != 0)
+		if (strcmp(r->code, twofa_countries[i].code) != 0 ||
+		    strcmp(cc, twofa_countries[i].calling_code) != 0)
 			table_ok = false;
 	}
 	ok(twofa_region_count >= twofa_countries_count, "%zu regions with metadata", twofa_region_count);
@@ -208,10 +220,11 @@ static void test_metadata(void)
 	size_t internal = 0;
 	for (size_t i = 0; i < twofa_countries_count; i++) {
 		static const char *const inputs[] = {"00 1 234 567 890", "011 44 1234 5678", "0 123 456 789",
-						     "8 123 456 7890", "1 234 567 8901", "123456"};
+						     "8 123 456 7890",   "1 234 567 8901",   "123456"};
 		for (size_t j = 0; j < sizeof(inputs) / sizeof(inputs[0]); j++) {
 			twofa_phone_result res;
-			if (twofa_phone_parse(inputs[j], twofa_countries[i].code, &res) == TWOFA_PHONE_INTERNAL)
+			if (twofa_phone_parse(inputs[j], twofa_countries[i].code, &res) ==
+			    TWOFA_PHONE_INTERNAL)
 				internal++;
 		}
 	}

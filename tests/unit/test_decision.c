@@ -40,7 +40,8 @@ static void test_decide_and_text(void)
 	twofa_decide(&d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_INFO, TWOFA_MSG_NONE, "code approved");
 	ok(twofa_decision_user_text(&d, text, sizeof(text)) && text[0] == '\0', "no message is an empty text");
 
-	twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "user %s", "ev\nil\x1b");
+	twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, "user %s",
+		     "ev\nil\x1b");
 	ok(strchr(d.reason, '\n') == NULL && strchr(d.reason, '\x1b') == NULL,
 	   "control characters never reach the reason: %s", d.reason);
 	char longer[600];
@@ -62,7 +63,8 @@ static void test_names(void)
 		char text[256];
 		twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, (twofa_message)m, "r");
 		d.message_arg = 2;
-		ok(twofa_message_name((twofa_message)m) != NULL && twofa_decision_user_text(&d, text, sizeof(text)) &&
+		ok(twofa_message_name((twofa_message)m) != NULL &&
+			   twofa_decision_user_text(&d, text, sizeof(text)) &&
 			   (m == TWOFA_MSG_NONE) == (text[0] == '\0'),
 		   "message %d has a name and a text", m);
 	}
@@ -80,7 +82,8 @@ static void test_roundtrip(void)
 	ok(st == TWOFA_OK && json != NULL, "encode: %s", json != NULL ? json : err.msg);
 	ok(json != NULL && twofa_decision_decode(json, strlen(json), &back, &err) == TWOFA_OK, "decode");
 	ok(back.pam_code == d.pam_code && back.result == d.result && back.priority == d.priority &&
-		   back.message == d.message && back.message_arg == d.message_arg && strcmp(back.reason, d.reason) == 0,
+		   back.message == d.message && back.message_arg == d.message_arg &&
+		   strcmp(back.reason, d.reason) == 0,
 	   "a decision survives the round trip");
 	free(json);
 
@@ -94,8 +97,8 @@ static void refused(const char *json, const char *why)
 	twofa_decision d;
 	twofa_error err;
 
-	ok(twofa_decision_decode(json, strlen(json), &d, &err) == TWOFA_EINVAL && d.pam_code == PAM_SERVICE_ERR &&
-		   d.result == TWOFA_RESULT_ERROR,
+	ok(twofa_decision_decode(json, strlen(json), &d, &err) == TWOFA_EINVAL &&
+		   d.pam_code == PAM_SERVICE_ERR && d.result == TWOFA_RESULT_ERROR,
 	   "refused and fails closed: %s", why);
 }
 
@@ -117,7 +120,8 @@ static void test_hostile(void)
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"pam\":\"PAM_SUCCESS\",\"result\":\"success\"," GOOD_TAIL,
 		"a duplicate key");
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"x\":1," GOOD_TAIL, "an extra key");
-	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\"}", "missing keys");
+	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\"}",
+		"missing keys");
 	refused("{\"v\":1,\"pam\":\"PAM_SUCCESS\",\"result\":\"success\",\"priority\":\"info\","
 		"\"message\":\"none\",\"arg\":-1,\"channel\":\"\",\"to\":\"\",\"reason\":\"ok\"}",
 		"a negative argument");
@@ -154,7 +158,8 @@ static void test_rows(void)
 	ok(text_is(TWOFA_MSG_CHANNEL_REFUSED, TWOFA_CHANNEL_WHATSAPP,
 		   "Codes cannot be sent by WhatsApp here. Contact your administrator."),
 	   "a refused first send names the channel's label");
-	ok(text_is(TWOFA_MSG_CHANNEL_REFUSED_RESEND, TWOFA_CHANNEL_CALL, "Codes cannot be sent by voice call here."),
+	ok(text_is(TWOFA_MSG_CHANNEL_REFUSED_RESEND, TWOFA_CHANNEL_CALL,
+		   "Codes cannot be sent by voice call here."),
 	   "a refused resend names it too");
 	ok(!twofa_message_text(TWOFA_MSG_CHANNEL_REFUSED, 99, text, sizeof(text)),
 	   "a channel row refuses an argument that is no channel");
@@ -169,7 +174,8 @@ static void test_rows(void)
 		   text_is(TWOFA_MSG_RETRY_EXPIRED, 3,
 			   "The code has expired or was used. Type 'resend' for a new one (3 tries left): "),
 	   "the other re-prompts");
-	ok(text_is(TWOFA_MSG_WRONG_CODE, 0, "Wrong code.") && text_is(TWOFA_MSG_NO_CODE, 0, "No code entered.") &&
+	ok(text_is(TWOFA_MSG_WRONG_CODE, 0, "Wrong code.") &&
+		   text_is(TWOFA_MSG_NO_CODE, 0, "No code entered.") &&
 		   text_is(TWOFA_MSG_CODE_EXPIRED, 0, "The code has expired or was used."),
 	   "the last try's texts");
 	ok(text_is(TWOFA_MSG_SEND_LIMIT_RESEND, 4,
@@ -205,13 +211,14 @@ static void test_destination_and_logging(void)
 	twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED, "channel");
 	d.message_arg = TWOFA_CHANNEL_WHATSAPP;
 	twofa_decision_set_destination(&d, "sms", "+1 ***-***-0123\n");
-	ok(strcmp(d.channel, "sms") == 0 && strchr(d.to, '\n') == NULL, "the destination is kept, sanitised: %s",
-	   d.to);
+	ok(strcmp(d.channel, "sms") == 0 && strchr(d.to, '\n') == NULL,
+	   "the destination is kept, sanitised: %s", d.to);
 	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_OK &&
 		   twofa_decision_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
 		   strcmp(back.channel, "sms") == 0 && strcmp(back.to, d.to) == 0 &&
 		   back.message == TWOFA_MSG_CHANNEL_REFUSED && back.message_arg == TWOFA_CHANNEL_WHATSAPP,
-	   "channel, destination and a channel argument survive the round trip: %s", json != NULL ? json : err.msg);
+	   "channel, destination and a channel argument survive the round trip: %s",
+	   json != NULL ? json : err.msg);
 	free(json);
 	memset(over, 'x', sizeof(over) - 1);
 	over[sizeof(over) - 1] = '\0';
@@ -223,10 +230,12 @@ static void test_destination_and_logging(void)
 
 	d.message_arg = 99;
 	twofa_decision_set_destination(&d, NULL, NULL);
-	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_EINVAL, "an argument the row cannot hold is not encoded");
+	ok(twofa_decision_encode(&d, &json, &err) == TWOFA_EINVAL,
+	   "an argument the row cannot hold is not encoded");
 
 #define HEAD "{\"v\":1,\"pam\":\"PAM_AUTH_ERR\",\"result\":\"denied\",\"priority\":\"notice\","
-	refused(HEAD "\"message\":\"channel_refused\",\"arg\":99,\"channel\":\"\",\"to\":\"\",\"reason\":\"r\"}",
+	refused(HEAD
+		"\"message\":\"channel_refused\",\"arg\":99,\"channel\":\"\",\"to\":\"\",\"reason\":\"r\"}",
 		"a channel argument that is no channel");
 	refused(HEAD "\"message\":\"verify\",\"arg\":999,\"channel\":\"\",\"to\":\"\",\"reason\":\"r\"}",
 		"an outcome argument past the outcomes");

@@ -9,7 +9,8 @@
 #include "tap.h"
 #include "util.h"
 
-#define HASH "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
+#define HASH \
+	"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
 
 static void fill(twofa_member *m)
 {
@@ -59,7 +60,6 @@ static void test_names(void)
 	ok(twofa_member_status_parse("active", &st) && st == TWOFA_MEMBER_ACTIVE, "parse active");
 	ok(!twofa_member_status_parse("Active", &st), "status parse is exact");
 	ok(!twofa_member_status_parse(NULL, &st), "status parse NULL");
-
 }
 
 /* The member record takes every number lib/phone gives (twofa_phone_parse
@@ -72,8 +72,8 @@ static void test_phone(void)
 					   "+6834002", /* Niue, 7 digits */
 					   "+2908999"};
 	/* 16 digits do not fit m.phone: test_validate's "phone not terminated". */
-	static const char *const bad[] = {"+43111", "+0447911123456", "447911123456",
-					  "+44 7911 123456", "+4479111234a6", "", "+"};
+	static const char *const bad[] =
+		{"+43111", "+0447911123456", "447911123456", "+44 7911 123456", "+4479111234a6", "", "+"};
 	twofa_member m, back;
 	twofa_error err;
 
@@ -83,10 +83,12 @@ static void test_phone(void)
 		fill(&m);
 		strcpy(m.phone, good[i]);
 		twofa_error_clear(&err);
-		ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK, "member with %s encodes: %s", good[i], err.msg);
+		ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK, "member with %s encodes: %s", good[i],
+		   err.msg);
 		memset(&back, 0, sizeof(back));
 		ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
-		   strcmp(back.phone, good[i]) == 0, "member with %s decodes: %s", good[i], err.msg);
+			   strcmp(back.phone, good[i]) == 0,
+		   "member with %s decodes: %s", good[i], err.msg);
 		twofa_member_free(&back);
 		twofa_free_secret(json);
 		twofa_member_free(&m);
@@ -104,22 +106,24 @@ static void test_phone(void)
 static void test_round_trip(void)
 {
 	twofa_member m, back;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	char *json = NULL, *json2 = NULL;
 
 	fill(&m);
 	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "good member validates: %s", err.msg);
 	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL, "encode");
 	diag("%s", json ? json : "(null)");
-	ok(json != NULL && strncmp(json, "{\"channel\":\"sms\",\"country\":\"GB\",\"created\":\"2025-11-24T", 54) == 0,
+	ok(json != NULL && strncmp(json, "{\"channel\":\"sms\",\"country\":\"GB\",\"created\":\"2025-11-24T",
+				   54) == 0,
 	   "compact, sorted keys, ISO 8601 times");
 	ok(json != NULL && strstr(json, "\"v\":1") != NULL && strstr(json, "\"status\":\"active\"") != NULL,
 	   "has v:1 and status name");
 	ok(twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK, "decode: %s", err.msg);
 	ok(back.user && strcmp(back.user, "alice") == 0 && back.email && strcmp(back.email, m.email) == 0 &&
 		   strcmp(back.phone, m.phone) == 0 && strcmp(back.country, "GB") == 0 &&
-		   back.channel == m.channel && strcmp(back.password_hash, HASH) == 0 && back.status == m.status &&
-		   back.created == m.created && back.updated == m.updated && back.verified == m.verified,
+		   back.channel == m.channel && strcmp(back.password_hash, HASH) == 0 &&
+		   back.status == m.status && back.created == m.created && back.updated == m.updated &&
+		   back.verified == m.verified,
 	   "every field survives the round trip");
 	ok(twofa_member_encode(&back, &json2, &err) == TWOFA_OK && strcmp(json, json2) == 0,
 	   "re-encoding gives the same bytes");
@@ -136,12 +140,12 @@ static void test_round_trip(void)
 	json = NULL;
 	if (twofa_member_encode(&m, &json, &err) != TWOFA_OK)
 		json = NULL;
-	ok(json != NULL && strstr(json, "\"email\":null") &&
-		   strstr(json, "\"verified\":null") && strstr(json, "\"channel\":\"whatsapp\"") &&
-		   strstr(json, "\"status\":\"pending\""),
+	ok(json != NULL && strstr(json, "\"email\":null") && strstr(json, "\"verified\":null") &&
+		   strstr(json, "\"channel\":\"whatsapp\"") && strstr(json, "\"status\":\"pending\""),
 	   "nulls and names encoded");
-	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK && back.email == NULL &&
-		   back.verified == 0 && back.channel == TWOFA_CHANNEL_WHATSAPP && back.status == TWOFA_MEMBER_PENDING,
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+		   back.email == NULL && back.verified == 0 && back.channel == TWOFA_CHANNEL_WHATSAPP &&
+		   back.status == TWOFA_MEMBER_PENDING,
 	   "nulls decode to none");
 	twofa_member_free(&back);
 	ok(back.user == NULL && back.password_hash == NULL, "free clears the record");
@@ -155,17 +159,18 @@ static void test_round_trip(void)
 static void test_validate(void)
 {
 	twofa_member m;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	char *json = NULL;
 	char buf[400];
 
-#define BAD(mutate, what)                                                                 \
-	do {                                                                              \
-		fill(&m);                                                                 \
-		mutate;                                                                   \
-		ok(twofa_member_validate(&m, &err) == TWOFA_EINVAL, "invalid: %s (%s)", what, err.msg); \
-		ok(twofa_member_encode(&m, &json, &err) == TWOFA_EINVAL && json == NULL, "not encoded: %s", what); \
-		twofa_member_free(&m);                                                    \
+#define BAD(mutate, what)                                                                                   \
+	do {                                                                                                \
+		fill(&m);                                                                                   \
+		mutate;                                                                                     \
+		ok(twofa_member_validate(&m, &err) == TWOFA_EINVAL, "invalid: %s (%s)", what, err.msg);     \
+		ok(twofa_member_encode(&m, &json, &err) == TWOFA_EINVAL && json == NULL, "not encoded: %s", \
+		   what);                                                                                   \
+		twofa_member_free(&m);                                                                      \
 	} while (0)
 
 	BAD(free(m.user); m.user = strdup("bad/name"), "user with slash");
@@ -190,7 +195,8 @@ static void test_validate(void)
 	BAD(m.channel = (twofa_channel)9, "unknown channel");
 	BAD(m.channel = TWOFA_CHANNEL_EMAIL; free(m.email); m.email = NULL, "email channel without email");
 	BAD(m.status = (twofa_member_status)3, "unknown status");
-	BAD(free(m.password_hash); m.password_hash = strdup("$argon2i$v=19$m=4096,t=3,p=1$abc$def"), "argon2i hash");
+	BAD(free(m.password_hash);
+	    m.password_hash = strdup("$argon2i$v=19$m=4096,t=3,p=1$abc$def"), "argon2i hash");
 	BAD(free(m.password_hash); m.password_hash = strdup("plaintext"), "plain text hash");
 	BAD(free(m.password_hash); m.password_hash = NULL, "no hash");
 	memset(buf, 'A', 200);
@@ -218,7 +224,9 @@ static void test_validate(void)
 static const char *good_json(void)
 {
 	return "{\"channel\":\"sms\",\"country\":\"GB\",\"created\":\"2025-11-24T16:00:00Z\",\"email\":null,"
-	       "\"password_hash\":\"" "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA" "\",\"phone\":\"+447911123456\","
+	       "\"password_hash\":\""
+	       "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA"
+	       "\",\"phone\":\"+447911123456\","
 	       "\"status\":\"active\",\"updated\":\"2025-11-24T16:00:00Z\",\"user\":\"bob\",\"v\":1,\"verified\":null}";
 }
 
@@ -240,7 +248,7 @@ static char *mutate(const char *from, const char *to)
 static void expect_bad(const char *json, size_t len, const char *what)
 {
 	twofa_member m;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 
 	twofa_error_clear(&err);
 	ok(json != NULL && twofa_member_decode(json, len, &m, &err) == TWOFA_EINVAL && m.user == NULL &&
@@ -260,7 +268,7 @@ static void bad_mut(const char *from, const char *to, const char *what)
 static void test_decode_hostile(void)
 {
 	twofa_member m;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	const char *g = good_json();
 	char *big, *j;
 	size_t n;
@@ -311,10 +319,12 @@ static void test_decode_hostile(void)
 	bad_mut("\"password_hash\":\"$argon2id$", "\"password_hash\":\"$2y$", "bcrypt hash");
 	bad_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\",", "", "no hash");
 	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":1764000000", "created as a number");
-	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":\"2025-11-24 16:00:00\"", "created not ISO");
+	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":\"2025-11-24 16:00:00\"",
+		"created not ISO");
 	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":\"2025-02-30T16:00:00Z\"", "February 30");
 	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":null", "created null");
-	bad_mut("\"updated\":\"2025-11-24T16:00:00Z\"", "\"updated\":\"2025-11-24T15:59:59Z\"", "updated before created");
+	bad_mut("\"updated\":\"2025-11-24T16:00:00Z\"", "\"updated\":\"2025-11-24T15:59:59Z\"",
+		"updated before created");
 	bad_mut("\"verified\":null", "\"verified\":\"soon\"", "verified not a time");
 	bad_mut("\"verified\":null", "\"verified\":\"1970-01-01T00:00:00Z\"", "verified at the epoch");
 	bad_mut("\"verified\":null}", "\"verified\":null}}", "trailing brace");

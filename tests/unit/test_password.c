@@ -11,7 +11,7 @@
 static void test_hash_verify(void)
 {
 	char hash[crypto_pwhash_STRBYTES], hash2[crypto_pwhash_STRBYTES];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 
 	ok(twofa_crypto_init(&err) == TWOFA_OK, "crypto init");
 	ok(twofa_crypto_init(&err) == TWOFA_OK, "crypto init twice is fine");
@@ -20,7 +20,8 @@ static void test_hash_verify(void)
 	ok(strncmp(hash, "$argon2id$", 10) == 0, "hash is Argon2id: %.30s", hash);
 	ok(strstr(hash, "correct") == NULL, "hash does not hold the password");
 	ok(twofa_password_hash("correct horse", TWOFA_STRENGTH_INTERACTIVE, hash2, &err) == TWOFA_OK &&
-	   strcmp(hash, hash2) != 0, "two hashes of one password differ (salt)");
+		   strcmp(hash, hash2) != 0,
+	   "two hashes of one password differ (salt)");
 	ok(twofa_password_verify(hash, "correct horse", &err) == TWOFA_OK, "right password verifies");
 	ok(twofa_password_verify(hash, "correct horsE", &err) == TWOFA_EINVAL, "wrong password is EINVAL");
 	ok(twofa_password_verify(hash, "correct hors", &err) == TWOFA_EINVAL, "prefix of password is EINVAL");
@@ -32,11 +33,12 @@ static void test_bad_input(void)
 {
 	char hash[crypto_pwhash_STRBYTES], bad[crypto_pwhash_STRBYTES];
 	char longpw[TWOFA_PASSWORD_MAX + 2];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 
 	ok(twofa_password_hash("", TWOFA_STRENGTH_INTERACTIVE, hash, &err) == TWOFA_EINVAL && hash[0] == '\0',
 	   "empty password cannot be hashed");
-	ok(twofa_password_hash(NULL, TWOFA_STRENGTH_INTERACTIVE, hash, &err) == TWOFA_EINVAL, "NULL password refused");
+	ok(twofa_password_hash(NULL, TWOFA_STRENGTH_INTERACTIVE, hash, &err) == TWOFA_EINVAL,
+	   "NULL password refused");
 	memset(longpw, 'a', TWOFA_PASSWORD_MAX);
 	longpw[TWOFA_PASSWORD_MAX] = '\0';
 	ok(twofa_password_valid(longpw, &err) == TWOFA_OK, "%d-byte password is valid", TWOFA_PASSWORD_MAX);
@@ -51,7 +53,8 @@ static void test_bad_input(void)
 	ok(twofa_password_verify(hash, longpw, &err) == TWOFA_EINVAL, "overlong password does not verify");
 
 	ok(twofa_password_verify("$argon2i$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2g", "x", &err) ==
-		   TWOFA_ESTORE, "argon2i hash is a store error, not a mismatch");
+		   TWOFA_ESTORE,
+	   "argon2i hash is a store error, not a mismatch");
 	ok(twofa_password_verify("$argon2id$garbage", "x", &err) == TWOFA_ESTORE,
 	   "malformed argon2id hash is a store error: %s", err.msg);
 	ok(twofa_password_verify("", "x", &err) == TWOFA_ESTORE, "empty hash is a store error");
@@ -70,7 +73,7 @@ static void test_bad_input(void)
 static void test_rehash(void)
 {
 	char hash[crypto_pwhash_STRBYTES];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	unsigned long long ops_i, ops_m;
 	size_t mem_i, mem_m;
 
@@ -89,7 +92,8 @@ static void test_rehash(void)
 		   twofa_password_verify(hash, "pw", &err) == TWOFA_OK,
 	   "moderate hash verifies");
 	ok(!twofa_password_needs_rehash(hash, TWOFA_STRENGTH_MODERATE), "moderate hash fits moderate");
-	ok(twofa_password_needs_rehash(hash, TWOFA_STRENGTH_INTERACTIVE), "moderate hash with interactive config: rehash");
+	ok(twofa_password_needs_rehash(hash, TWOFA_STRENGTH_INTERACTIVE),
+	   "moderate hash with interactive config: rehash");
 }
 
 static void test_dummy(void)
@@ -97,7 +101,7 @@ static void test_dummy(void)
 	static const twofa_strength strengths[] = {TWOFA_STRENGTH_INTERACTIVE, TWOFA_STRENGTH_MODERATE,
 						   TWOFA_STRENGTH_SENSITIVE};
 	char hash[crypto_pwhash_STRBYTES];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 
 	/* An unknown user must cost what a known one costs: one verify with the
 	 * configured limits, and no hash computed first. Checked by the limits of

@@ -149,7 +149,10 @@ static const struct phone_case cases[] = {
 	{"GB", "0121 234 5678\n", "ERR bad-char"},
 	{"GB", "++44 121 234 5678", "ERR bad-char"},
 	{"GB", "44+121 234 5678", "ERR bad-char"},
-	{"GB", "0121\xe2\x80\x93" "234 5678", "ERR bad-char"}, /* en dash */
+	{"GB",
+	 "0121\xe2\x80\x93"
+	 "234 5678",
+	 "ERR bad-char"},                                               /* en dash */
 	{"GB", "\xef\xbc\x90\xef\xbc\x91\xef\xbc\x92", "ERR bad-char"}, /* full-width digits */
 	{"GB", "0121 234 5678;", "ERR bad-char"},
 	/* Countries. */
@@ -245,31 +248,39 @@ static void test_normalize(void)
 
 	twofa_error_clear(&err);
 	ok(twofa_phone_normalize("020 7946 0958", "GB", out, &err) == TWOFA_OK &&
-	   strcmp(out, "+442079460958") == 0, "normalize: %s", out);
+		   strcmp(out, "+442079460958") == 0,
+	   "normalize: %s", out);
 	ok(twofa_phone_normalize("+44 20 7946 0958", "FR", out, &err) == TWOFA_EINVAL && out[0] == '\0',
 	   "normalize refuses a British number for France");
 	ok(strstr(err.msg, "United Kingdom (+44)") != NULL && strstr(err.msg, "France (+33)") != NULL,
 	   "the message names both countries: %s", err.msg);
 	ok(twofa_phone_normalize("506 234 5678", "US", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "Canada (+1)") != NULL && strstr(err.msg, "United States (+1)") != NULL,
+		   strstr(err.msg, "Canada (+1)") != NULL && strstr(err.msg, "United States (+1)") != NULL,
 	   "NANP: %s", err.msg);
 	ok(twofa_phone_normalize("0121 234", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "too short") != NULL && strstr(err.msg, "United Kingdom") != NULL,
+		   strstr(err.msg, "too short") != NULL && strstr(err.msg, "United Kingdom") != NULL,
 	   "too short: %s", err.msg);
 	ok(twofa_phone_normalize("0121 234 5678 9", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "too long") != NULL, "too long: %s", err.msg);
+		   strstr(err.msg, "too long") != NULL,
+	   "too long: %s", err.msg);
 	ok(twofa_phone_normalize("0500 123456", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "not a valid") != NULL, "invalid: %s", err.msg);
+		   strstr(err.msg, "not a valid") != NULL,
+	   "invalid: %s", err.msg);
 	ok(twofa_phone_normalize("0800 FLOWERS", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "letters") != NULL, "letters: %s", err.msg);
+		   strstr(err.msg, "letters") != NULL,
+	   "letters: %s", err.msg);
 	ok(twofa_phone_normalize("0121_234", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "only have digits") != NULL, "bad character: %s", err.msg);
-	ok(twofa_phone_normalize("", "GB", out, &err) == TWOFA_EINVAL && strstr(err.msg, "no phone number") != NULL,
+		   strstr(err.msg, "only have digits") != NULL,
+	   "bad character: %s", err.msg);
+	ok(twofa_phone_normalize("", "GB", out, &err) == TWOFA_EINVAL &&
+		   strstr(err.msg, "no phone number") != NULL,
 	   "empty: %s", err.msg);
 	ok(twofa_phone_normalize("0121 234 5678", "ZZ", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "unknown country") != NULL, "unknown country: %s", err.msg);
+		   strstr(err.msg, "unknown country") != NULL,
+	   "unknown country: %s", err.msg);
 	ok(twofa_phone_normalize("+999 1234 5678", "GB", out, &err) == TWOFA_EINVAL &&
-	   strstr(err.msg, "calling code") != NULL, "bad calling code: %s", err.msg);
+		   strstr(err.msg, "calling code") != NULL,
+	   "bad calling code: %s", err.msg);
 	ok(twofa_phone_normalize("0121 234 5678", "GB", out, NULL) == TWOFA_OK, "err may be NULL");
 	ok(twofa_phone_normalize("0121 234", "GB", out, NULL) == TWOFA_EINVAL, "err may be NULL on failure");
 }
@@ -277,14 +288,15 @@ static void test_normalize(void)
 static void test_reason_names(void)
 {
 	static const char *const names[] = {
-		"ok", "empty", "input-too-long", "letters", "bad-char", "unknown-country",
-		"bad-calling-code", "too-short", "too-long", "wrong-length", "wrong-country",
-		"invalid", "internal",
+		"ok",       "empty",           "input-too-long",   "letters",
+		"bad-char", "unknown-country", "bad-calling-code", "too-short",
+		"too-long", "wrong-length",    "wrong-country",    "invalid",
+		"internal",
 	};
 
 	for (int r = TWOFA_PHONE_OK; r <= TWOFA_PHONE_INTERNAL; r++)
-		ok(strcmp(twofa_phone_reason_name((twofa_phone_reason)r), names[r]) == 0, "reason %d is %s", r,
-		   names[r]);
+		ok(strcmp(twofa_phone_reason_name((twofa_phone_reason)r), names[r]) == 0, "reason %d is %s",
+		   r, names[r]);
 	ok(strcmp(twofa_phone_reason_name((twofa_phone_reason)99), "unknown") == 0, "out of range reason");
 }
 
@@ -344,7 +356,8 @@ static void test_mask(void)
 				stars++;
 		}
 		ok(strncmp(out, "+44 ", 4) == 0 && shown >= 2 && shown <= 4 && shown <= stars &&
-		   shown + stars == len - 2, "mask of %zu digits shows %zu: %s", len, shown, out);
+			   shown + stars == len - 2,
+		   "mask of %zu digits shows %zu: %s", len, shown, out);
 	}
 }
 
@@ -353,9 +366,9 @@ static void test_region(void)
 	static const struct {
 		const char *in, *want;
 	} regions[] = {
-		{"+12015550123", "US"}, {"+15062345678", "CA"}, {"+18765230123", "JM"},
+		{"+12015550123", "US"},  {"+15062345678", "CA"},  {"+18765230123", "JM"},
 		{"+441212345678", "GB"}, {"+441534456789", "JE"}, {"+79123456789", "RU"},
-		{"+77710009998", "KZ"}, {"+390212345678", "IT"}, {"+390669812345", "VA"},
+		{"+77710009998", "KZ"},  {"+390212345678", "IT"}, {"+390669812345", "VA"},
 		{"+38344123456", "XK"},
 	};
 

@@ -53,7 +53,8 @@ static void test_matches(void)
 		{"", "123", "0", "the empty pattern matches nothing of the digits"},
 		{"0|01", "01", "1", "alternation: the first that matches, not the longest"},
 		{"01|0", "01", "2", "... in pattern order"},
-		{"0|([0-24-8][0-9]{5})$", "012345", "1 -", "Jersey's trunk prefix: Perl reads '0' (POSIX: six digits)"},
+		{"0|([0-24-8][0-9]{5})$", "012345", "1 -",
+		 "Jersey's trunk prefix: Perl reads '0' (POSIX: six digits)"},
 		{"0|([0-24-8][0-9]{5})$", "123456", "6 0,6", "Jersey's local number: group 1"},
 		{"0|([0-24-8][0-9]{5})$", "1234567", "none", "'$' is the end of the digits"},
 		{"0|([0-24-8][0-9]{5})$", "323456", "none", "a class with two ranges leaves out 3"},
@@ -72,7 +73,8 @@ static void test_matches(void)
 		{"8(?:10)?", "81044", "3", "Russia's 8, then 10 when it follows"},
 		{"001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011", "14880011", "8",
 		 "Australia's international prefixes"},
-		{"001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011", "0017", "none", "... 7 is not in [14-689]"},
+		{"001[14-689]|14(?:1[14]|34|4[17]|[56]6|7[47]|88)0011", "0017", "none",
+		 "... 7 is not in [14-689]"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -115,8 +117,10 @@ static void test_refused(void)
 	ok(twofa_phone_prefix_match("(((((((((0)))))))))", "0", 1, &r) == 1 && r.ngroups == 9,
 	   "nine capturing groups are fine");
 	ok(twofa_phone_prefix_match("0", "0a", 2, &r) == -1, "a subject with a non-digit is refused");
-	ok(twofa_phone_prefix_match(NULL, "0", 1, &r) == -1 && twofa_phone_prefix_match("0", NULL, 0, &r) == -1 &&
-	   twofa_phone_prefix_match("0", "0", 1, NULL) == -1, "NULL arguments are refused");
+	ok(twofa_phone_prefix_match(NULL, "0", 1, &r) == -1 &&
+		   twofa_phone_prefix_match("0", NULL, 0, &r) == -1 &&
+		   twofa_phone_prefix_match("0", "0", 1, NULL) == -1,
+	   "NULL arguments are refused");
 	memset(big, '0', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	ok(twofa_phone_prefix_match(big, big, strlen(big), &r) == -1, "a pattern of 2047 nodes is too big");

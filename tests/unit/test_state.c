@@ -18,7 +18,10 @@ static twofa_state_origin rhost_a, rhost_b, tty_3;
 /* A login of user from origin o under lockout_failures 3, lockout_seconds 900. */
 static twofa_state_login who(const char *user, bool enrolled, const twofa_state_origin *o)
 {
-	twofa_state_login l = {.user = user, .enrolled = enrolled, .origin = o, .lockout_failures = 3,
+	twofa_state_login l = {.user = user,
+			       .enrolled = enrolled,
+			       .origin = o,
+			       .lockout_failures = 3,
 			       .lockout_seconds = 900};
 	return l;
 }
@@ -47,7 +50,8 @@ static void test_origin_keys(void)
 	twofa_state_origin_make(&b, "sudo", "tty", "/dev/pts/3", "100 5001", "tty=/dev/pts/3");
 	ok(strcmp(a.grace, b.grace) != 0, "grace: a leader pid reused (other start time), another key");
 	twofa_state_origin_make(&b, "sudo", "tty", "/dev/pts/3", NULL, "tty=/dev/pts/3");
-	ok(b.grace[0] == '\0' && strlen(b.source) == 64, "a tty without a session gets no grace, but a source");
+	ok(b.grace[0] == '\0' && strlen(b.source) == 64,
+	   "a tty without a session gets no grace, but a source");
 	twofa_state_origin_make(&b, "sudo", "rhost", "/dev/pts/3", NULL, "rhost=/dev/pts/3");
 	ok(strcmp(a.grace, b.grace) != 0 && strcmp(a.source, b.source) != 0 && strlen(b.grace) == 64,
 	   "rhost and tty never share a key");
@@ -101,30 +105,45 @@ static void test_codec(void)
 	ok(json != NULL && strstr(json, "\"v\":2") != NULL, "it is a version 2 record");
 	ok(json != NULL && twofa_state_decode(json, strlen(json), &back, &err) == TWOFA_OK, "decode it back");
 	ok(back.failures == 3 && back.locked_until == 1000 && back.send_count == 2 && back.sends[1] == 20 &&
-	   back.last_login == 30 && strcmp(back.last_service, "sshd") == 0 &&
-	   strcmp(back.last_from, "rhost=192.0.2.1") == 0 && back.grace_count == 1 &&
-	   strcmp(back.grace[0].key, rhost_a.grace) == 0 && back.grace[0].at == 40 && back.source_count == 1 &&
-	   strcmp(back.sources[0].key, rhost_a.source) == 0 && back.sources[0].failures == 2 &&
-	   back.sources[0].locked_until == 50 && back.sources[0].last_seen == 45 &&
-	   back.sources[0].pending_count == 1 && back.sources[0].pending[0] == 44,
+		   back.last_login == 30 && strcmp(back.last_service, "sshd") == 0 &&
+		   strcmp(back.last_from, "rhost=192.0.2.1") == 0 && back.grace_count == 1 &&
+		   strcmp(back.grace[0].key, rhost_a.grace) == 0 && back.grace[0].at == 40 &&
+		   back.source_count == 1 && strcmp(back.sources[0].key, rhost_a.source) == 0 &&
+		   back.sources[0].failures == 2 && back.sources[0].locked_until == 50 &&
+		   back.sources[0].last_seen == 45 && back.sources[0].pending_count == 1 &&
+		   back.sources[0].pending[0] == 44,
 	   "round trip keeps every field");
 	free(json);
 
 	{
-		const char *old = "{\"v\":1,\"failures\":4,\"locked_until\":900,\"sends\":[5,6],\"last_login\":7,"
-				  "\"last_service\":\"su\",\"last_from\":\"pts/0\",\"grace\":[{\"from\":\"/dev/pts/0\",\"at\":8}]}";
+		const char *old =
+			"{\"v\":1,\"failures\":4,\"locked_until\":900,\"sends\":[5,6],\"last_login\":7,"
+			"\"last_service\":\"su\",\"last_from\":\"pts/0\",\"grace\":[{\"from\":\"/dev/pts/0\",\"at\":8}]}";
 		ok(twofa_state_decode(old, strlen(old), &back, &err) == TWOFA_OK && back.failures == 4 &&
-		   back.locked_until == 900 && back.send_count == 2 && back.last_login == 7 && back.grace_count == 0,
+			   back.locked_until == 900 && back.send_count == 2 && back.last_login == 7 &&
+			   back.grace_count == 0,
 		   "a version 1 record keeps failures, lockout and sends; its grace entries are dropped");
 	}
 
 	const char *bad[] = {
-		"", "[]", "{}", "{\"v\":3}", "{\"v\":2,\"failures\":-1}", "{\"v\":2,\"failures\":\"3\"}",
-		"{\"v\":2,\"locked_until\":-5}", "{\"v\":2,\"sends\":{}}", "{\"v\":2,\"sends\":[\"x\"]}",
-		"{\"v\":2,\"last_from\":\"a\\nb\"}", "{\"v\":2,\"grace\":[1]}", "{\"v\":2,\"v\":2}",
-		"{\"v\":2,\"locked_until\":99999999999999}", "{\"v\":1,\"grace\":{}}",
-		"{\"v\":2,\"grace\":[{\"from\":\"/dev/pts/0\",\"at\":8}]}", "{\"v\":2,\"grace\":[{\"key\":\"ab\",\"at\":8}]}",
-		"{\"v\":2,\"sources\":[{\"key\":\"x\"}]}", "{\"v\":2,\"sources\":{}}",
+		"",
+		"[]",
+		"{}",
+		"{\"v\":3}",
+		"{\"v\":2,\"failures\":-1}",
+		"{\"v\":2,\"failures\":\"3\"}",
+		"{\"v\":2,\"locked_until\":-5}",
+		"{\"v\":2,\"sends\":{}}",
+		"{\"v\":2,\"sends\":[\"x\"]}",
+		"{\"v\":2,\"last_from\":\"a\\nb\"}",
+		"{\"v\":2,\"grace\":[1]}",
+		"{\"v\":2,\"v\":2}",
+		"{\"v\":2,\"locked_until\":99999999999999}",
+		"{\"v\":1,\"grace\":{}}",
+		"{\"v\":2,\"grace\":[{\"from\":\"/dev/pts/0\",\"at\":8}]}",
+		"{\"v\":2,\"grace\":[{\"key\":\"ab\",\"at\":8}]}",
+		"{\"v\":2,\"sources\":[{\"key\":\"x\"}]}",
+		"{\"v\":2,\"sources\":{}}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(twofa_state_decode(bad[i], strlen(bad[i]), &back, &err) == TWOFA_ESTORE,
@@ -135,7 +154,8 @@ static void test_codec(void)
 		for (int i = 0; i < 101; i++)
 			n += (size_t)snprintf(big + n, sizeof(big) - n, "%s%d", i ? "," : "", i);
 		snprintf(big + n, sizeof(big) - n, "]}");
-		ok(twofa_state_decode(big, strlen(big), &back, &err) == TWOFA_ESTORE, "decode refuses 101 sends");
+		ok(twofa_state_decode(big, strlen(big), &back, &err) == TWOFA_ESTORE,
+		   "decode refuses 101 sends");
 	}
 	{
 		/* The largest record there can be still encodes and decodes. */
@@ -164,8 +184,8 @@ static void test_codec(void)
 		}
 		bool coded = twofa_state_encode(&e, &json, &err) == TWOFA_OK &&
 			     twofa_state_decode(json, strlen(json), &back, &err) == TWOFA_OK;
-		ok(coded && back.source_count == TWOFA_STATE_SOURCES_MAX, "the largest record round-trips (%zu bytes)",
-		   coded ? strlen(json) : 0);
+		ok(coded && back.source_count == TWOFA_STATE_SOURCES_MAX,
+		   "the largest record round-trips (%zu bytes)", coded ? strlen(json) : 0);
 		free(json);
 	}
 }
@@ -180,7 +200,8 @@ static void test_send_limit(void)
 	int granted = 0;
 
 	for (int i = 0; i < 7; i++) {
-		ok(twofa_state_reserve_send(path, "alice", 1000 + i, 5, 600, &allowed, &retry, &err) == TWOFA_OK,
+		ok(twofa_state_reserve_send(path, "alice", 1000 + i, 5, 600, &allowed, &retry, &err) ==
+			   TWOFA_OK,
 		   "reserve_send %d succeeds as an operation", i);
 		granted += allowed;
 	}
@@ -188,8 +209,8 @@ static void test_send_limit(void)
 	ok(retry == 1000 + 600, "retry time is when the oldest send leaves the window (%ld)", (long)retry);
 	ok(twofa_state_read(path, "alice", &e, &err) == TWOFA_OK, "read alice");
 	twofa_state_send_window(&e, 1010, 5, 600, &in_window, &next);
-	ok(in_window == 5 && next == 1600, "send_window: 5 in the window, next send at 1600 (%zu, %ld)", in_window,
-	   (long)next);
+	ok(in_window == 5 && next == 1600, "send_window: 5 in the window, next send at 1600 (%zu, %ld)",
+	   in_window, (long)next);
 	twofa_state_send_window(&e, 1010, 6, 600, &in_window, &next);
 	ok(in_window == 5 && next == 1010, "send_window: below the limit, the next send is now");
 	twofa_state_send_window(&e, 1602, 5, 600, &in_window, &next);
@@ -198,8 +219,9 @@ static void test_send_limit(void)
 	   "a send is granted again once the oldest left the window");
 	ok(twofa_state_reserve_send(path, "bob", 1001, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
 	   "limits are per user");
-	ok(twofa_state_unlock(path, "alice", &err) == TWOFA_OK && twofa_state_read(path, "alice", &e, &err) == TWOFA_OK &&
-	   e.send_count == 0, "unlock clears the send limit's count");
+	ok(twofa_state_unlock(path, "alice", &err) == TWOFA_OK &&
+		   twofa_state_read(path, "alice", &e, &err) == TWOFA_OK && e.send_count == 0,
+	   "unlock clears the send limit's count");
 	ok(twofa_state_reserve_send(path, "alice", 1601, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
 	   "and a send is granted at once");
 }
@@ -214,20 +236,22 @@ static void test_failures(void)
 
 	fail_n(&carol_a, 2, 2000);
 	twofa_state_record_failure(path, &carol_a, 2000, 0, &failures, &until, &err);
-	ok(failures == 3 && until == 2900, "third failure from one source locks it for 900 s (failures %ld until %ld)",
-	   failures, (long)until);
+	ok(failures == 3 && until == 2900,
+	   "third failure from one source locks it for 900 s (failures %ld until %ld)", failures, (long)until);
 	ok(twofa_state_read(path, "carol", &e, &err) == TWOFA_OK &&
-	   twofa_state_locked_until(&e, rhost_a.source, 2899) == 2900 &&
-	   twofa_state_locked_until(&e, rhost_a.source, 2900) == 0, "locked until the deadline, not after");
+		   twofa_state_locked_until(&e, rhost_a.source, 2899) == 2900 &&
+		   twofa_state_locked_until(&e, rhost_a.source, 2900) == 0,
+	   "locked until the deadline, not after");
 	ok(!twofa_state_is_locked(&e, 2000) && twofa_state_locked_until(&e, rhost_b.source, 2000) == 0,
 	   "another source is not locked, nor is the user everywhere");
 	ok(twofa_state_latest_lock(&e, 2000) == 2900 && twofa_state_latest_lock(&e, 2900) == 0,
 	   "latest_lock reports the source's lockout while it runs");
 	fail_n(&carol_b, 3, 2001);
 	fail_n(&carol_a, 3, 2002); /* from a locked source: still counted */
-	ok(twofa_state_read(path, "carol", &e, &err) == TWOFA_OK && e.failures == 9 && e.locked_until == 2002 + 900,
-	   "%d failures from all sources lock everywhere (failures %ld until %ld)", 3 * TWOFA_STATE_GLOBAL_FACTOR,
-	   e.failures, (long)e.locked_until);
+	ok(twofa_state_read(path, "carol", &e, &err) == TWOFA_OK && e.failures == 9 &&
+		   e.locked_until == 2002 + 900,
+	   "%d failures from all sources lock everywhere (failures %ld until %ld)",
+	   3 * TWOFA_STATE_GLOBAL_FACTOR, e.failures, (long)e.locked_until);
 	ok(twofa_state_locked_until(&e, tty_3.source, 2003) == 2902, "then every source is locked");
 	twofa_state_record_failure(path, &carol_a, 2950, 0, &failures, &until, &err);
 	ok(failures == 1 && until == 0, "an expired lockout starts the count again (%ld)", failures);
@@ -238,8 +262,9 @@ static void test_failures(void)
 		ok(until == 0 && failures == 1, "lockout_failures 0 never locks");
 	}
 	fail_n(&carol_a, 3, 3000);
-	ok(twofa_state_unlock(path, "carol", &err) == TWOFA_OK && twofa_state_read(path, "carol", &e, &err) == TWOFA_OK &&
-	   e.failures == 0 && e.locked_until == 0 && e.source_count == 0 && twofa_state_latest_lock(&e, 3000) == 0,
+	ok(twofa_state_unlock(path, "carol", &err) == TWOFA_OK &&
+		   twofa_state_read(path, "carol", &e, &err) == TWOFA_OK && e.failures == 0 &&
+		   e.locked_until == 0 && e.source_count == 0 && twofa_state_latest_lock(&e, 3000) == 0,
 	   "unlock clears failures and lockouts, everywhere and per source");
 	{
 		/* More sources than are kept: the count everywhere still locks. */
@@ -251,8 +276,9 @@ static void test_failures(void)
 			twofa_state_login l = who("gina", true, &o);
 			fail_n(&l, 1, 4000);
 		}
-		ok(twofa_state_read(path, "gina", &e, &err) == TWOFA_OK && e.source_count <= TWOFA_STATE_SOURCES_MAX &&
-		   e.failures == 40 && twofa_state_is_locked(&e, 4000),
+		ok(twofa_state_read(path, "gina", &e, &err) == TWOFA_OK &&
+			   e.source_count <= TWOFA_STATE_SOURCES_MAX && e.failures == 40 &&
+			   twofa_state_is_locked(&e, 4000),
 		   "sources are bounded (%zu) and the count everywhere locks", e.source_count);
 	}
 }
@@ -267,34 +293,42 @@ static void test_attempts(void)
 	int go = 0;
 
 	for (int i = 0; i < 4; i++) {
-		ok(twofa_state_begin_attempt(path, &hal, 5000, &gate, &r[i], &err) == TWOFA_OK, "begin_attempt %d", i);
+		ok(twofa_state_begin_attempt(path, &hal, 5000, &gate, &r[i], &err) == TWOFA_OK,
+		   "begin_attempt %d", i);
 		go += gate == TWOFA_ATTEMPT_GO;
 	}
 	ok(go == 3 && gate == TWOFA_ATTEMPT_BUSY && r[0] == 5000 && r[3] == 0,
 	   "lockout_failures 3: three checks may be in flight, the fourth is busy (go %d)", go);
 	ok(twofa_state_release(path, &hal, 5001, r[0], &err) == TWOFA_OK &&
-	   twofa_state_begin_attempt(path, &hal, 5001, &gate, &r[0], &err) == TWOFA_OK && gate == TWOFA_ATTEMPT_GO,
+		   twofa_state_begin_attempt(path, &hal, 5001, &gate, &r[0], &err) == TWOFA_OK &&
+		   gate == TWOFA_ATTEMPT_GO,
 	   "a released reservation frees its place");
 	for (int i = 0; i < 3; i++)
 		twofa_state_record_failure(path, &hal, 5002, r[i], NULL, NULL, &err);
-	ok(twofa_state_read(path, "hal", &e, &err) == TWOFA_OK && e.failures == 3 && e.sources[0].pending_count == 0 &&
-	   e.sources[0].failures == 3, "reservations become failures: exact counts (%ld)", e.failures);
-	ok(twofa_state_begin_attempt(path, &hal, 5003, &gate, &r[0], &err) == TWOFA_OK && gate == TWOFA_ATTEMPT_LOCKED,
+	ok(twofa_state_read(path, "hal", &e, &err) == TWOFA_OK && e.failures == 3 &&
+		   e.sources[0].pending_count == 0 && e.sources[0].failures == 3,
+	   "reservations become failures: exact counts (%ld)", e.failures);
+	ok(twofa_state_begin_attempt(path, &hal, 5003, &gate, &r[0], &err) == TWOFA_OK &&
+		   gate == TWOFA_ATTEMPT_LOCKED,
 	   "then the source is locked");
-	ok(twofa_state_begin_attempt(path, &hal_b, 5003, &gate, &r[0], &err) == TWOFA_OK && gate == TWOFA_ATTEMPT_GO,
+	ok(twofa_state_begin_attempt(path, &hal_b, 5003, &gate, &r[0], &err) == TWOFA_OK &&
+		   gate == TWOFA_ATTEMPT_GO,
 	   "another source may still try");
 	/* hal_b's reservation is never ended: a login killed mid-check. */
 	for (int i = 0; i < 2; i++)
 		twofa_state_begin_attempt(path, &hal_b, 5004, &gate, &r[1], &err);
 	ok(gate == TWOFA_ATTEMPT_GO, "three in flight from the second source");
-	ok(twofa_state_begin_attempt(path, &hal_b, 5004 + TWOFA_STATE_PENDING_SECONDS - 2, &gate, &r[1], &err) ==
-		   TWOFA_OK && gate == TWOFA_ATTEMPT_BUSY,
+	ok(twofa_state_begin_attempt(path, &hal_b, 5004 + TWOFA_STATE_PENDING_SECONDS - 2, &gate, &r[1],
+				     &err) == TWOFA_OK &&
+		   gate == TWOFA_ATTEMPT_BUSY,
 	   "reservations of killed logins hold until they expire");
 	ok(twofa_state_begin_attempt(path, &hal_b, 5004 + TWOFA_STATE_PENDING_SECONDS, &gate, &r[1], &err) ==
-		   TWOFA_OK && gate == TWOFA_ATTEMPT_GO,
+			   TWOFA_OK &&
+		   gate == TWOFA_ATTEMPT_GO,
 	   "after %d s they expire, and never counted as failures", TWOFA_STATE_PENDING_SECONDS);
 	ok(twofa_state_read(path, "hal", &e, &err) == TWOFA_OK && e.failures == 3 &&
-	   twofa_state_locked_until(&e, rhost_b.source, 5100) == 0, "only real failures count and lock");
+		   twofa_state_locked_until(&e, rhost_b.source, 5100) == 0,
+	   "only real failures count and lock");
 	{
 		twofa_state_login off = who("ian", true, &rhost_a);
 		off.lockout_failures = 0;
@@ -318,7 +352,7 @@ static void test_success_and_grace(void)
 	ok(twofa_state_record_success(path, &erin, 3010, "sshd", 300, &locked, &err) == TWOFA_OK && !locked,
 	   "record_success");
 	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 0 && e.last_login == 3010 &&
-	   strcmp(e.last_service, "sshd") == 0 && strcmp(e.last_from, rhost_a.from) == 0,
+		   strcmp(e.last_service, "sshd") == 0 && strcmp(e.last_from, rhost_a.from) == 0,
 	   "success clears failures everywhere and records the last login");
 	ok(e.source_count == 1 && strcmp(e.sources[0].key, rhost_b.source) == 0,
 	   "and clears its own source's count, not another's");
@@ -326,13 +360,15 @@ static void test_success_and_grace(void)
 	ok(!twofa_state_in_grace(&e, rhost_a.grace, 3310, 300), "grace ends after the period");
 	ok(!twofa_state_in_grace(&e, rhost_b.grace, 3011, 300), "another origin has no grace");
 	ok(!twofa_state_in_grace(&e, rhost_a.grace, 3011, 0), "grace_period 0 never grants grace");
-	ok(!twofa_state_in_grace(&e, rhost_a.grace, 3000, 300), "a grace entry from the future does not count");
+	ok(!twofa_state_in_grace(&e, rhost_a.grace, 3000, 300),
+	   "a grace entry from the future does not count");
 	ok(!twofa_state_in_grace(&e, "", 3011, 300), "an origin without a grace key never has grace");
 	fail_n(&erin_b, 2, 3020);
 	ok(twofa_state_record_success(path, &erin_b, 3021, "sshd", 300, &locked, &err) == TWOFA_OK && locked,
 	   "a code approved after its source was locked does not succeed");
 	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.last_login == 3010 && e.failures == 2 &&
-	   !twofa_state_in_grace(&e, rhost_b.grace, 3022, 300), "and records nothing");
+		   !twofa_state_in_grace(&e, rhost_b.grace, 3022, 300),
+	   "and records nothing");
 	ok(twofa_state_record_success(path, &erin, 3022, "sshd", 300, &locked, &err) == TWOFA_OK && !locked,
 	   "the other source succeeds meanwhile");
 	for (int i = 0; i < 20; i++) {
@@ -343,17 +379,20 @@ static void test_success_and_grace(void)
 	}
 	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.grace_count == TWOFA_STATE_GRACE_MAX,
 	   "grace entries are bounded (%zu)", e.grace_count);
-	ok(twofa_state_in_grace(&e, tty[19].grace, 4100, 300) && !twofa_state_in_grace(&e, tty[0].grace, 4100, 300),
+	ok(twofa_state_in_grace(&e, tty[19].grace, 4100, 300) &&
+		   !twofa_state_in_grace(&e, tty[0].grace, 4100, 300),
 	   "the oldest grace entries are dropped first");
 	{
 		twofa_state_origin none;
 		memset(&none, 0, sizeof(none));
 		twofa_state_login l = who("erin", true, &none);
-		ok(twofa_state_record_success(path, &l, 4200, "x", 300, &locked, &err) == TWOFA_EINVAL && locked,
+		ok(twofa_state_record_success(path, &l, 4200, "x", 300, &locked, &err) == TWOFA_EINVAL &&
+			   locked,
 		   "an origin without keys fails closed");
 	}
-	ok(twofa_state_forget(path, "erin", &err) == TWOFA_OK && twofa_state_read(path, "erin", &e, &err) == TWOFA_OK &&
-	   e.last_login == 0, "forget removes the user's state");
+	ok(twofa_state_forget(path, "erin", &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.last_login == 0,
+	   "forget removes the user's state");
 	ok(twofa_state_forget(path, "nobody-here", &err) == TWOFA_OK, "forget of an unknown user is fine");
 }
 
@@ -408,22 +447,26 @@ static void test_unknown_names(void)
 	}
 	ok(g1 == TWOFA_ATTEMPT_GO && g2 == TWOFA_ATTEMPT_GO, "three tries each");
 	ok(twofa_state_begin_attempt(path, &ghost, 6001, &g1, &r, &err) == TWOFA_OK &&
-	   twofa_state_begin_attempt(path, &member, 6001, &g2, &r, &err) == TWOFA_OK && g1 == TWOFA_ATTEMPT_LOCKED &&
-	   g2 == TWOFA_ATTEMPT_LOCKED, "a name that is not enrolled is locked out like a member");
+		   twofa_state_begin_attempt(path, &member, 6001, &g2, &r, &err) == TWOFA_OK &&
+		   g1 == TWOFA_ATTEMPT_LOCKED && g2 == TWOFA_ATTEMPT_LOCKED,
+	   "a name that is not enrolled is locked out like a member");
 	sc = scan_store("ghost-of-zed");
 	ok(!sc.found && sc.anon == 1, "its record is under a keyed hash, the name is nowhere in the store");
 	ok(twofa_state_check_record("key:unknown-names", "00", 2, &err) == TWOFA_ESTORE &&
-	   twofa_state_check_record("anon:zz", "{\"v\":2}", 7, &err) == TWOFA_ESTORE &&
-	   twofa_state_check_record("a:b", "{\"v\":2}", 7, &err) == TWOFA_ESTORE &&
-	   twofa_state_check_record("zed", "{\"v\":2}", 7, &err) == TWOFA_OK, "check_record knows the reserved keys");
+		   twofa_state_check_record("anon:zz", "{\"v\":2}", 7, &err) == TWOFA_ESTORE &&
+		   twofa_state_check_record("a:b", "{\"v\":2}", 7, &err) == TWOFA_ESTORE &&
+		   twofa_state_check_record("zed", "{\"v\":2}", 7, &err) == TWOFA_OK,
+	   "check_record knows the reserved keys");
 	{
 		twofa_state_login other = who("ghost-of-amy", false, &rhost_a);
-		ok(twofa_state_begin_attempt(path, &other, 6001, &g1, &r, &err) == TWOFA_OK && g1 == TWOFA_ATTEMPT_GO,
+		ok(twofa_state_begin_attempt(path, &other, 6001, &g1, &r, &err) == TWOFA_OK &&
+			   g1 == TWOFA_ATTEMPT_GO,
 		   "another unknown name has its own state");
 		ok(twofa_state_release(path, &other, 6001, r, &err) == TWOFA_OK && scan_store("x").anon == 1,
 		   "an unknown name's record goes once nothing is left in it");
 	}
-	ok(twofa_state_begin_attempt(path, &ghost, 6000 + 900, &g1, &r, &err) == TWOFA_OK && g1 == TWOFA_ATTEMPT_GO,
+	ok(twofa_state_begin_attempt(path, &ghost, 6000 + 900, &g1, &r, &err) == TWOFA_OK &&
+		   g1 == TWOFA_ATTEMPT_GO,
 	   "its lockout ends like a member's");
 }
 
@@ -440,7 +483,8 @@ static void test_parallel(void)
 		pid_t pid = fork();
 		if (pid == 0) {
 			for (int i = 0; i < EACH; i++)
-				if (twofa_state_record_failure(path, &frank, 5000, 0, NULL, NULL, NULL) != TWOFA_OK)
+				if (twofa_state_record_failure(path, &frank, 5000, 0, NULL, NULL, NULL) !=
+				    TWOFA_OK)
 					_exit(1);
 			_exit(0);
 		}

@@ -80,9 +80,9 @@ static int walk_cb(const char *key, const char *value, size_t len, void *arg)
 static void test_records(void)
 {
 	twofa_store *s = NULL;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	char dir[600], lockp[600], key[TWOFA_STORE_KEY_MAX + 2], *v = NULL, *big;
-	struct walk w = { 0, 0, 0 };
+	struct walk w = {0, 0, 0};
 	size_t len = 0, count = 0;
 	twofa_status rc;
 
@@ -110,13 +110,17 @@ static void test_records(void)
 	ok(put_str(s, "alice", "second", true) == TWOFA_OK && get_cmp(s, "alice", "second") == TWOFA_OK,
 	   "replace overwrites");
 	ok(twofa_store_put(s, "bin", "a\0b", 3, false, &err) == TWOFA_OK &&
-		   twofa_store_get(s, "bin", &v, &len, &err) == TWOFA_OK && len == 3 && memcmp(v, "a\0b", 4) == 0,
+		   twofa_store_get(s, "bin", &v, &len, &err) == TWOFA_OK && len == 3 &&
+		   memcmp(v, "a\0b", 4) == 0,
 	   "value with a NUL byte round-trips, NUL-terminated");
 	free(v);
-	ok(twofa_store_put(s, "empty", NULL, 0, false, &err) == TWOFA_OK && get_cmp(s, "empty", "") == TWOFA_OK,
+	ok(twofa_store_put(s, "empty", NULL, 0, false, &err) == TWOFA_OK &&
+		   get_cmp(s, "empty", "") == TWOFA_OK,
 	   "empty value");
-	ok(twofa_store_get(s, "carol", &v, &len, &err) == TWOFA_ENOTFOUND && v == NULL, "get missing: not-found");
-	ok(twofa_store_delete(s, "bob", &err) == TWOFA_OK && get_cmp(s, "bob", "B") == TWOFA_ENOTFOUND, "delete");
+	ok(twofa_store_get(s, "carol", &v, &len, &err) == TWOFA_ENOTFOUND && v == NULL,
+	   "get missing: not-found");
+	ok(twofa_store_delete(s, "bob", &err) == TWOFA_OK && get_cmp(s, "bob", "B") == TWOFA_ENOTFOUND,
+	   "delete");
 	ok(twofa_store_delete(s, "bob", &err) == TWOFA_ENOTFOUND, "delete missing: not-found");
 	ok(twofa_store_put(s, "", "x", 1, true, &err) == TWOFA_EINVAL, "empty key refused");
 	ok(twofa_store_put(s, "a\nb", "x", 1, true, &err) == TWOFA_EINVAL, "key with newline refused");
@@ -148,7 +152,7 @@ static void test_records(void)
 	rc = twofa_store_iterate(s, walk_cb, &w, &err);
 	ok(rc == TWOFA_OK && w.n == 53 && w.bytes == 6 + 3 + 0 + 500,
 	   "iterate visits every record once (%d, %zu bytes)", w.n, w.bytes);
-	w = (struct walk){ 0, 0, 5 };
+	w = (struct walk){0, 0, 5};
 	ok(twofa_store_iterate(s, walk_cb, &w, &err) == TWOFA_OK && w.n == 5, "callback stops the walk");
 	ok(twofa_store_close(s, &err) == TWOFA_OK, "close writer");
 	ok(twofa_store_close(NULL, &err) == TWOFA_OK, "close NULL");
@@ -157,7 +161,7 @@ static void test_records(void)
 	ok(get_cmp(s, "alice", "second") == TWOFA_OK, "data persisted");
 	ok(put_str(s, "x", "y", true) == TWOFA_EINVAL && twofa_store_delete(s, "alice", &err) == TWOFA_EINVAL,
 	   "reader cannot put or delete");
-	w = (struct walk){ 0, 0, 0 };
+	w = (struct walk){0, 0, 0};
 	ok(twofa_store_iterate(s, walk_cb, &w, &err) == TWOFA_OK && w.n == 53, "reader iterates");
 	ok(twofa_store_close(s, &err) == TWOFA_OK, "close reader");
 
@@ -191,7 +195,7 @@ static twofa_status open_close(const char *p, twofa_store_mode mode, twofa_error
 static void test_permissions(void)
 {
 	char dir[600], lockp[600], link[600];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 
 	snprintf(dir, sizeof(dir), "%s/db", top);
 	snprintf(lockp, sizeof(lockp), "%s.lock", path);
@@ -209,7 +213,8 @@ static void test_permissions(void)
 	ok(chown(dir, 0, 0) == 0 && open_close(path, TWOFA_STORE_READ, &err) == TWOFA_OK, "owner restored");
 
 	chmod(path, 0620);
-	ok(open_close(path, TWOFA_STORE_READ, &err) == TWOFA_EPERM, "group-writable database refused: %s", err.msg);
+	ok(open_close(path, TWOFA_STORE_READ, &err) == TWOFA_EPERM, "group-writable database refused: %s",
+	   err.msg);
 	chmod(path, 0606);
 	ok(open_close(path, TWOFA_STORE_WRITE, &err) == TWOFA_EPERM, "world-writable database refused");
 	chmod(path, 0600);
@@ -217,7 +222,8 @@ static void test_permissions(void)
 	   "database owned by nobody refused: %s", err.msg);
 	ok(chown(path, 0, 0) == 0, "database owner restored");
 	chmod(lockp, 0666);
-	ok(open_close(path, TWOFA_STORE_READ, &err) == TWOFA_EPERM, "world-writable lock file refused: %s", err.msg);
+	ok(open_close(path, TWOFA_STORE_READ, &err) == TWOFA_EPERM, "world-writable lock file refused: %s",
+	   err.msg);
 	chmod(lockp, 0600);
 	ok(open_close(path, TWOFA_STORE_READ, &err) == TWOFA_OK, "modes restored, opens again");
 
@@ -253,7 +259,7 @@ static int probe(const char *p, int *signo)
 
 	if (pid == 0) {
 		twofa_store *s = NULL;
-		struct walk w = { 0, 0, 0 };
+		struct walk w = {0, 0, 0};
 		twofa_status st = twofa_store_open(&s, p, TWOFA_STORE_READ, 1000, NULL);
 		if (st == TWOFA_OK)
 			st = twofa_store_iterate(s, walk_cb, &w, NULL);
@@ -297,7 +303,7 @@ static void test_damaged(void)
 {
 	char p[600], bak[600], *backup = NULL;
 	unsigned char junk[8192];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	twofa_store *s = NULL;
 	twofa_store_report rep;
 	twofa_store_recovery rec;
@@ -320,20 +326,19 @@ static void test_damaged(void)
 	ok(open_close(p, TWOFA_STORE_WRITE, &err) == TWOFA_ESTORE && stat(p, &st) == 0 && st.st_size == 21,
 	   "text file: WRITE refuses and does not touch it");
 	write_file(p, "", 0);
-	ok(open_close(p, TWOFA_STORE_READ, &err) == TWOFA_ESTORE, "empty file: READ is a store error, not an empty store: %s",
-	   err.msg);
+	ok(open_close(p, TWOFA_STORE_READ, &err) == TWOFA_ESTORE,
+	   "empty file: READ is a store error, not an empty store: %s", err.msg);
 
 	/* A real database, then cut short at several places. */
 	make_db(p, 400);
 	ok(probe(p, &sig) == 0, "intact database probes clean");
 	rc = twofa_store_check(p, 1000, NULL, NULL, &rep, &err);
-	ok(rc == TWOFA_OK && rep.records == 400 &&
-		   rep.damaged == 0 && rep.walk_complete,
+	ok(rc == TWOFA_OK && rep.records == 400 && rep.damaged == 0 && rep.walk_complete,
 	   "check of an intact store: %zu records", rep.records);
 	rc = stat(p, &st);
 	ok(rc == 0 && st.st_size > 4096, "database size %lld", (long long)st.st_size);
 	{
-		off_t cuts[] = { 10, 100, 600, 4096, st.st_size / 3, st.st_size / 2, st.st_size - 4096 };
+		off_t cuts[] = {10, 100, 600, 4096, st.st_size / 3, st.st_size / 2, st.st_size - 4096};
 		for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 			make_db(p, 400);
 			if (truncate(p, cuts[i]) != 0)
@@ -376,8 +381,8 @@ static void test_damaged(void)
 	ok(twofa_store_check(p, 1000, NULL, NULL, &rep, &err) == TWOFA_ESTORE && !rep.walk_complete,
 	   "check of a damaged store fails: %s", err.msg);
 	rc = twofa_store_recover(p, 1000, &backup, &rec, &err);
-	ok(rc == TWOFA_OK && backup != NULL,
-	   "recover (%zu keys back, %zu failed): %s", rec.recovered_keys, rec.failed_keys, err.msg);
+	ok(rc == TWOFA_OK && backup != NULL, "recover (%zu keys back, %zu failed): %s", rec.recovered_keys,
+	   rec.failed_keys, err.msg);
 	ok(backup != NULL && stat(backup, &st) == 0 && (st.st_mode & 07777) == 0600, "backup kept, mode 0600");
 	rc = twofa_store_check(p, 1000, NULL, NULL, &rep, &err);
 	ok(rc == TWOFA_OK && rep.records > 300 && rep.records <= rec.recovered_keys,
@@ -415,7 +420,7 @@ static void test_damaged(void)
 static void test_lock_timeout(void)
 {
 	int ready[2], go[2];
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	twofa_store *s = NULL;
 	long long t0, dt;
 	pid_t pid;
@@ -453,12 +458,13 @@ static void test_lock_timeout(void)
 	if (write(go[1], "g", 1) != 1)
 		diag("cannot signal the child");
 	t0 = now_ms();
-	ok(twofa_store_open(&s, path, TWOFA_STORE_WRITE, 5000, &err) == TWOFA_OK, "writer waits and gets the lock: %s",
-	   err.msg);
+	ok(twofa_store_open(&s, path, TWOFA_STORE_WRITE, 5000, &err) == TWOFA_OK,
+	   "writer waits and gets the lock: %s", err.msg);
 	dt = now_ms() - t0;
 	ok(dt >= 200 && dt < 2000, "it waited for the release (%lld ms)", dt);
 	twofa_store_close(s, NULL);
-	ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "child exited cleanly");
+	ok(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "child exited cleanly");
 	close(ready[0]);
 	close(go[1]);
 
@@ -468,7 +474,8 @@ static void test_lock_timeout(void)
 		ok(twofa_store_open(&a, path, TWOFA_STORE_READ, 100, &err) == TWOFA_OK &&
 			   twofa_store_open(&b, path, TWOFA_STORE_READ, 100, &err) == TWOFA_OK,
 		   "two readers at once");
-		ok(twofa_store_open(&s, path, TWOFA_STORE_WRITE, 50, &err) == TWOFA_EBUSY, "a writer waits for readers");
+		ok(twofa_store_open(&s, path, TWOFA_STORE_WRITE, 50, &err) == TWOFA_EBUSY,
+		   "a writer waits for readers");
 		twofa_store_close(a, NULL);
 		twofa_store_close(b, NULL);
 	}
@@ -482,7 +489,7 @@ static void test_concurrent_writers(void)
 	char cpath[600], *v = NULL;
 	pid_t pids[WRITERS];
 	twofa_store *s = NULL;
-	twofa_error err = { TWOFA_OK, "" };
+	twofa_error err = {TWOFA_OK, ""};
 	int clean = 0;
 	long long t0 = now_ms();
 
@@ -501,7 +508,8 @@ static void test_concurrent_writers(void)
 				free(v);
 				v = NULL;
 				snprintf(buf, sizeof(buf), "%ld", n + 1);
-				if (put_str(cs, "counter", buf, true) != TWOFA_OK || twofa_store_close(cs, NULL) != TWOFA_OK)
+				if (put_str(cs, "counter", buf, true) != TWOFA_OK ||
+				    twofa_store_close(cs, NULL) != TWOFA_OK)
 					_exit(2);
 			}
 			_exit(0);

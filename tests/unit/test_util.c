@@ -39,9 +39,17 @@ static void sanitized(const char *in, const char *want, const char *what)
 static void test_sanitize_unicode(void)
 {
 	sanitized("user=eve\xc2\x85result=success", "user=eve?result=success", "C1 NEL (U+0085)");
-	sanitized("a\xc2\x80" "b\xc2\x9f" "c", "a?b?c", "C1 first and last (U+0080, U+009F)");
-	sanitized("a\xc2\x9b" "31mb", "a?31mb", "C1 CSI (U+009B)");
-	sanitized("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "a?b?c", "line and paragraph separators");
+	sanitized("a\xc2\x80"
+		  "b\xc2\x9f"
+		  "c",
+		  "a?b?c", "C1 first and last (U+0080, U+009F)");
+	sanitized("a\xc2\x9b"
+		  "31mb",
+		  "a?31mb", "C1 CSI (U+009B)");
+	sanitized("a\xe2\x80\xa8"
+		  "b\xe2\x80\xa9"
+		  "c",
+		  "a?b?c", "line and paragraph separators");
 	sanitized("x\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad\xe2\x80\xaey", "x?????y",
 		  "bidi embeddings and overrides (U+202A..U+202E)");
 	sanitized("x\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9y", "x????y",
@@ -50,13 +58,26 @@ static void test_sanitize_unicode(void)
 	sanitized("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xe2\x80\xa7 \xe2\x81\xaa",
 		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91 \xe2\x80\xa7 \xe2\x81\xaa",
 		  "other UTF-8 (\xc3\xa9, euro, emoji, U+2027, U+206A) is kept");
-	sanitized("a\xff" "b\xfe", "a?b?", "bytes that are never UTF-8");
-	sanitized("a\x80\xbf" "b", "a??b", "stray continuation bytes");
-	sanitized("a\xc0\xaf" "b\xe0\x80\xaf" "c", "a??b???c", "overlong forms");
-	sanitized("a\xed\xa0\x80" "b", "a???b", "a UTF-16 surrogate");
-	sanitized("a\xf4\x90\x80\x80" "b", "a????b", "beyond U+10FFFF");
+	sanitized("a\xff"
+		  "b\xfe",
+		  "a?b?", "bytes that are never UTF-8");
+	sanitized("a\x80\xbf"
+		  "b",
+		  "a??b", "stray continuation bytes");
+	sanitized("a\xc0\xaf"
+		  "b\xe0\x80\xaf"
+		  "c",
+		  "a??b???c", "overlong forms");
+	sanitized("a\xed\xa0\x80"
+		  "b",
+		  "a???b", "a UTF-16 surrogate");
+	sanitized("a\xf4\x90\x80\x80"
+		  "b",
+		  "a????b", "beyond U+10FFFF");
 	sanitized("ab\xe2\x80", "ab??", "a sequence cut short by the end");
-	sanitized("a\xc3" "b", "a?b", "a sequence cut short by ASCII");
+	sanitized("a\xc3"
+		  "b",
+		  "a?b", "a sequence cut short by ASCII");
 	sanitized("", "", "the empty string");
 }
 
@@ -98,7 +119,8 @@ static void test_canonical_user(void)
 	   "canonical_user: root is known as root");
 	free(name);
 	ok(twofa_canonical_user("twofa-no-such-user", &name, &known, &err) == TWOFA_OK && !known &&
-	   strcmp(name, "twofa-no-such-user") == 0, "canonical_user: an unknown name comes back as typed");
+		   strcmp(name, "twofa-no-such-user") == 0,
+	   "canonical_user: an unknown name comes back as typed");
 	free(name);
 	ok(twofa_canonical_user(NULL, &name, &known, &err) == TWOFA_EINVAL && name == NULL,
 	   "canonical_user: no name is an error");
@@ -124,7 +146,8 @@ static void test_errors(void)
 
 	twofa_error_clear(&err);
 	ok(twofa_fail(&err, TWOFA_ECONFIG, "line %d", 7) == TWOFA_ECONFIG && err.status == TWOFA_ECONFIG &&
-	   strcmp(err.msg, "line 7") == 0, "twofa_fail records status and message");
+		   strcmp(err.msg, "line 7") == 0,
+	   "twofa_fail records status and message");
 	ok(twofa_fail(NULL, TWOFA_EINVAL, "x") == TWOFA_EINVAL, "twofa_fail accepts NULL");
 	ok(twofa_status_exit_code(TWOFA_EINVAL) == EX_DATAERR, "invalid data exits 65");
 	ok(twofa_status_exit_code(TWOFA_EUNAVAIL) == EX_UNAVAILABLE, "unavailable exits 69");

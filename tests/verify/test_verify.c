@@ -39,7 +39,7 @@ static sim S, H; /* the HTTPS and the plain-HTTP simulator */
 #define MAX_SEEN 1024
 static char *seen_messages[MAX_SEEN]; /* every message the client produced */
 static size_t seen_count;
-static char seen_codes[64][11];       /* every code the simulator delivered */
+static char seen_codes[64][11]; /* every code the simulator delivered */
 static size_t codes_count;
 
 static char *read_text(const char *path)
@@ -87,7 +87,7 @@ static size_t grow_write(char *data, size_t size, size_t nmemb, void *ud)
 static json_t *ctl(sim *s, const char *method, const char *path, const char *body)
 {
 	char url[512];
-	growbuf b = { 0 };
+	growbuf b = {0};
 	json_t *j = NULL;
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 
@@ -131,8 +131,8 @@ static void sim_reset(void)
 static void sim_fault_n(const char *op, const char *fault, int delay, int count)
 {
 	char body[160];
-	snprintf(body, sizeof(body), "{\"op\":\"%s\",\"fault\":\"%s\",\"delay\":%d,\"count\":%d}",
-		 op, fault, delay, count);
+	snprintf(body, sizeof(body), "{\"op\":\"%s\",\"fault\":\"%s\",\"delay\":%d,\"count\":%d}", op, fault,
+		 delay, count);
 	ctl_do(&S, "POST", "/_sim/faults", body);
 }
 
@@ -140,7 +140,6 @@ static void sim_fault(const char *op, const char *fault, int delay)
 {
 	sim_fault_n(op, fault, delay, 1);
 }
-
 
 static void sim_number(const char *number, const char *kind)
 {
@@ -195,11 +194,11 @@ typedef struct conf_opts {
 	const char *service;    /* override */
 	const char *verify_url; /* override */
 	bool no_ca;
-	const char *ca_file;    /* override */
+	const char *ca_file; /* override */
 	const char *proxy;
 	long timeout;
 	const char *locale;
-	const sim *from;        /* default &S */
+	const sim *from; /* default &S */
 } conf_opts;
 
 static twofa_verify *client(const conf_opts *o)
@@ -208,7 +207,7 @@ static twofa_verify *client(const conf_opts *o)
 	char text[4096];
 	size_t n = 0;
 	twofa_config cfg;
-	twofa_error err = { 0 };
+	twofa_error err = {0};
 	twofa_verify *v = NULL;
 
 #define ADD(...) n += (size_t)snprintf(text + n, sizeof(text) - n, __VA_ARGS__)
@@ -258,13 +257,12 @@ static void note(const twofa_verify_result *r)
 	}
 }
 
-#define EXPECT(call, want, what)                                                                 \
-	do {                                                                                     \
-		twofa_verify_outcome got_ = (call);                                              \
-		note(&r);                                                                        \
-		ok(got_ == (want) && r.outcome == got_, "%s -> %s (got %s; log: %s)", what,        \
-		   twofa_verify_outcome_name(want), twofa_verify_outcome_name(got_),            \
-		   r.log_message);                                                               \
+#define EXPECT(call, want, what)                                                                     \
+	do {                                                                                         \
+		twofa_verify_outcome got_ = (call);                                                  \
+		note(&r);                                                                            \
+		ok(got_ == (want) && r.outcome == got_, "%s -> %s (got %s; log: %s)", what,          \
+		   twofa_verify_outcome_name(want), twofa_verify_outcome_name(got_), r.log_message); \
 	} while (0)
 
 static double now_s(void)
@@ -277,7 +275,7 @@ static double now_s(void)
 /* A port nobody listens on: bind, read the port, close. */
 static int closed_port(void)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
 
@@ -302,7 +300,7 @@ static void test_service_and_auth(void)
 	json_t *log;
 
 	sim_reset();
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	ok(v != NULL, "client with account SID + auth token");
 	if (v == NULL)
 		return;
@@ -311,7 +309,7 @@ static void test_service_and_auth(void)
 	   "service details: code length %ld, name '%s'", d.code_length, d.friendly_name);
 	twofa_verify_free(v);
 
-	v = client(&(conf_opts){ .api_key = true });
+	v = client(&(conf_opts){.api_key = true});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OK, "fetch service (SK + secret)");
 	twofa_verify_free(v);
 
@@ -325,7 +323,7 @@ static void test_service_and_auth(void)
 	/* Same length and alphabet, different value: passes local checks, fails at Twilio. */
 	snprintf(bad, sizeof(bad), "%s", cred(&S, "auth_token"));
 	bad[0] = bad[0] == 'a' ? 'b' : 'a';
-	v = client(&(conf_opts){ .auth_token = bad });
+	v = client(&(conf_opts){.auth_token = bad});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_BAD_CREDENTIALS, "wrong auth token");
 	ok(r.http_status == 401 && r.twilio_code == 20003, "401 / 20003 recorded");
 	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, NULL, &r), TWOFA_VERIFY_BAD_CREDENTIALS,
@@ -334,11 +332,11 @@ static void test_service_and_auth(void)
 
 	snprintf(bad, sizeof(bad), "%s", cred(&S, "api_key_secret"));
 	bad[0] = bad[0] == 'a' ? 'b' : 'a';
-	v = client(&(conf_opts){ .api_key = true, .api_secret = bad });
+	v = client(&(conf_opts){.api_key = true, .api_secret = bad});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_BAD_CREDENTIALS, "wrong API key secret");
 	twofa_verify_free(v);
 
-	v = client(&(conf_opts){ .service = "VA00000000000000000000000000000000" });
+	v = client(&(conf_opts){.service = "VA00000000000000000000000000000000"});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_SERVICE_NOT_FOUND,
 	       "unknown Service SID on fetch");
 	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, NULL, &r), TWOFA_VERIFY_SERVICE_NOT_FOUND,
@@ -355,7 +353,7 @@ static void test_send_check_reuse(void)
 	json_t *log;
 
 	sim_reset();
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	if (!ok(v != NULL, "client for send + check"))
 		return;
 	conns0 = stat_of(&S, "connections");
@@ -367,7 +365,8 @@ static void test_send_check_reuse(void)
 	ok(strstr(r.user_message, "SMS") != NULL && strstr(r.user_message, NUM) == NULL &&
 		   strstr(r.user_message, "23") != NULL,
 	   "user message names the channel and a masked number: %s", r.user_message);
-	ok(last_delivery(NUM, code, locale, NULL) && strlen(code) == 6, "the simulator delivered a 6-digit code");
+	ok(last_delivery(NUM, code, locale, NULL) && strlen(code) == 6,
+	   "the simulator delivered a 6-digit code");
 	snprintf(wrong, sizeof(wrong), "%s", code);
 	wrong[0] = wrong[0] == '9' ? '0' : (char)(wrong[0] + 1);
 	EXPECT(twofa_verify_check(v, NUM, wrong, &r), TWOFA_VERIFY_WRONG_CODE, "check a wrong code");
@@ -380,18 +379,20 @@ static void test_send_check_reuse(void)
 	ok(hs1 - hs0 == 1, "send + 2 checks: %ld TLS handshake(s) at the simulator", hs1 - hs0);
 	ok(twofa_verify_connections(v) == 1, "libcurl opened %ld connection(s)", twofa_verify_connections(v));
 	log = ctl(&S, "GET", "/_sim/requests", NULL);
-	ok(json_array_size(log) == 3 &&
-		   json_equal(json_object_get(json_array_get(log, 0), "connection_id"),
-			      json_object_get(json_array_get(log, 2), "connection_id")),
+	ok(json_array_size(log) == 3 && json_equal(json_object_get(json_array_get(log, 0), "connection_id"),
+						   json_object_get(json_array_get(log, 2), "connection_id")),
 	   "start and check share one connection_id in the request log");
 	ok(json_integer_value(json_object_get(json_object_get(json_array_get(log, 2), "form"), "Code")) == 6 &&
-		   strcmp(json_string_value(json_object_get(json_object_get(json_array_get(log, 0), "form"),
-							    "Channel")) ?: "", "sms") == 0,
+		   strcmp(json_string_value(
+				  json_object_get(json_object_get(json_array_get(log, 0), "form"), "Channel"))
+				  ?: "",
+			  "sms") == 0,
 	   "form bodies: Channel=sms, a 6-character Code");
 	json_decref(log);
 	diag("measured: send + check = %ld connection(s), %ld TLS handshake(s)", conns1 - conns0, hs1 - hs0);
 
-	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_EXPIRED, "the same code again (approved, gone)");
+	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_EXPIRED,
+	       "the same code again (approved, gone)");
 	ok(r.http_status == 404 && r.twilio_code == 20404, "404 / 20404");
 	EXPECT(twofa_verify_cancel(v, NUM, &r), TWOFA_VERIFY_EXPIRED, "cancel with nothing pending");
 	twofa_verify_free(v);
@@ -405,7 +406,7 @@ static void test_limits_and_expiry(void)
 	size_t sent = 0;
 
 	sim_reset();
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	if (!ok(v != NULL, "client for limits"))
 		return;
 	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_CALL, NULL, &r), TWOFA_VERIFY_SENT, "start call");
@@ -435,7 +436,8 @@ static void test_limits_and_expiry(void)
 	       "after cancel a send works again");
 	last_delivery(NUM, code, NULL, NULL);
 	ctl_do(&S, "POST", "/_sim/clock", "{\"advance\":601}");
-	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_EXPIRED, "right code after 601 s -> expired");
+	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_EXPIRED,
+	       "right code after 601 s -> expired");
 	twofa_verify_free(v);
 }
 
@@ -448,7 +450,7 @@ static void test_numbers_channels_locale(void)
 	json_t *log;
 
 	sim_reset();
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	if (!ok(v != NULL, "client for numbers"))
 		return;
 	sim_number("+14155550101", "invalid");
@@ -479,8 +481,10 @@ static void test_numbers_channels_locale(void)
 		EXPECT(twofa_verify_start(v, "user@example.com", TWOFA_CHANNEL_SMS, NULL, &r),
 		       TWOFA_VERIFY_NUMBER_INVALID, "email address by SMS refused locally");
 		EXPECT(twofa_verify_check(v, NUM, "123", &r), TWOFA_VERIFY_INVALID_CODE, "3-digit code");
-		EXPECT(twofa_verify_check(v, NUM, "12345678901", &r), TWOFA_VERIFY_INVALID_CODE, "11-digit code");
-		EXPECT(twofa_verify_check(v, NUM, "12 345", &r), TWOFA_VERIFY_INVALID_CODE, "code with a space");
+		EXPECT(twofa_verify_check(v, NUM, "12345678901", &r), TWOFA_VERIFY_INVALID_CODE,
+		       "11-digit code");
+		EXPECT(twofa_verify_check(v, NUM, "12 345", &r), TWOFA_VERIFY_INVALID_CODE,
+		       "code with a space");
 		EXPECT(twofa_verify_check(v, NUM, "12%26To=", &r), TWOFA_VERIFY_INVALID_CODE,
 		       "code with form syntax");
 		EXPECT(twofa_verify_check(v, NUM, "", &r), TWOFA_VERIFY_INVALID_CODE, "empty code");
@@ -492,8 +496,10 @@ static void test_numbers_channels_locale(void)
 	}
 
 	sim_reset();
-	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, "fr", &r), TWOFA_VERIFY_SENT, "start with locale fr");
-	ok(last_delivery(NUM, code, locale, NULL) && strcmp(locale, "fr") == 0, "delivered in fr (%s)", locale);
+	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, "fr", &r), TWOFA_VERIFY_SENT,
+	       "start with locale fr");
+	ok(last_delivery(NUM, code, locale, NULL) && strcmp(locale, "fr") == 0, "delivered in fr (%s)",
+	   locale);
 	EXPECT(twofa_verify_cancel(v, NUM, &r), TWOFA_VERIFY_OK, "cancel");
 	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, "xx", &r), TWOFA_VERIFY_SENT,
 	       "unsupported locale xx: retried without it");
@@ -509,7 +515,7 @@ static void test_numbers_channels_locale(void)
 	twofa_verify_free(v);
 
 	sim_reset();
-	v = client(&(conf_opts){ .locale = "de" });
+	v = client(&(conf_opts){.locale = "de"});
 	EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, NULL, &r), TWOFA_VERIFY_SENT,
 	       "locale from the config");
 	ok(last_delivery(NUM, code, locale, NULL) && strcmp(locale, "de") == 0, "delivered in de");
@@ -520,7 +526,7 @@ static void test_numbers_channels_locale(void)
 static void test_lookup(void)
 {
 	twofa_verify_result r;
-	twofa_verify *v = client(&(conf_opts){ 0 });
+	twofa_verify *v = client(&(conf_opts){0});
 	char e164[TWOFA_E164_MAX + 1];
 
 	sim_reset();
@@ -539,7 +545,8 @@ static void test_lookup(void)
 	EXPECT(twofa_lookup(v, "+14155550123", "USA", e164, &r), TWOFA_VERIFY_CLIENT_ERROR,
 	       "3-letter country refused locally");
 	sim_fault("lookup", "malformed", 0);
-	EXPECT(twofa_lookup(v, NUM, NULL, e164, &r), TWOFA_VERIFY_BAD_ANSWER, "lookup with a malformed answer");
+	EXPECT(twofa_lookup(v, NUM, NULL, e164, &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "lookup with a malformed answer");
 	twofa_verify_free(v);
 }
 
@@ -550,32 +557,32 @@ static void test_faults(void)
 		twofa_verify_op call;
 		twofa_verify_outcome want;
 	} cases[] = {
-		{ "start", "500", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "503", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "429", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_RATE_LIMITED },
-		{ "start", "reset", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE },
-		{ "start", "malformed", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
-		{ "start", "oversized", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
-		{ "start", "empty", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
-		{ "start", "302", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER },
-		{ "check", "500", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "503", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "429", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_RATE_LIMITED },
-		{ "check", "reset", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE },
-		{ "check", "malformed", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
-		{ "check", "oversized", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
-		{ "check", "empty", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
-		{ "check", "302", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER },
-		{ "cancel", "503", TWOFA_VERIFY_OP_CANCEL, TWOFA_VERIFY_OUTAGE },
-		{ "service", "500", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_OUTAGE },
-		{ "service", "malformed", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_BAD_ANSWER },
+		{"start", "500", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE},
+		{"start", "503", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE},
+		{"start", "429", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_RATE_LIMITED},
+		{"start", "reset", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_OUTAGE},
+		{"start", "malformed", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER},
+		{"start", "oversized", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER},
+		{"start", "empty", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER},
+		{"start", "302", TWOFA_VERIFY_OP_START, TWOFA_VERIFY_BAD_ANSWER},
+		{"check", "500", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE},
+		{"check", "503", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE},
+		{"check", "429", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_RATE_LIMITED},
+		{"check", "reset", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_OUTAGE},
+		{"check", "malformed", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER},
+		{"check", "oversized", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER},
+		{"check", "empty", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER},
+		{"check", "302", TWOFA_VERIFY_OP_CHECK, TWOFA_VERIFY_BAD_ANSWER},
+		{"cancel", "503", TWOFA_VERIFY_OP_CANCEL, TWOFA_VERIFY_OUTAGE},
+		{"service", "500", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_OUTAGE},
+		{"service", "malformed", TWOFA_VERIFY_OP_SERVICE, TWOFA_VERIFY_BAD_ANSWER},
 	};
 	twofa_verify_result r;
 	twofa_verify *v;
 	char code[11] = "", what[96];
 
 	sim_reset();
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	if (!ok(v != NULL, "client for faults"))
 		return;
 	twofa_verify_start(v, NUM, TWOFA_CHANNEL_SMS, NULL, &r);
@@ -602,12 +609,13 @@ static void test_faults(void)
 		}
 	}
 	/* Faults changed no state, and the handle recovered from each. */
-	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_APPROVED, "after the faults the code still passes");
+	EXPECT(twofa_verify_check(v, NUM, code, &r), TWOFA_VERIFY_APPROVED,
+	       "after the faults the code still passes");
 	ok(stat_of(&S, "sends") == 1, "no fault caused a second delivery");
 	twofa_verify_free(v);
 
 	/* A reset on a fresh connection is not retried. */
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	sim_fault("service", "reset", 0);
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE, "reset on the first connection");
 	ok(strstr(r.log_message, "connection failed") != NULL, "logged as a connection failure");
@@ -619,12 +627,12 @@ static void test_faults(void)
 	twofa_verify_free(v);
 
 	/* A delay past the timeout ends within timeout + 1 s. */
-	v = client(&(conf_opts){ .timeout = 2 });
+	v = client(&(conf_opts){.timeout = 2});
 	sim_fault("start", "delay", 6);
 	{
 		double t0 = now_s(), dt;
-		EXPECT(twofa_verify_start(v, "+14155550199", TWOFA_CHANNEL_SMS, NULL, &r), TWOFA_VERIFY_OUTAGE,
-		       "server slower than the 2 s timeout");
+		EXPECT(twofa_verify_start(v, "+14155550199", TWOFA_CHANNEL_SMS, NULL, &r),
+		       TWOFA_VERIFY_OUTAGE, "server slower than the 2 s timeout");
 		dt = now_s() - t0;
 		ok(dt >= 1.5 && dt <= 3.0, "returned after %.2f s (timeout 2 s)", dt);
 		ok(strstr(r.log_message, "timed out") != NULL, "log says timed out");
@@ -655,8 +663,8 @@ static void test_no_descriptors(void)
 		if (fcntl(fd, F_GETFD) != -1)
 			open_now = fd + 1;
 	for (int limit = 0; limit <= open_now + 12; limit++) {
-		struct rlimit low = { .rlim_cur = (rlim_t)limit, .rlim_max = saved.rlim_max };
-		twofa_verify *v = client(&(conf_opts){ 0 });
+		struct rlimit low = {.rlim_cur = (rlim_t)limit, .rlim_max = saved.rlim_max};
+		twofa_verify *v = client(&(conf_opts){0});
 		twofa_verify_outcome o;
 
 		if (v == NULL)
@@ -689,19 +697,19 @@ static void test_transport(void)
 	int port = closed_port();
 	double t0;
 
-	v = client(&(conf_opts){ .verify_url = S.wrong_url });
+	v = client(&(conf_opts){.verify_url = S.wrong_url});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE,
 	       "certificate for another host name");
 	ok(strstr(r.log_message, "TLS") != NULL, "logged as a TLS failure");
 	twofa_verify_free(v);
 
-	v = client(&(conf_opts){ .no_ca = true });
+	v = client(&(conf_opts){.no_ca = true});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE, "unknown CA (system bundle)");
 	ok(strstr(r.log_message, "TLS") != NULL, "logged as a TLS failure");
 	twofa_verify_free(v);
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
-	v = client(&(conf_opts){ .verify_url = url, .timeout = 2 });
+	v = client(&(conf_opts){.verify_url = url, .timeout = 2});
 	t0 = now_s();
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE, "connection refused");
 	ok(now_s() - t0 < 2.0 && strstr(r.log_message, "connection failed") != NULL &&
@@ -710,7 +718,7 @@ static void test_transport(void)
 	twofa_verify_free(v);
 
 	/* This machine's failures are never an outage (failmode=safe stays shut). */
-	v = client(&(conf_opts){ .ca_file = "/nonexistent/twofa-ca.pem" });
+	v = client(&(conf_opts){.ca_file = "/nonexistent/twofa-ca.pem"});
 	if (ok(v != NULL, "client with a missing CA file"))
 		EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_LOCAL_ERROR, "CA file missing");
 	twofa_verify_free(v);
@@ -719,7 +727,7 @@ static void test_transport(void)
 		int fd = mkstemp(garbage);
 
 		if (ok(fd >= 0 && write(fd, "not a certificate\n", 18) == 18, "a CA file that is not PEM")) {
-			v = client(&(conf_opts){ .ca_file = garbage });
+			v = client(&(conf_opts){.ca_file = garbage});
 			if (ok(v != NULL, "client with that CA file"))
 				EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_LOCAL_ERROR,
 				       "CA file without a certificate");
@@ -741,18 +749,18 @@ static void test_transport(void)
 	setenv("all_proxy", proxy, 1);
 	setenv("NO_PROXY", "nothing.example", 1);
 	setenv("no_proxy", "nothing.example", 1);
-	v = client(&(conf_opts){ 0 });
+	v = client(&(conf_opts){0});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OK,
 	       "https_proxy/http_proxy/ALL_PROXY in the environment are ignored");
 	twofa_verify_free(v);
-	v = client(&(conf_opts){ .from = &H });
+	v = client(&(conf_opts){.from = &H});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OK,
 	       "plain http to 127.0.0.1 with proxies in the environment");
 	twofa_verify_free(v);
 	/* ... but the proxy key is honoured (so the test above could fail). */
 	setenv("NO_PROXY", "127.0.0.1", 1);
 	setenv("no_proxy", "127.0.0.1", 1);
-	v = client(&(conf_opts){ .proxy = proxy, .timeout = 2 });
+	v = client(&(conf_opts){.proxy = proxy, .timeout = 2});
 	EXPECT(twofa_verify_fetch_service(v, NULL, &r), TWOFA_VERIFY_OUTAGE,
 	       "configured proxy (dead) is used, NO_PROXY notwithstanding");
 	twofa_verify_free(v);
@@ -768,7 +776,7 @@ static void test_transport(void)
 static void test_http_sim(void)
 {
 	twofa_verify_result r;
-	twofa_verify *v = client(&(conf_opts){ .from = &H, .api_key = true });
+	twofa_verify *v = client(&(conf_opts){.from = &H, .api_key = true});
 	char code[11] = "";
 	json_t *j;
 
@@ -787,9 +795,14 @@ static void test_http_sim(void)
 
 static void test_no_secrets(void)
 {
-	const char *secrets[] = { cred(&S, "auth_token"), cred(&S, "api_key_secret"),
-				  cred(&H, "auth_token"), cred(&H, "api_key_secret"),
-				  cred(&S, "verify_service_sid"), NUM, "+14155550102", "user@example.com" };
+	const char *secrets[] = {cred(&S, "auth_token"),
+				 cred(&S, "api_key_secret"),
+				 cred(&H, "auth_token"),
+				 cred(&H, "api_key_secret"),
+				 cred(&S, "verify_service_sid"),
+				 NUM,
+				 "+14155550102",
+				 "user@example.com"};
 	size_t leaks = 0, with_digits = 0;
 
 	ok(seen_count > 100 && codes_count >= 5, "%zu messages and %zu codes collected", seen_count,

@@ -23,8 +23,8 @@
 #define VE "VEaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define VA "VA0123456789abcdef0123456789ABCDEF"
 
-static twofa_verify_outcome interp(twofa_verify_op op, long status, const char *body,
-				   twofa_verify_result *r, twofa_verify_details *d)
+static twofa_verify_outcome interp(twofa_verify_op op, long status, const char *body, twofa_verify_result *r,
+				   twofa_verify_details *d)
 {
 	char log[320];
 
@@ -37,15 +37,17 @@ static void test_table(void)
 {
 	for (int o = 0; o < TWOFA_VERIFY_OUTCOME_COUNT; o++) {
 		const char *u = twofa_verify_user_message((twofa_verify_outcome)o);
-		ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)o), "unknown") != 0 &&
-			   u != NULL && strlen(u) > 4 && strlen(u) < 120,
+		ok(strcmp(twofa_verify_outcome_name((twofa_verify_outcome)o), "unknown") != 0 && u != NULL &&
+			   strlen(u) > 4 && strlen(u) < 120,
 		   "outcome %d has a name and a short user message", o);
 	}
 	ok(twofa_verify_is_outage(TWOFA_VERIFY_OUTAGE), "outage is an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_RATE_LIMITED), "rate limiting is not an outage");
 	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_CREDENTIALS), "bad credentials are not an outage");
-	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_ANSWER), "a bad answer (3xx, garbled 2xx) is not an outage");
-	ok(!twofa_verify_is_outage(TWOFA_VERIFY_LOCAL_ERROR), "a local error (EMFILE, CA file) is not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_BAD_ANSWER),
+	   "a bad answer (3xx, garbled 2xx) is not an outage");
+	ok(!twofa_verify_is_outage(TWOFA_VERIFY_LOCAL_ERROR),
+	   "a local error (EMFILE, CA file) is not an outage");
 	ok(twofa_failmode_safe_refusal(0) == NULL, "failmode=safe may open for a root caller (real uid 0)");
 	ok(twofa_failmode_safe_refusal(1000) != NULL && strstr(twofa_failmode_safe_refusal(1000), "real uid"),
 	   "failmode=safe does not open for a caller whose real uid is not root");
@@ -60,41 +62,40 @@ static void test_map(void)
 		long status, code;
 		twofa_verify_outcome want;
 	} cases[] = {
-		{ TWOFA_VERIFY_OP_CHECK, 404, 20404, TWOFA_VERIFY_EXPIRED },
-		{ TWOFA_VERIFY_OP_CANCEL, 404, 20404, TWOFA_VERIFY_EXPIRED },
-		{ TWOFA_VERIFY_OP_SERVICE, 404, 20404, TWOFA_VERIFY_SERVICE_NOT_FOUND },
-		{ TWOFA_VERIFY_OP_START, 404, 0, TWOFA_VERIFY_SERVICE_NOT_FOUND },
-		{ TWOFA_VERIFY_OP_CHECK, 429, 60202, TWOFA_VERIFY_TOO_MANY_CHECKS },
-		{ TWOFA_VERIFY_OP_START, 429, 60203, TWOFA_VERIFY_TOO_MANY_SENDS },
-		{ TWOFA_VERIFY_OP_START, 400, 60200, TWOFA_VERIFY_NUMBER_INVALID },
-		{ TWOFA_VERIFY_OP_CHECK, 400, 60200, TWOFA_VERIFY_INVALID_CODE },
-		{ TWOFA_VERIFY_OP_START, 403, 60205, TWOFA_VERIFY_LANDLINE },
-		{ TWOFA_VERIFY_OP_START, 403, 60410, TWOFA_VERIFY_BLOCKED },
-		{ TWOFA_VERIFY_OP_START, 403, 60605, TWOFA_VERIFY_BLOCKED },
-		{ TWOFA_VERIFY_OP_START, 403, 60238, TWOFA_VERIFY_BLOCKED },
-		{ TWOFA_VERIFY_OP_START, 400, 60223, TWOFA_VERIFY_CHANNEL_DISABLED },
-		{ TWOFA_VERIFY_OP_START, 400, 60217, TWOFA_VERIFY_CHANNEL_DISABLED },
-		{ TWOFA_VERIFY_OP_START, 401, 20003, TWOFA_VERIFY_BAD_CREDENTIALS },
-		{ TWOFA_VERIFY_OP_SERVICE, 401, 0, TWOFA_VERIFY_BAD_CREDENTIALS },
-		{ TWOFA_VERIFY_OP_START, 429, 20429, TWOFA_VERIFY_RATE_LIMITED },
-		{ TWOFA_VERIFY_OP_START, 429, 60212, TWOFA_VERIFY_RATE_LIMITED },
-		{ TWOFA_VERIFY_OP_CHECK, 429, 0, TWOFA_VERIFY_RATE_LIMITED },
-		{ TWOFA_VERIFY_OP_START, 500, 20500, TWOFA_VERIFY_OUTAGE },
-		{ TWOFA_VERIFY_OP_CHECK, 503, 0, TWOFA_VERIFY_OUTAGE },
+		{TWOFA_VERIFY_OP_CHECK, 404, 20404, TWOFA_VERIFY_EXPIRED},
+		{TWOFA_VERIFY_OP_CANCEL, 404, 20404, TWOFA_VERIFY_EXPIRED},
+		{TWOFA_VERIFY_OP_SERVICE, 404, 20404, TWOFA_VERIFY_SERVICE_NOT_FOUND},
+		{TWOFA_VERIFY_OP_START, 404, 0, TWOFA_VERIFY_SERVICE_NOT_FOUND},
+		{TWOFA_VERIFY_OP_CHECK, 429, 60202, TWOFA_VERIFY_TOO_MANY_CHECKS},
+		{TWOFA_VERIFY_OP_START, 429, 60203, TWOFA_VERIFY_TOO_MANY_SENDS},
+		{TWOFA_VERIFY_OP_START, 400, 60200, TWOFA_VERIFY_NUMBER_INVALID},
+		{TWOFA_VERIFY_OP_CHECK, 400, 60200, TWOFA_VERIFY_INVALID_CODE},
+		{TWOFA_VERIFY_OP_START, 403, 60205, TWOFA_VERIFY_LANDLINE},
+		{TWOFA_VERIFY_OP_START, 403, 60410, TWOFA_VERIFY_BLOCKED},
+		{TWOFA_VERIFY_OP_START, 403, 60605, TWOFA_VERIFY_BLOCKED},
+		{TWOFA_VERIFY_OP_START, 403, 60238, TWOFA_VERIFY_BLOCKED},
+		{TWOFA_VERIFY_OP_START, 400, 60223, TWOFA_VERIFY_CHANNEL_DISABLED},
+		{TWOFA_VERIFY_OP_START, 400, 60217, TWOFA_VERIFY_CHANNEL_DISABLED},
+		{TWOFA_VERIFY_OP_START, 401, 20003, TWOFA_VERIFY_BAD_CREDENTIALS},
+		{TWOFA_VERIFY_OP_SERVICE, 401, 0, TWOFA_VERIFY_BAD_CREDENTIALS},
+		{TWOFA_VERIFY_OP_START, 429, 20429, TWOFA_VERIFY_RATE_LIMITED},
+		{TWOFA_VERIFY_OP_START, 429, 60212, TWOFA_VERIFY_RATE_LIMITED},
+		{TWOFA_VERIFY_OP_CHECK, 429, 0, TWOFA_VERIFY_RATE_LIMITED},
+		{TWOFA_VERIFY_OP_START, 500, 20500, TWOFA_VERIFY_OUTAGE},
+		{TWOFA_VERIFY_OP_CHECK, 503, 0, TWOFA_VERIFY_OUTAGE},
 		/* Not an outage, so failmode=safe never opens on them (audit #10). */
-		{ TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_START, 301, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_START, 304, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_CHECK, 100, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_CHECK, 199, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_START, 600, 0, TWOFA_VERIFY_BAD_ANSWER },
-		{ TWOFA_VERIFY_OP_START, 403, 60204, TWOFA_VERIFY_CLIENT_ERROR },
-		{ TWOFA_VERIFY_OP_CHECK, 400, 60221, TWOFA_VERIFY_CLIENT_ERROR },
-		{ TWOFA_VERIFY_OP_LOOKUP, 404, 20404, TWOFA_VERIFY_NUMBER_INVALID },
+		{TWOFA_VERIFY_OP_CHECK, 302, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_START, 301, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_START, 304, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_CHECK, 100, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_CHECK, 199, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_START, 600, 0, TWOFA_VERIFY_BAD_ANSWER},
+		{TWOFA_VERIFY_OP_START, 403, 60204, TWOFA_VERIFY_CLIENT_ERROR},
+		{TWOFA_VERIFY_OP_CHECK, 400, 60221, TWOFA_VERIFY_CLIENT_ERROR},
+		{TWOFA_VERIFY_OP_LOOKUP, 404, 20404, TWOFA_VERIFY_NUMBER_INVALID},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		twofa_verify_outcome got =
-			twofa_verify_map_error(cases[i].op, cases[i].status, cases[i].code);
+		twofa_verify_outcome got = twofa_verify_map_error(cases[i].op, cases[i].status, cases[i].code);
 		ok(got == cases[i].want, "%s HTTP %ld code %ld -> %s (got %s)",
 		   twofa_verify_op_name(cases[i].op), cases[i].status, cases[i].code,
 		   twofa_verify_outcome_name(cases[i].want), twofa_verify_outcome_name(got));
@@ -108,7 +109,8 @@ static void test_parse(void)
 	char log[320];
 
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"" VE "\",\"status\":\"pending\"}", &r, NULL) ==
-			   TWOFA_VERIFY_SENT && strcmp(r.verification_sid, VE) == 0,
+			   TWOFA_VERIFY_SENT &&
+		   strcmp(r.verification_sid, VE) == 0,
 	   "start 201 pending -> sent, sid kept");
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"status\":\"pending\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "start without sid -> bad answer");
@@ -129,15 +131,16 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"pending\",\"valid\":true}", &r, NULL) ==
 		   TWOFA_VERIFY_BAD_ANSWER,
 	   "pending with valid:true -> bad answer");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"APPROVED\"}", &r, NULL) ==
+		   TWOFA_VERIFY_BAD_ANSWER,
 	   "status compared exactly: APPROVED is not approved");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"max_attempts_reached\"}", &r, NULL) ==
 		   TWOFA_VERIFY_TOO_MANY_CHECKS,
 	   "check max_attempts_reached -> too many checks");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"expired\"}", &r, NULL) == TWOFA_VERIFY_EXPIRED,
 	   "check expired -> expired");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"status\":\"approved\"}", &r, NULL) ==
-		   TWOFA_VERIFY_BAD_ANSWER,
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\",\"status\":\"approved\"}", &r,
+		  NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "duplicate keys are rejected");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":1}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "status of the wrong type -> bad answer");
@@ -145,16 +148,21 @@ static void test_parse(void)
 	   "an array -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "{\"status\":\"approved\"", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
 	   "truncated JSON -> bad answer");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "empty body -> bad answer");
-	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_BAD_ANSWER, "no body -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, "", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "empty body -> bad answer");
+	ok(interp(TWOFA_VERIFY_OP_CHECK, 200, NULL, &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	   "no body -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"sid\":\"" VE "\",\"status\":\"canceled\"}", &r, NULL) ==
 		   TWOFA_VERIFY_OK,
 	   "cancel canceled -> ok");
-	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) == TWOFA_VERIFY_BAD_ANSWER,
+	ok(interp(TWOFA_VERIFY_OP_CANCEL, 200, "{\"status\":\"approved\"}", &r, NULL) ==
+		   TWOFA_VERIFY_BAD_ANSWER,
 	   "cancel answered approved -> bad answer");
 
-	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"code_length\":6,"
-		  "\"friendly_name\":\"My\\u001b[31mApp\"}", &r, &d) == TWOFA_VERIFY_OK &&
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200,
+		  "{\"sid\":\"" VA "\",\"code_length\":6,"
+		  "\"friendly_name\":\"My\\u001b[31mApp\"}",
+		  &r, &d) == TWOFA_VERIFY_OK &&
 		   d.code_length == 6 && strchr(d.friendly_name, 0x1b) == NULL &&
 		   strstr(d.friendly_name, "App") != NULL,
 	   "service -> ok, code length 6, name sanitised (%s)", d.friendly_name);
@@ -164,22 +172,24 @@ static void test_parse(void)
 	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VE "\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
 	   "service with a VE sid -> bad answer");
 
-	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+14159929960\"}", &r, &d) ==
-			   TWOFA_VERIFY_OK && strcmp(d.e164, "+14159929960") == 0,
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+14159929960\"}", &r,
+		  &d) == TWOFA_VERIFY_OK &&
+		   strcmp(d.e164, "+14159929960") == 0,
 	   "lookup valid -> ok, E.164 copied");
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200,
 		  "{\"valid\":false,\"phone_number\":\"+141599299600\",\"validation_errors\":[\"TOO_LONG\"]}",
 		  &r, &d) == TWOFA_VERIFY_NUMBER_INVALID,
 	   "lookup valid:false -> number invalid");
-	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+1415992996000000\"}",
-		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":true,\"phone_number\":\"+1415992996000000\"}", &r,
+		  &d) == TWOFA_VERIFY_BAD_ANSWER,
 	   "lookup valid with a 16-digit number -> bad answer");
 	ok(interp(TWOFA_VERIFY_OP_LOOKUP, 200, "{\"valid\":\"yes\"}", &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
 	   "lookup valid of the wrong type -> bad answer");
 
 	ok(interp(TWOFA_VERIFY_OP_START, 429,
 		  "{\"code\":60203,\"message\":\"Max send attempts reached\",\"more_info\":\"x\",\"status\":429}",
-		  &r, NULL) == TWOFA_VERIFY_TOO_MANY_SENDS && r.twilio_code == 60203 && r.http_status == 429,
+		  &r, NULL) == TWOFA_VERIFY_TOO_MANY_SENDS &&
+		   r.twilio_code == 60203 && r.http_status == 429,
 	   "error body: code and status kept");
 	ok(interp(TWOFA_VERIFY_OP_CHECK, 404, "<html>not found</html>", &r, NULL) == TWOFA_VERIFY_EXPIRED &&
 		   r.twilio_code == 0,
@@ -215,23 +225,24 @@ static void test_new(void)
 		twofa_status want;
 		const char *what;
 	} cases[] = {
-		{ "https://127.0.0.1:1", VA, NULL, 10, TWOFA_OK, "https to the loopback" },
+		{"https://127.0.0.1:1", VA, NULL, 10, TWOFA_OK, "https to the loopback"},
 #ifdef TWOFA_TEST_HTTP
-		{ "http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK, "test build: http to the loopback, locale pt-BR" },
+		{"http://127.0.0.1:1/", VA, "pt-BR", 10, TWOFA_OK,
+		 "test build: http to the loopback, locale pt-BR"},
 #else
-		{ "http://127.0.0.1:1/", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to the loopback" },
-		{ "http://localhost:1", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to localhost" },
+		{"http://127.0.0.1:1/", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to the loopback"},
+		{"http://localhost:1", VA, NULL, 10, TWOFA_ECONFIG, "normal build: http to localhost"},
 #endif
-		{ "http://verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "http elsewhere" },
-		{ "https://AC1:tok@verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "user info in the URL" },
-		{ "https://127.0.0.1:1", "VA123", NULL, 10, TWOFA_ECONFIG, "short Service SID" },
-		{ "https://127.0.0.1:1", VA, "en&x=1", 10, TWOFA_ECONFIG, "locale with form syntax" },
-		{ "https://127.0.0.1:1", VA, NULL, 0, TWOFA_EINVAL, "timeout 0" },
-		{ "https://127.0.0.1:1", VA, NULL, 121, TWOFA_EINVAL, "timeout 121" },
+		{"http://verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "http elsewhere"},
+		{"https://AC1:tok@verify.twilio.com", VA, NULL, 10, TWOFA_ECONFIG, "user info in the URL"},
+		{"https://127.0.0.1:1", "VA123", NULL, 10, TWOFA_ECONFIG, "short Service SID"},
+		{"https://127.0.0.1:1", VA, "en&x=1", 10, TWOFA_ECONFIG, "locale with form syntax"},
+		{"https://127.0.0.1:1", VA, NULL, 0, TWOFA_EINVAL, "timeout 0"},
+		{"https://127.0.0.1:1", VA, NULL, 121, TWOFA_EINVAL, "timeout 121"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		twofa_config cfg;
-		twofa_error err = { 0 };
+		twofa_error err = {0};
 		twofa_verify *v = NULL;
 		twofa_status st;
 
@@ -254,7 +265,7 @@ static void test_new(void)
 	}
 	{
 		twofa_config cfg;
-		twofa_error err = { 0 };
+		twofa_error err = {0};
 		twofa_verify *v = NULL;
 
 		twofa_config_init(&cfg);

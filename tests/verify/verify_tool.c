@@ -53,7 +53,7 @@ static bool load_config(twofa_config *cfg, const char *path, twofa_error *err)
 int main(int argc, char **argv)
 {
 	twofa_config cfg;
-	twofa_error err = { 0 };
+	twofa_error err = {0};
 	twofa_verify *v = NULL;
 	twofa_verify_result r;
 	const char *op;
@@ -97,8 +97,8 @@ int main(int argc, char **argv)
 		rc = usage();
 	}
 	if (rc == 0) {
-		printf("outcome=%s http=%ld code=%ld\n", twofa_verify_outcome_name(r.outcome),
-		       r.http_status, r.twilio_code);
+		printf("outcome=%s http=%ld code=%ld\n", twofa_verify_outcome_name(r.outcome), r.http_status,
+		       r.twilio_code);
 		printf("user=%s\nlog=%s\n", r.user_message, r.log_message);
 	}
 	twofa_verify_free(v);
