@@ -154,8 +154,7 @@ static bool get_times(json_t *obj, const char *key, time_t *out, size_t max, siz
 		return true;
 	if (!json_is_array(v) || json_array_size(v) > max)
 		return false;
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach(v, i, item) {
 		if (!json_is_integer(item) || !time_in_range(json_integer_value(item)))
 			return false;
 		out[(*count)++] = (time_t)json_integer_value(item);
@@ -197,8 +196,7 @@ static bool get_list(json_t *root, const char *key, size_t max,
 		return true;
 	if (!json_is_array(v) || json_array_size(v) > max)
 		return false;
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach(v, i, item) {
 		if (!get_item(item, e))
 			return false;
 	}

@@ -163,8 +163,7 @@ static bool last_delivery(const char *to, char code[11], char locale[16], size_t
 	json_t *j = ctl(&S, "GET", "/_sim/outbox", NULL), *e, *last = NULL;
 	size_t i, n = 0;
 
-	json_array_foreach(j, i, e)
-	{
+	json_array_foreach(j, i, e) {
 		if (strcmp(json_string_value(json_object_get(e, "to")) ?: "", to) == 0) {
 			last = e;
 			n++;
