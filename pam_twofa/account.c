@@ -19,17 +19,9 @@ static void check_member(const twofa_options *opts, pam_handle_t *pamh, const ch
 {
 	twofa_member member;
 	twofa_error err;
-	bool malformed = false;
 
-	if (!twofa_user_in_scope(pamh, user, opts->groups, &malformed)) {
-		if (malformed)
-			twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
-				     "groups= has an empty or overlong entry");
-		else
-			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
-				     "not in groups=");
+	if (!twofa_scope_decide(pamh, user, opts->groups, d))
 		return;
-	}
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
 		break;

@@ -240,17 +240,9 @@ static void run(login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
 	twofa_error err;
-	bool malformed = false;
 
-	if (!twofa_user_in_scope(l->pamh, l->user, l->opts->groups, &malformed)) {
-		if (malformed)
-			twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
-				     "groups= has an empty or overlong entry");
-		else
-			twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
-				     "not in groups=");
+	if (!twofa_scope_decide(l->pamh, l->user, l->opts->groups, l->d))
 		return;
-	}
 	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
 	case TWOFA_OK:
 		l->enrolled = true;

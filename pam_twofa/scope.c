@@ -2,6 +2,7 @@
 #include "twofa_build.h"
 
 #include <string.h>
+#include <syslog.h>
 
 #include <security/pam_modutil.h>
 
@@ -46,4 +47,18 @@ bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *group
 		}
 	}
 	return !has_positive || in_positive;
+}
+
+bool twofa_scope_decide(pam_handle_t *pamh, const char *user, const char *groups, twofa_decision *d)
+{
+	bool malformed = false;
+
+	if (twofa_user_in_scope(pamh, user, groups, &malformed))
+		return true;
+	if (malformed)
+		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "groups= has an empty or overlong entry");
+	else
+		twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE, "not in groups=");
+	return false;
 }
