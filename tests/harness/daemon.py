@@ -11,11 +11,13 @@ uid; and systemd-socket-activate for the LISTEN_FDS path.
 """
 
 import atexit
+import json
 import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -200,3 +202,41 @@ def probe(path, timeout_ms=1000):
     r = subprocess.run([CONNECT_PROBE, path, str(timeout_ms)], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=30)
     return r.returncode, r.stdout.strip()
+
+
+def frame(obj):
+    data = json.dumps(obj).encode()
+    return struct.pack(">I", len(data)) + data
+
+
+def read_frame(sock, timeout=10):
+    """One frame's JSON from sock, or None when it closed or timeout passed first."""
+    sock.settimeout(timeout)
+    buf = b""
+    try:
+        while len(buf) < 4:
+            chunk = sock.recv(4 - len(buf))
+            if not chunk:
+                return None
+            buf += chunk
+        n = struct.unpack(">I", buf)[0]
+        body = b""
+        while len(body) < n:
+            chunk = sock.recv(n - len(body))
+            if not chunk:
+                return None
+            body += chunk
+    except (socket.timeout, ConnectionResetError):
+        return None
+    return json.loads(body)
+
+
+def served(sock, timeout=10):
+    """True when a server thread answers on sock: a hello of a protocol version nobody
+    speaks gets the server's closing frame (and a log line saying the versions differ)."""
+    try:
+        sock.sendall(frame({"v": 999999, "t": "hello"}))
+    except OSError:
+        return False
+    reply = read_frame(sock, timeout)
+    return reply is not None and reply.get("t") == "done"
