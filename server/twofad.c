@@ -305,12 +305,18 @@ int main(int argc, char **argv)
 
 	sig = serve_loop(l.fd, sig_fd);
 	twofad_listen_close(&l);
-	if (twofad_conns_stop(STOP_WAIT_MS))
-		twofa_http_share_stop();
-	else
-		syslog(LOG_WARNING, "calls still running %d ms after their connections were shut down",
-		       STOP_WAIT_MS);
+	rc = sig != 0 ? 0 : 1;
 	syslog(LOG_INFO, "stopped by %s", sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "an error");
+	if (!twofad_conns_stop(STOP_WAIT_MS)) {
+		/* exit() would run the libraries' atexit cleanups (OpenSSL's) under
+		 * the threads still in a call: leave without them. */
+		syslog(LOG_WARNING, "calls still running %d ms after their connections were shut down: "
+				    "leaving them",
+		       STOP_WAIT_MS);
+		closelog();
+		_exit(rc);
+	}
+	twofa_http_share_stop();
 	closelog();
-	return sig != 0 ? 0 : 1;
+	return rc;
 }

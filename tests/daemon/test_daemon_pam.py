@@ -6,11 +6,14 @@ nothing; logins one after the other share one connection to Twilio (per call, ea
 its own); a uid holding idle connections does not keep a login out; twofad stopped, or
 killed at the code prompt, fails closed (PAM_AUTHINFO_UNAVAIL, nullok too); daemon=auto
 takes per call for a root caller when the socket is absent, and when it is there but dead
-with a LOG_WARNING line. TAP output."""
+with a LOG_WARNING line; SIGTERM with a call stuck on Twilio ends twofad within its 3 s
+wait. TAP output."""
 
 import os
 import signal
 import sys
+import threading
+import time
 
 from harness.daemon import Holder, Twofad
 from harness.pam import Env, SyslogCapture, module_path, run_pam
@@ -118,5 +121,30 @@ t.eq(run.codes(), ["PAM_SUCCESS", "PAM_SUCCESS"], "daemon=auto, no socket at all
 t.ok(not any(r["severity"] == "warning" and "twofad" in r["message"] for r in log.lines()),
      "and no warning: there is no twofad here", "\n".join(log.texts()))
 log.close()
+
+# -- SIGTERM while a call waits on Twilio ------------------------------------------------------
+d3 = Twofad(env.config_path).start()
+slow = service("slow", "daemon=yes socket=" + d3.socket)
+env.fresh()
+sim.fault("start", "delay", delay=30)
+result = {}
+th = threading.Thread(target=lambda: result.update(run=login(slow, [PASSWORD, code], ops=("auth",))))
+th.start()
+end = time.time() + 20
+while time.time() < end and sim.stats()["requests"] < 1:  # counted before the delay
+    time.sleep(0.1)
+started = time.monotonic()
+rc = d3.stop()
+took = time.monotonic() - started
+t.ok(rc == 0 and took < 10,
+     "SIGTERM while a call waits on a 30 s Twilio request: twofad is gone in %.1f s" % took)
+t.ok(d3.wait_log("calls still running 3000 ms after") is not None,
+     "saying it left a call running", d3.text())
+th.join(60)
+t.ok("run" in result and result["run"].codes() == ["PAM_AUTHINFO_UNAVAIL"],
+     "and that login fails closed", result["run"].describe() if "run" in result else "no run")
+for x in (d, d3):
+    t.eq(x.sanitizer_lines(), [], "no sanitizer report from twofad (pid %d)" % x.pid)
+env.fresh()
 env.cleanup()
 sys.exit(t.done())

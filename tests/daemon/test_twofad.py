@@ -130,5 +130,7 @@ for x in roots:
 a.close()
 b.close()
 d2.stop()
+for x in (d, d2):
+    t.eq(x.sanitizer_lines(), [], "no sanitizer report from twofad (pid %d)" % x.pid)
 env.cleanup()
 sys.exit(t.done())

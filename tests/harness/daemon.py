@@ -100,6 +100,11 @@ class Twofad:
                 return None
             time.sleep(0.05)
 
+    def sanitizer_lines(self):
+        """What ASan, LSan or UBSan said in its log (an asan build): [] when nothing."""
+        return [l for l in self.lines()
+                if "Sanitizer" in l or "runtime error:" in l or l.startswith("==")]
+
     def send_signal(self, sig):
         os.kill(self.proc.pid, sig)
 
