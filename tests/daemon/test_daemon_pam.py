@@ -3,13 +3,15 @@
 """Logins through twofad under real libpam (tests/pam/pam_driver via harness.pam), with
 daemon=yes socket=PATH: the right password and code succeed and a wrong password sends
 nothing; logins one after the other share one connection to Twilio (per call, each opens
-its own); a uid holding idle connections does not keep a login out; twofad stopped, or
+its own); root in a sandbox without network and with / read-only (polkit's helper) is
+served through the socket; a uid holding idle connections does not keep a login out; twofad stopped, or
 killed at the code prompt, fails closed (PAM_AUTHINFO_UNAVAIL, nullok too); daemon=auto
 takes per call for a root caller when the socket is absent, and when it is there but dead
 with a LOG_WARNING line; SIGTERM with a call stuck on Twilio ends twofad within its 3 s
 wait. TAP output."""
 
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -75,6 +77,21 @@ env.fresh()
 runs = [login(per_call, [PASSWORD, code]) for _ in range(N)]
 t.ok(all(r.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"] for r in runs), "%d logins per call" % N)
 t.eq(api_connections(), N, "per call, each login opens its own connection (%d)" % N)
+
+# -- a polkit-like sandbox: no network, / read-only -------------------------------------
+SANDBOX = ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
+           'mount --bind / / && mount -o remount,bind,ro / && exec "$@"', "sandbox"]
+wrapper = SANDBOX + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
+env.fresh()
+run = login(via, [PASSWORD, code], wrapper=wrapper)
+t.ok(run.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"],
+     "root in a sandbox without network and with / read-only (as polkit's helper): served "
+     "through twofad's socket", run.describe())
+env.fresh()
+run = login(per_call, [PASSWORD, code], wrapper=wrapper)
+t.ok(run.code("auth") != "PAM_SUCCESS" and sim.outbox() == [],
+     "the same login per call cannot work there (%s), and sends nothing" % run.code("auth"),
+     run.describe())
 
 # -- a user's idle connections -------------------------------------------------------------
 holder = Holder(d.socket, 12, IDLE_UID)
