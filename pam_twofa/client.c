@@ -24,7 +24,21 @@ typedef struct call {
 	int fd;
 	long long timeout_ms;
 	char *secret_answer;
+	char why[384]; /* what went wrong with the server, for the one line */
 } call;
+
+/* Notes why the server cannot be followed; the line is written once the
+ * server is reaped and its exit status is known. */
+static int broken(call *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int broken(call *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	return -1;
+}
 
 /* The module's own decision line, in the flows' format, for what happens
  * before or instead of the server's answer. */
@@ -65,7 +79,8 @@ static bool put_item(pam_handle_t *pamh, int item, twofa_msg *hello, twofa_proto
 	return true;
 }
 
-static int send_hello(call *c, twofa_proto_call which, int flags, const twofa_module_args *a)
+/* True once the server has the hello; else false with *rc the failure's code. */
+static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_module_args *a, int *rc)
 {
 	static const struct {
 		int pam;
@@ -89,17 +104,19 @@ static int send_hello(call *c, twofa_proto_call which, int flags, const twofa_mo
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
 		if (!put_item(c->pamh, items[i].pam, &hello, items[i].slot)) {
 			twofa_msg_wipe(&hello);
-			return fail(c->pamh, c->action,
-				    items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK ? PAM_AUTH_ERR
-												 : PAM_SERVICE_ERR,
-				    "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
+			*rc = fail(c->pamh, c->action,
+				   items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK ? PAM_AUTH_ERR
+												: PAM_SERVICE_ERR,
+				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
+			return false;
 		}
 	r = twofa_wire_send(c->fd, &hello, twofa_wire_now_ms() + c->timeout_ms);
 	twofa_msg_wipe(&hello);
-	if (r != TWOFA_WIRE_OK)
-		return fail(c->pamh, c->action, PAM_AUTHINFO_UNAVAIL, "the server did not take the call: %s",
-			    twofa_wire_result_text(r));
-	return PAM_SUCCESS;
+	if (r != TWOFA_WIRE_OK) {
+		*rc = broken(c, "the server did not take the call: %s", twofa_wire_result_text(r));
+		return false;
+	}
+	return true;
 }
 
 static bool reply(call *c, twofa_msg *m)
@@ -158,7 +175,7 @@ static bool do_set_authtok(call *c)
 	return reply(c, &m);
 }
 
-/* Follows the server until done; the PAM code. */
+/* Follows the server until done: the PAM code, or -1 with c->why. */
 static int relay(call *c, int flags)
 {
 	twofa_msg m;
@@ -169,13 +186,12 @@ static int relay(call *c, int flags)
 		bool ok = true;
 		twofa_wire_result r = twofa_wire_recv(c->fd, &m, &version, twofa_wire_now_ms() + c->timeout_ms);
 		if (r == TWOFA_WIRE_VERSION)
-			return fail(c->pamh, c->action, PAM_AUTHINFO_UNAVAIL,
-				    "the server speaks protocol version %ld, this pam_twofa.so speaks %d: install "
-				    "the module and the server of one twofa version, then restart the server",
-				    version, TWOFA_PROTO_VERSION);
+			return broken(c,
+				      "the server speaks protocol version %ld, this pam_twofa.so speaks %d: install "
+				      "the module and the server of one twofa version, then restart the server",
+				      version, TWOFA_PROTO_VERSION);
 		if (r != TWOFA_WIRE_OK)
-			return fail(c->pamh, c->action, PAM_AUTHINFO_UNAVAIL, "the server failed: %s",
-				    twofa_wire_result_text(r));
+			return broken(c, "the server failed: %s", twofa_wire_result_text(r));
 		switch (m.type) {
 		case TWOFA_MSG_GET_USER:
 			ok = do_get_user(c);
@@ -205,8 +221,7 @@ static int relay(call *c, int flags)
 		}
 		twofa_msg_wipe(&m);
 		if (!ok && rc < 0)
-			return fail(c->pamh, c->action, PAM_AUTHINFO_UNAVAIL,
-				    "the server broke the protocol (or the connection failed)");
+			return broken(c, "the server broke the protocol (or the connection failed)");
 	}
 	return rc;
 }
@@ -215,7 +230,7 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 {
 	twofa_module_args a;
 	call c = {.pamh = pamh, .action = twofa_proto_call_name(which), .fd = -1};
-	char why[512];
+	char why[512], exit_text[64];
 	pid_t pid = -1;
 	int rc;
 
@@ -227,11 +242,12 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 	c.fd = twofa_spawn_server(a.server, &pid, why, sizeof(why));
 	if (c.fd < 0)
 		return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "cannot start the server: %s", why);
-	rc = send_hello(&c, which, flags, &a);
-	if (rc == PAM_SUCCESS)
+	if (send_hello(&c, which, flags, &a, &rc))
 		rc = relay(&c, flags);
 	close(c.fd);
-	twofa_reap_server(pid);
+	twofa_reap_server(pid, exit_text, sizeof(exit_text));
 	twofa_free_secret(c.secret_answer);
+	if (rc < 0)
+		rc = fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "%s%s", c.why, exit_text);
 	return rc;
 }

@@ -68,11 +68,16 @@ static bool path_safe(const char *path, char *why, size_t why_size)
 	return true;
 }
 
-static void set_limit(int resource, rlim_t value)
+static bool try_limit(int resource, rlim_t value)
 {
 	struct rlimit l = {.rlim_cur = value, .rlim_max = value};
 
-	if (setrlimit(resource, &l) != 0)
+	return setrlimit(resource, &l) == 0;
+}
+
+static void set_limit(int resource, rlim_t value)
+{
+	if (!try_limit(resource, value))
 		_exit(127);
 }
 
@@ -95,8 +100,16 @@ static void become_server(const char *path, int sock)
 		_exit(127);
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		_exit(127);
-	/* First the fd limit, which the caller may have lowered to fake an outage. */
-	set_limit(RLIMIT_NOFILE, FD_LIMIT);
+	/* First the fd limit, which the caller may have lowered to fake an outage.
+	 * Without CAP_SYS_RESOURCE (some containers) root cannot raise it: then
+	 * the server runs with the hard limit, and a lack of fds is a local
+	 * error there, never an outage. */
+	if (!try_limit(RLIMIT_NOFILE, FD_LIMIT)) {
+		struct rlimit l;
+		if (getrlimit(RLIMIT_NOFILE, &l) != 0)
+			_exit(127);
+		set_limit(RLIMIT_NOFILE, l.rlim_max);
+	}
 	/* Above every fd the dup2s below write to, so none clobbers the socket. */
 	sock = fcntl(sock, F_DUPFD, SERVER_FD + 1);
 	devnull = open("/dev/null", O_RDWR);
@@ -149,15 +162,27 @@ int twofa_spawn_server(const char *path, pid_t *pid, char *why, size_t why_size)
 	return sv[0];
 }
 
-void twofa_reap_server(pid_t pid)
+static void describe_exit(int status, char *how, size_t how_size)
+{
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		(void)snprintf(how, how_size, " (the server exited with status %d)", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		(void)snprintf(how, how_size, " (the server was killed by signal %d)", WTERMSIG(status));
+}
+
+void twofa_reap_server(pid_t pid, char *how, size_t how_size)
 {
 	struct timespec pause = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+	int status = 0;
 	pid_t r;
 
+	how[0] = '\0';
 	if (pid <= 0)
 		return;
 	for (int waited = 0; waited < REAP_WAIT_MS; waited += 10) {
-		r = waitpid(pid, NULL, WNOHANG);
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			describe_exit(status, how, how_size);
 		if (r == pid || (r < 0 && errno != EINTR))
 			return; /* reaped, or not ours to reap any more (ECHILD) */
 		(void)nanosleep(&pause, NULL);
@@ -166,4 +191,5 @@ void twofa_reap_server(pid_t pid)
 	(void)kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	(void)snprintf(how, how_size, " (the server did not exit and was killed)");
 }

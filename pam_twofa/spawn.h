@@ -19,7 +19,8 @@ int twofa_spawn_server(const char *path, pid_t *pid, char *why, size_t why_size)
 
 /* Waits a little for pid to exit after its socket closed, then kills it;
  * reaps only pid. A host that ignores SIGCHLD (the kernel then reaps) or
- * reaps it itself is fine. */
-void twofa_reap_server(pid_t pid);
+ * reaps it itself is fine. how gets " (the server exited with status N)"
+ * or " (... was killed by signal N)" for an unclean end, else "". */
+void twofa_reap_server(pid_t pid, char *how, size_t how_size);
 
 #endif

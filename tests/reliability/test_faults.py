@@ -6,10 +6,10 @@ secure and safe, plus TLS, DNS and connection failures, plus broken stores.
 Documented results (man/pam_twofa.8): an outage (5xx, timeout, reset, TLS failure, no
 connection) is PAM_AUTHINFO_UNAVAIL under failmode=secure and PAM_SUCCESS under
 failmode=safe, with a LOG_CRIT line saying FAILMODE=SAFE; a 429, a 3xx, a malformed,
-oversized or empty body, and this machine's own failures (an unreadable CA file, a low
-RLIMIT_NOFILE) are never an outage and never succeed (audit #2, #10). failmode=safe opens
-only in a process whose real uid is root: with another real uid (a user's su or sudo) an
-outage is refused as under failmode=secure. Each run: the driver ends cleanly, one decision line
+oversized or empty body, and this machine's own failures (an unreadable CA file; a low
+RLIMIT_NOFILE of the caller's, which no longer reaches the server) are never an outage
+and never succeed (audit #2, #10). The exchange runs in the server (issue 12), so a real
+outage opens failmode=safe whatever the caller's real uid. Each run: the driver ends cleanly, one decision line
 says why, and the module returns within timeout + 1 s of the fault. The time is measured
 from the password answer to the end of the run, minus the same span of a wrong-password
 run (Argon2id and process exit): what is left is what the network part took.
@@ -197,18 +197,14 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
                              {"verify_url": "https://127.0.0.1:%d" % closed_port()}))):
     fresh()
     outage_at()
+    # Since issue 12 the exchange runs in the server, which the caller cannot stop: a
+    # real outage opens failmode=safe for a user's su as for sshd (issue 11's real-uid
+    # rule is gone; tests/e2e/test_e2e_hostile_caller.py shows a stopped su fakes none).
     run = caller_login("safe", AS_USER_SETUID)
-    cap.wait_for("result=", timeout=5)  # this run's line, before the capture is read
-    texts = decisions()
-    t.ok(run.clean_exit and run.codes() == ["PAM_AUTHINFO_UNAVAIL"],
-         "%s, failmode=safe, real uid %d, euid 0 (a user's su): refused" % (label, CALLER),
-         run.describe())
-    t.ok(len(texts) == 1 and "result=denied" in texts[0] and "real uid is not root" in texts[0]
-         and "failmode=safe treated as secure" in texts[0],
-         "%s, real uid %d: the decision line says why failmode=safe stayed shut" % (label, CALLER),
-         texts)
-    t.ok(not [r for r in cap.lines() if "FAILMODE=SAFE" in r["text"]],
-         "%s, real uid %d: no FAILMODE=SAFE line" % (label, CALLER), cap.texts())
+    t.eq(run.codes(), ["PAM_SUCCESS"], "%s, failmode=safe, real uid %d, euid 0 (a user's su): "
+         "a real outage opens as for root" % (label, CALLER))
+    t.ok(cap.wait_for("FAILMODE=SAFE", timeout=5) is not None,
+         "%s, real uid %d: the fail-open is logged FAILMODE=SAFE" % (label, CALLER), cap.texts())
     fresh()
     outage_at()
     run = caller_login("safe", [])
@@ -221,8 +217,12 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
     env.write_config()
 
 # A low RLIMIT_NOFILE (which the caller of su or chfn sets) at every point of the exchange:
-# wrong codes only, so PAM_SUCCESS could come only from failmode=safe opening.
-seen = {"local": 0, "twilio": 0, "success": []}
+# wrong codes only, so PAM_SUCCESS could come only from failmode=safe opening. The server
+# sets limits of its own (issue 12; where root lacks CAP_SYS_RESOURCE, as in some
+# containers, it keeps the caller's lower one): a low limit leaves the module no fds to
+# start the server, or the server none for its work, and either fails closed with a line
+# that is not an outage; a higher one changes nothing (Twilio answers).
+seen = {"closed": 0, "twilio": 0, "success": [], "outage": []}
 for limit in range(4, 41):
     fresh()
     run = run_pam(env, "safe", "alice", ["auth"], rhost="192.0.2.7", syslog=cap,
@@ -231,15 +231,17 @@ for limit in range(4, 41):
     texts = " ".join(decisions())
     if run.code("auth") == "PAM_SUCCESS":
         seen["success"].append((limit, texts))
-    if "request failed on this machine" in texts:
-        seen["local"] += 1
+    if "unreachable" in texts or "FAILMODE=SAFE" in texts:
+        seen["outage"].append((limit, texts))
     if "wrong code" in texts:
         seen["twilio"] += 1
+    elif run.code("auth") != "PAM_SUCCESS":
+        seen["closed"] += 1
 t.ok(not seen["success"], "RLIMIT_NOFILE 4..40 under failmode=safe: never PAM_SUCCESS",
      seen["success"])
-t.ok(seen["local"] > 0 and seen["twilio"] > 0,
-     "RLIMIT_NOFILE 4..40: %d runs failed on this machine (a local error, not an outage), %d "
-     "reached Twilio" % (seen["local"], seen["twilio"]))
+t.ok(seen["twilio"] > 0 and not seen["outage"],
+     "RLIMIT_NOFILE 4..40: %d runs reached Twilio, %d failed closed on this machine, none "
+     "was taken for an outage" % (seen["twilio"], seen["closed"]), seen["outage"])
 
 # -- broken stores -----------------------------------------------------------------------------
 pristine = env.members_db + ".pristine"
