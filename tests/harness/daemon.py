@@ -167,7 +167,7 @@ class Holder:
     """COUNT idle connections to path held by a process running as uid (and gid); .open is
     how many twofad kept open after settle seconds. close() ends them."""
 
-    def __init__(self, path, count, uid, settle=1.0):
+    def __init__(self, path, count, uid, settle=2.0):
         self.proc = subprocess.Popen([PYTHON, "-c", _HOLDER, path, str(count), str(settle)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      user=uid, group=uid, extra_groups=[])
