@@ -44,7 +44,7 @@ static bool check_activated(int fd, char *why, size_t why_size)
 {
 	int type = 0, listening = 0;
 	socklen_t len = sizeof(type);
-	struct sockaddr_un sa;
+	struct sockaddr_un sa = {0};
 	socklen_t sa_len = sizeof(sa);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
@@ -52,7 +52,8 @@ static bool check_activated(int fd, char *why, size_t why_size)
 	len = sizeof(listening);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
 		return fail(why, why_size, "the activated socket is not listening (Accept=yes? twofad wants no)");
-	if (getsockname(fd, (struct sockaddr *)&sa, &sa_len) != 0 || sa.sun_family != AF_UNIX)
+	if (getsockname(fd, (struct sockaddr *)&sa, &sa_len) != 0 || sa_len < sizeof(sa.sun_family) ||
+	    sa.sun_family != AF_UNIX)
 		return fail(why, why_size, "the activated socket is not a Unix socket");
 	if (!set_flags(fd))
 		return fail(why, why_size, "fcntl on the activated socket: %s", strerror(errno));
