@@ -15,6 +15,7 @@
 #include "daemon_connect.h"
 #include "module_args.h"
 #include "spawn.h"
+#include "split_answer.h"
 #include "util.h"
 #include "wire.h"
 
@@ -117,6 +118,10 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
 			return false;
 		}
+	/* The code split_answer kept, for code_from_answer. */
+	if (which == TWOFA_CALL_AUTH)
+		hello->has_item[TWOFA_ITEM_ANSWER_CODE] = twofa_split_answer_take(
+			c->pamh, hello->items[TWOFA_ITEM_ANSWER_CODE], TWOFA_PROTO_CODE_MAX + 1);
 	r = twofa_wire_send(c->fd, hello, twofa_wire_now_ms() + c->timeout_ms);
 	twofa_msg_wipe(hello);
 	if (r != TWOFA_WIRE_OK) {
@@ -243,6 +248,10 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 
 	if (!twofa_module_args_parse(argc, argv, &a, why, sizeof(why)))
 		return fail(pamh, c.action, PAM_SERVICE_ERR, "configuration error: %s", why);
+	if (a.split_answer)
+		return which == TWOFA_CALL_AUTH ? twofa_split_answer(pamh, a.debug)
+						: fail(pamh, c.action, PAM_SERVICE_ERR,
+						       "configuration error: split_answer is for auth lines only");
 	c.timeout_ms = (long long)a.server_timeout * 1000;
 	if (a.daemon != TWOFA_DAEMON_NO) {
 		/* daemon=auto falls back to per call, and soon, when twofad is busy or dead. */
