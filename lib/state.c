@@ -190,7 +190,8 @@ static bool get_single_answer(json_t *item, twofa_state_entry *e)
 	twofa_single_answer_entry *a = &e->single_answer[e->single_answer_count];
 
 	if (!json_is_object(item) || !get_text(item, "service", a->service, sizeof(a->service)) ||
-	    a->service[0] == '\0' || !get_time(item, "at", &a->at))
+	    a->service[0] == '\0' || !get_text(item, "from", a->from, sizeof(a->from)) || a->from[0] == '\0' ||
+	    !get_time(item, "at", &a->at))
 		return false;
 	e->single_answer_count++;
 	return true;
@@ -317,8 +318,10 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 		}
 	}
 	for (size_t i = 0; ok && i < e->single_answer_count; i++)
-		ok = json_array_append_new(single, json_pack("{s:s, s:I}", "service", e->single_answer[i].service,
-							     "at", (json_int_t)e->single_answer[i].at)) == 0;
+		ok = json_array_append_new(single, json_pack("{s:s, s:s, s:I}", "service",
+							     e->single_answer[i].service, "from",
+							     e->single_answer[i].from, "at",
+							     (json_int_t)e->single_answer[i].at)) == 0;
 	ok = ok && json_object_set(root, "grace", grace) == 0 &&
 	     json_object_set(root, "sources", sources) == 0 &&
 	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0);
@@ -934,8 +937,14 @@ static bool single_answer_in_force(const twofa_single_answer_entry *a, time_t no
 
 struct single_answer_args {
 	char service[TWOFA_STATE_SERVICE_MAX];
+	char from[TWOFA_STATE_FROM_MAX];
 	time_t now;
 };
+
+static bool single_answer_is(const twofa_single_answer_entry *a, const char *service, const char *from)
+{
+	return strcmp(a->service, service) == 0 && strcmp(a->from, from) == 0;
+}
 
 static bool change_single_answer(twofa_state_entry *e, void *arg)
 {
@@ -944,7 +953,7 @@ static bool change_single_answer(twofa_state_entry *e, void *arg)
 
 	for (size_t i = 0; i < e->single_answer_count; i++)
 		if (single_answer_in_force(&e->single_answer[i], a->now) &&
-		    strcmp(e->single_answer[i].service, a->service) != 0)
+		    !single_answer_is(&e->single_answer[i], a->service, a->from))
 			e->single_answer[kept++] = e->single_answer[i];
 	memset(&e->single_answer[kept], 0, (TWOFA_STATE_SINGLE_ANSWER_MAX - kept) * sizeof(e->single_answer[0]));
 	slot = kept;
@@ -958,29 +967,32 @@ static bool change_single_answer(twofa_state_entry *e, void *arg)
 		kept++;
 	}
 	memcpy(e->single_answer[slot].service, a->service, sizeof(a->service));
+	memcpy(e->single_answer[slot].from, a->from, sizeof(a->from));
 	e->single_answer[slot].at = a->now;
 	e->single_answer_count = kept;
 	return true;
 }
 
-twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service, time_t now,
-					    twofa_error *err)
+twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service,
+					    const char *from, time_t now, twofa_error *err)
 {
 	struct single_answer_args a = {.now = now};
 
 	copy_shown(a.service, sizeof(a.service), service);
-	if (a.service[0] == '\0')
-		return twofa_fail(err, TWOFA_EINVAL, "state: no service to remember");
+	copy_shown(a.from, sizeof(a.from), from);
+	if (a.service[0] == '\0' || a.from[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL, "state: no service or origin to remember");
 	return update_state(path, user, true, change_single_answer, &a, err);
 }
 
-bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, time_t now)
+bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, const char *from, time_t now)
 {
-	char shown[TWOFA_STATE_SERVICE_MAX];
+	char shown[TWOFA_STATE_SERVICE_MAX], where[TWOFA_STATE_FROM_MAX];
 
 	copy_shown(shown, sizeof(shown), service);
+	copy_shown(where, sizeof(where), from);
 	for (size_t i = 0; i < e->single_answer_count; i++)
-		if (strcmp(e->single_answer[i].service, shown) == 0)
+		if (single_answer_is(&e->single_answer[i], shown, where))
 			return single_answer_in_force(&e->single_answer[i], now);
 	return false;
 }

@@ -61,9 +61,13 @@ typedef struct twofa_grace_entry {
 } twofa_grace_entry;
 
 /* A service whose program answered the code prompt with the password (a
- * screen locker that answers every prompt with one typed buffer), and when. */
+ * screen locker that answers every prompt with one typed buffer), from
+ * where, and when. Bound to the origin, so that someone who knows the
+ * password and answers sshd's code prompt with it from one host does not
+ * stop the member's codes from every other. */
 typedef struct twofa_single_answer_entry {
 	char service[TWOFA_STATE_SERVICE_MAX]; /* printable ASCII copy of PAM_SERVICE */
+	char from[TWOFA_STATE_FROM_MAX];       /* "rhost=HOST", "tty=TTY" or "local" */
 	time_t at;
 } twofa_single_answer_entry;
 
@@ -170,11 +174,11 @@ bool twofa_state_in_grace(const twofa_state_entry *e, const char *grace_key, tim
 /* Remembers, for TWOFA_STATE_SINGLE_ANSWER_SECONDS from now, that service's
  * program answered the member's code prompt with the password, so that its
  * next logins send no code in vain. */
-twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service, time_t now,
-					    twofa_error *err);
+twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service,
+					    const char *from, time_t now, twofa_error *err);
 
-/* True while service is remembered so at now. */
-bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, time_t now);
+/* True while service is remembered so for from at now. */
+bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, const char *from, time_t now);
 
 /* The time of the latest code send in the last `lifetime` seconds before
  * now; 0 when none. */

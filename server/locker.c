@@ -20,7 +20,7 @@ static const char *service_of(twofa_host *host)
 }
 
 bool twofa_locker_look_up(twofa_host *host, const twofa_options *opts, const twofa_member *member,
-			  twofa_locker_look *look, twofa_error *err)
+			  const twofa_audit *audit, twofa_locker_look *look, twofa_error *err)
 {
 	twofa_state_entry e;
 	time_t now = time(NULL);
@@ -28,7 +28,7 @@ bool twofa_locker_look_up(twofa_host *host, const twofa_options *opts, const two
 
 	memset(look, 0, sizeof(*look));
 	if (ok) {
-		look->remembered = twofa_state_single_answer(&e, service_of(host), now);
+		look->remembered = twofa_state_single_answer(&e, service_of(host), audit->from, now);
 		look->last_send = twofa_state_last_send(&e, now, TWOFA_LOCKER_CODE_LIFETIME);
 	}
 	sodium_memzero(&e, sizeof(e));
@@ -46,12 +46,13 @@ bool twofa_locker_answered_with_password(twofa_host *host, const char *answer)
 	return twofa_streq_ct(answer, password, TWOFA_PROTO_ITEM_MAX);
 }
 
-void twofa_locker_remember(twofa_host *host, const twofa_options *opts, const twofa_member *member)
+void twofa_locker_remember(twofa_host *host, const twofa_options *opts, const twofa_member *member,
+			   const twofa_audit *audit)
 {
 	twofa_error err;
 
-	if (twofa_state_note_single_answer(opts->cfg.state_db, member->user, service_of(host), time(NULL),
-					   &err) != TWOFA_OK)
+	if (twofa_state_note_single_answer(opts->cfg.state_db, member->user, service_of(host), audit->from,
+					   time(NULL), &err) != TWOFA_OK)
 		twofa_host_syslog(host, LOG_ERR,
 				  "could not remember that this service answers with the password: %s", err.msg);
 }

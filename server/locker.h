@@ -34,15 +34,16 @@ typedef struct twofa_locker_look {
 
 /* Reads it; false with *err when the store cannot be read. */
 bool twofa_locker_look_up(twofa_host *host, const twofa_options *opts, const twofa_member *member,
-			  twofa_locker_look *look, twofa_error *err);
+			  const twofa_audit *audit, twofa_locker_look *look, twofa_error *err);
 
 /* True if answer, given at the code prompt, is the password (PAM_AUTHTOK,
  * set by an earlier module or by this one's password check). Constant time. */
 bool twofa_locker_answered_with_password(twofa_host *host, const char *answer);
 
-/* Remembers the call's service for the member; a store that cannot be
- * written costs a log line and nothing else. */
-void twofa_locker_remember(twofa_host *host, const twofa_options *opts, const twofa_member *member);
+/* Remembers the call's service and origin (audit's from) for the member; a
+ * store that cannot be written costs a log line and nothing else. */
+void twofa_locker_remember(twofa_host *host, const twofa_options *opts, const twofa_member *member,
+			   const twofa_audit *audit);
 
 /* The code split_answer kept from the password's answer, or NULL. */
 const char *twofa_locker_kept_code(twofa_host *host);

@@ -348,7 +348,7 @@ static void single_answer(code_round *r, bool detected)
 {
 	cancel_pending(r);
 	if (detected)
-		twofa_locker_remember(r->host, r->opts, r->member);
+		twofa_locker_remember(r->host, r->opts, r->member, r->audit);
 	decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SINGLE_ANSWER, 0, "%s%s",
 	       TWOFA_LOCKER_REASON, detected ? "" : "; remembered from an earlier login, nothing sent");
 }
@@ -506,7 +506,7 @@ void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twof
 	twofa_locker_look look;
 	twofa_error err;
 
-	if (!twofa_locker_look_up(host, opts, member, &look, &err)) {
+	if (!twofa_locker_look_up(host, opts, member, audit, &look, &err)) {
 		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
 		       err.msg);
 		return;

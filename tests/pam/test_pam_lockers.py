@@ -58,10 +58,10 @@ def typed(text):
     return lambda kind, prompt, run: text
 
 
-def login(service, user, answers, ops=("auth",)):
+def login(service, user, answers, ops=("auth",), rhost="192.0.2.50"):
     """One PAM call; (run, its decision lines, its severities)."""
     cap.clear()
-    run = run_pam(env, service, user, list(ops), answers=answers, syslog=cap, rhost="192.0.2.50")
+    run = run_pam(env, service, user, list(ops), answers=answers, syslog=cap, rhost=rhost)
     cap.wait_for(r"result=", timeout=3.0)
     time.sleep(0.2)
     lines = [r for r in cap.lines() if DECISION.match(r["message"])]
@@ -107,8 +107,13 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and sim.sends(ALICE) == 2,
 run, lines, _ = login("lk-sway", "bob", [PASSWORD, sim.code_answer(BOB)])
 t.ok(run.code("auth") == "PAM_SUCCESS" and sim.sends(BOB) == 1,
      "another member on the remembered service is not affected", run.describe())
+# Bound to the origin: one who knows the password and answers a code prompt with it from
+# one host does not stop the member's codes from another.
+run, lines, _ = login("lk-sway", "alice", [PASSWORD, sim.code_answer(ALICE)], rhost="198.51.100.7")
+t.ok(run.code("auth") == "PAM_SUCCESS" and sim.sends(ALICE) == 3,
+     "the same member and service from another origin is not affected", run.describe())
 run, lines, _ = login("lk-sway", "alice", [PASSWORD, sim.wrong_code_answer(ALICE)] + ["1"] * 2)
-t.ok(run.code("auth") != "PAM_SUCCESS" and failures("alice") == 0 and sim.sends(ALICE) == 2,
+t.ok(run.code("auth") != "PAM_SUCCESS" and failures("alice") == 0 and sim.sends(ALICE) == 3,
      "while remembered, a client that can answer gets no code either (nothing sent, nothing counted)",
      run.describe())
 
