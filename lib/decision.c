@@ -45,9 +45,9 @@ static const char *const result_names[] = {
 
 typedef enum message_arg_kind {
 	ARG_NONE = 0,
-	ARG_COUNT,   /* a %ld; text_one when it is 1 */
-	ARG_CHANNEL, /* a %s: the channel's label */
-	ARG_OUTCOME, /* the whole text is the Verify outcome's (lib/verify_outcome.c) */
+	ARG_COUNT,       /* a %ld; text_one when it is 1 */
+	ARG_CHANNEL,     /* a %s: the channel's label */
+	ARG_OUTCOME,     /* the whole text is the Verify outcome's (lib/verify_outcome.c) */
 	ARG_DESTINATION, /* %s the channel's label, %s the masked destination; text_one without it */
 } message_arg_kind;
 
@@ -227,7 +227,8 @@ static bool render(twofa_message message, long arg, const char *to, char *buf, s
 		if (to != NULL && to[0] != '\0')
 			n = snprintf(buf, size, text, twofa_channel_label((twofa_channel)arg), to);
 		else
-			n = snprintf(buf, size, messages[message].text_one, twofa_channel_label((twofa_channel)arg));
+			n = snprintf(buf, size, messages[message].text_one,
+				     twofa_channel_label((twofa_channel)arg));
 #pragma GCC diagnostic pop
 		break;
 	case ARG_OUTCOME:

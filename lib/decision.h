@@ -54,8 +54,8 @@ typedef enum twofa_message {
 	TWOFA_MSG_PASSWORD_EMPTY,
 	TWOFA_MSG_PASSWORD_TOO_LONG, /* arg: the longest password in bytes */
 	TWOFA_MSG_PASSWORD_NOT_HASHED,
-	TWOFA_MSG_SINGLE_ANSWER,   /* the program answered the code prompt with the password */
-	TWOFA_MSG_CODE_IN_ANSWER,  /* arg: the channel; with the decision's destination */
+	TWOFA_MSG_SINGLE_ANSWER,  /* the program answered the code prompt with the password */
+	TWOFA_MSG_CODE_IN_ANSWER, /* arg: the channel; with the decision's destination */
 	TWOFA_MSG_COUNT
 } twofa_message;
 

@@ -11,15 +11,18 @@
 #include "proto.h"
 
 static const char *const type_names[] = {
-	[TWOFA_MSG_HELLO] = "hello", [TWOFA_MSG_GET_USER] = "get_user", [TWOFA_MSG_USER] = "user",
-	[TWOFA_MSG_CONV] = "conv",   [TWOFA_MSG_ANSWER] = "answer",     [TWOFA_MSG_SET_AUTHTOK] = "set_authtok",
-	[TWOFA_MSG_ACK] = "ack",     [TWOFA_MSG_LOG] = "log",           [TWOFA_MSG_DONE] = "done",
+	[TWOFA_MSG_HELLO] = "hello",   [TWOFA_MSG_GET_USER] = "get_user",
+	[TWOFA_MSG_USER] = "user",     [TWOFA_MSG_CONV] = "conv",
+	[TWOFA_MSG_ANSWER] = "answer", [TWOFA_MSG_SET_AUTHTOK] = "set_authtok",
+	[TWOFA_MSG_ACK] = "ack",       [TWOFA_MSG_LOG] = "log",
+	[TWOFA_MSG_DONE] = "done",
 };
 #define TYPE_LAST TWOFA_MSG_DONE
 
 static const char *const item_names[TWOFA_ITEM_COUNT] = {
-	[TWOFA_ITEM_SERVICE] = "service", [TWOFA_ITEM_USER] = "user",		[TWOFA_ITEM_RHOST] = "rhost",
-	[TWOFA_ITEM_TTY] = "tty",	  [TWOFA_ITEM_RUSER] = "ruser",		[TWOFA_ITEM_AUTHTOK] = "authtok",
+	[TWOFA_ITEM_SERVICE] = "service",       [TWOFA_ITEM_USER] = "user",
+	[TWOFA_ITEM_RHOST] = "rhost",           [TWOFA_ITEM_TTY] = "tty",
+	[TWOFA_ITEM_RUSER] = "ruser",           [TWOFA_ITEM_AUTHTOK] = "authtok",
 	[TWOFA_ITEM_OLDAUTHTOK] = "oldauthtok", [TWOFA_ITEM_ANSWER_CODE] = "answer_code",
 };
 
@@ -252,7 +255,7 @@ static bool read_items(json_t *items, twofa_msg *m)
 
 	if (!json_is_object(items))
 		return false;
-	json_object_foreach (items, key, value) {
+	json_object_foreach(items, key, value) {
 		int i;
 		for (i = 0; i < TWOFA_ITEM_COUNT; i++)
 			if (strcmp(key, item_names[i]) == 0)
@@ -272,7 +275,7 @@ static bool read_args(json_t *args, twofa_msg *m)
 
 	if (!json_is_array(args) || json_array_size(args) > TWOFA_PROTO_ARGS_MAX)
 		return false;
-	json_array_foreach (args, i, value)
+	json_array_foreach(args, i, value)
 		if (!read_hex(value, m->args[i], TWOFA_PROTO_ARG_MAX))
 			return false;
 	m->nargs = json_array_size(args);
@@ -286,7 +289,7 @@ static bool read_fields(json_t *root, twofa_msg *m)
 	json_t *value;
 	long n;
 
-	json_object_foreach (root, key, value) {
+	json_object_foreach(root, key, value) {
 		if (strcmp(key, "v") == 0 || strcmp(key, "t") == 0)
 			continue;
 		if (strcmp(key, "code") == 0 && type_has_code(m->type)) {

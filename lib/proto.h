@@ -65,8 +65,8 @@ typedef enum twofa_proto_item {
  * (16 bytes is more than the longest PAM item's, 32 more than the answer
  * code's), and 128 bytes for the other keys and numbers. Every other message,
  * with its one text, is shorter. */
-#define TWOFA_PROTO_HELLO_MAX                                                            \
-	(128 + TWOFA_PROTO_ARGS_MAX * (2 * TWOFA_PROTO_ARG_MAX + 3) +                    \
+#define TWOFA_PROTO_HELLO_MAX                                         \
+	(128 + TWOFA_PROTO_ARGS_MAX * (2 * TWOFA_PROTO_ARG_MAX + 3) + \
 	 (TWOFA_ITEM_COUNT - 1) * (2 * TWOFA_PROTO_ITEM_MAX + 16) + 2 * TWOFA_PROTO_CODE_MAX + 32)
 _Static_assert(TWOFA_PROTO_HELLO_MAX <= TWOFA_FRAME_MAX, "the largest hello must fit one frame");
 _Static_assert(2 * TWOFA_PROTO_TEXT_MAX + 128 <= TWOFA_FRAME_MAX, "the longest text must fit one frame");

@@ -190,8 +190,8 @@ static bool get_single_answer(json_t *item, twofa_state_entry *e)
 	twofa_single_answer_entry *a = &e->single_answer[e->single_answer_count];
 
 	if (!json_is_object(item) || !get_text(item, "service", a->service, sizeof(a->service)) ||
-	    a->service[0] == '\0' || !get_text(item, "from", a->from, sizeof(a->from)) || a->from[0] == '\0' ||
-	    !get_time(item, "at", &a->at))
+	    a->service[0] == '\0' || !get_text(item, "from", a->from, sizeof(a->from)) ||
+	    a->from[0] == '\0' || !get_time(item, "at", &a->at))
 		return false;
 	e->single_answer_count++;
 	return true;
@@ -955,7 +955,8 @@ static bool change_single_answer(twofa_state_entry *e, void *arg)
 		if (single_answer_in_force(&e->single_answer[i], a->now) &&
 		    !single_answer_is(&e->single_answer[i], a->service, a->from))
 			e->single_answer[kept++] = e->single_answer[i];
-	memset(&e->single_answer[kept], 0, (TWOFA_STATE_SINGLE_ANSWER_MAX - kept) * sizeof(e->single_answer[0]));
+	memset(&e->single_answer[kept], 0,
+	       (TWOFA_STATE_SINGLE_ANSWER_MAX - kept) * sizeof(e->single_answer[0]));
 	slot = kept;
 	if (slot == TWOFA_STATE_SINGLE_ANSWER_MAX) {
 		/* Full: the oldest goes. */

@@ -33,7 +33,7 @@
 #define TWOFA_STATE_GLOBAL_FACTOR 3    /* times lockout_failures, from all sources: locked everywhere */
 #define TWOFA_STATE_FROM_MAX 128       /* "rhost=HOST" as shown to the admin, bytes with the NUL */
 #define TWOFA_STATE_SERVICE_MAX 64
-#define TWOFA_STATE_KEY_SIZE 65 /* a context key: BLAKE2b-256 in hex, with the NUL */
+#define TWOFA_STATE_KEY_SIZE 65                /* a context key: BLAKE2b-256 in hex, with the NUL */
 #define TWOFA_STATE_SINGLE_ANSWER_MAX 8        /* services remembered per user, oldest dropped */
 #define TWOFA_STATE_SINGLE_ANSWER_SECONDS 3600 /* how long one is remembered */
 

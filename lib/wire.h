@@ -12,12 +12,12 @@
 
 typedef enum twofa_wire_result {
 	TWOFA_WIRE_OK = 0,
-	TWOFA_WIRE_CLOSED,   /* the peer closed the connection (or died) */
-	TWOFA_WIRE_TIMEOUT,  /* the deadline passed */
-	TWOFA_WIRE_TOO_BIG,  /* a length of 0 or over TWOFA_FRAME_MAX */
-	TWOFA_WIRE_BAD,      /* the frame is not a message of this protocol */
-	TWOFA_WIRE_VERSION,  /* the frame is of another protocol version */
-	TWOFA_WIRE_ERROR,    /* any other socket error (errno is kept) */
+	TWOFA_WIRE_CLOSED,  /* the peer closed the connection (or died) */
+	TWOFA_WIRE_TIMEOUT, /* the deadline passed */
+	TWOFA_WIRE_TOO_BIG, /* a length of 0 or over TWOFA_FRAME_MAX */
+	TWOFA_WIRE_BAD,     /* the frame is not a message of this protocol */
+	TWOFA_WIRE_VERSION, /* the frame is of another protocol version */
+	TWOFA_WIRE_ERROR,   /* any other socket error (errno is kept) */
 } twofa_wire_result;
 
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC). */

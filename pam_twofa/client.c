@@ -32,7 +32,7 @@ typedef struct call {
 	long long timeout_ms;
 	char *secret_answer;
 	twofa_msg *in, *out; /* on the heap: the host's stack may be a small thread's */
-	char why[384]; /* what went wrong with the server, for the one line */
+	char why[384];       /* what went wrong with the server, for the one line */
 } call;
 
 /* Notes why the server cannot be followed; the line is written once the
@@ -94,9 +94,9 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 		int pam;
 		twofa_proto_item slot;
 	} items[] = {
-		{PAM_SERVICE, TWOFA_ITEM_SERVICE}, {PAM_USER, TWOFA_ITEM_USER},
-		{PAM_RHOST, TWOFA_ITEM_RHOST},     {PAM_TTY, TWOFA_ITEM_TTY},
-		{PAM_RUSER, TWOFA_ITEM_RUSER},     {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
+		{PAM_SERVICE, TWOFA_ITEM_SERVICE},       {PAM_USER, TWOFA_ITEM_USER},
+		{PAM_RHOST, TWOFA_ITEM_RHOST},           {PAM_TTY, TWOFA_ITEM_TTY},
+		{PAM_RUSER, TWOFA_ITEM_RUSER},           {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
 		{PAM_OLDAUTHTOK, TWOFA_ITEM_OLDAUTHTOK},
 	};
 	twofa_msg *hello = c->out;
@@ -113,15 +113,17 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 		if (!put_item(c->pamh, items[i].pam, hello, items[i].slot)) {
 			twofa_msg_wipe(hello);
 			*rc = fail(c->pamh, c->action,
-				   items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK ? PAM_AUTH_ERR
-												: PAM_SERVICE_ERR,
+				   items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK
+					   ? PAM_AUTH_ERR
+					   : PAM_SERVICE_ERR,
 				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
 			return false;
 		}
 	/* The code split_answer kept, for code_from_answer. */
 	if (which == TWOFA_CALL_AUTH)
-		hello->has_item[TWOFA_ITEM_ANSWER_CODE] = twofa_split_answer_take(
-			c->pamh, hello->items[TWOFA_ITEM_ANSWER_CODE], TWOFA_PROTO_CODE_MAX + 1);
+		hello->has_item[TWOFA_ITEM_ANSWER_CODE] =
+			twofa_split_answer_take(c->pamh, hello->items[TWOFA_ITEM_ANSWER_CODE],
+						TWOFA_PROTO_CODE_MAX + 1);
 	r = twofa_wire_send(c->fd, hello, twofa_wire_now_ms() + c->timeout_ms);
 	twofa_msg_wipe(hello);
 	if (r != TWOFA_WIRE_OK) {
@@ -183,7 +185,8 @@ static bool do_set_authtok(call *c)
 	twofa_msg *m = c->out;
 
 	twofa_msg_init(m, TWOFA_MSG_ACK);
-	m->code = c->secret_answer != NULL ? pam_set_item(c->pamh, PAM_AUTHTOK, c->secret_answer) : PAM_BAD_ITEM;
+	m->code = c->secret_answer != NULL ? pam_set_item(c->pamh, PAM_AUTHTOK, c->secret_answer)
+					   : PAM_BAD_ITEM;
 	return reply(c, m);
 }
 
@@ -249,9 +252,10 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 	if (!twofa_module_args_parse(argc, argv, &a, why, sizeof(why)))
 		return fail(pamh, c.action, PAM_SERVICE_ERR, "configuration error: %s", why);
 	if (a.split_answer)
-		return which == TWOFA_CALL_AUTH ? twofa_split_answer(pamh, a.debug)
-						: fail(pamh, c.action, PAM_SERVICE_ERR,
-						       "configuration error: split_answer is for auth lines only");
+		return which == TWOFA_CALL_AUTH
+			       ? twofa_split_answer(pamh, a.debug)
+			       : fail(pamh, c.action, PAM_SERVICE_ERR,
+				      "configuration error: split_answer is for auth lines only");
 	c.timeout_ms = (long long)a.server_timeout * 1000;
 	if (a.daemon != TWOFA_DAEMON_NO) {
 		/* daemon=auto falls back to per call, and soon, when twofad is busy or dead. */

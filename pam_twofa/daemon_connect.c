@@ -135,19 +135,20 @@ int twofa_daemon_connect(const char *path, int timeout_ms, char *why, size_t why
 				    "%s does not answer: no connection within %d ms", path, timeout_ms);
 		if (e == ENOENT) /* removed since the lstat: twofad stopped */
 			return fail(TWOFA_DAEMON_ABSENT, why, why_size, "%s does not exist", path);
-		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s does not answer: %s", path, strerror(e));
+		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s does not answer: %s", path,
+			    strerror(e));
 	}
 	/* The peer is whoever listened: it must be root. */
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || len != sizeof(peer)) {
 		e = errno;
 		(void)close(fd);
-		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s: cannot tell who serves it: %s", path,
-			    strerror(e));
+		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s: cannot tell who serves it: %s",
+			    path, strerror(e));
 	}
 	if (peer.uid != 0) {
 		(void)close(fd);
-		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s is served by uid %lu, not root", path,
-			    (unsigned long)peer.uid);
+		return fail(TWOFA_DAEMON_UNAVAILABLE, why, why_size, "%s is served by uid %lu, not root",
+			    path, (unsigned long)peer.uid);
 	}
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {

@@ -41,7 +41,8 @@ bool twofa_module_args_parse(int argc, const char **argv, twofa_module_args *a, 
 				return fail(why, why_size, "daemon= takes auto, yes or no", argv[i]);
 		} else if ((v = twofa_skip_prefix(argv[i], "socket=")) != NULL) {
 			if (!absolute_path(v, sizeof(((struct sockaddr_un *)0)->sun_path)))
-				return fail(why, why_size, "socket= needs an absolute path that fits a socket address",
+				return fail(why, why_size,
+					    "socket= needs an absolute path that fits a socket address",
 					    argv[i]);
 			a->socket = v;
 		} else if ((v = twofa_skip_prefix(argv[i], "server=")) != NULL) {
@@ -55,7 +56,8 @@ bool twofa_module_args_parse(int argc, const char **argv, twofa_module_args *a, 
 		} else if (strcmp(argv[i], "split_answer") == 0) {
 			a->split_answer = true;
 		} else if (a->nforward == TWOFA_PROTO_ARGS_MAX) {
-			return fail(why, why_size, "more module arguments than the server takes (32)", argv[i]);
+			return fail(why, why_size, "more module arguments than the server takes (32)",
+				    argv[i]);
 		} else if (strlen(argv[i]) > TWOFA_PROTO_ARG_MAX) {
 			return fail(why, why_size, "a module argument longer than 255 bytes", argv[i]);
 		} else {

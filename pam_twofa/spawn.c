@@ -50,7 +50,8 @@ static bool path_safe(const char *path, char *why, size_t why_size)
 		return false;
 	}
 	if (!S_ISREG(st.st_mode) || !root_only(&st) || (st.st_mode & S_IXUSR) == 0) {
-		(void)snprintf(why, why_size, "%s is not a root-owned executable that only root may write", path);
+		(void)snprintf(why, why_size, "%s is not a root-owned executable that only root may write",
+			       path);
 		return false;
 	}
 	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
@@ -62,7 +63,8 @@ static bool path_safe(const char *path, char *why, size_t why_size)
 	if (slash == path)
 		dir[0] = '/';
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !root_only(&st)) {
-		(void)snprintf(why, why_size, "%s is in a directory that someone other than root may change", path);
+		(void)snprintf(why, why_size, "%s is in a directory that someone other than root may change",
+			       path);
 		return false;
 	}
 	return true;
@@ -113,8 +115,8 @@ static void become_server(const char *path, int sock)
 	/* Above every fd the dup2s below write to, so none clobbers the socket. */
 	sock = fcntl(sock, F_DUPFD, SERVER_FD + 1);
 	devnull = open("/dev/null", O_RDWR);
-	if (sock < 0 || devnull < 0 || dup2(devnull, 0) != 0 || dup2(devnull, 1) != 1 || dup2(devnull, 2) != 2 ||
-	    dup2(sock, SERVER_FD) != SERVER_FD)
+	if (sock < 0 || devnull < 0 || dup2(devnull, 0) != 0 || dup2(devnull, 1) != 1 ||
+	    dup2(devnull, 2) != 2 || dup2(sock, SERVER_FD) != SERVER_FD)
 		_exit(127);
 	if (close_range(SERVER_FD + 1, ~0U, 0) != 0)
 		for (int fd = SERVER_FD + 1; fd < 65536; fd++)

@@ -82,8 +82,8 @@ int twofa_split_answer(pam_handle_t *pamh, bool debug)
 		return rc;
 	}
 	if (debug)
-		pam_syslog(pamh, LOG_DEBUG, "split_answer: %s", code != NULL ? "a code was kept from the answer"
-									 : "no code in the answer");
+		pam_syslog(pamh, LOG_DEBUG, "split_answer: %s",
+			   code != NULL ? "a code was kept from the answer" : "no code in the answer");
 	return PAM_IGNORE;
 }
 

@@ -13,7 +13,7 @@
 
 #include <security/pam_modules.h>
 
-#define TWOFA_SPLIT_CODE_MIN 4  /* digits of a Verify code: 4..10 */
+#define TWOFA_SPLIT_CODE_MIN 4 /* digits of a Verify code: 4..10 */
 #define TWOFA_SPLIT_CODE_MAX 10
 
 /* Where answer's password ends: before one blank (space or tab) and 4..10

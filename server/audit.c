@@ -8,7 +8,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-
 #include "audit.h"
 #include "util.h"
 
@@ -91,7 +90,9 @@ void twofa_audit_init(twofa_audit *a, twofa_host *host, const char *action, cons
 		copy_sanitised(place, sizeof(place), tty);
 		snprintf(a->from, sizeof(a->from), "tty=%s", place);
 		twofa_state_origin_make(&a->origin, service, "tty", tty,
-					session_of_caller(host->peer->pid, session, sizeof(session)) ? session : NULL, a->from);
+					session_of_caller(host->peer->pid, session, sizeof(session)) ? session
+												     : NULL,
+					a->from);
 	} else {
 		(void)twofa_strlcpy(a->from, "local", sizeof(a->from));
 		twofa_state_origin_make(&a->origin, service, NULL, NULL, NULL, a->from);
@@ -106,9 +107,9 @@ void twofa_audit_decision(const twofa_audit *a, const twofa_decision *d)
 	(void)twofa_strlcpy(reason, d->reason, sizeof(reason));
 	twofa_sanitize(reason);
 	twofa_host_syslog(a->host, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s",
-		   a->action, a->service, a->user, a->from, d->channel[0] ? " channel=" : "",
-		   (int)sizeof(d->channel), d->channel, d->to[0] ? " to=" : "", (int)sizeof(d->to), d->to,
-		   twofa_result_name(d->result), reason);
+			  a->action, a->service, a->user, a->from, d->channel[0] ? " channel=" : "",
+			  (int)sizeof(d->channel), d->channel, d->to[0] ? " to=" : "", (int)sizeof(d->to),
+			  d->to, twofa_result_name(d->result), reason);
 }
 
 void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...)

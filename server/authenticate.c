@@ -6,7 +6,6 @@
 #include <syslog.h>
 #include <time.h>
 
-
 #include "audit.h"
 #include "authenticate.h"
 #include "host.h"
@@ -111,7 +110,7 @@ static void upgrade_hash(login *l, const char *password)
 		return;
 	if (twofa_members_update(l->opts->cfg.members_db, l->user, rehash, &fresh, &err) != TWOFA_OK)
 		twofa_host_syslog(l->host, LOG_WARNING, "could not store the re-hashed password of %s: %s",
-			   l->audit->user, err.msg);
+				  l->audit->user, err.msg);
 	else
 		twofa_audit_debug(l->audit, "password re-hashed with the configured strength");
 	twofa_free_secret(fresh);
@@ -159,7 +158,8 @@ static void end_attempt(login *l, time_t reservation, bool failed)
 	/* A reservation that stays behind expires by itself. */
 	if (st != TWOFA_OK)
 		twofa_host_syslog(l->host, LOG_ERR, "could not %s for %s: %s",
-			   failed ? "count a failure" : "end a password check", l->audit->user, err.msg);
+				  failed ? "count a failure" : "end a password check", l->audit->user,
+				  err.msg);
 }
 
 static factor_result first_factor(login *l)

@@ -43,9 +43,9 @@ static bool same(const file_seen *a, const file_seen *b)
 {
 	if (a->missing || b->missing)
 		return a->missing == b->missing;
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
-	       a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec &&
-	       a->ctime.tv_nsec == b->ctime.tv_nsec;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
 /* Loads the file to say whether logins can use it; nothing of it is kept. */
@@ -63,7 +63,8 @@ static void load(const char *how)
 	if (st == TWOFA_OK)
 		syslog(LOG_INFO, "config %s %s", config_path, how);
 	else
-		syslog(LOG_ERR, "config %s %s, but logins cannot use it: %s; they fail closed until it is fixed",
+		syslog(LOG_ERR,
+		       "config %s %s, but logins cannot use it: %s; they fail closed until it is fixed",
 		       config_path, how, err.msg);
 }
 

@@ -88,7 +88,8 @@ static void warn_refused(const char *reason, const struct ucred *cred)
 	}
 	warned_at = now;
 	if (unlogged > 0)
-		syslog(LOG_WARNING, "connection from uid %lu pid %ld closed: %s (and %lu more in the last second)",
+		syslog(LOG_WARNING,
+		       "connection from uid %lu pid %ld closed: %s (and %lu more in the last second)",
 		       (unsigned long)cred->uid, (long)cred->pid, reason, unlogged);
 	else
 		syslog(LOG_WARNING, "connection from uid %lu pid %ld closed: %s", (unsigned long)cred->uid,

@@ -51,7 +51,8 @@ static bool check_activated(int fd, char *why, size_t why_size)
 		return fail(why, why_size, "the activated descriptor is not a stream socket");
 	len = sizeof(listening);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening)
-		return fail(why, why_size, "the activated socket is not listening (Accept=yes? twofad wants no)");
+		return fail(why, why_size,
+			    "the activated socket is not listening (Accept=yes? twofad wants no)");
 	if (getsockname(fd, (struct sockaddr *)&sa, &sa_len) != 0 || sa_len < sizeof(sa.sun_family) ||
 	    sa.sun_family != AF_UNIX)
 		return fail(why, why_size, "the activated socket is not a Unix socket");
@@ -82,7 +83,9 @@ int twofad_listen_activated(twofad_listener *l, char *why, size_t why_size)
 		return 0;
 	if (fds != 1) {
 		(void)fail(why, why_size, "socket activation passed %s sockets; twofad takes exactly one",
-			   fds < 0 ? "an unreadable number of" : fds == 0 ? "no" : "several");
+			   fds < 0    ? "an unreadable number of"
+			   : fds == 0 ? "no"
+				      : "several");
 		return -1;
 	}
 	if (!check_activated(SD_LISTEN_FDS_START, why, why_size))
@@ -131,8 +134,9 @@ static bool clear_stale(const struct sockaddr_un *sa, char *why, size_t why_size
 	int fd, rc;
 
 	if (lstat(sa->sun_path, &st) != 0)
-		return errno == ENOENT ? true : fail(why, why_size, "cannot stat %s: %s", sa->sun_path,
-						     strerror(errno));
+		return errno == ENOENT
+			       ? true
+			       : fail(why, why_size, "cannot stat %s: %s", sa->sun_path, strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
 		return fail(why, why_size, "%s exists and is not a socket: not replaced", sa->sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -162,7 +166,8 @@ bool twofad_listen_create(twofad_listener *l, const char *path, char *why, size_
 	if (path == NULL || path[0] != '/')
 		return fail(why, why_size, "the socket path must be absolute");
 	if (strlen(path) >= sizeof(sa.sun_path) || strlen(path) >= sizeof(l->path))
-		return fail(why, why_size, "the socket path is longer than %zu bytes", sizeof(sa.sun_path) - 1);
+		return fail(why, why_size, "the socket path is longer than %zu bytes",
+			    sizeof(sa.sun_path) - 1);
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	if (!check_directory(path, why, why_size) || !clear_stale(&sa, why, why_size))
 		return false;

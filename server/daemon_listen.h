@@ -13,10 +13,10 @@
 #define TWOFAD_SOCKET_DEFAULT "/run/twofa/twofad.sock"
 
 typedef struct twofad_listener {
-	int fd;           /* listening, non-blocking, close-on-exec */
-	bool activated;   /* passed by systemd: never removed by us */
-	char path[108];   /* the socket file twofad made ("" when activated) */
-	dev_t dev;        /* and its inode, so only that file is removed */
+	int fd;         /* listening, non-blocking, close-on-exec */
+	bool activated; /* passed by systemd: never removed by us */
+	char path[108]; /* the socket file twofad made ("" when activated) */
+	dev_t dev;      /* and its inode, so only that file is removed */
 	ino_t ino;
 } twofad_listener;
 

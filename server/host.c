@@ -16,9 +16,9 @@ static const struct {
 	int pam;
 	twofa_proto_item proto;
 } item_map[] = {
-	{PAM_SERVICE, TWOFA_ITEM_SERVICE}, {PAM_USER, TWOFA_ITEM_USER},
-	{PAM_RHOST, TWOFA_ITEM_RHOST},     {PAM_TTY, TWOFA_ITEM_TTY},
-	{PAM_RUSER, TWOFA_ITEM_RUSER},     {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
+	{PAM_SERVICE, TWOFA_ITEM_SERVICE},       {PAM_USER, TWOFA_ITEM_USER},
+	{PAM_RHOST, TWOFA_ITEM_RHOST},           {PAM_TTY, TWOFA_ITEM_TTY},
+	{PAM_RUSER, TWOFA_ITEM_RUSER},           {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
 	{PAM_OLDAUTHTOK, TWOFA_ITEM_OLDAUTHTOK},
 };
 
@@ -72,7 +72,8 @@ static bool exchange(twofa_host *h, const twofa_msg *m, twofa_msg_type reply_typ
 	}
 	if (reply_type == 0)
 		return true;
-	if (twofa_wire_recv(h->fd, reply, &version, twofa_wire_now_ms() + TWOFA_SERVE_ANSWER_MS) != TWOFA_WIRE_OK ||
+	if (twofa_wire_recv(h->fd, reply, &version, twofa_wire_now_ms() + TWOFA_SERVE_ANSWER_MS) !=
+		    TWOFA_WIRE_OK ||
 	    reply->type != reply_type) {
 		twofa_msg_wipe(reply);
 		h->broken = true;
@@ -172,7 +173,8 @@ void twofa_host_syslog(twofa_host *h, int priority, const char *fmt, ...)
 	/* twofad writes the line itself too: a caller that is not root could
 	 * drop or forge what its own process logs. */
 	if (h->peer->daemon)
-		syslog(priority, "peer uid=%lu pid=%ld: %s", (unsigned long)h->peer->uid, (long)h->peer->pid, line);
+		syslog(priority, "peer uid=%lu pid=%ld: %s", (unsigned long)h->peer->uid, (long)h->peer->pid,
+		       line);
 	twofa_msg_init(&m, TWOFA_MSG_LOG);
 	m.code = priority;
 	if (twofa_msg_set_text(&m, line))

@@ -54,7 +54,8 @@ void twofa_locker_remember(twofa_host *host, const twofa_options *opts, const tw
 	if (twofa_state_note_single_answer(opts->cfg.state_db, member->user, service_of(host), audit->from,
 					   time(NULL), &err) != TWOFA_OK)
 		twofa_host_syslog(host, LOG_ERR,
-				  "could not remember that this service answers with the password: %s", err.msg);
+				  "could not remember that this service answers with the password: %s",
+				  err.msg);
 }
 
 const char *twofa_locker_kept_code(twofa_host *host)

@@ -22,7 +22,7 @@
  * checked. */
 #define TWOFA_LOCKER_CODE_LIFETIME 600
 
-#define TWOFA_LOCKER_REASON                                                             \
+#define TWOFA_LOCKER_REASON                                                            \
 	"the program answered the code prompt with the password: it cannot ask for a " \
 	"code (pam_twofa(8) SCREEN LOCKERS)"
 

@@ -6,7 +6,6 @@
 
 #include <security/_pam_types.h>
 
-
 #include "groups.h"
 #include "scope.h"
 

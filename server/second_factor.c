@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "answer.h"
 #include "host.h"
 #include "decision.h"
@@ -238,7 +237,8 @@ static bool count_wrong_code(code_round *r)
 	twofa_error err;
 
 	if (twofa_state_record_failure(c->state_db, &s, time(NULL), 0, NULL, &locked_until, &err) != TWOFA_OK) {
-		twofa_host_syslog(r->host, LOG_ERR, "could not count a failure for %s: %s", r->audit->user, err.msg);
+		twofa_host_syslog(r->host, LOG_ERR, "could not count a failure for %s: %s", r->audit->user,
+				  err.msg);
 		return true; /* cannot count: stop rather than allow unlimited guesses */
 	}
 	return locked_until != 0;
@@ -449,8 +449,8 @@ static void aim_at_member(code_round *r)
 static void code_is_on_its_way(code_round *r, const char *reason)
 {
 	r->sent = false;
-	decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CODE_IN_ANSWER, (long)r->channel, "%s",
-	       reason);
+	decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CODE_IN_ANSWER, (long)r->channel,
+	       "%s", reason);
 }
 
 /* Checks the code split_answer kept, once: no prompt follows. */
@@ -486,12 +486,14 @@ static void code_from_answer(code_round *r, const twofa_locker_look *look)
 		if (code != NULL)
 			check_kept_code(r, code);
 		else
-			code_is_on_its_way(r, "no code in the answer; a code sent lately still holds, none sent");
+			code_is_on_its_way(r,
+					   "no code in the answer; a code sent lately still holds, none sent");
 		return;
 	}
 	if (send_code(r, r->member->channel, false) == SEND_SENT)
-		code_is_on_its_way(r, code != NULL ? "a code in the answer, but none was sent lately: one sent"
-						   : "no code in the answer: one sent, to come with the password");
+		code_is_on_its_way(r, code != NULL
+					      ? "a code in the answer, but none was sent lately: one sent"
+					      : "no code in the answer: one sent, to come with the password");
 }
 
 void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twofa_member *member,

@@ -69,7 +69,8 @@ static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)
 		user = NULL;
 	twofa_audit_init(&audit, host, action, user, false);
 	twofa_decide_nothing_yet(&d);
-	if (twofa_options_load(action, (int)argc, argv, &opts, &d) && twofa_peer_may_call(host->peer, hello->call, &d)) {
+	if (twofa_options_load(action, (int)argc, argv, &opts, &d) &&
+	    twofa_peer_may_call(host->peer, hello->call, &d)) {
 		twofa_peer_limit_options(host->peer, &opts);
 		flow(host, flags, &opts, &audit, &d);
 	}
@@ -92,8 +93,9 @@ bool twofa_serve(int fd, const twofa_peer *peer)
 	r = twofa_wire_recv(fd, &hello, &version, twofa_wire_now_ms() + TWOFA_SERVE_HELLO_MS);
 	if (r == TWOFA_WIRE_VERSION) {
 		/* After an upgrade: the module's side says so too, on our frame. */
-		syslog(LOG_ERR, "a pam_twofa.so of protocol version %ld called; this server speaks %d: "
-				"the module and the server must come from the same twofa version",
+		syslog(LOG_ERR,
+		       "a pam_twofa.so of protocol version %ld called; this server speaks %d: "
+		       "the module and the server must come from the same twofa version",
 		       version, TWOFA_PROTO_VERSION);
 		twofa_msg_init(&hello, TWOFA_MSG_DONE);
 		hello.code = PAM_AUTHINFO_UNAVAIL;
@@ -103,7 +105,8 @@ bool twofa_serve(int fd, const twofa_peer *peer)
 	if (r != TWOFA_WIRE_OK || hello.type != TWOFA_MSG_HELLO) {
 		if (r != TWOFA_WIRE_CLOSED)
 			syslog(LOG_WARNING, "refused a connection: %s",
-			       r == TWOFA_WIRE_OK ? "its first message was not a hello" : twofa_wire_result_text(r));
+			       r == TWOFA_WIRE_OK ? "its first message was not a hello"
+						  : twofa_wire_result_text(r));
 		twofa_msg_wipe(&hello);
 		return false;
 	}

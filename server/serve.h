@@ -20,9 +20,9 @@ typedef struct twofa_peer {
 
 /* Deadlines of the server side. The module's own deadline is its
  * server_timeout= argument. */
-#define TWOFA_SERVE_HELLO_MS 10000          /* from connect to a complete hello */
-#define TWOFA_SERVE_ANSWER_MS (15 * 60000)  /* a user at a prompt: longer than a code lives */
-#define TWOFA_SERVE_WRITE_MS 10000          /* the module takes a frame */
+#define TWOFA_SERVE_HELLO_MS 10000         /* from connect to a complete hello */
+#define TWOFA_SERVE_ANSWER_MS (15 * 60000) /* a user at a prompt: longer than a code lives */
+#define TWOFA_SERVE_WRITE_MS 10000         /* the module takes a frame */
 
 /* Serves one call on fd (which it does not close). False when the
  * connection failed or the peer broke the protocol; the module then fails

@@ -22,8 +22,9 @@ int main(int argc, char **argv)
 	(void)argv;
 	openlog("twofa-server", LOG_PID, LOG_AUTHPRIV);
 	if (argc != 1 || fstat(SERVER_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-		syslog(LOG_ERR, "started without the module's socket on fd %d: pam_twofa.so starts this "
-				"program, nobody else",
+		syslog(LOG_ERR,
+		       "started without the module's socket on fd %d: pam_twofa.so starts this "
+		       "program, nobody else",
 		       SERVER_FD);
 		return 2;
 	}

@@ -50,15 +50,16 @@ typedef struct twofad_options {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: twofad [--foreground] [--socket PATH] [--config PATH]\n"
-		     "              [--max-connections N] [--max-per-uid N] [--max-password-checks N]\n"
-		     "Serves pam_twofa on a Unix socket: the one systemd passes (socket activation),\n"
-		     "or with --foreground one it makes itself at PATH (default " TWOFAD_SOCKET_DEFAULT ").\n"
-		     "  --config PATH              twofa.conf (default " TWOFA_DEFAULT_CONFIG ")\n"
-		     "  --max-connections N        connections at once, all callers (default %d)\n"
-		     "  --max-per-uid N            connections at once per caller uid but root (default %d)\n"
-		     "  --max-password-checks N    Argon2id checks at once (default: CPUs, at most %d)\n"
-		     "See twofad(8).\n",
+	fprintf(out,
+		"usage: twofad [--foreground] [--socket PATH] [--config PATH]\n"
+		"              [--max-connections N] [--max-per-uid N] [--max-password-checks N]\n"
+		"Serves pam_twofa on a Unix socket: the one systemd passes (socket activation),\n"
+		"or with --foreground one it makes itself at PATH (default " TWOFAD_SOCKET_DEFAULT ").\n"
+		"  --config PATH              twofa.conf (default " TWOFA_DEFAULT_CONFIG ")\n"
+		"  --max-connections N        connections at once, all callers (default %d)\n"
+		"  --max-per-uid N            connections at once per caller uid but root (default %d)\n"
+		"  --max-password-checks N    Argon2id checks at once (default: CPUs, at most %d)\n"
+		"See twofad(8).\n",
 		TWOFAD_MAX_CONNECTIONS, TWOFAD_MAX_PER_UID, PASSWORD_CHECKS_DEFAULT_MAX);
 }
 
@@ -96,8 +97,9 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 		.socket_path = TWOFAD_SOCKET_DEFAULT,
 		.config_path = TWOFA_DEFAULT_CONFIG,
 		.limits = {.connections = TWOFAD_MAX_CONNECTIONS, .per_uid = TWOFAD_MAX_PER_UID},
-		.password_checks = cpus < 1 ? 1 : cpus > PASSWORD_CHECKS_DEFAULT_MAX ? PASSWORD_CHECKS_DEFAULT_MAX
-										     : (unsigned)cpus,
+		.password_checks = cpus < 1                             ? 1
+				   : cpus > PASSWORD_CHECKS_DEFAULT_MAX ? PASSWORD_CHECKS_DEFAULT_MAX
+									: (unsigned)cpus,
 	};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -277,8 +279,9 @@ int main(int argc, char **argv)
 		if (why[0] != '\0')
 			syslog(LOG_WARNING, "%s", why);
 		if (!o.foreground) {
-			syslog(LOG_ERR, "not started by socket activation: run twofad --foreground to listen on %s "
-					"itself",
+			syslog(LOG_ERR,
+			       "not started by socket activation: run twofad --foreground to listen on %s "
+			       "itself",
 			       o.socket_path);
 			return 1;
 		}
@@ -295,7 +298,8 @@ int main(int argc, char **argv)
 	sig_fd = signals_open();
 	if (sig_fd < 0 || !libraries_init(o.password_checks) || !twofad_config_start(o.config_path) ||
 	    !twofad_conns_init(&o.limits, o.config_path)) {
-		syslog(LOG_ERR, "cannot start: %s", sig_fd < 0 ? strerror(errno) : "see above (or out of memory)");
+		syslog(LOG_ERR, "cannot start: %s",
+		       sig_fd < 0 ? strerror(errno) : "see above (or out of memory)");
 		twofad_listen_close(&l);
 		return 1;
 	}
@@ -310,8 +314,9 @@ int main(int argc, char **argv)
 	if (!twofad_conns_stop(STOP_WAIT_MS)) {
 		/* exit() would run the libraries' atexit cleanups (OpenSSL's) under
 		 * the threads still in a call: leave without them. */
-		syslog(LOG_WARNING, "calls still running %d ms after their connections were shut down: "
-				    "leaving them",
+		syslog(LOG_WARNING,
+		       "calls still running %d ms after their connections were shut down: "
+		       "leaving them",
 		       STOP_WAIT_MS);
 		closelog();
 		_exit(rc);

@@ -41,8 +41,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (r.failure != TWOFA_HTTP_OK || r.status < 200 || r.status >= 500) {
-			fprintf(stderr, "http_warm: request %ld: failure %d status %ld %s\n", i, (int)r.failure,
-				r.status, r.detail);
+			fprintf(stderr, "http_warm: request %ld: failure %d status %ld %s\n", i,
+				(int)r.failure, r.status, r.detail);
 			statuses_ok = false;
 		}
 		connections += twofa_http_connections(h);

@@ -90,7 +90,8 @@ static bool load_settings(struct settings *out)
 	while (ok && fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if (strncmp(line, "users=", 6) == 0)
-			ok = snprintf(out->users, sizeof(out->users), "%s", line + 6) < (int)sizeof(out->users);
+			ok = snprintf(out->users, sizeof(out->users), "%s", line + 6) <
+			     (int)sizeof(out->users);
 		else if (strcmp(line, "mode=unavail") == 0)
 			out->unavail = true;
 		else if (line[0] != '\0' && strcmp(line, "mode=aliases") != 0)

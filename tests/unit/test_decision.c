@@ -203,8 +203,9 @@ static void test_rows(void)
 		d.message_arg = TWOFA_CHANNEL_CALL;
 		twofa_decision_set_destination(&d, "call", "+1 ***-***-0123");
 		ok(twofa_decision_user_text(&d, text, sizeof(text)) &&
-			   strcmp(text, "A code was sent by voice call to +1 ***-***-0123: type your password, a "
-					"space and the code.") == 0,
+			   strcmp(text,
+				  "A code was sent by voice call to +1 ***-***-0123: type your password, a "
+				  "space and the code.") == 0,
 		   "and with the decision's destination: %s", text);
 	}
 	ok(!twofa_message_text(TWOFA_MSG_SEND_LIMIT, -1, text, sizeof(text)) &&

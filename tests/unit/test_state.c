@@ -244,16 +244,18 @@ static void test_single_answer(void)
 		   twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK,
 	   "remember swaylock for ivy");
 	ok(twofa_state_single_answer(&e, "swaylock", "local", 7000) &&
-		   twofa_state_single_answer(&e, "swaylock", "local", 7000 + TWOFA_STATE_SINGLE_ANSWER_SECONDS - 1),
+		   twofa_state_single_answer(&e, "swaylock", "local",
+					     7000 + TWOFA_STATE_SINGLE_ANSWER_SECONDS - 1),
 	   "remembered for the service, for TWOFA_STATE_SINGLE_ANSWER_SECONDS");
 	ok(!twofa_state_single_answer(&e, "swaylock", "local", 7000 + TWOFA_STATE_SINGLE_ANSWER_SECONDS) &&
-		   !twofa_state_single_answer(&e, "swaylock", "local", 6999) && !twofa_state_single_answer(&e, "i3lock", "local", 7000),
+		   !twofa_state_single_answer(&e, "swaylock", "local", 6999) &&
+		   !twofa_state_single_answer(&e, "i3lock", "local", 7000),
 	   "not after that, not before it was noted, not for another service");
 	ok(!twofa_state_single_answer(&e, "swaylock", "rhost=192.0.2.1", 7000),
 	   "not from another origin: one host's answers do not stop the member's codes from others");
 	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && json != NULL &&
-		   twofa_state_decode(json, strlen(json), &e, &err) == TWOFA_OK && e.single_answer_count == 1 &&
-		   strcmp(e.single_answer[0].service, "swaylock") == 0 &&
+		   twofa_state_decode(json, strlen(json), &e, &err) == TWOFA_OK &&
+		   e.single_answer_count == 1 && strcmp(e.single_answer[0].service, "swaylock") == 0 &&
 		   strcmp(e.single_answer[0].from, "local") == 0 && e.single_answer[0].at == 7000,
 	   "it survives the codec");
 	free(json);
@@ -263,20 +265,24 @@ static void test_single_answer(void)
 	}
 	ok(twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK &&
 		   e.single_answer_count == TWOFA_STATE_SINGLE_ANSWER_MAX &&
-		   twofa_state_single_answer(&e, "locker10", "local", 7020) && !twofa_state_single_answer(&e, "swaylock", "local", 7020),
+		   twofa_state_single_answer(&e, "locker10", "local", 7020) &&
+		   !twofa_state_single_answer(&e, "swaylock", "local", 7020),
 	   "bounded: the oldest service goes first");
 	ok(twofa_state_note_single_answer(path, "ivy", "", "local", 7100, &err) == TWOFA_EINVAL,
 	   "no service, nothing remembered");
-	(void)twofa_state_note_single_answer(path, "ivy", "swaylock", "local", 7100 + TWOFA_STATE_SINGLE_ANSWER_SECONDS, &err);
+	(void)twofa_state_note_single_answer(path, "ivy", "swaylock", "local",
+					     7100 + TWOFA_STATE_SINGLE_ANSWER_SECONDS, &err);
 	ok(twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK && e.single_answer_count == 1,
 	   "the expired ones are dropped at the next note");
-	ok(twofa_state_unlock(path, "ivy", &err) == TWOFA_OK && twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK &&
-		   e.single_answer_count == 0,
+	ok(twofa_state_unlock(path, "ivy", &err) == TWOFA_OK &&
+		   twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK && e.single_answer_count == 0,
 	   "twofa-enroll unlock forgets them");
 	old = "{\"v\":2,\"single_answer\":[{\"service\":\"\",\"from\":\"local\",\"at\":1}]}";
-	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_ESTORE, "an entry without a service is damage");
+	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_ESTORE,
+	   "an entry without a service is damage");
 	old = "{\"v\":2,\"single_answer\":[{\"service\":\"swaylock\",\"at\":1}]}";
-	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_ESTORE, "an entry without an origin is damage");
+	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_ESTORE,
+	   "an entry without an origin is damage");
 }
 
 static void test_failures(void)
