@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <security/_pam_types.h>
 
 #include "proto.h"
 
@@ -25,6 +26,18 @@ static const char *const item_names[TWOFA_ITEM_COUNT] = {
 	[TWOFA_ITEM_RUSER] = "ruser",           [TWOFA_ITEM_AUTHTOK] = "authtok",
 	[TWOFA_ITEM_OLDAUTHTOK] = "oldauthtok", [TWOFA_ITEM_ANSWER_CODE] = "answer_code",
 };
+
+static const int item_pam[TWOFA_ITEM_COUNT] = {
+	[TWOFA_ITEM_SERVICE] = PAM_SERVICE,       [TWOFA_ITEM_USER] = PAM_USER,
+	[TWOFA_ITEM_RHOST] = PAM_RHOST,           [TWOFA_ITEM_TTY] = PAM_TTY,
+	[TWOFA_ITEM_RUSER] = PAM_RUSER,           [TWOFA_ITEM_AUTHTOK] = PAM_AUTHTOK,
+	[TWOFA_ITEM_OLDAUTHTOK] = PAM_OLDAUTHTOK, [TWOFA_ITEM_ANSWER_CODE] = -1,
+};
+
+int twofa_proto_item_pam(twofa_proto_item i)
+{
+	return i >= 0 && i < TWOFA_ITEM_COUNT ? item_pam[i] : -1;
+}
 
 static const char *const call_names[] = {
 	[TWOFA_CALL_AUTH] = "auth",

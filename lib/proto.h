@@ -120,6 +120,10 @@ bool twofa_msg_set_text(twofa_msg *m, const char *text);
  * TWOFA_PROTO_CODE_MAX for the answer code. */
 size_t twofa_proto_item_max(twofa_proto_item i);
 
+/* The PAM item (PAM_SERVICE, ...) a hello item carries; -1 for one that is
+ * not a PAM item (the answer code). */
+int twofa_proto_item_pam(twofa_proto_item i);
+
 /* The word of a call ("auth", "account", "password") and back (0: none). */
 const char *twofa_proto_call_name(twofa_proto_call call);
 twofa_proto_call twofa_proto_call_parse(const char *word);

@@ -90,15 +90,6 @@ static bool put_item(pam_handle_t *pamh, int item, twofa_msg *hello, twofa_proto
 /* True once the server has the hello; else false with *rc the failure's code. */
 static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_module_args *a, int *rc)
 {
-	static const struct {
-		int pam;
-		twofa_proto_item slot;
-	} items[] = {
-		{PAM_SERVICE, TWOFA_ITEM_SERVICE},       {PAM_USER, TWOFA_ITEM_USER},
-		{PAM_RHOST, TWOFA_ITEM_RHOST},           {PAM_TTY, TWOFA_ITEM_TTY},
-		{PAM_RUSER, TWOFA_ITEM_RUSER},           {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
-		{PAM_OLDAUTHTOK, TWOFA_ITEM_OLDAUTHTOK},
-	};
 	twofa_msg *hello = c->out;
 	twofa_wire_result r;
 
@@ -109,16 +100,17 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 	for (size_t i = 0; i < a->nforward; i++)
 		memcpy(hello->args[i], a->forward[i], strlen(a->forward[i]) + 1);
 	hello->nargs = a->nforward;
-	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
-		if (!put_item(c->pamh, items[i].pam, hello, items[i].slot)) {
+	for (int i = 0; i < TWOFA_ITEM_COUNT; i++) {
+		int pam = twofa_proto_item_pam((twofa_proto_item)i);
+		if (pam >= 0 && !put_item(c->pamh, pam, hello, (twofa_proto_item)i)) {
 			twofa_msg_wipe(hello);
 			*rc = fail(c->pamh, c->action,
-				   items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK
-					   ? PAM_AUTH_ERR
-					   : PAM_SERVICE_ERR,
+				   pam == PAM_AUTHTOK || pam == PAM_OLDAUTHTOK ? PAM_AUTH_ERR
+									       : PAM_SERVICE_ERR,
 				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
 			return false;
 		}
+	}
 	/* The code split_answer kept, for code_from_answer. */
 	if (which == TWOFA_CALL_AUTH)
 		hello->has_item[TWOFA_ITEM_ANSWER_CODE] =

@@ -11,22 +11,14 @@
 #include "util.h"
 #include "wire.h"
 
-/* PAM's item numbers and the hello's, side by side. */
-static const struct {
-	int pam;
-	twofa_proto_item proto;
-} item_map[] = {
-	{PAM_SERVICE, TWOFA_ITEM_SERVICE},       {PAM_USER, TWOFA_ITEM_USER},
-	{PAM_RHOST, TWOFA_ITEM_RHOST},           {PAM_TTY, TWOFA_ITEM_TTY},
-	{PAM_RUSER, TWOFA_ITEM_RUSER},           {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
-	{PAM_OLDAUTHTOK, TWOFA_ITEM_OLDAUTHTOK},
-};
-
+/* The hello's item that carries a PAM item, or -1. */
 static int proto_item(int pam_item)
 {
-	for (size_t i = 0; i < sizeof(item_map) / sizeof(item_map[0]); i++)
-		if (item_map[i].pam == pam_item)
-			return (int)item_map[i].proto;
+	if (pam_item < 0)
+		return -1;
+	for (int i = 0; i < TWOFA_ITEM_COUNT; i++)
+		if (twofa_proto_item_pam((twofa_proto_item)i) == pam_item)
+			return i;
 	return -1;
 }
 
