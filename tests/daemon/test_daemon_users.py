@@ -15,6 +15,7 @@ and leaves the stored hash as it was; groups=! does not exempt it. TAP output.""
 import hashlib
 import os
 import re
+import shlex
 import signal
 import sys
 
@@ -42,7 +43,8 @@ def body(t, module):
     w = World()
     cap = SyslogCapture(env)
     os.chmod(cap.path, 0o666)  # the driver sends to it as the throwaway uid
-    me = as_user(user.uid, user.gid)
+    memcheck = shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))  # the valgrind variant's
+    me, root = as_user(user.uid, user.gid) + memcheck, memcheck
 
     def twofa(args="", kind="auth"):
         return "%s required %s password=none daemon=yes socket=%s config=%s %s" % (
@@ -114,7 +116,7 @@ def body(t, module):
          % (PEER_SEND_LIMIT, PEER_SEND_LIMIT + 1))
     t.eq(len(sim.outbox(PHONE)), PEER_SEND_LIMIT, "the simulator sent exactly %d codes" % PEER_SEND_LIMIT)
     t.eq(len(env.state(user.name)["sends"]), PEER_SEND_LIMIT, "state.db counts %d sends" % PEER_SEND_LIMIT)
-    root_runs = [login(locker, [UNIX_PASSWORD, code], ops=("auth",), wrapper=[]) for _ in range(2)]
+    root_runs = [login(locker, [UNIX_PASSWORD, code], ops=("auth",), wrapper=root) for _ in range(2)]
     t.eq([r.code("auth") for r in root_runs], ["PAM_SUCCESS"] * 2,
          "a root caller on the same user, same window: still gets its codes (send_limit=10)")
     t.eq(len(sim.outbox(PHONE)), PEER_SEND_LIMIT + 2, "2 more codes sent")
@@ -125,7 +127,7 @@ def body(t, module):
     # -- groups= and the password call ---------------------------------------------------------
     scoped = service("scoped", "groups=!%s" % user.name)  # useradd's private group
     fresh()
-    run = login(scoped, [UNIX_PASSWORD, code], ops=("auth",), wrapper=[])
+    run = login(scoped, [UNIX_PASSWORD, code], ops=("auth",), wrapper=root)
     t.ok(run.codes() == ["PAM_SUCCESS"] and sim.outbox() == [],
          "groups=!%s, a root caller: the user is out of scope (no code)" % user.name, run.describe())
     fresh()

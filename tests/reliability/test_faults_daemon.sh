@@ -3,4 +3,5 @@
 # TWOFA_TRANSPORT=daemon: daemon=yes socket=PATH) instead of a server per PAM call.
 # TAP output.
 # SPDX-License-Identifier: GPL-3.0-or-later
-TWOFA_TRANSPORT=daemon exec "${PYTHON3:-python3}" "${TWOFA_SRCDIR:?TWOFA_SRCDIR is not set}/tests/reliability/test_faults.py"
+srcdir=${TWOFA_SRCDIR:?TWOFA_SRCDIR is not set}
+TWOFA_TRANSPORT=daemon exec "${PYTHON3:-python3}" "$srcdir/tests/reliability/test_faults.py"
