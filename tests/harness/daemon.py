@@ -8,6 +8,14 @@ uid; and systemd-socket-activate for the LISTEN_FDS path.
     d.start()                             # --foreground --socket DIR/run/twofad.sock
     d.wait_log("serving on")
     d.stop()                              # SIGTERM, then the exit status
+
+For a caller that is not root: World() copies the driver and the module into a
+world-readable directory with a confdir of its own (the tree and Env's dir may be 0700),
+and as_user(uid, gid) is the run_pam wrapper that drops to that uid:
+
+    w = World()
+    w.service("unlock", ["auth required %s daemon=yes socket=%s" % (w.module, d.socket)])
+    run_pam(w, "unlock", "someone", ["auth"], wrapper=as_user(uid, gid), driver=w.driver)
 """
 
 import atexit
@@ -24,6 +32,7 @@ import tempfile
 import time
 
 from harness.paths import BUILDDIR, PYTHON
+from harness.pam import DRIVER, module_path
 
 TWOFAD = os.path.join(BUILDDIR, "server", "twofad")
 CONNECT_PROBE = os.path.join(BUILDDIR, "tests", "daemon", "connect_probe")
@@ -245,3 +254,35 @@ def served(sock, timeout=10):
         return False
     reply = read_frame(sock, timeout)
     return reply is not None and reply.get("t") == "done"
+
+
+def as_user(uid, gid):
+    """A run_pam wrapper running the driver with all uids and gids set to uid and gid."""
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"]
+
+
+class World:
+    """The driver and pam_twofa.so copied into a world-readable directory under /tmp, and a
+    confdir there (service files 0644): what a driver run as another uid must read. Has the
+    .confdir run_pam needs, so it stands in for an Env there. Removed at exit."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="twofa-world-", dir="/tmp")
+        os.chmod(self.dir, 0o755)
+        self.driver = os.path.join(self.dir, "pam_driver")
+        self.module = os.path.join(self.dir, "pam_twofa.so")
+        for src, dst in ((DRIVER, self.driver), (module_path(), self.module)):
+            shutil.copy(src, dst)
+            os.chmod(dst, 0o755)
+        self.confdir = os.path.join(self.dir, "pam.d")
+        os.mkdir(self.confdir, 0o755)
+        self.service("other", ["%s required pam_deny.so" % k
+                               for k in ("auth", "account", "password", "session")])
+        atexit.register(shutil.rmtree, self.dir, True)
+
+    def service(self, name, lines):
+        path = os.path.join(self.confdir, name)
+        with open(path, "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        os.chmod(path, 0o644)
+        return name

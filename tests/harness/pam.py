@@ -18,6 +18,7 @@ RawAnswer(bytes) (sent byte for byte), None (a NULL resp), FAIL (the conversatio
 or NORESP (the conversation returns no resp array). A list that runs out answers FAIL.
 Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so; the
 server it starts: $TWOFA_SERVER, else $TWOFA_BUILDDIR/server/twofa-server.
+$TWOFA_TRANSPORT=daemon makes module_words() (so Env.twofa_line) reach a twofad instead.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
 """
 
@@ -66,10 +67,33 @@ def module_with_server():
     return "%s server=%s" % (module_path(), server_path())
 
 
+# The transport the module lines of module_words() take: "call" (the default: the module
+# starts the built server per PAM call) or "daemon" ($TWOFA_TRANSPORT=daemon: one twofad per
+# config, started on it at first use and stopped at exit; the lines say daemon=yes socket=).
+TRANSPORT = os.environ.get("TWOFA_TRANSPORT", "call")
+if TRANSPORT not in ("call", "daemon"):
+    raise RuntimeError("TWOFA_TRANSPORT=%s: call or daemon" % TRANSPORT)
+_twofads = {}
+
+
+def transport_daemon(config_path):
+    """The harness.daemon.Twofad serving config_path under TWOFA_TRANSPORT=daemon (started
+    at the first call), or None for the per-call transport."""
+    if TRANSPORT != "daemon":
+        return None
+    if config_path not in _twofads:
+        from harness.daemon import Twofad
+        _twofads[config_path] = Twofad(config_path).start()
+    return _twofads[config_path]
+
+
 def module_words(config_path):
     """The arguments every test's module line starts with: its config and the built
-    server (the installed default is pkglibexecdir's)."""
-    return "config=%s server=%s" % (config_path, server_path())
+    server (the installed default is pkglibexecdir's); under TWOFA_TRANSPORT=daemon also
+    daemon=yes and the socket of the twofad that serves that config."""
+    words = "config=%s server=%s" % (config_path, server_path())
+    d = transport_daemon(config_path)
+    return words if d is None else "%s daemon=yes socket=%s" % (words, d.socket)
 
 
 # -- the driver's line protocol ----------------------------------------------------------

@@ -17,7 +17,10 @@ run (Argon2id and process exit): what is left is what the network part took.
 TLS, DNS and connect failures happen when the connection is set up, which is at send: the
 check reuses that connection, so they are tested at send only (a reset at check covers a
 connection lost mid-transaction). Broken stores fail closed with PAM_SERVICE_ERR and a log
-line naming the problem, and `twofa-enroll db check` exits non-zero and names it too."""
+line naming the problem, and `twofa-enroll db check` exits non-zero and names it too.
+
+With TWOFA_TRANSPORT=daemon (test_faults_daemon.sh) the same matrix runs through one twofad
+(harness.pam's module_words adds daemon=yes socket=)."""
 
 import os
 import shutil
@@ -27,7 +30,8 @@ import time
 
 from harness.tap import Tap
 from harness.sim import Sim
-from harness.pam import DRIVER, MKMEMBER, Env, SyslogCapture, module_path, run_pam
+from harness.pam import (DRIVER, MKMEMBER, TRANSPORT, Env, SyslogCapture, module_path, run_pam,
+                         transport_daemon)
 from harness.cli import CLI, run_cli
 from harness.reliability import log_problems, require_built, run_programs_bare, wait_quiet
 
@@ -222,7 +226,11 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
 # containers, it keeps the caller's lower one): a low limit leaves the module no fds to
 # start the server, or the server none for its work, and either fails closed with a line
 # that is not an outage; a higher one changes nothing (Twilio answers).
-seen = {"closed": 0, "twilio": 0, "success": [], "outage": []}
+#
+# Through twofad (TWOFA_TRANSPORT=daemon) the caller's limit never reaches the server: a low
+# one can only keep libpam from loading the module or the module from opening its socket
+# (the lowest limits), and from there on every run reaches Twilio.
+seen = {"closed": 0, "twilio": 0, "success": [], "outage": [], "closed_at": [], "twilio_at": []}
 for limit in range(4, 41):
     fresh()
     run = run_pam(env, "safe", "alice", ["auth"], rhost="192.0.2.7", syslog=cap,
@@ -235,13 +243,26 @@ for limit in range(4, 41):
         seen["outage"].append((limit, texts))
     if "wrong code" in texts:
         seen["twilio"] += 1
+        seen["twilio_at"].append(limit)
     elif run.code("auth") != "PAM_SUCCESS":
         seen["closed"] += 1
+        seen["closed_at"].append((limit, run.code("auth"), texts))
 t.ok(not seen["success"], "RLIMIT_NOFILE 4..40 under failmode=safe: never PAM_SUCCESS",
      seen["success"])
 t.ok(seen["twilio"] > 0 and not seen["outage"],
      "RLIMIT_NOFILE 4..40: %d runs reached Twilio, %d failed closed on this machine, none "
      "was taken for an outage" % (seen["twilio"], seen["closed"]), seen["outage"])
+if TRANSPORT == "daemon":
+    # Closed before the server: libpam could not load the module (no line) or the module
+    # could not reach twofad (its "twofad: ..." line). Never a line of the server's.
+    lowest = [limit for limit, _, _ in seen["closed_at"]]
+    before_server = all(code in ("PAM_MODULE_UNKNOWN", "PAM_AUTHINFO_UNAVAIL")
+                        and (not texts or "twofad:" in texts) for _, code, texts in seen["closed_at"])
+    t.ok(lowest == list(range(4, 4 + len(lowest))) and before_server
+         and seen["twilio_at"] == list(range(4 + len(lowest), 41)),
+         "through twofad the caller's limit does not reach the server: only the lowest %d "
+         "limits fail, before the module has its socket; every run above reaches Twilio"
+         % len(lowest), seen["closed_at"])
 
 # -- broken stores -----------------------------------------------------------------------------
 pristine = env.members_db + ".pristine"
@@ -311,6 +332,11 @@ fresh()
 run = run_pam(env, "secure", "alice", ["auth"], answers=[PASSWORD, sim.code_answer(ALICE)])
 t.eq(run.codes(), ["PAM_SUCCESS"], "the restored store works again (the damage was the cause)")
 
+d = transport_daemon(env.config_path)
+if d is not None:
+    t.ok(d.proc.poll() is None and not d.sanitizer_lines(),
+         "TWOFA_TRANSPORT=daemon: one twofad (pid %d) served the suite and is still up, with "
+         "no sanitizer report" % d.pid, d.text()[-2000:])
 cap.close()
 env.cleanup()
 sim.stop()

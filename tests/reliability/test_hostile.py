@@ -7,7 +7,8 @@ the right password); every user name once to the whole stack. Asserted each time
 result is never PAM_SUCCESS (unless the right code was typed: the module trims blanks,
 spaces/tabs at both ends and CR/LF at the end, so "  CODE  " and "CODE\\n" pass), the
 driver exits cleanly, a wrong password sends nothing, and the syslog lines have no raw
-control characters and no printf expansion. Same length in CI and with TWOFA_LONG=1."""
+control characters and no printf expansion. Same length in CI and with TWOFA_LONG=1.
+With TWOFA_TRANSPORT=daemon (test_hostile_daemon.sh) the same inputs go through one twofad."""
 
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import sys
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.pam import (DRIVER, MKMEMBER, RESULT_LINE, Env, PamRun, RawAnswer, Result,
-                         SyslogCapture, module_path, run_pam)
+                         SyslogCapture, module_path, run_pam, transport_daemon)
 from harness.reliability import log_problems, require_built, wait_quiet
 
 t = Tap()
@@ -158,6 +159,11 @@ for label, user in USERS:
         t.ok(not any(x.startswith("FAKE") for x in texts),
              "user with a newline: cannot forge a second log line", texts)
 
+d = transport_daemon(env.config_path)
+if d is not None:
+    t.ok(d.proc.poll() is None and not d.sanitizer_lines(),
+         "TWOFA_TRANSPORT=daemon: one twofad (pid %d) served the suite and is still up, with "
+         "no sanitizer report" % d.pid, d.text()[-2000:])
 cap.close()
 env.cleanup()
 sim.stop()
