@@ -70,7 +70,8 @@ try:
                        input="print-dirs:\n\t@echo $(systemdsystemunitdir) $(sbindir) $(localstatedir)\n",
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        env=dict(os.environ, MAKEFLAGS="", MFLAGS=""))
-    unitdir, sbindir, statedir = q.stdout.split()
+    # The last line: make may first remake a Makefile whose inputs changed, and say so.
+    unitdir, sbindir, statedir = (q.stdout.strip().splitlines() or [""])[-1].split()
     r = subprocess.run(["make", "-s", "-C", BUILDDIR, "install-systemdsystemunitDATA",
                         "DESTDIR=" + dest], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, env=dict(os.environ, MAKEFLAGS="", MFLAGS=""))
