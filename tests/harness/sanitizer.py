@@ -125,7 +125,8 @@ _VALGRIND_LINE = re.compile(r"^==\d+== ?(.*)$")
 
 def _errors(text):
     """The report's lines that are errors: valgrind's "Warning:" blocks (a large
-    allocation, an unknown ioctl) are not; every other line of a report is."""
+    allocation, an unknown ioctl) are not; every other line of a report is (the wrapper
+    shows only the leak kinds it counts as errors)."""
     out, in_warning = [], False
     for line in text.splitlines():
         m = _VALGRIND_LINE.match(line)
