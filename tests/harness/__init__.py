@@ -16,4 +16,10 @@ it the same way, e.g. `from harness.pam import Env, run_pam`.
     harness.pam_auth_update  the real pam-auth-update over copies of the system's PAM
                              directories in a private mount namespace
     harness.reliability      what the reliability suites add: LONG, log_problems, ...
+    harness.sanitizer        the servers under the variant's memcheck or sanitizer
+                             options; a report fails the test (exit status 99)
 """
+
+# First of the harness's exit handlers, so it runs last: the servers' memcheck and sanitizer
+# reports are read after every other handler stopped what it started.
+from harness import sanitizer  # noqa: E402,F401

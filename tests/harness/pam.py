@@ -17,7 +17,8 @@ callable(kind, text, run) called per prompt. An answer is a str (sent as the tex
 RawAnswer(bytes) (sent byte for byte), None (a NULL resp), FAIL (the conversation fails)
 or NORESP (the conversation returns no resp array). A list that runs out answers FAIL.
 Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so; the
-server it starts: $TWOFA_SERVER, else $TWOFA_BUILDDIR/server/twofa-server.
+server it starts: $TWOFA_SERVER, else $TWOFA_BUILDDIR/server/twofa-server, through
+harness.sanitizer when the variant checks it ($TWOFA_SERVER_WRAPPER, $TWOFA_SERVER_ENV).
 $TWOFA_TRANSPORT=daemon makes module_words() (so Env.twofa_line) reach a twofad instead.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
 """
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 
+from harness import sanitizer
 from harness.paths import BUILDDIR, PYTHON, SRCDIR
 
 DRIVER = os.path.join(BUILDDIR, "tests", "pam", "pam_driver")
@@ -55,10 +57,16 @@ def module_path():
     return os.path.abspath(p) if os.path.exists(p) else None
 
 
-def server_path():
-    """Absolute path of the built twofa-server (the module's server= argument)."""
+def real_server_path():
+    """Absolute path of the built twofa-server ($TWOFA_SERVER overrides)."""
     p = os.environ.get("TWOFA_SERVER") or os.path.join(BUILDDIR, "server", "twofa-server")
     return os.path.abspath(p)
+
+
+def server_path():
+    """The module's server= argument: the built twofa-server, or the script that runs it
+    under the variant's memcheck or sanitizer options (harness.sanitizer)."""
+    return sanitizer.server(real_server_path())
 
 
 def module_with_server():

@@ -20,9 +20,10 @@ LONG = os.environ.get("TWOFA_LONG", "") not in ("", "0")
 
 def run_programs_bare():
     """For suites that assert timing (timeout + 1 s, lock deadlines, throughput): run the
-    PAM driver and twofa-enroll without the valgrind variant's memcheck wrappers. The
-    module's and the CLI's memcheck comes from tests/pam, tests/cli and test_hostile.py."""
-    for wrapper in ("TWOFA_PAM_WRAPPER", "TWOFA_CLI_WRAPPER"):
+    PAM driver, twofa-enroll and twofa-server without the valgrind variant's memcheck
+    wrappers. The module's, the server's and the CLI's memcheck comes from tests/pam,
+    tests/cli and test_hostile.py."""
+    for wrapper in ("TWOFA_PAM_WRAPPER", "TWOFA_CLI_WRAPPER", "TWOFA_SERVER_WRAPPER"):
         os.environ.pop(wrapper, None)
 
 

@@ -30,7 +30,11 @@ import time
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.pam import DRIVER, Env, SyslogCapture, module_path, run_pam, server_path
+from harness import sanitizer
 
+# This test inspects the server's own process (its executable, its empty environment),
+# which a memcheck wrapper or sanitizer options would change: the bare server.
+sanitizer.bare()
 HERE = os.path.dirname(os.path.abspath(__file__))
 t = Tap()
 MODULE = module_path()
