@@ -79,8 +79,11 @@ t.ok(all(r.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"] for r in runs), "%d logins 
 t.eq(api_connections(), N, "per call, each login opens its own connection (%d)" % N)
 
 # -- a polkit-like sandbox: no network, / read-only -------------------------------------
+# A private, writable /var/tmp as polkit's PrivateTmp=yes gives (valgrind, in the valgrind
+# variant, needs a temporary file); /tmp stays, read-only, for the test's own files.
 SANDBOX = ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c",
-           'mount --bind / / && mount -o remount,bind,ro / && exec "$@"', "sandbox"]
+           'mount --bind / / && mount -o remount,bind,ro / && mount -t tmpfs tmpfs /var/tmp && '
+           'exec env TMPDIR=/var/tmp "$@"', "sandbox"]
 wrapper = SANDBOX + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
 env.fresh()
 run = login(via, [PASSWORD, code], wrapper=wrapper)

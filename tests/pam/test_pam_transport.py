@@ -120,13 +120,29 @@ fails_closed("a server that announces a 1 GiB frame", "server=" + fake("bigframe
              "a frame of a length the protocol does not allow", answers=())
 fails_closed("a server that hangs", "server=%s server_timeout=2" % fake("hang"),
              "no answer before the deadline", answers=(), bound=30)
+def descends_from_us(pid):
+    """True when pid is a child, grandchild ... of this test process (make check runs other
+    tests, with servers of their own, beside this one)."""
+    for _ in range(64):
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                pid = int(re.search(r"^PPid:\s*(\d+)", f.read(), re.M).group(1))
+        except (OSError, AttributeError):
+            return False
+        if pid == os.getpid():
+            return True
+        if pid <= 1:
+            return False
+    return False
+
+
 def server_pids():
-    """The twofa-server processes now running (the real binary)."""
+    """The twofa-server processes this test started (the real binary)."""
     pids = []
     for p in os.listdir("/proc"):
         if p.isdigit():
             try:
-                if os.readlink("/proc/%s/exe" % p) == os.path.realpath(SERVER):
+                if os.readlink("/proc/%s/exe" % p) == os.path.realpath(SERVER) and descends_from_us(int(p)):
                     pids.append(int(p))
             except OSError:
                 pass
