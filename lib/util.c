@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "util.h"
 
+/* explicit_bzero, not sodium_memzero: these helpers are linked into the
+ * module, which links no libsodium. Neither wipe may be optimised away. */
 void twofa_free_secret(char *secret)
 {
 	if (secret == NULL)
 		return;
-	sodium_memzero(secret, strlen(secret));
+	explicit_bzero(secret, strlen(secret));
 	free(secret);
 }
 
@@ -22,7 +22,7 @@ void twofa_free_wiped(void *buf, size_t len)
 {
 	if (buf == NULL)
 		return;
-	sodium_memzero(buf, len);
+	explicit_bzero(buf, len);
 	free(buf);
 }
 

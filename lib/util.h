@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
-/* Wipes a NUL-terminated secret with sodium_memzero, then frees it. NULL is fine. */
+/* Wipes a NUL-terminated secret (explicit_bzero), then frees it. NULL is fine. */
 void twofa_free_secret(char *secret);
 
 /* Wipes len bytes then frees. NULL is fine. */

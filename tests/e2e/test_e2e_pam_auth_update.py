@@ -26,7 +26,7 @@ import stat
 import sys
 
 from harness.sim import Sim
-from harness.pam import Env
+from harness.pam import Env, module_words
 from harness import e2e
 from harness.pam_auth_update import (CMD_ENV, PAMTESTER, PAM_AUTH_UPDATE, PROGRAMS, Namespace,
                                      install_profile)
@@ -181,9 +181,9 @@ def tests(tap, module):
     out = "exit %d\nstdout:\n%s\nstderr:\n%s" % (r.returncode, r.stdout, r.stderr)
     tap.ok(r.returncode == 0 and "not updating" not in r.stderr,
            "pam-auth-update --enable twofa (noninteractive) succeeds", out)
-    check_generated(tap, ns, "auth", ["config=" + env.config_path, "password=none",
-                                      "nullok"], module)
-    check_generated(tap, ns, "account", ["config=" + env.config_path, "nullok"], module)
+    built = module_words(env.config_path).split()
+    check_generated(tap, ns, "auth", built + ["password=none", "nullok"], module)
+    check_generated(tap, ns, "account", built + ["nullok"], module)
     for kind in ("password", "session", "session-noninteractive"):
         with open(os.path.join(pamd, "common-" + kind)) as f:
             tap.eq(f.read(), originals[kind], "common-%s unchanged (the profile has no "

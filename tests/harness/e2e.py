@@ -23,7 +23,7 @@ import sys
 import tempfile
 
 from harness.paths import BUILDDIR, PYTHON, SRCDIR
-from harness.pam import MKMEMBER, module_path
+from harness.pam import MKMEMBER, module_path, module_words
 from harness.tap import Tap
 
 ASKPASS = os.path.join(SRCDIR, "tests", "e2e", "askpass.py")
@@ -240,10 +240,10 @@ _MODULE_WORD = re.compile(r"(?<![\w/.])pam_twofa\.so(?![\w.])")
 def with_built_module(path, env, module):
     """The text of PATH (a file in etc/) with only the module path changed: every
     `pam_twofa.so` becomes the built module's absolute path followed by config=ENV's
-    twofa.conf."""
+    twofa.conf and server= the built server."""
     with open(path) as f:
         text = f.read()
-    replacement = "%s config=%s" % (module, env.config_path)
+    replacement = "%s %s" % (module, module_words(env.config_path))
     new, count = _MODULE_WORD.subn(lambda m: replacement, text)
     if count == 0:
         raise Prerequisite("%s does not name pam_twofa.so" % os.path.relpath(path, SRCDIR))

@@ -16,7 +16,8 @@ Answers: a list (consumed one per prompt; an entry may itself be a callable) or 
 callable(kind, text, run) called per prompt. An answer is a str (sent as the text),
 RawAnswer(bytes) (sent byte for byte), None (a NULL resp), FAIL (the conversation fails)
 or NORESP (the conversation returns no resp array). A list that runs out answers FAIL.
-Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so.
+Module path: $TWOFA_PAM_MODULE, else $TWOFA_BUILDDIR/pam_twofa/.libs/pam_twofa.so; the
+server it starts: $TWOFA_SERVER, else $TWOFA_BUILDDIR/server/twofa-server.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
 """
 
@@ -51,6 +52,24 @@ def module_path():
     p = os.environ.get("TWOFA_PAM_MODULE") or os.path.join(
         BUILDDIR, "pam_twofa", ".libs", "pam_twofa.so")
     return os.path.abspath(p) if os.path.exists(p) else None
+
+
+def server_path():
+    """Absolute path of the built twofa-server (the module's server= argument)."""
+    p = os.environ.get("TWOFA_SERVER") or os.path.join(BUILDDIR, "server", "twofa-server")
+    return os.path.abspath(p)
+
+
+def module_with_server():
+    """'/abs/pam_twofa.so server=/abs/twofa-server': a module line's start for tests that
+    give config= themselves."""
+    return "%s server=%s" % (module_path(), server_path())
+
+
+def module_words(config_path):
+    """The arguments every test's module line starts with: its config and the built
+    server (the installed default is pkglibexecdir's)."""
+    return "config=%s server=%s" % (config_path, server_path())
 
 
 # -- the driver's line protocol ----------------------------------------------------------
@@ -351,7 +370,7 @@ class Env:
         module = module or module_path()
         if module is None:
             raise RuntimeError("pam_twofa.so is not built (set TWOFA_PAM_MODULE)")
-        return ("%s config=%s %s" % (module, self.config_path, args)).rstrip()
+        return ("%s %s %s" % (module, module_words(self.config_path), args)).rstrip()
 
     def twofa_line(self, args="", kind="auth", control="required"):
         return "%s %s %s" % (kind, control, self.twofa_module_args(args))

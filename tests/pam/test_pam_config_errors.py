@@ -12,7 +12,7 @@ import sys
 
 from harness.tap import Tap
 from harness.sim import Sim
-from harness.pam import Env, SyslogCapture, module_path, run_pam
+from harness.pam import Env, SyslogCapture, module_path, module_with_server, run_pam
 
 t = Tap()
 if not t.ok(module_path() is not None, "pam_twofa.so is built"):
@@ -54,7 +54,7 @@ CASES = [
 for kind, action in (("auth", "auth"), ("account", "account")):  # PAM type, our action word
     for what, args, reason in CASES:
         svc = "cfgerr-%s" % kind
-        env.service(svc, ["%s required %s %s" % (kind, MODULE, args)])
+        env.service(svc, ["%s required %s %s" % (kind, module_with_server(), args)])
         cap.clear()
         run = run_pam(env, svc, "alice", ["auth" if kind == "auth" else "acct"], answers=[], rhost="192.0.2.9",
                       syslog=cap)

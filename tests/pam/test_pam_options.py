@@ -12,7 +12,7 @@ import sys
 from harness.paths import BUILDDIR
 from harness.tap import Tap
 from harness.sim import Sim
-from harness.pam import Env, SyslogCapture, module_path, run_pam
+from harness.pam import Env, SyslogCapture, module_path, module_with_server, run_pam
 
 t = Tap()
 if not t.ok(module_path() is not None, "pam_twofa.so is built"):
@@ -168,11 +168,11 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and stored_hash("alice") == after,
 env.write_config({"password_strength": "interactive"})
 
 # -- configuration errors fail closed --------------------------------------------------------
-env.service("noconf", ["auth required %s config=%s/missing.conf" % (module_path(), env.dir)])
+env.service("noconf", ["auth required %s config=%s/missing.conf" % (module_with_server(), env.dir)])
 run = login("noconf", "alice", [])
 t.ok(run.code("auth") == "PAM_SERVICE_ERR" and run.prompts() == [], "a missing config file: PAM_SERVICE_ERR",
      run.describe())
-env.service("relconf", ["auth required %s config=twofa.conf" % module_path()])
+env.service("relconf", ["auth required %s config=twofa.conf" % module_with_server()])
 run = login("relconf", "alice", [])
 t.eq(run.code("auth"), "PAM_SERVICE_ERR", "a relative config= path: PAM_SERVICE_ERR")
 run = login(service("badgroups", "groups=admins,,staff"), "alice", [])

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include <security/pam_modules.h>
+#include "host.h"
 
 #include "config.h"
 #include "decision.h"

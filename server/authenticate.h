@@ -3,14 +3,14 @@
 #ifndef PAM_TWOFA_AUTHENTICATE_H
 #define PAM_TWOFA_AUTHENTICATE_H
 
-#include <security/pam_modules.h>
+#include "host.h"
 
 #include "audit.h"
 #include "decision.h"
 #include "options.h"
 
 /* Fills *d with the answer; audit is started here once the user is known. */
-void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
 			twofa_decision *d);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include <security/pam_modules.h>
+#include "host.h"
 
 #include "audit.h"
 #include "decision.h"
@@ -15,7 +15,7 @@
 /* Runs the send + prompt + check loop for an enrolled, active member whose
  * first factor held, and fills *d with its answer (naming where the code
  * went once that is known). */
-void twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, const twofa_member *member,
+void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twofa_member *member,
 			 twofa_audit *audit, twofa_decision *d);
 
 #endif

@@ -7,7 +7,7 @@
 #include "pam_user.h"
 #include "username.h"
 
-bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+bool twofa_pam_user(twofa_host *host, const char *action, const char *typed, bool debug, char **canonical,
 		    twofa_audit *audit, twofa_decision *d)
 {
 	twofa_error err;
@@ -18,7 +18,7 @@ bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, b
 	st = twofa_canonical_user(typed, canonical, &known, &err);
 	if (st != TWOFA_OK) {
 		/* Not knowing whether this is an alias of a member: fail closed. */
-		twofa_audit_init(audit, pamh, action, typed, debug);
+		twofa_audit_init(audit, host, action, typed, debug);
 		twofa_decide(d,
 			     st == TWOFA_ENOMEM
 				     ? PAM_BUF_ERR
@@ -26,7 +26,7 @@ bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, b
 			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "%s", err.msg);
 		return false;
 	}
-	twofa_audit_init(audit, pamh, action, *canonical, debug);
+	twofa_audit_init(audit, host, action, *canonical, debug);
 	if (known && strcmp(typed, *canonical) != 0)
 		twofa_audit_debug(audit, "the user database knows '%.80s' as this account", typed);
 	return true;

@@ -8,10 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <security/pam_ext.h>
 
 #include "answer.h"
-#include "conv.h"
+#include "host.h"
 #include "decision.h"
 #include "phone.h"
 #include "second_factor.h"
@@ -20,7 +19,7 @@
 #include "verify.h"
 
 typedef struct code_round {
-	pam_handle_t *pamh;
+	twofa_host *host;
 	const twofa_options *opts;
 	const twofa_member *member;
 	twofa_audit *audit;
@@ -63,7 +62,7 @@ static void outage(code_round *r, const twofa_verify_result *res, const char *wh
 	const char *refusal = NULL;
 
 	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
-		refusal = twofa_failmode_safe_refusal(getuid());
+		refusal = twofa_failmode_safe_refusal((uid_t)r->host->caller_ruid);
 		if (refusal == NULL) {
 			decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
 			       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
@@ -247,7 +246,7 @@ static bool count_wrong_code(code_round *r)
 	twofa_error err;
 
 	if (twofa_state_record_failure(c->state_db, &s, time(NULL), 0, NULL, &locked_until, &err) != TWOFA_OK) {
-		pam_syslog(r->pamh, LOG_ERR, "could not count a failure for %s: %s", r->audit->user, err.msg);
+		twofa_host_syslog(r->host, LOG_ERR, "could not count a failure for %s: %s", r->audit->user, err.msg);
 		return true; /* cannot count: stop rather than allow unlimited guesses */
 	}
 	return locked_until != 0;
@@ -337,7 +336,7 @@ static void ask_for_code(code_round *r)
 		int rc;
 
 		build_prompt(r, retry, c->max_tries - tries, prompt, sizeof(prompt));
-		rc = twofa_conv_ask(r->pamh, PAM_PROMPT_ECHO_ON, prompt, &answer);
+		rc = twofa_host_ask(r->host, PAM_PROMPT_ECHO_ON, prompt, &answer);
 		if (rc != PAM_SUCCESS) {
 			cancel_pending(r);
 			decide(r, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, 0,
@@ -413,10 +412,10 @@ static void ask_for_code(code_round *r)
 	       "wrong code %ld times (max_tries)", tries);
 }
 
-void twofa_second_factor(pam_handle_t *pamh, const twofa_options *opts, const twofa_member *member,
+void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twofa_member *member,
 			 twofa_audit *audit, twofa_decision *d)
 {
-	code_round r = {.pamh = pamh,
+	code_round r = {.host = host,
 			.opts = opts,
 			.member = member,
 			.audit = audit,

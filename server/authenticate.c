@@ -6,11 +6,10 @@
 #include <syslog.h>
 #include <time.h>
 
-#include <security/pam_ext.h>
 
 #include "audit.h"
 #include "authenticate.h"
-#include "conv.h"
+#include "host.h"
 #include "decision.h"
 #include "members.h"
 #include "password.h"
@@ -25,7 +24,7 @@
 typedef enum factor_result { FACTOR_HELD = 0, FACTOR_WRONG, FACTOR_DECIDED } factor_result;
 
 typedef struct login {
-	pam_handle_t *pamh;
+	twofa_host *host;
 	const twofa_options *opts;
 	twofa_audit *audit;
 	twofa_decision *d;
@@ -52,7 +51,7 @@ static factor_result get_password(login *l, char **password, bool *from_stack)
 	*password = NULL;
 	*from_stack = false;
 	if (l->opts->use_first_pass || l->opts->try_first_pass) {
-		if (pam_get_item(l->pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
+		if (twofa_host_get_item(l->host, PAM_AUTHTOK, &item) == PAM_SUCCESS && item != NULL) {
 			*password = strdup(item);
 			*from_stack = true;
 			if (*password != NULL)
@@ -68,7 +67,7 @@ static factor_result get_password(login *l, char **password, bool *from_stack)
 			return FACTOR_DECIDED;
 		}
 	}
-	rc = twofa_conv_ask(l->pamh, PAM_PROMPT_ECHO_OFF, l->opts->password_prompt, password);
+	rc = twofa_host_ask(l->host, PAM_PROMPT_ECHO_OFF, l->opts->password_prompt, password);
 	if (rc == PAM_SUCCESS)
 		return FACTOR_HELD;
 	if (rc == PAM_AUTH_ERR && !l->enrolled)
@@ -111,7 +110,7 @@ static void upgrade_hash(login *l, const char *password)
 	if (fresh == NULL)
 		return;
 	if (twofa_members_update(l->opts->cfg.members_db, l->user, rehash, &fresh, &err) != TWOFA_OK)
-		pam_syslog(l->pamh, LOG_WARNING, "could not store the re-hashed password of %s: %s",
+		twofa_host_syslog(l->host, LOG_WARNING, "could not store the re-hashed password of %s: %s",
 			   l->audit->user, err.msg);
 	else
 		twofa_audit_debug(l->audit, "password re-hashed with the configured strength");
@@ -159,7 +158,7 @@ static void end_attempt(login *l, time_t reservation, bool failed)
 
 	/* A reservation that stays behind expires by itself. */
 	if (st != TWOFA_OK)
-		pam_syslog(l->pamh, LOG_ERR, "could not %s for %s: %s",
+		twofa_host_syslog(l->host, LOG_ERR, "could not %s for %s: %s",
 			   failed ? "count a failure" : "end a password check", l->audit->user, err.msg);
 }
 
@@ -195,7 +194,7 @@ static factor_result first_factor(login *l)
 	} else if (twofa_password_verify(l->member.password_hash, password, &err) == TWOFA_OK) {
 		held = true;
 		upgrade_hash(l, password);
-		if (!from_stack && pam_set_item(l->pamh, PAM_AUTHTOK, password) != PAM_SUCCESS)
+		if (!from_stack && twofa_host_set_item(l->host, PAM_AUTHTOK, password) != PAM_SUCCESS)
 			stored = false;
 	}
 	twofa_free_secret(password);
@@ -241,7 +240,7 @@ static void run(login *l)
 	const twofa_config *c = &l->opts->cfg;
 	twofa_error err;
 
-	if (!twofa_scope_decide(l->pamh, l->user, l->opts->groups, l->d))
+	if (!twofa_scope_decide(l->user, l->opts->groups, l->d))
 		return;
 	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
 	case TWOFA_OK:
@@ -290,10 +289,10 @@ static void run(login *l)
 			     "within grace period of an earlier login");
 		return;
 	}
-	twofa_second_factor(l->pamh, l->opts, &l->member, l->audit, l->d);
+	twofa_second_factor(l->host, l->opts, &l->member, l->audit, l->d);
 }
 
-void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
 			twofa_decision *d)
 {
 	const char *typed = NULL;
@@ -303,22 +302,22 @@ void twofa_authenticate(pam_handle_t *pamh, int flags, const twofa_options *opts
 
 	(void)flags; /* PAM_SILENT is the entry point's and the conversation's */
 	memset(&l, 0, sizeof(l));
-	l.pamh = pamh;
+	l.host = host;
 	l.opts = opts;
 	l.audit = audit;
 	l.d = d;
-	rc = pam_get_user(pamh, &typed, NULL);
+	rc = twofa_host_get_user(host, &typed);
 	if (rc != PAM_SUCCESS || typed == NULL) {
-		twofa_audit_init(audit, pamh, "auth", NULL, opts->debug);
+		twofa_audit_init(audit, host, "auth", NULL, opts->debug);
 		twofa_decide(d,
 			     rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE
 						  : (rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN),
 			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "no user name: %s",
-			     pam_strerror(pamh, rc));
+			     twofa_host_strerror(rc));
 		return;
 	}
 	/* Members, scope, lockout and grace all go by the account's own name. */
-	if (!twofa_pam_user(pamh, "auth", typed, opts->debug, &canonical, audit, d))
+	if (!twofa_pam_user(host, "auth", typed, opts->debug, &canonical, audit, d))
 		return;
 	l.user = canonical;
 	run(&l);

@@ -9,7 +9,9 @@
 
 #include "audit.h"
 #include "chauthtok.h"
-#include "conv.h"
+#include <security/pam_modules.h> /* PAM_PRELIM_CHECK, PAM_UPDATE_AUTHTOK */
+
+#include "host.h"
 #include "decision.h"
 #include "members.h"
 #include "pam_user.h"
@@ -17,16 +19,16 @@
 #include "util.h"
 
 /* The item an earlier module set, or the user's answer; a wiped copy. */
-static int obtain(pam_handle_t *pamh, int item, bool use_item, const char *prompt, char **out)
+static int obtain(twofa_host *host, int item, bool use_item, const char *prompt, char **out)
 {
 	const void *value = NULL;
 
 	*out = NULL;
-	if (use_item && pam_get_item(pamh, item, &value) == PAM_SUCCESS && value != NULL) {
+	if (use_item && twofa_host_get_item(host, item, &value) == PAM_SUCCESS && value != NULL) {
 		*out = strdup(value);
 		return *out != NULL ? PAM_SUCCESS : PAM_BUF_ERR;
 	}
-	return twofa_conv_ask(pamh, PAM_PROMPT_ECHO_OFF, prompt, out);
+	return twofa_host_ask(host, PAM_PROMPT_ECHO_OFF, prompt, out);
 }
 
 static twofa_status replace_hash(twofa_member *m, void *arg, twofa_error *err)
@@ -72,7 +74,7 @@ static bool refuse_new(twofa_decision *d, const char *fresh, const twofa_options
 	return true;
 }
 
-static void change_password(pam_handle_t *pamh, const twofa_options *opts, const char *user,
+static void change_password(twofa_host *host, const twofa_options *opts, const char *user,
 			    const twofa_member *member, twofa_decision *d)
 {
 	char *old = NULL, *fresh = NULL, *again = NULL, *stored = NULL;
@@ -81,7 +83,7 @@ static void change_password(pam_handle_t *pamh, const twofa_options *opts, const
 	twofa_error err;
 	int rc;
 
-	rc = obtain(pamh, PAM_OLDAUTHTOK, use_items, "Current password: ", &old);
+	rc = obtain(host, PAM_OLDAUTHTOK, use_items, "Current password: ", &old);
 	if (rc != PAM_SUCCESS) {
 		step_failed(d, rc, "the current password");
 		goto out;
@@ -91,13 +93,13 @@ static void change_password(pam_handle_t *pamh, const twofa_options *opts, const
 			     "password change: wrong current password");
 		goto out;
 	}
-	rc = obtain(pamh, PAM_AUTHTOK, use_items, "New password: ", &fresh);
+	rc = obtain(host, PAM_AUTHTOK, use_items, "New password: ", &fresh);
 	if (rc != PAM_SUCCESS) {
 		step_failed(d, rc, "the new password");
 		goto out;
 	}
 	if (!use_items) {
-		rc = obtain(pamh, PAM_AUTHTOK, false, "Retype new password: ", &again);
+		rc = obtain(host, PAM_AUTHTOK, false, "Retype new password: ", &again);
 		if (rc != PAM_SUCCESS) {
 			step_failed(d, rc, "the retyped password");
 			goto out;
@@ -123,7 +125,7 @@ static void change_password(pam_handle_t *pamh, const twofa_options *opts, const
 		goto out;
 	}
 	if (!use_items)
-		(void)pam_set_item(pamh, PAM_AUTHTOK, fresh);
+		(void)twofa_host_set_item(host, PAM_AUTHTOK, fresh);
 	twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE, TWOFA_MSG_NONE, "password changed");
 out:
 	sodium_memzero(hash, sizeof(hash));
@@ -133,7 +135,7 @@ out:
 	twofa_free_secret(stored);
 }
 
-void twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
 		     twofa_decision *d)
 {
 	const char *typed = NULL;
@@ -147,13 +149,13 @@ void twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts, t
 			     "password=none: the store's password is not in use");
 		return;
 	}
-	rc = pam_get_user(pamh, &typed, NULL);
+	rc = twofa_host_get_user(host, &typed);
 	if (rc != PAM_SUCCESS || typed == NULL) {
 		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_DEBUG,
 			     TWOFA_MSG_NONE, "no user name");
 		return;
 	}
-	if (!twofa_pam_user(pamh, "password", typed, opts->debug, &user, audit, d)) {
+	if (!twofa_pam_user(host, "password", typed, opts->debug, &user, audit, d)) {
 		if (d->pam_code != PAM_BUF_ERR)
 			d->pam_code = PAM_AUTHTOK_ERR;
 		return;
@@ -164,7 +166,7 @@ void twofa_chauthtok(pam_handle_t *pamh, int flags, const twofa_options *opts, t
 			twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "the store is readable and the user enrolled");
 		else
-			change_password(pamh, opts, user, &member, d);
+			change_password(host, opts, user, &member, d);
 		twofa_member_free(&member);
 		break;
 	case TWOFA_ENOTFOUND:

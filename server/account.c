@@ -15,12 +15,12 @@
 /* The member's status decides; user is the account's own name. Out of
  * scope, or not enrolled under nullok, is not ours to say: no line unless
  * debug. */
-static void check_member(const twofa_options *opts, pam_handle_t *pamh, const char *user, twofa_decision *d)
+static void check_member(const twofa_options *opts, const char *user, twofa_decision *d)
 {
 	twofa_member member;
 	twofa_error err;
 
-	if (!twofa_scope_decide(pamh, user, opts->groups, d))
+	if (!twofa_scope_decide(user, opts->groups, d))
 		return;
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
@@ -54,7 +54,7 @@ static void check_member(const twofa_options *opts, pam_handle_t *pamh, const ch
 	twofa_member_free(&member);
 }
 
-void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, twofa_audit *audit,
+void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
 		   twofa_decision *d)
 {
 	const char *typed = NULL;
@@ -62,18 +62,18 @@ void twofa_account(pam_handle_t *pamh, int flags, const twofa_options *opts, two
 	int rc;
 
 	(void)flags;
-	rc = pam_get_user(pamh, &typed, NULL);
+	rc = twofa_host_get_user(host, &typed);
 	if (rc != PAM_SUCCESS || typed == NULL) {
-		twofa_audit_init(audit, pamh, "account", NULL, opts->debug);
+		twofa_audit_init(audit, host, "account", NULL, opts->debug);
 		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_ERR,
 			     TWOFA_MSG_NONE, "no user name");
 		return;
 	}
-	if (!twofa_pam_user(pamh, "account", typed, opts->debug, &user, audit, d)) {
+	if (!twofa_pam_user(host, "account", typed, opts->debug, &user, audit, d)) {
 		if (d->pam_code != PAM_BUF_ERR)
 			d->pam_code = PAM_SERVICE_ERR;
 		return;
 	}
-	check_member(opts, pamh, user, d);
+	check_member(opts, user, d);
 	free(user);
 }

@@ -4,13 +4,15 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <security/pam_modutil.h>
+#include <security/_pam_types.h>
 
+
+#include "groups.h"
 #include "scope.h"
 
 #define GROUP_NAME_MAX 256
 
-bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *groups, bool *malformed)
+bool twofa_user_in_scope(const char *user, const char *groups, bool *malformed)
 {
 	bool has_positive = false, in_positive = false;
 	const char *p = groups;
@@ -31,7 +33,7 @@ bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *group
 		}
 		memcpy(name, start, name_len);
 		name[name_len] = '\0';
-		bool member = pam_modutil_user_in_group_nam_nam(pamh, user, name) == 1;
+		bool member = twofa_user_in_group(user, name);
 		if (exclude && member)
 			return false;
 		if (!exclude) {
@@ -49,11 +51,11 @@ bool twofa_user_in_scope(pam_handle_t *pamh, const char *user, const char *group
 	return !has_positive || in_positive;
 }
 
-bool twofa_scope_decide(pam_handle_t *pamh, const char *user, const char *groups, twofa_decision *d)
+bool twofa_scope_decide(const char *user, const char *groups, twofa_decision *d)
 {
 	bool malformed = false;
 
-	if (twofa_user_in_scope(pamh, user, groups, &malformed))
+	if (twofa_user_in_scope(user, groups, &malformed))
 		return true;
 	if (malformed)
 		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,

@@ -5,13 +5,13 @@
 
 #include <stdbool.h>
 
-#include <security/pam_modules.h>
+#include "host.h"
 
 #include "decision.h"
 #include "state.h"
 
 typedef struct twofa_audit {
-	pam_handle_t *pamh;
+	twofa_host *host;
 	bool debug;
 	const char *action; /* "auth", "account", "password" */
 	char service[64];   /* sanitised copies, safe to log */
@@ -22,7 +22,7 @@ typedef struct twofa_audit {
 
 /* Collects service, rhost and tty from the handle, and for a tty the login
  * session (see session_of_caller); user may be NULL. */
-void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user, bool debug);
+void twofa_audit_init(twofa_audit *a, twofa_host *host, const char *action, const char *user, bool debug);
 
 /* The decision line of d at LOG_AUTHPRIV with d's priority:
  * "auth service=sshd user=alice rhost=192.0.2.1 channel=sms to=+1 ***-***-0123

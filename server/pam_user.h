@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include <security/pam_modules.h>
+#include "host.h"
 
 #include "audit.h"
 
@@ -14,7 +14,7 @@
  * with *canonical malloc'd (free() it); otherwise false with *d the decision,
  * result=error: PAM_AUTHINFO_UNAVAIL when the user database cannot answer,
  * PAM_BUF_ERR, or PAM_SERVICE_ERR for a name twofa cannot store. */
-bool twofa_pam_user(pam_handle_t *pamh, const char *action, const char *typed, bool debug, char **canonical,
+bool twofa_pam_user(twofa_host *host, const char *action, const char *typed, bool debug, char **canonical,
 		    twofa_audit *audit, twofa_decision *d);
 
 #endif

@@ -8,7 +8,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <security/pam_ext.h>
 
 #include "audit.h"
 #include "util.h"
@@ -23,14 +22,15 @@ static void copy_sanitised(char *dst, size_t size, const char *src)
 			*p = '_';
 }
 
-/* The caller's login session as "SID START": the session leader's pid and its
+/* The caller's login session as "SID START" (the caller: the process the
+ * module runs in, as the transport names it): the session leader's pid and its
  * start time (field 22 of /proc/SID/stat, clock ticks since boot), so a tty
  * name that a later session reuses never matches. The audit session id is
  * not used: containers leave it unset. False when it cannot be read, or the
  * process there no longer leads the session. */
-static bool session_of_caller(char *out, size_t size)
+static bool session_of_caller(pid_t caller, char *out, size_t size)
 {
-	pid_t sid = getsid(0);
+	pid_t sid = caller > 1 ? getsid(caller) : -1;
 	char path[64], line[1024], *p, *field, *save = NULL;
 	const char *start = NULL;
 	long session = -1;
@@ -66,32 +66,32 @@ static bool session_of_caller(char *out, size_t size)
 	return snprintf(out, size, "%ld %s", (long)sid, start) < (int)size;
 }
 
-void twofa_audit_init(twofa_audit *a, pam_handle_t *pamh, const char *action, const char *user, bool debug)
+void twofa_audit_init(twofa_audit *a, twofa_host *host, const char *action, const char *user, bool debug)
 {
 	const void *service = NULL, *rhost = NULL, *tty = NULL;
-	char host[128], session[64];
+	char place[128], session[64];
 
 	memset(a, 0, sizeof(*a));
-	a->pamh = pamh;
+	a->host = host;
 	a->debug = debug;
 	a->action = action;
-	if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS)
+	if (twofa_host_get_item(host, PAM_SERVICE, &service) != PAM_SUCCESS)
 		service = NULL;
-	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+	if (twofa_host_get_item(host, PAM_RHOST, &rhost) != PAM_SUCCESS)
 		rhost = NULL;
-	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
+	if (twofa_host_get_item(host, PAM_TTY, &tty) != PAM_SUCCESS)
 		tty = NULL;
 	copy_sanitised(a->service, sizeof(a->service), service);
 	copy_sanitised(a->user, sizeof(a->user), user != NULL ? user : "?");
 	if (rhost != NULL && ((const char *)rhost)[0] != '\0') {
-		copy_sanitised(host, sizeof(host), rhost);
-		snprintf(a->from, sizeof(a->from), "rhost=%s", host);
+		copy_sanitised(place, sizeof(place), rhost);
+		snprintf(a->from, sizeof(a->from), "rhost=%s", place);
 		twofa_state_origin_make(&a->origin, service, "rhost", rhost, NULL, a->from);
 	} else if (tty != NULL && ((const char *)tty)[0] != '\0') {
-		copy_sanitised(host, sizeof(host), tty);
-		snprintf(a->from, sizeof(a->from), "tty=%s", host);
+		copy_sanitised(place, sizeof(place), tty);
+		snprintf(a->from, sizeof(a->from), "tty=%s", place);
 		twofa_state_origin_make(&a->origin, service, "tty", tty,
-					session_of_caller(session, sizeof(session)) ? session : NULL, a->from);
+					session_of_caller(host->peer->pid, session, sizeof(session)) ? session : NULL, a->from);
 	} else {
 		(void)twofa_strlcpy(a->from, "local", sizeof(a->from));
 		twofa_state_origin_make(&a->origin, service, NULL, NULL, NULL, a->from);
@@ -105,7 +105,7 @@ void twofa_audit_decision(const twofa_audit *a, const twofa_decision *d)
 	/* Sanitised once more: a decision may come from the wire. */
 	(void)twofa_strlcpy(reason, d->reason, sizeof(reason));
 	twofa_sanitize(reason);
-	pam_syslog(a->pamh, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s",
+	twofa_host_syslog(a->host, d->priority, "%s service=%s user=%s %s%s%.*s%s%.*s result=%s reason=%s",
 		   a->action, a->service, a->user, a->from, d->channel[0] ? " channel=" : "",
 		   (int)sizeof(d->channel), d->channel, d->to[0] ? " to=" : "", (int)sizeof(d->to), d->to,
 		   twofa_result_name(d->result), reason);
@@ -122,5 +122,5 @@ void twofa_audit_debug(const twofa_audit *a, const char *fmt, ...)
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	twofa_sanitize(line);
-	pam_syslog(a->pamh, LOG_DEBUG, "debug: %s user=%s %s", line, a->user, a->from);
+	twofa_host_syslog(a->host, LOG_DEBUG, "debug: %s user=%s %s", line, a->user, a->from);
 }
