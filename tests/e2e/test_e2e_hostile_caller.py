@@ -277,23 +277,38 @@ def sudo_stopped_during_send(c, module):
 # -- (c) RLIMIT_NOFILE ---------------------------------------------------------------------
 
 def su_low_nofile(c):
-    """`ulimit -n N` in the user's shell, then su: su itself, pam_unix and the module's
-    client work in that many descriptors; the exchange with Twilio and the stores must
-    not depend on them (before: no descriptor for the connection or the stores, a fake
-    outage, later a local error)."""
-    for nofile in LOW_NOFILE:
-        label = "su with the caller's RLIMIT_NOFILE at %d" % nofile
-        c.fresh()
-        term, _ = c.start(label, c.su_command, SU, False, nofile=nofile)
-        if term is None:
-            continue
-        prompted = c.answer_code(term, right=True)
-        status = term.exit_status()
-        term.close()
-        c.tap.ok(prompted and status == 0 and logged_in(term),
-                 "%s: the code is sent and the right code logs in" % label,
-                 "prompted %r, status %r\n%s" % (prompted, status, term.output))
-        c.check_no_outage(label, "su", c.decisions("su"), "result=success")
+    """`ulimit -Sn N` (the soft limit) in the user's shell, then su: su itself, pam_unix
+    and the module's client work in that many descriptors; the exchange with Twilio and
+    the stores must not depend on them (before: no descriptor for the connection, the CA
+    file or the stores: a fake outage, later a local error). `ulimit -n N` lowers the hard
+    limit too, which only CAP_SYS_RESOURCE can raise again: with it in the bounding set
+    the server raises it and the login works; without (some containers) the login fails
+    closed as a local error, never as an outage or a success."""
+    raisable = hostile.bounding_set_has(hostile.CAP_SYS_RESOURCE)
+    for hard in (False, True):
+        for nofile in LOW_NOFILE:
+            label = "su after `ulimit -%sn %d`" % ("" if hard else "S", nofile)
+            c.fresh()
+            term, _ = c.start(label, c.su_command, SU, False, nofile=nofile, nofile_hard=hard)
+            if term is None:
+                continue
+            prompted = c.answer_code(term, right=True)
+            status = term.exit_status()
+            term.close()
+            decisions = c.decisions("su")
+            if raisable or not hard:
+                c.tap.ok(prompted and status == 0 and logged_in(term),
+                         "%s: the code is sent and the right code logs in" % label,
+                         "prompted %r, status %r\n%s" % (prompted, status, term.output))
+                c.check_no_outage(label, "su", decisions, "result=success")
+            else:
+                c.tap.ok(status not in (None, 0) and not logged_in(term),
+                         "%s, no CAP_SYS_RESOURCE to raise it again: su refuses" % label,
+                         term.output)
+                c.tap.ok(len(decisions) == 1 and "result=success" not in decisions[0] and
+                         not OUTAGE.search(decisions[0]),
+                         "%s: one decision line, a local error, not an outage" % label,
+                         "\n".join(decisions + ["-- all captured:"] + c.cap.texts()))
 
 
 # -- (d) a stopped chfn and the others' logins ----------------------------------------------

@@ -38,14 +38,15 @@ PROMPT = "hostile$ "
 USER_PATH = "PATH=/usr/bin:/bin"
 
 
-def as_user(user, argv, umask=None, nofile=None, env=()):
+def as_user(user, argv, umask=None, nofile=None, nofile_hard=True, env=()):
     """argv run as USER (all uids and gids, its groups) with an empty environment but for
-    PATH and env (NAME=VALUE strings), after `umask` and `ulimit -n` in its shell."""
+    PATH and env (NAME=VALUE strings), after `umask` and `ulimit -n` in its shell (with
+    nofile_hard false, `ulimit -Sn`: the soft limit only)."""
     setup = []
     if umask is not None:
         setup.append("umask %03o" % umask)
     if nofile is not None:
-        setup.append("ulimit -n %d" % nofile)
+        setup.append("ulimit -%sn %d" % ("" if nofile_hard else "S", nofile))
     script = "; ".join(setup + ['exec "$@"'])
     return [SETPRIV, "--reuid=%d" % user.uid, "--regid=%d" % user.gid, "--init-groups",
             "--reset-env", "/usr/bin/env", "-i", USER_PATH, "LANG=C", "TERM=dumb"] + \
@@ -58,13 +59,13 @@ class Terminal(e2e.PtySession):
     bash (no rc files, job control on) waits at PROMPT for run()."""
 
     def __init__(self, user, command, wrap=lambda argv: argv, umask=None, nofile=None,
-                 env=()):
+                 nofile_hard=True, env=()):
         if command is None:
             shell = [BASH, "--norc", "--noprofile", "-i"]
             env = list(env) + ["PS1=" + PROMPT]
         else:
             shell = [SH, "-c", '"$@"; echo "%s$?"' % EXIT_MARK, "sh"] + list(command)
-        argv = wrap(as_user(user, shell, umask, nofile, env))
+        argv = wrap(as_user(user, shell, umask, nofile, nofile_hard, env))
         argv[0] = shutil.which(argv[0]) or argv[0]
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
@@ -100,12 +101,30 @@ class Terminal(e2e.PtySession):
 
     def exit_status(self, timeout=60):
         """The command's status from EXIT_MARK, or None when it never came."""
+        mark = re.escape(EXIT_MARK) + r"(\d+)"
         if self.interactive:
             if not self.expect(re.escape(PROMPT), timeout=timeout):
                 return None
             self.send('echo "%s$?"' % EXIT_MARK)
-        m = self.expect(re.escape(EXIT_MARK) + r"(\d+)", timeout=timeout)
+        else:  # sh prints it once, and an expect() for something else may have read it
+            m = re.search(mark, self.output)
+            if m:
+                return int(m.group(1))
+        m = self.expect(mark, timeout=timeout)
         return int(m.group(1)) if m else None
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def bounding_set_has(capability):
+    """Whether this process's capability bounding set (which a setuid-root program it
+    starts gets as its permitted set) holds capability."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("CapBnd:"):
+                return bool(int(line.split()[1], 16) >> capability & 1)
+    return False
 
 
 def signal_as(user, pid, sig):
