@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "netif.h"
 #include "url.h"
 #include "util.h"
 
@@ -347,6 +348,10 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	if (rc != CURLE_OK && curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
 		os_errno = 0;
 	resp->failure = classify(rc, sink.too_large, os_errno);
+	/* In a sandbox with no network every connection fails, for this
+	 * machine's reasons: a local error, never an outage. */
+	if (resp->failure == TWOFA_HTTP_CONNECT && !twofa_network_present())
+		resp->failure = TWOFA_HTTP_LOCAL;
 	if (resp->failure == TWOFA_HTTP_OK &&
 	    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &resp->status) != CURLE_OK)
 		resp->failure = TWOFA_HTTP_LOCAL;

@@ -27,7 +27,7 @@
 #include <stddef.h>
 
 #define TWOFA_PROTO_VERSION 1
-#define TWOFA_FRAME_MAX 16384    /* bytes of JSON in one frame */
+#define TWOFA_FRAME_MAX 32768     /* bytes of JSON in one frame: the largest hello fits (below) */
 #define TWOFA_PROTO_TEXT_MAX 1024 /* a prompt, an answer, a log line, a user text */
 #define TWOFA_PROTO_ARGS_MAX 32   /* module arguments */
 #define TWOFA_PROTO_ARG_MAX 255   /* bytes of one module argument */
@@ -56,6 +56,16 @@ typedef enum twofa_proto_item {
 	TWOFA_ITEM_OLDAUTHTOK,
 	TWOFA_ITEM_COUNT,
 } twofa_proto_item;
+
+/* The longest frame the bounds allow: a hello with every argument and item
+ * at its bound, each byte as two hex digits, plus its quotes, comma and key
+ * (16 bytes is more than the longest item's), and 128 bytes for the other
+ * keys and numbers. Every other message, with its one text, is shorter. */
+#define TWOFA_PROTO_HELLO_MAX                                         \
+	(128 + TWOFA_PROTO_ARGS_MAX * (2 * TWOFA_PROTO_ARG_MAX + 3) + \
+	 TWOFA_ITEM_COUNT * (2 * TWOFA_PROTO_ITEM_MAX + 16))
+_Static_assert(TWOFA_PROTO_HELLO_MAX <= TWOFA_FRAME_MAX, "the largest hello must fit one frame");
+_Static_assert(2 * TWOFA_PROTO_TEXT_MAX + 128 <= TWOFA_FRAME_MAX, "the longest text must fit one frame");
 
 /* The PAM calls a hello may ask for. */
 typedef enum twofa_proto_call {

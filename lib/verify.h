@@ -105,9 +105,6 @@ long twofa_verify_connections(const twofa_verify *v);
 const char *twofa_verify_outcome_name(twofa_verify_outcome o); /* "approved", ... */
 const char *twofa_verify_user_message(twofa_verify_outcome o);
 bool twofa_verify_is_outage(twofa_verify_outcome o);
-/* NULL when failmode=safe may open on an outage in this process; otherwise
- * why not (for the decision line). real_uid: getuid(). */
-const char *twofa_failmode_safe_refusal(uid_t real_uid);
 /* The outcome of a non-2xx answer: the one place Twilio's codes are mapped. */
 twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status, long twilio_code);
 const char *twofa_verify_op_name(twofa_verify_op op);

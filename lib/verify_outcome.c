@@ -66,17 +66,6 @@ bool twofa_verify_is_outage(twofa_verify_outcome o)
 	return o == TWOFA_VERIFY_OUTAGE;
 }
 
-/* The caller of a setuid program (su, sudo, chfn: real uid not root) can
- * stop it past the timeout and so make an outage on purpose. Until the
- * exchange runs where the caller cannot reach it (issue 12), failmode=safe
- * opens only for root callers (sshd, login). */
-const char *twofa_failmode_safe_refusal(uid_t real_uid)
-{
-	if (real_uid == 0)
-		return NULL;
-	return "real uid is not root (a user's setuid program)";
-}
-
 const char *twofa_verify_op_name(twofa_verify_op op)
 {
 	switch (op) {

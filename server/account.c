@@ -70,7 +70,7 @@ void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa
 		return;
 	}
 	if (!twofa_pam_user(host, "account", typed, opts->debug, &user, audit, d)) {
-		if (d->pam_code != PAM_BUF_ERR)
+		if (d->pam_code != PAM_BUF_ERR && d->pam_code != PAM_PERM_DENIED)
 			d->pam_code = PAM_SERVICE_ERR;
 		return;
 	}

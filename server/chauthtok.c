@@ -156,7 +156,7 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 		return;
 	}
 	if (!twofa_pam_user(host, "password", typed, opts->debug, &user, audit, d)) {
-		if (d->pam_code != PAM_BUF_ERR)
+		if (d->pam_code != PAM_BUF_ERR && d->pam_code != PAM_PERM_DENIED)
 			d->pam_code = PAM_AUTHTOK_ERR;
 		return;
 	}

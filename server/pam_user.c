@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "pam_user.h"
+#include "peer_policy.h"
 #include "username.h"
 
 bool twofa_pam_user(twofa_host *host, const char *action, const char *typed, bool debug, char **canonical,
@@ -27,6 +29,11 @@ bool twofa_pam_user(twofa_host *host, const char *action, const char *typed, boo
 		return false;
 	}
 	twofa_audit_init(audit, host, action, *canonical, debug);
+	if (!twofa_peer_may_act_for(host->peer, *canonical, d)) {
+		free(*canonical);
+		*canonical = NULL;
+		return false;
+	}
 	if (known && strcmp(typed, *canonical) != 0)
 		twofa_audit_debug(audit, "the user database knows '%.80s' as this account", typed);
 	return true;

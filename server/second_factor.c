@@ -54,25 +54,16 @@ static void decide(code_round *r, int pam_code, twofa_result result, int priorit
 		twofa_decision_set_destination(r->d, r->channel_name, r->masked);
 }
 
-/* An outage (no answer, 5xx, timeout, TLS): failmode decides, and safe opens
- * only where the caller cannot have made the outage (lib: verify_outcome.c).
- * Anything else Twilio says is never an outage and never opens the door. */
+/* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything else
+ * Twilio says is never an outage and never opens the door. The exchange runs
+ * in the server, which the caller can neither stop nor starve, so the caller
+ * cannot make an outage; a sandbox without a network is a local error
+ * (lib/netif.c), not one. */
 static void outage(code_round *r, const twofa_verify_result *res, const char *when)
 {
-	const char *refusal = NULL;
-
-	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
-		refusal = twofa_failmode_safe_refusal((uid_t)r->host->caller_ruid);
-		if (refusal == NULL) {
-			decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
-			       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone",
-			       when, res->log_message);
-			return;
-		}
-	}
-	if (refusal != NULL)
-		decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,
-		       "Twilio unreachable at %s, failmode=safe treated as secure: %s (%s)", when, refusal,
+	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE)
+		decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
+		       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone", when,
 		       res->log_message);
 	else
 		decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,

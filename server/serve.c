@@ -15,6 +15,7 @@
 #include "decision.h"
 #include "host.h"
 #include "options.h"
+#include "peer_policy.h"
 #include "serve.h"
 #include "util.h"
 #include "wire.h"
@@ -68,8 +69,10 @@ static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)
 		user = NULL;
 	twofa_audit_init(&audit, host, action, user, false);
 	twofa_decide_nothing_yet(&d);
-	if (twofa_options_load(action, (int)argc, argv, &opts, &d))
+	if (twofa_options_load(action, (int)argc, argv, &opts, &d)) {
+		twofa_peer_limit_options(host->peer, &opts);
 		flow(host, flags, &opts, &audit, &d);
+	}
 	if (twofa_decision_logged(&d, opts.debug))
 		twofa_audit_decision(&audit, &d);
 	if (!twofa_decision_user_text(&d, text, sizeof(text)) || (flags & PAM_SILENT) != 0)

@@ -12,7 +12,7 @@ import shlex
 import sys
 import time
 
-from harness.paths import BUILDDIR
+from harness import nss
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.pam import Env, SyslogCapture, module_path, run_pam
@@ -48,20 +48,12 @@ env.service("dl-scope-debug", [env.twofa_line("groups=twofa-no-such-group debug"
 DECISION = re.compile(r"^pam_twofa\([^)]*\): (auth|account|password) service=\S+ user=\S+ .*"
                       r"result=(success|denied|ignored|error) reason=")
 
-NSS_SO = os.path.join(BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
-nssdir = os.path.join(env.dir, "nss")
-os.mkdir(nssdir, 0o755)
-os.symlink(os.path.abspath(NSS_SO), os.path.join(nssdir, "libnss_twofatest.so.2"))
-with open(os.path.join(nssdir, "nsswitch.conf"), "w") as f:
-    f.write("passwd: files twofatest\ngroup: files\n")
+world = nss.NssWorld(os.path.join(env.dir, "nss"), ["alice"], passwd_only=True) if nss.built() else None
 
 
 def nss_unavailable():
     """argv prefix: a private mount namespace whose NSS fails every passwd lookup."""
-    return (["unshare", "--mount", "--propagation", "private", "sh", "-c",
-             'mount --bind "$0" /etc/nsswitch.conf && exec "$@"', os.path.join(nssdir, "nsswitch.conf"),
-             "env", "LD_LIBRARY_PATH=" + nssdir, "TWOFA_NSS_USERS=alice", "TWOFA_NSS_MODE=unavail"]
-            + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", "")))
+    return world.wrapper("unavail") + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
 
 
 def wrong_code(number):
@@ -152,7 +144,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and len(lines) == 1 and lines[0]["severit
      and " result=ignored reason=not in groups=" in lines[0]["message"],
      "with debug: one decision line at LOG_DEBUG", cap.texts())
 
-if t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
+if t.ok(world is not None, "the test NSS module is built", nss.NSS_SO):
     once("an NSS error", "dl-none", "alice", [], "PAM_AUTHINFO_UNAVAIL", "error", "user database lookup failed",
          wrapper=nss_unavailable())
 

@@ -11,6 +11,8 @@ Through real libpam (harness.pam) against the simulator:
 - the real server killed at the code prompt: fail closed, and the next login works;
 - the real server's process at the code prompt: its own session, uids/gids 0, umask 077,
   no core dumps, fds 0-2 on /dev/null, an empty environment;
+- in a sandbox without a network, no route to Twilio is a local error: failmode=safe
+  stays shut;
 - a host that ignores SIGCHLD still gets its answer (the module reaps only its child);
 - the module's own arguments are checked; the module links no curl, TLS, GDBM or
   libsodium. TAP."""
@@ -212,6 +214,18 @@ t.ok(run.codes() == ["PAM_AUTHINFO_UNAVAIL"] and len(lines) == 1 and "killed by 
 run = run_pam(env, "real", "alice", ["auth", "acct"], answers=[PASSWORD, sim.code_answer(ALICE)])
 t.ok(run.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"], "after the kill the next login works (nothing lost)",
      run.describe())
+
+# -- a sandbox without a network (polkit's PrivateNetwork=yes) --------------------------------
+# The per-call server inherits the caller's network namespace: no route to Twilio there is
+# this machine's failure, so failmode=safe (this env's) must not open on it.
+cap.clear()
+run = run_pam(env, "real", "alice", ["auth"], answers=[PASSWORD, "123456"], syslog=cap,
+              wrapper=["unshare", "--net"])
+lines = decisions()
+t.ok(run.codes() not in (["PAM_SUCCESS"], []) and len(lines) == 1
+     and "on this machine" in lines[0] and "FAILMODE=SAFE" not in " ".join(cap.texts()),
+     "no network (unshare --net), failmode=safe: refused as a local error, not an outage",
+     "%s\n%s" % (run.describe(), "\n".join(cap.texts())))
 
 # -- a host that ignores SIGCHLD ----------------------------------------------------------------
 ignore = [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); "

@@ -4,15 +4,15 @@
 (sssd, winbind: ALICE, alice@corp, CORP\\alice), members, lockout and grace are looked up by
 pw_name, so under nullok an alias is not "not enrolled"; an NSS error fails closed; and
 `twofa-enroll add` stores the canonical name. NSS here is tests/pam/nss_twofatest.c, loaded
-in a private mount namespace whose /etc/nsswitch.conf says "passwd: files twofatest".
-TAP output."""
+in a private mount namespace (harness.nss) whose /etc/nsswitch.conf says "passwd: files
+twofatest" and whose /etc/ld.so.cache finds it: the lookups happen in twofa-server, which
+has an empty environment. TAP output."""
 
 import os
-import re
 import shlex
 import sys
 
-from harness.paths import BUILDDIR
+from harness import nss
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
@@ -21,8 +21,7 @@ from harness.cli import CODE, Cli
 t = Tap()
 if not t.ok(module_path() is not None, "pam_twofa.so is built"):
     sys.exit(t.done())
-NSS_SO = os.path.join(BUILDDIR, "tests", "pam", ".libs", "libnss_twofatest.so")
-if not t.ok(os.path.exists(NSS_SO), "the test NSS module is built", NSS_SO):
+if not t.ok(nss.built(), "the test NSS module is built", nss.NSS_SO):
     sys.exit(t.done())
 
 PASSWORD = "correct horse battery"
@@ -34,29 +33,15 @@ env = Env(sim, config={"max_tries": "2", "lockout_failures": "0"})
 env.add_member("alice", PASSWORD, ALICE)
 env.add_member("dora", PASSWORD, DORA, status="disabled")
 
-# The private NSS world: the module as libnss_twofatest.so.2 and an nsswitch.conf naming it.
-nssdir = os.path.join(env.dir, "nss")
-os.mkdir(nssdir, 0o755)
-os.symlink(os.path.abspath(NSS_SO), os.path.join(nssdir, "libnss_twofatest.so.2"))
-with open("/etc/nsswitch.conf") as f:
-    lines = [l for l in f.read().splitlines() if not re.match(r"\s*passwd\s*:", l)]
-with open(os.path.join(nssdir, "nsswitch.conf"), "w") as f:
-    f.write("\n".join(["passwd: files twofatest"] + lines) + "\n")
-
-_MOUNT = 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"'
-
-
-def nss_wrapper(mode="aliases"):
-    """argv prefix: a private mount namespace with our nsswitch.conf, the NSS module on
-    LD_LIBRARY_PATH, knowing alice, dora and carol; mode "unavail" fails every lookup."""
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _MOUNT,
-            os.path.join(nssdir, "nsswitch.conf"), "env", "LD_LIBRARY_PATH=" + nssdir,
-            "TWOFA_NSS_USERS=alice,dora,carol", "TWOFA_NSS_MODE=" + mode]
+# The private NSS world, knowing alice, dora and carol.
+world = nss.NssWorld(os.path.join(env.dir, "nss"), ["alice", "dora", "carol"])
+t.eq(world.resolves(), os.path.join(world.lib, nss.SONAME),
+     "the world's ld.so.cache finds libnss_twofatest.so.2 (no LD_LIBRARY_PATH needed)")
 
 
 def login(svc, user, answers, ops=("auth",), mode="aliases", **kw):
     kw.setdefault("rhost", "192.0.2.30")
-    wrapper = nss_wrapper(mode) + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
+    wrapper = world.wrapper(mode) + shlex.split(os.environ.get("TWOFA_PAM_WRAPPER", ""))
     run = run_pam(env, svc, user, list(ops), answers=answers, wrapper=wrapper, **kw)
     t.ok(run.clean_exit, "driver run for %r on %s ended cleanly" % (user, svc), run.describe())
     return run
@@ -140,7 +125,7 @@ cap.close()
 
 # -- twofa-enroll add stores the account's name ----------------------------------------------
 os.environ["TWOFA_CLI_WRAPPER"] = " ".join(
-    shlex.quote(a) for a in nss_wrapper()) + " " + os.environ.get("TWOFA_CLI_WRAPPER", "")
+    shlex.quote(a) for a in world.wrapper()) + " " + os.environ.get("TWOFA_CLI_WRAPPER", "")
 cli = Cli(sim)
 CAROL = "+14155550177"
 r = cli.enroll("CORP\\Carol", CAROL, "US", ["pw-carol-12", "pw-carol-12", CODE])

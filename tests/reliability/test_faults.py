@@ -7,9 +7,9 @@ Documented results (man/pam_twofa.8): an outage (5xx, timeout, reset, TLS failur
 connection) is PAM_AUTHINFO_UNAVAIL under failmode=secure and PAM_SUCCESS under
 failmode=safe, with a LOG_CRIT line saying FAILMODE=SAFE; a 429, a 3xx, a malformed,
 oversized or empty body, and this machine's own failures (an unreadable CA file; a low
-RLIMIT_NOFILE of the caller's, which no longer reaches the server) are never an outage and never succeed (audit #2, #10). failmode=safe opens
-only in a process whose real uid is root: with another real uid (a user's su or sudo) an
-outage is refused as under failmode=secure. Each run: the driver ends cleanly, one decision line
+RLIMIT_NOFILE of the caller's, which no longer reaches the server) are never an outage
+and never succeed (audit #2, #10). The exchange runs in the server (issue 12), so a real
+outage opens failmode=safe whatever the caller's real uid. Each run: the driver ends cleanly, one decision line
 says why, and the module returns within timeout + 1 s of the fault. The time is measured
 from the password answer to the end of the run, minus the same span of a wrong-password
 run (Argon2id and process exit): what is left is what the network part took.
@@ -197,18 +197,14 @@ for label, outage_at in (("503 at send", lambda: sim.fault("start", "503", count
                              {"verify_url": "https://127.0.0.1:%d" % closed_port()}))):
     fresh()
     outage_at()
+    # Since issue 12 the exchange runs in the server, which the caller cannot stop: a
+    # real outage opens failmode=safe for a user's su as for sshd (issue 11's real-uid
+    # rule is gone; tests/e2e/test_e2e_hostile_caller.py shows a stopped su fakes none).
     run = caller_login("safe", AS_USER_SETUID)
-    cap.wait_for("result=", timeout=5)  # this run's line, before the capture is read
-    texts = decisions()
-    t.ok(run.clean_exit and run.codes() == ["PAM_AUTHINFO_UNAVAIL"],
-         "%s, failmode=safe, real uid %d, euid 0 (a user's su): refused" % (label, CALLER),
-         run.describe())
-    t.ok(len(texts) == 1 and "result=denied" in texts[0] and "real uid is not root" in texts[0]
-         and "failmode=safe treated as secure" in texts[0],
-         "%s, real uid %d: the decision line says why failmode=safe stayed shut" % (label, CALLER),
-         texts)
-    t.ok(not [r for r in cap.lines() if "FAILMODE=SAFE" in r["text"]],
-         "%s, real uid %d: no FAILMODE=SAFE line" % (label, CALLER), cap.texts())
+    t.eq(run.codes(), ["PAM_SUCCESS"], "%s, failmode=safe, real uid %d, euid 0 (a user's su): "
+         "a real outage opens as for root" % (label, CALLER))
+    t.ok(cap.wait_for("FAILMODE=SAFE", timeout=5) is not None,
+         "%s, real uid %d: the fail-open is logged FAILMODE=SAFE" % (label, CALLER), cap.texts())
     fresh()
     outage_at()
     run = caller_login("safe", [])

@@ -2,8 +2,10 @@
 /* Test only, never installed: an LD_PRELOAD library that records each
  * getenv and secure_getenv call made through the dynamic linker, as
  * "getenv NAME LIBRARY" lines appended to the file $TWOFA_GETENV_TRACE, so
- * tests/verify/test_environment.py can hold the list of variables the
- * module's libraries read (tests/verify/environment.md) to what they do. */
+ * tests/verify/test_environment.py can hold what the caller's process reads
+ * during a login to the module side of tests/verify/environment.md. It sees
+ * only the process it is preloaded into: twofa-server starts with an empty
+ * environment, so neither LD_PRELOAD nor the trace file name reaches it. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
