@@ -247,20 +247,31 @@ def inodes_under(directory):
 
 # The attacker of audit #4, run as the user: polls the world-readable /proc/locks for locks
 # on the store inodes. Each (holder, mode) seen is one JSON line {"pid", "mode",
-# "may_signal" (kill(pid, 0) succeeded), "stopped", "lock"}; a WRITE holder it may signal
-# gets SIGSTOP, and SIGCONT `hold` seconds later.
+# "may_signal" (kill(pid, 0) succeeded), "stopped", "held", "lock"}. A WRITE holder it may
+# signal gets SIGSTOP; if it still holds the lock once stopped ("held"), SIGCONT comes
+# `hold` seconds later, else at once (it had unlocked in between) and it may be caught
+# again.
 _LOCKSTOP = r"""
 import json, os, signal, sys, time
 inodes, hold, until = set(json.loads(sys.argv[1])), float(sys.argv[2]), float(sys.argv[3])
 seen, stopped = set(), []
-while time.monotonic() < until:
+
+def locks():
     with open("/proc/locks") as f:
-        text = f.read()
-    for line in text.splitlines():
-        fields = [x for x in line.split() if x != "->"]
-        if len(fields) < 6 or int(fields[5].rsplit(":", 1)[1]) not in inodes:
-            continue
-        pid, mode = int(fields[4]), fields[3]
+        for line in f.read().splitlines():
+            fields = [x for x in line.split() if x != "->"]
+            if len(fields) >= 6 and int(fields[5].rsplit(":", 1)[1]) in inodes:
+                yield int(fields[4]), fields[3], line
+
+def state(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+while time.monotonic() < until:
+    for pid, mode, line in list(locks()):
         if (pid, mode) in seen or pid == os.getpid():
             continue
         seen.add((pid, mode))
@@ -269,12 +280,19 @@ while time.monotonic() < until:
             may = True
         except OSError:
             may = False
-        stop = may and mode == "WRITE"
+        stop, held = may and mode == "WRITE", False
         if stop:
             os.kill(pid, signal.SIGSTOP)
-            stopped.append((pid, time.monotonic() + hold))
+            while state(pid) not in ("T", None):
+                pass
+            held = any(p == pid and m == mode for p, m, _ in locks())
+            if held:
+                stopped.append((pid, time.monotonic() + hold))
+            else:
+                os.kill(pid, signal.SIGCONT)
+                seen.discard((pid, mode))
         print(json.dumps({"pid": pid, "mode": mode, "may_signal": may, "stopped": stop,
-                          "lock": line}), flush=True)
+                          "held": held, "lock": line}), flush=True)
     for pid, at in [s for s in stopped if s[1] <= time.monotonic()]:
         stopped.remove((pid, at))
         try:
@@ -289,10 +307,17 @@ for pid, _ in stopped:
 """
 
 
+def decisive(event):
+    """A LockStopper event that settles the question: a write lock holder the user may
+    not signal, or one it stopped while it held the lock."""
+    return event.get("mode") == "WRITE" and (not event.get("may_signal") or event.get("held"))
+
+
 class LockStopper:
     """The audit #4 attacker as a process of the user's, for `seconds`: it reports every
-    process seen holding (or waiting for) a lock on one of inodes, and stops each WRITE
-    holder it may signal for `hold` seconds. events: what it saw, as dicts, in order."""
+    process seen holding (or waiting for) a lock on one of inodes, and keeps each WRITE
+    holder it may signal stopped with its lock for `hold` seconds. events: what it saw,
+    as dicts, in order."""
 
     def __init__(self, user, inodes, hold, seconds):
         until = time.monotonic() + seconds  # CLOCK_MONOTONIC is system-wide
@@ -313,12 +338,12 @@ class LockStopper:
                 self.events.append({"raw": line})
 
     def wait_write_holder(self, timeout):
-        """The first WRITE holder seen (stopped or not), waiting up to timeout; None if
-        the attacker saw none."""
+        """The first WRITE holder seen that the attacker either may not signal or holds
+        stopped with the lock, waiting up to timeout; None if there was none."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             for ev in list(self.events):
-                if ev.get("mode") == "WRITE":
+                if decisive(ev):
                     return ev
             time.sleep(0.01)
         return None
@@ -330,7 +355,7 @@ class LockStopper:
         self.proc.wait()
         self._reader.join(5)
         for ev in self.events:
-            if ev.get("stopped"):
+            if ev.get("held"):
                 try:
                     os.kill(ev["pid"], signal.SIGCONT)
                 except ProcessLookupError:
