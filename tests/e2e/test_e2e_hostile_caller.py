@@ -34,7 +34,7 @@ import sys
 import time
 
 from harness.sim import Sim
-from harness.pam import Env, SyslogCapture, run_pam
+from harness.pam import Env, SyslogCapture, run_pam, server_path
 from harness import e2e
 from harness import hostile
 from harness import pam_auth_update
@@ -44,7 +44,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_e2e_sudo import install_sudoers, SUDO, VISUDO  # noqa: E402
 
 CHFN, SU = "/usr/bin/chfn", "/bin/su"
-PROGRAMS = pam_auth_update.PROGRAMS + [CHFN, SU, hostile.SETPRIV, hostile.BASH, SUDO, VISUDO]
+NICE, IONICE, CHRT = "/usr/bin/nice", "/usr/bin/ionice", "/usr/bin/chrt"
+PROGRAMS = pam_auth_update.PROGRAMS + [CHFN, SU, hostile.SETPRIV, hostile.BASH, SUDO, VISUDO,
+                                       NICE, IONICE, CHRT]
 UNIX_PASSWORD = "unix-pw-7Hq"
 TIMEOUT = 3              # twofa.conf timeout: seconds for one HTTP request
 SEND_DELAY = 1.5         # the simulator's answer to the send: Internet latency, under TIMEOUT
@@ -311,6 +313,73 @@ def su_low_nofile(c):
                          "\n".join(decisions + ["-- all captured:"] + c.cap.texts()))
 
 
+# -- the caller gives up, or picks the server's priority --------------------------------------
+
+def su_abandoned(c):
+    """The user ends its su at the code prompt: SIGKILL, Ctrl-C on its terminal, or
+    closing the terminal (hangup). The server of that login exits (no root process is
+    left behind), and nothing is lost: the next login with the right code works."""
+    for how in ("SIGKILL", "Ctrl-C", "hangup"):
+        label = "su ended by %s at the code prompt" % how
+        c.fresh()
+        term, su = c.start(label, c.su_command, SU, True)
+        if term is None:
+            continue
+        servers = hostile.children_running(su, server_path())
+        if how == "SIGKILL":
+            hostile.signal_as(c.user, su, signal.SIGKILL)
+        elif how == "Ctrl-C":
+            term.type(b"\x03")
+        else:
+            term.hang_up()
+        deadline = time.monotonic() + 10
+        while [p for p in servers if hostile.process_state(p) not in (None, "Z")] and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [hostile.describe_process(p) for p in servers
+                if hostile.process_state(p) not in (None, "Z")]
+        term.close()
+        c.tap.ok(len(servers) == 1 and not left,
+                 "%s: its twofa-server exits with it" % label,
+                 "servers at the prompt %r, still running %r" % (servers, left))
+        c.fresh()
+        term, _ = c.start(label, c.su_command, SU, True)
+        if term is None:
+            continue
+        term.send(c.code(right=True))
+        status = term.exit_status()
+        term.close()
+        c.tap.ok(status == 0 and logged_in(term),
+                 "%s: the next login with the right code works" % label, term.output)
+
+
+def su_low_priority(c):
+    """The user runs su with SCHED_IDLE, nice 19 and the idle I/O class (all allowed on
+    its own processes). The server must not keep them: a caller that starves the server
+    past the HTTP timeout makes a real timeout, an outage, on which failmode=safe opens;
+    an idle I/O class stretches every store lock the server holds."""
+    label = "su under chrt --idle, nice 19, ionice -c 3"
+    c.fresh()
+    command = [NICE, "-n", "19", IONICE, "-c", "3", CHRT, "--idle", "0"] + c.su_command
+    term, su = c.start(label, command, SU, True)
+    if term is None:
+        return
+    servers = hostile.children_running(su, server_path())
+    caller = hostile.scheduling(su)
+    server = hostile.scheduling(servers[0]) if servers else None
+    c.tap.ok(caller[:2] == ("SCHED_IDLE", 19) and "idle" in caller[2],
+             "%s: su runs with what the user chose" % label, repr(caller))
+    c.tap.ok(server is not None and server[:2] == ("SCHED_OTHER", 0) and
+             "idle" not in server[2],
+             "%s: its twofa-server does not (SCHED_OTHER, nice 0, not the idle I/O class)"
+             % label, "server %r, su %r" % (server, caller))
+    term.send(c.code(right=True))
+    status = term.exit_status()
+    term.close()
+    c.tap.ok(status == 0 and logged_in(term), "%s: the right code logs in" % label,
+             term.output)
+
+
 # -- (d) a stopped chfn and the others' logins ----------------------------------------------
 
 def peer_logins(c, label, count=2):
@@ -406,6 +475,8 @@ def tests(tap, module):
              ("su-prompt", lambda: su_stopped_at_prompt(c)),
              ("sudo-sigstop", lambda: sudo_stopped_during_send(c, module)),
              ("su-nofile", lambda: su_low_nofile(c)),
+             ("su-abandoned", lambda: su_abandoned(c)),
+             ("su-priority", lambda: su_low_priority(c)),
              ("chfn-prompt", lambda: chfn_stopped_at_prompt(c)),
              ("chfn-locks", lambda: chfn_lock_holder_stopped(c))]
     chosen = sys.argv[1:]  # by hand: the names of the cases to run (default all)

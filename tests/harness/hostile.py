@@ -96,6 +96,13 @@ class Terminal(e2e.PtySession):
         terminal's foreground process group, with no permission check."""
         self.type(b"\x1a")
 
+    def hang_up(self):
+        """Closes the terminal (its master side): the kernel sends SIGHUP to the session
+        leader and the foreground process group, as when a window or an ssh session
+        closes. Reads see end-of-file from then on."""
+        os.close(self.fd)
+        self.fd = os.open(os.devnull, os.O_RDONLY)
+
     def fg(self):
         self.send("fg")
 
@@ -175,11 +182,44 @@ def wait_for_pid(real_uid, program, timeout=20):
     return None
 
 
+def _stat_fields(pid):
+    """/proc/PID/stat after the command name: fields[0] is the state, [1] the parent."""
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def children_running(parent, program):
+    """PIDs of parent's children that run program (a path)."""
+    want = os.path.realpath(program)
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if int(_stat_fields(int(name))[1]) == parent and \
+                    os.readlink("/proc/%s/exe" % name) == want:
+                found.append(int(name))
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+SCHED_NAMES = {0: "SCHED_OTHER", 3: "SCHED_BATCH", 5: "SCHED_IDLE"}
+
+
+def scheduling(pid):
+    """(policy name, nice, I/O class line of ionice -p) of a process."""
+    fields = _stat_fields(pid)
+    policy = int(fields[38])
+    io = subprocess.run(["/usr/bin/ionice", "-p", str(pid)], stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT, text=True).stdout.strip()
+    return SCHED_NAMES.get(policy, str(policy)), int(fields[16]), io
+
+
 def process_state(pid):
     """The state letter of /proc/PID/stat (T: stopped), or None when it is gone."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0]
+        return _stat_fields(pid)[0]
     except (OSError, IndexError):
         return None
 
@@ -189,8 +229,7 @@ def describe_process(pid):
     try:
         exe = os.readlink("/proc/%d/exe" % pid)
         uids = _status_ids(pid)
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        fields = _stat_fields(pid)
         return "%d %s (uid %d/%d, session %s)" % (pid, exe, uids[0], uids[1], fields[3])
     except (OSError, IndexError):
         return "%d (gone)" % pid
