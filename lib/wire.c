@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -123,27 +124,34 @@ twofa_wire_result twofa_wire_read(int fd, char *buf, size_t size, size_t *len, l
 	return r;
 }
 
+/* Frame buffers live on the heap: the module runs on its host's stack,
+ * which may be a small thread stack. */
 twofa_wire_result twofa_wire_send(int fd, const twofa_msg *m, long long deadline_ms)
 {
-	char buf[TWOFA_FRAME_MAX];
+	char *buf = malloc(TWOFA_FRAME_MAX);
 	size_t len;
 	twofa_wire_result r = TWOFA_WIRE_TOO_BIG;
 
-	if (twofa_msg_encode(m, buf, sizeof(buf), &len))
+	if (buf == NULL)
+		return TWOFA_WIRE_ERROR;
+	if (twofa_msg_encode(m, buf, TWOFA_FRAME_MAX, &len))
 		r = twofa_wire_write(fd, buf, len, deadline_ms);
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(buf, TWOFA_FRAME_MAX);
+	free(buf);
 	return r;
 }
 
 twofa_wire_result twofa_wire_recv(int fd, twofa_msg *m, long *peer_version, long long deadline_ms)
 {
-	char buf[TWOFA_FRAME_MAX];
+	char *buf = malloc(TWOFA_FRAME_MAX);
 	size_t len;
 	twofa_wire_result r;
 
 	*peer_version = TWOFA_PROTO_VERSION;
 	twofa_msg_init(m, 0);
-	r = twofa_wire_read(fd, buf, sizeof(buf), &len, deadline_ms);
+	if (buf == NULL)
+		return TWOFA_WIRE_ERROR;
+	r = twofa_wire_read(fd, buf, TWOFA_FRAME_MAX, &len, deadline_ms);
 	if (r == TWOFA_WIRE_OK) {
 		switch (twofa_msg_decode(buf, len, m, peer_version)) {
 		case TWOFA_PROTO_OK:
@@ -156,7 +164,8 @@ twofa_wire_result twofa_wire_recv(int fd, twofa_msg *m, long *peer_version, long
 			break;
 		}
 	}
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(buf, TWOFA_FRAME_MAX);
+	free(buf);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ typedef struct call {
 	int fd;
 	long long timeout_ms;
 	char *secret_answer;
+	twofa_msg *in, *out; /* on the heap: the host's stack may be a small thread's */
 	char why[384]; /* what went wrong with the server, for the one line */
 } call;
 
@@ -91,27 +93,27 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 		{PAM_RUSER, TWOFA_ITEM_RUSER},     {PAM_AUTHTOK, TWOFA_ITEM_AUTHTOK},
 		{PAM_OLDAUTHTOK, TWOFA_ITEM_OLDAUTHTOK},
 	};
-	twofa_msg hello;
+	twofa_msg *hello = c->out;
 	twofa_wire_result r;
 
-	twofa_msg_init(&hello, TWOFA_MSG_HELLO);
-	hello.call = which;
-	hello.code = flags;
-	hello.ruid = (long)getuid();
+	twofa_msg_init(hello, TWOFA_MSG_HELLO);
+	hello->call = which;
+	hello->code = flags;
+	hello->ruid = (long)getuid();
 	for (size_t i = 0; i < a->nforward; i++)
-		memcpy(hello.args[i], a->forward[i], strlen(a->forward[i]) + 1);
-	hello.nargs = a->nforward;
+		memcpy(hello->args[i], a->forward[i], strlen(a->forward[i]) + 1);
+	hello->nargs = a->nforward;
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
-		if (!put_item(c->pamh, items[i].pam, &hello, items[i].slot)) {
-			twofa_msg_wipe(&hello);
+		if (!put_item(c->pamh, items[i].pam, hello, items[i].slot)) {
+			twofa_msg_wipe(hello);
 			*rc = fail(c->pamh, c->action,
 				   items[i].pam == PAM_AUTHTOK || items[i].pam == PAM_OLDAUTHTOK ? PAM_AUTH_ERR
 												: PAM_SERVICE_ERR,
 				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
 			return false;
 		}
-	r = twofa_wire_send(c->fd, &hello, twofa_wire_now_ms() + c->timeout_ms);
-	twofa_msg_wipe(&hello);
+	r = twofa_wire_send(c->fd, hello, twofa_wire_now_ms() + c->timeout_ms);
+	twofa_msg_wipe(hello);
 	if (r != TWOFA_WIRE_OK) {
 		*rc = broken(c, "the server did not take the call: %s", twofa_wire_result_text(r));
 		return false;
@@ -130,28 +132,28 @@ static bool reply(call *c, twofa_msg *m)
 static bool do_get_user(call *c)
 {
 	const char *user = NULL;
-	twofa_msg m;
+	twofa_msg *m = c->out;
 
-	twofa_msg_init(&m, TWOFA_MSG_USER);
-	m.code = pam_get_user(c->pamh, &user, NULL);
-	if (m.code == PAM_SUCCESS && (user == NULL || !twofa_msg_set_text(&m, user)))
-		m.code = PAM_USER_UNKNOWN;
-	return reply(c, &m);
+	twofa_msg_init(m, TWOFA_MSG_USER);
+	m->code = pam_get_user(c->pamh, &user, NULL);
+	if (m->code == PAM_SUCCESS && (user == NULL || !twofa_msg_set_text(m, user)))
+		m->code = PAM_USER_UNKNOWN;
+	return reply(c, m);
 }
 
 static bool do_conv(call *c, const twofa_msg *q)
 {
 	char *answer = NULL;
-	twofa_msg m;
+	twofa_msg *m = c->out;
 
-	twofa_msg_init(&m, TWOFA_MSG_ANSWER);
+	twofa_msg_init(m, TWOFA_MSG_ANSWER);
 	if (q->code == PAM_PROMPT_ECHO_OFF || q->code == PAM_PROMPT_ECHO_ON) {
-		m.code = twofa_conv_ask(c->pamh, q->code, q->text, &answer);
-		if (m.code == PAM_SUCCESS && !twofa_msg_set_text(&m, answer))
-			m.code = PAM_AUTH_ERR;
-		if (m.code != PAM_SUCCESS && m.code != PAM_AUTH_ERR)
-			m.code = PAM_CONV_ERR;
-		if (m.code == PAM_SUCCESS && q->code == PAM_PROMPT_ECHO_OFF) {
+		m->code = twofa_conv_ask(c->pamh, q->code, q->text, &answer);
+		if (m->code == PAM_SUCCESS && !twofa_msg_set_text(m, answer))
+			m->code = PAM_AUTH_ERR;
+		if (m->code != PAM_SUCCESS && m->code != PAM_AUTH_ERR)
+			m->code = PAM_CONV_ERR;
+		if (m->code == PAM_SUCCESS && q->code == PAM_PROMPT_ECHO_OFF) {
 			twofa_free_secret(c->secret_answer);
 			c->secret_answer = answer;
 			answer = NULL;
@@ -159,32 +161,32 @@ static bool do_conv(call *c, const twofa_msg *q)
 		twofa_free_secret(answer);
 	} else if (q->code == PAM_ERROR_MSG || q->code == PAM_TEXT_INFO) {
 		twofa_conv_tell(c->pamh, q->code, false, q->text);
-		m.code = PAM_SUCCESS;
+		m->code = PAM_SUCCESS;
 	} else {
 		return false;
 	}
-	return reply(c, &m);
+	return reply(c, m);
 }
 
 static bool do_set_authtok(call *c)
 {
-	twofa_msg m;
+	twofa_msg *m = c->out;
 
-	twofa_msg_init(&m, TWOFA_MSG_ACK);
-	m.code = c->secret_answer != NULL ? pam_set_item(c->pamh, PAM_AUTHTOK, c->secret_answer) : PAM_BAD_ITEM;
-	return reply(c, &m);
+	twofa_msg_init(m, TWOFA_MSG_ACK);
+	m->code = c->secret_answer != NULL ? pam_set_item(c->pamh, PAM_AUTHTOK, c->secret_answer) : PAM_BAD_ITEM;
+	return reply(c, m);
 }
 
 /* Follows the server until done: the PAM code, or -1 with c->why. */
 static int relay(call *c, int flags)
 {
-	twofa_msg m;
+	twofa_msg *m = c->in;
 	long version;
 	int rc = -1;
 
 	while (rc < 0) {
 		bool ok = true;
-		twofa_wire_result r = twofa_wire_recv(c->fd, &m, &version, twofa_wire_now_ms() + c->timeout_ms);
+		twofa_wire_result r = twofa_wire_recv(c->fd, m, &version, twofa_wire_now_ms() + c->timeout_ms);
 		if (r == TWOFA_WIRE_VERSION)
 			return broken(c,
 				      "the server speaks protocol version %ld, this pam_twofa.so speaks %d: install "
@@ -192,34 +194,34 @@ static int relay(call *c, int flags)
 				      version, TWOFA_PROTO_VERSION);
 		if (r != TWOFA_WIRE_OK)
 			return broken(c, "the server failed: %s", twofa_wire_result_text(r));
-		switch (m.type) {
+		switch (m->type) {
 		case TWOFA_MSG_GET_USER:
 			ok = do_get_user(c);
 			break;
 		case TWOFA_MSG_CONV:
-			ok = do_conv(c, &m);
+			ok = do_conv(c, m);
 			break;
 		case TWOFA_MSG_SET_AUTHTOK:
 			ok = do_set_authtok(c);
 			break;
 		case TWOFA_MSG_LOG:
-			ok = m.code >= LOG_EMERG && m.code <= LOG_DEBUG && m.has_text;
+			ok = m->code >= LOG_EMERG && m->code <= LOG_DEBUG && m->has_text;
 			if (ok)
-				pam_syslog(c->pamh, m.code, "%s", m.text);
+				pam_syslog(c->pamh, m->code, "%s", m->text);
 			break;
 		case TWOFA_MSG_DONE:
 			/* A PAM code, nothing else. */
-			ok = m.code >= PAM_SUCCESS && m.code < _PAM_RETURN_VALUES;
-			if (ok && m.has_text)
-				twofa_conv_tell(c->pamh, PAM_ERROR_MSG, (flags & PAM_SILENT) != 0, m.text);
+			ok = m->code >= PAM_SUCCESS && m->code < _PAM_RETURN_VALUES;
+			if (ok && m->has_text)
+				twofa_conv_tell(c->pamh, PAM_ERROR_MSG, (flags & PAM_SILENT) != 0, m->text);
 			if (ok)
-				rc = m.code;
+				rc = m->code;
 			break;
 		default:
 			ok = false;
 			break;
 		}
-		twofa_msg_wipe(&m);
+		twofa_msg_wipe(m);
 		if (!ok && rc < 0)
 			return broken(c, "the server broke the protocol (or the connection failed)");
 	}
@@ -242,11 +244,17 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 	c.fd = twofa_spawn_server(a.server, &pid, why, sizeof(why));
 	if (c.fd < 0)
 		return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "cannot start the server: %s", why);
-	if (send_hello(&c, which, flags, &a, &rc))
+	c.in = calloc(1, sizeof(*c.in));
+	c.out = calloc(1, sizeof(*c.out));
+	if (c.in == NULL || c.out == NULL)
+		rc = broken(&c, "out of memory");
+	else if (send_hello(&c, which, flags, &a, &rc))
 		rc = relay(&c, flags);
 	close(c.fd);
 	twofa_reap_server(pid, exit_text, sizeof(exit_text));
 	twofa_free_secret(c.secret_answer);
+	twofa_free_wiped(c.in, sizeof(*c.in));
+	twofa_free_wiped(c.out, sizeof(*c.out));
 	if (rc < 0)
 		rc = fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "%s%s", c.why, exit_text);
 	return rc;

@@ -35,6 +35,15 @@ bool twofa_peer_may_act_for(const twofa_peer *peer, const char *canonical, twofa
 	return same;
 }
 
+bool twofa_peer_may_call(const twofa_peer *peer, twofa_proto_call call, twofa_decision *d)
+{
+	if (call != TWOFA_CALL_PASSWORD || !twofa_peer_unprivileged(peer))
+		return true;
+	twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_NOTICE, TWOFA_MSG_NONE,
+		     "a caller with uid %lu may not change a twofa password", (unsigned long)peer->uid);
+	return false;
+}
+
 void twofa_peer_limit_options(const twofa_peer *peer, twofa_options *opts)
 {
 	if (!twofa_peer_unprivileged(peer))

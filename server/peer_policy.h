@@ -10,6 +10,7 @@
 
 #include "decision.h"
 #include "options.h"
+#include "proto.h"
 #include "serve.h"
 
 /* Sends in a send_window for a caller that is not root and whose first
@@ -22,6 +23,12 @@ bool twofa_peer_unprivileged(const twofa_peer *peer);
 /* True when peer may act for the account canonical; otherwise false with
  * *d PAM_PERM_DENIED at LOG_WARNING (an unknown name is another user too). */
 bool twofa_peer_may_act_for(const twofa_peer *peer, const char *canonical, twofa_decision *d);
+
+/* False with *d decided when peer may not make this call at all: a caller
+ * that is not root never changes a twofa password (it could do so without
+ * the old one by skipping the modules before pam_twofa); PAM_IGNORE, so the
+ * rest of its stack goes on. */
+bool twofa_peer_may_call(const twofa_peer *peer, twofa_proto_call call, twofa_decision *d);
 
 /* Narrows opts for an unprivileged peer: groups= does not exempt it, no
  * grace is honoured or granted (its service and origin are its own word),

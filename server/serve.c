@@ -69,7 +69,7 @@ static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)
 		user = NULL;
 	twofa_audit_init(&audit, host, action, user, false);
 	twofa_decide_nothing_yet(&d);
-	if (twofa_options_load(action, (int)argc, argv, &opts, &d)) {
+	if (twofa_options_load(action, (int)argc, argv, &opts, &d) && twofa_peer_may_call(host->peer, hello->call, &d)) {
 		twofa_peer_limit_options(host->peer, &opts);
 		flow(host, flags, &opts, &audit, &d);
 	}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Static analysis of twofa's own C code (issue 7). Not a `make check` test: .ci/run
 # calls it. Exits non-zero on any finding.
-#   1. cppcheck (Debian: cppcheck) over lib/ pam_twofa/ cli/ with warning, portability
+#   1. cppcheck (Debian: cppcheck) over lib/ server/ pam_twofa/ cli/ with warning, portability
 #      and performance checks. Suppressions, each for a reason:
 #        missingIncludeSystem  system headers are not analysed (libc, PAM, GDBM, curl)
 #   2. clang's scan-build (Debian: clang-tools, i.e. clang-tools-14 on bookworm)
@@ -17,7 +17,7 @@ cd "$top" || exit 1
 if [ "$what" = all ] || [ "$what" = cppcheck ]; then
 	command -v cppcheck >/dev/null || { echo "static.sh: cppcheck is not installed (apt-get install cppcheck)" >&2; exit 1; }
 	if cppcheck -q --std=c11 --enable=warning,portability,performance --inline-suppr --error-exitcode=1 \
-		--suppress=missingIncludeSystem -D__GNUC__ -I lib -I pam_twofa -I cli lib pam_twofa cli; then
+		--suppress=missingIncludeSystem -D__GNUC__ -I lib -I server -I pam_twofa -I cli lib server pam_twofa cli; then
 		echo "static.sh: cppcheck: clean"
 	else
 		echo "static.sh: cppcheck: findings above" >&2; failed=1
