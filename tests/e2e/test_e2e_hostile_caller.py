@@ -21,6 +21,11 @@ with failmode=safe in twofa.conf:
     the stores. The others' logins succeed within a generous bound, and no lock holder is
     a process the user may stop.
 
+Beyond the audit, what the per-call server must hold to: a low RLIMIT_DATA (which the
+server keeps) fails closed, never as an outage; su ended at the code prompt (SIGKILL,
+Ctrl-C, hangup) takes its server with it and loses nothing; and the scheduling class,
+nice value and I/O class the user gave its su do not reach the server.
+
 Each case asserts the program's result (su/chfn exit status, sudo's) and the decision
 line in the syslog captured from the namespace (harness.pam.SyslogCapture).
 """
@@ -380,6 +385,59 @@ def su_low_priority(c):
              term.output)
 
 
+def su_low_data(c):
+    """`ulimit -d N` (RLIMIT_DATA, which the server inherits and does not reset) from
+    where the server cannot even start up to where it logs in, with wrong codes under
+    failmode=safe: a server short of memory fails closed (it cannot start, or dies)
+    and is never an outage, so never a success. The user's Unix password is hashed with
+    SHA-512 here, which pam_unix checks in less memory than the server needs (yescrypt
+    needs more: pam_unix would fail first)."""
+    label = "su after `ulimit -d N`"
+    subprocess.run(["chpasswd", "-c", "SHA512"], input="%s:%s\n" % (c.user.name, UNIX_PASSWORD),
+                   text=True, check=True)
+    seen = {"prompted": [], "refused": [], "success": [], "outage": [], "su_failed": []}
+
+    def attempt(kb):
+        """One login with a wrong code; whether the code was asked for."""
+        c.fresh()
+        term = hostile.Terminal(c.user, c.su_command, wrap=c.wrap, data_kib=kb)
+        if not term.expect(r"[Pp]assword: ?$"):  # su itself cannot run in that little
+            term.close()
+            seen["su_failed"].append(kb)
+            return False
+        term.send(UNIX_PASSWORD)
+        prompted = c.answer_code(term, right=False)
+        status = term.exit_status()
+        term.close()
+        decisions = c.decisions("su")
+        if prompted:
+            seen["prompted"].append(kb)
+        if status != 0 and not logged_in(term):
+            seen["refused"].append(kb)
+        else:
+            seen["success"].append((kb, term.output))
+        if any(OUTAGE.search(d) for d in decisions):
+            seen["outage"].append((kb, decisions))
+        return prompted
+
+    # Coarse steps up to the first limit at which the code is sent, then fine steps
+    # through the last coarse one: where the server starts but may run short.
+    # (Each failed login costs su's fail delay, about 3 s.)
+    kb = 768
+    while kb <= 8192 and not attempt(kb):
+        kb += 128
+    for fine in range(kb - 112, kb, 16):
+        attempt(fine)
+    subprocess.run(["chpasswd"], input="%s:%s\n" % (c.user.name, UNIX_PASSWORD), text=True,
+                   check=True)
+    c.tap.ok(seen["prompted"] and len(seen["refused"]) > len(seen["prompted"]),
+             "%s: from a server that cannot start to one that sends the code (from %s KiB)"
+             % (label, min(seen["prompted"]) if seen["prompted"] else None), repr(seen))
+    c.tap.ok(not seen["success"], "%s, wrong codes: never a login" % label, repr(seen["success"]))
+    c.tap.ok(not seen["outage"], "%s: no decision line speaks of an outage" % label,
+             repr(seen["outage"]))
+
+
 # -- (d) a stopped chfn and the others' logins ----------------------------------------------
 
 def peer_logins(c, label, count=2):
@@ -475,6 +533,7 @@ def tests(tap, module):
              ("su-prompt", lambda: su_stopped_at_prompt(c)),
              ("sudo-sigstop", lambda: sudo_stopped_during_send(c, module)),
              ("su-nofile", lambda: su_low_nofile(c)),
+             ("su-data", lambda: su_low_data(c)),
              ("su-abandoned", lambda: su_abandoned(c)),
              ("su-priority", lambda: su_low_priority(c)),
              ("chfn-prompt", lambda: chfn_stopped_at_prompt(c)),

@@ -38,11 +38,13 @@ PROMPT = "hostile$ "
 USER_PATH = "PATH=/usr/bin:/bin"
 
 
-def as_user(user, argv, umask=None, nofile=None, nofile_hard=True, env=()):
+def as_user(user, argv, umask=None, nofile=None, nofile_hard=True, data_kib=None, env=()):
     """argv run as USER (all uids and gids, its groups) with an empty environment but for
-    PATH and env (NAME=VALUE strings), after `umask` and `ulimit -n` in its shell (with
-    nofile_hard false, `ulimit -Sn`: the soft limit only)."""
+    PATH and env (NAME=VALUE strings), after `umask`, `ulimit -n` (with nofile_hard
+    false, `ulimit -Sn`: the soft limit only) and `ulimit -d` in its shell."""
     setup = []
+    if data_kib is not None:
+        setup.append("ulimit -d %d" % data_kib)
     if umask is not None:
         setup.append("umask %03o" % umask)
     if nofile is not None:
@@ -59,13 +61,13 @@ class Terminal(e2e.PtySession):
     bash (no rc files, job control on) waits at PROMPT for run()."""
 
     def __init__(self, user, command, wrap=lambda argv: argv, umask=None, nofile=None,
-                 nofile_hard=True, env=()):
+                 nofile_hard=True, data_kib=None, env=()):
         if command is None:
             shell = [BASH, "--norc", "--noprofile", "-i"]
             env = list(env) + ["PS1=" + PROMPT]
         else:
             shell = [SH, "-c", '"$@"; echo "%s$?"' % EXIT_MARK, "sh"] + list(command)
-        argv = wrap(as_user(user, shell, umask, nofile, nofile_hard, env))
+        argv = wrap(as_user(user, shell, umask, nofile, nofile_hard, data_kib, env))
         argv[0] = shutil.which(argv[0]) or argv[0]
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
