@@ -12,12 +12,14 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "http_share.h"
 #include "netif.h"
 #include "url.h"
 #include "util.h"
 
 struct twofa_http {
 	CURL *curl;
+	struct twofa_http_share *share; /* NULL: the handle keeps its own connection */
 	struct curl_slist *headers;
 	long connections;
 	char errbuf[CURL_ERROR_SIZE];
@@ -136,19 +138,28 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userdata)
 			goto setopt_failed;                          \
 	} while (0)
 
-twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err)
+twofa_status twofa_http_init(twofa_error *err)
 {
-	twofa_http *h;
-
-	*out = NULL;
-	if (opt->timeout < 1 || opt->timeout > 120)
-		return twofa_fail(err, TWOFA_EINVAL, "HTTP timeout %ld is outside 1..120 seconds",
-				  opt->timeout);
 	if (pthread_once(&global_once, global_init) != 0 || global_status != CURLE_OK)
 		return twofa_fail(err, TWOFA_ESYS, "libcurl could not be initialised%s",
 				  global_status == CURLE_SSL_ENGINE_INITFAILED
 					  ? " (its TLS backend is not OpenSSL)"
 					  : "");
+	return TWOFA_OK;
+}
+
+twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err)
+{
+	twofa_http *h;
+	CURLSH *share = NULL;
+	twofa_status st;
+
+	*out = NULL;
+	if (opt->timeout < 1 || opt->timeout > 120)
+		return twofa_fail(err, TWOFA_EINVAL, "HTTP timeout %ld is outside 1..120 seconds",
+				  opt->timeout);
+	if ((st = twofa_http_init(err)) != TWOFA_OK)
+		return st;
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
@@ -162,6 +173,9 @@ twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, two
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	}
 
+	h->share = twofa_http_share_acquire(&share);
+	if (share != NULL)
+		SET(CURLOPT_SHARE, share);
 	SET(CURLOPT_ERRORBUFFER, h->errbuf);
 	SET(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM games inside sshd */
 	SET(CURLOPT_VERBOSE, 0L);
@@ -204,6 +218,7 @@ void twofa_http_free(twofa_http *h)
 		return;
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
+	twofa_http_share_release(h->share); /* after the cleanup: the handle no longer uses it */
 	curl_slist_free_all(h->headers);
 	free(h);
 }

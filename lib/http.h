@@ -3,7 +3,8 @@
  * verification always on, bounded time and size, no redirects, no proxy
  * from the environment, only the URLs lib/url allows (https; plain http to
  * the loopback only in test builds). One handle keeps its connection, so a send and a check share one
- * TLS session. Nothing here prints. */
+ * TLS session; in twofad every handle joins lib/http_share's pool, so logins share them too. Nothing
+ * here prints. */
 #ifndef TWOFA_HTTP_H
 #define TWOFA_HTTP_H
 
@@ -49,6 +50,11 @@ typedef struct twofa_http_response {
  * URLs (twofa_url_check_twilio; twofa_url_twilio_rule says it in words). */
 bool twofa_http_url_allowed(const char *url);
 
+/* libcurl's global init, once per process (twofa_http_new calls it). */
+twofa_status twofa_http_init(twofa_error *err);
+
+/* A handle made while lib/http_share has a share current joins it: its
+ * connection outlives it, for the next handle. */
 twofa_status twofa_http_new(twofa_http **out, const twofa_http_options *opt, twofa_error *err);
 void twofa_http_free(twofa_http *h);
 

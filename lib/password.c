@@ -12,6 +12,48 @@
 
 #define ARGON2ID_PREFIX "$argon2id$"
 
+/* The bound on Argon2id computations at once (twofa_password_set_parallel). */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_turn = PTHREAD_COND_INITIALIZER;
+static unsigned gate_max, gate_running, gate_peak;
+
+void twofa_password_set_parallel(unsigned max)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_max = max;
+	pthread_cond_broadcast(&gate_turn);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+unsigned twofa_password_parallel_peak(void)
+{
+	unsigned peak;
+
+	pthread_mutex_lock(&gate_lock);
+	peak = gate_peak;
+	gate_peak = gate_running;
+	pthread_mutex_unlock(&gate_lock);
+	return peak;
+}
+
+static void gate_enter(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	while (gate_max != 0 && gate_running >= gate_max)
+		pthread_cond_wait(&gate_turn, &gate_lock);
+	if (++gate_running > gate_peak)
+		gate_peak = gate_running;
+	pthread_mutex_unlock(&gate_lock);
+}
+
+static void gate_leave(void)
+{
+	pthread_mutex_lock(&gate_lock);
+	gate_running--;
+	pthread_cond_signal(&gate_turn);
+	pthread_mutex_unlock(&gate_lock);
+}
+
 twofa_status twofa_crypto_init(twofa_error *err)
 {
 	if (sodium_init() < 0)
@@ -72,6 +114,7 @@ twofa_status twofa_password_hash(const char *password, twofa_strength strength,
 	unsigned long long ops;
 	size_t mem;
 	twofa_status st;
+	int rc;
 
 	if (out == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "no place for the password hash");
@@ -80,7 +123,10 @@ twofa_status twofa_password_hash(const char *password, twofa_strength strength,
 	    (st = twofa_password_valid(password, err)) != TWOFA_OK)
 		return st;
 	twofa_password_limits(strength, &ops, &mem);
-	if (crypto_pwhash_str(out, password, strlen(password), ops, mem) != 0) {
+	gate_enter();
+	rc = crypto_pwhash_str(out, password, strlen(password), ops, mem);
+	gate_leave();
+	if (rc != 0) {
 		sodium_memzero(out, crypto_pwhash_STRBYTES);
 		return twofa_fail(err, TWOFA_ENOMEM, "hashing the password failed (out of memory?)");
 	}
@@ -90,6 +136,7 @@ twofa_status twofa_password_hash(const char *password, twofa_strength strength,
 twofa_status twofa_password_verify(const char *hash, const char *password, twofa_error *err)
 {
 	twofa_status st;
+	int rc, e;
 
 	if ((st = twofa_crypto_init(err)) != TWOFA_OK)
 		return st;
@@ -97,14 +144,18 @@ twofa_status twofa_password_verify(const char *hash, const char *password, twofa
 		return twofa_fail(err, TWOFA_ESTORE, "the stored password hash is not an Argon2id hash");
 	if ((st = twofa_password_valid(password, err)) != TWOFA_OK)
 		return st;
+	gate_enter();
 	errno = 0;
-	if (crypto_pwhash_str_verify(hash, password, strlen(password)) == 0)
+	rc = crypto_pwhash_str_verify(hash, password, strlen(password));
+	e = errno;
+	gate_leave();
+	if (rc == 0)
 		return TWOFA_OK;
 	/* libsodium sets EINVAL only for a mismatch; anything else means the
 	 * verify could not run. */
-	if (errno == EINVAL)
+	if (e == EINVAL)
 		return twofa_fail(err, TWOFA_EINVAL, "wrong password");
-	if (errno == ENOMEM)
+	if (e == ENOMEM)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory verifying the password");
 	return twofa_fail(err, TWOFA_ESTORE, "the stored password hash cannot be read");
 }

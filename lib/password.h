@@ -49,6 +49,17 @@ void twofa_password_dummy_verify(const char *password, twofa_strength strength);
  * (tests check the limits instead of timing it). False if none could be had. */
 bool twofa_password_dummy_hash(twofa_strength strength, char out[crypto_pwhash_STRBYTES]);
 
+/* At most max Argon2id computations (hashes and verifies, dummies too) run
+ * at once in this process; the others wait for a turn. Each takes up to the
+ * strength's memlimit (64 MiB interactive, 1 GiB sensitive), so twofad, which
+ * serves many logins at once, bounds them. 0 (the default): no bound, for a
+ * process that serves one login. Set it before threads start. */
+void twofa_password_set_parallel(unsigned max);
+
+/* The most Argon2id computations that ran at once since the last call (which
+ * starts the count again from those running now). */
+unsigned twofa_password_parallel_peak(void);
+
 /* The libsodium limits for a strength. */
 void twofa_password_limits(twofa_strength strength, unsigned long long *opslimit, size_t *memlimit);
 
