@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What the module's transport costs per PAM call and per login, beside pam_unix alone and
+"""What the module's transports cost per PAM call and per login, beside pam_unix alone and
 a pam_permit stack (the floor: the driver's own process, libpam, the harness). Each
 authentication is one run of the real libpam driver (tests/pam/pam_driver, harness.pam)
 against the Twilio simulator, as a local user with a Unix password who is also enrolled:
@@ -7,8 +7,11 @@ against the Twilio simulator, as a local user with a Unix password who is also e
     permit            auth required pam_permit.so
     permit+per-call   auth requisite pam_permit.so; auth required pam_twofa.so
                       password=none daemon=no (the module starts twofa-server per call)
+    permit+twofad     the same with daemon=yes socket=... (one twofad, harness.daemon,
+                      which keeps its connection to the simulator open between logins)
     unix              auth required pam_unix.so
-    unix+per-call     auth requisite pam_unix.so; the same pam_twofa.so line
+    unix+per-call     auth requisite pam_unix.so; the per-call pam_twofa.so line
+    unix+twofad       auth requisite pam_unix.so; the twofad one
 
 and the same stacks for the account call alone (pam_acct_mgmt: no network, so the
 difference is the transport itself, with the server's config and store reads). The
@@ -17,16 +20,21 @@ TLS handshake. One JSON object per line on stdout:
 
     {"bench":"transport_call","stack":...,"op":"auth"|"acct","calls":N,"median_ms":...,
      "p90_ms":...}
-    {"bench":"transport_overhead","transport":"per-call","auth_over_floor_ms":...,
+    {"bench":"transport_overhead","transport":"per-call"|"twofad","auth_over_floor_ms":...,
      "acct_over_floor_ms":...,"unix_auth_over_floor_ms":...}    (differences of medians)
     {"bench":"transport_network","stack":...,"logins":N,"requests_per_login":...,
-     "new_connections_per_login":...,"tls_handshakes_per_login":...}
+     "new_connections_per_login":...,"tls_handshakes_per_login":...,"connections_used":N}
+
+A module that cannot log in through twofad (no daemon transport in its client yet) gives
+{"bench":"transport_skipped","transport":"twofad","reason":...} and the twofad stacks are
+left out.
 
 Wall time is from the start of the driver to its exit, minus the time the answering side
-spent; the stacks take turns, one call each (reading the code from the simulator's outbox: the user, not the module). The new
-TCP connections per login are the distinct connections the simulator's request log shows
-for the module's requests; TLS handshakes come from its counters, less the harness's own
-outbox connections.
+spent (reading the code from the simulator's outbox: the user, not the module); the
+stacks take turns, one call each. The new TCP connections per login are the connections
+accepted by the simulator during the logins and TLS handshakes likewise (its counters,
+less the harness's own outbox connections); connections_used is how many distinct ones
+carried the module's requests (a warm one opened earlier counts there, not as new).
 
     bench_transport.py [--quick] [--count N]
 """
@@ -38,7 +46,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import PASSWORD, LocalUser, emit, log, percentile  # noqa: E402
-from harness.pam import DRIVER, MKMEMBER, Env, module_path, run_pam  # noqa: E402
+from harness.daemon import TWOFAD, Twofad  # noqa: E402
+from harness.pam import DRIVER, MKMEMBER, Env, SyslogCapture, module_path, run_pam  # noqa: E402
 from harness.sim import Sim  # noqa: E402
 
 PHONE = "+14155550177"
@@ -74,6 +83,20 @@ def timed_call(env, sim, service, user, op):
     return (wall - answers.seconds) * 1e3
 
 
+def twofad_unusable(env, sim, user):
+    """Why the module cannot log in through twofad (its decision line), or None."""
+    cap = SyslogCapture(env)
+    try:
+        run = run_pam(env, "permit+twofad", user, ["auth"], answers=Answers(sim), syslog=cap)
+        if run.codes() == ["PAM_SUCCESS"]:
+            return None
+        time.sleep(0.3)
+        lines = [t.split("reason=", 1)[1] for t in cap.texts() if "reason=" in t]
+        return "daemon=yes: %s (%s)" % (run.codes(), lines[-1] if lines else "no decision line")
+    finally:
+        cap.close()
+
+
 def network(env, sim, service, user, count):
     """Requests, new TCP connections and TLS handshakes per login of service."""
     sim.reset()
@@ -89,10 +112,11 @@ def network(env, sim, service, user, count):
     ours = answers.outbox_reads + 2
     return {"bench": "transport_network", "stack": service, "logins": count,
             "requests_per_login": round(len(api) / count, 2),
-            "new_connections_per_login": round(len({r["connection_id"] for r in api}) / count,
-                                               2),
+            "new_connections_per_login": round(
+                (after["connections"] - before["connections"] - ours) / count, 2),
             "tls_handshakes_per_login": round(
-                (after["tls_handshakes"] - before["tls_handshakes"] - ours) / count, 2)}
+                (after["tls_handshakes"] - before["tls_handshakes"] - ours) / count, 2),
+            "connections_used": len({r["connection_id"] for r in api})}
 
 
 def main():
@@ -106,24 +130,36 @@ def main():
             sys.exit("bench_transport: %s is not built" % prog)
     if module_path() is None:
         sys.exit("bench_transport: pam_twofa.so is not built")
+    if not os.path.exists(TWOFAD):
+        sys.exit("bench_transport: %s is not built" % TWOFAD)
     sim = Sim()
     env = Env(sim, config={"send_limit": "100", "send_window": "60", "lockout_failures": "0"},
               prefix="twofa-bench-")
     user = LocalUser()
+    daemon = Twofad(env.config_path)
     try:
         env.add_member(user.name, "store-pw-unused", PHONE)
-        twofa = env.twofa_line("password=none daemon=no")
-        twofa_acct = env.twofa_line("daemon=no", kind="account")
-        stacks = {
-            "permit": (["auth required pam_permit.so"], ["account required pam_permit.so"]),
-            "permit+per-call": (["auth requisite pam_permit.so", twofa],
-                                ["account requisite pam_permit.so", twofa_acct]),
-            "unix": (["auth required pam_unix.so"], ["account required pam_unix.so"]),
-            "unix+per-call": (["auth requisite pam_unix.so", twofa],
-                              ["account requisite pam_unix.so", twofa_acct]),
-        }
+        daemon.start()
+        stacks = {"permit": (["auth required pam_permit.so"],
+                             ["account required pam_permit.so"]),
+                  "unix": (["auth required pam_unix.so"], ["account required pam_unix.so"])}
+        for transport, args in (("per-call", "daemon=no"),
+                                ("twofad", "daemon=yes socket=" + daemon.socket)):
+            auth = env.twofa_line("password=none " + args)
+            acct = env.twofa_line(args, kind="account")
+            for first in ("permit", "unix"):
+                stacks["%s+%s" % (first, transport)] = (
+                    ["auth requisite pam_%s.so" % first, auth],
+                    ["account requisite pam_%s.so" % first, acct])
         for name, (auth, acct) in stacks.items():
             env.service(name, auth + acct)
+        transports = ["per-call", "twofad"]
+        why = twofad_unusable(env, sim, user.name)
+        if why:
+            emit({"bench": "transport_skipped", "transport": "twofad", "reason": why})
+            transports.remove("twofad")
+            for first in ("permit", "unix"):
+                del stacks[first + "+twofad"]
         medians = {}
         for op in ("auth", "acct"):
             # Round robin, so that the neighbours' load on a shared machine falls on
@@ -140,16 +176,19 @@ def main():
                       "p90_ms": round(percentile(costs[name], 90), 2)})
         # Over the floor, without pam_unix's password hash in between (whose time on a
         # loaded machine varies more than the transport costs).
-        emit({"bench": "transport_overhead", "transport": "per-call", "calls": count,
-              "auth_over_floor_ms": round(medians["permit+per-call", "auth"] -
-                                          medians["permit", "auth"], 2),
-              "acct_over_floor_ms": round(medians["permit+per-call", "acct"] -
-                                          medians["permit", "acct"], 2),
-              "unix_auth_over_floor_ms": round(medians["unix", "auth"] -
-                                               medians["permit", "auth"], 2)})
-        log("transport: network, %d logins" % count)
-        emit(network(env, sim, "unix+per-call", user.name, count))
+        for transport in transports:
+            emit({"bench": "transport_overhead", "transport": transport, "calls": count,
+                  "auth_over_floor_ms": round(medians["permit+" + transport, "auth"] -
+                                              medians["permit", "auth"], 2),
+                  "acct_over_floor_ms": round(medians["permit+" + transport, "acct"] -
+                                              medians["permit", "acct"], 2),
+                  "unix_auth_over_floor_ms": round(medians["unix", "auth"] -
+                                                   medians["permit", "auth"], 2)})
+        for transport in transports:
+            log("transport: network, %d logins, %s" % (count, transport))
+            emit(network(env, sim, "unix+" + transport, user.name, count))
     finally:
+        daemon.stop()
         user.remove()
         env.cleanup()
         sim.stop()
