@@ -48,6 +48,7 @@ typedef enum message_arg_kind {
 	ARG_COUNT,   /* a %ld; text_one when it is 1 */
 	ARG_CHANNEL, /* a %s: the channel's label */
 	ARG_OUTCOME, /* the whole text is the Verify outcome's (lib/verify_outcome.c) */
+	ARG_DESTINATION, /* %s the channel's label, %s the masked destination; text_one without it */
 } message_arg_kind;
 
 /* The one table of user texts. */
@@ -99,6 +100,13 @@ static const struct {
 					 "The new password is longer than %ld bytes.", NULL},
 	[TWOFA_MSG_PASSWORD_NOT_HASHED] = {"password_not_hashed", ARG_NONE,
 					   "The new password could not be hashed. Try again later.", NULL},
+	[TWOFA_MSG_SINGLE_ANSWER] = {"single_answer", ARG_NONE,
+				     "This program cannot ask for a code: it answered the code prompt with the "
+				     "password. See pam_twofa(8), SCREEN LOCKERS.",
+				     NULL},
+	[TWOFA_MSG_CODE_IN_ANSWER] = {"code_in_answer", ARG_DESTINATION,
+				      "A code was sent by %s to %s: type your password, a space and the code.",
+				      "A code was sent by %s: type your password, a space and the code."},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -185,7 +193,9 @@ const char *twofa_message_name(twofa_message message)
 	return messages[message].name;
 }
 
-bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size)
+/* One row's text; to is the masked destination for the rows that name it
+ * (NULL or "": the text without it). */
+static bool render(twofa_message message, long arg, const char *to, char *buf, size_t size)
 {
 	const char *text;
 	int n;
@@ -210,6 +220,14 @@ bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size)
 		if (twofa_channel_label((twofa_channel)arg) == NULL)
 			return false;
 		n = snprintf(buf, size, text, twofa_channel_label((twofa_channel)arg));
+		break;
+	case ARG_DESTINATION:
+		if (twofa_channel_label((twofa_channel)arg) == NULL)
+			return false;
+		if (to != NULL && to[0] != '\0')
+			n = snprintf(buf, size, text, twofa_channel_label((twofa_channel)arg), to);
+		else
+			n = snprintf(buf, size, messages[message].text_one, twofa_channel_label((twofa_channel)arg));
 #pragma GCC diagnostic pop
 		break;
 	case ARG_OUTCOME:
@@ -223,9 +241,14 @@ bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size)
 	return n >= 0 && (size_t)n < size;
 }
 
+bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size)
+{
+	return render(message, arg, NULL, buf, size);
+}
+
 bool twofa_decision_user_text(const twofa_decision *d, char *buf, size_t size)
 {
-	return twofa_message_text(d->message, d->message_arg, buf, size);
+	return render(d->message, d->message_arg, d->to, buf, size);
 }
 
 /* A channel on the wire is a known name or "". */
@@ -245,7 +268,7 @@ static bool decision_valid(const twofa_decision *d)
 
 	return twofa_pam_code_name(d->pam_code) != NULL && twofa_priority_name(d->priority) != NULL &&
 	       (unsigned)d->result < COUNT(result_names) &&
-	       twofa_message_text(d->message, d->message_arg, text, sizeof(text)) &&
+	       render(d->message, d->message_arg, d->to, text, sizeof(text)) &&
 	       memchr(d->channel, '\0', sizeof(d->channel)) != NULL && channel_valid(d->channel) &&
 	       memchr(d->to, '\0', sizeof(d->to)) != NULL &&
 	       memchr(d->reason, '\0', sizeof(d->reason)) != NULL;

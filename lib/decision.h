@@ -54,6 +54,8 @@ typedef enum twofa_message {
 	TWOFA_MSG_PASSWORD_EMPTY,
 	TWOFA_MSG_PASSWORD_TOO_LONG, /* arg: the longest password in bytes */
 	TWOFA_MSG_PASSWORD_NOT_HASHED,
+	TWOFA_MSG_SINGLE_ANSWER,   /* the program answered the code prompt with the password */
+	TWOFA_MSG_CODE_IN_ANSWER,  /* arg: the channel; with the decision's destination */
 	TWOFA_MSG_COUNT
 } twofa_message;
 
@@ -97,7 +99,8 @@ bool twofa_decision_logged(const twofa_decision *d, bool debug);
 const char *twofa_result_name(twofa_result result);
 
 /* The text of one row with its argument in buf ("" for TWOFA_MSG_NONE);
- * false if it does not fit or arg is not valid for the row. */
+ * false if it does not fit or arg is not valid for the row. A row that names
+ * the destination reads without it here (twofa_decision_user_text has it). */
 bool twofa_message_text(twofa_message message, long arg, char *buf, size_t size);
 
 /* The user's text for d in buf ("" for TWOFA_MSG_NONE); false if it does not fit. */

@@ -20,7 +20,7 @@ static const char *const type_names[] = {
 static const char *const item_names[TWOFA_ITEM_COUNT] = {
 	[TWOFA_ITEM_SERVICE] = "service", [TWOFA_ITEM_USER] = "user",		[TWOFA_ITEM_RHOST] = "rhost",
 	[TWOFA_ITEM_TTY] = "tty",	  [TWOFA_ITEM_RUSER] = "ruser",		[TWOFA_ITEM_AUTHTOK] = "authtok",
-	[TWOFA_ITEM_OLDAUTHTOK] = "oldauthtok",
+	[TWOFA_ITEM_OLDAUTHTOK] = "oldauthtok", [TWOFA_ITEM_ANSWER_CODE] = "answer_code",
 };
 
 static const char *const call_names[] = {
@@ -68,6 +68,11 @@ bool twofa_msg_set_text(twofa_msg *m, const char *text)
 	m->text[len] = '\0';
 	m->has_text = true;
 	return true;
+}
+
+size_t twofa_proto_item_max(twofa_proto_item i)
+{
+	return i == TWOFA_ITEM_ANSWER_CODE ? TWOFA_PROTO_CODE_MAX : TWOFA_PROTO_ITEM_MAX;
 }
 
 const char *twofa_proto_call_name(twofa_proto_call call)
@@ -174,7 +179,7 @@ bool twofa_msg_encode(const twofa_msg *m, char *buf, size_t size, size_t *len)
 			put_str(&w, n++ > 0 ? ",\"" : "\"");
 			put_str(&w, item_names[i]);
 			put_str(&w, "\":");
-			put_hex(&w, m->items[i], TWOFA_PROTO_ITEM_MAX);
+			put_hex(&w, m->items[i], twofa_proto_item_max((twofa_proto_item)i));
 		}
 		put_str(&w, "}");
 	}
@@ -252,7 +257,8 @@ static bool read_items(json_t *items, twofa_msg *m)
 		for (i = 0; i < TWOFA_ITEM_COUNT; i++)
 			if (strcmp(key, item_names[i]) == 0)
 				break;
-		if (i == TWOFA_ITEM_COUNT || !read_hex(value, m->items[i], TWOFA_PROTO_ITEM_MAX))
+		if (i == TWOFA_ITEM_COUNT ||
+		    !read_hex(value, m->items[i], twofa_proto_item_max((twofa_proto_item)i)))
 			return false;
 		m->has_item[i] = true;
 	}

@@ -32,6 +32,7 @@
 #define TWOFA_PROTO_ARGS_MAX 32   /* module arguments */
 #define TWOFA_PROTO_ARG_MAX 255   /* bytes of one module argument */
 #define TWOFA_PROTO_ITEM_MAX 1024 /* bytes of one PAM item */
+#define TWOFA_PROTO_CODE_MAX 16   /* bytes of the code kept from a split answer */
 
 typedef enum twofa_msg_type {
 	TWOFA_MSG_HELLO = 1,
@@ -45,7 +46,8 @@ typedef enum twofa_msg_type {
 	TWOFA_MSG_DONE,
 } twofa_msg_type;
 
-/* The PAM items a hello may carry. */
+/* The PAM items a hello may carry, and the code pam_twofa split_answer kept
+ * from the password answer (not a PAM item: the module's pam_set_data). */
 typedef enum twofa_proto_item {
 	TWOFA_ITEM_SERVICE = 0,
 	TWOFA_ITEM_USER,
@@ -54,16 +56,18 @@ typedef enum twofa_proto_item {
 	TWOFA_ITEM_RUSER,
 	TWOFA_ITEM_AUTHTOK,
 	TWOFA_ITEM_OLDAUTHTOK,
+	TWOFA_ITEM_ANSWER_CODE, /* at most TWOFA_PROTO_CODE_MAX bytes */
 	TWOFA_ITEM_COUNT,
 } twofa_proto_item;
 
 /* The longest frame the bounds allow: a hello with every argument and item
  * at its bound, each byte as two hex digits, plus its quotes, comma and key
- * (16 bytes is more than the longest item's), and 128 bytes for the other
- * keys and numbers. Every other message, with its one text, is shorter. */
-#define TWOFA_PROTO_HELLO_MAX                                         \
-	(128 + TWOFA_PROTO_ARGS_MAX * (2 * TWOFA_PROTO_ARG_MAX + 3) + \
-	 TWOFA_ITEM_COUNT * (2 * TWOFA_PROTO_ITEM_MAX + 16))
+ * (16 bytes is more than the longest PAM item's, 32 more than the answer
+ * code's), and 128 bytes for the other keys and numbers. Every other message,
+ * with its one text, is shorter. */
+#define TWOFA_PROTO_HELLO_MAX                                                            \
+	(128 + TWOFA_PROTO_ARGS_MAX * (2 * TWOFA_PROTO_ARG_MAX + 3) +                    \
+	 (TWOFA_ITEM_COUNT - 1) * (2 * TWOFA_PROTO_ITEM_MAX + 16) + 2 * TWOFA_PROTO_CODE_MAX + 32)
 _Static_assert(TWOFA_PROTO_HELLO_MAX <= TWOFA_FRAME_MAX, "the largest hello must fit one frame");
 _Static_assert(2 * TWOFA_PROTO_TEXT_MAX + 128 <= TWOFA_FRAME_MAX, "the longest text must fit one frame");
 
@@ -111,6 +115,10 @@ void twofa_msg_wipe(twofa_msg *m);
 
 /* Sets m's text; false (and no text) when it is longer than the bound or NULL. */
 bool twofa_msg_set_text(twofa_msg *m, const char *text);
+
+/* The longest value of item i in bytes: TWOFA_PROTO_ITEM_MAX, or
+ * TWOFA_PROTO_CODE_MAX for the answer code. */
+size_t twofa_proto_item_max(twofa_proto_item i);
 
 /* The word of a call ("auth", "account", "password") and back (0: none). */
 const char *twofa_proto_call_name(twofa_proto_call call);

@@ -185,6 +185,17 @@ static bool get_source(json_t *item, twofa_state_entry *e)
 	return true;
 }
 
+static bool get_single_answer(json_t *item, twofa_state_entry *e)
+{
+	twofa_single_answer_entry *a = &e->single_answer[e->single_answer_count];
+
+	if (!json_is_object(item) || !get_text(item, "service", a->service, sizeof(a->service)) ||
+	    a->service[0] == '\0' || !get_time(item, "at", &a->at))
+		return false;
+	e->single_answer_count++;
+	return true;
+}
+
 /* A JSON array of at most max objects, each read into e by get_item. */
 static bool get_list(json_t *root, const char *key, size_t max,
 		     bool (*get_item)(json_t *, twofa_state_entry *), twofa_state_entry *e)
@@ -253,6 +264,10 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 	} else if (!get_list(root, "sources", TWOFA_STATE_SOURCES_MAX, get_source, e)) {
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad source entry");
 		goto out;
+	} else if (!get_list(root, "single_answer", TWOFA_STATE_SINGLE_ANSWER_MAX, get_single_answer, e)) {
+		/* Absent from records written before it existed: none. */
+		twofa_fail(err, TWOFA_ESTORE, "state record has a bad single_answer entry");
+		goto out;
 	}
 	st = TWOFA_OK;
 out:
@@ -285,9 +300,9 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 				 (json_int_t)e->failures, "locked_until", (json_int_t)e->locked_until,
 				 "last_login", (json_int_t)e->last_login, "last_service", e->last_service,
 				 "last_from", e->last_from, "sends", times_json(e->sends, e->send_count));
-	json_t *grace = json_array(), *sources = json_array();
+	json_t *grace = json_array(), *sources = json_array(), *single = json_array();
 	bool ok = root != NULL && json_is_array(json_object_get(root, "sends")) && grace != NULL &&
-		  sources != NULL;
+		  sources != NULL && single != NULL;
 
 	for (size_t i = 0; ok && i < e->grace_count; i++)
 		ok = json_array_append_new(grace, json_pack("{s:s, s:I}", "key", e->grace[i].key, "at",
@@ -301,11 +316,16 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 			ok = json_array_append_new(sources, s) == 0;
 		}
 	}
+	for (size_t i = 0; ok && i < e->single_answer_count; i++)
+		ok = json_array_append_new(single, json_pack("{s:s, s:I}", "service", e->single_answer[i].service,
+							     "at", (json_int_t)e->single_answer[i].at)) == 0;
 	ok = ok && json_object_set(root, "grace", grace) == 0 &&
-	     json_object_set(root, "sources", sources) == 0;
+	     json_object_set(root, "sources", sources) == 0 &&
+	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0);
 	*json = ok ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(grace);
 	json_decref(sources);
+	json_decref(single);
 	json_decref(root);
 	if (*json == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory encoding a state record");
@@ -414,7 +434,7 @@ static twofa_status check_origin(const twofa_state_login *l, twofa_error *err)
 static bool entry_empty(const twofa_state_entry *e)
 {
 	return e->failures == 0 && e->locked_until == 0 && e->send_count == 0 && e->last_login == 0 &&
-	       e->grace_count == 0 && e->source_count == 0;
+	       e->grace_count == 0 && e->source_count == 0 && e->single_answer_count == 0;
 }
 
 /* One read-modify-write of the user's record under the exclusive lock.
@@ -895,11 +915,83 @@ twofa_status twofa_state_reserve_send(const char *path, const char *user, time_t
 	return st;
 }
 
+time_t twofa_state_last_send(const twofa_state_entry *e, time_t now, long lifetime)
+{
+	time_t last = 0;
+
+	for (size_t i = 0; i < e->send_count; i++)
+		if (send_counts(e->sends[i], now, lifetime) && e->sends[i] > last)
+			last = e->sends[i];
+	return last;
+}
+
+/* -- programs that answer every prompt with the password ------------------------------ */
+
+static bool single_answer_in_force(const twofa_single_answer_entry *a, time_t now)
+{
+	return a->at <= now && now - a->at < TWOFA_STATE_SINGLE_ANSWER_SECONDS;
+}
+
+struct single_answer_args {
+	char service[TWOFA_STATE_SERVICE_MAX];
+	time_t now;
+};
+
+static bool change_single_answer(twofa_state_entry *e, void *arg)
+{
+	struct single_answer_args *a = arg;
+	size_t kept = 0, slot;
+
+	for (size_t i = 0; i < e->single_answer_count; i++)
+		if (single_answer_in_force(&e->single_answer[i], a->now) &&
+		    strcmp(e->single_answer[i].service, a->service) != 0)
+			e->single_answer[kept++] = e->single_answer[i];
+	memset(&e->single_answer[kept], 0, (TWOFA_STATE_SINGLE_ANSWER_MAX - kept) * sizeof(e->single_answer[0]));
+	slot = kept;
+	if (slot == TWOFA_STATE_SINGLE_ANSWER_MAX) {
+		/* Full: the oldest goes. */
+		slot = 0;
+		for (size_t i = 1; i < kept; i++)
+			if (e->single_answer[i].at < e->single_answer[slot].at)
+				slot = i;
+	} else {
+		kept++;
+	}
+	memcpy(e->single_answer[slot].service, a->service, sizeof(a->service));
+	e->single_answer[slot].at = a->now;
+	e->single_answer_count = kept;
+	return true;
+}
+
+twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service, time_t now,
+					    twofa_error *err)
+{
+	struct single_answer_args a = {.now = now};
+
+	copy_shown(a.service, sizeof(a.service), service);
+	if (a.service[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL, "state: no service to remember");
+	return update_state(path, user, true, change_single_answer, &a, err);
+}
+
+bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, time_t now)
+{
+	char shown[TWOFA_STATE_SERVICE_MAX];
+
+	copy_shown(shown, sizeof(shown), service);
+	for (size_t i = 0; i < e->single_answer_count; i++)
+		if (strcmp(e->single_answer[i].service, shown) == 0)
+			return single_answer_in_force(&e->single_answer[i], now);
+	return false;
+}
+
 /* -- the admin's commands ------------------------------------------------------------- */
 
 static bool change_unlock(twofa_state_entry *e, void *arg)
 {
 	(void)arg;
+	memset(e->single_answer, 0, sizeof(e->single_answer));
+	e->single_answer_count = 0;
 	e->failures = 0;
 	e->locked_until = 0;
 	memset(e->sources, 0, sizeof(e->sources));

@@ -34,6 +34,8 @@
 #define TWOFA_STATE_FROM_MAX 128       /* "rhost=HOST" as shown to the admin, bytes with the NUL */
 #define TWOFA_STATE_SERVICE_MAX 64
 #define TWOFA_STATE_KEY_SIZE 65 /* a context key: BLAKE2b-256 in hex, with the NUL */
+#define TWOFA_STATE_SINGLE_ANSWER_MAX 8        /* services remembered per user, oldest dropped */
+#define TWOFA_STATE_SINGLE_ANSWER_SECONDS 3600 /* how long one is remembered */
 
 /* Where a login comes from, as the state keys it. Both keys are hashes of
  * the exact values (never of a sanitised or truncated copy), with the kind
@@ -58,6 +60,13 @@ typedef struct twofa_grace_entry {
 	time_t at;
 } twofa_grace_entry;
 
+/* A service whose program answered the code prompt with the password (a
+ * screen locker that answers every prompt with one typed buffer), and when. */
+typedef struct twofa_single_answer_entry {
+	char service[TWOFA_STATE_SERVICE_MAX]; /* printable ASCII copy of PAM_SERVICE */
+	time_t at;
+} twofa_single_answer_entry;
+
 typedef struct twofa_source_entry {
 	char key[TWOFA_STATE_KEY_SIZE];
 	char from[TWOFA_STATE_FROM_MAX];
@@ -80,6 +89,8 @@ typedef struct twofa_state_entry {
 	twofa_grace_entry grace[TWOFA_STATE_GRACE_MAX];
 	size_t source_count;
 	twofa_source_entry sources[TWOFA_STATE_SOURCES_MAX];
+	size_t single_answer_count;
+	twofa_single_answer_entry single_answer[TWOFA_STATE_SINGLE_ANSWER_MAX];
 } twofa_state_entry;
 
 /* Whose state an update is about, and the lockout rules that apply. */
@@ -156,8 +167,22 @@ twofa_status twofa_state_record_success(const char *path, const twofa_state_logi
 /* True if the grace key had a full success within grace_period seconds before now. */
 bool twofa_state_in_grace(const twofa_state_entry *e, const char *grace_key, time_t now, long grace_period);
 
-/* Clears failures, lockouts (everywhere and per source), checks in flight
- * and the send limit's count (twofa-enroll unlock). */
+/* Remembers, for TWOFA_STATE_SINGLE_ANSWER_SECONDS from now, that service's
+ * program answered the member's code prompt with the password, so that its
+ * next logins send no code in vain. */
+twofa_status twofa_state_note_single_answer(const char *path, const char *user, const char *service, time_t now,
+					    twofa_error *err);
+
+/* True while service is remembered so at now. */
+bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, time_t now);
+
+/* The time of the latest code send in the last `lifetime` seconds before
+ * now; 0 when none. */
+time_t twofa_state_last_send(const twofa_state_entry *e, time_t now, long lifetime);
+
+/* Clears failures, lockouts (everywhere and per source), checks in flight,
+ * the send limit's count and the remembered single-answer services
+ * (twofa-enroll unlock). */
 twofa_status twofa_state_unlock(const char *path, const char *user, twofa_error *err);
 
 /* Removes everything known about user (twofa-enroll remove). */

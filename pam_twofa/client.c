@@ -12,10 +12,16 @@
 
 #include "client.h"
 #include "conv.h"
+#include "daemon_connect.h"
 #include "module_args.h"
 #include "spawn.h"
+#include "split_answer.h"
 #include "util.h"
 #include "wire.h"
+
+/* How long daemon=auto waits for twofad's socket before it serves the call
+ * itself (root callers only). */
+#define DAEMON_AUTO_CONNECT_MS 3000
 
 /* One call's connection, and the last echo-off answer: the only value the
  * server may make PAM_AUTHTOK. */
@@ -112,6 +118,10 @@ static bool send_hello(call *c, twofa_proto_call which, int flags, const twofa_m
 				   "a PAM item is longer than %d bytes", TWOFA_PROTO_ITEM_MAX);
 			return false;
 		}
+	/* The code split_answer kept, for code_from_answer. */
+	if (which == TWOFA_CALL_AUTH)
+		hello->has_item[TWOFA_ITEM_ANSWER_CODE] = twofa_split_answer_take(
+			c->pamh, hello->items[TWOFA_ITEM_ANSWER_CODE], TWOFA_PROTO_CODE_MAX + 1);
 	r = twofa_wire_send(c->fd, hello, twofa_wire_now_ms() + c->timeout_ms);
 	twofa_msg_wipe(hello);
 	if (r != TWOFA_WIRE_OK) {
@@ -238,12 +248,27 @@ int twofa_client_call(pam_handle_t *pamh, twofa_proto_call which, int flags, int
 
 	if (!twofa_module_args_parse(argc, argv, &a, why, sizeof(why)))
 		return fail(pamh, c.action, PAM_SERVICE_ERR, "configuration error: %s", why);
+	if (a.split_answer)
+		return which == TWOFA_CALL_AUTH ? twofa_split_answer(pamh, a.debug)
+						: fail(pamh, c.action, PAM_SERVICE_ERR,
+						       "configuration error: split_answer is for auth lines only");
 	c.timeout_ms = (long long)a.server_timeout * 1000;
-	if (a.daemon == TWOFA_DAEMON_YES)
-		return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "daemon=yes: twofad is not supported yet");
-	c.fd = twofa_spawn_server(a.server, &pid, why, sizeof(why));
-	if (c.fd < 0)
-		return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "cannot start the server: %s", why);
+	if (a.daemon != TWOFA_DAEMON_NO) {
+		/* daemon=auto falls back to per call, and soon, when twofad is busy or dead. */
+		long long wait = a.daemon == TWOFA_DAEMON_AUTO && c.timeout_ms > DAEMON_AUTO_CONNECT_MS
+					 ? DAEMON_AUTO_CONNECT_MS
+					 : c.timeout_ms;
+		c.fd = twofa_daemon_connect(a.socket, (int)wait, why, sizeof(why));
+		if (c.fd < 0 && (a.daemon == TWOFA_DAEMON_YES || geteuid() != 0))
+			return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "twofad: %s", why);
+		if (c.fd == TWOFA_DAEMON_UNAVAILABLE)
+			pam_syslog(pamh, LOG_WARNING, "twofad: %s; serving this call per call", why);
+	}
+	if (c.fd < 0) {
+		c.fd = twofa_spawn_server(a.server, &pid, why, sizeof(why));
+		if (c.fd < 0)
+			return fail(pamh, c.action, PAM_AUTHINFO_UNAVAIL, "cannot start the server: %s", why);
+	}
 	c.in = calloc(1, sizeof(*c.in));
 	c.out = calloc(1, sizeof(*c.out));
 	if (c.in == NULL || c.out == NULL)

@@ -52,13 +52,24 @@ bool twofa_module_args_parse(int argc, const char **argv, twofa_module_args *a, 
 			if (!twofa_parse_long(v, 1, TWOFA_SERVER_TIMEOUT_MAX, &n))
 				return fail(why, why_size, "server_timeout= takes seconds, 1..3600", argv[i]);
 			a->server_timeout = (int)n;
+		} else if (strcmp(argv[i], "split_answer") == 0) {
+			a->split_answer = true;
 		} else if (a->nforward == TWOFA_PROTO_ARGS_MAX) {
 			return fail(why, why_size, "more module arguments than the server takes (32)", argv[i]);
 		} else if (strlen(argv[i]) > TWOFA_PROTO_ARG_MAX) {
 			return fail(why, why_size, "a module argument longer than 255 bytes", argv[i]);
 		} else {
+			a->debug = a->debug || strcmp(argv[i], "debug") == 0;
 			a->forward[a->nforward++] = argv[i];
 		}
 	}
+	/* That line never reaches a server: an argument for one would be lost
+	 * (config= is the one that loses nothing, so one list serves both lines). */
+	for (size_t i = 0; a->split_answer && i < a->nforward; i++)
+		if (strcmp(a->forward[i], "debug") != 0 && twofa_skip_prefix(a->forward[i], "config=") == NULL)
+			return fail(why, why_size,
+				    "split_answer takes no argument but debug (the server's go on the "
+				    "code_from_answer line)",
+				    a->forward[i]);
 	return true;
 }

@@ -24,6 +24,8 @@ typedef struct twofa_module_args {
 	const char *socket;     /* socket=PATH */
 	const char *server;     /* server=PATH: twofa-server, default in pkglibexecdir */
 	int server_timeout;     /* server_timeout=SECONDS: the longest wait for one server message */
+	bool split_answer;      /* split_answer: this line splits the password's answer, no server */
+	bool debug;             /* debug (also forwarded): split_answer's line */
 	size_t nforward;        /* the rest, for the server */
 	const char *forward[TWOFA_PROTO_ARGS_MAX];
 } twofa_module_args;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "host.h"
 #include "util.h"
@@ -168,6 +169,10 @@ void twofa_host_syslog(twofa_host *h, int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* twofad writes the line itself too: a caller that is not root could
+	 * drop or forge what its own process logs. */
+	if (h->peer->daemon)
+		syslog(priority, "peer uid=%lu pid=%ld: %s", (unsigned long)h->peer->uid, (long)h->peer->pid, line);
 	twofa_msg_init(&m, TWOFA_MSG_LOG);
 	m.code = priority;
 	if (twofa_msg_set_text(&m, line))

@@ -59,7 +59,8 @@ int twofa_host_ask(twofa_host *h, int style, const char *prompt, char **answer);
 void twofa_host_tell(twofa_host *h, int style, bool silent, const char *text);
 
 /* One syslog line, written by the module with pam_syslog (so it reads
- * "pam_twofa(SERVICE:CALL): ..." as before the split). */
+ * "pam_twofa(SERVICE:CALL): ..." as before the split); twofad also writes
+ * it to its own log, with the peer's uid and pid. */
 void twofa_host_syslog(twofa_host *h, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* pam_strerror's text for the codes the module passes on. */

@@ -101,6 +101,8 @@ static int apply_module_argument(twofa_options *o, const char *arg, twofa_decisi
 		o->password = TWOFA_PASSWORD_STORE;
 	else if (strcmp(arg, "password=none") == 0)
 		o->password = TWOFA_PASSWORD_NONE;
+	else if (strcmp(arg, "code_from_answer") == 0)
+		o->code_from_answer = true;
 	else if (twofa_skip_prefix(arg, "config=") != NULL)
 		; /* handled before the file was loaded */
 	else if ((value = twofa_skip_prefix(arg, "groups=")) != NULL && value[0] != '\0')
@@ -161,6 +163,10 @@ bool twofa_options_load(const char *action, int argc, const char **argv, twofa_o
 	}
 	if (o->use_first_pass && o->try_first_pass)
 		return config_error(d, "use_first_pass and try_first_pass exclude each other");
+	/* The answer that held the code was the password an earlier module checked. */
+	if (o->code_from_answer && o->password != TWOFA_PASSWORD_NONE)
+		return config_error(d, "code_from_answer needs password=none (and split_answer before the "
+				       "module that checks the password)");
 	return true;
 }
 

@@ -26,6 +26,7 @@ typedef struct twofa_options {
 	bool try_first_pass;
 	bool use_first_pass;
 	twofa_password_source password;
+	bool code_from_answer; /* the code comes with the password (split_answer); no code prompt */
 	const char *groups; /* comma-separated; "!name" excludes; NULL = everyone */
 	char password_prompt[TWOFA_PROMPT_MAX];
 	char code_prompt[TWOFA_PROMPT_MAX]; /* %c channel, %n masked number, %o other channels, %% */

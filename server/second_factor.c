@@ -12,6 +12,7 @@
 #include "answer.h"
 #include "host.h"
 #include "decision.h"
+#include "locker.h"
 #include "phone.h"
 #include "second_factor.h"
 #include "state.h"
@@ -310,6 +311,48 @@ static void build_prompt(code_round *r, retry_reason retry, long left, char *out
 	r->notice[0] = '\0';
 }
 
+/* The outcomes of a check that end the round, whatever asked for the code:
+ * true when r->d is decided; false for a wrong, invalid or expired code. */
+static bool check_ended(code_round *r, twofa_verify_outcome o, const twofa_verify_result *res)
+{
+	switch (o) {
+	case TWOFA_VERIFY_APPROVED:
+		record_success(r);
+		return true;
+	case TWOFA_VERIFY_OUTAGE:
+		/* No cancel: it would wait on the same dead server a second
+		 * time; the verification expires by itself. */
+		outage(r, res, "check");
+		return true;
+	case TWOFA_VERIFY_WRONG_CODE:
+	case TWOFA_VERIFY_INVALID_CODE:
+	case TWOFA_VERIFY_EXPIRED:
+		return false;
+	case TWOFA_VERIFY_TOO_MANY_CHECKS:
+		cancel_pending(r);
+		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o, "%s",
+		       res->log_message);
+		return true;
+	default:
+		cancel_pending(r);
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY, (long)o,
+		       "check refused: %s", res->log_message);
+		return true;
+	}
+}
+
+/* The program answered the code prompt with the password (or did so lately
+ * and is remembered): it cannot ask for a code. Its user is no guesser, so
+ * no failure is counted; the code sent, if any, is cancelled. */
+static void single_answer(code_round *r, bool detected)
+{
+	cancel_pending(r);
+	if (detected)
+		twofa_locker_remember(r->host, r->opts, r->member);
+	decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SINGLE_ANSWER, 0, "%s%s",
+	       TWOFA_LOCKER_REASON, detected ? "" : "; remembered from an earlier login, nothing sent");
+}
+
 static void ask_for_code(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
@@ -336,6 +379,11 @@ static void ask_for_code(code_round *r)
 						  : "answer too long");
 			return;
 		}
+		if (twofa_locker_answered_with_password(r->host, answer)) {
+			twofa_free_secret(answer);
+			single_answer(r, true);
+			return;
+		}
 		kind = twofa_answer_parse(answer, r->channel, &channel, &code);
 		if (kind == TWOFA_ANSWER_EMPTY) {
 			tries++;
@@ -357,15 +405,9 @@ static void ask_for_code(code_round *r)
 			twofa_verify_outcome o = twofa_verify_check(r->verify, r->to, code, &res);
 			twofa_free_secret(answer);
 			answer = NULL;
+			if (check_ended(r, o, &res))
+				return;
 			switch (o) {
-			case TWOFA_VERIFY_APPROVED:
-				record_success(r);
-				return;
-			case TWOFA_VERIFY_OUTAGE:
-				/* No cancel: it would wait on the same dead server a
-				 * second time; the verification expires by itself. */
-				outage(r, &res, "check");
-				return;
 			case TWOFA_VERIFY_WRONG_CODE:
 			case TWOFA_VERIFY_INVALID_CODE:
 				tries++;
@@ -378,21 +420,11 @@ static void ask_for_code(code_round *r)
 				}
 				retry = RETRY_WRONG;
 				break;
-			case TWOFA_VERIFY_EXPIRED:
+			default: /* TWOFA_VERIFY_EXPIRED */
 				tries++;
 				r->sent = false;
 				retry = RETRY_EXPIRED;
 				break;
-			case TWOFA_VERIFY_TOO_MANY_CHECKS:
-				cancel_pending(r);
-				decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY,
-				       (long)o, "%s", res.log_message);
-				return;
-			default:
-				cancel_pending(r);
-				decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_VERIFY,
-				       (long)o, "check refused: %s", res.log_message);
-				return;
 			}
 		}
 		twofa_free_secret(answer);
@@ -401,6 +433,65 @@ static void ask_for_code(code_round *r)
 	/* The last try's outcome has no prompt left to carry it. */
 	decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, retry_said[retry], 0,
 	       "wrong code %ld times (max_tries)", tries);
+}
+
+/* Where codes for this member go on their own channel. */
+static void aim_at_member(code_round *r)
+{
+	r->channel = r->member->channel;
+	r->to = r->channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
+	describe_destination(r);
+}
+
+/* A code sent (now, or lately and still alive): the next attempt brings it
+ * with the password. Not a failure: nothing was guessed. The verification
+ * stays pending for that attempt. */
+static void code_is_on_its_way(code_round *r, const char *reason)
+{
+	r->sent = false;
+	decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CODE_IN_ANSWER, (long)r->channel, "%s",
+	       reason);
+}
+
+/* Checks the code split_answer kept, once: no prompt follows. */
+static void check_kept_code(code_round *r, const char *code)
+{
+	twofa_verify_result res;
+	twofa_verify_outcome o = twofa_verify_check(r->verify, r->to, code, &res);
+
+	if (check_ended(r, o, &res))
+		return;
+	if (o == TWOFA_VERIFY_EXPIRED) {
+		/* Used, cancelled or expired at Twilio: a new one, as for no code. */
+		if (send_code(r, r->member->channel, false) == SEND_SENT)
+			code_is_on_its_way(r, "the code in the answer was used or expired: a new one sent");
+	} else if (count_wrong_code(r)) {
+		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED, 0,
+		       "wrong code in the answer; locked out after too many failures");
+	} else {
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_WRONG_CODE, 0,
+		       "wrong code in the answer (code_from_answer)");
+	}
+}
+
+/* code_from_answer: the password's answer brought the code (split_answer
+ * kept it), or it did not and one is sent for the next attempt, unless a
+ * code sent within its lifetime may still be on its way. */
+static void code_from_answer(code_round *r, const twofa_locker_look *look)
+{
+	const char *code = twofa_locker_kept_code(r->host);
+
+	if (look->last_send != 0) {
+		aim_at_member(r);
+		if (code != NULL)
+			check_kept_code(r, code);
+		else
+			code_is_on_its_way(r, "no code in the answer; a code sent lately still holds, none sent");
+		return;
+	}
+	if (send_code(r, r->member->channel, false) == SEND_SENT)
+		code_is_on_its_way(r, code != NULL ? "a code in the answer, but none was sent lately: one sent"
+						   : "no code in the answer: one sent, to come with the password");
 }
 
 void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twofa_member *member,
@@ -412,14 +503,26 @@ void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twof
 			.audit = audit,
 			.d = d,
 			.channel = member->channel};
+	twofa_locker_look look;
 	twofa_error err;
 
+	if (!twofa_locker_look_up(host, opts, member, &look, &err)) {
+		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
+		       err.msg);
+		return;
+	}
+	if (!opts->code_from_answer && look.remembered) {
+		single_answer(&r, false);
+		return;
+	}
 	if (twofa_verify_new(&r.verify, &opts->cfg, &err) != TWOFA_OK) {
 		decide(&r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0,
 		       "Twilio client: %s", err.msg);
 		return;
 	}
-	if (send_code(&r, member->channel, false) == SEND_SENT)
+	if (opts->code_from_answer)
+		code_from_answer(&r, &look);
+	else if (send_code(&r, member->channel, false) == SEND_SENT)
 		ask_for_code(&r);
 	twofa_verify_free(r.verify);
 }

@@ -36,7 +36,7 @@ static bool within_bounds(const twofa_msg *msg)
 		if (strnlen(msg->args[i], sizeof(msg->args[i])) > TWOFA_PROTO_ARG_MAX)
 			return false;
 	for (int i = 0; i < TWOFA_ITEM_COUNT; i++)
-		if (strnlen(msg->items[i], sizeof(msg->items[i])) > TWOFA_PROTO_ITEM_MAX)
+		if (strnlen(msg->items[i], sizeof(msg->items[i])) > twofa_proto_item_max((twofa_proto_item)i))
 			return false;
 	return true;
 }

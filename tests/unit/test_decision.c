@@ -189,6 +189,24 @@ static void test_rows(void)
 		   text_is(TWOFA_MSG_PASSWORD_TOO_LONG, 1024, "The new password is longer than 1024 bytes.") &&
 		   text_is(TWOFA_MSG_PASSWORD_EMPTY, 0, "The new password is empty."),
 	   "the password change's texts");
+	ok(text_is(TWOFA_MSG_SINGLE_ANSWER, 0,
+		   "This program cannot ask for a code: it answered the code prompt with the password. See "
+		   "pam_twofa(8), SCREEN LOCKERS."),
+	   "a program that answers the code prompt with the password is told why it cannot");
+	ok(text_is(TWOFA_MSG_CODE_IN_ANSWER, TWOFA_CHANNEL_SMS,
+		   "A code was sent by SMS: type your password, a space and the code.") &&
+		   !twofa_message_text(TWOFA_MSG_CODE_IN_ANSWER, 99, text, sizeof(text)),
+	   "the locker recipe's text, without a destination; a channel it must be");
+	{
+		twofa_decision d;
+		twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CODE_IN_ANSWER, "r");
+		d.message_arg = TWOFA_CHANNEL_CALL;
+		twofa_decision_set_destination(&d, "call", "+1 ***-***-0123");
+		ok(twofa_decision_user_text(&d, text, sizeof(text)) &&
+			   strcmp(text, "A code was sent by voice call to +1 ***-***-0123: type your password, a "
+					"space and the code.") == 0,
+		   "and with the decision's destination: %s", text);
+	}
 	ok(!twofa_message_text(TWOFA_MSG_SEND_LIMIT, -1, text, sizeof(text)) &&
 		   !twofa_message_text(TWOFA_MSG_SEND_LIMIT, TWOFA_MESSAGE_ARG_MAX + 1, text, sizeof(text)),
 	   "an argument outside 0..TWOFA_MESSAGE_ARG_MAX is refused");

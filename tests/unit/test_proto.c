@@ -278,6 +278,23 @@ static void test_args_and_items(void)
 	snprintf(json + n, sizeof(json) - n, "74\"}}");
 	refused(json, "an item one byte over the bound in hex");
 	refused(HELLO_HEAD ",\"items\":{\"display\":\"3a30\"}}", "an unknown item");
+	/* The code split_answer kept has a bound of its own, far below a PAM item's. */
+	n = (size_t)snprintf(json, sizeof(json), HELLO_HEAD ",\"items\":{\"answer_code\":\"");
+	for (int i = 0; i < TWOFA_PROTO_CODE_MAX; i++)
+		n += (size_t)snprintf(json + n, sizeof(json) - n, "31");
+	(void)snprintf(json + n, sizeof(json) - n, "\"}}");
+	accepted(json, "an answer code of exactly its bound");
+	(void)snprintf(json + n, sizeof(json) - n, "31\"}}");
+	refused(json, "an answer code one byte over its bound");
+	hello_init(&m);
+	m.has_item[TWOFA_ITEM_ANSWER_CODE] = true;
+	fill(m.items[TWOFA_ITEM_ANSWER_CODE], '1', TWOFA_PROTO_CODE_MAX + 1);
+	ok(!twofa_msg_encode(&m, frame, TWOFA_FRAME_MAX, &len), "encode refuses an answer code of %d bytes",
+	   TWOFA_PROTO_CODE_MAX + 1);
+	memset(m.items[TWOFA_ITEM_ANSWER_CODE], 0, sizeof(m.items[TWOFA_ITEM_ANSWER_CODE]));
+	fill(m.items[TWOFA_ITEM_ANSWER_CODE], '1', 6);
+	ok(roundtrip(&m, &back, &len) && strcmp(back.items[TWOFA_ITEM_ANSWER_CODE], "111111") == 0,
+	   "an answer code travels in the hello");
 	refused(HELLO_HEAD ",\"items\":[]}", "items not an object");
 	refused(HELLO_HEAD ",\"items\":{\"tty\":\"7474\",\"tty\":\"7474\"}}", "an item twice");
 	twofa_msg_wipe(&m);
@@ -302,7 +319,7 @@ static void test_largest_hello_fits(void)
 		fill(m.args[i], (char)(0x80 + i), TWOFA_PROTO_ARG_MAX);
 	for (int i = 0; i < TWOFA_ITEM_COUNT; i++) {
 		m.has_item[i] = true;
-		fill(m.items[i], (char)(0xf0 + i), TWOFA_PROTO_ITEM_MAX);
+		fill(m.items[i], (char)(0xf0 + i), twofa_proto_item_max((twofa_proto_item)i));
 	}
 	good = roundtrip(&m, &back, &len);
 	ok(good, "the largest hello fits one frame: %zu of %d bytes", len, TWOFA_FRAME_MAX);

@@ -226,6 +226,54 @@ static void test_send_limit(void)
 	   "and a send is granted at once");
 }
 
+/* Services whose program answered the code prompt with the password. */
+static void test_single_answer(void)
+{
+	twofa_state_entry e;
+	twofa_error err;
+	char *json = NULL, name[16];
+	const char *old = "{\"v\":2,\"failures\":1,\"sends\":[5],\"grace\":[],\"sources\":[]}";
+
+	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_OK && e.failures == 1 &&
+		   e.single_answer_count == 0,
+	   "a version 2 record written before single_answer existed still reads");
+	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && strstr(json, "single_answer") == NULL,
+	   "a record with none writes none");
+	free(json);
+	ok(twofa_state_note_single_answer(path, "ivy", "swaylock", 7000, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK,
+	   "remember swaylock for ivy");
+	ok(twofa_state_single_answer(&e, "swaylock", 7000) &&
+		   twofa_state_single_answer(&e, "swaylock", 7000 + TWOFA_STATE_SINGLE_ANSWER_SECONDS - 1),
+	   "remembered for the service, for TWOFA_STATE_SINGLE_ANSWER_SECONDS");
+	ok(!twofa_state_single_answer(&e, "swaylock", 7000 + TWOFA_STATE_SINGLE_ANSWER_SECONDS) &&
+		   !twofa_state_single_answer(&e, "swaylock", 6999) && !twofa_state_single_answer(&e, "i3lock", 7000),
+	   "not after that, not before it was noted, not for another service");
+	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && json != NULL &&
+		   twofa_state_decode(json, strlen(json), &e, &err) == TWOFA_OK && e.single_answer_count == 1 &&
+		   strcmp(e.single_answer[0].service, "swaylock") == 0 && e.single_answer[0].at == 7000,
+	   "it survives the codec");
+	free(json);
+	for (int i = 0; i < TWOFA_STATE_SINGLE_ANSWER_MAX + 3; i++) {
+		snprintf(name, sizeof(name), "locker%d", i);
+		(void)twofa_state_note_single_answer(path, "ivy", name, 7001 + i, &err);
+	}
+	ok(twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK &&
+		   e.single_answer_count == TWOFA_STATE_SINGLE_ANSWER_MAX &&
+		   twofa_state_single_answer(&e, "locker10", 7020) && !twofa_state_single_answer(&e, "swaylock", 7020),
+	   "bounded: the oldest service goes first");
+	ok(twofa_state_note_single_answer(path, "ivy", "", 7100, &err) == TWOFA_EINVAL,
+	   "no service, nothing remembered");
+	(void)twofa_state_note_single_answer(path, "ivy", "swaylock", 7100 + TWOFA_STATE_SINGLE_ANSWER_SECONDS, &err);
+	ok(twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK && e.single_answer_count == 1,
+	   "the expired ones are dropped at the next note");
+	ok(twofa_state_unlock(path, "ivy", &err) == TWOFA_OK && twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK &&
+		   e.single_answer_count == 0,
+	   "twofa-enroll unlock forgets them");
+	old = "{\"v\":2,\"single_answer\":[{\"service\":\"\",\"at\":1}]}";
+	ok(twofa_state_decode(old, strlen(old), &e, &err) == TWOFA_ESTORE, "an entry without a service is damage");
+}
+
 static void test_failures(void)
 {
 	twofa_state_login carol_a = who("carol", true, &rhost_a), carol_b = who("carol", true, &rhost_b);
@@ -535,6 +583,7 @@ int main(void)
 	test_origin_keys();
 	test_codec();
 	test_send_limit();
+	test_single_answer();
 	test_failures();
 	test_attempts();
 	test_success_and_grace();

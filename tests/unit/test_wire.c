@@ -133,7 +133,7 @@ static void test_send_recv(void)
 		memset(m.args[i], 'a' + (int)(i % 26), TWOFA_PROTO_ARG_MAX);
 	for (int i = 0; i < TWOFA_ITEM_COUNT; i++) {
 		m.has_item[i] = true;
-		memset(m.items[i], 'A' + i, TWOFA_PROTO_ITEM_MAX);
+		memset(m.items[i], 'A' + i, twofa_proto_item_max((twofa_proto_item)i));
 	}
 	ok(twofa_wire_send(sv[0], &m, deadline(ANSWER_MS)) == TWOFA_WIRE_OK &&
 		   twofa_wire_recv(sv[1], &back, &version, deadline(ANSWER_MS)) == TWOFA_WIRE_OK &&
