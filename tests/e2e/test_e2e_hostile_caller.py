@@ -27,7 +27,11 @@ Ctrl-C, hangup) takes its server with it and loses nothing; and the scheduling c
 nice value and I/O class the user gave its su do not reach the server.
 
 Each case asserts the program's result (su/chfn exit status, sudo's) and the decision
-line in the syslog captured from the namespace (harness.pam.SyslogCapture).
+line in the syslog captured from the namespace (harness.pam.SyslogCapture). The cases run
+through the per-call server (su and chfn run as root: daemon=auto starts it), then again
+with the generated stack's pam_twofa lines given daemon=yes socket= of a twofad started
+by the test (but for those about the per-call server's own process, and sudo's separate
+service). Cases can be named on the command line to run only those.
 """
 
 import errno
@@ -39,6 +43,7 @@ import sys
 import time
 
 from harness.sim import Sim
+from harness.daemon import Twofad
 from harness.pam import Env, SyslogCapture, run_pam, server_path
 from harness import e2e
 from harness import hostile
@@ -71,6 +76,16 @@ def logged_in(term):
     return any(line.strip() == LOGGED_IN for line in term.output.splitlines())
 
 
+class Prefixed:
+    """A Tap whose assertion names start with prefix."""
+
+    def __init__(self, tap, prefix):
+        self.inner, self.prefix = tap, prefix
+
+    def ok(self, cond, name, diag=None):
+        return self.inner.ok(cond, self.prefix + name, diag)
+
+
 class Case:
     """The world the cases share, and what one case saw."""
 
@@ -83,6 +98,7 @@ class Case:
         self.user = e2e.ThrowawayUser(UNIX_PASSWORD)
         self.env.add_member(self.user.name, "store-pw-unused", e2e.PHONE)
         self.su_command = [SU, self.user.name, "-c", "echo " + LOGGED_IN]
+        self.transport = "per-call"
         self.env.add_member(PEER, PEER_PASSWORD, PEER_PHONE)
         self.env.service("peer", [self.env.twofa_line()])
         self.work = e2e.workdir()
@@ -93,6 +109,22 @@ class Case:
                "exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
         self.cap = SyslogCapture(self.env)
         e2e.on_cleanup(self.cap.close)
+
+    def through_twofad(self, module):
+        """From now on the generated stack's pam_twofa lines say daemon=yes socket=...
+        of a twofad started here on the same twofa.conf, and every TAP name says so."""
+        self.twofad = Twofad(self.env.config_path)
+        self.twofad.start()
+        e2e.on_cleanup(self.twofad.stop)
+        for name in ("common-auth", "common-account"):
+            path = os.path.join(self.ns.copy_of("/etc/pam.d"), name)
+            with open(path) as f:
+                lines = f.read().splitlines()
+            with open(path, "w") as f:
+                f.write("".join((l + " daemon=yes socket=" + self.twofad.socket
+                                 if module in l else l) + "\n" for l in lines))
+        self.tap = Prefixed(self.tap, "through twofad: ")
+        self.transport = "twofad"
 
     def wrap(self, argv):
         """The user's command in the namespace (the generated stack) with /dev/log captured."""
@@ -106,6 +138,17 @@ class Case:
         """pam_twofa's decision lines (result=...) for SERVICE's auth so far."""
         time.sleep(settle)
         return [t for t in self.cap.texts() if "result=" in t and "(%s:auth)" % service in t]
+
+    def send_in_flight(self, timeout=20):
+        """PIDs holding a connection to the simulator once it has the send (which its
+        delay fault holds SEND_DELAY seconds): [] if the send never came. The simulator
+        counts a request when it arrives, before the delay."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.sim.stats()["by_op"].get("start", 0) > 0:
+                return hostile.connections_to(self.sim.port)
+            time.sleep(0.02)
+        return []
 
     def code(self, right):
         sent = self.sim.codes(e2e.PHONE)
@@ -187,7 +230,7 @@ def su_stopped_during_send(c, how):
         return
     su = hostile.wait_for_pid(c.user.uid, SU)
     term.send(UNIX_PASSWORD)
-    holders = hostile.wait_for_connection(c.sim.port)
+    holders = c.send_in_flight()
     if how == "Ctrl-Z":
         term.ctrl_z()
         stopped = term.expect(r"Stopped", timeout=10)
@@ -259,7 +302,7 @@ def sudo_stopped_during_send(c, module):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     e2e.on_cleanup(lambda: proc.poll() is None and proc.kill())
     sudo = hostile.wait_for_pid(c.user.uid, SUDO)
-    holders = hostile.wait_for_connection(c.sim.port)
+    holders = c.send_in_flight()
     if sudo is None or not holders:
         c.tap.ok(False, "%s: sudo runs and sends the code" % label,
                  "sudo %r, connections %r" % (sudo, holders))
@@ -303,7 +346,8 @@ def su_low_nofile(c):
             status = term.exit_status()
             term.close()
             decisions = c.decisions("su")
-            if raisable or not hard:
+            # twofad does the exchange in its own process: no limit of su's reaches it.
+            if raisable or not hard or c.transport == "twofad":
                 c.tap.ok(prompted and status == 0 and logged_in(term),
                          "%s: the code is sent and the right code logs in" % label,
                          "prompted %r, status %r\n%s" % (prompted, status, term.output))
@@ -538,9 +582,17 @@ def tests(tap, module):
              ("su-priority", lambda: su_low_priority(c)),
              ("chfn-prompt", lambda: chfn_stopped_at_prompt(c)),
              ("chfn-locks", lambda: chfn_lock_holder_stopped(c))]
+    # Through twofad too, where the caller's process only relays the conversation: what
+    # concerns the per-call server's own process (its exit with su, its limits and
+    # priority, sudo's separate service) stays with the per-call transport.
+    per_call_only = ("sudo-sigstop", "su-data", "su-abandoned", "su-priority")
     chosen = sys.argv[1:]  # by hand: the names of the cases to run (default all)
     for name, case in cases:
         if not chosen or name in chosen:
+            case()
+    c.through_twofad(module)
+    for name, case in cases:
+        if (not chosen or name in chosen) and name not in per_call_only:
             case()
 
 

@@ -270,17 +270,6 @@ def connections_to(port):
     return sorted({owners[i] for i in inodes if i in owners})
 
 
-def wait_for_connection(port, timeout=20):
-    """The PIDs of the first client connection to port seen within timeout ([] if none)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = connections_to(port)
-        if pids:
-            return pids
-        time.sleep(0.005)
-    return []
-
-
 def inodes_under(directory):
     """Inode numbers of the files in directory (the stores and their lock files)."""
     return sorted(os.stat(os.path.join(directory, n)).st_ino for n in os.listdir(directory))
