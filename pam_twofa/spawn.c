@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +27,11 @@
 /* Argon2id at strength=sensitive takes 1 GiB; the rest is headroom. */
 #define ADDRESS_BYTES (4L * 1024 * 1024 * 1024)
 #define REAP_WAIT_MS 2000
+/* ioprio_set(2): glibc has no wrapper; the best-effort class at its middle
+ * level is what a process gets by default. */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_BE 2
+#define IOPRIO_BEST_EFFORT_NORMAL (IOPRIO_CLASS_BE << 13 | 4)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ASAN_BUILD 1
@@ -89,6 +96,7 @@ static void become_server(const char *path, int sock)
 {
 	static char *const server_argv[] = {"twofa-server", NULL};
 	static char *const empty_env[] = {NULL};
+	static const struct sched_param normal = {.sched_priority = 0};
 	struct sigaction dfl;
 	sigset_t none;
 	int devnull;
@@ -101,6 +109,12 @@ static void become_server(const char *path, int sock)
 	if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || setsid() < 0)
 		_exit(127);
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+		_exit(127);
+	/* The caller may run at nice 19, SCHED_IDLE and the idle I/O class, all
+	 * of which a child inherits: starved past the HTTP timeout, the server
+	 * would see an outage the caller made. Back to the defaults, or fail. */
+	if (sched_setscheduler(0, SCHED_OTHER, &normal) != 0 || setpriority(PRIO_PROCESS, 0, 0) != 0 ||
+	    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_BEST_EFFORT_NORMAL) != 0)
 		_exit(127);
 	/* First the fd limit, which the caller may have lowered to fake an outage.
 	 * Without CAP_SYS_RESOURCE (some containers) root cannot raise it: then

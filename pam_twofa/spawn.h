@@ -12,8 +12,9 @@
  * calls only: default signal dispositions and an empty mask, a session of
  * its own (setsid: the terminal's Ctrl-Z, Ctrl-C and SIGHUP go to the
  * caller's process group, not to it), every uid and gid 0 and no
- * supplementary groups, fds 0-2 on /dev/null and nothing else open, umask
- * 077, fixed rlimits, not dumpable, and an empty environment. Returns the
+ * supplementary groups, the default scheduler, nice value and I/O class,
+ * fds 0-2 on /dev/null and nothing else open, umask 077, fixed rlimits, not
+ * dumpable, and an empty environment. Returns the
  * module's end of the socket and *pid, or -1 with why set. Needs euid 0. */
 int twofa_spawn_server(const char *path, pid_t *pid, char *why, size_t why_size);
 
