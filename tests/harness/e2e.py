@@ -218,6 +218,17 @@ def sanitizer_runtime(module):
                        "to preload into the real programs" % module)
 
 
+def skip_setuid_if_sanitized(tap, module, programs):
+    """True (after a TAP skip line) when module is a sanitizer build: set-user-ID programs
+    (su, sudo, chfn) cannot load it, since the loader ignores LD_PRELOAD for them."""
+    if not sanitizer_runtime(module):
+        return False
+    tap.n += 1
+    print("ok %d # SKIP %s are set-user-ID: the loader ignores LD_PRELOAD, so they cannot "
+          "load a sanitized pam_twofa.so (the default variant runs this)" % (tap.n, programs))
+    return True
+
+
 def sanitizer_env(module):
     """Environment additions that let a real (unsanitized) program load the module: the
     runtime preloaded; leaks are not reported since the host programs (sshd, pamtester)
