@@ -136,6 +136,22 @@ def body(t, module):
          "the same for the non-root caller: groups= does not apply, a code is sent and the "
          "wrong one refused", run.describe())
 
+    # -- config= counts only for root callers ---------------------------------------------------
+    other = Env(sim)  # a config whose store does not know the user
+    elsewhere = w.service("elsewhere", [
+        "auth requisite pam_unix.so",
+        "auth required %s password=none daemon=yes socket=%s config=%s nullok"
+        % (w.module, d.socket, other.config_path)])
+    fresh()
+    run = login(elsewhere, [UNIX_PASSWORD, code], ops=("auth",), wrapper=root)
+    t.ok(run.codes() == ["PAM_SUCCESS"] and sim.outbox() == [],
+         "a root caller's config= counts: not enrolled there, nullok, no code", run.describe())
+    fresh()
+    run = login(elsewhere, [UNIX_PASSWORD, code], ops=("auth",))
+    t.ok(run.codes() == ["PAM_SUCCESS"] and len(sim.outbox(PHONE)) == 1,
+         "a non-root caller's config= does not: twofad's own config, where it is enrolled, "
+         "sends its code", run.describe())
+
     # pam_permit after it: the stack succeeds only if pam_twofa is ignored (not denied).
     chpw = w.service("chpw", ["password required %s daemon=yes socket=%s config=%s"
                               % (w.module, d.socket, env.config_path), "password required pam_permit.so"])
