@@ -4,6 +4,8 @@
 #include "twofa_build.h"
 
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "password.h"
@@ -23,6 +25,13 @@ static void *check(void *arg)
 	/* Half of them with the wrong password: the bound changes no answer. */
 	results[i] = twofa_password_verify(hash, i % 2 == 0 ? "right password" : "wrong password", NULL);
 	return NULL;
+}
+
+/* valgrind runs one thread at a time: how many checks overlap is then luck,
+ * and only the bound is a fact (the valgrind variant sets TWOFA_VALGRIND). */
+static bool serialized(void)
+{
+	return getenv("TWOFA_VALGRIND") != NULL;
 }
 
 /* THREADS verifies at once; the most that ran together. */
@@ -54,8 +63,8 @@ int main(void)
 		return tap_done();
 
 	peak = run_all(&right);
-	ok(peak == THREADS, "no bound by default: %d checks started together all ran at once (%u)", THREADS,
-	   peak);
+	ok(serialized() ? peak >= 1 && peak <= THREADS : peak == THREADS,
+	   "no bound by default: %d checks started together all ran at once (%u)", THREADS, peak);
 	ok(right, "unbounded: every answer right");
 
 	twofa_password_set_parallel(1);
@@ -65,7 +74,7 @@ int main(void)
 
 	twofa_password_set_parallel(2);
 	peak = run_all(&right);
-	ok(peak == 2, "bound 2: two at a time, never more (%u)", peak);
+	ok(serialized() ? peak >= 1 && peak <= 2 : peak == 2, "bound 2: two at a time, never more (%u)", peak);
 	ok(right, "bound 2: every answer right");
 
 	/* A hash (twofa-enroll passwd, a re-hash after login) waits its turn too. */
