@@ -157,17 +157,25 @@ def _status_ids(pid):
     return []
 
 
+def runs_program(pid, program):
+    """True when pid runs program. By the file, not the path /proc shows: a process in
+    another mount namespace of a chroot (fresh-check) shows the path from the real root."""
+    try:
+        return os.path.samestat(os.stat("/proc/%d/exe" % pid), os.stat(program))
+    except OSError:
+        return False
+
+
 def pids_of(real_uid, program):
     """PIDs of the processes running program (a path; symlinks resolved) whose real uid is
     real_uid."""
-    want = os.path.realpath(program)
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         pid = int(name)
         try:
-            if os.readlink("/proc/%d/exe" % pid) == want and _status_ids(pid)[0] == real_uid:
+            if runs_program(pid, program) and _status_ids(pid)[0] == real_uid:
                 found.append(pid)
         except (OSError, IndexError):
             continue
@@ -192,14 +200,12 @@ def _stat_fields(pid):
 
 def children_running(parent, program):
     """PIDs of parent's children that run program (a path)."""
-    want = os.path.realpath(program)
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
-            if int(_stat_fields(int(name))[1]) == parent and \
-                    os.readlink("/proc/%s/exe" % name) == want:
+            if int(_stat_fields(int(name))[1]) == parent and runs_program(int(name), program):
                 found.append(int(name))
         except (OSError, IndexError):
             continue

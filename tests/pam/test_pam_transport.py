@@ -142,7 +142,9 @@ def server_pids():
     for p in os.listdir("/proc"):
         if p.isdigit():
             try:
-                if os.readlink("/proc/%s/exe" % p) == os.path.realpath(SERVER) and descends_from_us(int(p)):
+                # By the file: in fresh-check's chroot /proc shows another path.
+                if os.path.samestat(os.stat("/proc/%s/exe" % p), os.stat(SERVER)) and \
+                        descends_from_us(int(p)):
                     pids.append(int(p))
             except OSError:
                 pass
