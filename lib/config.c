@@ -90,6 +90,7 @@ typedef struct key_spec {
 
 static const char *const channel_names[] = {"sms", "call", "whatsapp", "email", NULL};
 static const char *const channel_labels[] = {"SMS", "voice call", "WhatsApp", "email", NULL};
+static const char *const store_names[] = {"gdbm", "ldap", NULL};
 static const char *const approval_names[] = {"auto", "manual", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const strength_names[] = {"interactive", "moderate", "sensitive", NULL};
@@ -98,6 +99,7 @@ static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp"
 
 /* The table reads as a table: one key a line. */
 /* clang-format off */
+static void set_store(twofa_config *c, int v) { c->store = (twofa_store_backend)v; }
 static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval)v; }
 static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
 static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
@@ -125,6 +127,7 @@ static const key_spec keys[] = {
 	OPTIONAL(ca_file, KEY_PATH),   /* unset: the system CA bundle */
 	OPTIONAL(proxy, KEY_PROXY),    /* unset: no proxy (environment variables are never used) */
 	NUMBER(timeout, 1, 120, 10),   /* seconds for one HTTP request, connect included */
+	ENUM(store, store_names, set_store, TWOFA_STORE_GDBM),
 	STRING(members_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"),
 	STRING(state_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"),
 	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),

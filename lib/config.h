@@ -29,6 +29,7 @@ typedef enum twofa_channel {
 #define TWOFA_ALLOW_CHANNEL(ch) (1u << (unsigned)(ch))
 #define TWOFA_ALLOW_OWN (1u << 4)
 
+typedef enum twofa_store_backend { TWOFA_STORE_GDBM = 0, TWOFA_STORE_LDAP } twofa_store_backend;
 typedef enum twofa_approval { TWOFA_APPROVAL_AUTO = 0, TWOFA_APPROVAL_MANUAL } twofa_approval;
 typedef enum twofa_failmode { TWOFA_FAILMODE_SECURE = 0, TWOFA_FAILMODE_SAFE } twofa_failmode;
 typedef enum twofa_strength {
@@ -49,8 +50,9 @@ typedef struct twofa_config {
 	 * defaults are in the key table in lib/config.c, and only there. */
 	char *verify_url; /* base URL, stored without a trailing '/' */
 	char *lookup_url;
-	char *ca_file; /* NULL: the system CA bundle */
-	char *proxy;   /* NULL: no proxy */
+	char *ca_file;             /* NULL: the system CA bundle */
+	char *proxy;               /* NULL: no proxy */
+	twofa_store_backend store; /* where members live (lib/member_store.h) */
 	char *members_db;
 	char *state_db;
 	char *locale; /* NULL: Twilio picks from the number */

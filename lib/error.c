@@ -53,6 +53,8 @@ const char *twofa_status_name(twofa_status status)
 		return "system";
 	case TWOFA_EUNAVAIL:
 		return "unavailable";
+	case TWOFA_ECONFLICT:
+		return "conflict";
 	}
 	return "unknown";
 }
@@ -75,6 +77,8 @@ int twofa_status_exit_code(twofa_status status)
 		return EX_CANTCREAT;
 	case TWOFA_EUNAVAIL:
 		return EX_UNAVAILABLE;
+	case TWOFA_ECONFLICT:
+		return EX_TEMPFAIL;
 	case TWOFA_ENOMEM:
 	case TWOFA_ESYS:
 		return 1;

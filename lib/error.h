@@ -18,6 +18,7 @@ typedef enum twofa_status {
 	TWOFA_ENOMEM,    /* out of memory */
 	TWOFA_ESYS,      /* another system error */
 	TWOFA_EUNAVAIL,  /* remote service unreachable */
+	TWOFA_ECONFLICT, /* changed by someone else meanwhile: read again and retry */
 } twofa_status;
 
 #define TWOFA_ERROR_MSG_MAX 512

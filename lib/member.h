@@ -27,16 +27,40 @@ typedef enum {
 	TWOFA_MEMBER_DISABLED,
 } twofa_member_status;
 
+/* A one-time code is kept only as "b2$" + 32 hex digits of salt + "$" + 64
+ * hex digits of BLAKE2b-256 over salt, user and code (the recovery issue's
+ * rule; this header only bounds the string). */
+#define TWOFA_MEMBER_CODE_HASH_SIZE 101 /* bytes, the NUL included */
+#define TWOFA_MEMBER_RECOVERY_MAX 20    /* recovery codes a member holds */
+#define TWOFA_MEMBER_ID_SIZE 65         /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
+#define TWOFA_MEMBER_SID_SIZE 35        /* a Twilio SID: two letters + 32 hex digits */
+
+/* Every field the fleet, recovery, enrolment and TOTP issues need, so that
+ * no directory needs a schema change later. Fields added after the first
+ * release are optional in a record (absent: the zero value here), so records
+ * written before them read as they are, without a migration. */
 typedef struct twofa_member {
-	char *user;                  /* login name, also the store key */
+	char *user;                  /* canonical login name, also the store key */
 	char *email;                 /* NULL when none */
-	char phone[TWOFA_E164_SIZE]; /* E.164 (twofa_e164_valid) */
-	char country[3];             /* ISO 3166-1 alpha-2 the number was entered for */
+	char phone[TWOFA_E164_SIZE]; /* E.164 (twofa_e164_valid); "" when none */
+	char country[3];             /* ISO 3166-1 alpha-2 the number was entered for; "" with no phone */
 	twofa_channel channel;
-	char *password_hash; /* "$argon2id$..." */
+	char *password_hash; /* "$argon2id$..."; NULL: none (enrolled behind another module's password) */
 	twofa_member_status status;
 	time_t created, updated;
-	time_t verified; /* last time the phone was proven; 0 = never */
+	time_t verified;            /* last time the phone was proven; 0 = never */
+	unsigned long long version; /* record version: +1 on every stored change; 0 = before versions */
+	time_t unlocked;            /* last admin unlock (clears older failures on every host); 0 = never */
+	size_t recovery_count;      /* recovery code hashes in recovery[] */
+	char recovery[TWOFA_MEMBER_RECOVERY_MAX][TWOFA_MEMBER_CODE_HASH_SIZE];
+	char bypass[TWOFA_MEMBER_CODE_HASH_SIZE]; /* admin bypass code hash; "" = none */
+	long bypass_uses;                         /* uses left, >= 1 when bypass is set */
+	time_t bypass_expires;                    /* set with bypass */
+	char invite[TWOFA_MEMBER_CODE_HASH_SIZE]; /* self-enrolment invite hash; "" = none */
+	time_t invite_expires;                    /* set with invite */
+	char rate_limit_id[TWOFA_MEMBER_ID_SIZE]; /* key of Twilio's per-member rate limit; "" = none */
+	char totp_entity[TWOFA_MEMBER_ID_SIZE]; /* Verify Entity identity (random, never a name); "" = none */
+	char totp_factor[TWOFA_MEMBER_SID_SIZE]; /* Verify Factor SID "YF..."; "" = none */
 } twofa_member;
 
 /* 1..256 bytes of valid UTF-8 with no control characters, '/' or ':'. */

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A bound connection to one directory server, chosen with failover that
+ * beats libldap's own. libldap moves to the next URI only when a connection
+ * is refused; a server that accepts TCP and then says nothing (or never
+ * finishes the TLS handshake) hangs it. Here each URI of ldap_uri is tried
+ * in order with a deadline on connect, the TLS handshake, the bind and every
+ * later operation (ldap_timeout seconds each), within one budget for the
+ * whole call of ldap_timeout x 2; a server that failed is remembered as dead
+ * for 30 s in a file under /run/twofa (the per-call server lives for one
+ * login), and skipped while another is left to try.
+ *
+ * Every libldap option is set here, explicitly: TLS REQUIRE_CERT demand, the
+ * CA file, a new TLS context per handle, referrals never chased, protocol
+ * version 3. The process sets LDAPNOINIT=1 in its own environment before the
+ * first libldap call, so no ldaprc, ldap.conf or LDAP* variable counts.
+ * Only lib/ touches libldap. */
+#ifndef TWOFA_LDAP_CONN_H
+#define TWOFA_LDAP_CONN_H
+
+#include <stdbool.h>
+
+#include <ldap.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct twofa_ldap twofa_ldap;
+
+/* Whose bind and which servers: LOGIN binds with ldap_bind_dn/_password and
+ * reads from ldap_uri in order; ADMIN binds with ldap_admin_bind_dn/_password;
+ * WRITE connects only to ldap_write_uri (the one provider that takes writes). */
+typedef enum { TWOFA_LDAP_LOGIN, TWOFA_LDAP_ADMIN } twofa_ldap_identity;
+
+/* Connects and binds, failing over as above. TWOFA_EUNAVAIL when no server
+ * answered within the budget, its message naming every URI tried and why
+ * (never a credential); TWOFA_ECONFIG for a bad URI or key; TWOFA_EPERM
+ * when a server refused the bind (wrong DN or password: trying the next
+ * server would not help). */
+twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who, bool write,
+				twofa_error *err);
+
+/* The bound libldap handle, with LDAP_OPT_TIMEOUT and LDAP_OPT_NETWORK_TIMEOUT
+ * set to what is left of the budget; valid until twofa_ldap_close. */
+LDAP *twofa_ldap_handle(twofa_ldap *l);
+
+/* The URI this connection went to, for messages. */
+const char *twofa_ldap_uri(const twofa_ldap *l);
+
+/* Milliseconds an operation may still take: min(ldap_timeout, budget left);
+ * 0 when the budget is spent (the caller fails with TWOFA_EUNAVAIL). */
+long twofa_ldap_op_deadline_ms(const twofa_ldap *l);
+
+/* Maps a libldap result code to a status with a message naming what was
+ * done ("search", "modify") and the server, never a value: LDAP_SERVER_DOWN,
+ * LDAP_TIMEOUT, LDAP_CONNECT_ERROR -> TWOFA_EUNAVAIL (and the server is
+ * remembered as dead); LDAP_ASSERTION_FAILED -> TWOFA_ECONFLICT;
+ * LDAP_NO_SUCH_OBJECT -> TWOFA_ENOTFOUND; LDAP_ALREADY_EXISTS,
+ * LDAP_TYPE_OR_VALUE_EXISTS -> TWOFA_EEXIST; LDAP_INSUFFICIENT_ACCESS ->
+ * TWOFA_EPERM; the rest TWOFA_ESTORE. */
+twofa_status twofa_ldap_fail(twofa_ldap *l, int rc, const char *doing, twofa_error *err);
+
+/* Unbinds and frees; NULL is fine. */
+void twofa_ldap_close(twofa_ldap *l);
+
+/* RFC 4515 escaping of one assertion value (the canonical login name) into
+ * out: '*', '(', ')', '\\', NUL and every byte >= 0x80 or < 0x20 as \XX.
+ * len bytes of value (so a NUL in it is escaped, not an end). false if out
+ * is too small. */
+bool twofa_ldap_escape_filter_value(const char *value, size_t len, char *out, size_t out_size);
+
+/* Builds the search filter for user from ldap_filter's template (each %u
+ * replaced by the escaped name), always ANDed with (objectClass=twofaMember).
+ * TWOFA_EINVAL for a name that does not fit; the template itself was checked
+ * when the config was loaded. *filter is malloc'd. */
+twofa_status twofa_ldap_member_filter(const twofa_config *cfg, const char *user, char **filter,
+				      twofa_error *err);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The member store: where enrolled members live, behind one interface with
+ * two backends. `store = gdbm` (the default) keeps them in members.db on this
+ * host (lib/members.c over lib/store.c); `store = ldap` keeps them on the
+ * twofaMember entries of a directory (lib/member_store_ldap.c), so that one
+ * enrolment serves every host of a fleet. The per-call server, twofad and
+ * every CLI command go through this interface and nothing else, so a rule
+ * about members is written once for both backends.
+ *
+ * A handle is cheap for GDBM (each call opens members.db under the right
+ * lock and closes it again, so no caller holds the store across a prompt or a
+ * request) and holds a directory connection for LDAP (reused by later calls;
+ * twofad keeps it warm). One handle is used by one thread at a time.
+ *
+ * Errors: TWOFA_ENOTFOUND "not enrolled"; TWOFA_EEXIST "already enrolled";
+ * TWOFA_ECONFLICT another writer changed the member between this caller's
+ * read and its write (the caller reads again and retries, or tells the admin
+ * to); TWOFA_EUNAVAIL no directory server answered in time; TWOFA_ESTORE a
+ * store that cannot be read or holds a record that does not decode. */
+#ifndef TWOFA_MEMBER_STORE_H
+#define TWOFA_MEMBER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "member.h"
+
+typedef struct twofa_member_store twofa_member_store;
+
+/* Whose credentials a handle uses. LOGIN: the login host's (ldap_bind_*):
+ * reads, plus the narrow writes a login makes. ADMIN: twofa-enroll's
+ * (ldap_admin_bind_*): every write. GDBM ignores it (root's file either way). */
+typedef enum { TWOFA_MEMBER_STORE_LOGIN, TWOFA_MEMBER_STORE_ADMIN } twofa_member_store_role;
+
+/* Opens the store cfg names (cfg->store and its keys). The handle keeps a
+ * pointer to cfg, which must outlive it. For LDAP no connection is made yet:
+ * the first call connects (so opening never waits on the network). */
+twofa_status twofa_member_store_open(twofa_member_store **out, const twofa_config *cfg,
+				     twofa_member_store_role role, twofa_error *err);
+
+/* Frees the handle and closes its connection; NULL is fine. */
+void twofa_member_store_close(twofa_member_store *s);
+
+/* "members.db /var/lib/twofa/members.db" or "ldap ldaps://a,ldaps://b": for
+ * messages and `check-config`. Never holds a credential. */
+const char *twofa_member_store_describe(const twofa_member_store *s);
+
+/* Reads user's record. TWOFA_ENOTFOUND when user is not enrolled (or not a
+ * valid login name); a missing members.db is TWOFA_ESTORE (nobody can tell a
+ * deleted store from an empty one, so fail closed). */
+twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
+				     twofa_error *err);
+
+/* How twofa_member_store_put treats a member who is already there. */
+typedef enum {
+	TWOFA_MEMBER_PUT_ADD,     /* TWOFA_EEXIST, nothing changes */
+	TWOFA_MEMBER_PUT_REPLACE, /* overwritten whole (import --replace, rollback) */
+} twofa_member_put_mode;
+
+/* Stores m (validated first). ADD sets m's version to 1 in the store; REPLACE
+ * stores m's version as it is (import keeps the records' versions). */
+twofa_status twofa_member_store_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+				    twofa_error *err);
+
+/* Read-modify-write of user's record. change gets the record as stored and
+ * returns TWOFA_OK to store it (with version + 1 and updated unchanged: the
+ * change sets updated when it means to), TWOFA_EEXIST to leave it unchanged
+ * without error, or an error that is passed back. GDBM does it under one
+ * exclusive lock; LDAP writes only if the version it read is still there
+ * (RFC 4528 assertion), else TWOFA_ECONFLICT: no update is lost silently. */
+typedef twofa_status (*twofa_member_change)(twofa_member *m, void *arg, twofa_error *err);
+twofa_status twofa_member_store_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				       void *arg, twofa_error *err);
+
+/* Removes user's membership: the GDBM record, or the twofa attributes and
+ * the twofaMember class of the directory entry (never the entry itself).
+ * TWOFA_ENOTFOUND if user is not enrolled. */
+twofa_status twofa_member_store_remove(twofa_member_store *s, const char *user, twofa_error *err);
+
+/* Calls cb for every enrolled member's login name, in no particular order,
+ * holding at most one name at a time (bounded memory at any size); cb
+ * returns nonzero to stop early (still TWOFA_OK). The name is valid only
+ * during the call. */
+typedef int (*twofa_member_name_cb)(const char *user, void *arg);
+twofa_status twofa_member_store_names(twofa_member_store *s, twofa_member_name_cb cb, void *arg,
+				      twofa_error *err);
+
+/* Calls cb for every member, decoded, in no particular order and in bounded
+ * memory (one record, or one page of the directory, at a time); m is freed
+ * after the call. A record that does not decode is not skipped: bad is
+ * called with its key and the reason (bad may be NULL: then the walk fails
+ * with TWOFA_ESTORE at the first one). cb or bad return nonzero to stop. */
+typedef int (*twofa_member_cb)(const twofa_member *m, void *arg);
+typedef int (*twofa_member_bad_cb)(const char *key, const char *why, void *arg);
+twofa_status twofa_member_store_each(twofa_member_store *s, twofa_member_cb cb, twofa_member_bad_cb bad,
+				     void *arg, twofa_error *err);
+
+/* Number of members. */
+twofa_status twofa_member_store_count(twofa_member_store *s, size_t *count, twofa_error *err);
+
+/* Many puts in a row (import): GDBM holds members.db open for writing, under
+ * its exclusive lock, from begin to end instead of reopening it per record;
+ * LDAP does nothing. end syncs; a failed end means the puts since begin may
+ * not be on disk. Between them, only put, load and remove. */
+twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_error *err);
+twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *err);
+
+#endif
