@@ -242,7 +242,7 @@ static bool mod_has(const LDAPMod *mod, const char *value)
 static void test_decode_good(void)
 {
 	twofa_member want, m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 
 	fill(&want);
 	good_entry();
@@ -313,7 +313,7 @@ static void test_decode_good(void)
 static void expect_fail(const char *user, twofa_status status, const char *what, const char *label)
 {
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 	twofa_status st;
 
 	memset(&err, 0, sizeof(err));
@@ -396,7 +396,7 @@ static void test_single_valued(void)
 static void test_user_match(void)
 {
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 
 	good_entry();
 	expect_fail("Alice", TWOFA_ENOTFOUND, "another member", "search for Alice finds alice: not the member");
@@ -503,7 +503,7 @@ static void test_encodings(void)
 		{"twofaEmail", "nobody"},  {"twofaPasswordHash", "$2y$10$bcrypt"},
 	};
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 
 	expect_each_fails("twofaVersion", versions, sizeof(versions) / sizeof(versions[0]));
 	expect_each_fails("twofaBypassCode", bypass, sizeof(bypass) / sizeof(bypass[0]));
@@ -526,7 +526,7 @@ static void test_structure(void)
 					       "twofaUpdated"};
 	const size_t nul_len[] = {6};
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		char label[96];
@@ -579,7 +579,7 @@ static void test_mods(void)
 {
 	twofa_member want, m;
 	twofa_ldap_mods mods;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 	const LDAPMod *mod;
 	size_t i;
 	bool all;
