@@ -371,6 +371,50 @@ twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, co
 	return st;
 }
 
+/* ---- member -> entry ---- */
+
+twofa_status twofa_ldap_member_dn(const char *user, const char *base, char **dn, twofa_error *err)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len, base_len, used = 0;
+	char *out;
+
+	if (dn == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the DN");
+	*dn = NULL;
+	if (user == NULL || base == NULL || (len = strnlen(user, TWOFA_USER_NAME_MAX + 1)) == 0 ||
+	    len > TWOFA_USER_NAME_MAX)
+		return twofa_fail(err, TWOFA_EINVAL, "no login name or base for a DN");
+	base_len = strlen(base);
+	/* "uid=", three bytes a byte at most, ",", base, NUL. */
+	out = malloc(4 + 3 * len + 1 + base_len + 1);
+	if (out == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	memcpy(out, "uid=", 4);
+	used = 4;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)user[i];
+		bool special = strchr(",+\"\\<>;=", ch) != NULL || ch < 0x20 || ch == 0x7f ||
+			       ((ch == ' ' || ch == '#') && i == 0) || (ch == ' ' && i == len - 1);
+
+		if (special) {
+			out[used++] = '\\';
+			out[used++] = hex[ch >> 4];
+			out[used++] = hex[ch & 0x0f];
+		} else {
+			out[used++] = (char)ch;
+		}
+	}
+	if (base_len > 0) {
+		out[used++] = ',';
+		memcpy(out + used, base, base_len);
+		used += base_len;
+	}
+	out[used] = '\0';
+	*dn = out;
+	return TWOFA_OK;
+}
+
 /* ---- member -> modification list ---- */
 
 static LDAPMod *mod_begin(twofa_ldap_mods *mods, int op, const char *name)

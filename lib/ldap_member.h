@@ -55,6 +55,12 @@ twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, co
 bool twofa_ldap_format_time(time_t t, char buf[TWOFA_LDAP_TIME_SIZE]);
 bool twofa_ldap_parse_time(const char *s, size_t len, time_t *out);
 
+/* The DN of a minimal entry for user under base: "uid=<user>,<base>", the
+ * value escaped per RFC 4514 (',', '+', '"', '\\', '<', '>', ';', '=', a
+ * leading '#' or space, a trailing space and control bytes as \XX), so no
+ * name adds an RDN or leaves base. *dn is malloc'd. */
+twofa_status twofa_ldap_member_dn(const char *user, const char *base, char **dn, twofa_error *err);
+
 /* Which change a modification list makes. */
 typedef enum {
 	TWOFA_LDAP_MODS_ADD_CLASS, /* modify of an existing entry: add the class and every set attribute */

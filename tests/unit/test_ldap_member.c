@@ -720,8 +720,48 @@ static void test_mods(void)
 	twofa_member_free(&want);
 }
 
+static void test_dn(void)
+{
+	static const char *const cases[][2] = {
+		{"alice", "uid=alice,ou=people,dc=example,dc=org"},
+		{"a,b", "uid=a\\2Cb,ou=people,dc=example,dc=org"},
+		{"a+cn=x", "uid=a\\2Bcn\\3Dx,ou=people,dc=example,dc=org"},
+		{"q\"q", "uid=q\\22q,ou=people,dc=example,dc=org"},
+		{"b\\s", "uid=b\\5Cs,ou=people,dc=example,dc=org"},
+		{"<x>", "uid=\\3Cx\\3E,ou=people,dc=example,dc=org"},
+		{"a;b", "uid=a\\3Bb,ou=people,dc=example,dc=org"},
+		{"#x#", "uid=\\23x#,ou=people,dc=example,dc=org"},
+		{" x x ", "uid=\\20x x\\20,ou=people,dc=example,dc=org"},
+		{"j\xc3\xb6rg", "uid=j\xc3\xb6rg,ou=people,dc=example,dc=org"},
+		{"t\tb", "uid=t\\09b,ou=people,dc=example,dc=org"},
+	};
+	char name[TWOFA_USER_NAME_MAX + 2];
+	twofa_error err = {TWOFA_OK, ""};
+	char *dn = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ok(twofa_ldap_member_dn(cases[i][0], "ou=people,dc=example,dc=org", &dn, &err) == TWOFA_OK &&
+			   strcmp(dn, cases[i][1]) == 0,
+		   "DN of \"%s\" is %s", cases[i][0], cases[i][1]);
+		free(dn);
+		dn = NULL;
+	}
+	memset(name, ',', TWOFA_USER_NAME_MAX);
+	name[TWOFA_USER_NAME_MAX] = '\0';
+	ok(twofa_ldap_member_dn(name, "dc=x", &dn, &err) == TWOFA_OK && strlen(dn) == 4 + 3 * 256 + 5,
+	   "256 escaped bytes fit");
+	free(dn);
+	dn = NULL;
+	name[TWOFA_USER_NAME_MAX] = ',';
+	name[TWOFA_USER_NAME_MAX + 1] = '\0';
+	ok(twofa_ldap_member_dn(name, "dc=x", &dn, &err) == TWOFA_EINVAL && dn == NULL, "257 bytes do not");
+	ok(twofa_ldap_member_dn("", "dc=x", &dn, &err) == TWOFA_EINVAL && dn == NULL, "an empty name has no DN");
+	ok(twofa_ldap_member_dn("a", NULL, &dn, &err) == TWOFA_EINVAL, "no base, no DN");
+}
+
 int main(void)
 {
+	test_dn();
 	test_decode_good();
 	test_oversized();
 	test_single_valued();
