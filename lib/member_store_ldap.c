@@ -1,0 +1,713 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The member store on a directory (store = ldap): each member is the
+ * twofaMember class and attributes on a user entry under ldap_base
+ * (lib/ldap_member.c maps them), found with ldap_filter through
+ * lib/ldap_conn.h. Every lookup is "exactly one entry or fail closed": a
+ * name that matches two entries (a uid in two subtrees) is an error, never
+ * the first one. Writes go to ldap_write_uri; an update asserts the version
+ * it read (RFC 4528), so two admins changing one member at once cannot lose
+ * an update silently. listing pages through the members (RFC 2696) with one
+ * page in memory at a time. */
+#include "twofa_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "ldap_conn.h"
+#include "ldap_member.h"
+#include "member_store_backend.h"
+#include "util.h"
+
+#define MEMBER_FILTER "(objectClass=" TWOFA_LDAP_MEMBER_CLASS ")"
+#define PAGE_SIZE 500
+/* Attributes one entry may bring back: the 18 asked for, with room for a
+ * server that sends more; beyond that the entry is refused. */
+#define ENTRY_ATTRS_MAX 32
+
+typedef struct ldap_store {
+	twofa_ldap *read;  /* LOGIN: ldap_uri in order; ADMIN: the write connection */
+	twofa_ldap *write; /* ldap_write_uri */
+} ldap_store;
+
+static ldap_store *store_of(twofa_member_store *s)
+{
+	return s->impl;
+}
+
+/* ---- connections ---- */
+
+/* The handle's connection for reading or writing, made on first use.
+ * *fresh tells whether it was made just now (a reused one may have died
+ * since, and is worth one reconnect). ADMIN handles read where they write,
+ * so that an update reads the version it asserts from the same server. */
+static twofa_status conn(twofa_member_store *s, bool write, twofa_ldap **out, bool *fresh, twofa_error *err)
+{
+	ldap_store *ls = store_of(s);
+	bool admin = s->role == TWOFA_MEMBER_STORE_ADMIN;
+	twofa_ldap **slot = write || admin ? &ls->write : &ls->read;
+	twofa_status st;
+
+	*fresh = false;
+	if (*slot == NULL) {
+		st = twofa_ldap_connect(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN, write || admin,
+					err);
+		if (st != TWOFA_OK)
+			return st;
+		*fresh = true;
+	}
+	*out = *slot;
+	return TWOFA_OK;
+}
+
+static void drop_conn(twofa_member_store *s, twofa_ldap *l)
+{
+	ldap_store *ls = store_of(s);
+
+	if (ls->read == l)
+		ls->read = NULL;
+	if (ls->write == l)
+		ls->write = NULL;
+	twofa_ldap_close(l);
+}
+
+/* A struct timeval for the next operation, or TWOFA_EUNAVAIL when the
+ * budget is spent. */
+static twofa_status op_timeout(twofa_ldap *l, struct timeval *tv, twofa_error *err)
+{
+	long ms = twofa_ldap_op_deadline_ms(l);
+
+	if (ms <= 0)
+		return twofa_fail(err, TWOFA_EUNAVAIL, "ldap: %s: no time left for the directory",
+				  twofa_ldap_uri(l));
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+	return TWOFA_OK;
+}
+
+static int scope_of(const twofa_config *cfg)
+{
+	return cfg->ldap_scope == TWOFA_LDAP_SCOPE_SUB ? LDAP_SCOPE_SUBTREE : LDAP_SCOPE_ONELEVEL;
+}
+
+/* A search whose result code counts: ldap_base missing is a broken
+ * configuration, never "not enrolled" (which could let a login through). */
+static twofa_status search_failed(twofa_member_store *s, twofa_ldap *l, int rc, twofa_error *err)
+{
+	if (rc == LDAP_NO_SUCH_OBJECT)
+		return twofa_fail(err, TWOFA_ESTORE, "ldap: %s: ldap_base %s does not exist", twofa_ldap_uri(l),
+				  s->cfg->ldap_base);
+	return twofa_ldap_fail(l, rc, "search", err);
+}
+
+/* One search on the handle's connection. If may_reconnect, a connection
+ * that was reused and turns out dead is made again once: a call finds out at
+ * its first operation, always a search, before it changes anything. *res is
+ * set whatever happens (free with ldap_msgfree); *code is the result code
+ * (LDAP_SUCCESS or LDAP_SIZELIMIT_EXCEEDED on TWOFA_OK). */
+static twofa_status search(twofa_member_store *s, bool write, bool may_reconnect, const char *filter,
+			   char *const *attrs, int size_limit, LDAPControl **ctrls, twofa_ldap **used, LDAPMessage **res,
+			   int *code, twofa_error *err)
+{
+	for (int attempt = 0;; attempt++) {
+		struct timeval tv;
+		twofa_ldap *l;
+		twofa_status st;
+		bool fresh;
+		int rc;
+
+		*res = NULL;
+		if ((st = conn(s, write, &l, &fresh, err)) != TWOFA_OK || (st = op_timeout(l, &tv, err)) != TWOFA_OK)
+			return st;
+		rc = ldap_search_ext_s(twofa_ldap_handle(l), s->cfg->ldap_base, scope_of(s->cfg), filter,
+				       (char **)attrs, 0, ctrls, NULL, &tv, size_limit, res);
+		*used = l;
+		*code = rc;
+		if ((rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && may_reconnect && !fresh && attempt == 0) {
+			ldap_msgfree(*res);
+			drop_conn(s, l);
+			continue;
+		}
+		if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED)
+			return TWOFA_OK;
+		ldap_msgfree(*res);
+		*res = NULL;
+		return search_failed(s, l, rc, err);
+	}
+}
+
+/* ---- one entry ---- */
+
+/* The entry of a search for one name: exactly one, or TWOFA_ENOTFOUND for
+ * none and TWOFA_ESTORE for more (size limit 2: LDAP_SIZELIMIT_EXCEEDED is
+ * "more than one" as well). */
+typedef struct found {
+	twofa_ldap *l;
+	LDAPMessage *res;
+	LDAPMessage *entry;
+	char *dn;
+} found;
+
+static void found_free(found *f)
+{
+	ldap_msgfree(f->res);
+	ldap_memfree(f->dn);
+	memset(f, 0, sizeof(*f));
+}
+
+static twofa_status find_one(twofa_member_store *s, bool write, const char *filter, char *const *attrs,
+			     const char *user, found *f, twofa_error *err)
+{
+	twofa_status st;
+	int n, code = LDAP_SUCCESS;
+
+	memset(f, 0, sizeof(*f));
+	if ((st = search(s, write, true, filter, attrs, 2, NULL, &f->l, &f->res, &code, err)) != TWOFA_OK)
+		return st;
+	n = ldap_count_entries(twofa_ldap_handle(f->l), f->res);
+	if (n > 1 || code == LDAP_SIZELIMIT_EXCEEDED) {
+		found_free(f);
+		return twofa_fail(err, TWOFA_ESTORE,
+				  "ldap: %d or more entries under %s match %s: twofa uses none of them "
+				  "(a uid in two subtrees?)",
+				  n, s->cfg->ldap_base, user);
+	}
+	if (n <= 0) {
+		found_free(f);
+		return n < 0 ? twofa_fail(err, TWOFA_ESTORE, "ldap: cannot read the result of a search for %s", user)
+			     : twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
+	}
+	f->entry = ldap_first_entry(twofa_ldap_handle(f->l), f->res);
+	f->dn = f->entry != NULL ? ldap_get_dn(twofa_ldap_handle(f->l), f->entry) : NULL;
+	if (f->dn == NULL) {
+		found_free(f);
+		return twofa_fail(err, TWOFA_ESTORE, "ldap: the entry found for %s has no DN", user);
+	}
+	return TWOFA_OK;
+}
+
+/* An entry's attributes as lib/ldap_member takes them. */
+typedef struct entry_attrs {
+	size_t n;
+	twofa_ldap_attr attr[ENTRY_ATTRS_MAX];
+} entry_attrs;
+
+/* Wipes every value (one of them is the password hash) before freeing. */
+static void attrs_free(entry_attrs *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		for (size_t v = 0; a->attr[i].values != NULL && a->attr[i].values[v] != NULL; v++)
+			sodium_memzero(a->attr[i].values[v]->bv_val, a->attr[i].values[v]->bv_len);
+		ldap_value_free_len(a->attr[i].values);
+		ldap_memfree((char *)a->attr[i].name);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+static twofa_status attrs_read(LDAP *ld, LDAPMessage *entry, entry_attrs *a, twofa_error *err)
+{
+	BerElement *ber = NULL;
+	twofa_status st = TWOFA_OK;
+
+	memset(a, 0, sizeof(*a));
+	for (char *name = ldap_first_attribute(ld, entry, &ber); name != NULL;
+	     name = ldap_next_attribute(ld, entry, ber)) {
+		if (a->n == ENTRY_ATTRS_MAX) {
+			ldap_memfree(name);
+			st = twofa_fail(err, TWOFA_ESTORE, "ldap: an entry with more than %d attributes",
+					ENTRY_ATTRS_MAX);
+			break;
+		}
+		a->attr[a->n].name = name;
+		a->attr[a->n].values = ldap_get_values_len(ld, entry, name);
+		a->n++;
+	}
+	ber_free(ber, 0);
+	if (st != TWOFA_OK)
+		attrs_free(a);
+	return st;
+}
+
+static twofa_status decode_entry(LDAP *ld, LDAPMessage *entry, const char *user, twofa_member *m, twofa_error *err)
+{
+	entry_attrs a;
+	twofa_status st;
+
+	memset(m, 0, sizeof(*m));
+	if ((st = attrs_read(ld, entry, &a, err)) != TWOFA_OK)
+		return st;
+	st = twofa_ldap_member_decode(a.attr, a.n, user, m, err);
+	attrs_free(&a);
+	return st;
+}
+
+/* The values of one attribute, NULL-terminated (free with ldap_value_free_len). */
+static bool has_value(struct berval **values, const char *value, bool ignore_case)
+{
+	size_t len = strlen(value);
+
+	for (size_t i = 0; values != NULL && values[i] != NULL; i++) {
+		if (values[i]->bv_len == len && (ignore_case ? strncasecmp(values[i]->bv_val, value, len) == 0
+							     : memcmp(values[i]->bv_val, value, len) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Whether the entry is user's membership: twofaUser is the name, byte for byte. */
+static bool is_members(LDAP *ld, LDAPMessage *entry, const char *user)
+{
+	struct berval **values = ldap_get_values_len(ld, entry, TWOFA_LDAP_USER_ATTR);
+	bool yes = values != NULL && values[0] != NULL && values[1] == NULL && has_value(values, user, false);
+
+	ldap_value_free_len(values);
+	return yes;
+}
+
+/* user's member entry (the member filter, then twofaUser exactly). */
+static twofa_status find_member(twofa_member_store *s, bool write, const char *user, char *const *attrs, found *f,
+				twofa_error *err)
+{
+	char *filter = NULL;
+	twofa_status st;
+
+	if ((st = twofa_ldap_member_filter(s->cfg, user, &filter, err)) != TWOFA_OK)
+		return st == TWOFA_EINVAL ? twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user) : st;
+	st = find_one(s, write, filter, attrs, user, f, err);
+	free(filter);
+	return st;
+}
+
+static twofa_status read_member(twofa_member_store *s, bool write, const char *user, twofa_member *m, found *f,
+				twofa_error *err)
+{
+	twofa_error why = {TWOFA_OK, ""};
+	twofa_status st;
+
+	memset(m, 0, sizeof(*m));
+	if ((st = find_member(s, write, user, twofa_ldap_member_attrs, f, err)) != TWOFA_OK)
+		return st;
+	st = decode_entry(twofa_ldap_handle(f->l), f->entry, user, m, &why);
+	if (st == TWOFA_ENOTFOUND)
+		twofa_error_set(err, st, "%s is not enrolled", user);
+	else if (st != TWOFA_OK)
+		twofa_error_set(err, st, "ldap: %s: %s", f->dn, why.msg);
+	if (st != TWOFA_OK)
+		found_free(f);
+	return st;
+}
+
+/* ---- the operations ---- */
+
+static twofa_status ldap_open(twofa_member_store *s, twofa_error *err)
+{
+	const twofa_config *cfg = s->cfg;
+	const char *uris = s->role == TWOFA_MEMBER_STORE_ADMIN && cfg->ldap_write_uri != NULL ? cfg->ldap_write_uri
+											       : cfg->ldap_uri;
+	size_t len;
+
+	if (cfg->ldap_uri == NULL || cfg->ldap_base == NULL || cfg->ldap_filter == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "store = ldap needs ldap_uri and ldap_base");
+	if ((s->impl = calloc(1, sizeof(ldap_store))) == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	len = strlen("ldap ") + strlen(uris) + 1;
+	if ((s->description = malloc(len)) == NULL) {
+		free(s->impl);
+		s->impl = NULL;
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	}
+	snprintf(s->description, len, "ldap %s", uris);
+	return TWOFA_OK;
+}
+
+static void ldap_close(twofa_member_store *s)
+{
+	ldap_store *ls = store_of(s);
+
+	if (ls == NULL)
+		return;
+	if (ls->read != ls->write)
+		twofa_ldap_close(ls->read);
+	twofa_ldap_close(ls->write);
+	free(ls);
+	s->impl = NULL;
+}
+
+static twofa_status ldap_load(twofa_member_store *s, const char *user, twofa_member *m, twofa_error *err)
+{
+	found f;
+	twofa_status st = read_member(s, false, user, m, &f, err);
+
+	if (st == TWOFA_OK)
+		found_free(&f);
+	return st;
+}
+
+/* ldap_filter with the escaped name and without the member class: the
+ * user's entry, enrolled or not, for add. (lib/ldap_filter.c builds only
+ * the member filter.) */
+static twofa_status user_filter(const twofa_config *cfg, const char *user, char **filter, twofa_error *err)
+{
+	char escaped[3 * TWOFA_USER_NAME_MAX + 1];
+	size_t len = strnlen(user, TWOFA_USER_NAME_MAX + 1), size = 1, used = 0;
+	char *out;
+
+	*filter = NULL;
+	if (len > TWOFA_USER_NAME_MAX || !twofa_ldap_escape_filter_value(user, len, escaped, sizeof(escaped)))
+		return twofa_fail(err, TWOFA_EINVAL, "ldap: the login name does not fit a search filter");
+	for (const char *t = cfg->ldap_filter; *t != '\0'; t++)
+		size += t[0] == '%' && t[1] == 'u' ? strlen(escaped) : 1;
+	if ((out = malloc(size)) == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	for (const char *t = cfg->ldap_filter; *t != '\0'; t++) {
+		if (t[0] == '%' && t[1] == 'u') {
+			memcpy(out + used, escaped, strlen(escaped));
+			used += strlen(escaped);
+			t++;
+		} else {
+			out[used++] = *t;
+		}
+	}
+	out[used] = '\0';
+	*filter = out;
+	return TWOFA_OK;
+}
+
+static twofa_status modify(twofa_ldap *l, const char *dn, twofa_ldap_mods *mods, LDAPControl **ctrls,
+			   twofa_error *err)
+{
+	int rc = ldap_modify_ext_s(twofa_ldap_handle(l), dn, mods->list, ctrls, NULL);
+
+	twofa_ldap_mods_clear(mods);
+	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "modify", err);
+}
+
+/* No entry for the name: a minimal one under ldap_base. */
+static twofa_status create_entry(twofa_member_store *s, const twofa_member *m, twofa_error *err)
+{
+	twofa_ldap_mods mods;
+	twofa_ldap *l;
+	twofa_status st;
+	bool fresh;
+	char *dn = NULL;
+	int rc;
+
+	if ((st = conn(s, true, &l, &fresh, err)) != TWOFA_OK ||
+	    (st = twofa_ldap_member_dn(m->user, s->cfg->ldap_base, &dn, err)) != TWOFA_OK)
+		return st;
+	if ((st = twofa_ldap_member_mods(m, TWOFA_LDAP_MODS_CREATE, &mods, err)) != TWOFA_OK) {
+		free(dn);
+		return st;
+	}
+	rc = ldap_add_ext_s(twofa_ldap_handle(l), dn, mods.list, NULL, NULL);
+	twofa_ldap_mods_clear(&mods);
+	if (rc == LDAP_ALREADY_EXISTS)
+		st = twofa_fail(err, TWOFA_EEXIST, "ldap: %s exists but ldap_filter does not find it for %s", dn,
+				m->user);
+	else if (rc != LDAP_SUCCESS)
+		st = twofa_ldap_fail(l, rc, "add", err);
+	free(dn);
+	return st;
+}
+
+/* The user's entry as ldap_filter finds it, member or not yet. */
+static char *const entry_attrs_asked[] = {"objectClass", "uid", TWOFA_LDAP_USER_ATTR, NULL};
+
+static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+			     twofa_error *err)
+{
+	twofa_member record = *m; /* shallow: only the version may differ */
+	twofa_ldap_mods mods;
+	struct berval **values;
+	char *filter = NULL;
+	twofa_status st;
+	LDAP *ld;
+	found f;
+	bool member;
+
+	/* A record from before versions is stored as version 1 (the class
+	 * requires twofaVersion). */
+	if (record.version == 0)
+		record.version = 1;
+	if ((st = user_filter(s->cfg, m->user, &filter, err)) != TWOFA_OK)
+		return st;
+	st = find_one(s, true, filter, entry_attrs_asked, m->user, &f, err);
+	free(filter);
+	if (st == TWOFA_ENOTFOUND)
+		return create_entry(s, &record, err);
+	if (st != TWOFA_OK)
+		return st;
+	ld = twofa_ldap_handle(f.l);
+	values = ldap_get_values_len(ld, f.entry, "objectClass");
+	member = has_value(values, TWOFA_LDAP_MEMBER_CLASS, true);
+	ldap_value_free_len(values);
+	if (member && !is_members(ld, f.entry, m->user)) {
+		st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, is another member's", f.dn, m->user);
+	} else if (member && mode == TWOFA_MEMBER_PUT_ADD) {
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
+	} else {
+		/* uid matches case-insensitively: alice's entry is not Alice's. */
+		values = ldap_get_values_len(ld, f.entry, "uid");
+		if (values != NULL && values[0] != NULL && !has_value(values, m->user, false))
+			st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, has another uid", f.dn,
+					m->user);
+		ldap_value_free_len(values);
+		if (st == TWOFA_OK)
+			st = twofa_ldap_member_mods(&record, member ? TWOFA_LDAP_MODS_REPLACE : TWOFA_LDAP_MODS_ADD_CLASS,
+						    &mods, err);
+		if (st == TWOFA_OK) {
+			st = modify(f.l, f.dn, &mods, NULL, err);
+			/* Someone added the class between our search and our add. */
+			if (st == TWOFA_EEXIST)
+				twofa_error_set(err, st, "%s is already enrolled", m->user);
+		}
+	}
+	found_free(&f);
+	sodium_memzero(&record, sizeof(record));
+	return st;
+}
+
+/* The assertion of an update: the version as read is still there. */
+static twofa_status version_assertion(twofa_ldap *l, unsigned long long version, LDAPControl **ctrl,
+				      twofa_error *err)
+{
+	char filter[64];
+	int rc;
+
+	if (version == 0)
+		snprintf(filter, sizeof(filter), "(!(%s=*))", TWOFA_LDAP_VERSION_ATTR);
+	else
+		snprintf(filter, sizeof(filter), "(%s=%llu)", TWOFA_LDAP_VERSION_ATTR, version);
+	rc = ldap_create_assertion_control(twofa_ldap_handle(l), filter, 1, ctrl);
+	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "assertion control", err);
+}
+
+static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change, void *arg,
+				twofa_error *err)
+{
+	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	twofa_ldap_mods mods;
+	unsigned long long read_version;
+	twofa_member m;
+	twofa_status st;
+	found f;
+
+	if ((st = read_member(s, true, user, &m, &f, err)) != TWOFA_OK)
+		return st;
+	read_version = m.version;
+	st = change(&m, arg, err);
+	if (st == TWOFA_EEXIST) {
+		st = TWOFA_OK; /* nothing to store */
+		goto out;
+	}
+	if (st != TWOFA_OK || (st = version_assertion(f.l, read_version, &assertion, err)) != TWOFA_OK ||
+	    (st = twofa_ldap_member_mods(&m, TWOFA_LDAP_MODS_REPLACE, &mods, err)) != TWOFA_OK)
+		goto out;
+	ctrls[0] = assertion;
+	st = modify(f.l, f.dn, &mods, ctrls, err);
+	if (st == TWOFA_ECONFLICT)
+		twofa_error_set(err, st, "%s was changed by someone else meanwhile: run the command again", user);
+out:
+	ldap_control_free(assertion);
+	found_free(&f);
+	twofa_member_free(&m);
+	return st;
+}
+
+static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_ldap_mods mods;
+	twofa_status st;
+	found f;
+
+	if ((st = find_member(s, true, user, twofa_ldap_user_attrs, &f, err)) != TWOFA_OK)
+		return st;
+	if (!is_members(twofa_ldap_handle(f.l), f.entry, user))
+		st = twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
+	else if ((st = twofa_ldap_member_mods(NULL, TWOFA_LDAP_MODS_REMOVE, &mods, err)) == TWOFA_OK)
+		st = modify(f.l, f.dn, &mods, NULL, err);
+	found_free(&f);
+	return st;
+}
+
+/* ---- walks ---- */
+
+/* Called for each entry of a walk: 0 goes on, 1 stops (TWOFA_OK), -1 fails
+ * with err set. */
+typedef int (*entry_fn)(LDAP *ld, LDAPMessage *entry, void *arg, twofa_error *err);
+
+/* The page control of the answer: its cookie (empty: the last page). */
+static twofa_status next_cookie(twofa_ldap *l, LDAPMessage *res, struct berval *cookie, twofa_error *err)
+{
+	LDAP *ld = twofa_ldap_handle(l);
+	LDAPControl **ctrls = NULL, *page;
+	ber_int_t estimate = 0;
+	int code = LDAP_SUCCESS, rc;
+
+	ber_memfree(cookie->bv_val);
+	cookie->bv_val = NULL;
+	cookie->bv_len = 0;
+	rc = ldap_parse_result(ld, res, &code, NULL, NULL, NULL, &ctrls, 0);
+	if (rc != LDAP_SUCCESS || code != LDAP_SUCCESS) {
+		ldap_controls_free(ctrls);
+		return twofa_ldap_fail(l, rc != LDAP_SUCCESS ? rc : code, "paged search", err);
+	}
+	page = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL);
+	/* The control was critical: a server that answers without one has
+	 * sent everything. */
+	if (page != NULL)
+		rc = ldap_parse_pageresponse_control(ld, page, &estimate, cookie);
+	ldap_controls_free(ctrls);
+	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "paged search", err);
+}
+
+/* Every member entry, PAGE_SIZE at a time, in no particular order. */
+static twofa_status walk(twofa_member_store *s, char *const *attrs, entry_fn fn, void *arg, twofa_error *err)
+{
+	struct berval cookie = {0, NULL};
+	twofa_status st = TWOFA_OK;
+	bool first = true, stop = false;
+
+	while (!stop && (first || cookie.bv_len > 0)) {
+		LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+		LDAPMessage *res = NULL;
+		twofa_ldap *l = NULL;
+		bool fresh;
+		int rc, code;
+
+		/* The first page makes the connection, so that the control is
+		 * made with it. */
+		if ((st = conn(s, false, &l, &fresh, err)) != TWOFA_OK)
+			break;
+		rc = ldap_create_page_control(twofa_ldap_handle(l), PAGE_SIZE, first ? NULL : &cookie, 1, &page);
+		if (rc != LDAP_SUCCESS) {
+			st = twofa_ldap_fail(l, rc, "page control", err);
+			break;
+		}
+		ctrls[0] = page;
+		/* The cookie is the connection's: only the first page may reconnect. */
+		st = search(s, false, first, MEMBER_FILTER, attrs, 0, ctrls, &l, &res, &code, err);
+		ldap_control_free(page);
+		first = false;
+		if (st != TWOFA_OK)
+			break;
+		for (LDAPMessage *e = ldap_first_entry(twofa_ldap_handle(l), res); e != NULL && !stop;
+		     e = ldap_next_entry(twofa_ldap_handle(l), e)) {
+			int r = fn(twofa_ldap_handle(l), e, arg, err);
+
+			if (r < 0)
+				st = err != NULL && err->status != TWOFA_OK ? err->status : TWOFA_ESTORE;
+			stop = r != 0;
+		}
+		if (!stop)
+			st = next_cookie(l, res, &cookie, err);
+		ldap_msgfree(res);
+		if (st != TWOFA_OK)
+			break;
+	}
+	ber_memfree(cookie.bv_val);
+	return st;
+}
+
+typedef struct names_walk {
+	twofa_member_name_cb cb;
+	void *arg;
+} names_walk;
+
+static int name_entry(LDAP *ld, LDAPMessage *entry, void *arg, twofa_error *err)
+{
+	const names_walk *w = arg;
+	struct berval **values = ldap_get_values_len(ld, entry, TWOFA_LDAP_USER_ATTR);
+	char name[TWOFA_USER_NAME_MAX + 1];
+	bool one = values != NULL && values[0] != NULL && values[1] == NULL &&
+		   values[0]->bv_len <= TWOFA_USER_NAME_MAX;
+	int r;
+
+	if (one) {
+		memcpy(name, values[0]->bv_val, values[0]->bv_len);
+		name[values[0]->bv_len] = '\0';
+		one = strlen(name) == values[0]->bv_len && twofa_user_name_valid(name);
+	}
+	ldap_value_free_len(values);
+	if (!one) {
+		char *dn = ldap_get_dn(ld, entry);
+
+		twofa_error_set(err, TWOFA_ESTORE, "ldap: %s has no single valid twofaUser",
+				dn != NULL ? dn : "an entry");
+		ldap_memfree(dn);
+		return -1;
+	}
+	r = w->cb(name, w->arg);
+	return r != 0 ? 1 : 0;
+}
+
+static twofa_status ldap_names(twofa_member_store *s, twofa_member_name_cb cb, void *arg, twofa_error *err)
+{
+	names_walk w = {cb, arg};
+
+	return walk(s, twofa_ldap_user_attrs, name_entry, &w, err);
+}
+
+typedef struct each_walk {
+	twofa_member_cb cb;
+	twofa_member_bad_cb bad;
+	void *arg;
+} each_walk;
+
+static int member_entry(LDAP *ld, LDAPMessage *entry, void *arg, twofa_error *err)
+{
+	const each_walk *w = arg;
+	twofa_error why = {TWOFA_OK, ""};
+	twofa_member m;
+	int r;
+
+	(void)err;
+	if (decode_entry(ld, entry, NULL, &m, &why) != TWOFA_OK) {
+		char *dn = ldap_get_dn(ld, entry);
+
+		r = w->bad(dn != NULL ? dn : "(an entry without a DN)", why.msg, w->arg);
+		ldap_memfree(dn);
+		return r != 0 ? 1 : 0;
+	}
+	r = w->cb(&m, w->arg);
+	twofa_member_free(&m);
+	return r != 0 ? 1 : 0;
+}
+
+static twofa_status ldap_each(twofa_member_store *s, twofa_member_cb cb, twofa_member_bad_cb bad, void *arg,
+			      twofa_error *err)
+{
+	each_walk w = {cb, bad, arg};
+
+	return walk(s, twofa_ldap_member_attrs, member_entry, &w, err);
+}
+
+static int count_name(const char *user, void *arg)
+{
+	(void)user;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static twofa_status ldap_count(twofa_member_store *s, size_t *count, twofa_error *err)
+{
+	*count = 0;
+	return ldap_names(s, count_name, count, err);
+}
+
+const twofa_member_store_ops twofa_member_store_ldap_ops = {
+	.open = ldap_open,
+	.close = ldap_close,
+	.load = ldap_load,
+	.put = ldap_put,
+	.update = ldap_update,
+	.remove = ldap_remove,
+	.names = ldap_names,
+	.each = ldap_each,
+	.count = ldap_count,
+	.batch_begin = NULL,
+	.batch_end = NULL,
+};
