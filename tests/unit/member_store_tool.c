@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Runs member-store operations for tests/unit/test_member_store_ldap.py, one
+ * result line each ("ok ..." or "error <status>: <message>"):
+ *
+ *   member_store_tool CONFIG login|admin COMMAND [ARG...]
+ *     add USER            put ADD of a generated sms member
+ *     replace USER VER    put REPLACE, the record at version VER
+ *     load USER...        load each (one handle: the connection is reused)
+ *     pause-load USER     load, read a line from stdin, load again (a restart between)
+ *     update USER STATUS  update: status and updated set
+ *     race USER           two handles: the first's change runs the second's whole
+ *                         update, then returns; exactly one must lose
+ *     remove USER
+ *     names | each | count
+ *
+ * The config is parsed without the file checks (it is the test's own). */
+#include "twofa_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "member_store.h"
+
+#define HASH \
+	"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
+
+static twofa_config cfg;
+static twofa_member_store_role role;
+
+static int report(twofa_status st, const twofa_error *err, const char *what)
+{
+	if (st == TWOFA_OK)
+		printf("ok %s\n", what);
+	else
+		printf("error %s: %s\n", twofa_status_name(st), err->msg);
+	fflush(stdout);
+	return st == TWOFA_OK ? 0 : 1;
+}
+
+static twofa_member_store *open_store(void)
+{
+	twofa_member_store *s = NULL;
+	twofa_error err = {TWOFA_OK, ""};
+
+	if (twofa_member_store_open(&s, &cfg, role, &err) != TWOFA_OK) {
+		printf("error %s: %s\n", twofa_status_name(err.status), err.msg);
+		exit(1);
+	}
+	return s;
+}
+
+static void generated(twofa_member *m, char *user)
+{
+	memset(m, 0, sizeof(*m));
+	m->user = user;
+	strcpy(m->phone, "+15551234567");
+	strcpy(m->country, "US");
+	m->channel = TWOFA_CHANNEL_SMS;
+	m->password_hash = (char *)HASH;
+	m->status = TWOFA_MEMBER_ACTIVE;
+	m->created = m->updated = time(NULL);
+}
+
+static int load(twofa_member_store *s, const char *user)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	twofa_member m;
+	char line[512];
+	twofa_status st = twofa_member_store_load(s, user, &m, &err);
+
+	if (st == TWOFA_OK)
+		snprintf(line, sizeof(line), "%s v%llu %s %s", m.user, m.version, twofa_member_status_name(m.status),
+			 m.phone);
+	twofa_member_free(&m);
+	return report(st, &err, st == TWOFA_OK ? line : "");
+}
+
+static twofa_status set_status(twofa_member *m, void *arg, twofa_error *err)
+{
+	if (!twofa_member_status_parse(arg, &m->status))
+		return twofa_fail(err, TWOFA_EINVAL, "unknown status");
+	m->updated = time(NULL);
+	return TWOFA_OK;
+}
+
+/* The race: the first handle's change, between its read and its write,
+ * runs the second handle's whole update. */
+typedef struct race {
+	twofa_member_store *second;
+	const char *user;
+	twofa_status inner;
+	twofa_error inner_err;
+} race;
+
+static twofa_status race_change(twofa_member *m, void *arg, twofa_error *err)
+{
+	race *r = arg;
+
+	r->inner = twofa_member_store_update(r->second, r->user, set_status, "pending", &r->inner_err);
+	return set_status(m, "disabled", err);
+}
+
+static int count_name(const char *user, void *arg)
+{
+	printf("name %s\n", user);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int each_member(const twofa_member *m, void *arg)
+{
+	printf("member %s v%llu\n", m->user, m->version);
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+static int each_bad(const char *key, const char *why, void *arg)
+{
+	(void)arg;
+	printf("bad %s: %s\n", key, why);
+	return 0;
+}
+
+static int run(int argc, char **argv)
+{
+	twofa_member_store *s = open_store();
+	twofa_error err = {TWOFA_OK, ""};
+	const char *cmd = argv[0];
+	twofa_member m;
+	twofa_status st;
+	size_t n = 0;
+	int rc = 0;
+	char buf[64];
+
+	if (strcmp(cmd, "add") == 0 && argc == 2) {
+		generated(&m, argv[1]);
+		rc = report(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_ADD, &err), &err, "added");
+	} else if (strcmp(cmd, "replace") == 0 && argc == 3) {
+		generated(&m, argv[1]);
+		m.version = strtoull(argv[2], NULL, 10);
+		rc = report(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_REPLACE, &err), &err, "replaced");
+	} else if (strcmp(cmd, "load") == 0 && argc >= 2) {
+		for (int i = 1; i < argc; i++)
+			rc |= load(s, argv[i]);
+	} else if (strcmp(cmd, "pause-load") == 0 && argc == 2) {
+		rc = load(s, argv[1]);
+		if (fgets(buf, sizeof(buf), stdin) == NULL)
+			rc = 1;
+		rc |= load(s, argv[1]);
+	} else if (strcmp(cmd, "update") == 0 && argc == 3) {
+		rc = report(twofa_member_store_update(s, argv[1], set_status, argv[2], &err), &err, "updated");
+	} else if (strcmp(cmd, "race") == 0 && argc == 2) {
+		race r = {open_store(), argv[1], TWOFA_OK, {TWOFA_OK, ""}};
+
+		st = twofa_member_store_update(s, argv[1], race_change, &r, &err);
+		printf("inner ");
+		report(r.inner, &r.inner_err, "updated");
+		printf("outer ");
+		rc = report(st, &err, "updated");
+		twofa_member_store_close(r.second);
+	} else if (strcmp(cmd, "remove") == 0 && argc == 2) {
+		rc = report(twofa_member_store_remove(s, argv[1], &err), &err, "removed");
+	} else if (strcmp(cmd, "names") == 0) {
+		st = twofa_member_store_names(s, count_name, &n, &err);
+		snprintf(buf, sizeof(buf), "%zu names", n);
+		rc = report(st, &err, buf);
+	} else if (strcmp(cmd, "each") == 0) {
+		st = twofa_member_store_each(s, each_member, each_bad, &n, &err);
+		snprintf(buf, sizeof(buf), "%zu members", n);
+		rc = report(st, &err, buf);
+	} else if (strcmp(cmd, "count") == 0) {
+		st = twofa_member_store_count(s, &n, &err);
+		snprintf(buf, sizeof(buf), "count %zu", n);
+		rc = report(st, &err, buf);
+	} else {
+		printf("error usage: unknown command %s\n", cmd);
+		rc = 2;
+	}
+	twofa_member_store_close(s);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	static char text[TWOFA_CONFIG_MAX_BYTES];
+	size_t len;
+	FILE *f;
+	int rc;
+
+	/* As the server and the CLI do: no ldaprc or LDAP* variable counts. */
+	if (setenv("LDAPNOINIT", "1", 1) != 0)
+		return 2;
+	if (argc < 4 || (f = fopen(argv[1], "r")) == NULL) {
+		fprintf(stderr, "usage: member_store_tool CONFIG login|admin COMMAND [ARG...]\n");
+		return 2;
+	}
+	len = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	twofa_config_init(&cfg);
+	if (twofa_config_parse(&cfg, argv[1], text, len, &err) != TWOFA_OK) {
+		printf("error config: %s\n", err.msg);
+		return 2;
+	}
+	role = strcmp(argv[2], "admin") == 0 ? TWOFA_MEMBER_STORE_ADMIN : TWOFA_MEMBER_STORE_LOGIN;
+	rc = run(argc - 3, argv + 3);
+	twofa_config_free(&cfg);
+	return rc;
+}

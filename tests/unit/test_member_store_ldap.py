@@ -1,0 +1,255 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The LDAP member store (lib/member_store_ldap.c) against a throwaway slapd
+(harness.slapd: the shipped schema and ACLs, the two service identities), through
+member_store_tool, which runs lib/member_store.h's operations:
+  - add puts the class on an existing inetOrgPerson entry, or creates
+    uid=<name>,ou=people (account + twofaMember) with its RDN escaped (',', '+', '"',
+    '\\', '<', '>', ';', a leading '#' or space); adding again is "exists";
+  - load reads it with the login identity; "Alice" does not find alice;
+  - update bumps the version; two handles that both read and then both write: exactly
+    one gets TWOFA_ECONFLICT, and the winner's change is what stays;
+  - remove takes the class and attributes, never the user's entry;
+  - names, each and count page through 1,200 members with the server's size limit of
+    500 (a plain search of them fails there);
+  - a uid present in two subtrees makes load fail closed, naming the count;
+  - injection names (*, a*, x)(uid=*) find nothing and change nothing;
+  - a handle whose server restarted reconnects once and goes on;
+  - each reports an undecodable member through the bad callback, with its DN.
+If no slapd can run here the test FAILS (it does not skip)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from harness.tap import Tap
+from harness import slapd as hs
+
+BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or os.getcwd()
+TOOL = os.path.join(BUILDDIR, "tests", "unit", "member_store_tool")
+MEMBERS = 1200
+
+
+def filter_escape(value):
+    out = ""
+    for ch in value.encode():
+        out += "\\%02x" % ch if ch in b"*()\\" or ch < 0x20 or ch >= 0x7f else chr(ch)
+    return out
+
+
+class Store:
+    """member_store_tool on one config."""
+
+    def __init__(self, s, directory, name, base, scope="one", uri=None):
+        with open(s.login_pw_file) as f:
+            login_pw = f.read()
+        with open(s.admin_pw_file) as f:
+            admin_pw = f.read()
+        run_dir = os.path.join(directory, "run-" + name)
+        os.makedirs(run_dir, mode=0o700, exist_ok=True)
+        self.path = os.path.join(directory, name + ".conf")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("store = ldap\nldap_uri = %s\nldap_base = %s\nldap_scope = %s\nldap_tls = none\n"
+                    "ldap_bind_dn = %s\nldap_bind_password = %s\n"
+                    "ldap_admin_bind_dn = %s\nldap_admin_bind_password = %s\n"
+                    "ldap_timeout = 5\nldap_run_dir = %s\n"
+                    % (uri or s.uri, base, scope, s.login_dn, login_pw, s.admin_dn, admin_pw, run_dir))
+
+    def popen(self, role, *args):
+        env = dict(os.environ, LDAPNOINIT="1")
+        return subprocess.Popen([TOOL, self.path, role] + list(args), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    def run(self, role, *args):
+        p = self.popen(role, *args)
+        out, err = p.communicate(timeout=60)
+        return out.splitlines(), err
+
+    def one(self, role, *args):
+        lines, err = self.run(role, *args)
+        return lines[-1] if lines else "(nothing) " + err
+
+
+def entry(s, filt, attrs=("*",)):
+    return s.search(filt, list(attrs))
+
+
+def main():
+    t = Tap()
+    why = hs.available()
+    if why is not None:
+        t.ok(False, "slapd cannot run here: %s" % why)
+        return t.done()
+    with hs.Slapd() as s, tempfile.TemporaryDirectory(prefix="twofa-ldapstore.") as tmp:
+        st = Store(s, tmp, "people", s.people)
+        basics(t, s, st)
+        names_in_dns(t, s, st)
+        injection(t, s, st)
+        two_subtrees(t, s, tmp)
+        reconnect(t, s, st)
+        bad_entry(t, s, st)
+        paging(t, s, tmp)
+    return t.done()
+
+
+def basics(t, s, st):
+    s.add_user("alice", "pw")
+    t.eq(st.one("admin", "add", "alice"), "ok added", "add to an existing inetOrgPerson entry")
+    got = entry(s, "(uid=alice)")
+    t.ok(len(got) == 1 and got[0][0] == s.user_dn("alice")
+         and {"inetOrgPerson", "posixAccount", "twofaMember"} <= set(got[0][1]["objectClass"])
+         and got[0][1].get("twofaVersion") == ["1"] and got[0][1].get("twofaUser") == ["alice"],
+         "the entry keeps its classes and gets twofaMember, version 1", got)
+    t.ok(st.one("admin", "add", "alice").startswith("error exists"), "adding again: already enrolled")
+
+    t.eq(st.one("admin", "add", "bob"), "ok added", "add without an entry creates one")
+    got = entry(s, "(uid=bob)")
+    t.ok(len(got) == 1 and got[0][0] == "uid=bob," + s.people
+         and set(got[0][1]["objectClass"]) == {"account", "twofaMember"},
+         "uid=bob,ou=people: account + twofaMember", got)
+
+    t.eq(st.one("login", "load", "alice"), "ok alice v1 active +15551234567", "load with the login identity")
+    t.ok(st.one("login", "load", "Alice").startswith("error not-found"), "load Alice does not find alice")
+    t.ok(st.one("login", "load", "carol").startswith("error not-found"), "load of a non-member: not found")
+
+    t.eq(st.one("admin", "update", "alice", "pending"), "ok updated", "update")
+    t.eq(st.one("login", "load", "alice"), "ok alice v2 pending +15551234567", "update bumps the version")
+
+    lines, err = st.run("admin", "race", "alice")
+    t.ok(lines == ["inner ok updated", "outer error conflict: alice was changed by someone else meanwhile: "
+                   "run the command again"], "two handles read, then both write: exactly one conflict",
+         "\n".join(lines) + err)
+    t.eq(st.one("login", "load", "alice"), "ok alice v3 pending +15551234567",
+         "the winner's change stays, the loser's is not written")
+
+    t.eq(st.one("admin", "replace", "alice", "9"), "ok replaced", "put REPLACE")
+    t.eq(st.one("login", "load", "alice"), "ok alice v9 active +15551234567", "REPLACE keeps the version")
+
+    t.eq(st.one("admin", "remove", "alice"), "ok removed", "remove")
+    got = entry(s, "(uid=alice)")
+    t.ok(len(got) == 1 and "twofaMember" not in got[0][1]["objectClass"]
+         and not [a for a in got[0][1] if a.lower().startswith("twofa")]
+         and "inetOrgPerson" in got[0][1]["objectClass"] and got[0][1].get("cn") == ["alice"],
+         "remove leaves the user's entry, without twofa class or attributes", got)
+    t.ok(st.one("login", "load", "alice").startswith("error not-found"), "removed: not found")
+    t.ok(st.one("admin", "remove", "alice").startswith("error not-found"), "remove again: not found")
+    t.eq(st.one("admin", "add", "alice"), "ok added", "add after remove puts the class back")
+    t.ok(st.one("login", "add", "dave").startswith("error"), "the login identity cannot create members")
+
+    # uid matches case-insensitively: ALICE's search finds alice's entry, which is not hers.
+    res = st.one("admin", "add", "ALICE")
+    t.ok(res.startswith("error store") and "another member" in res, "add ALICE onto alice's entry: refused", res)
+    res = st.one("admin", "replace", "ALICE", "5")
+    t.ok(res.startswith("error store"), "replace ALICE over alice's record: refused", res)
+    t.eq(st.one("login", "load", "alice"), "ok alice v1 active +15551234567", "alice's record is untouched")
+    s.add_user("carol")
+    res = st.one("admin", "add", "Carol")
+    got = entry(s, "(uid=carol)")
+    t.ok(res.startswith("error store") and "another uid" in res and "twofaMember" not in got[0][1]["objectClass"],
+         "add Carol onto carol's (not enrolled) entry: refused, nothing written", (res, got))
+
+
+def names_in_dns(t, s, st):
+    for name in ("a,b", "c+uid=d", 'q"q', "b\\s", "<x>", "e;f", "#hash", " lead", "g=h"):
+        res = st.one("admin", "add", name)
+        got = entry(s, "(twofaUser=%s)" % filter_escape(name), ["uid"])
+        t.ok(res == "ok added" and len(got) == 1 and got[0][1].get("uid") == [name]
+             and got[0][0].endswith("," + s.people) and got[0][0].count("=") >= 4,
+             "created %r with its RDN escaped, under ou=people" % name, (res, got))
+        t.eq(st.one("login", "load", name), "ok %s v1 active +15551234567" % name, "and it loads: %r" % name)
+
+
+def injection(t, s, st):
+    before = st.one("admin", "count")
+    for name in ("*", "a*", "x)(uid=*", "*)(objectClass=*", "alice)(|(uid=*"):
+        t.ok(st.one("login", "load", name).startswith("error not-found"), "load %r finds nothing" % name)
+        t.ok(st.one("admin", "update", name, "disabled").startswith("error not-found"),
+             "update %r finds nothing" % name)
+        t.ok(st.one("admin", "remove", name).startswith("error not-found"), "remove %r finds nothing" % name)
+    t.eq(st.one("admin", "count"), before, "and nothing changed (%s)" % before)
+    t.eq(st.one("login", "load", "alice"), "ok alice v1 active +15551234567", "alice is as she was")
+
+
+def two_subtrees(t, s, tmp):
+    s.add_ldif("dn: ou=other,%s\nobjectClass: organizationalUnit\nou: other\n\n"
+               "dn: uid=twin,ou=other,%s\nobjectClass: account\nuid: twin\n" % (s.base, s.base))
+    s.add_user("twin")
+    for dn in ("uid=twin,ou=other," + s.base, s.user_dn("twin")):
+        s.modify("dn: %s\nchangetype: modify\nadd: objectClass\nobjectClass: twofaMember\n-\n"
+                 "add: twofaUser\ntwofaUser: twin\n-\nadd: twofaStatus\ntwofaStatus: active\n-\n"
+                 "add: twofaChannel\ntwofaChannel: sms\n-\nadd: twofaVersion\ntwofaVersion: 1\n-\n"
+                 "add: twofaCreated\ntwofaCreated: 20260101000000Z\n-\n"
+                 "add: twofaUpdated\ntwofaUpdated: 20260101000000Z\n-\n"
+                 "add: twofaPhone\ntwofaPhone: +15551234567\n-\nadd: twofaCountry\ntwofaCountry: US\n-\n"
+                 "add: twofaPasswordHash\ntwofaPasswordHash: $argon2id$v=19$m=65536,t=2,p=1$c29tZQ$aGFzaA\n"
+                 % dn, check=True)
+    sub = Store(s, tmp, "sub", s.base, scope="sub")
+    res = sub.one("login", "load", "twin")
+    t.ok(res.startswith("error store") and "2 or more entries" in res, "a uid in two subtrees fails closed", res)
+    t.ok(sub.one("admin", "update", "twin", "disabled").startswith("error store"), "update too")
+    t.ok(sub.one("admin", "remove", "twin").startswith("error store"), "remove too")
+    t.ok(Store(s, tmp, "one", s.people).one("login", "load", "twin").startswith("ok twin"),
+         "one level under ou=people sees one")
+    missing = Store(s, tmp, "missing", "ou=nowhere," + s.base)
+    res = missing.one("login", "load", "alice")
+    t.ok(res.startswith("error store") and "does not exist" in res,
+         "a missing ldap_base is a store error, not \"not enrolled\"", res)
+
+
+def reconnect(t, s, st):
+    p = st.popen("login", "pause-load", "alice")
+    first = p.stdout.readline().strip()
+    s.stop()
+    s.start()
+    out, err = p.communicate("go\n", timeout=60)
+    t.ok(first == "ok alice v1 active +15551234567" and out.strip() == first,
+         "a handle whose server restarted reconnects once", (first, out, err))
+
+
+def bad_entry(t, s, st):
+    s.add_user("mallory")
+    s.modify("dn: %s\nchangetype: modify\nadd: objectClass\nobjectClass: twofaMember\n-\n"
+             "add: twofaUser\ntwofaUser: mallory\n-\nadd: twofaStatus\ntwofaStatus: active\n-\n"
+             "add: twofaChannel\ntwofaChannel: sms\n-\nadd: twofaVersion\ntwofaVersion: 1\n-\n"
+             "add: twofaCreated\ntwofaCreated: 20260101000000Z\n-\nadd: twofaUpdated\ntwofaUpdated: 2026\n"
+             % s.user_dn("mallory"), check=False)
+    s.modify("dn: %s\nchangetype: modify\nadd: objectClass\nobjectClass: twofaMember\n-\n"
+             "add: twofaUser\ntwofaUser: mallory\n-\nadd: twofaStatus\ntwofaStatus: frozen\n-\n"
+             "add: twofaChannel\ntwofaChannel: sms\n-\nadd: twofaVersion\ntwofaVersion: 1\n-\n"
+             "add: twofaCreated\ntwofaCreated: 20260101000000Z\n-\n"
+             "add: twofaUpdated\ntwofaUpdated: 20260101000000Z\n" % s.user_dn("mallory"), check=True)
+    lines, err = st.run("admin", "each")
+    bad = [l for l in lines if l.startswith("bad ")]
+    t.ok(len(bad) == 1 and bad[0].startswith("bad " + s.user_dn("mallory") + ": ") and "twofaStatus" in bad[0]
+         and lines[-1].startswith("ok "), "each reports the undecodable member with its DN", lines[-3:])
+    t.ok(st.one("login", "load", "mallory").startswith("error store"), "and load fails closed on it")
+    t.eq(st.one("admin", "remove", "mallory"), "ok removed", "remove clears even an undecodable member")
+
+
+def paging(t, s, tmp):
+    fleet = "ou=fleet," + s.base
+    chunks = ["dn: %s\nobjectClass: organizationalUnit\nou: fleet\n" % fleet]
+    for i in range(MEMBERS):
+        chunks.append("dn: uid=m%04d,%s\nobjectClass: account\nobjectClass: twofaMember\nuid: m%04d\n"
+                      "twofaUser: m%04d\ntwofaStatus: active\ntwofaChannel: sms\ntwofaVersion: 1\n"
+                      "twofaCreated: 20260101000000Z\ntwofaUpdated: 20260101000000Z\n"
+                      "twofaPhone: +15551234567\ntwofaCountry: US\n"
+                      "twofaPasswordHash: $argon2id$v=19$m=65536,t=2,p=1$c29tZQ$aGFzaA\n" % (i, fleet, i, i))
+    s.add_ldif("\n".join(chunks))
+    plain = s.search_raw("(objectClass=twofaMember)", ["twofaUser"], base=fleet, bind=s.login_bind())
+    t.ok(plain.rc == 4, "a plain search of %d members hits the server's size limit" % MEMBERS, plain.describe())
+    fl = Store(s, tmp, "fleet", fleet)
+    lines, err = fl.run("login", "names")
+    names = sorted(l[5:] for l in lines if l.startswith("name "))
+    t.ok(lines[-1] == "ok %d names" % MEMBERS and names == ["m%04d" % i for i in range(MEMBERS)],
+         "names pages through all %d, each once" % MEMBERS, lines[-1:] + [err])
+    lines, err = fl.run("admin", "each")
+    t.ok(lines[-1] == "ok %d members" % MEMBERS and not [l for l in lines if l.startswith("bad ")],
+         "each decodes all %d" % MEMBERS, lines[-1:] + [err])
+    t.eq(fl.one("login", "count"), "ok count %d" % MEMBERS, "count")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
