@@ -564,6 +564,24 @@ static twofa_status next_cookie(twofa_ldap *l, LDAPMessage *res, struct berval *
 	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "paged search", err);
 }
 
+/* A walk stopped early tells the server to drop the rest (RFC 2696: a page
+ * size of 0 with the cookie), so a reused connection holds no paged search.
+ * Best effort: the walk itself has succeeded. */
+static void abandon_pages(twofa_member_store *s, twofa_ldap *l, char *const *attrs, struct berval *cookie)
+{
+	LDAPControl *page = NULL, *ctrls[2] = {NULL, NULL};
+	LDAPMessage *res = NULL;
+	twofa_error ignored;
+	int code;
+
+	if (ldap_create_page_control(twofa_ldap_handle(l), 0, cookie, 1, &page) != LDAP_SUCCESS)
+		return;
+	ctrls[0] = page;
+	(void)search(s, false, false, MEMBER_FILTER, attrs, 0, ctrls, &l, &res, &code, &ignored);
+	ldap_msgfree(res);
+	ldap_control_free(page);
+}
+
 /* Every member entry, PAGE_SIZE at a time, in no particular order. */
 static twofa_status walk(twofa_member_store *s, char *const *attrs, entry_fn fn, void *arg, twofa_error *err)
 {
@@ -602,11 +620,11 @@ static twofa_status walk(twofa_member_store *s, char *const *attrs, entry_fn fn,
 				st = err != NULL && err->status != TWOFA_OK ? err->status : TWOFA_ESTORE;
 			stop = r != 0;
 		}
-		if (!stop)
+		if (st == TWOFA_OK)
 			st = next_cookie(l, res, &cookie, err);
 		ldap_msgfree(res);
-		if (st != TWOFA_OK)
-			break;
+		if (st == TWOFA_OK && stop && cookie.bv_len > 0)
+			abandon_pages(s, l, attrs, &cookie);
 	}
 	ber_memfree(cookie.bv_val);
 	return st;

@@ -12,6 +12,7 @@
  *                         update, then returns; exactly one must lose
  *     remove USER
  *     names | each | count
+ *     first-count         names stopped after the first, then count on the same handle
  *
  * The config is parsed without the file checks (it is the test's own). */
 #include "twofa_build.h"
@@ -110,6 +111,13 @@ static int count_name(const char *user, void *arg)
 	return 0;
 }
 
+static int first_name(const char *user, void *arg)
+{
+	printf("first %s\n", user);
+	(*(size_t *)arg)++;
+	return 1;
+}
+
 static int each_member(const twofa_member *m, void *arg)
 {
 	printf("member %s v%llu\n", m->user, m->version);
@@ -170,6 +178,12 @@ static int run(int argc, char **argv)
 	} else if (strcmp(cmd, "each") == 0) {
 		st = twofa_member_store_each(s, each_member, each_bad, &n, &err);
 		snprintf(buf, sizeof(buf), "%zu members", n);
+		rc = report(st, &err, buf);
+	} else if (strcmp(cmd, "first-count") == 0) {
+		st = twofa_member_store_names(s, first_name, &n, &err);
+		if (st == TWOFA_OK && n == 1)
+			st = twofa_member_store_count(s, &n, &err);
+		snprintf(buf, sizeof(buf), "count %zu", n);
 		rc = report(st, &err, buf);
 	} else if (strcmp(cmd, "count") == 0) {
 		st = twofa_member_store_count(s, &n, &err);

@@ -711,6 +711,7 @@ static void test_mods(void)
 	for (i = 0; i < TWOFA_MEMBER_RECOVERY_MAX; i++)
 		strcpy(want.recovery[i], CODE);
 	want.bypass_uses = 2147483647;
+	twofa_error_clear(&err);
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_CREATE, &mods, &err) == TWOFA_OK,
 	   "a record with every field at its bound fits: %s", err.msg);
 	entry_from_mods(&mods);

@@ -249,6 +249,9 @@ def paging(t, s, tmp):
     t.ok(lines[-1] == "ok %d members" % MEMBERS and not [l for l in lines if l.startswith("bad ")],
          "each decodes all %d" % MEMBERS, lines[-1:] + [err])
     t.eq(fl.one("login", "count"), "ok count %d" % MEMBERS, "count")
+    lines, err = fl.run("login", "first-count")
+    t.ok(len(lines) == 2 and lines[0].startswith("first m") and lines[1] == "ok count %d" % MEMBERS,
+         "a walk stopped early, then another on the same handle", lines + [err])
 
 
 if __name__ == "__main__":
