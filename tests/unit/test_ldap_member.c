@@ -17,6 +17,8 @@
 #define HASH \
 	"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
 #define CODE "b2$00112233445566778899aabbccddeeff$0011223344556677889900112233445566778899001122334455667788990011"
+#define CODE2 "b2$ffeeddccbbaa99887766554433221100$abababababababababababababababababababababababababababababababab"
+#define CODE3 "b2$0123456789abcdef0123456789abcdef$cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
 /* An entry as ldap_get_values_len gives it: names and NULL-terminated values. */
 #define ENTRY_ATTRS 32
@@ -31,6 +33,15 @@ typedef struct entry {
 } entry;
 
 static entry e;
+
+/* Distinct well-formed code hashes ("b2$" 32 hex "$" 64 hex). */
+static char codes[TWOFA_MEMBER_RECOVERY_MAX + 1][TWOFA_MEMBER_CODE_HASH_SIZE];
+
+static void make_codes(void)
+{
+	for (int i = 0; i <= TWOFA_MEMBER_RECOVERY_MAX; i++)
+		snprintf(codes[i], sizeof(codes[i]), "b2$%032x$%064x", i + 1, i + 1);
+}
 
 static int find(const char *name)
 {
@@ -116,11 +127,11 @@ static void fill(twofa_member *m)
 	m->unlocked = 1764000070;
 	m->recovery_count = 2;
 	strcpy(m->recovery[0], CODE);
-	strcpy(m->recovery[1], "b2$other");
+	strcpy(m->recovery[1], CODE2);
 	strcpy(m->bypass, CODE);
 	m->bypass_uses = 3;
 	m->bypass_expires = 1764003600;
-	strcpy(m->invite, "b2$invite");
+	strcpy(m->invite, CODE3);
 	m->invite_expires = 1764007200;
 	strcpy(m->rate_limit_id, "rl_alice-1");
 	strcpy(m->totp_entity, "0f3a9c");
@@ -145,9 +156,9 @@ static void good_entry(void)
 	set("twofaVerified", "20251124160050Z");
 	set("twofaVersion", "7");
 	set("twofaUnlockedAt", "20251124160110Z");
-	set2("twofaRecoveryCode", CODE, "b2$other");
+	set2("twofaRecoveryCode", CODE, CODE2);
 	set("twofaBypassCode", CODE " 3 20251124170000Z");
-	set("twofaInvite", "b2$invite 20251124180000Z");
+	set("twofaInvite", CODE3 " 20251124180000Z");
 	set("twofaRateLimitId", "rl_alice-1");
 	set("twofaTotpEntity", "0f3a9c");
 	set("twofaTotpFactor", "YF00112233445566778899aabbccddeeff");
@@ -290,18 +301,18 @@ static void test_decode_good(void)
 	twofa_member_free(&m);
 
 	good_entry();
-	set("twofaVersion", "18446744073709551615");
-	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.version == 18446744073709551615ULL,
-	   "the largest version reads");
+	set("twofaVersion", "9223372036854775807");
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.version == 9223372036854775807ULL,
+	   "a version of 2^63 - 1 reads");
 	twofa_member_free(&m);
 
 	good_entry();
 	{
-		const char *codes[TWOFA_MEMBER_RECOVERY_MAX];
+		const char *values[TWOFA_MEMBER_RECOVERY_MAX];
 
 		for (size_t i = 0; i < TWOFA_MEMBER_RECOVERY_MAX; i++)
-			codes[i] = CODE;
-		set_bytes("twofaRecoveryCode", codes, NULL, TWOFA_MEMBER_RECOVERY_MAX);
+			values[i] = codes[i];
+		set_bytes("twofaRecoveryCode", values, NULL, TWOFA_MEMBER_RECOVERY_MAX);
 		ok(decode_as("alice", &m, &err) == TWOFA_OK && m.recovery_count == TWOFA_MEMBER_RECOVERY_MAX,
 		   "%d recovery codes read", TWOFA_MEMBER_RECOVERY_MAX);
 		twofa_member_free(&m);
@@ -357,11 +368,11 @@ static void test_oversized(void)
 
 	good_entry();
 	{
-		const char *codes[TWOFA_MEMBER_RECOVERY_MAX + 1];
+		const char *values[TWOFA_MEMBER_RECOVERY_MAX + 1];
 
 		for (size_t i = 0; i <= TWOFA_MEMBER_RECOVERY_MAX; i++)
-			codes[i] = CODE;
-		set_bytes("twofaRecoveryCode", codes, NULL, TWOFA_MEMBER_RECOVERY_MAX + 1);
+			values[i] = codes[i];
+		set_bytes("twofaRecoveryCode", values, NULL, TWOFA_MEMBER_RECOVERY_MAX + 1);
 		expect_fail("alice", TWOFA_ESTORE, "twofaRecoveryCode", "21 recovery codes");
 	}
 }
@@ -490,12 +501,12 @@ static void test_encodings(void)
 		CODE " 3 20251124170000Z ",         /* trailing space */
 	};
 	static const char *const invite[] = {
-		"b2$invite",                        /* no expiry */
-		"b2$invite 3 20251124180000Z",      /* a third field */
-		"b2$invite 2025112418000Z",         /* short time */
+		CODE3,                              /* no expiry */
+		CODE3 " 3 20251124180000Z",         /* a third field */
+		CODE3 " 2025112418000Z",            /* short time */
 		" 20251124180000Z",                 /* no hash */
-		"b2$invite  20251124180000Z",       /* two spaces */
-		"b2$invite 20251124180000Z ",       /* trailing space */
+		CODE3 "  20251124180000Z",          /* two spaces */
+		CODE3 " 20251124180000Z ",          /* trailing space */
 	};
 	static const char *const words[][2] = {
 		{"twofaChannel", "SMS"},   {"twofaChannel", "totp"},   {"twofaStatus", "Active"},
@@ -602,7 +613,7 @@ static void test_mods(void)
 	mod = mod_named(&mods, "twofaBypassCode");
 	ok(mod_has(mod, CODE " 3 20251124170000Z"), "bypass as \"<hash> <uses> <time>\"");
 	mod = mod_named(&mods, "twofaInvite");
-	ok(mod_has(mod, "b2$invite 20251124180000Z"), "invite as \"<hash> <time>\"");
+	ok(mod_has(mod, CODE3 " 20251124180000Z"), "invite as \"<hash> <time>\"");
 	ok(mod_has(mod_named(&mods, "twofaVersion"), "7"), "the version as given");
 	entry_from_mods(&mods);
 	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want), "the created entry reads back: %s",
@@ -672,7 +683,7 @@ static void test_mods(void)
 		   strstr(err.msg, "version") != NULL,
 	   "version 0 is not stored: %s", err.msg);
 	want.version = 1;
-	strcpy(want.bypass, "b2$x");
+	strcpy(want.bypass, CODE);
 	want.bypass_uses = 0;
 	want.bypass_expires = 1764003600;
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_EINVAL,
@@ -682,7 +693,7 @@ static void test_mods(void)
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_EINVAL,
 	   "a bypass code without expiry");
 	want.bypass[0] = '\0';
-	strcpy(want.invite, "b2$y z");
+	strcpy(want.invite, "b2$y z"); /* a space would break the value's fields */
 	want.invite_expires = 1764003600;
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_EINVAL,
 	   "an invite hash with a space");
@@ -709,8 +720,8 @@ static void test_mods(void)
 	want.user[TWOFA_USER_NAME_MAX] = '\0';
 	want.recovery_count = TWOFA_MEMBER_RECOVERY_MAX;
 	for (i = 0; i < TWOFA_MEMBER_RECOVERY_MAX; i++)
-		strcpy(want.recovery[i], CODE);
-	want.bypass_uses = 2147483647;
+		strcpy(want.recovery[i], codes[i]);
+	want.bypass_uses = 1000;
 	twofa_error_clear(&err);
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_CREATE, &mods, &err) == TWOFA_OK,
 	   "a record with every field at its bound fits: %s", err.msg);
@@ -762,6 +773,7 @@ static void test_dn(void)
 
 int main(void)
 {
+	make_codes();
 	test_dn();
 	test_decode_good();
 	test_oversized();
