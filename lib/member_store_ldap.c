@@ -173,7 +173,7 @@ static twofa_status find_one(twofa_member_store *s, bool write, const char *filt
 		return twofa_fail(err, TWOFA_ESTORE,
 				  "ldap: %d or more entries under %s match %s: twofa uses none of them "
 				  "(a uid in two subtrees?)",
-				  n, s->cfg->ldap_base, user);
+				  n > 2 ? n : 2, s->cfg->ldap_base, user);
 	}
 	if (n <= 0) {
 		found_free(f);
