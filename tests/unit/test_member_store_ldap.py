@@ -15,7 +15,11 @@ member_store_tool, which runs lib/member_store.h's operations:
   - a uid present in two subtrees makes load fail closed, naming the count;
   - injection names (*, a*, x)(uid=*) find nothing and change nothing;
   - a handle whose server restarted reconnects once and goes on;
-  - each reports an undecodable member through the bad callback, with its DN.
+  - each reports an undecodable member through the bad callback, with its DN;
+  - through a lax copy of the schema (no SINGLE-VALUE, no MUST), which slapd would
+    otherwise refuse: two values in a single-valued field and an oversized value fail
+    closed, and a member without twofaVersion (version 0) is updated under the
+    assertion that there is none, a racing second writer losing.
 If no slapd can run here the test FAILS (it does not skip)."""
 
 import os
@@ -91,6 +95,8 @@ def main():
         reconnect(t, s, st)
         bad_entry(t, s, st)
         paging(t, s, tmp)
+    with hs.Slapd(schema="lax") as s, tempfile.TemporaryDirectory(prefix="twofa-ldapstore.") as tmp:
+        lax(t, s, Store(s, tmp, "lax", s.people))
     return t.done()
 
 
@@ -226,6 +232,56 @@ def bad_entry(t, s, st):
          and lines[-1].startswith("ok "), "each reports the undecodable member with its DN", lines[-3:])
     t.ok(st.one("login", "load", "mallory").startswith("error store"), "and load fails closed on it")
     t.eq(st.one("admin", "remove", "mallory"), "ok removed", "remove clears even an undecodable member")
+
+
+def add_raw_member(s, name, attrs):
+    """name's entry with the twofaMember class and exactly attrs ([(attr, value)])."""
+    s.add_user(name)
+    lines = ["dn: " + s.user_dn(name), "changetype: modify", "add: objectClass", "objectClass: twofaMember",
+             "-"]
+    for attr, value in attrs:
+        lines += ["add: " + attr, "%s: %s" % (attr, value), "-"]
+    s.modify("\n".join(lines) + "\n", check=True)
+
+
+def member_attrs(name, **override):
+    base = [("twofaUser", name), ("twofaStatus", "active"), ("twofaChannel", "sms"), ("twofaVersion", "1"),
+            ("twofaCreated", "20260101000000Z"), ("twofaUpdated", "20260101000000Z"),
+            ("twofaPhone", "+15551234567"), ("twofaCountry", "US"),
+            ("twofaPasswordHash", "$argon2id$v=19$m=65536,t=2,p=1$c29tZQ$aGFzaA")]
+    out = [(a, v) for a, v in base if a not in override]
+    for a, v in override.items():
+        out += [(a, x) for x in (v if isinstance(v, list) else [v]) if x is not None]
+    return out
+
+
+def lax(t, s, st):
+    add_raw_member(s, "twophones", member_attrs("twophones", twofaPhone=["+15551234567", "+15557654321"]))
+    res = st.one("login", "load", "twophones")
+    t.ok(res.startswith("error store") and "twofaPhone" in res and "single-valued" in res,
+         "two values in a single-valued field: load fails closed", res)
+    add_raw_member(s, "twousers", member_attrs("twousers", twofaUser=["twousers", "root"]))
+    res = st.one("login", "load", "twousers")
+    t.ok(res.startswith("error store") and "twofaUser" in res, "two twofaUser values: load fails closed", res)
+    add_raw_member(s, "bigmail", member_attrs("bigmail", twofaEmail="a" * 300 + "@example.org"))
+    res = st.one("login", "load", "bigmail")
+    t.ok(res.startswith("error store") and "twofaEmail" in res and "longer than" in res,
+         "an oversized value: load fails closed naming the attribute", res)
+    add_raw_member(s, "nostatus", member_attrs("nostatus", twofaStatus=None))
+    res = st.one("login", "load", "nostatus")
+    t.ok(res.startswith("error store") and "twofaStatus" in res, "a required attribute missing", res)
+    lines, err = st.run("admin", "each")
+    bad = sorted(l.split(":")[0] for l in lines if l.startswith("bad "))
+    t.eq(bad, sorted("bad " + s.user_dn(n) for n in ("twophones", "twousers", "bigmail", "nostatus")),
+         "each reports all four through the bad callback")
+
+    add_raw_member(s, "old", member_attrs("old", twofaVersion=None))
+    t.eq(st.one("login", "load", "old"), "ok old v0 active +15551234567", "a member without twofaVersion is v0")
+    lines, err = st.run("admin", "race", "old")
+    t.ok(lines == ["inner ok updated", "outer error conflict: old was changed by someone else meanwhile: "
+                   "run the command again"], "v0: the update asserts no version; the second writer loses",
+         "\n".join(lines) + err)
+    t.eq(st.one("login", "load", "old"), "ok old v1 pending +15551234567", "and the first one's write is v1")
 
 
 def paging(t, s, tmp):
