@@ -29,7 +29,7 @@
 #define ENTRY_ATTRS_MAX 32
 
 typedef struct ldap_store {
-	twofa_ldap *read;  /* LOGIN: ldap_uri in order; ADMIN: the write connection */
+	twofa_ldap *read;  /* LOGIN: ldap_uri in order; ADMIN: unused (it reads where it writes) */
 	twofa_ldap *write; /* ldap_write_uri */
 } ldap_store;
 
@@ -52,6 +52,11 @@ static twofa_status conn(twofa_member_store *s, bool write, twofa_ldap **out, bo
 	twofa_status st;
 
 	*fresh = false;
+	/* A connection that failed is of no more use (ldap_conn gives no handle). */
+	if (*slot != NULL && twofa_ldap_handle(*slot) == NULL) {
+		twofa_ldap_close(*slot);
+		*slot = NULL;
+	}
 	if (*slot == NULL) {
 		st = twofa_ldap_connect(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN, write || admin,
 					err);
@@ -61,6 +66,16 @@ static twofa_status conn(twofa_member_store *s, bool write, twofa_ldap **out, bo
 	}
 	*out = *slot;
 	return TWOFA_OK;
+}
+
+/* Each call has its own budget on the connections it reuses (twofad keeps
+ * them warm); a new connection starts one. */
+static void begin_call(twofa_member_store *s)
+{
+	ldap_store *ls = store_of(s);
+
+	twofa_ldap_new_budget(ls->read);
+	twofa_ldap_new_budget(ls->write);
 }
 
 static void drop_conn(twofa_member_store *s, twofa_ldap *l)
@@ -329,8 +344,7 @@ static void ldap_close(twofa_member_store *s)
 
 	if (ls == NULL)
 		return;
-	if (ls->read != ls->write)
-		twofa_ldap_close(ls->read);
+	twofa_ldap_close(ls->read);
 	twofa_ldap_close(ls->write);
 	free(ls);
 	s->impl = NULL;
@@ -338,9 +352,11 @@ static void ldap_close(twofa_member_store *s)
 
 static twofa_status ldap_load(twofa_member_store *s, const char *user, twofa_member *m, twofa_error *err)
 {
+	twofa_status st;
 	found f;
-	twofa_status st = read_member(s, false, user, m, &f, err);
 
+	begin_call(s);
+	st = read_member(s, false, user, m, &f, err);
 	if (st == TWOFA_OK)
 		found_free(&f);
 	return st;
@@ -428,6 +444,7 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 	found f;
 	bool member;
 
+	begin_call(s);
 	/* A record from before versions is stored as version 1 (the class
 	 * requires twofaVersion). */
 	if (record.version == 0)
@@ -495,6 +512,7 @@ static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_m
 	twofa_status st;
 	found f;
 
+	begin_call(s);
 	if ((st = read_member(s, true, user, &m, &f, err)) != TWOFA_OK)
 		return st;
 	read_version = m.version;
@@ -523,6 +541,7 @@ static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_e
 	twofa_status st;
 	found f;
 
+	begin_call(s);
 	if ((st = find_member(s, true, user, twofa_ldap_user_attrs, &f, err)) != TWOFA_OK)
 		return st;
 	if (!is_members(twofa_ldap_handle(f.l), f.entry, user))
@@ -666,6 +685,7 @@ static twofa_status ldap_names(twofa_member_store *s, twofa_member_name_cb cb, v
 {
 	names_walk w = {cb, arg};
 
+	begin_call(s);
 	return walk(s, twofa_ldap_user_attrs, name_entry, &w, err);
 }
 
@@ -700,6 +720,7 @@ static twofa_status ldap_each(twofa_member_store *s, twofa_member_cb cb, twofa_m
 {
 	each_walk w = {cb, bad, arg};
 
+	begin_call(s);
 	return walk(s, twofa_ldap_member_attrs, member_entry, &w, err);
 }
 
