@@ -6,7 +6,7 @@
  *     add USER            put ADD of a generated sms member
  *     replace USER VER    put REPLACE, the record at version VER
  *     load USER...        load each (one handle: the connection is reused)
- *     pause-load USER     load, read a line from stdin, load again (a restart between)
+ *     load-lines          one handle; for each line of stdin (a name), load it
  *     update USER STATUS  update: status and updated set
  *     race USER           two handles: the first's change runs the second's whole
  *                         update, then returns; exactly one must lose
@@ -153,11 +153,11 @@ static int run(int argc, char **argv)
 	} else if (strcmp(cmd, "load") == 0 && argc >= 2) {
 		for (int i = 1; i < argc; i++)
 			rc |= load(s, argv[i]);
-	} else if (strcmp(cmd, "pause-load") == 0 && argc == 2) {
-		rc = load(s, argv[1]);
-		if (fgets(buf, sizeof(buf), stdin) == NULL)
-			rc = 1;
-		rc |= load(s, argv[1]);
+	} else if (strcmp(cmd, "load-lines") == 0) {
+		while (fgets(buf, sizeof(buf), stdin) != NULL) {
+			buf[strcspn(buf, "\n")] = '\0';
+			rc |= load(s, buf);
+		}
 	} else if (strcmp(cmd, "update") == 0 && argc == 3) {
 		rc = report(twofa_member_store_update(s, argv[1], set_status, argv[2], &err), &err, "updated");
 	} else if (strcmp(cmd, "race") == 0 && argc == 2) {

@@ -14,7 +14,8 @@ member_store_tool, which runs lib/member_store.h's operations:
     500 (a plain search of them fails there);
   - a uid present in two subtrees makes load fail closed, naming the count;
   - injection names (*, a*, x)(uid=*) find nothing and change nothing;
-  - a handle whose server restarted reconnects once and goes on;
+  - a handle whose server restarted reconnects once and goes on; one whose server is
+    down fails "unavailable", and connects again once it is back;
   - each reports an undecodable member through the bad callback, with its DN;
   - through a lax copy of the schema (no SINGLE-VALUE, no MUST), which slapd would
     otherwise refuse: two values in a single-valued field and an oversized value fail
@@ -45,7 +46,7 @@ def filter_escape(value):
 class Store:
     """member_store_tool on one config."""
 
-    def __init__(self, s, directory, name, base, scope="one", uri=None):
+    def __init__(self, s, directory, name, base, scope="one", uri=None, timeout=5):
         with open(s.login_pw_file) as f:
             login_pw = f.read()
         with open(s.admin_pw_file) as f:
@@ -58,8 +59,8 @@ class Store:
             f.write("store = ldap\nldap_uri = %s\nldap_base = %s\nldap_scope = %s\nldap_tls = none\n"
                     "ldap_bind_dn = %s\nldap_bind_password = %s\n"
                     "ldap_admin_bind_dn = %s\nldap_admin_bind_password = %s\n"
-                    "ldap_timeout = 5\nldap_run_dir = %s\n"
-                    % (uri or s.uri, base, scope, s.login_dn, login_pw, s.admin_dn, admin_pw, run_dir))
+                    "ldap_timeout = %d\nldap_run_dir = %s\n"
+                    % (uri or s.uri, base, scope, s.login_dn, login_pw, s.admin_dn, admin_pw, timeout, run_dir))
 
     def popen(self, role, *args):
         env = dict(os.environ, LDAPNOINIT="1")
@@ -92,7 +93,7 @@ def main():
         names_in_dns(t, s, st)
         injection(t, s, st)
         two_subtrees(t, s, tmp)
-        reconnect(t, s, st)
+        reconnect(t, s, st, tmp)
         bad_entry(t, s, st)
         paging(t, s, tmp)
     with hs.Slapd(schema="lax") as s, tempfile.TemporaryDirectory(prefix="twofa-ldapstore.") as tmp:
@@ -204,14 +205,56 @@ def two_subtrees(t, s, tmp):
          "a missing ldap_base is a store error, not \"not enrolled\"", res)
 
 
-def reconnect(t, s, st):
-    p = st.popen("login", "pause-load", "alice")
-    first = p.stdout.readline().strip()
+def stopped(pid):
+    """Every thread of pid has stopped: SIGSTOP reaches them one by one, and one that
+    has not yet could still answer."""
+    task = "/proc/%d/task" % pid
+    for tid in os.listdir(task):
+        with open(os.path.join(task, tid, "stat")) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] != "T":
+                return False
+    return True
+
+
+def ask(p, name="alice"):
+    """One load on a running load-lines tool."""
+    p.stdin.write(name + "\n")
+    p.stdin.flush()
+    return p.stdout.readline().strip()
+
+
+def reconnect(t, s, st, tmp):
+    p = st.popen("login", "load-lines")
+    want = "ok alice v1 active +15551234567"
+    first = ask(p)
     s.stop()
     s.start()
-    out, err = p.communicate("go\n", timeout=60)
-    t.ok(first == "ok alice v1 active +15551234567" and out.strip() == first,
-         "a handle whose server restarted reconnects once", (first, out, err))
+    second = ask(p)
+    s.stop()
+    down = ask(p)
+    s.start()
+    back = ask(p)
+    out, err = p.communicate("", timeout=60)
+    t.ok(first == want and second == want, "a handle whose server restarted reconnects once", (first, second, err))
+    t.ok(down.startswith("error unavailable"), "with the server down: unavailable", down)
+    t.ok(back == want, "after it, the next call connects again", (back, err))
+
+    # A server that stops answering (SIGSTOP): the operation times out and the
+    # connection is marked failed; the next call must not reuse it.
+    quick = Store(s, tmp, "quick", s.people, timeout=1)
+    p = quick.popen("login", "load-lines")
+    first = ask(p)
+    s.pause()
+    hs.wait_for(lambda: stopped(s.proc.pid))
+    try:
+        hung = ask(p)
+    finally:
+        s.resume()
+    hs.wait_for(lambda: s.whoami().rc == 0)
+    back = ask(p)
+    out, err = p.communicate("", timeout=60)
+    t.ok(first == want and hung.startswith("error unavailable"), "a silent server: unavailable", (first, hung))
+    t.ok(back == want, "the timed-out connection is not reused: the next call connects again", (back, err))
 
 
 def bad_entry(t, s, st):
