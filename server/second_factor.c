@@ -159,7 +159,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		r->to = to;
 		describe_destination(r);
 	}
-	o = twofa_verify_start(r->verify, to, channel, c->locale, &res);
+	/* With rate_limit set, Twilio also counts the send for every host. */
+	o = twofa_verify_start_keyed(r->verify, to, channel, c->locale, r->member->rate_limit_id, &res);
 	switch (o) {
 	case TWOFA_VERIFY_SENT:
 		/* Only now: a refused resend leaves the code already sent in use. */

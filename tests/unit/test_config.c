@@ -65,9 +65,10 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	}
 	STRKEY(account_sid) STRKEY(auth_token) STRKEY(api_key_sid) STRKEY(api_key_secret)
 	STRKEY(verify_service_sid) STRKEY(verify_url) STRKEY(lookup_url) STRKEY(ca_file)
-	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale)
+	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale) STRKEY(rate_limit)
 	NUMKEY(timeout) NUMKEY(max_tries) NUMKEY(lockout_failures) NUMKEY(lockout_seconds)
 	NUMKEY(send_limit) NUMKEY(send_window) NUMKEY(grace_period)
+	else if (strcmp(key, "store") == 0) { s = c->store == TWOFA_STORE_LDAP ? "ldap" : "gdbm"; number = false; }
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
@@ -108,6 +109,8 @@ static void test_defaults(void)
 		{"ca_file", "(null)"},
 		{"proxy", "(null)"},
 		{"locale", "(null)"},
+		{"rate_limit", "(null)"},
+		{"store", "gdbm"},
 		{"members_db", TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"},
 		{"state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"},
 		{"timeout", "10"},
@@ -168,7 +171,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 24 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 26 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -269,6 +272,11 @@ static const struct kv good_values[] = {
 	{"locale", "zh-HK", NULL},
 	{"locale", "zh-Hant-HK", NULL},
 	{"locale", "", "(null)"},
+	{"rate_limit", "twofa_member", NULL},
+	{"rate_limit", "a.b-c_9", NULL},
+	{"rate_limit", "", "(null)"},
+	{"store", "ldap", NULL},
+	{"store", "gdbm", NULL},
 	{"failmode", "secure", NULL},
 	{"failmode", "safe", NULL},
 	{"max_tries", "1", NULL},
@@ -391,6 +399,11 @@ static const struct kv bad_values[] = {
 	{"channel", "", NULL},
 	{"channel", "voice", NULL},
 	{"channel", "SMS", NULL},
+	{"rate_limit", "has space", NULL},
+	{"rate_limit", "quote\"d", NULL},
+	{"rate_limit", "0123456789012345678901234567890123456789012345678901234567890123x", NULL},
+	{"store", "sql", NULL},
+	{"store", "LDAP", NULL},
 	{"locale", "e", NULL},
 	{"locale", "english", NULL},
 	{"locale", "en_US", NULL},
