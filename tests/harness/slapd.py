@@ -46,6 +46,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -87,6 +88,22 @@ def available():
     return None
 
 
+def require(tap, twofa_code=False):
+    """The first call of a test that needs slapd. Missing slapd or ldap-utils fail the
+    test (scripts/deps installs them; a skip would hide a broken machine). A test that
+    runs no twofa code (twofa_code=False: only slapd and the ldap tools, as tests/ldap)
+    is skipped under the valgrind variant (TWOFA_VALGRIND), where it would only repeat
+    the default run with nothing of twofa's under memcheck."""
+    if not twofa_code and os.environ.get("TWOFA_VALGRIND"):
+        print("1..0 # SKIP no twofa code runs here (slapd and ldap-utils only): memcheck adds nothing "
+              "to the default run")
+        sys.exit(0)
+    why = available()
+    if why:
+        tap.ok(False, "slapd and the LDAP tools are installed", why)
+        sys.exit(tap.done())
+
+
 def free_port():
     """A free 127.0.0.1 port, picked by the kernel (bind to port 0)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -99,6 +116,22 @@ def child_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LDAP")}
     env["LDAPNOINIT"] = "1"
     env.update(extra or {})
+    return env
+
+
+def tls_client_env(directory, ca_file, client_cert=None):
+    """The environment of a TLS client: a config file of its own in directory (TLS_CACERT
+    ca_file, TLS_REQCERT demand) through LDAPCONF, HOME there (no ~/.ldaprc), no other
+    LDAP* variable. LDAPNOINIT would make libldap ignore the CA too. client_cert:
+    (certificate, key) files, for SASL EXTERNAL (libldap takes them only from a user's
+    ldaprc or LDAPTLS_CERT/LDAPTLS_KEY)."""
+    path = os.path.join(directory, "ldap-client-%s.conf" % hashlib.sha1(ca_file.encode()).hexdigest()[:8])
+    with open(path, "w") as f:
+        f.write("TLS_CACERT %s\nTLS_REQCERT demand\nREFERRALS off\n" % ca_file)
+    env = child_env({"LDAPCONF": path, "LDAPRC": "twofa-no-ldaprc", "HOME": directory})
+    del env["LDAPNOINIT"]
+    if client_cert:
+        env["LDAPTLS_CERT"], env["LDAPTLS_KEY"] = client_cert
     return env
 
 
@@ -132,9 +165,13 @@ def ldif_values(text):
     return values
 
 
+_prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
+
+
 def _die_with_parent():
-    # The slapd must not outlive a test killed by a timeout. Linux: PR_SET_PDEATHSIG = 1.
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    # The slapd must not outlive a test killed by a timeout (PR_SET_PDEATHSIG = 1). It
+    # follows the thread that started it: start slapd from the test's main thread.
+    _prctl(1, signal.SIGKILL)
 
 
 class _Owned:
@@ -533,17 +570,17 @@ class Slapd(_Owned):
         dn, pw_file = bind
         return ["-x", "-H", uri or self.uri, "-D", dn, "-y", pw_file]
 
-    def tls_env(self, ca_file=None):
-        """The environment of a TLS client of this instance: a config file of its own
-        (TLS_CACERT, TLS_REQCERT demand) through LDAPCONF, HOME in the instance's directory
-        (no ~/.ldaprc), no other LDAP* variable. ca_file: another CA, to see it refused."""
-        path = os.path.join(self.dir, "ldap-client-%s.conf" % hashlib.sha1(
-            (ca_file or "").encode()).hexdigest()[:8])
-        with open(path, "w") as f:
-            f.write("TLS_CACERT %s\nTLS_REQCERT demand\nREFERRALS off\n" % (ca_file or self.ca_file))
-        env = child_env({"LDAPCONF": path, "LDAPRC": "twofa-no-ldaprc", "HOME": self.dir})
-        del env["LDAPNOINIT"]
-        return env
+    def tls_env(self, ca_file=None, client_cert=None):
+        """tls_client_env in this instance's directory, trusting its CA (or ca_file)."""
+        return tls_client_env(self.dir, ca_file or self.ca_file, client_cert)
+
+    def client_cert(self, dn):
+        """(certificate, key) of the test CA whose subject is dn: with it, a SASL EXTERNAL
+        bind over StartTLS or ldaps is dn (olcTLSVerifyClient allow, no mapping)."""
+        rdns = [rdn.split("=", 1) for rdn in dn.split(",")]
+        subject = "".join("/%s=%s" % (k.upper(), v) for k, v in reversed(rdns))
+        name = "client-" + hashlib.sha1(dn.encode()).hexdigest()[:12]
+        return self.ca.issue(name, subject, client=True)
 
     def tool(self, name, args, bind=None, uri=None, input=None, env=None, timeout=30, check=False):
         argv = [name] + self._bind_args(bind, uri) + list(args)
