@@ -3,27 +3,35 @@
 directory under /tmp, free 127.0.0.1 ports, cn=config built with slapadd -n0 (back_mdb,
 core/cosine/nis/inetorgperson and the shipped etc/ldap/twofa.ldif) or a slapd.conf
 (form="conf": the shipped twofa.schema), a throwaway CA for StartTLS and ldaps, ldapi in
-its directory, started with -d 0 and stopped by PID (also at exit; it dies with the test).
-It never touches a system slapd, /etc/ldap/slapd.d or ports 389/636.
+its directory, started with -d 0 and stopped by PID (also at exit; it dies with the test:
+PR_SET_PDEATHSIG). It never touches a system slapd, /etc/ldap/slapd.d or ports 389/636.
+Behind the shipped twofa rules sit Debian's default ones (SITE_ACCESS), as on a real site.
 
-    with Slapd() as s:                      # dc=example,dc=test, the shipped ACLs
+    slapd.require(t)                        # first: fails the test when slapd is missing
+    with Slapd() as s:                      # dc=example,dc=test, the shipped access rules
         s.uri, s.ldaps_uri, s.ldapi_uri     # ldap://127.0.0.1:P  ldaps://127.0.0.1:Q  ldapi://...
         s.ca_file, s.root_dn, s.root_pw     # the CA's PEM; the database's rootDN
-        s.login_dn, s.login_pw_file         # cn=twofa-login,ou=services,BASE (read identity)
-        s.admin_dn, s.admin_pw_file         # cn=twofa-admin,ou=services,BASE (write identity)
+        s.login_dn, s.login_pw(_file)       # cn=twofa-login,ou=services,BASE (read identity)
+        s.admin_dn, s.admin_pw(_file)       # cn=twofa-admin,ou=services,BASE (write identity)
+        s.people                            # ou=people,BASE: ldap_base
+        s.twofa_keys(tls="starttls")        # {ldap_uri, ldap_base, ldap_bind_dn, ...} for twofa.conf
         dn = s.add_user("alice", "pw")      # uid=alice,ou=people,BASE (inetOrgPerson+posixAccount)
         s.add_member("alice", twofaPhone="+15551234567")   # adds twofaMember + the MUST set
         s.search("(uid=alice)", ["twofaPhone"], bind=s.user_bind("alice"))  # [(dn, {a: [v]})]
-        s.modify(ldif, bind=s.login_bind()) # ldapmodify; a Result (rc, out, err)
+        s.modify(ldif, bind=s.login_bind()) # ldapmodify; a Result (rc, out, err, describe())
+        s.slapadd(ldif)                     # bulk load offline (benchmarks)
         s.stop(); s.start()                 # same ports and data ("killed mid-login")
         s.kill(); s.pause(); s.resume()     # SIGKILL; SIGSTOP (accepts TCP, never answers)
+        s.tls_env(ca_file=None, client_cert=None)   # env for a TLS client tool
+        s.client_cert(s.login_dn)           # (cert, key): SASL EXTERNAL as that DN
 
     pair = SlapdPair()                      # two providers, olcMultiProvider + syncprov,
     pair.a, pair.b                          # each replicating from the other through a
     pair.cut(); pair.heal()                 # TcpProxy; pair.wait_on(pair.b, filter)
 
     s = SilentServer(tls=False)             # accepts TCP and never answers; tls=True: the
-    s.uri                                   # same on ldaps (the handshake never finishes)
+    s.uri                                   # same on ldaps (the handshake never finishes);
+                                            # handshake=True: TLS completes, then silence
 
 Binds: bind=None is the rootDN through ldapi SASL EXTERNAL (olcAuthzRegexp maps this
 process's peercred to it); ANON is an anonymous simple bind; (dn, password_file) a simple
@@ -32,6 +40,7 @@ child runs with LDAPNOINIT=1, so no ldaprc, ldap.conf or LDAP* variable counts; 
 client needs its CA though, and libldap takes TLS options only from the environment or a
 config file: tls_env() gives the tools a config file of the instance's own (LDAPCONF)
 with HOME in the instance's directory and every other LDAP* variable removed.
+TWOFA_SLAPD_DEBUG=<level> (e.g. stats, -1) writes slapd's debug log to <dir>/slapd.log.
 """
 
 import atexit
@@ -667,6 +676,35 @@ class Slapd(_Owned):
             lines += ["add: " + attr] + [_ldif_attr(attr, v) for v in
                                          (value if isinstance(value, list) else [value])] + ["-"]
         return self.modify("\n".join(lines) + "\n", bind=bind, check=bind is None)
+
+
+    def slapadd(self, text):
+        """Loads LDIF entries offline (slapadd -q: far faster than ldapadd for the 100k
+        members of a benchmark): stops the server if it runs, loads, starts it again."""
+        running = self.proc is not None
+        self.stop()
+        path = os.path.join(self.dir, "bulk.ldif")
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            run([SLAPADD, "-q"] + self._config_args + ["-b", self.base, "-l", path], check=True, timeout=600)
+        finally:
+            os.unlink(path)
+        if running:
+            self.start()
+
+    def twofa_keys(self, tls="starttls", admin=True):
+        """twofa.conf's ldap keys (issue 13 item 4) for this instance, as {key: value}:
+        the login identity, and with admin the admin identity too. tls: starttls (ldap://
+        and the CA), ldaps or none (ldap://127.0.0.1, plain)."""
+        keys = {"store": "ldap", "ldap_uri": self.ldaps_uri if tls == "ldaps" else self.uri,
+                "ldap_base": self.people, "ldap_tls": tls,
+                "ldap_bind_dn": self.login_dn, "ldap_bind_password": self.login_pw}
+        if tls != "none":
+            keys["ldap_ca_file"] = self.ca_file
+        if admin:
+            keys.update(ldap_admin_bind_dn=self.admin_dn, ldap_admin_bind_password=self.admin_pw)
+        return keys
 
 
 def wait_for(predicate, timeout=10.0, interval=0.1):

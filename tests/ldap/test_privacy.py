@@ -8,7 +8,8 @@ email, channel and status and nothing secret; the login identity reads all, dele
 recovery code value and consumes a bypass code but adds no recovery code and changes
 nothing else; the admin identity writes every twofa attribute, adds and removes the class
 and creates only minimal entries. With twofa-enrol.*, the login identity enrols a user who
-is not a member yet, and still cannot change a member."""
+is not a member yet, and still cannot change a member. The service identities page
+through more members than the size limit; nobody else does."""
 
 import sys
 
@@ -179,7 +180,32 @@ def run_form(form):
     s.close()
 
 
+
+
+def run_limits(form):
+    """size.prtotal=unlimited: the service identities page through more members than the
+    size limit (500, as Debian's), nobody else does, and an unpaged search stays bounded."""
+    s = Slapd(form=form, tls=False)
+    entry = ("dn: uid=m%04d,{people}\nobjectClass: account\nobjectClass: twofaMember\nuid: m%04d\n"
+             "twofaUser: m%04d\ntwofaStatus: active\ntwofaChannel: sms\ntwofaVersion: 1\n"
+             "twofaCreated: 20260101000000Z\ntwofaUpdated: 20260101000000Z\n").replace("{people}", s.people)
+    s.slapadd("\n".join(entry % (i, i, i) for i in range(600)))
+    f = "%s form: " % form
+    for who, bind in (("the login identity", s.login_bind()), ("the admin identity", s.admin_bind())):
+        r = s.search_raw("(objectClass=twofaMember)", ["1.1"], bind=bind, extra=["-E", "pr=200/noprompt"])
+        t.ok(r.rc == 0 and r.out.count("dn: ") == 600,
+             f + "%s pages through all 600 members (size limit 500)" % who, r.describe()[:400])
+        r = s.search_raw("(objectClass=twofaMember)", ["1.1"], bind=bind)
+        t.ok(r.rc == 4 and r.out.count("dn: ") == 500, f + "%s's unpaged search stops at the limit" % who,
+             r.describe()[:400])
+    r = s.search_raw("(objectClass=*)", ["1.1"], bind=ANON, extra=["-E", "pr=200/noprompt"])
+    t.ok(r.rc == 4 and r.out.count("dn: ") == 500, f + "an anonymous paged search stops at the limit",
+         r.describe()[:400])
+    s.close()
+
+
 for form in ("ldif", "conf"):
     run_form(form)
+    run_limits(form)
 
 sys.exit(t.done())
