@@ -24,6 +24,8 @@ Behind the shipped twofa rules sit Debian's default ones (SITE_ACCESS), as on a 
         s.kill(); s.pause(); s.resume()     # SIGKILL; SIGSTOP (accepts TCP, never answers)
         s.tls_env(ca_file=None, client_cert=None)   # env for a TLS client tool
         s.client_cert(s.login_dn)           # (cert, key): SASL EXTERNAL as that DN
+    Slapd(schema="lax")                     # same names, no SINGLE-VALUE, no MUST (fault tests)
+    Slapd(form="conf", enrol=True, access=False, tls=False, ...)   # see Slapd
 
     pair = SlapdPair()                      # two providers, olcMultiProvider + syncprov,
     pair.a, pair.b                          # each replicating from the other through a
@@ -177,6 +179,17 @@ def ldif_values(text):
 _prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before any fork
 
 
+def lax_schema(text):
+    """The shipped schema (either form) made lax, same OIDs and names: no SINGLE-VALUE and
+    every MUST a MAY, so a test can store two values in a single-valued field or a member
+    without a required one, which the real schema refuses, and see twofa refuse to read it."""
+    text = text.replace(" SINGLE-VALUE", "")
+    must = re.search(r"MUST \(([^)]*)\)\s*MAY \(", text)
+    if not must:
+        raise ValueError("lax_schema: no MUST ( ... ) MAY ( in the schema")
+    return text[:must.start()] + "MAY (" + must.group(1) + "$ " + text[must.end():]
+
+
 def _die_with_parent():
     # The slapd must not outlive a test killed by a timeout (PR_SET_PDEATHSIG = 1). It
     # follows the thread that started it: start slapd from the test's main thread.
@@ -304,8 +317,10 @@ class Slapd(_Owned):
     a slapd.conf (slapd -f) including twofa.schema and twofa-access.conf. access=False
     leaves only the site's rules (every attribute readable by all); enrol=True adds the
     optional self-enrolment rules. schema=False leaves the twofa schema out (with
-    access=False: the rules name its attributes). populate=True adds the suffix entry, ou=people and
-    ou=services, and with services=True the two service identities."""
+    access=False: the rules name its attributes); schema="lax" loads lax_schema() of it
+    instead, for tests of what twofa does with what the real one refuses. populate=True
+    adds the suffix entry, ou=people and ou=services, and with services=True the two
+    service identities."""
 
     def __init__(self, base=BASE, tls=True, form="ldif", access=True, enrol=False, services=True,
                  port=None, ldaps_port=None, server_id=None, syncrepl=None, root_pw=None,
@@ -376,6 +391,11 @@ class Slapd(_Owned):
                          % (rid, provider, self.root_dn, self.root_pw, self.base))
         return lines
 
+    def _twofa_schema(self, name):
+        with open(os.path.join(LDAP_DIR, name)) as f:
+            text = f.read()
+        return lax_schema(text) if self.schema == "lax" else text
+
     def _configure(self):
         os.makedirs(os.path.join(self.dir, "db"))
         if self.form == "ldif":
@@ -402,8 +422,7 @@ class Slapd(_Owned):
             with open(os.path.join(SCHEMA_DIR, name + ".ldif")) as f:
                 text += "\n" + f.read()
         if self.schema:
-            with open(os.path.join(LDAP_DIR, "twofa.ldif")) as f:
-                text += "\n" + f.read()
+            text += "\n" + self._twofa_schema("twofa.ldif")
         db = ["", "dn: olcDatabase={-1}frontend,cn=config", "objectClass: olcDatabaseConfig",
               "objectClass: olcFrontendConfig", "olcDatabase: {-1}frontend", "olcSizeLimit: 500",
               "", "dn: olcDatabase={0}config,cn=config", "objectClass: olcDatabaseConfig",
@@ -447,7 +466,10 @@ class Slapd(_Owned):
     def _configure_conf(self):
         lines = ["include %s/%s.schema" % (SCHEMA_DIR, n) for n in SYSTEM_SCHEMAS]
         if self.schema:
-            lines.append("include " + os.path.join(LDAP_DIR, "twofa.schema"))
+            path = os.path.join(self.dir, "twofa.schema")
+            with open(path, "w") as f:
+                f.write(self._twofa_schema("twofa.schema"))
+            lines.append("include " + path)
         lines += ["pidfile %s/slapd.pid" % self.dir, "argsfile %s/slapd.args" % self.dir,
                   "modulepath " + MODULE_DIR] + ["moduleload " + m for m in self._modules()]
         # slapd.conf unescapes a quoted word once: the regular expression's \+ is \\+ here.
