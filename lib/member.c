@@ -302,11 +302,11 @@ static json_t *code_json(const char *hash, const long *uses, time_t expires)
 	json_t *v = json_object();
 	bool ok = v != NULL;
 
-	if (ok) {
+	if (ok) { /* in sorted order, as twofa_member_put_later_fields */
+		set(v, "expires", time_json(expires), &ok);
 		set(v, "hash", json_string(hash), &ok);
 		if (uses != NULL)
 			set(v, "uses", json_integer(*uses), &ok);
-		set(v, "expires", time_json(expires), &ok);
 	}
 	if (!ok) {
 		json_decref(v);
@@ -317,31 +317,34 @@ static json_t *code_json(const char *hash, const long *uses, time_t expires)
 
 /* Later fields go in only when set: a member without them keeps the bytes
  * it had before they existed, and an older twofa still reads it. */
-static void set_later_fields(json_t *obj, const twofa_member *m, bool *ok)
+bool twofa_member_put_later_fields(const twofa_member *m, json_t *obj)
 {
+	bool ok = true;
 	json_t *v;
 
-	if (m->version != 0)
-		set(obj, "version", json_integer((json_int_t)m->version), ok);
-	if (m->unlocked != 0)
-		set(obj, "unlocked", time_json(m->unlocked), ok);
+	/* In sorted order, for an export line that keeps the order it is given. */
+	if (m->bypass[0] != '\0')
+		set(obj, "bypass", code_json(m->bypass, &m->bypass_uses, m->bypass_expires), &ok);
+	if (m->invite[0] != '\0')
+		set(obj, "invite", code_json(m->invite, NULL, m->invite_expires), &ok);
+	if (m->rate_limit_id[0] != '\0')
+		set(obj, "rate_limit_id", json_string(m->rate_limit_id), &ok);
 	if (m->recovery_count > 0) {
 		v = json_array();
 		for (size_t i = 0; v != NULL && i < m->recovery_count; i++)
 			if (json_array_append_new(v, json_string(m->recovery[i])) != 0)
-				*ok = false;
-		set(obj, "recovery", v, ok);
+				ok = false;
+		set(obj, "recovery", v, &ok);
 	}
-	if (m->bypass[0] != '\0')
-		set(obj, "bypass", code_json(m->bypass, &m->bypass_uses, m->bypass_expires), ok);
-	if (m->invite[0] != '\0')
-		set(obj, "invite", code_json(m->invite, NULL, m->invite_expires), ok);
-	if (m->rate_limit_id[0] != '\0')
-		set(obj, "rate_limit_id", json_string(m->rate_limit_id), ok);
 	if (m->totp_entity[0] != '\0')
-		set(obj, "totp_entity", json_string(m->totp_entity), ok);
+		set(obj, "totp_entity", json_string(m->totp_entity), &ok);
 	if (m->totp_factor[0] != '\0')
-		set(obj, "totp_factor", json_string(m->totp_factor), ok);
+		set(obj, "totp_factor", json_string(m->totp_factor), &ok);
+	if (m->unlocked != 0)
+		set(obj, "unlocked", time_json(m->unlocked), &ok);
+	if (m->version != 0)
+		set(obj, "version", json_integer((json_int_t)m->version), &ok);
+	return ok;
 }
 
 twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error *err)
@@ -370,7 +373,8 @@ twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error
 	set(obj, "created", time_json(m->created), &ok);
 	set(obj, "updated", time_json(m->updated), &ok);
 	set(obj, "verified", time_json(m->verified), &ok);
-	set_later_fields(obj, m, &ok);
+	if (!twofa_member_put_later_fields(m, obj))
+		ok = false;
 	text = ok ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(obj);
 	if (text == NULL)

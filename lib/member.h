@@ -104,6 +104,12 @@ bool twofa_member_code_hash_valid(const char *s);
  * *json is malloc'd; free it with twofa_free_secret (it holds the hash). */
 twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error *err);
 
+/* Adds to obj (a jansson object: an export line) the later fields of m that
+ * are set, as twofa_member_encode writes them, so that an export carries
+ * them and an old member's line keeps its bytes. False when out of memory. */
+struct json_t;
+bool twofa_member_put_later_fields(const twofa_member *m, struct json_t *obj);
+
 /* Parses len bytes (at most TWOFA_MEMBER_JSON_MAX) into m: one JSON object,
  * no duplicate keys (nested objects included), "v" exactly 1, the first
  * fields present with their type (email and verified may be null, so may
