@@ -204,17 +204,18 @@ static twofa_status validate_later_fields(const twofa_member *m, twofa_error *er
 				  TWOFA_MEMBER_RECOVERY_MAX);
 	for (size_t i = 0; i < m->recovery_count; i++) {
 		if (!twofa_member_code_hash_valid(m->recovery[i]))
-			return twofa_fail(err, TWOFA_EINVAL, "recovery code %zu of %s is not a code hash", i + 1,
-					  m->user);
+			return twofa_fail(err, TWOFA_EINVAL, "recovery code %zu of %s is not a code hash",
+					  i + 1, m->user);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(m->recovery[i], m->recovery[j]) == 0)
-				return twofa_fail(err, TWOFA_EINVAL, "recovery codes %zu and %zu of %s are the same",
-						  j + 1, i + 1, m->user);
+				return twofa_fail(err, TWOFA_EINVAL,
+						  "recovery codes %zu and %zu of %s are the same", j + 1,
+						  i + 1, m->user);
 	}
-	if (m->bypass[0] == '\0' ? m->bypass_uses != 0 || m->bypass_expires != 0
-				 : !twofa_member_code_hash_valid(m->bypass) || m->bypass_uses < 1 ||
-					   m->bypass_uses > TWOFA_MEMBER_BYPASS_USES_MAX ||
-					   !time_valid(m->bypass_expires))
+	if (m->bypass[0] == '\0'
+		    ? m->bypass_uses != 0 || m->bypass_expires != 0
+		    : !twofa_member_code_hash_valid(m->bypass) || m->bypass_uses < 1 ||
+			      m->bypass_uses > TWOFA_MEMBER_BYPASS_USES_MAX || !time_valid(m->bypass_expires))
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "bypass code of %s is not a code hash with 1..%d uses and an expiry in range "
 				  "(or none, with no uses and no expiry)",
@@ -232,8 +233,8 @@ static twofa_status validate_later_fields(const twofa_member *m, twofa_error *er
 		return twofa_fail(err, TWOFA_EINVAL, "TOTP entity of %s is not 1..%zu of A-Z a-z 0-9 _ -",
 				  m->user, sizeof(m->totp_entity) - 1);
 	if (!factor_sid_valid(m->totp_factor))
-		return twofa_fail(err, TWOFA_EINVAL, "TOTP factor of %s is not YF and 32 lowercase hex digits",
-				  m->user);
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "TOTP factor of %s is not YF and 32 lowercase hex digits", m->user);
 	return TWOFA_OK;
 }
 
@@ -538,7 +539,8 @@ static twofa_status take_code(json_t *v, const char *name, char *hash, long *use
 	snprintf(hash_label, sizeof(hash_label), "%s.hash", name);
 	snprintf(uses_label, sizeof(uses_label), "%s.uses", name);
 	snprintf(expires_label, sizeof(expires_label), "%s.expires", name);
-	if ((h = field(v, "hash", hash_label, err)) == NULL || (e = field(v, "expires", expires_label, err)) == NULL ||
+	if ((h = field(v, "hash", hash_label, err)) == NULL ||
+	    (e = field(v, "expires", expires_label, err)) == NULL ||
 	    (uses != NULL && (u = field(v, "uses", uses_label, err)) == NULL))
 		return TWOFA_EINVAL;
 	if ((st = fixed_value(h, hash_label, false, hash, TWOFA_MEMBER_CODE_HASH_SIZE, err)) != TWOFA_OK ||
@@ -564,8 +566,8 @@ static twofa_status take_id(json_t *obj, const char *name, char *buf, size_t siz
 	if ((st = fixed_value(v, name, false, buf, size, err)) != TWOFA_OK)
 		return st;
 	if (buf[0] == '\0')
-		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is empty (absent means none)",
-				  name);
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member record field \"%s\" is empty (absent means none)", name);
 	return TWOFA_OK;
 }
 
@@ -577,8 +579,8 @@ static twofa_status decode_later_fields(json_t *obj, twofa_member *m, twofa_erro
 	json_t *v;
 
 	if ((v = json_object_get(obj, "version")) != NULL &&
-	    (st = integer_value(v, "version", 1, (json_int_t)TWOFA_MEMBER_RECORD_VERSION_MAX, &version, err)) !=
-		    TWOFA_OK)
+	    (st = integer_value(v, "version", 1, (json_int_t)TWOFA_MEMBER_RECORD_VERSION_MAX, &version,
+				err)) != TWOFA_OK)
 		return st;
 	m->version = (unsigned long long)version;
 	if (((v = json_object_get(obj, "unlocked")) != NULL &&
@@ -614,8 +616,8 @@ static twofa_status decode_fields(json_t *obj, twofa_member *m, twofa_error *err
 	    (st = take_fixed(obj, "phone", true, m->phone, sizeof(m->phone), err)) != TWOFA_OK ||
 	    (st = take_fixed(obj, "country", true, m->country, sizeof(m->country), err)) != TWOFA_OK ||
 	    (st = take_enum(obj, "channel", &channel, err)) != TWOFA_OK ||
-	    (v != NULL && (st = string_value(v, "password_hash", true, TWOFA_MEMBER_HASH_MAX, &m->password_hash,
-					     err)) != TWOFA_OK) ||
+	    (v != NULL && (st = string_value(v, "password_hash", true, TWOFA_MEMBER_HASH_MAX,
+					     &m->password_hash, err)) != TWOFA_OK) ||
 	    (st = take_enum(obj, "status", &status, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "created", false, &m->created, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "updated", false, &m->updated, err)) != TWOFA_OK ||

@@ -145,8 +145,9 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		/* An app member: codes go by email only. */
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
-		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
-		       "no phone number is enrolled for a code by %s", twofa_channel_name(channel));
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED,
+		       (long)channel, "no phone number is enrolled for a code by %s",
+		       twofa_channel_name(channel));
 		return SEND_DECIDED;
 	}
 	if (to == NULL) {

@@ -422,8 +422,9 @@ static bool later_fields_zero(const twofa_member *m)
 
 	return m->version == 0 && m->unlocked == 0 && m->recovery_count == 0 &&
 	       memcmp(m->recovery, zero.recovery, sizeof(zero.recovery)) == 0 && m->bypass[0] == '\0' &&
-	       m->bypass_uses == 0 && m->bypass_expires == 0 && m->invite[0] == '\0' && m->invite_expires == 0 &&
-	       m->rate_limit_id[0] == '\0' && m->totp_entity[0] == '\0' && m->totp_factor[0] == '\0';
+	       m->bypass_uses == 0 && m->bypass_expires == 0 && m->invite[0] == '\0' &&
+	       m->invite_expires == 0 && m->rate_limit_id[0] == '\0' && m->totp_entity[0] == '\0' &&
+	       m->totp_factor[0] == '\0';
 }
 
 static void test_old_records(void)
@@ -436,8 +437,8 @@ static void test_old_records(void)
 	for (size_t i = 0; i < 2; i++) {
 		const char *rec = old[i] != NULL ? old[i] : good_json();
 
-		ok(twofa_member_decode(rec, strlen(rec), &m, &err) == TWOFA_OK, "old record %zu decodes: %s", i,
-		   err.msg);
+		ok(twofa_member_decode(rec, strlen(rec), &m, &err) == TWOFA_OK, "old record %zu decodes: %s",
+		   i, err.msg);
 		ok(m.password_hash != NULL && m.phone[0] == '+' && later_fields_zero(&m),
 		   "old record %zu: the later fields read as none", i);
 		json = NULL;
@@ -457,8 +458,8 @@ static void test_old_records(void)
 		   strcmp(back.user, "alice") == 0 && strcmp(back.email, "alice@example.org") == 0 &&
 		   strcmp(back.phone, "+447911123456") == 0 && strcmp(back.country, "GB") == 0 &&
 		   back.channel == TWOFA_CHANNEL_SMS && strcmp(back.password_hash, HASH) == 0 &&
-		   back.status == TWOFA_MEMBER_ACTIVE && back.created == 1764000000 && back.updated == 1764000100 &&
-		   back.verified == 1764000050,
+		   back.status == TWOFA_MEMBER_ACTIVE && back.created == 1764000000 &&
+		   back.updated == 1764000100 && back.verified == 1764000050,
 	   "old record: every old field as written");
 	twofa_member_free(&back);
 }
@@ -466,18 +467,20 @@ static void test_old_records(void)
 static bool same_member(const twofa_member *a, const twofa_member *b)
 {
 	bool same = strcmp(a->user, b->user) == 0 &&
-		    (a->email == NULL ? b->email == NULL : b->email != NULL && strcmp(a->email, b->email) == 0) &&
+		    (a->email == NULL ? b->email == NULL
+				      : b->email != NULL && strcmp(a->email, b->email) == 0) &&
 		    strcmp(a->phone, b->phone) == 0 && strcmp(a->country, b->country) == 0 &&
 		    a->channel == b->channel &&
-		    (a->password_hash == NULL ? b->password_hash == NULL
-					      : b->password_hash != NULL &&
-							strcmp(a->password_hash, b->password_hash) == 0) &&
+		    (a->password_hash == NULL
+			     ? b->password_hash == NULL
+			     : b->password_hash != NULL && strcmp(a->password_hash, b->password_hash) == 0) &&
 		    a->status == b->status && a->created == b->created && a->updated == b->updated &&
 		    a->verified == b->verified && a->version == b->version && a->unlocked == b->unlocked &&
 		    a->recovery_count == b->recovery_count && strcmp(a->bypass, b->bypass) == 0 &&
 		    a->bypass_uses == b->bypass_uses && a->bypass_expires == b->bypass_expires &&
 		    strcmp(a->invite, b->invite) == 0 && a->invite_expires == b->invite_expires &&
-		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 && strcmp(a->totp_entity, b->totp_entity) == 0 &&
+		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 &&
+		    strcmp(a->totp_entity, b->totp_entity) == 0 &&
 		    strcmp(a->totp_factor, b->totp_factor) == 0;
 
 	for (size_t i = 0; same && i < a->recovery_count; i++)
@@ -493,11 +496,12 @@ static void test_all_fields(void)
 	char h[TWOFA_MEMBER_CODE_HASH_SIZE], key[300];
 
 	fill_all(&m);
-	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL, "member with every field encodes: %s",
-	   err.msg);
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL,
+	   "member with every field encodes: %s", err.msg);
 	diag("%s", json ? json : "(null)");
 	code_hash(h, 100);
-	snprintf(key, sizeof(key), "\"bypass\":{\"expires\":\"2025-11-25T16:00:00Z\",\"hash\":\"%s\",\"uses\":3}", h);
+	snprintf(key, sizeof(key),
+		 "\"bypass\":{\"expires\":\"2025-11-25T16:00:00Z\",\"hash\":\"%s\",\"uses\":3}", h);
 	ok(json != NULL && strstr(json, key) != NULL, "bypass as {expires, hash, uses}");
 	code_hash(h, 200);
 	snprintf(key, sizeof(key), "\"invite\":{\"expires\":\"2025-11-26T16:00:00Z\",\"hash\":\"%s\"}", h);
@@ -505,7 +509,8 @@ static void test_all_fields(void)
 	code_hash(h, 1);
 	snprintf(key, sizeof(key), "\"recovery\":[\"%s\",", h);
 	ok(json != NULL && strstr(json, key) != NULL, "recovery as a list of hashes");
-	ok(json != NULL && strstr(json, "\"version\":42") && strstr(json, "\"unlocked\":\"2025-11-24T16:01:10Z\"") &&
+	ok(json != NULL && strstr(json, "\"version\":42") &&
+		   strstr(json, "\"unlocked\":\"2025-11-24T16:01:10Z\"") &&
 		   strstr(json, "\"rate_limit_id\":\"rl_0f3a-Member\"") &&
 		   strstr(json, "\"totp_entity\":\"e-7d1c9a0b2e4f\"") &&
 		   strstr(json, "\"totp_factor\":\"YF0123456789abcdef0123456789abcdef\"") &&
@@ -516,7 +521,8 @@ static void test_all_fields(void)
 	ok(json != NULL && same_member(&m, &back), "every field survives the round trip");
 	ok(json != NULL && twofa_member_encode(&back, &json2, &err) == TWOFA_OK && strcmp(json, json2) == 0,
 	   "re-encoding gives the same bytes");
-	ok(json == NULL || strlen(json) < TWOFA_MEMBER_JSON_MAX / 2, "the fullest record stays well inside the size limit");
+	ok(json == NULL || strlen(json) < TWOFA_MEMBER_JSON_MAX / 2,
+	   "the fullest record stays well inside the size limit");
 	twofa_free_secret(json2);
 	twofa_member_free(&back);
 	twofa_free_secret(json);
@@ -528,13 +534,14 @@ static void test_all_fields(void)
 	m.country[0] = '\0';
 	twofa_free_secret(m.password_hash);
 	m.password_hash = NULL;
-	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL, "member without phone or hash encodes: %s",
-	   err.msg);
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL,
+	   "member without phone or hash encodes: %s", err.msg);
 	ok(json != NULL && strstr(json, "\"phone\":null") && strstr(json, "\"country\":null") &&
 		   strstr(json, "\"password_hash\":null"),
 	   "phone, country and hash written as null");
-	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK && same_member(&m, &back) &&
-		   back.password_hash == NULL && back.phone[0] == '\0' && back.country[0] == '\0',
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+		   same_member(&m, &back) && back.password_hash == NULL && back.phone[0] == '\0' &&
+		   back.country[0] == '\0',
 	   "and read back as none: %s", err.msg);
 	ok(json != NULL && twofa_member_encode(&back, &json2, &err) == TWOFA_OK && strcmp(json, json2) == 0,
 	   "re-encoding gives the same bytes");
@@ -567,7 +574,8 @@ static void test_code_hash(void)
 	char h[TWOFA_MEMBER_CODE_HASH_SIZE + 8];
 
 	code_hash(h, 5);
-	ok(strlen(h) == TWOFA_MEMBER_CODE_HASH_SIZE - 1 && twofa_member_code_hash_valid(h), "code hash valid: %s", h);
+	ok(strlen(h) == TWOFA_MEMBER_CODE_HASH_SIZE - 1 && twofa_member_code_hash_valid(h),
+	   "code hash valid: %s", h);
 	ok(!twofa_member_code_hash_valid(NULL), "NULL is no code hash");
 	ok(!twofa_member_code_hash_valid(""), "empty is no code hash");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -635,17 +643,23 @@ static void test_validate_later(void)
 	BAD_FIELD(strcpy(m.rate_limit_id, "a b"), "rate-limit id", "space in the rate-limit id");
 	BAD_FIELD(strcpy(m.rate_limit_id, "a.b"), "rate-limit id", "dot in the rate-limit id");
 	BAD_FIELD(strcpy(m.rate_limit_id, "r\xc3\xa9"), "rate-limit id", "UTF-8 in the rate-limit id");
-	BAD_FIELD(memset(m.rate_limit_id, 'a', sizeof(m.rate_limit_id)), "rate-limit id", "65-byte rate-limit id");
+	BAD_FIELD(memset(m.rate_limit_id, 'a', sizeof(m.rate_limit_id)), "rate-limit id",
+		  "65-byte rate-limit id");
 	BAD_FIELD(strcpy(m.totp_entity, "alice/1"), "TOTP entity", "slash in the TOTP entity");
 	BAD_FIELD(memset(m.totp_entity, 'a', sizeof(m.totp_entity)), "TOTP entity", "65-byte TOTP entity");
-	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789ABCDEF0123456789abcdef"), "TOTP factor", "uppercase factor SID");
-	BAD_FIELD(strcpy(m.totp_factor, "YE0123456789abcdef0123456789abcdef"), "TOTP factor", "other SID prefix");
-	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcde"), "TOTP factor", "short factor SID");
-	BAD_FIELD(memset(m.totp_factor, 'a', sizeof(m.totp_factor)), "TOTP factor", "factor SID not terminated");
+	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789ABCDEF0123456789abcdef"), "TOTP factor",
+		  "uppercase factor SID");
+	BAD_FIELD(strcpy(m.totp_factor, "YE0123456789abcdef0123456789abcdef"), "TOTP factor",
+		  "other SID prefix");
+	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcde"), "TOTP factor",
+		  "short factor SID");
+	BAD_FIELD(memset(m.totp_factor, 'a', sizeof(m.totp_factor)), "TOTP factor",
+		  "factor SID not terminated");
 	BAD_FIELD(m.phone[0] = '\0', "phone number", "no phone on the sms channel");
-	BAD_FIELD(m.phone[0] = '\0'; m.channel = TWOFA_CHANNEL_CALL, "phone number", "no phone on the call channel");
-	BAD_FIELD(m.phone[0] = '\0'; m.channel = TWOFA_CHANNEL_WHATSAPP, "phone number",
-		  "no phone on the whatsapp channel");
+	BAD_FIELD(m.phone[0] = '\0';
+		  m.channel = TWOFA_CHANNEL_CALL, "phone number", "no phone on the call channel");
+	BAD_FIELD(m.phone[0] = '\0';
+		  m.channel = TWOFA_CHANNEL_WHATSAPP, "phone number", "no phone on the whatsapp channel");
 	BAD_FIELD(m.phone[0] = '\0'; m.channel = TWOFA_CHANNEL_EMAIL, "country", "country without a phone");
 	BAD_FIELD(m.country[0] = '\0', "country", "phone without a country");
 	BAD_FIELD(m.phone[0] = '\0'; m.country[0] = '\0'; m.channel = TWOFA_CHANNEL_EMAIL; free(m.email);
@@ -658,13 +672,14 @@ static void test_validate_later(void)
 	m.bypass_uses = TWOFA_MEMBER_BYPASS_USES_MAX;
 	memset(m.rate_limit_id, 'Z', sizeof(m.rate_limit_id) - 1);
 	strcpy(m.totp_entity, "-");
-	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "largest version, 1000 uses, 64-byte id, 1-byte id: %s",
-	   err.msg);
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK,
+	   "largest version, 1000 uses, 64-byte id, 1-byte id: %s", err.msg);
 	m.version = 1;
 	m.bypass_uses = 1;
 	m.recovery_count = 1;
 	m.unlocked = 0;
-	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "1 use, one recovery code, never unlocked: %s", err.msg);
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "1 use, one recovery code, never unlocked: %s",
+	   err.msg);
 	m.recovery_count = 0;
 	memset(m.recovery, 0, sizeof(m.recovery));
 	m.bypass[0] = '\0';
@@ -704,7 +719,8 @@ static void good_mut(const char *from, const char *to, const char *what)
 	twofa_error err = {TWOFA_OK, ""};
 	char *j = mutate(from, to);
 
-	ok(j != NULL && twofa_member_decode(j, strlen(j), &m, &err) == TWOFA_OK, "accepted: %s (%s)", what, err.msg);
+	ok(j != NULL && twofa_member_decode(j, strlen(j), &m, &err) == TWOFA_OK, "accepted: %s (%s)", what,
+	   err.msg);
 	twofa_member_free(&m);
 	free(j);
 }
@@ -727,12 +743,12 @@ static void test_decode_later(void)
 	   "no password_hash: a member without a twofa password (%s)", err.msg);
 	twofa_member_free(&m);
 	free(j);
-	good_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"", "\"password_hash\":null",
-		 "password_hash null");
-	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"", "\"password_hash\":\"\"",
-		      "password hash", "password_hash empty");
-	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"", "\"password_hash\":7",
-		      "password_hash", "password_hash a number");
+	good_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		 "\"password_hash\":null", "password_hash null");
+	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		      "\"password_hash\":\"\"", "password hash", "password_hash empty");
+	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		      "\"password_hash\":7", "password_hash", "password_hash a number");
 	/* No phone: only on the email channel. */
 	bad_field_mut("\"phone\":\"+447911123456\"", "\"phone\":null", "phone number", "phone null on sms");
 	j = mutate("\"phone\":\"+447911123456\"", "\"phone\":null");
@@ -747,8 +763,8 @@ static void test_decode_later(void)
 			char *e = strstr(k, ",\"email\":null");
 			memmove(e, e + strlen(",\"email\":null"), strlen(e + strlen(",\"email\":null")) + 1);
 		}
-		ok(k != NULL && twofa_member_decode(k, strlen(k), &m, &err) == TWOFA_OK && m.phone[0] == '\0' &&
-			   m.country[0] == '\0' && m.channel == TWOFA_CHANNEL_EMAIL,
+		ok(k != NULL && twofa_member_decode(k, strlen(k), &m, &err) == TWOFA_OK &&
+			   m.phone[0] == '\0' && m.country[0] == '\0' && m.channel == TWOFA_CHANNEL_EMAIL,
 		   "phone and country null on the email channel: an app member (%s)", err.msg);
 		twofa_member_free(&m);
 		free(k);
@@ -799,19 +815,26 @@ static void test_decode_later(void)
 	bad_field_mut(V, to, "recovery", "21 recovery codes");
 	code_hash(h2, 2);
 	/* bypass */
-	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1000}", h1);
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1000}", h1);
 	good_mut(V, to, "bypass with 1000 uses");
 	snprintf(to, sizeof(to),
-		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"later\":[1],\"uses\":1}", h1);
+		 V
+		 ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"later\":[1],\"uses\":1}",
+		 h1);
 	good_mut(V, to, "unknown key inside bypass ignored");
-	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":0}", h1);
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":0}", h1);
 	bad_field_mut(V, to, "bypass.uses", "bypass with 0 uses");
-	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1001}", h1);
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1001}", h1);
 	bad_field_mut(V, to, "bypass.uses", "bypass with 1001 uses");
-	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":\"3\"}", h1);
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":\"3\"}", h1);
 	bad_field_mut(V, to, "bypass.uses", "bypass uses a string");
 	snprintf(to, sizeof(to),
-		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":4294967297}", h1);
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":4294967297}",
+		 h1);
 	bad_field_mut(V, to, "bypass.uses", "bypass uses over 32 bits");
 	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\"}", h1);
 	bad_field_mut(V, to, "bypass.uses", "bypass without uses");
@@ -821,10 +844,13 @@ static void test_decode_later(void)
 	bad_field_mut(V, to, "bypass.expires", "bypass expiry null");
 	bad_field_mut(V, V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"uses\":2}", "bypass.hash",
 		      "bypass without hash");
-	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":2}", big);
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":2}", big);
 	bad_field_mut(V, to, "bypass.hash", "300-byte bypass hash");
 	snprintf(to, sizeof(to),
-		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"hash\":\"%s\",\"uses\":2}", h1, h2);
+		 V
+		 ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"hash\":\"%s\",\"uses\":2}",
+		 h1, h2);
 	bad_field_mut(V, to, "duplicate", "bypass hash twice");
 	snprintf(to, sizeof(to), V ",\"bypass\":\"%s\"", h1);
 	bad_field_mut(V, to, "bypass", "bypass a string");
@@ -834,11 +860,14 @@ static void test_decode_later(void)
 	good_mut(V, to, "invite");
 	snprintf(to, sizeof(to), V ",\"invite\":{\"hash\":\"%s\"}", h1);
 	bad_field_mut(V, to, "invite.expires", "invite without expiry");
-	snprintf(to, sizeof(to), V ",\"invite\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%.99s\"}", h1);
+	snprintf(to, sizeof(to), V ",\"invite\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%.99s\"}",
+		 h1);
 	bad_field_mut(V, to, "invite", "invite hash one short");
 	bad_field_mut(V, V ",\"invite\":[]", "invite", "invite a list");
 	/* ids */
-	good_mut(V, V ",\"rate_limit_id\":\"r-1_A\",\"totp_entity\":\"x\",\"totp_factor\":\"YF0123456789abcdef0123456789abcdef\"",
+	good_mut(V,
+		 V
+		 ",\"rate_limit_id\":\"r-1_A\",\"totp_entity\":\"x\",\"totp_factor\":\"YF0123456789abcdef0123456789abcdef\"",
 		 "ids");
 	bad_field_mut(V, V ",\"rate_limit_id\":\"\"", "rate_limit_id", "empty rate-limit id");
 	bad_field_mut(V, V ",\"rate_limit_id\":\"a*b\"", "rate-limit id", "star in the rate-limit id");
