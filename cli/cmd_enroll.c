@@ -367,6 +367,8 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 		channel = m.channel;
 	if (channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
 		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
+	else if (channel != TWOFA_CHANNEL_EMAIL && m.phone[0] == '\0')
+		rc = cli_fail(EX_DATAERR, "%s has no phone number: codes go by email only", m.user);
 	if (rc == 0)
 		rc = cli_verify_new(ctx, &v);
 	if (rc == 0) {

@@ -50,7 +50,8 @@ const cli_command cli_commands[] = {
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
 	{"export", cmd_export, "export [--output FILE]",
 	 "print every member as JSON lines, password hashes included", true,
-	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\".\n"
+	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\", then\n"
+	 "the record's later fields that are set (\"recovery\", \"version\", ...).\n"
 	 "The output holds password hashes: keep it as safe as members.db.\n"
 	 "  --output FILE   write to the new FILE, created with mode 0600\n"},
 	{"import", cmd_import, "import [--replace] FILE|-", "add members from an export (all or nothing)",

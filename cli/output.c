@@ -90,8 +90,11 @@ json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t
 	/* A lockout that has run out is no lockout. */
 	put(obj, "locked_until", time_value(cli_locked_until(st, now)), &ok);
 	if (with_export) {
-		put(obj, "password_hash", json_string(m->password_hash), &ok);
+		put(obj, "password_hash",
+		    m->password_hash != NULL ? json_string(m->password_hash) : json_null(), &ok);
 		put(obj, "v", json_integer(TWOFA_MEMBER_VERSION), &ok);
+		if (!twofa_member_put_later_fields(m, obj))
+			ok = false;
 	}
 	if (!ok) {
 		json_decref(obj);

@@ -64,6 +64,7 @@ typedef enum key_kind {
 	KEY_NUMBER,      /* whole number in [min, max] */
 	KEY_ENUM,        /* one of names[] */
 	KEY_CHANNELS,    /* channel names and "own", separated by blanks or commas */
+	KEY_NAME,        /* a name Twilio keeps: 1..64 of [A-Za-z0-9_.-], never PII */
 	KEY_LDAP_URIS,   /* directory URIs, separated by blanks or commas (lib/config_ldap.c) */
 	KEY_LDAP_URI,    /* one directory URI */
 	KEY_DN,          /* a distinguished name */
@@ -164,6 +165,7 @@ static const key_spec keys[] = {
 	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),
 	ENUM(channel, channel_names, set_channel, TWOFA_CHANNEL_SMS),
 	OPTIONAL(locale, KEY_LOCALE),  /* unset: Twilio picks from the number */
+	OPTIONAL(rate_limit, KEY_NAME), /* unset: no fleet-wide send cap at Twilio */
 	ENUM(failmode, failmode_names, set_failmode, TWOFA_FAILMODE_SECURE),
 	NUMBER(max_tries, 1, 10, 3),
 	NUMBER(lockout_failures, 0, 1000, 10), /* 0: off */
@@ -262,6 +264,7 @@ static const char *const kind_words[] = {
 	[KEY_SID] = "sid",       [KEY_TOKEN] = "token", [KEY_SERVICE_URL] = "url",
 	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",   [KEY_LOCALE] = "locale",
 	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice", [KEY_CHANNELS] = "channels",
+	[KEY_NAME] = "name",
 	[KEY_LDAP_URIS] = "uris", [KEY_LDAP_URI] = "uri", [KEY_DN] = "dn",
 	[KEY_PASSWORD] = "password", [KEY_FILTER] = "filter",
 };
@@ -554,6 +557,10 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 	case KEY_LOCALE:
 		if (!valid_locale(value))
 			why = "must be a language tag such as en, pt-BR or zh-HK";
+		break;
+	case KEY_NAME:
+		if (!twofa_twilio_name_valid(value))
+			why = "must be 1 to 64 of the letters A-Z a-z, digits, '_', '.' and '-'";
 		break;
 	case KEY_NUMBER:
 		if (!twofa_parse_long(value, spec->min, spec->max, &number))

@@ -60,7 +60,8 @@ typedef struct twofa_config {
 	twofa_store_backend store; /* where members live (lib/member_store.h) */
 	char *members_db;
 	char *state_db;
-	char *locale; /* NULL: Twilio picks from the number */
+	char *locale;     /* NULL: Twilio picks from the number */
+	char *rate_limit; /* Service Rate Limit unique name keyed by member; NULL: none */
 
 	/* store = ldap (lib/ldap_conn.h). NULL: unset. */
 	char *ldap_uri;       /* validated, written with single commas: "ldaps://a,ldaps://b" */

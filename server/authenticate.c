@@ -172,6 +172,8 @@ static factor_result first_factor(login *l)
 	bool from_stack = false, held = false, stored = true;
 	factor_result got;
 	twofa_error err;
+	/* Enrolled behind another module's password: nothing here to check. */
+	bool no_hash = l->enrolled && l->member.password_hash == NULL;
 
 	if (l->opts->password == TWOFA_PASSWORD_NONE)
 		return FACTOR_HELD;
@@ -187,9 +189,10 @@ static factor_result first_factor(login *l)
 			     "state store: %s", err.msg);
 		return FACTOR_DECIDED;
 	}
-	if (!l->enrolled || gate != TWOFA_ATTEMPT_GO || twofa_password_valid(password, NULL) != TWOFA_OK) {
+	if (!l->enrolled || no_hash || gate != TWOFA_ATTEMPT_GO ||
+	    twofa_password_valid(password, NULL) != TWOFA_OK) {
 		/* Same prompts and the same Argon2id cost as a real check, so
-		 * neither reveals who is enrolled or locked. */
+		 * neither reveals who is enrolled, locked or without a hash. */
 		twofa_password_dummy_verify(password, c->password_strength);
 	} else if (twofa_password_verify(l->member.password_hash, password, &err) == TWOFA_OK) {
 		held = true;
@@ -208,6 +211,11 @@ static factor_result first_factor(login *l)
 	}
 	if (throttled(l))
 		end_attempt(l, reservation, !held);
+	if (no_hash) {
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "member has no twofa password; use password=none behind another module");
+		return FACTOR_DECIDED;
+	}
 	if (!stored) {
 		out_of_memory(l);
 		return FACTOR_DECIDED;

@@ -162,7 +162,10 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 	}
 	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
 	case TWOFA_OK:
-		if (flags & PAM_PRELIM_CHECK)
+		if (member.password_hash == NULL) /* enrolled behind another module's password */
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "member has no twofa password to change");
+		else if (flags & PAM_PRELIM_CHECK)
 			twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "the store is readable and the user enrolled");
 		else

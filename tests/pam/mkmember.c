@@ -6,8 +6,10 @@
  *       creates an empty store (the module refuses a missing one)
  *   mkmember --db PATH --user U --phone E164 --country CC [--channel sms|call|whatsapp|email]
  *            [--email ADDR] [--status active|pending|disabled]
- *            [--strength interactive|moderate|sensitive] [--replace]
- *       reads the password from stdin (one line) and stores the member
+ *            [--strength interactive|moderate|sensitive] [--replace] [--no-password]
+ *       reads the password from stdin (one line) and stores the member;
+ *       --no-password stores one without a twofa password (no hash), and
+ *       --phone "" --country "" one without a phone (email channel)
  *   mkmember --db PATH --show USER [--check-password]
  *       prints the record as "key value" lines (the hash only as its scheme
  *       prefix); with --check-password also "password ok|wrong" for the
@@ -42,7 +44,8 @@ static int usage(const char *why)
 		"usage: mkmember --db PATH --init\n"
 		"       mkmember --db PATH --user U --phone E164 --country CC [--channel CH]\n"
 		"                [--email ADDR] [--status active|pending|disabled]\n"
-		"                [--strength interactive|moderate|sensitive] [--replace]  < password\n",
+		"                [--strength interactive|moderate|sensitive] [--replace]\n"
+		"                [--no-password | < password]\n",
 		why);
 	return 2;
 }
@@ -111,7 +114,10 @@ static int show_member(const char *db, const char *user, bool check_password)
 	       twofa_channel_name(m.channel), twofa_member_status_name(m.status), m.email ? m.email : "-");
 	printf("created %lld\nupdated %lld\nverified %lld\n", (long long)m.created, (long long)m.updated,
 	       (long long)m.verified);
-	print_hash_scheme(m.password_hash);
+	if (m.password_hash != NULL)
+		print_hash_scheme(m.password_hash);
+	else
+		printf("hash -\n");
 	if (check_password) {
 		password = read_password();
 		if (!password) {
@@ -177,6 +183,7 @@ int main(int argc, char **argv)
 		OPT_STATUS,
 		OPT_STRENGTH,
 		OPT_REPLACE,
+		OPT_NO_PASSWORD,
 		OPT_SHOW,
 		OPT_CHECK_PASSWORD,
 		OPT_STATE_DB,
@@ -193,6 +200,7 @@ int main(int argc, char **argv)
 		{"status", required_argument, NULL, OPT_STATUS},
 		{"strength", required_argument, NULL, OPT_STRENGTH},
 		{"replace", no_argument, NULL, OPT_REPLACE},
+		{"no-password", no_argument, NULL, OPT_NO_PASSWORD},
 		{"show", required_argument, NULL, OPT_SHOW},
 		{"check-password", no_argument, NULL, OPT_CHECK_PASSWORD},
 		{"state-db", required_argument, NULL, OPT_STATE_DB},
@@ -205,7 +213,7 @@ int main(int argc, char **argv)
 	twofa_channel channel = TWOFA_CHANNEL_SMS;
 	twofa_member_status status = TWOFA_MEMBER_ACTIVE;
 	twofa_strength strength = TWOFA_STRENGTH_INTERACTIVE;
-	bool init = false, replace = false;
+	bool init = false, replace = false, no_password = false;
 	char hash[crypto_pwhash_STRBYTES];
 	twofa_member m;
 	twofa_error err;
@@ -234,6 +242,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REPLACE:
 			replace = true;
+			break;
+		case OPT_NO_PASSWORD:
+			no_password = true;
 			break;
 		case OPT_SHOW:
 			show = optarg;
@@ -284,14 +295,16 @@ int main(int argc, char **argv)
 		return usage("--phone or --country too long");
 
 	twofa_error_clear(&err);
-	password = read_password();
-	if (!password)
-		return usage("no password line on stdin");
-	if (twofa_password_hash(password, strength, hash, &err) != TWOFA_OK) {
+	if (!no_password) {
+		password = read_password();
+		if (!password)
+			return usage("no password line on stdin");
+		if (twofa_password_hash(password, strength, hash, &err) != TWOFA_OK) {
+			twofa_free_secret(password);
+			return report("hash", &err);
+		}
 		twofa_free_secret(password);
-		return report("hash", &err);
 	}
-	twofa_free_secret(password);
 
 	memset(&m, 0, sizeof(m));
 	m.user = (char *)user;
@@ -299,7 +312,7 @@ int main(int argc, char **argv)
 	memcpy(m.phone, phone, strlen(phone) + 1);
 	memcpy(m.country, country, strlen(country) + 1);
 	m.channel = channel;
-	m.password_hash = hash;
+	m.password_hash = no_password ? NULL : hash;
 	m.status = status;
 	m.created = m.updated = m.verified = time(NULL);
 	if (status == TWOFA_MEMBER_PENDING)

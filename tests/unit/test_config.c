@@ -52,7 +52,6 @@ static void render_channels(unsigned set, char *out, size_t size)
 static void render(const twofa_config *c, const char *key, char *out, size_t size)
 {
 	static const char *const approvals[] = {"auto", "manual"};
-	static const char *const stores[] = {"gdbm", "ldap"};
 	static const char *const scopes[] = {"one", "sub"};
 	static const char *const sasls[] = {"none", "external"};
 	static const char *const tlses[] = {"starttls", "ldaps", "none"};
@@ -69,7 +68,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	}
 	STRKEY(account_sid) STRKEY(auth_token) STRKEY(api_key_sid) STRKEY(api_key_secret)
 	STRKEY(verify_service_sid) STRKEY(verify_url) STRKEY(lookup_url) STRKEY(ca_file)
-	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale)
+	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale) STRKEY(rate_limit)
 	STRKEY(ldap_uri) STRKEY(ldap_write_uri) STRKEY(ldap_base) STRKEY(ldap_filter)
 	STRKEY(ldap_bind_dn) STRKEY(ldap_bind_password) STRKEY(ldap_admin_bind_dn)
 	STRKEY(ldap_admin_bind_password) STRKEY(ldap_client_cert) STRKEY(ldap_client_key)
@@ -77,7 +76,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	NUMKEY(ldap_timeout) NUMKEY(ldap_cache_max_age)
 	NUMKEY(timeout) NUMKEY(max_tries) NUMKEY(lockout_failures) NUMKEY(lockout_seconds)
 	NUMKEY(send_limit) NUMKEY(send_window) NUMKEY(grace_period)
-	else if (strcmp(key, "store") == 0) { s = stores[c->store]; number = false; }
+	else if (strcmp(key, "store") == 0) { s = c->store == TWOFA_STORE_LDAP ? "ldap" : "gdbm"; number = false; }
 	else if (strcmp(key, "ldap_scope") == 0) { s = scopes[c->ldap_scope]; number = false; }
 	else if (strcmp(key, "ldap_sasl") == 0) { s = sasls[c->ldap_sasl]; number = false; }
 	else if (strcmp(key, "ldap_tls") == 0) { s = tlses[c->ldap_tls]; number = false; }
@@ -121,6 +120,8 @@ static void test_defaults(void)
 		{"ca_file", "(null)"},
 		{"proxy", "(null)"},
 		{"locale", "(null)"},
+		{"rate_limit", "(null)"},
+		{"store", "gdbm"},
 		{"members_db", TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"},
 		{"state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"},
 		{"timeout", "10"},
@@ -135,7 +136,6 @@ static void test_defaults(void)
 		{"grace_period", "0"},
 		{"password_strength", "interactive"},
 		{"allowed_channels", "own call"},
-		{"store", "gdbm"},
 		{"ldap_uri", "(null)"},
 		{"ldap_write_uri", "(null)"},
 		{"ldap_base", "(null)"},
@@ -199,7 +199,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 42 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 43 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -300,6 +300,11 @@ static const struct kv good_values[] = {
 	{"locale", "zh-HK", NULL},
 	{"locale", "zh-Hant-HK", NULL},
 	{"locale", "", "(null)"},
+	{"rate_limit", "twofa_member", NULL},
+	{"rate_limit", "a.b-c_9", NULL},
+	{"rate_limit", "", "(null)"},
+	{"store", "ldap", NULL},
+	{"store", "gdbm", NULL},
 	{"failmode", "secure", NULL},
 	{"failmode", "safe", NULL},
 	{"max_tries", "1", NULL},
@@ -323,8 +328,6 @@ static const struct kv good_values[] = {
 	{"allowed_channels", "own,email", "own email"},
 	{"allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email"},
 	{"allowed_channels", "own own", "own"},
-	{"store", "gdbm", NULL},
-	{"store", "ldap", NULL},
 	{"ldap_uri", "ldaps://ldap1.example.com", NULL},
 	{"ldap_uri", "ldap://ldap1.example.com:389/ ldaps://10.0.0.2:636,ldapi://",
 	 "ldap://ldap1.example.com:389/,ldaps://10.0.0.2:636,ldapi://"},
@@ -458,6 +461,11 @@ static const struct kv bad_values[] = {
 	{"channel", "", NULL},
 	{"channel", "voice", NULL},
 	{"channel", "SMS", NULL},
+	{"rate_limit", "has space", NULL},
+	{"rate_limit", "quote\"d", NULL},
+	{"rate_limit", "0123456789012345678901234567890123456789012345678901234567890123x", NULL},
+	{"store", "sql", NULL},
+	{"store", "LDAP", NULL},
 	{"locale", "e", NULL},
 	{"locale", "english", NULL},
 	{"locale", "en_US", NULL},
@@ -503,8 +511,6 @@ static const struct kv bad_values[] = {
 	{"allowed_channels", "own;call", NULL},
 	{"allowed_channels", "every", NULL},
 	{"allowed_channels", "own callcallcallcallcall", NULL},
-	{"store", "LDAP", NULL},
-	{"store", "sql", NULL},
 	{"ldap_uri", "http://ldap.example.com", NULL},
 	{"ldap_uri", "ldap.example.com", NULL},
 	{"ldap_uri", ",", NULL},
