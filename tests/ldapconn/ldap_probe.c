@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* ldap_probe CONFIG [login|admin] [read|write] [COUNT|again]: loads CONFIG,
+/* ldap_probe CONFIG [login|admin] [read|write] [COUNT|again|options]: loads CONFIG,
  * runs twofa_ldap_connect (COUNT times, default once) and on success a Who
  * am I? on the connection, printing one line per call for
  * tests/ldapconn/test_ldap_conn.py:
@@ -8,6 +8,9 @@
  * MS: the call's milliseconds (connect and whoami). With "again", after the
  * first line it waits for a line on stdin and asks again on the same
  * connection (a second line: "ok MS URI WHOAMI" or "fail MS STATUS MESSAGE").
+ * With "options", a second line "options SIZELIMIT TIMELIMIT DEREF" gives
+ * those defaults of the connection's handle (what an ldaprc or LDAP*
+ * variable would set if libldap read them).
  * Exit 0 when the last call succeeded, 1 when it failed, 64 on a usage error. */
 #include "twofa_build.h"
 
@@ -60,7 +63,7 @@ static int probe_again(const twofa_config *cfg, twofa_ldap_identity who, bool wr
 	return st == TWOFA_OK ? 0 : 1;
 }
 
-static int probe(const twofa_config *cfg, twofa_ldap_identity who, bool write)
+static int probe(const twofa_config *cfg, twofa_ldap_identity who, bool write, bool show_options)
 {
 	long long start = twofa_wire_now_ms();
 	twofa_error err = {0};
@@ -69,6 +72,14 @@ static int probe(const twofa_config *cfg, twofa_ldap_identity who, bool write)
 
 	if (st == TWOFA_OK) {
 		st = whoami(l, start, &err);
+		if (st == TWOFA_OK && show_options) {
+			int size = -1, time_limit = -1, deref = -1;
+			LDAP *ld = twofa_ldap_handle(l);
+			(void)ldap_get_option(ld, LDAP_OPT_SIZELIMIT, &size);
+			(void)ldap_get_option(ld, LDAP_OPT_TIMELIMIT, &time_limit);
+			(void)ldap_get_option(ld, LDAP_OPT_DEREF, &deref);
+			printf("options %d %d %d\n", size, time_limit, deref);
+		}
 	} else {
 		printf("fail %lld %s %s\n", twofa_wire_now_ms() - start, twofa_status_name(st), err.msg);
 		fflush(stdout);
@@ -82,7 +93,7 @@ int main(int argc, char **argv)
 	twofa_config cfg;
 	twofa_error err = {0};
 	twofa_ldap_identity who = TWOFA_LDAP_LOGIN;
-	bool write = false;
+	bool write = false, show_options = false;
 	int count = 1, rc = 1;
 
 	if (argc < 2 || argc > 5) {
@@ -95,6 +106,8 @@ int main(int argc, char **argv)
 		write = strcmp(argv[3], "write") == 0;
 	if (argc > 4 && strcmp(argv[4], "again") == 0)
 		count = -1;
+	else if (argc > 4 && strcmp(argv[4], "options") == 0)
+		show_options = true;
 	else if (argc > 4)
 		count = atoi(argv[4]);
 	twofa_config_init(&cfg);
@@ -106,7 +119,7 @@ int main(int argc, char **argv)
 	if (count < 0)
 		rc = probe_again(&cfg, who, write);
 	for (int i = 0; i < count; i++)
-		rc = probe(&cfg, who, write);
+		rc = probe(&cfg, who, write, show_options);
 	twofa_config_free(&cfg);
 	return rc;
 }
