@@ -43,9 +43,10 @@ twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa
 				twofa_error *err);
 
 /* The bound libldap handle, with LDAP_OPT_TIMEOUT and LDAP_OPT_NETWORK_TIMEOUT
- * set to min(ldap_timeout, what is left of the budget); valid until
- * twofa_ldap_close. NULL once twofa_ldap_fail saw the server fail (the
- * caller closes and connects again). */
+ * set to min(ldap_timeout, what is left of the budget) by this call: call it
+ * before each operation. Valid until twofa_ldap_close. NULL once
+ * twofa_ldap_fail saw the server fail (the caller closes it; connecting
+ * again starts a new budget, so one login does it at most once). */
 LDAP *twofa_ldap_handle(twofa_ldap *l);
 
 /* The URI this connection went to, for messages. */
