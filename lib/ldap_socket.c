@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -163,10 +164,69 @@ static const char *connect_why(int e, bool *dead)
 	}
 }
 
+/* getaddrinfo with a deadline: a resolver that does not answer would
+ * otherwise cost its own timeouts (5 s x 2 tries per server by default),
+ * beyond the budget. The lookup runs in glibc's helper thread
+ * (getaddrinfo_a); one that cannot be cancelled in time still writes into
+ * its request, which is then left to it (a few hundred bytes, once per
+ * lookup that timed out). 0, or an EAI_* code (EAI_AGAIN: timed out). */
+static int resolve_before(const char *host, const char *port, long long deadline_ms, struct addrinfo **out)
+{
+	struct lookup {
+		struct gaicb cb;
+		struct addrinfo hints;
+		char host[TWOFA_LDAP_URI_MAX + 1];
+		char port[8];
+	} *r = calloc(1, sizeof(*r));
+	struct gaicb *list[1];
+	int rc;
+
+	*out = NULL;
+	if (r == NULL)
+		return EAI_MEMORY;
+	if (!twofa_strlcpy(r->host, host, sizeof(r->host)) || !twofa_strlcpy(r->port, port, sizeof(r->port))) {
+		free(r);
+		return EAI_NONAME;
+	}
+	r->hints.ai_socktype = SOCK_STREAM;
+	r->hints.ai_flags = AI_ADDRCONFIG;
+	r->cb.ar_name = r->host;
+	r->cb.ar_service = r->port;
+	r->cb.ar_request = &r->hints;
+	list[0] = &r->cb;
+	if ((rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL)) != 0) {
+		free(r);
+		return rc;
+	}
+	while ((rc = gai_error(&r->cb)) == EAI_INPROGRESS) {
+		long long left = deadline_ms - twofa_wire_now_ms();
+		struct timespec wait;
+
+		if (left <= 0)
+			break;
+		wait.tv_sec = (time_t)(left / 1000);
+		wait.tv_nsec = (long)(left % 1000) * 1000000L;
+		(void)gai_suspend((const struct gaicb *const *)list, 1, &wait);
+	}
+	if (rc == EAI_INPROGRESS) {
+		if (gai_cancel(&r->cb) == EAI_NOTCANCELED)
+			return EAI_AGAIN; /* r stays with the lookup */
+		rc = gai_error(&r->cb);
+		if (rc == EAI_CANCELED)
+			rc = EAI_AGAIN;
+	}
+	if (rc == 0)
+		*out = r->cb.ar_result;
+	else if (r->cb.ar_result != NULL)
+		freeaddrinfo(r->cb.ar_result);
+	free(r);
+	return rc;
+}
+
 int twofa_ldap_socket_connect(const char *uri, long long deadline_ms, const char **why, bool *dead)
 {
 	char host[TWOFA_LDAP_URI_MAX + 1], port[8];
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG}, *list = NULL;
+	struct addrinfo *list = NULL;
 	int fd = -1, e = ETIMEDOUT, rc;
 
 	*dead = false;
@@ -185,11 +245,11 @@ int twofa_ldap_socket_connect(const char *uri, long long deadline_ms, const char
 		*why = "bad host or port";
 		return -1;
 	}
-	/* getaddrinfo has no deadline of its own: names belong in /etc/hosts
-	 * or a local resolver; the budget still bounds what follows. */
-	rc = getaddrinfo(host, port, &hints, &list);
+	rc = resolve_before(host, port, deadline_ms, &list);
 	if (rc != 0) {
-		*why = rc == EAI_NONAME ? "no such host" : "cannot resolve the host";
+		*why = rc == EAI_NONAME	 ? "no such host"
+		       : rc == EAI_AGAIN ? "the host name did not resolve (in time)"
+					 : "cannot resolve the host";
 		return -1;
 	}
 	for (struct addrinfo *a = list; a != NULL && fd < 0; a = a->ai_next) {

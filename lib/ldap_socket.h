@@ -8,7 +8,10 @@
  * socket or not. So the TCP (or ldapi) connection is made here, with a
  * deadline, and handed to libldap (ldap_init_fd); the handshake runs with a
  * watchdog thread that shuts the socket down at the deadline, which ends
- * any read or write libldap is blocked in. */
+ * any read or write libldap is blocked in. The host name is resolved with
+ * the same deadline (getaddrinfo_a): a resolver that never answers cost
+ * 10 s per name with glibc's defaults (timeout:5 attempts:2), more than the
+ * whole budget. */
 #ifndef TWOFA_LDAP_SOCKET_H
 #define TWOFA_LDAP_SOCKET_H
 
@@ -16,9 +19,9 @@
 
 #include <ldap.h>
 
-/* Connects to uri's host and port (each address in turn; 389 or 636 by
- * default) or its ldapi:// socket before deadline_ms (twofa_wire_now_ms
- * scale). Returns a blocking, close-on-exec descriptor, or -1 with *why
+/* Resolves uri's host and connects to its port (each address in turn; 389
+ * or 636 by default), or to its ldapi:// socket, before deadline_ms
+ * (twofa_wire_now_ms scale). Returns a blocking, close-on-exec descriptor, or -1 with *why
  * ("refused", "timed out", ...: a static string) and *dead true when the
  * server refused or timed out (as opposed to, say, no address). */
 int twofa_ldap_socket_connect(const char *uri, long long deadline_ms, const char **why, bool *dead);

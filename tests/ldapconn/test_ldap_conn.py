@@ -26,10 +26,13 @@ and asks "Who am I?"; each case writes its own config. With ldap_timeout = 2
   - ldap_tls = none to the loopback, SASL EXTERNAL over ldapi:// and with a
     client certificate, the admin identity, and writes going to
     ldap_write_uri only;
-  - a connection cut after the bind is never reopened by libldap on its own.
+  - a connection cut after the bind is never reopened by libldap on its own;
+  - a resolver that never answers costs one ldap_timeout per name (glibc's
+    own: 10 s), in a private mount and network namespace.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -391,6 +394,27 @@ def main():
         rc, lines, elapsed, out = c.probe()
         t.ok(rc == 1 and lines[0][2] == "config" and "ldap_bind_password" in lines[0][3],
              "a bind DN without its password is refused before any connection", out)
+
+        # A resolver that never answers (in a private mount and network namespace: a
+        # resolv.conf of the test's own naming a silent 127.0.0.1:53): the name costs one
+        # ldap_timeout, not glibc's 5 s x 2, and the next server is tried.
+        resolv = os.path.join(top, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write("nameserver 127.0.0.1\noptions timeout:5 attempts:2\n")
+        c = Case(top, d, ["ldap://ldap.twofa-test.example", refused])
+        script = ("ip link set lo up && mount --bind %s /etc/resolv.conf && "
+                  "exec %s -c 'import socket, subprocess, sys, time; s = socket.socket(socket.AF_INET, "
+                  "socket.SOCK_DGRAM); s.bind((\"127.0.0.1\", 53)); t = time.monotonic(); "
+                  "p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, text=True, env={}); "
+                  "print(p.stdout.strip(), \"%%.2f\" %% (time.monotonic() - t))' %s %s") % (
+                      resolv, sys.executable, PROBE, c.config)
+        p = subprocess.run(["unshare", "-m", "-n", "sh", "-c", script], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=60)
+        words = p.stdout.split()
+        took = float(words[-1]) if words and re.fullmatch(r"[\d.]+", words[-1]) else 99
+        t.ok(p.returncode == 0 and words[:3] == ["fail", words[1], "unavailable"] and "in time" in p.stdout
+             and refused in p.stdout and "connection refused" in p.stdout and took < TIMEOUT + SLACK,
+             "a silent resolver costs one ldap_timeout (%.2f s), then the next server" % took, p.stdout)
     finally:
         for thing in closers:
             thing.close()
