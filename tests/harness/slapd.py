@@ -340,10 +340,8 @@ class Slapd(_Owned):
         self.ca = ca or (shared_ca() if tls else None)
         self.debug = debug or os.environ.get("TWOFA_SLAPD_DEBUG", "0")
         self.dir = tempfile.mkdtemp(prefix="twofa-slapd.", dir="/tmp")
-        self.port = port or free_port()
-        self.ldaps_port = (ldaps_port or free_port()) if tls else None
-        self.uri = "ldap://127.0.0.1:%d" % self.port
-        self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port if tls else None
+        self._given_ports = (port, ldaps_port)
+        self._pick_ports()
         self.ldapi_path = os.path.join(self.dir, "ldapi")
         self.ldapi_uri = "ldapi://" + self.ldapi_path.replace("/", "%2F")
         self.ca_file = self.ca.cert if self.ca else None
@@ -360,13 +358,31 @@ class Slapd(_Owned):
         self._own()
         self._configure()
         if start:
-            self.start()
+            self._first_start()
             if self.access and form == "ldif" and not self.syncrepl:
                 self.apply_shipped_access()
             if populate:
                 self.add_base()
                 if services:
                     self.add_services()
+
+    def _pick_ports(self):
+        port, ldaps_port = self._given_ports
+        self.port = port or free_port()
+        self.ldaps_port = (ldaps_port or free_port()) if self.tls else None
+        self.uri = "ldap://127.0.0.1:%d" % self.port
+        self.ldaps_uri = "ldaps://127.0.0.1:%d" % self.ldaps_port if self.tls else None
+
+    def _first_start(self):
+        # A port picked free can be taken before slapd binds it (by any connect of a
+        # parallel test): slapd then exits at once. Ports the caller chose stay.
+        for attempt in range(3):
+            try:
+                return self.start()
+            except RuntimeError:
+                if attempt == 2 or any(self._given_ports[:1 + self.tls]):
+                    raise
+                self._pick_ports()
 
     # ---- configuration -------------------------------------------------------------
     def password_file(self, name, password):
