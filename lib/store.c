@@ -600,7 +600,10 @@ static twofa_status walk_end(twofa_store *s, twofa_error *err)
 	return gdbm_failed(s, "walking", err);
 }
 
-twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err)
+/* The walk of twofa_store_iterate (cb) and twofa_store_keys (key_cb, which
+ * reads no value). */
+static twofa_status walk(twofa_store *s, twofa_store_cb cb, twofa_store_key_cb key_cb, void *arg,
+			 twofa_error *err)
 {
 	char key[TWOFA_STORE_KEY_MAX + 1];
 	twofa_status st;
@@ -608,7 +611,7 @@ twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, t
 
 	if ((st = check_handle(s, false, err)) != TWOFA_OK)
 		return st;
-	if (cb == NULL)
+	if (cb == NULL && key_cb == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "no callback for the store walk");
 	gdbm_clear_error(s->db);
 	k = gdbm_firstkey(s->db);
@@ -622,16 +625,20 @@ twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, t
 			free(k.dptr);
 			return twofa_fail(err, TWOFA_ESTORE, "store %s has a damaged key", s->path);
 		}
-		st = fetch(s, k, key, &value, &len, err);
-		if (st != TWOFA_OK) {
-			free(k.dptr);
-			return st == TWOFA_ENOTFOUND
-				       ? twofa_fail(err, TWOFA_ESTORE,
-						    "store %s: key '%s' has no readable value", s->path, key)
-				       : st;
+		if (key_cb != NULL) {
+			stop = key_cb(key, arg);
+		} else {
+			st = fetch(s, k, key, &value, &len, err);
+			if (st != TWOFA_OK) {
+				free(k.dptr);
+				return st == TWOFA_ENOTFOUND
+					       ? twofa_fail(err, TWOFA_ESTORE,
+							    "store %s: key '%s' has no readable value", s->path, key)
+					       : st;
+			}
+			stop = cb(key, value, len, arg);
+			free(value);
 		}
-		stop = cb(key, value, len, arg);
-		free(value);
 		if (stop) {
 			free(k.dptr);
 			return TWOFA_OK;
@@ -641,6 +648,20 @@ twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, t
 		k = next;
 	}
 	return walk_end(s, err);
+}
+
+twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err)
+{
+	if (cb == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no callback for the store walk");
+	return walk(s, cb, NULL, arg, err);
+}
+
+twofa_status twofa_store_keys(twofa_store *s, twofa_store_key_cb cb, void *arg, twofa_error *err)
+{
+	if (cb == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no callback for the store walk");
+	return walk(s, NULL, cb, arg, err);
 }
 
 twofa_status twofa_store_count(twofa_store *s, size_t *count, twofa_error *err)

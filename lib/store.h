@@ -78,6 +78,12 @@ twofa_status twofa_store_delete(twofa_store *s, const char *key, twofa_error *er
 typedef int (*twofa_store_cb)(const char *key, const char *value, size_t len, void *arg);
 twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err);
 
+/* Calls cb for every key in hash order, without reading the values (a
+ * NUL-terminated key, valid only during the call); otherwise as
+ * twofa_store_iterate. */
+typedef int (*twofa_store_key_cb)(const char *key, void *arg);
+twofa_status twofa_store_keys(twofa_store *s, twofa_store_key_cb cb, void *arg, twofa_error *err);
+
 /* Number of records. */
 twofa_status twofa_store_count(twofa_store *s, size_t *count, twofa_error *err);
 
