@@ -349,9 +349,22 @@ static twofa_status store_attach(twofa_store *s, int db_fd, int extra_flags, two
 
 	/* No fatal_func: since GDBM 1.13 a NULL one means errors are returned
 	 * (and the handle marked as needing recovery) instead of exit(). */
+	/* A reader's memory stays bounded at any store size: GDBM would map
+	 * the whole file and, by default, cache every bucket it reads, so a
+	 * walk of a million records (export, db check) grew to the size of
+	 * the file. A writer keeps GDBM's defaults (an import touches every
+	 * bucket many times). */
+	if (s->mode == TWOFA_STORE_READ)
+		flags |= GDBM_NOMMAP;
 	s->db = gdbm_fd_open(db_fd, s->path, 0, flags, NULL);
 	if (s->db == NULL)
 		return store_gdbm_failed(s, "opening", err);
+	if (s->mode == TWOFA_STORE_READ) {
+		size_t cache = STORE_READ_CACHE_BUCKETS;
+
+		if (gdbm_setopt(s->db, GDBM_SETCACHESIZE, &cache, sizeof(cache)) != 0)
+			return store_gdbm_failed(s, "sizing the cache of", err);
+	}
 	return TWOFA_OK;
 }
 

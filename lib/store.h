@@ -31,6 +31,10 @@
  * twofa_store_recover. New databases on a reflink filesystem use GDBM's
  * numsync format.
  *
+ * Memory: a READ open reads with plain reads (no mapping of the file) and
+ * caches at most a few hundred buckets, so a walk of any size (export, db
+ * check) stays in bounded memory; a WRITE open keeps GDBM's defaults.
+ *
  * Keys are non-empty C strings (stored without the NUL) of at most
  * TWOFA_STORE_KEY_MAX bytes; values are at most TWOFA_STORE_VALUE_MAX bytes. */
 #ifndef TWOFA_STORE_H

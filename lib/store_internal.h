@@ -35,6 +35,7 @@ enum open_how {
 #define SNAP_ODD_SUFFIX ".snap-odd"
 #define BACKOFF_FIRST_US 1000L
 #define BACKOFF_MAX_US 50000L
+#define STORE_READ_CACHE_BUCKETS 256 /* GDBM buckets a reader caches (each one block) */
 
 /* store.c */
 twofa_status store_lock_wait(int fd, bool exclusive, long timeout_ms, const char *shown, twofa_error *err);
