@@ -142,8 +142,9 @@ time_t cli_locked_until(const cli_login_state *st, time_t now);
 
 /* The member as a JSON object with the documented fields (user, email,
  * phone, country, channel, status, created, updated, verified, last_login,
- * failures, locked_until); with_export adds "v" and "password_hash". NULL
- * when out of memory. */
+ * failures, locked_until); with_export: the stored record itself (every
+ * field of lib/member.c's JSON, "v" and "password_hash" included) plus
+ * last_login, failures and locked_until. NULL when out of memory. */
 json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now, bool with_export);
 
 /* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */

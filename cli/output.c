@@ -73,11 +73,46 @@ time_t cli_locked_until(const cli_login_state *st, time_t now)
 	return st->locked_until != 0 && now < st->locked_until ? st->locked_until : 0;
 }
 
+/* The state list and show add to a member. */
+static void put_state(json_t *obj, const cli_login_state *st, time_t now, bool *ok)
+{
+	put(obj, "last_login", time_value(st->last_login), ok);
+	put(obj, "failures", json_integer(st->failures), ok);
+	/* A lockout that has run out is no lockout. */
+	put(obj, "locked_until", time_value(cli_locked_until(st, now)), ok);
+}
+
+/* The record exactly as lib/member.c writes it, so an import (into either
+ * store) gets back every field, those added after this code was written
+ * included. */
+static json_t *export_json(const twofa_member *m, const cli_login_state *st, time_t now)
+{
+	char *record = NULL;
+	json_t *obj = NULL;
+	bool ok = true;
+
+	if (twofa_member_encode(m, &record, NULL) == TWOFA_OK)
+		obj = json_loads(record, JSON_REJECT_DUPLICATES, NULL);
+	twofa_free_secret(record);
+	if (obj == NULL)
+		return NULL;
+	put_state(obj, st, now, &ok);
+	if (!ok) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now, bool with_export)
 {
-	json_t *obj = json_object();
-	bool ok = obj != NULL;
+	json_t *obj;
+	bool ok;
 
+	if (with_export)
+		return export_json(m, st, now);
+	obj = json_object();
+	ok = obj != NULL;
 	if (!ok)
 		return NULL;
 	put(obj, "user", json_string(m->user), &ok);
@@ -89,14 +124,7 @@ json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t
 	put(obj, "created", time_value(m->created), &ok);
 	put(obj, "updated", time_value(m->updated), &ok);
 	put(obj, "verified", time_value(m->verified), &ok);
-	put(obj, "last_login", time_value(st->last_login), &ok);
-	put(obj, "failures", json_integer(st->failures), &ok);
-	/* A lockout that has run out is no lockout. */
-	put(obj, "locked_until", time_value(cli_locked_until(st, now)), &ok);
-	if (with_export) {
-		put(obj, "password_hash", json_string(m->password_hash), &ok);
-		put(obj, "v", json_integer(TWOFA_MEMBER_VERSION), &ok);
-	}
+	put_state(obj, st, now, &ok);
 	if (!ok) {
 		json_decref(obj);
 		return NULL;
