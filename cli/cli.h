@@ -142,10 +142,15 @@ time_t cli_locked_until(const cli_login_state *st, time_t now);
 
 /* The member as a JSON object with the documented fields (user, email,
  * phone, country, channel, status, created, updated, verified, last_login,
- * failures, locked_until); with_export: the stored record itself (every
- * field of lib/member.c's JSON, "v" and "password_hash" included) plus
- * last_login, failures and locked_until. NULL when out of memory. */
-json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now, bool with_export);
+ * failures, locked_until). NULL when out of memory. */
+json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now);
+
+/* export's line (no newline): the stored record itself, as lib/member.c
+ * writes it (every field, "v" and "password_hash" included, so an import
+ * gets back all of it), with last_login, failures and locked_until added.
+ * *line is malloc'd (free it with twofa_free_secret); false when out of
+ * memory. */
+bool cli_export_line(const twofa_member *m, const struct cli_login_state *st, time_t now, char **line);
 
 /* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */
 int cli_print_json(json_t *value, bool compact);

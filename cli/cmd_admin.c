@@ -207,7 +207,7 @@ static bool list_wanted(const twofa_member *m, void *arg)
 /* One element of the --json array, indented as a whole array would be. */
 static int list_json_row(FILE *chunk, const list_out *o, const cli_member_row *row)
 {
-	json_t *obj = cli_member_json(row->member, &row->state, o->now, false);
+	json_t *obj = cli_member_json(row->member, &row->state, o->now);
 	char *text = obj != NULL ? json_dumps(obj, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	bool ok = text != NULL && fputs(o->w->rows == 0 ? "[\n  " : ",\n  ", chunk) >= 0;
 
@@ -360,7 +360,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		json_t *obj;
 
 		cli_login_state_from(&st, &summary);
-		obj = cli_member_json(&m, &summary, now, false);
+		obj = cli_member_json(&m, &summary, now);
 		if (obj != NULL && !add_state_json(obj, &st, &ctx->config, now)) {
 			json_decref(obj);
 			obj = NULL;

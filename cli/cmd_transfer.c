@@ -74,12 +74,10 @@ static int close_export(const char *path, FILE *out, int rc)
 static int export_row(FILE *chunk, const cli_member_row *row, void *arg)
 {
 	const time_t *now = arg;
-	json_t *obj = cli_member_json(row->member, &row->state, *now, true);
-	char *line = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	int rc = 0;
+	char *line = NULL;
+	int rc = cli_export_line(row->member, &row->state, *now, &line) ? 0 : cli_fail(1, "out of memory");
 
-	json_decref(obj);
-	if (line == NULL || fprintf(chunk, "%s\n", line) < 0)
+	if (rc == 0 && fprintf(chunk, "%s\n", line) < 0)
 		rc = cli_fail(1, "out of memory");
 	twofa_free_secret(line); /* it holds the password hash */
 	return rc;

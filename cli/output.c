@@ -82,37 +82,46 @@ static void put_state(json_t *obj, const cli_login_state *st, time_t now, bool *
 	put(obj, "locked_until", time_value(cli_locked_until(st, now)), ok);
 }
 
-/* The record exactly as lib/member.c writes it, so an import (into either
- * store) gets back every field, those added after this code was written
- * included. */
-static json_t *export_json(const twofa_member *m, const cli_login_state *st, time_t now)
+/* A time as a JSON value: "null" for 0, else the quoted ISO 8601 text. */
+static const char *json_time(time_t t, char buf[TWOFA_ISO8601_LEN + 2])
 {
-	char *record = NULL;
-	json_t *obj = NULL;
-	bool ok = true;
-
-	if (twofa_member_encode(m, &record, NULL) == TWOFA_OK)
-		obj = json_loads(record, JSON_REJECT_DUPLICATES, NULL);
-	twofa_free_secret(record);
-	if (obj == NULL)
-		return NULL;
-	put_state(obj, st, now, &ok);
-	if (!ok) {
-		json_decref(obj);
-		return NULL;
-	}
-	return obj;
+	if (t == 0 || !twofa_format_time(t, buf + 1))
+		return "null";
+	buf[0] = '"';
+	strcat(buf, "\"");
+	return buf;
 }
 
-json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now, bool with_export)
+bool cli_export_line(const twofa_member *m, const cli_login_state *st, time_t now, char **line)
 {
-	json_t *obj;
-	bool ok;
+	static const char format[] = "%.*s,\"last_login\":%s,\"failures\":%ld,\"locked_until\":%s}";
+	char last[TWOFA_ISO8601_LEN + 2], locked[TWOFA_ISO8601_LEN + 2];
+	const char *last_v = json_time(st->last_login, last), *locked_v = json_time(cli_locked_until(st, now), locked);
+	char *record = NULL;
+	size_t len;
+	int n;
 
-	if (with_export)
-		return export_json(m, st, now);
-	obj = json_object();
-	ok = obj != NULL;
+	*line = NULL;
+	if (twofa_member_encode(m, &record, NULL) != TWOFA_OK)
+		return false;
+	/* The record is one compact object: the state goes in before its
+	 * closing brace, so the record is never parsed again. Sized first, so
+	 * the hash is written once, into the line itself. */
+	len = strlen(record);
+	n = len >= 2 && record[len - 1] == '}'
+		    ? snprintf(NULL, 0, format, (int)(len - 1), record, last_v, st->failures, locked_v)
+		    : -1;
+	if (n > 0 && (*line = malloc((size_t)n + 1)) != NULL)
+		snprintf(*line, (size_t)n + 1, format, (int)(len - 1), record, last_v, st->failures, locked_v);
+	twofa_free_secret(record);
+	return *line != NULL;
+}
+
+json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now)
+{
+	json_t *obj = json_object();
+	bool ok = obj != NULL;
+
 	if (!ok)
 		return NULL;
 	put(obj, "user", json_string(m->user), &ok);
@@ -146,9 +155,14 @@ int cli_print_json(json_t *value, bool compact)
 
 /* ---- list and export: members a chunk at a time (see cli.h) ---- */
 
-/* Rows per chunk: enough to make the stores' opens cheap, few enough that a
- * chunk's text stays small. */
-#define CHUNK_ROWS 1024
+/* Rows per chunk: enough that the stores' opens (each reads GDBM's whole
+ * directory, a few MiB at a million members) cost little, few enough that
+ * a chunk's text stays a few MiB and a lock is held for a fraction of a
+ * second. */
+#define CHUNK_ROWS 16384
+/* export's chunks end at this much text too (its lines are long); the walk
+ * holds members.db open meanwhile, so only state.db is reopened. */
+#define CHUNK_BYTES (1024L * 1024L)
 
 typedef struct chunk {
 	cli_member_walk *w;
@@ -401,7 +415,7 @@ static int each_member(const twofa_member *m, void *arg)
 	each_walk *e = arg;
 
 	e->rc = chunk_add(&e->c, m);
-	if (e->rc == 0 && e->c.rows >= CHUNK_ROWS)
+	if (e->rc == 0 && (e->c.rows >= CHUNK_ROWS || ftell(e->c.text) >= CHUNK_BYTES))
 		e->rc = chunk_flush(&e->c);
 	return e->rc != 0;
 }
