@@ -135,7 +135,7 @@ static void test_missing(twofa_config *cfg)
 {
 	twofa_member_store *login = NULL, *admin = NULL;
 	twofa_member m;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 	size_t n = 99;
 
 	ok(twofa_member_store_open(&login, cfg, TWOFA_MEMBER_STORE_LOGIN, &err) == TWOFA_OK &&
@@ -166,7 +166,7 @@ static void test_versions(twofa_config *cfg)
 {
 	twofa_member_store *s = NULL;
 	twofa_member m, got;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 	char alice[] = "alice", bob[] = "bob";
 	size_t n = 0;
 	walked w = {0, 0};
@@ -268,7 +268,7 @@ static void test_versions(twofa_config *cfg)
 static void test_ldap_refused(twofa_config *cfg)
 {
 	twofa_member_store *s = NULL;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 
 	cfg->store = TWOFA_STORE_LDAP;
 #ifdef TWOFA_HAVE_LDAP
@@ -286,7 +286,7 @@ static void test_ldap_refused(twofa_config *cfg)
 int main(void)
 {
 	twofa_config cfg;
-	twofa_error err;
+	twofa_error err = {TWOFA_OK, ""};
 	char cmd[160];
 
 	if (geteuid() != 0) {
