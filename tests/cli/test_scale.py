@@ -10,6 +10,8 @@ import fcntl
 import json
 import os
 import random
+import re
+import signal
 import subprocess
 import tempfile
 import time
@@ -97,10 +99,11 @@ for cmd in ("list", "export"):
              % (cmd, N, grown, GROWTH_MAX_KIB))
 
 
-def state_lock_free():
-    with open(env.state_db + ".lock", "a+") as f:
+def lock_free(path, mode):
+    """True if path's lock can be taken in mode (fcntl.LOCK_EX or LOCK_SH) right now."""
+    with open(path + ".lock", "a+") as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
         fcntl.flock(f, fcntl.LOCK_UN)
@@ -113,12 +116,42 @@ for cmd in ("list", "export"):
                          stdin=subprocess.DEVNULL)
     time.sleep(1.0)
     blocked = p.poll() is None
-    free = state_lock_free()
+    free = lock_free(env.state_db, fcntl.LOCK_EX)
     p.stdout.read()
     p.wait()
     t.ok(blocked and free and p.returncode == 0,
          "%s blocked on its output holds no lock on state.db (blocked %s, lock free %s)"
          % (cmd, blocked, free))
+
+
+
+# import --replace interrupted while it holds the store: every record it wrote is put back.
+before = sorted(cli.run("export").out.splitlines())
+with open(path, "w") as f:
+    for i, name in enumerate(sorted(names)):
+        template["user"] = name
+        template["phone"] = "+1212%07d" % i
+        template["email"] = "%s.with-a-longer-address-than-before@example.org" % name
+        f.write(json.dumps(template, separators=(",", ":")) + "\n")
+p = subprocess.Popen(cli.argv(["import", "--replace", path]), stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+deadline = time.monotonic() + 60
+while p.poll() is None and lock_free(env.members_db, fcntl.LOCK_SH) and time.monotonic() < deadline:
+    time.sleep(0.001)
+# The replacing records are longer, so they take new space: the file grows once the
+# writes have begun.
+size = os.stat(env.members_db).st_size
+while p.poll() is None and os.stat(env.members_db).st_size == size and time.monotonic() < deadline:
+    time.sleep(0.001)
+p.send_signal(signal.SIGINT)
+out, err = p.communicate()
+after = sorted(cli.run("export").out.splitlines())
+undone = re.search(r"the (\d+) records written before were rolled back", err)
+t.ok(p.returncode == 1 and undone is not None,
+     "import --replace interrupted: stopped, and the %s records it had written rolled back"
+     % (undone.group(1) if undone else "?"), "rc %s: %s" % (p.returncode, err))
+t.ok(after == before, "after the rollback the store holds what it held before")
+os.unlink(path)
 
 cli.cleanup()
 sim.stop()
