@@ -247,6 +247,7 @@ int main(int argc, char **argv)
 					c->name);
 		cli_signals_install();
 		rc = c->run(&ctx, argc - i, argv + i);
+		twofa_member_store_close(ctx.members);
 		if (ctx.config_loaded)
 			twofa_config_free(&ctx.config);
 		if (fflush(stdout) != 0 && rc == EX_OK)

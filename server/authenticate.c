@@ -10,7 +10,6 @@
 #include "authenticate.h"
 #include "host.h"
 #include "decision.h"
-#include "members.h"
 #include "password.h"
 #include "pam_user.h"
 #include "scope.h"
@@ -25,6 +24,7 @@ typedef enum factor_result { FACTOR_HELD = 0, FACTOR_WRONG, FACTOR_DECIDED } fac
 typedef struct login {
 	twofa_host *host;
 	const twofa_options *opts;
+	twofa_member_store *members;
 	twofa_audit *audit;
 	twofa_decision *d;
 	const char *user;
@@ -108,7 +108,7 @@ static void upgrade_hash(login *l, const char *password)
 	sodium_memzero(hash, sizeof(hash));
 	if (fresh == NULL)
 		return;
-	if (twofa_members_update(l->opts->cfg.members_db, l->user, rehash, &fresh, &err) != TWOFA_OK)
+	if (twofa_member_store_update(l->members, l->user, rehash, &fresh, &err) != TWOFA_OK)
 		twofa_host_syslog(l->host, LOG_WARNING, "could not store the re-hashed password of %s: %s",
 				  l->audit->user, err.msg);
 	else
@@ -250,7 +250,7 @@ static void run(login *l)
 
 	if (!twofa_scope_decide(l->user, l->opts->groups, l->d))
 		return;
-	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
+	switch (twofa_member_store_load(l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
 		l->enrolled = true;
 		break;
@@ -300,8 +300,8 @@ static void run(login *l)
 	twofa_second_factor(l->host, l->opts, &l->member, l->audit, l->d);
 }
 
-void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-			twofa_decision *d)
+void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
+			twofa_audit *audit, twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *canonical = NULL;
@@ -312,6 +312,7 @@ void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, 
 	memset(&l, 0, sizeof(l));
 	l.host = host;
 	l.opts = opts;
+	l.members = members;
 	l.audit = audit;
 	l.d = d;
 	rc = twofa_host_get_user(host, &typed);

@@ -30,8 +30,9 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "member.h"
-#include "members.h"
+#include "member_store.h"
 #include "password.h"
 #include "state.h"
 #include "store.h"
@@ -86,6 +87,20 @@ static int init_store(const char *db)
 
 static char *read_password(void);
 
+/* The member store at db, as a login host opens it (cfg is freed by the
+ * caller, also after a failure). */
+static twofa_status open_members(const char *db, twofa_config *cfg, twofa_member_store **s, twofa_error *err)
+{
+	twofa_status st;
+
+	*s = NULL;
+	twofa_config_init(cfg);
+	st = twofa_config_set(cfg, "members_db", db, TWOFA_CONFIG_FROM_FILE, err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_open(s, cfg, TWOFA_MEMBER_STORE_LOGIN, err);
+	return st;
+}
+
 /* The hash's "$argon2id$v=19" part: enough to see the scheme, nothing to crack. */
 static void print_hash_scheme(const char *hash)
 {
@@ -99,13 +114,20 @@ static void print_hash_scheme(const char *hash)
 
 static int show_member(const char *db, const char *user, bool check_password)
 {
+	twofa_member_store *s = NULL;
+	twofa_config cfg;
 	twofa_member m;
 	twofa_error err;
 	twofa_status st;
 	char *password;
 
 	twofa_error_clear(&err);
-	st = twofa_members_load(db, user, &m, &err);
+	memset(&m, 0, sizeof(m));
+	st = open_members(db, &cfg, &s, &err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_load(s, user, &m, &err);
+	twofa_member_store_close(s);
+	twofa_config_free(&cfg);
 	if (st == TWOFA_ENOTFOUND)
 		return 3;
 	if (st != TWOFA_OK)
@@ -215,8 +237,11 @@ int main(int argc, char **argv)
 	twofa_strength strength = TWOFA_STRENGTH_INTERACTIVE;
 	bool init = false, replace = false, no_password = false;
 	char hash[crypto_pwhash_STRBYTES];
+	twofa_member_store *s = NULL;
+	twofa_config cfg;
 	twofa_member m;
 	twofa_error err;
+	twofa_status st;
 	char *password;
 	int opt;
 
@@ -317,7 +342,12 @@ int main(int argc, char **argv)
 	m.created = m.updated = m.verified = time(NULL);
 	if (status == TWOFA_MEMBER_PENDING)
 		m.verified = 0;
-	if (twofa_members_save(db, &m, replace, &err) != TWOFA_OK) {
+	st = open_members(db, &cfg, &s, &err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_ADD, &err);
+	twofa_member_store_close(s);
+	twofa_config_free(&cfg);
+	if (st != TWOFA_OK) {
 		sodium_memzero(hash, sizeof(hash));
 		return report("save", &err);
 	}
