@@ -52,7 +52,7 @@
 
 #include "config.h"
 #include "member.h"
-#include "members.h"
+#include "member_store.h"
 #include "password.h"
 #include "state.h"
 #include "store.h"
@@ -479,6 +479,7 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 			series *local)
 {
 	twofa_config cfg;
+	twofa_member_store *members = NULL;
 	twofa_member m;
 	twofa_state_entry st;
 	twofa_state_origin origin;
@@ -504,7 +505,9 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 	TIMED(PART_CONFIG, status, twofa_config_load(&cfg, o->config, &err));
 	if (status != TWOFA_OK)
 		die("config", err.msg);
-	TIMED(PART_MEMBERS, status, twofa_members_load(cfg.members_db, user, &m, &err));
+	if (twofa_member_store_open(&members, &cfg, TWOFA_MEMBER_STORE_LOGIN, &err) != TWOFA_OK)
+		die("member_store_open", err.msg);
+	TIMED(PART_MEMBERS, status, twofa_member_store_load(members, user, &m, &err));
 	if (status != TWOFA_OK)
 		die("members_load", err.msg);
 	TIMED(PART_STATE_READ, status, twofa_state_read(cfg.state_db, user, &st, &err));
@@ -541,6 +544,7 @@ static void parts_login(const options *o, const char *user, const char *phone, o
 #undef TIMED
 	twofa_verify_free(v);
 	twofa_member_free(&m);
+	twofa_member_store_close(members);
 	twofa_config_free(&cfg);
 	for (int i = 0; i < PART_COUNT; i++) {
 		add_ms(&parts[i], took[i]);

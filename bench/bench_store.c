@@ -18,22 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_store_common.h"
 #include "member.h"
 #include "store.h"
 #include "util.h"
 
 #define LOOKUP_SAMPLES 20000
-/* A well-formed Argon2id string: the benchmark measures the store, not hashing. */
-#define FAKE_HASH \
-	"$argon2id$v=19$m=65536,t=2,p=1$YmVuY2htYXJrc2FsdA$QmVuY2htYXJrSGFzaEJlbmNobWFya0hhc2hCZW5jaG0"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static long batch = 10000;
 static unsigned long long rng_state = 0x243f6a8885a308d3ULL;
@@ -49,21 +39,6 @@ static unsigned long long rng(void)
 static void key_of(size_t i, char buf[32])
 {
 	snprintf(buf, 32, "user%07zu", i);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
 }
 
 static void die(const char *what, const twofa_error *err)
@@ -82,12 +57,7 @@ static char **build_records(size_t n)
 
 	if (rec == NULL)
 		return NULL;
-	memset(&m, 0, sizeof(m));
-	m.password_hash = (char *)FAKE_HASH;
-	strcpy(m.country, "GB");
-	m.channel = TWOFA_CHANNEL_SMS;
-	m.status = TWOFA_MEMBER_ACTIVE;
-	m.created = m.updated = m.verified = 1764000000;
+	bench_member_init(&m);
 	for (size_t i = 0; i < n; i++) {
 		key_of(i, user);
 		m.user = user;

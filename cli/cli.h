@@ -17,7 +17,7 @@
 #include "config.h"
 #include "error.h"
 #include "member.h"
-#include "members.h"
+#include "member_store.h"
 #include "state.h"
 #include "verify.h"
 
@@ -30,6 +30,7 @@ typedef struct cli_context {
 	bool color_err;          /* the same for stderr */
 	bool config_loaded;
 	twofa_config config; /* valid once cli_load_config succeeded */
+	twofa_member_store *members; /* opened by cli_members, closed with the config */
 } cli_context;
 
 typedef struct cli_command {
@@ -141,29 +142,61 @@ time_t cli_locked_until(const cli_login_state *st, time_t now);
 
 /* The member as a JSON object with the documented fields (user, email,
  * phone, country, channel, status, created, updated, verified, last_login,
- * failures, locked_until); with_export adds "v" and "password_hash". NULL
- * when out of memory. */
-json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now, bool with_export);
+ * failures, locked_until). NULL when out of memory. */
+json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now);
+
+/* export's line (no newline): the stored record itself, as lib/member.c
+ * writes it (every field, "v" and "password_hash" included, so an import
+ * gets back all of it), with last_login, failures and locked_until added.
+ * *line is malloc'd (free it with twofa_free_secret); false when out of
+ * memory. */
+bool cli_export_line(const twofa_member *m, const struct cli_login_state *st, time_t now, char **line);
 
 /* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */
 int cli_print_json(json_t *value, bool compact);
 
-/* Reads every member of members.db (sorted by user) and, when state_db is not
- * NULL, their state. A missing members.db gives no members. A damaged record
- * is reported on stderr and counted in *damaged. */
+/* What list and export read: members and their login state, a chunk at a
+ * time. The records of a chunk and their state are read into memory under
+ * the stores' locks, which are let go before the chunk goes to out, so
+ * output that blocks (a pager, a slow pipe) never holds the lock on state.db
+ * that every login waits for. Memory stays bounded at any number of members. */
 typedef struct cli_member_row {
-	twofa_member member;
+	const twofa_member *member;
 	cli_login_state state;
 } cli_member_row;
-twofa_status cli_members_all(const char *members_db, const char *state_db, cli_member_row **rows,
-			     size_t *count, size_t *damaged, twofa_error *err);
-void cli_members_free(cli_member_row *rows, size_t count);
 
-/* cli_load_config, then cli_members_all on the configured stores: 0, or the
- * exit code after the error was printed. */
-int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, size_t *damaged);
+/* Formats one row onto chunk (a memory stream). 0, or an exit code after a
+ * message, which ends the walk. */
+typedef int (*cli_row_format)(FILE *chunk, const cli_member_row *row, void *arg);
+
+typedef struct cli_member_walk {
+	cli_row_format format;
+	void *arg;
+	FILE *out;
+	size_t rows;    /* rows formatted */
+	size_t damaged; /* records that do not decode (a warning each) */
+	size_t longest; /* cli_walk_sorted: the longest name, before the first row */
+} cli_member_walk;
+
+/* Every member sorted by user (only the names are sorted and held; each
+ * record is read after), with filter (NULL: all) choosing the rows. 0 or
+ * an exit code after a message. */
+typedef bool (*cli_member_filter)(const twofa_member *m, void *arg);
+int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk *w);
+
+/* Every member in the store's own order (one record at a time). 0 or an
+ * exit code after a message. */
+int cli_walk_all(cli_context *ctx, cli_member_walk *w);
 
 /* member_access.c --------------------------------------------------------- */
+
+/* The member store twofa.conf names (cli_load_config first), opened on the
+ * first use. 0 or an exit code after a message. */
+int cli_members(cli_context *ctx, twofa_member_store **out);
+
+/* 0 when store = gdbm; otherwise 64 after saying that what (a command on
+ * members.db's file: db backup, db recover) is for GDBM only. */
+int cli_require_gdbm(const cli_context *ctx, const char *what);
 
 /* Loads user's record. 0, or 65 when not enrolled (also when there is no
  * member store yet), or the store's exit code, after a message. */

@@ -125,6 +125,7 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 	char shown[TWOFA_PHONE_MASK_SIZE];
 	const char *user = NULL;
 	bool yes = false, unused = false;
+	twofa_member_store *members = NULL;
 	twofa_member m;
 	twofa_error err;
 	int rc;
@@ -146,8 +147,10 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : 1,
 					"not confirmed; nothing was removed");
 	}
+	if ((rc = cli_members(ctx, &members)) != 0)
+		return rc;
 	twofa_error_clear(&err);
-	if (twofa_members_remove(ctx->config.members_db, user, &err) != TWOFA_OK)
+	if (twofa_member_store_remove(members, user, &err) != TWOFA_OK)
 		return err.status == TWOFA_ENOTFOUND ? cli_fail(EX_DATAERR, "%s is not enrolled", user)
 						     : cli_fail_status(&err);
 	if (twofa_state_forget(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
@@ -185,33 +188,61 @@ static cli_color_id status_color(twofa_member_status s)
 	return s == TWOFA_MEMBER_ACTIVE ? CLI_GREEN : s == TWOFA_MEMBER_PENDING ? CLI_YELLOW : CLI_RED;
 }
 
-static void print_table(const cli_context *ctx, const cli_member_row *rows, size_t count, time_t now)
+typedef struct list_out {
+	const cli_context *ctx;
+	cli_member_walk *w;
+	bool json;
+	bool filter;
+	twofa_member_status want;
+	time_t now;
+} list_out;
+
+static bool list_wanted(const twofa_member *m, void *arg)
 {
-	size_t width = strlen("USER");
+	const list_out *o = arg;
 
-	for (size_t i = 0; i < count; i++) {
-		size_t w = strlen(rows[i].member.user);
-		if (w > width)
-			width = w;
-	}
-	if (width > 32)
-		width = 32;
-	printf("%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n", cli_color(ctx->color, CLI_BOLD),
-	       (int)width, "USER", "PHONE", "CC", "CHANNEL", "STATUS", "LAST LOGIN", "FAILURES",
-	       "LOCKED UNTIL", cli_color(ctx->color, CLI_RESET));
-	for (size_t i = 0; i < count; i++) {
-		const twofa_member *m = &rows[i].member;
-		const cli_login_state *st = &rows[i].state;
-		char shown[TWOFA_PHONE_MASK_SIZE];
-		char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN];
+	return !o->filter || m->status == o->want;
+}
 
-		twofa_phone_mask(m->phone, shown, sizeof(shown));
-		printf("%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", (int)width, m->user, shown,
-		       m->country, twofa_channel_name(m->channel),
-		       cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
-		       cli_color(ctx->color, CLI_RESET), cli_time_text(st->last_login, last), st->failures,
-		       cli_time_text(cli_locked_until(st, now), locked));
-	}
+/* One element of the --json array, indented as a whole array would be. */
+static int list_json_row(FILE *chunk, const list_out *o, const cli_member_row *row)
+{
+	json_t *obj = cli_member_json(row->member, &row->state, o->now);
+	char *text = obj != NULL ? json_dumps(obj, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
+	bool ok = text != NULL && fputs(o->w->rows == 0 ? "[\n  " : ",\n  ", chunk) >= 0;
+
+	json_decref(obj);
+	for (const char *p = text; ok && *p != '\0'; p++)
+		ok = putc(*p, chunk) != EOF && (*p != '\n' || fputs("  ", chunk) >= 0);
+	free(text);
+	return ok ? 0 : cli_fail(1, "out of memory");
+}
+
+static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
+{
+	const list_out *o = arg;
+	const cli_context *ctx = o->ctx;
+	const twofa_member *m = row->member;
+	const cli_login_state *st = &row->state;
+	char shown[TWOFA_PHONE_MASK_SIZE];
+	char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN];
+	/* The longest name of all (the walk knows it before the first row). */
+	int width = (int)(o->w->longest < 4 ? 4 : o->w->longest > 32 ? 32 : o->w->longest);
+
+	if (o->json)
+		return list_json_row(chunk, o, row);
+	if (o->w->rows == 0)
+		fprintf(chunk, "%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n",
+			cli_color(ctx->color, CLI_BOLD), width, "USER", "PHONE", "CC", "CHANNEL", "STATUS",
+			"LAST LOGIN", "FAILURES", "LOCKED UNTIL", cli_color(ctx->color, CLI_RESET));
+	twofa_phone_mask(m->phone, shown, sizeof(shown));
+	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", width, m->user, shown,
+		    m->country, twofa_channel_name(m->channel), cli_color(ctx->color, status_color(m->status)),
+		    twofa_member_status_name(m->status), cli_color(ctx->color, CLI_RESET),
+		    cli_time_text(st->last_login, last), st->failures,
+		    cli_time_text(cli_locked_until(st, o->now), locked)) < 0)
+		return cli_fail(1, "out of memory");
+	return 0;
 }
 
 int cmd_list(cli_context *ctx, int argc, char **argv)
@@ -221,62 +252,35 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 		{"status", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
-	twofa_member_status want = TWOFA_MEMBER_ACTIVE;
-	bool json = false, filter = false;
-	cli_member_row *rows = NULL;
-	size_t count = 0, damaged = 0, kept = 0;
-	time_t now = time(NULL);
-	json_t *array = NULL;
+	cli_member_walk w = {.format = list_row, .out = stdout};
+	list_out o = {.ctx = ctx, .w = &w, .want = TWOFA_MEMBER_ACTIVE, .now = time(NULL)};
 	int opt, rc = EX_OK;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
 		if (opt == 'j') {
-			json = true;
+			o.json = true;
 		} else if (opt == 's') {
-			if (!twofa_member_status_parse(optarg, &want))
+			if (!twofa_member_status_parse(optarg, &o.want))
 				return cli_usage_error("list",
 						       "list: --status must be active, pending or disabled");
-			filter = true;
+			o.filter = true;
 		} else {
 			return cli_usage_error("list", "list: unknown option or missing value");
 		}
 	}
 	if (optind != argc)
 		return cli_usage_error("list", "list takes no arguments");
-	if ((rc = cli_load_members(ctx, &rows, &count, &damaged)) != 0)
-		return rc;
-	/* Keep the rows the filter wants at the front. */
-	for (size_t i = 0; i < count; i++) {
-		if (filter && rows[i].member.status != want) {
-			twofa_member_free(&rows[i].member);
-			continue;
-		}
-		if (kept != i)
-			rows[kept] = rows[i];
-		kept++;
-	}
-	if (json) {
-		array = json_array();
-		for (size_t i = 0; array != NULL && i < kept; i++) {
-			json_t *obj = cli_member_json(&rows[i].member, &rows[i].state, now, false);
-			if (obj == NULL || json_array_append_new(array, obj) != 0) {
-				json_decref(array);
-				array = NULL;
-			}
-		}
-		rc = array != NULL ? cli_print_json(array, false) : cli_fail(1, "out of memory");
-		json_decref(array);
-	} else if (kept > 0) {
-		print_table(ctx, rows, kept, now);
-	} else {
-		cli_note("no members%s%s", filter ? " with status " : "",
-			 filter ? twofa_member_status_name(want) : "");
-	}
-	cli_members_free(rows, kept);
-	if (rc == EX_OK && damaged > 0)
+	w.arg = &o;
+	rc = cli_walk_sorted(ctx, list_wanted, &w);
+	if (rc == EX_OK && o.json)
+		rc = fputs(w.rows > 0 ? "\n]\n" : "[]\n", stdout) >= 0 ? EX_OK : cli_fail(1, "cannot write");
+	else if (rc == EX_OK && w.rows == 0)
+		cli_note("no members%s%s", o.filter ? " with status " : "",
+			 o.filter ? twofa_member_status_name(o.want) : "");
+	if (rc == EX_OK && w.damaged > 0)
 		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s left out; run 'twofa-enroll db check'",
-			      damaged, damaged == 1 ? "" : "s");
+			      w.damaged, w.damaged == 1 ? "" : "s");
 	return rc;
 }
 
@@ -356,7 +360,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		json_t *obj;
 
 		cli_login_state_from(&st, &summary);
-		obj = cli_member_json(&m, &summary, now, false);
+		obj = cli_member_json(&m, &summary, now);
 		if (obj != NULL && !add_state_json(obj, &st, &ctx->config, now)) {
 			json_decref(obj);
 			obj = NULL;

@@ -33,6 +33,24 @@ static int check_store(const char *label, const char *path)
 	return 0;
 }
 
+/* A member store that is not a file here: reached and counted. */
+static int check_member_store(cli_context *ctx)
+{
+	twofa_member_store *s;
+	twofa_error err;
+	size_t count = 0;
+	int rc;
+
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (twofa_member_store_count(s, &count, &err) != TWOFA_OK)
+		return cli_fail(twofa_status_exit_code(err.status), "members %s: %s",
+				twofa_member_store_describe(s), err.msg);
+	printf("ok  members %s: %zu member%s\n", twofa_member_store_describe(s), count, count == 1 ? "" : "s");
+	return 0;
+}
+
 int cmd_check_config(cli_context *ctx, int argc, char **argv)
 {
 	twofa_verify_details details;
@@ -53,7 +71,8 @@ int cmd_check_config(cli_context *ctx, int argc, char **argv)
 		return cli_fail(EX_CONFIG, "%s: %s", ctx->config_path, err.msg);
 	printf("ok  credentials present (%s)\n",
 	       ctx->config.api_key_sid != NULL ? "API key" : "Account SID and Auth Token");
-	if ((rc = check_store("members", ctx->config.members_db)) != 0 ||
+	if ((rc = ctx->config.store == TWOFA_STORE_GDBM ? check_store("members", ctx->config.members_db)
+							: check_member_store(ctx)) != 0 ||
 	    (rc = check_store("state", ctx->config.state_db)) != 0)
 		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* db check, db backup FILE, db recover [members|state]: integrity of the
  * stores, a consistent copy, and GDBM's recovery with a report of what was
- * kept. */
+ * kept. These work on the GDBM files themselves (the one place in the CLI
+ * besides check-config that opens members.db); with store = ldap, db check
+ * reads the members through the member store and the others refuse. */
 #include "twofa_build.h"
 
 #include <errno.h>
@@ -87,9 +89,58 @@ static int check_one(const char *label, const char *path, twofa_store_validator 
 			recover_arg);
 }
 
+/* A directory has no file to walk: every member is read through the
+ * member store and must decode. */
+typedef struct member_count {
+	size_t good, bad;
+	char first[256];
+} member_count;
+
+static int count_good(const twofa_member *m, void *arg)
+{
+	(void)m;
+	((member_count *)arg)->good++;
+	return 0;
+}
+
+static int count_bad(const char *key, const char *why, void *arg)
+{
+	member_count *c = arg;
+
+	if (c->bad++ == 0) {
+		snprintf(c->first, sizeof(c->first), "'%s': %s", key, why);
+		twofa_sanitize(c->first);
+	}
+	return 0;
+}
+
+static int check_members_walk(cli_context *ctx)
+{
+	member_count c = {0};
+	twofa_member_store *s;
+	twofa_error err;
+	int rc;
+
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (twofa_member_store_each(s, count_good, count_bad, &c, &err) != TWOFA_OK)
+		return cli_fail(twofa_status_exit_code(err.status), "members %s: %s",
+				twofa_member_store_describe(s), err.msg);
+	if (c.bad > 0)
+		return cli_fail(EX_CANTCREAT, "members %s: %zu good record%s, %zu that do not decode; first: %s",
+				twofa_member_store_describe(s), c.good, c.good == 1 ? "" : "s", c.bad, c.first);
+	printf("members %s: %zu record%s, all good\n", twofa_member_store_describe(s), c.good,
+	       c.good == 1 ? "" : "s");
+	return 0;
+}
+
 static int db_check(cli_context *ctx)
 {
-	int rc_members = check_one("members", ctx->config.members_db, valid_member, "members", false);
+	/* GDBM: the file itself, bucket by bucket (GDBM_XVERIFY). */
+	int rc_members = ctx->config.store == TWOFA_STORE_GDBM
+				 ? check_one("members", ctx->config.members_db, valid_member, "members", false)
+				 : check_members_walk(ctx);
 	int rc_state = check_one("state", ctx->config.state_db, valid_state, "state", true);
 
 	return rc_members != 0 ? rc_members : rc_state;
@@ -325,7 +376,7 @@ int cmd_db(cli_context *ctx, int argc, char **argv)
 	if (strcmp(argv[1], "backup") == 0) {
 		if (argc != 3 || argv[2][0] == '\0' || argv[2][0] == '-')
 			return cli_usage_error("db", "db backup needs one FILE");
-		if ((rc = cli_load_config(ctx)) != 0)
+		if ((rc = cli_load_config(ctx)) != 0 || (rc = cli_require_gdbm(ctx, "db backup")) != 0)
 			return rc;
 		return db_backup(ctx, argv[2]);
 	}
@@ -335,6 +386,9 @@ int cmd_db(cli_context *ctx, int argc, char **argv)
 		if (argc > 3 || (strcmp(which, "members") != 0 && strcmp(which, "state") != 0))
 			return cli_usage_error("db", "db recover takes 'members' (the default) or 'state'");
 		if ((rc = cli_load_config(ctx)) != 0)
+			return rc;
+		/* state.db is on this host whatever the store. */
+		if (strcmp(which, "members") == 0 && (rc = cli_require_gdbm(ctx, "db recover members")) != 0)
 			return rc;
 		return db_recover(ctx, which);
 	}

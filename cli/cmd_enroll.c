@@ -134,6 +134,7 @@ static int add(cli_context *ctx, const enroll_args *args)
 	char hash[crypto_pwhash_STRBYTES];
 	char e164[TWOFA_E164_SIZE];
 	twofa_verify *v = NULL;
+	twofa_member_store *members = NULL;
 	twofa_member m;
 	cli_destination d;
 	twofa_error err;
@@ -181,7 +182,8 @@ static int add(cli_context *ctx, const enroll_args *args)
 		now = time(NULL);
 		m.password_hash = hash;
 		m.created = m.updated = m.verified = now;
-		if (twofa_members_save(ctx->config.members_db, &m, false, &err) != TWOFA_OK)
+		rc = cli_members(ctx, &members);
+		if (rc == 0 && twofa_member_store_put(members, &m, TWOFA_MEMBER_PUT_ADD, &err) != TWOFA_OK)
 			rc = err.status == TWOFA_EEXIST
 				     ? cli_fail(EX_DATAERR,
 						"%s was enrolled by someone else meanwhile; nothing was stored",
@@ -367,6 +369,8 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 		channel = m.channel;
 	if (channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
 		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
+	else if (channel != TWOFA_CHANNEL_EMAIL && m.phone[0] == '\0')
+		rc = cli_fail(EX_DATAERR, "%s has no phone number: codes go by email only", m.user);
 	if (rc == 0)
 		rc = cli_verify_new(ctx, &v);
 	if (rc == 0) {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* export and import: members as JSON lines, for backup and migration.
+ * Export walks the store one record at a time (bounded memory at any size).
  * Import checks every line before it writes anything, then writes all
- * records in one exclusive open of the store. GDBM has no transactions: if
- * a write fails half-way, the records written so far are put back as they
- * were (old value restored or new key deleted) under the same lock. */
+ * records in one batch of the member store (for GDBM one exclusive open).
+ * Neither backend has transactions: if a write fails half-way, the records
+ * written so far are put back as they were (old record restored or new one
+ * removed), for GDBM under the same lock. */
 #include "twofa_build.h"
 
 #include <errno.h>
@@ -17,7 +19,6 @@
 
 #include "cli.h"
 #include "import_reader.h"
-#include "store.h"
 #include "util.h"
 
 /* The export holds password hashes. --output FILE is created 0600 (never
@@ -70,6 +71,18 @@ static int close_export(const char *path, FILE *out, int rc)
 	return rc;
 }
 
+static int export_row(FILE *chunk, const cli_member_row *row, void *arg)
+{
+	const time_t *now = arg;
+	char *line = NULL;
+	int rc = cli_export_line(row->member, &row->state, *now, &line) ? 0 : cli_fail(1, "out of memory");
+
+	if (rc == 0 && fprintf(chunk, "%s\n", line) < 0)
+		rc = cli_fail(1, "out of memory");
+	twofa_free_secret(line); /* it holds the password hash */
+	return rc;
+}
+
 int cmd_export(cli_context *ctx, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -77,10 +90,9 @@ int cmd_export(cli_context *ctx, int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
-	cli_member_row *rows = NULL;
-	size_t count = 0, damaged = 0;
 	time_t now = time(NULL);
-	FILE *out = NULL;
+	cli_member_walk w = {.format = export_row, .arg = &now};
+	twofa_member_store *members;
 	int rc = EX_OK, opt;
 
 	optind = 0;
@@ -91,111 +103,128 @@ int cmd_export(cli_context *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("export", "export takes no arguments but --output FILE");
-	if ((rc = cli_load_members(ctx, &rows, &count, &damaged)) != 0)
+	/* The store must open before the file is made. */
+	if ((rc = cli_members(ctx, &members)) != 0 || (rc = open_export(path, &w.out)) != 0)
 		return rc;
-	if ((rc = open_export(path, &out)) != 0) {
-		cli_members_free(rows, count);
-		return rc;
-	}
-	for (size_t i = 0; i < count && rc == EX_OK; i++) {
-		json_t *obj = cli_member_json(&rows[i].member, &rows[i].state, now, true);
-		char *line = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-
-		json_decref(obj);
-		if (line == NULL)
-			rc = cli_fail(1, "out of memory");
-		else if (fprintf(out, "%s\n", line) < 0)
-			rc = cli_fail(1, "cannot write the export: %s", strerror(errno));
-		twofa_free_secret(line); /* it holds the password hash */
-	}
-	cli_members_free(rows, count);
-	rc = close_export(path, out, rc);
-	if (rc == EX_OK && damaged > 0)
+	/* One record at a time, in the store's order: memory stays bounded. */
+	rc = cli_walk_all(ctx, &w);
+	rc = close_export(path, w.out, rc);
+	if (rc == EX_OK && w.damaged > 0)
 		rc = cli_fail(EX_CANTCREAT, "%zu damaged record%s not exported; run 'twofa-enroll db check'",
-			      damaged, damaged == 1 ? "" : "s");
+			      w.damaged, w.damaged == 1 ? "" : "s");
 	return rc;
 }
 
 /* Puts back what the first n records of set overwrote or added. */
-static bool roll_back(twofa_store *s, cli_import_set *set, size_t n)
+static bool roll_back(twofa_member_store *s, cli_import_set *set, size_t n)
 {
 	bool ok = true;
 
 	for (size_t i = 0; i < n; i++) {
 		cli_import_record *r = &set->recs[i];
-		twofa_status st = r->previous != NULL ? twofa_store_put(s, r->user, r->previous,
-									r->previous_len, true, NULL)
-						      : twofa_store_delete(s, r->user, NULL);
+		twofa_member old;
+		twofa_status st;
+
+		if (r->previous == NULL) {
+			st = twofa_member_store_remove(s, r->user, NULL);
+		} else {
+			st = twofa_member_decode(r->previous, r->previous_len, &old, NULL);
+			if (st == TWOFA_OK)
+				st = twofa_member_store_put(s, &old, TWOFA_MEMBER_PUT_REPLACE, NULL);
+			twofa_member_free(&old);
+		}
 		if (st != TWOFA_OK)
 			ok = false;
 	}
 	return ok;
 }
 
-/* Writes every record under one exclusive lock. 0 or an exit code. */
-static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bool replace, size_t *replaced)
+/* Checks every name before anything is written, so a refusal writes
+ * nothing; with --replace keeps what each record overwrites, for a
+ * rollback. 0 or an exit code. */
+static int check_all(twofa_member_store *s, const char *name, cli_import_set *set, bool replace,
+		     size_t *replaced)
 {
-	twofa_store *s = NULL;
 	twofa_error err;
-	twofa_status st;
-	size_t i;
 
 	*replaced = 0;
-	twofa_error_clear(&err);
-	st = twofa_store_open(&s, ctx->config.members_db, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS,
-			      &err);
-	if (st != TWOFA_OK)
-		return cli_fail(twofa_status_exit_code(st), "%s; nothing was imported", err.msg);
-	/* First every key, so a refusal writes nothing; with --replace keep
-	 * the old values for a rollback. */
-	for (i = 0; i < set->count; i++) {
+	for (size_t i = 0; i < set->count; i++) {
 		cli_import_record *r = &set->recs[i];
+		twofa_member old;
+		twofa_status st;
 
-		if (replace)
-			st = twofa_store_get(s, r->user, &r->previous, &r->previous_len, &err);
-		else
-			st = twofa_store_exists(s, r->user, &err);
-		if (st == TWOFA_ENOTFOUND) {
-			r->previous = NULL;
+		twofa_error_clear(&err);
+		st = twofa_member_store_load(s, r->user, &old, &err);
+		r->previous = NULL;
+		if (st == TWOFA_OK && replace) {
+			st = twofa_member_encode(&old, &r->previous, &err);
+			r->previous_len = r->previous != NULL ? strlen(r->previous) : 0;
+		}
+		twofa_member_free(&old);
+		if (st == TWOFA_ENOTFOUND)
 			continue;
-		}
-		if (st != TWOFA_OK) {
-			(void)twofa_store_close(s, NULL);
+		if (st != TWOFA_OK)
 			return cli_fail(twofa_status_exit_code(st), "%s; nothing was imported", err.msg);
-		}
-		if (!replace) {
-			(void)twofa_store_close(s, NULL);
+		if (!replace)
 			return cli_fail(EX_DATAERR,
 					"%s:%lu: %s is already enrolled (use --replace to overwrite); nothing was imported",
 					name, r->line, r->user);
-		}
 		(*replaced)++;
+	}
+	return 0;
+}
+
+/* Writes every record in one batch (GDBM: one exclusive lock), each with
+ * its own version. 0 or an exit code. */
+static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bool replace, size_t *replaced)
+{
+	twofa_member_store *s;
+	twofa_error err;
+	twofa_status st = TWOFA_OK;
+	size_t i;
+	int rc;
+
+	*replaced = 0;
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_WRITE, &err) != TWOFA_OK)
+		return cli_fail(twofa_status_exit_code(err.status), "%s; nothing was imported", err.msg);
+	if ((rc = check_all(s, name, set, replace, replaced)) != 0) {
+		(void)twofa_member_store_batch_end(s, NULL);
+		return rc;
 	}
 	for (i = 0; i < set->count; i++) {
 		cli_import_record *r = &set->recs[i];
+		twofa_member m;
 
 		if (cli_interrupted) {
 			st = twofa_fail(&err, TWOFA_ESYS, "interrupted");
 			break;
 		}
-		st = twofa_store_put(s, r->user, r->json, strlen(r->json), replace, &err);
+		st = twofa_member_decode(r->json, strlen(r->json), &m, &err);
+		/* Checked absent above when not replacing: REPLACE keeps the
+		 * record's version. */
+		if (st == TWOFA_OK)
+			st = twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_REPLACE, &err);
+		twofa_member_free(&m);
 		if (st != TWOFA_OK)
 			break;
 	}
 	if (st != TWOFA_OK) {
 		bool undone = roll_back(s, set, i);
-		twofa_status closed = twofa_store_close(s, NULL);
+		twofa_status closed = twofa_member_store_batch_end(s, NULL);
 
 		if (undone && closed == TWOFA_OK)
 			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : twofa_status_exit_code(st),
 					"import stopped at %s:%lu (%s); the %zu records written before were rolled back",
 					name, set->recs[i].line, err.msg, i);
 		return cli_fail(EX_CANTCREAT,
-				"import stopped at %s:%lu (%s) and the rollback failed: members.db may hold part of "
+				"import stopped at %s:%lu (%s) and the rollback failed: the member store may hold part of "
 				"the import; restore it from a backup (twofa-enroll db backup) or fix and re-run with --replace",
 				name, set->recs[i].line, err.msg);
 	}
-	if (twofa_store_close(s, &err) != TWOFA_OK)
+	if (twofa_member_store_batch_end(s, &err) != TWOFA_OK)
 		return cli_fail(EX_CANTCREAT, "%s: the imported records may not all be on disk", err.msg);
 	return 0;
 }

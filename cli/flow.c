@@ -229,6 +229,10 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 				continue;
 			}
 			/* call / sms go to the phone even when the first code went by email. */
+			if (ch != d->channel && phone[0] == '\0') {
+				cli_warn("no phone number is enrolled: codes go by email only");
+				continue;
+			}
 			if (ch != d->channel)
 				cli_destination_set(d, phone, NULL, ch);
 			if ((rc = send_code(v, d, true, &soft)) != 0) {

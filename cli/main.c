@@ -50,7 +50,8 @@ const cli_command cli_commands[] = {
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
 	{"export", cmd_export, "export [--output FILE]",
 	 "print every member as JSON lines, password hashes included", true,
-	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\".\n"
+	 "One object per line: the fields of 'show --json' plus \"v\" and \"password_hash\", then\n"
+	 "the record's later fields that are set (\"recovery\", \"version\", ...).\n"
 	 "The output holds password hashes: keep it as safe as members.db.\n"
 	 "  --output FILE   write to the new FILE, created with mode 0600\n"},
 	{"import", cmd_import, "import [--replace] FILE|-", "add members from an export (all or nothing)",
@@ -246,6 +247,7 @@ int main(int argc, char **argv)
 					c->name);
 		cli_signals_install();
 		rc = c->run(&ctx, argc - i, argv + i);
+		twofa_member_store_close(ctx.members);
 		if (ctx.config_loaded)
 			twofa_config_free(&ctx.config);
 		if (fflush(stdout) != 0 && rc == EX_OK)

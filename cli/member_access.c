@@ -1,21 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Reading and changing one member for the commands, with the messages and
- * exit codes the CLI promises ("alice is not enrolled": 65). */
+/* Reading and changing one member for the commands, through the member
+ * store, with the messages and exit codes the CLI promises ("alice is not
+ * enrolled": 65). */
 #include "twofa_build.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
-#include "store.h"
 #include "util.h"
-
-/* True when the member store file does not exist (nobody enrolled yet). */
-static bool store_missing(const char *db)
-{
-	return access(db, F_OK) != 0 && errno == ENOENT;
-}
 
 static const char *shown_user(const char *user, char *buf, size_t size)
 {
@@ -24,20 +16,52 @@ static const char *shown_user(const char *user, char *buf, size_t size)
 	return buf;
 }
 
-int cli_load_member(cli_context *ctx, const char *user, twofa_member *m)
+int cli_members(cli_context *ctx, twofa_member_store **out)
+{
+	twofa_error err;
+	int rc = cli_load_config(ctx);
+
+	*out = NULL;
+	if (rc != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (ctx->members == NULL &&
+	    twofa_member_store_open(&ctx->members, &ctx->config, TWOFA_MEMBER_STORE_ADMIN, &err) != TWOFA_OK)
+		return cli_fail_status(&err);
+	*out = ctx->members;
+	return 0;
+}
+
+int cli_require_gdbm(const cli_context *ctx, const char *what)
+{
+	if (ctx->config.store == TWOFA_STORE_GDBM)
+		return 0;
+	return cli_fail(EX_USAGE, "%s works on members.db and is for store = gdbm only; %s uses store = ldap",
+			what, ctx->config_path);
+}
+
+/* The message for a member the store does not have. */
+static int not_enrolled(const char *user)
 {
 	char shown[TWOFA_USER_NAME_MAX + 1];
+
+	return cli_fail(EX_DATAERR, "%s is not enrolled", shown_user(user, shown, sizeof(shown)));
+}
+
+int cli_load_member(cli_context *ctx, const char *user, twofa_member *m)
+{
+	twofa_member_store *s;
 	twofa_error err;
 	twofa_status st;
+	int rc;
 
 	memset(m, 0, sizeof(*m));
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
 	twofa_error_clear(&err);
-	if (store_missing(ctx->config.members_db))
-		return cli_fail(EX_DATAERR, "%s is not enrolled (there is no member store %s yet)",
-				shown_user(user, shown, sizeof(shown)), ctx->config.members_db);
-	st = twofa_members_load(ctx->config.members_db, user, m, &err);
+	st = twofa_member_store_load(s, user, m, &err);
 	if (st == TWOFA_ENOTFOUND)
-		return cli_fail(EX_DATAERR, "%s is not enrolled", shown_user(user, shown, sizeof(shown)));
+		return not_enrolled(user);
 	if (st != TWOFA_OK)
 		return cli_fail_status(&err);
 	return 0;
@@ -46,18 +70,17 @@ int cli_load_member(cli_context *ctx, const char *user, twofa_member *m)
 int cli_refuse_enrolled(cli_context *ctx, const char *user)
 {
 	char shown[TWOFA_USER_NAME_MAX + 1];
-	twofa_store *s = NULL;
+	twofa_member_store *s;
+	twofa_member m;
 	twofa_error err;
 	twofa_status st;
+	int rc;
 
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
 	twofa_error_clear(&err);
-	st = twofa_store_open(&s, ctx->config.members_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
-	if (st == TWOFA_ENOTFOUND)
-		return 0;
-	if (st != TWOFA_OK)
-		return cli_fail_status(&err);
-	st = twofa_store_exists(s, user, &err);
-	(void)twofa_store_close(s, NULL);
+	st = twofa_member_store_load(s, user, &m, &err);
+	twofa_member_free(&m);
 	if (st == TWOFA_OK)
 		return cli_fail(EX_DATAERR,
 				"%s is already enrolled (see 'twofa-enroll show', 'phone', 'passwd')",
@@ -69,18 +92,20 @@ int cli_refuse_enrolled(cli_context *ctx, const char *user)
 
 int cli_update_member(cli_context *ctx, const char *user, twofa_member_change change, void *arg)
 {
-	char shown[TWOFA_USER_NAME_MAX + 1];
+	twofa_member_store *s;
 	twofa_error err;
 	twofa_status st;
+	int rc;
 
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
 	twofa_error_clear(&err);
-	/* A WRITE open would create an empty store: say "not enrolled" instead. */
-	if (store_missing(ctx->config.members_db))
-		return cli_fail(EX_DATAERR, "%s is not enrolled (there is no member store %s yet)",
-				shown_user(user, shown, sizeof(shown)), ctx->config.members_db);
-	st = twofa_members_update(ctx->config.members_db, user, change, arg, &err);
+	st = twofa_member_store_update(s, user, change, arg, &err);
 	if (st == TWOFA_ENOTFOUND)
-		return cli_fail(EX_DATAERR, "%s is not enrolled", shown_user(user, shown, sizeof(shown)));
+		return not_enrolled(user);
+	if (st == TWOFA_ECONFLICT)
+		return cli_fail(twofa_status_exit_code(st), "%s; nothing was changed: run the command again",
+				err.msg);
 	if (st != TWOFA_OK)
 		return cli_fail_status(&err);
 	return 0;

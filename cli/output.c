@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Output helpers: colours, times, masked addresses, the JSON form of a
- * member and the read of every member for list and export. */
+ * member and the walks over every member for list and export. */
 #include "twofa_build.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "store.h"
@@ -69,7 +73,51 @@ time_t cli_locked_until(const cli_login_state *st, time_t now)
 	return st->locked_until != 0 && now < st->locked_until ? st->locked_until : 0;
 }
 
-json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now, bool with_export)
+/* The state list and show add to a member. */
+static void put_state(json_t *obj, const cli_login_state *st, time_t now, bool *ok)
+{
+	put(obj, "last_login", time_value(st->last_login), ok);
+	put(obj, "failures", json_integer(st->failures), ok);
+	/* A lockout that has run out is no lockout. */
+	put(obj, "locked_until", time_value(cli_locked_until(st, now)), ok);
+}
+
+/* A time as a JSON value: "null" for 0, else the quoted ISO 8601 text. */
+static const char *json_time(time_t t, char buf[TWOFA_ISO8601_LEN + 2])
+{
+	if (t == 0 || !twofa_format_time(t, buf + 1))
+		return "null";
+	buf[0] = '"';
+	strcat(buf, "\"");
+	return buf;
+}
+
+bool cli_export_line(const twofa_member *m, const cli_login_state *st, time_t now, char **line)
+{
+	static const char format[] = "%.*s,\"last_login\":%s,\"failures\":%ld,\"locked_until\":%s}";
+	char last[TWOFA_ISO8601_LEN + 2], locked[TWOFA_ISO8601_LEN + 2];
+	const char *last_v = json_time(st->last_login, last), *locked_v = json_time(cli_locked_until(st, now), locked);
+	char *record = NULL;
+	size_t len;
+	int n;
+
+	*line = NULL;
+	if (twofa_member_encode(m, &record, NULL) != TWOFA_OK)
+		return false;
+	/* The record is one compact object: the state goes in before its
+	 * closing brace, so the record is never parsed again. Sized first, so
+	 * the hash is written once, into the line itself. */
+	len = strlen(record);
+	n = len >= 2 && record[len - 1] == '}'
+		    ? snprintf(NULL, 0, format, (int)(len - 1), record, last_v, st->failures, locked_v)
+		    : -1;
+	if (n > 0 && (*line = malloc((size_t)n + 1)) != NULL)
+		snprintf(*line, (size_t)n + 1, format, (int)(len - 1), record, last_v, st->failures, locked_v);
+	twofa_free_secret(record);
+	return *line != NULL;
+}
+
+json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now)
 {
 	json_t *obj = json_object();
 	bool ok = obj != NULL;
@@ -85,14 +133,7 @@ json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t
 	put(obj, "created", time_value(m->created), &ok);
 	put(obj, "updated", time_value(m->updated), &ok);
 	put(obj, "verified", time_value(m->verified), &ok);
-	put(obj, "last_login", time_value(st->last_login), &ok);
-	put(obj, "failures", json_integer(st->failures), &ok);
-	/* A lockout that has run out is no lockout. */
-	put(obj, "locked_until", time_value(cli_locked_until(st, now)), &ok);
-	if (with_export) {
-		put(obj, "password_hash", json_string(m->password_hash), &ok);
-		put(obj, "v", json_integer(TWOFA_MEMBER_VERSION), &ok);
-	}
+	put_state(obj, st, now, &ok);
 	if (!ok) {
 		json_decref(obj);
 		return NULL;
@@ -112,147 +153,298 @@ int cli_print_json(json_t *value, bool compact)
 	return 0;
 }
 
-typedef struct collect {
-	cli_member_row *rows;
-	size_t count, cap;
-	size_t damaged;
-	bool nomem;
-} collect;
+/* ---- list and export: members a chunk at a time (see cli.h) ---- */
 
-static int collect_member(const char *key, const char *value, size_t len, void *arg)
+/* Rows per chunk: enough that the stores' opens (each reads GDBM's whole
+ * directory, a few MiB at a million members) cost little, few enough that
+ * a chunk's text stays a few MiB and a lock is held for a fraction of a
+ * second. */
+#define CHUNK_ROWS 16384
+/* export's chunks end at this much text too (its lines are long); the walk
+ * holds members.db open meanwhile, so only state.db is reopened. */
+#define CHUNK_BYTES (1024L * 1024L)
+
+typedef struct chunk {
+	cli_member_walk *w;
+	const char *state_db;
+	twofa_store *state; /* open while a chunk is read */
+	bool no_state;      /* state.db does not exist: nobody logged in yet */
+	FILE *text;         /* the chunk's output, in memory */
+	char *buf;
+	size_t len;
+	size_t rows; /* in this chunk */
+} chunk;
+
+static int chunk_start(chunk *c, cli_member_walk *w, const char *state_db)
 {
-	collect *c = arg;
-	twofa_member m;
-	twofa_error err;
+	memset(c, 0, sizeof(*c));
+	c->w = w;
+	c->state_db = state_db;
+	c->text = open_memstream(&c->buf, &c->len);
+	return c->text == NULL ? cli_fail(1, "out of memory") : 0;
+}
 
-	twofa_error_clear(&err);
-	if (twofa_member_decode(value, len, &m, &err) != TWOFA_OK) {
-		char shown[TWOFA_USER_NAME_MAX + 1];
+/* The member's login state, with state.db opened for the chunk on first use. */
+static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out, twofa_error *err)
+{
+	char *value = NULL;
+	size_t len = 0;
+	twofa_status st;
 
-		twofa_strlcpy(shown, key, sizeof(shown));
-		twofa_sanitize(shown);
-		cli_warn("record '%s' is damaged (%s); see 'twofa-enroll db check'", shown, err.msg);
-		c->damaged++;
-		return 0;
-	}
-	if (strcmp(m.user, key) != 0) {
-		cli_warn("a record is stored under another name than its own; see 'twofa-enroll db check'");
-		twofa_member_free(&m);
-		c->damaged++;
-		return 0;
-	}
-	if (c->count == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		cli_member_row *rows = realloc(c->rows, cap * sizeof(*rows));
-
-		if (rows == NULL) {
-			twofa_member_free(&m);
-			c->nomem = true;
-			return 1;
+	memset(out, 0, sizeof(*out));
+	if (c->no_state)
+		return TWOFA_OK;
+	if (c->state == NULL) {
+		st = twofa_store_open(&c->state, c->state_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
+		if (st == TWOFA_ENOTFOUND) {
+			c->no_state = true; /* no login happened yet */
+			return TWOFA_OK;
 		}
-		c->rows = rows;
-		c->cap = cap;
+		if (st != TWOFA_OK)
+			return st;
 	}
-	memset(&c->rows[c->count], 0, sizeof(c->rows[0]));
-	c->rows[c->count++].member = m;
-	return 0;
-}
-
-static int by_user(const void *a, const void *b)
-{
-	return strcmp(((const cli_member_row *)a)->member.user, ((const cli_member_row *)b)->member.user);
-}
-
-/* Fills each row's state from state.db in one shared open. */
-static twofa_status read_states(const char *state_db, cli_member_row *rows, size_t count, twofa_error *err)
-{
-	twofa_store *s = NULL;
-	twofa_status st = twofa_store_open(&s, state_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
-
+	st = twofa_store_get(c->state, user, &value, &len, err);
 	if (st == TWOFA_ENOTFOUND)
-		return TWOFA_OK; /* no login happened yet */
-	if (st != TWOFA_OK)
-		return st;
-	for (size_t i = 0; i < count && st == TWOFA_OK; i++) {
-		char *value = NULL;
-		size_t len = 0;
+		return TWOFA_OK;
+	if (st == TWOFA_OK) {
+		twofa_state_entry entry;
 		twofa_error e;
 
 		twofa_error_clear(&e);
-		st = twofa_store_get(s, rows[i].member.user, &value, &len, err);
-		if (st == TWOFA_ENOTFOUND) {
-			st = TWOFA_OK;
-			continue;
-		}
-		if (st == TWOFA_OK) {
-			twofa_state_entry entry;
-			if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
-				cli_login_state_from(&entry, &rows[i].state);
-			else
-				cli_warn("login state of '%s' is damaged (%s); shown as empty",
-					 rows[i].member.user, e.msg);
-		}
-		free(value);
+		if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
+			cli_login_state_from(&entry, out);
+		else
+			cli_warn("login state of '%s' is damaged (%s); shown as empty", user, e.msg);
+		sodium_memzero(&entry, sizeof(entry));
 	}
-	if (st == TWOFA_OK)
-		return twofa_store_close(s, err);
-	(void)twofa_store_close(s, NULL);
+	free(value);
 	return st;
 }
 
-twofa_status cli_members_all(const char *members_db, const char *state_db, cli_member_row **rows,
-			     size_t *count, size_t *damaged, twofa_error *err)
+/* One member: its state, then its row onto the chunk. 0 or an exit code. */
+static int chunk_add(chunk *c, const twofa_member *m)
 {
-	collect c = {0};
-	twofa_store *s = NULL;
-	twofa_status st;
-
-	*rows = NULL;
-	*count = 0;
-	*damaged = 0;
-	st = twofa_store_open(&s, members_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
-	if (st == TWOFA_ENOTFOUND)
-		return TWOFA_OK; /* nobody enrolled yet */
-	if (st != TWOFA_OK)
-		return st;
-	st = twofa_store_iterate(s, collect_member, &c, err);
-	if (st == TWOFA_OK && c.nomem)
-		st = twofa_fail(err, TWOFA_ENOMEM, "out of memory");
-	if (st == TWOFA_OK)
-		st = twofa_store_close(s, err);
-	else
-		(void)twofa_store_close(s, NULL);
-	if (st == TWOFA_OK && c.count > 1)
-		qsort(c.rows, c.count, sizeof(c.rows[0]), by_user);
-	if (st == TWOFA_OK && state_db != NULL)
-		st = read_states(state_db, c.rows, c.count, err);
-	if (st != TWOFA_OK) {
-		cli_members_free(c.rows, c.count);
-		return st;
-	}
-	*rows = c.rows;
-	*count = c.count;
-	*damaged = c.damaged;
-	return TWOFA_OK;
-}
-
-int cli_load_members(cli_context *ctx, cli_member_row **rows, size_t *count, size_t *damaged)
-{
+	cli_member_row row = {.member = m};
 	twofa_error err;
-	int rc = cli_load_config(ctx);
+	int rc;
 
-	if (rc != 0)
-		return rc;
 	twofa_error_clear(&err);
-	if (cli_members_all(ctx->config.members_db, ctx->config.state_db, rows, count, damaged, &err) !=
-	    TWOFA_OK)
+	if (chunk_state(c, m->user, &row.state, &err) != TWOFA_OK)
 		return cli_fail_status(&err);
+	if ((rc = c->w->format(c->text, &row, c->w->arg)) != 0)
+		return rc;
+	c->rows++;
+	c->w->rows++;
 	return 0;
 }
 
-void cli_members_free(cli_member_row *rows, size_t count)
+static void chunk_damaged(chunk *c, const char *key, const char *why)
 {
-	for (size_t i = 0; i < count; i++)
-		twofa_member_free(&rows[i].member);
-	free(rows);
+	char shown[TWOFA_USER_NAME_MAX + 1];
+
+	twofa_strlcpy(shown, key, sizeof(shown));
+	twofa_sanitize(shown);
+	cli_warn("record '%s' is damaged (%s); see 'twofa-enroll db check'", shown, why);
+	c->w->damaged++;
+}
+
+/* Closes the chunk's text, wiping it: export's rows hold password hashes. */
+static void chunk_drop(chunk *c)
+{
+	if (c->text != NULL)
+		(void)fclose(c->text);
+	c->text = NULL;
+	if (c->buf != NULL)
+		sodium_memzero(c->buf, c->len);
+	free(c->buf);
+	c->buf = NULL;
+	c->len = 0;
+}
+
+/* Lets state.db go, then writes the chunk out and starts the next. */
+static int chunk_flush(chunk *c)
+{
+	int rc = 0;
+
+	(void)twofa_store_close(c->state, NULL);
+	c->state = NULL;
+	if (fclose(c->text) != 0) {
+		c->text = NULL;
+		chunk_drop(c);
+		return cli_fail(1, "out of memory");
+	}
+	c->text = NULL;
+	if (c->len > 0 && fwrite(c->buf, 1, c->len, c->w->out) != c->len)
+		rc = cli_fail(1, "cannot write the output: %s", strerror(errno));
+	chunk_drop(c);
+	c->rows = 0;
+	if (rc == 0 && (c->text = open_memstream(&c->buf, &c->len)) == NULL)
+		rc = cli_fail(1, "out of memory");
+	return rc;
+}
+
+static void chunk_end(chunk *c)
+{
+	(void)twofa_store_close(c->state, NULL);
+	c->state = NULL;
+	chunk_drop(c);
+}
+
+/* The names, sorted: one arena of strings and an array of offsets into it
+ * (pointers only once the arena stops moving). */
+typedef struct name_list {
+	char *arena;
+	size_t used, size;
+	size_t *at;
+	size_t count, cap;
+	bool nomem;
+} name_list;
+
+static int add_name(const char *user, void *arg)
+{
+	name_list *n = arg;
+	size_t len = strlen(user) + 1;
+
+	if (n->used + len > n->size) {
+		size_t size = n->size ? n->size * 2 : 65536;
+		char *arena;
+
+		while (size < n->used + len)
+			size *= 2;
+		if ((arena = realloc(n->arena, size)) == NULL) {
+			n->nomem = true;
+			return 1;
+		}
+		n->arena = arena;
+		n->size = size;
+	}
+	if (n->count == n->cap) {
+		size_t cap = n->cap ? n->cap * 2 : 4096;
+		size_t *at = realloc(n->at, cap * sizeof(*at));
+
+		if (at == NULL) {
+			n->nomem = true;
+			return 1;
+		}
+		n->at = at;
+		n->cap = cap;
+	}
+	memcpy(n->arena + n->used, user, len);
+	n->at[n->count++] = n->used;
+	n->used += len;
+	return 0;
+}
+
+static const char *sort_arena; /* qsort's comparison has no argument */
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(sort_arena + *(const size_t *)a, sort_arena + *(const size_t *)b);
+}
+
+int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk *w)
+{
+	name_list n = {0};
+	twofa_member_store *s;
+	twofa_error err;
+	twofa_status st;
+	chunk c;
+	int rc;
+
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	st = twofa_member_store_names(s, add_name, &n, &err);
+	if (st == TWOFA_OK && n.nomem)
+		st = twofa_fail(&err, TWOFA_ENOMEM, "out of memory");
+	if (st != TWOFA_OK) {
+		free(n.arena);
+		free(n.at);
+		return cli_fail_status(&err);
+	}
+	for (size_t k = 0; k < n.count; k++) {
+		size_t len = strlen(n.arena + n.at[k]);
+		if (len > w->longest)
+			w->longest = len;
+	}
+	sort_arena = n.arena;
+	if (n.count > 1)
+		qsort(n.at, n.count, sizeof(n.at[0]), by_name);
+	rc = chunk_start(&c, w, ctx->config.state_db);
+	for (size_t i = 0; rc == 0 && i < n.count; i += CHUNK_ROWS) {
+		size_t end = n.count - i < CHUNK_ROWS ? n.count : i + CHUNK_ROWS;
+
+		st = twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err);
+		for (size_t k = i; st == TWOFA_OK && rc == 0 && k < end; k++) {
+			const char *user = n.arena + n.at[k];
+			twofa_member m;
+
+			st = twofa_member_store_load(s, user, &m, &err);
+			if (st == TWOFA_OK && (filter == NULL || filter(&m, w->arg)))
+				rc = chunk_add(&c, &m);
+			twofa_member_free(&m);
+			if (st == TWOFA_ENOTFOUND) {
+				st = TWOFA_OK; /* removed since the names were read */
+			} else if (st == TWOFA_ESTORE) {
+				chunk_damaged(&c, user, err.msg);
+				st = TWOFA_OK;
+			}
+		}
+		if (st != TWOFA_OK) {
+			(void)twofa_member_store_batch_end(s, NULL);
+			rc = cli_fail_status(&err);
+		} else if (twofa_member_store_batch_end(s, &err) != TWOFA_OK) {
+			rc = cli_fail_status(&err);
+		}
+		if (rc == 0)
+			rc = chunk_flush(&c);
+	}
+	chunk_end(&c);
+	free(n.arena);
+	free(n.at);
+	return rc;
+}
+
+typedef struct each_walk {
+	chunk c;
+	int rc;
+} each_walk;
+
+static int each_member(const twofa_member *m, void *arg)
+{
+	each_walk *e = arg;
+
+	e->rc = chunk_add(&e->c, m);
+	if (e->rc == 0 && (e->c.rows >= CHUNK_ROWS || ftell(e->c.text) >= CHUNK_BYTES))
+		e->rc = chunk_flush(&e->c);
+	return e->rc != 0;
+}
+
+static int each_bad(const char *key, const char *why, void *arg)
+{
+	each_walk *e = arg;
+
+	chunk_damaged(&e->c, key, why);
+	return 0;
+}
+
+int cli_walk_all(cli_context *ctx, cli_member_walk *w)
+{
+	twofa_member_store *s;
+	twofa_error err;
+	each_walk e;
+	int rc;
+
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	if ((rc = chunk_start(&e.c, w, ctx->config.state_db)) != 0)
+		return rc;
+	e.rc = 0;
+	twofa_error_clear(&err);
+	if (twofa_member_store_each(s, each_member, each_bad, &e, &err) != TWOFA_OK)
+		rc = e.rc != 0 ? e.rc : cli_fail_status(&err);
+	else
+		rc = e.rc != 0 ? e.rc : chunk_flush(&e.c);
+	chunk_end(&e.c);
+	return rc;
 }

@@ -37,6 +37,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "config_ldap.h"
 #include "identifiers.h"
 #include "url.h"
 #include "util.h"
@@ -63,6 +64,12 @@ typedef enum key_kind {
 	KEY_NUMBER,      /* whole number in [min, max] */
 	KEY_ENUM,        /* one of names[] */
 	KEY_CHANNELS,    /* channel names and "own", separated by blanks or commas */
+	KEY_NAME,        /* a name Twilio keeps: 1..64 of [A-Za-z0-9_.-], never PII */
+	KEY_LDAP_URIS,   /* directory URIs, separated by blanks or commas (lib/config_ldap.c) */
+	KEY_LDAP_URI,    /* one directory URI */
+	KEY_DN,          /* a distinguished name */
+	KEY_PASSWORD,    /* a bind password: printable, spaces allowed */
+	KEY_FILTER,      /* an LDAP filter template with %u */
 } key_kind;
 
 /* One row per key: how its value is checked and its default. The table is
@@ -94,6 +101,9 @@ static const char *const store_names[] = {"gdbm", "ldap", NULL};
 static const char *const approval_names[] = {"auto", "manual", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const strength_names[] = {"interactive", "moderate", "sensitive", NULL};
+static const char *const ldap_scope_names[] = {"one", "sub", NULL};
+static const char *const ldap_sasl_names[] = {"none", "external", NULL};
+static const char *const ldap_tls_names[] = {"starttls", "ldaps", "none", NULL};
 /* allowed_channels' words: "own", then the channels in bit order. */
 static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp", "email", NULL};
 
@@ -104,6 +114,9 @@ static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval
 static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
 static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
 static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa_strength)v; }
+static void set_ldap_scope(twofa_config *c, int v) { c->ldap_scope = (twofa_ldap_scope)v; }
+static void set_ldap_sasl(twofa_config *c, int v) { c->ldap_sasl = (twofa_ldap_sasl)v; }
+static void set_ldap_tls(twofa_config *c, int v) { c->ldap_tls = (twofa_ldap_tls)v; }
 
 #define FIELD(key) .name = #key, .offset = offsetof(twofa_config, key)
 #define SID(key, prefix) { FIELD(key), .kind = KEY_SID, .secret = true, .sid_prefix = prefix }
@@ -114,6 +127,7 @@ static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa
 	{ FIELD(key), .kind = KEY_NUMBER, .min = lo, .max = hi, .default_number = def }
 #define ENUM(key, list, fn, def) \
 	{ .name = #key, .kind = KEY_ENUM, .names = list, .set_enum = fn, .default_choice = def }
+#define PASSWORD(key) { FIELD(key), .kind = KEY_PASSWORD, .secret = true }
 #define CHANNELS(key, def) { FIELD(key), .kind = KEY_CHANNELS, .default_channels = def }
 
 static const key_spec keys[] = {
@@ -130,9 +144,28 @@ static const key_spec keys[] = {
 	ENUM(store, store_names, set_store, TWOFA_STORE_GDBM),
 	STRING(members_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"),
 	STRING(state_db, KEY_PATH, TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"),
+	/* store = ldap: where and how (lib/ldap_conn.c). */
+	OPTIONAL(ldap_uri, KEY_LDAP_URIS),       /* tried in order */
+	OPTIONAL(ldap_write_uri, KEY_LDAP_URI),  /* unset: the first of ldap_uri */
+	OPTIONAL(ldap_base, KEY_DN),
+	ENUM(ldap_scope, ldap_scope_names, set_ldap_scope, TWOFA_LDAP_SCOPE_SUB),
+	STRING(ldap_filter, KEY_FILTER, "(uid=%u)"),
+	OPTIONAL(ldap_bind_dn, KEY_DN),          /* unset: an anonymous bind (or SASL EXTERNAL) */
+	PASSWORD(ldap_bind_password),
+	OPTIONAL(ldap_admin_bind_dn, KEY_DN),
+	PASSWORD(ldap_admin_bind_password),
+	ENUM(ldap_sasl, ldap_sasl_names, set_ldap_sasl, TWOFA_LDAP_SASL_NONE),
+	OPTIONAL(ldap_client_cert, KEY_PATH),
+	OPTIONAL(ldap_client_key, KEY_PATH),
+	ENUM(ldap_tls, ldap_tls_names, set_ldap_tls, TWOFA_LDAP_TLS_STARTTLS),
+	OPTIONAL(ldap_ca_file, KEY_PATH),        /* unset: the system CA bundle */
+	NUMBER(ldap_timeout, 1, 60, 5),          /* seconds per server and operation */
+	NUMBER(ldap_cache_max_age, 0, 604800, 86400), /* 0: off */
+	STRING(ldap_run_dir, KEY_PATH, "/run/twofa/ldap"),
 	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),
 	ENUM(channel, channel_names, set_channel, TWOFA_CHANNEL_SMS),
 	OPTIONAL(locale, KEY_LOCALE),  /* unset: Twilio picks from the number */
+	OPTIONAL(rate_limit, KEY_NAME), /* unset: no fleet-wide send cap at Twilio */
 	ENUM(failmode, failmode_names, set_failmode, TWOFA_FAILMODE_SECURE),
 	NUMBER(max_tries, 1, 10, 3),
 	NUMBER(lockout_failures, 0, 1000, 10), /* 0: off */
@@ -231,6 +264,9 @@ static const char *const kind_words[] = {
 	[KEY_SID] = "sid",       [KEY_TOKEN] = "token", [KEY_SERVICE_URL] = "url",
 	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",   [KEY_LOCALE] = "locale",
 	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice", [KEY_CHANNELS] = "channels",
+	[KEY_NAME] = "name",
+	[KEY_LDAP_URIS] = "uris", [KEY_LDAP_URI] = "uri", [KEY_DN] = "dn",
+	[KEY_PASSWORD] = "password", [KEY_FILTER] = "filter",
 };
 
 /* "own call": the words of a channel set, in channel_set_words' order. */
@@ -522,6 +558,10 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		if (!valid_locale(value))
 			why = "must be a language tag such as en, pt-BR or zh-HK";
 		break;
+	case KEY_NAME:
+		if (!twofa_twilio_name_valid(value))
+			why = "must be 1 to 64 of the letters A-Z a-z, digits, '_', '.' and '-'";
+		break;
 	case KEY_NUMBER:
 		if (!twofa_parse_long(value, spec->min, spec->max, &number))
 			return twofa_fail(err, TWOFA_ECONFIG, "%s must be a whole number from %ld to %ld",
@@ -535,6 +575,33 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		if (!keep)
 			spec->set_enum(c, choice);
 		return TWOFA_OK;
+	case KEY_LDAP_URIS: {
+		char *normalised = NULL;
+		twofa_status st;
+
+		why = twofa_ldap_uri_list_check(value, keep ? NULL : &normalised);
+		if (why != NULL)
+			return twofa_fail(err, TWOFA_ECONFIG, "%s %s", spec->name, why);
+		if (keep)
+			return TWOFA_OK;
+		if (normalised == NULL)
+			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
+		st = replace_string(c, spec, normalised, false, err);
+		free(normalised);
+		return st;
+	}
+	case KEY_LDAP_URI:
+		why = twofa_ldap_uri_check(value);
+		break;
+	case KEY_DN:
+		why = twofa_ldap_dn_check(value);
+		break;
+	case KEY_PASSWORD:
+		why = twofa_ldap_password_check(value);
+		break;
+	case KEY_FILTER:
+		why = twofa_ldap_filter_template_check(value);
+		break;
 	case KEY_CHANNELS:
 		if (!parse_channel_set(value, &channels))
 			return twofa_fail(err, TWOFA_ECONFIG,
@@ -935,6 +1002,15 @@ twofa_status twofa_config_load(twofa_config *c, const char *path, twofa_error *e
 	status = read_all(fd, shown, buf, &len, err);
 	if (status == TWOFA_OK)
 		status = twofa_config_parse(c, path, buf, len, err);
+	if (status == TWOFA_OK) {
+		/* The keys that go together, as the file has them. */
+		status = twofa_config_check_store(c, err);
+		if (status != TWOFA_OK) {
+			char why[TWOFA_ERROR_MSG_MAX];
+			(void)twofa_strlcpy(why, err != NULL ? err->msg : "", sizeof(why));
+			status = twofa_fail(err, status, "%s: %s", shown, why);
+		}
+	}
 out:
 	twofa_free_wiped(buf, TWOFA_CONFIG_MAX_BYTES + 1);
 	(void)close(fd);

@@ -15,7 +15,7 @@
 #define TWOFA_DEFAULT_CONFIG TWOFA_SYSCONFDIR "/twofa/twofa.conf"
 #define TWOFA_CONFIG_MAX_BYTES (64 * 1024)
 /* At least the number of keys in lib/config.c's table (it asserts so). */
-#define TWOFA_CONFIG_KEY_SLOTS 32
+#define TWOFA_CONFIG_KEY_SLOTS 64
 
 typedef enum twofa_channel {
 	TWOFA_CHANNEL_SMS = 0,
@@ -30,6 +30,9 @@ typedef enum twofa_channel {
 #define TWOFA_ALLOW_OWN (1u << 4)
 
 typedef enum twofa_store_backend { TWOFA_STORE_GDBM = 0, TWOFA_STORE_LDAP } twofa_store_backend;
+typedef enum twofa_ldap_scope { TWOFA_LDAP_SCOPE_ONE = 0, TWOFA_LDAP_SCOPE_SUB } twofa_ldap_scope;
+typedef enum twofa_ldap_tls { TWOFA_LDAP_TLS_STARTTLS = 0, TWOFA_LDAP_TLS_LDAPS, TWOFA_LDAP_TLS_NONE } twofa_ldap_tls;
+typedef enum twofa_ldap_sasl { TWOFA_LDAP_SASL_NONE = 0, TWOFA_LDAP_SASL_EXTERNAL } twofa_ldap_sasl;
 typedef enum twofa_approval { TWOFA_APPROVAL_AUTO = 0, TWOFA_APPROVAL_MANUAL } twofa_approval;
 typedef enum twofa_failmode { TWOFA_FAILMODE_SECURE = 0, TWOFA_FAILMODE_SAFE } twofa_failmode;
 typedef enum twofa_strength {
@@ -45,6 +48,8 @@ typedef struct twofa_config {
 	char *api_key_sid;
 	char *api_key_secret;
 	char *verify_service_sid;
+	char *ldap_bind_password;
+	char *ldap_admin_bind_password;
 
 	/* The keys of twofa.conf(5), each named as in the file. Ranges and
 	 * defaults are in the key table in lib/config.c, and only there. */
@@ -55,7 +60,25 @@ typedef struct twofa_config {
 	twofa_store_backend store; /* where members live (lib/member_store.h) */
 	char *members_db;
 	char *state_db;
-	char *locale; /* NULL: Twilio picks from the number */
+	char *locale;     /* NULL: Twilio picks from the number */
+	char *rate_limit; /* Service Rate Limit unique name keyed by member; NULL: none */
+
+	/* store = ldap (lib/ldap_conn.h). NULL: unset. */
+	char *ldap_uri;       /* validated, written with single commas: "ldaps://a,ldaps://b" */
+	char *ldap_write_uri; /* NULL: the first of ldap_uri */
+	char *ldap_base;
+	twofa_ldap_scope ldap_scope;
+	char *ldap_filter; /* template, %u the escaped name (lib/ldap_filter.c) */
+	char *ldap_bind_dn;
+	char *ldap_admin_bind_dn;
+	twofa_ldap_sasl ldap_sasl;
+	char *ldap_client_cert;
+	char *ldap_client_key;
+	twofa_ldap_tls ldap_tls;
+	char *ldap_ca_file; /* NULL: the system CA bundle */
+	long ldap_timeout;  /* seconds per server and operation */
+	long ldap_cache_max_age;
+	char *ldap_run_dir; /* the dead-server memory */
 
 	long timeout;
 	twofa_approval approval;
@@ -100,7 +123,8 @@ twofa_status twofa_config_parse(twofa_config *c, const char *name, const char *t
 twofa_status twofa_config_set(twofa_config *c, const char *key, const char *value, unsigned from,
 			      twofa_error *err);
 
-/* True if key names a secret (account_sid, auth_token, api_key_*, verify_service_sid). */
+/* True if key names a secret (account_sid, auth_token, api_key_*, verify_service_sid,
+ * ldap_bind_password, ldap_admin_bind_password). */
 bool twofa_config_key_is_secret(const char *key);
 
 /* Checks that credentials for Twilio are present and well formed: either
@@ -112,7 +136,8 @@ twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *
  * etc/twofa.conf and README to it (tests/unit/config_keys). */
 typedef struct twofa_config_key {
 	const char *name;
-	const char *kind;         /* sid, token, url, proxy, path, locale, number, choice, channels */
+	const char *kind;         /* sid, token, url, proxy, path, locale, number, choice, channels,
+				   * uris, uri, dn, password, filter */
 	bool secret;              /* only from the file */
 	bool optional;            /* an empty value unsets it */
 	const char *sid_prefix;   /* sid: "AC", "SK" or "VA" */

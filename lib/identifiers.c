@@ -39,3 +39,19 @@ bool twofa_sid_valid(const char *s, const char *prefix)
 	}
 	return true;
 }
+
+bool twofa_twilio_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
+		if (n >= TWOFA_TWILIO_NAME_MAX ||
+		    !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}

@@ -28,4 +28,10 @@ bool twofa_e164_valid(const char *s);
 /* True if s is a SID of the kind prefix ("AC", "SK", "VA", "VE"). */
 bool twofa_sid_valid(const char *s, const char *prefix);
 
+/* A name twofa gives Twilio to keep (a Service Rate Limit's unique name, a
+ * member's rate-limit key): 1..64 of [A-Za-z0-9_.-]. Such names are never
+ * PII (Twilio asks for none) and need no escaping in JSON or a form. */
+#define TWOFA_TWILIO_NAME_MAX 64
+bool twofa_twilio_name_valid(const char *s);
+
 #endif

@@ -6,8 +6,8 @@
  * in order with a deadline on connect, the TLS handshake, the bind and every
  * later operation (ldap_timeout seconds each), within one budget for the
  * whole call of ldap_timeout x 2; a server that failed is remembered as dead
- * for 30 s in a file under /run/twofa (the per-call server lives for one
- * login), and skipped while another is left to try.
+ * for 30 s in a file under ldap_run_dir, /run/twofa/ldap (the per-call
+ * server lives for one login), and tried after the others (lib/ldap_dead.h).
  *
  * Every libldap option is set here, explicitly: TLS REQUIRE_CERT demand, the
  * CA file, a new TLS context per handle, referrals never chased, protocol
@@ -33,14 +33,20 @@ typedef enum { TWOFA_LDAP_LOGIN, TWOFA_LDAP_ADMIN } twofa_ldap_identity;
 
 /* Connects and binds, failing over as above. TWOFA_EUNAVAIL when no server
  * answered within the budget, its message naming every URI tried and why
- * (never a credential); TWOFA_ECONFIG for a bad URI or key; TWOFA_EPERM
- * when a server refused the bind (wrong DN or password: trying the next
- * server would not help). */
+ * (never a credential); TWOFA_ECONFIG for a bad URI or key (the rules of
+ * twofa_config_check_store are checked again here), and when a server's
+ * certificate did not verify (a wrong ldap_ca_file or someone in the way:
+ * not an outage, so no cache may stand in); TWOFA_EPERM when a server
+ * refused the bind (wrong DN or password: trying the next server would not
+ * help). Anonymous when the identity has no bind DN (and ldap_sasl = none). */
 twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who, bool write,
 				twofa_error *err);
 
 /* The bound libldap handle, with LDAP_OPT_TIMEOUT and LDAP_OPT_NETWORK_TIMEOUT
- * set to what is left of the budget; valid until twofa_ldap_close. */
+ * set to min(ldap_timeout, what is left of the budget) by this call: call it
+ * before each operation. Valid until twofa_ldap_close. NULL once
+ * twofa_ldap_fail saw the server fail (the caller closes it; connecting
+ * again starts a new budget, so one login does it at most once). */
 LDAP *twofa_ldap_handle(twofa_ldap *l);
 
 /* The URI this connection went to, for messages. */
@@ -49,6 +55,10 @@ const char *twofa_ldap_uri(const twofa_ldap *l);
 /* Milliseconds an operation may still take: min(ldap_timeout, budget left);
  * 0 when the budget is spent (the caller fails with TWOFA_EUNAVAIL). */
 long twofa_ldap_op_deadline_ms(const twofa_ldap *l);
+
+/* Starts a new budget of ldap_timeout x 2 for the next call on a connection
+ * kept open (twofad's warm one); twofa_ldap_connect starts the first. */
+void twofa_ldap_new_budget(twofa_ldap *l);
 
 /* Maps a libldap result code to a status with a message naming what was
  * done ("search", "modify") and the server, never a value: LDAP_SERVER_DOWN,

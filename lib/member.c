@@ -2,6 +2,7 @@
 #include "twofa_build.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,8 +135,113 @@ static bool time_valid(time_t t)
 	return t >= TIME_MIN && t <= TIME_MAX;
 }
 
+static bool lower_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+bool twofa_member_code_hash_valid(const char *s)
+{
+	/* "b2$" salt(32) "$" digest(64) */
+	return s != NULL && strnlen(s, TWOFA_MEMBER_CODE_HASH_SIZE) == TWOFA_MEMBER_CODE_HASH_SIZE - 1 &&
+	       strncmp(s, "b2$", 3) == 0 && lower_hex(s + 3, 32) && s[35] == '$' && lower_hex(s + 36, 64);
+}
+
+/* "" or [A-Za-z0-9_-]{1,size-1}, terminated inside the buffer. */
+static bool id_valid(const char *id, size_t size)
+{
+	size_t len = strnlen(id, size);
+
+	if (len == size)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((id[i] >= 'A' && id[i] <= 'Z') || (id[i] >= 'a' && id[i] <= 'z') ||
+		      (id[i] >= '0' && id[i] <= '9') || id[i] == '_' || id[i] == '-'))
+			return false;
+	return true;
+}
+
+/* "" or "YF" + 32 lowercase hex digits. */
+static bool factor_sid_valid(const char *sid)
+{
+	size_t len = strnlen(sid, TWOFA_MEMBER_SID_SIZE);
+
+	return len == 0 || (len == TWOFA_MEMBER_SID_SIZE - 1 && sid[0] == 'Y' && sid[1] == 'F' &&
+			    lower_hex(sid + 2, TWOFA_MEMBER_SID_SIZE - 3));
+}
+
+/* Phone and country: both set, or both "" for a member whose codes go by
+ * email (an app member has no phone). */
+static twofa_status validate_phone(const twofa_member *m, twofa_error *err)
+{
+	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL ||
+	    (m->phone[0] == '\0' ? m->channel != TWOFA_CHANNEL_EMAIL : !twofa_e164_valid(m->phone)))
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "phone number of %s is not in E.164 form (+ and %d..%d digits; only a "
+				  "member of the email channel may have none)",
+				  m->user, TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
+	if (m->phone[0] == '\0' ? m->country[0] != '\0'
+				: !(m->country[0] >= 'A' && m->country[0] <= 'Z' && m->country[1] >= 'A' &&
+				    m->country[1] <= 'Z' && m->country[2] == '\0'))
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "country of %s is not two uppercase letters (or none, without a phone number)",
+				  m->user);
+	return TWOFA_OK;
+}
+
+/* The fields of the fleet, recovery, enrolment and TOTP issues. */
+static twofa_status validate_later_fields(const twofa_member *m, twofa_error *err)
+{
+	if (m->version > TWOFA_MEMBER_RECORD_VERSION_MAX)
+		return twofa_fail(err, TWOFA_EINVAL, "record version of %s is out of range", m->user);
+	if (m->unlocked != 0 && !time_valid(m->unlocked))
+		return twofa_fail(err, TWOFA_EINVAL, "unlock time of %s is out of range", m->user);
+	if (m->recovery_count > TWOFA_MEMBER_RECOVERY_MAX)
+		return twofa_fail(err, TWOFA_EINVAL, "%s has more than %d recovery codes", m->user,
+				  TWOFA_MEMBER_RECOVERY_MAX);
+	for (size_t i = 0; i < m->recovery_count; i++) {
+		if (!twofa_member_code_hash_valid(m->recovery[i]))
+			return twofa_fail(err, TWOFA_EINVAL, "recovery code %zu of %s is not a code hash",
+					  i + 1, m->user);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(m->recovery[i], m->recovery[j]) == 0)
+				return twofa_fail(err, TWOFA_EINVAL,
+						  "recovery codes %zu and %zu of %s are the same", j + 1,
+						  i + 1, m->user);
+	}
+	if (m->bypass[0] == '\0'
+		    ? m->bypass_uses != 0 || m->bypass_expires != 0
+		    : !twofa_member_code_hash_valid(m->bypass) || m->bypass_uses < 1 ||
+			      m->bypass_uses > TWOFA_MEMBER_BYPASS_USES_MAX || !time_valid(m->bypass_expires))
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "bypass code of %s is not a code hash with 1..%d uses and an expiry in range "
+				  "(or none, with no uses and no expiry)",
+				  m->user, TWOFA_MEMBER_BYPASS_USES_MAX);
+	if (m->invite[0] == '\0' ? m->invite_expires != 0
+				 : !twofa_member_code_hash_valid(m->invite) || !time_valid(m->invite_expires))
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "invite of %s is not a code hash with an expiry in range (or none, with no "
+				  "expiry)",
+				  m->user);
+	if (!id_valid(m->rate_limit_id, sizeof(m->rate_limit_id)))
+		return twofa_fail(err, TWOFA_EINVAL, "rate-limit id of %s is not 1..%zu of A-Z a-z 0-9 _ -",
+				  m->user, sizeof(m->rate_limit_id) - 1);
+	if (!id_valid(m->totp_entity, sizeof(m->totp_entity)))
+		return twofa_fail(err, TWOFA_EINVAL, "TOTP entity of %s is not 1..%zu of A-Z a-z 0-9 _ -",
+				  m->user, sizeof(m->totp_entity) - 1);
+	if (!factor_sid_valid(m->totp_factor))
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "TOTP factor of %s is not YF and 32 lowercase hex digits", m->user);
+	return TWOFA_OK;
+}
+
 twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 {
+	twofa_status st;
+
 	if (m == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "no member");
 	if (!twofa_user_name_valid(m->user))
@@ -146,19 +252,14 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "email address of %s is not of the form name@domain.tld (at most %d bytes)",
 				  m->user, TWOFA_EMAIL_MAX);
-	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL || !twofa_e164_valid(m->phone))
-		return twofa_fail(err, TWOFA_EINVAL,
-				  "phone number of %s is not in E.164 form (+ and %d..%d digits)", m->user,
-				  TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
-	if (!(m->country[0] >= 'A' && m->country[0] <= 'Z' && m->country[1] >= 'A' && m->country[1] <= 'Z' &&
-	      m->country[2] == '\0'))
-		return twofa_fail(err, TWOFA_EINVAL, "country of %s is not two uppercase letters", m->user);
+	if ((st = validate_phone(m, err)) != TWOFA_OK)
+		return st;
 	if (twofa_channel_name(m->channel) == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is unknown", m->user);
 	if (m->channel == TWOFA_CHANNEL_EMAIL && m->email == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is email but there is no email address",
 				  m->user);
-	if (!hash_valid(m->password_hash))
+	if (m->password_hash != NULL && !hash_valid(m->password_hash))
 		return twofa_fail(err, TWOFA_EINVAL, "password hash of %s is not an Argon2id hash", m->user);
 	if (twofa_member_status_name(m->status) == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "status of %s is unknown", m->user);
@@ -168,7 +269,7 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 				  m->user);
 	if (m->verified != 0 && !time_valid(m->verified))
 		return twofa_fail(err, TWOFA_EINVAL, "verified time of %s is out of range", m->user);
-	return TWOFA_OK;
+	return validate_later_fields(m, err);
 }
 
 /* ---- encode ---- */
@@ -184,11 +285,67 @@ static json_t *time_json(time_t t)
 	return json_string(buf);
 }
 
+static json_t *string_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
 /* json_object_set_new that remembers a failure (a NULL value included). */
 static void set(json_t *obj, const char *key, json_t *value, bool *ok)
 {
 	if (value == NULL || json_object_set_new(obj, key, value) != 0)
 		*ok = false;
+}
+
+/* {"expires":t,"hash":h,"uses":n}, without uses when uses is NULL. */
+static json_t *code_json(const char *hash, const long *uses, time_t expires)
+{
+	json_t *v = json_object();
+	bool ok = v != NULL;
+
+	if (ok) { /* in sorted order, as twofa_member_put_later_fields */
+		set(v, "expires", time_json(expires), &ok);
+		set(v, "hash", json_string(hash), &ok);
+		if (uses != NULL)
+			set(v, "uses", json_integer(*uses), &ok);
+	}
+	if (!ok) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Later fields go in only when set: a member without them keeps the bytes
+ * it had before they existed, and an older twofa still reads it. */
+bool twofa_member_put_later_fields(const twofa_member *m, json_t *obj)
+{
+	bool ok = true;
+	json_t *v;
+
+	/* In sorted order, for an export line that keeps the order it is given. */
+	if (m->bypass[0] != '\0')
+		set(obj, "bypass", code_json(m->bypass, &m->bypass_uses, m->bypass_expires), &ok);
+	if (m->invite[0] != '\0')
+		set(obj, "invite", code_json(m->invite, NULL, m->invite_expires), &ok);
+	if (m->rate_limit_id[0] != '\0')
+		set(obj, "rate_limit_id", json_string(m->rate_limit_id), &ok);
+	if (m->recovery_count > 0) {
+		v = json_array();
+		for (size_t i = 0; v != NULL && i < m->recovery_count; i++)
+			if (json_array_append_new(v, json_string(m->recovery[i])) != 0)
+				ok = false;
+		set(obj, "recovery", v, &ok);
+	}
+	if (m->totp_entity[0] != '\0')
+		set(obj, "totp_entity", json_string(m->totp_entity), &ok);
+	if (m->totp_factor[0] != '\0')
+		set(obj, "totp_factor", json_string(m->totp_factor), &ok);
+	if (m->unlocked != 0)
+		set(obj, "unlocked", time_json(m->unlocked), &ok);
+	if (m->version != 0)
+		set(obj, "version", json_integer((json_int_t)m->version), &ok);
+	return ok;
 }
 
 twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error *err)
@@ -208,15 +365,17 @@ twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	set(obj, "v", json_integer(TWOFA_MEMBER_VERSION), &ok);
 	set(obj, "user", json_string(m->user), &ok);
-	set(obj, "email", m->email != NULL ? json_string(m->email) : json_null(), &ok);
-	set(obj, "phone", json_string(m->phone), &ok);
-	set(obj, "country", json_string(m->country), &ok);
+	set(obj, "email", string_or_null(m->email), &ok);
+	set(obj, "phone", string_or_null(m->phone), &ok);
+	set(obj, "country", string_or_null(m->country), &ok);
 	set(obj, "channel", json_string(twofa_channel_name(m->channel)), &ok);
-	set(obj, "password_hash", json_string(m->password_hash), &ok);
+	set(obj, "password_hash", string_or_null(m->password_hash), &ok);
 	set(obj, "status", json_string(twofa_member_status_name(m->status)), &ok);
 	set(obj, "created", time_json(m->created), &ok);
 	set(obj, "updated", time_json(m->updated), &ok);
 	set(obj, "verified", time_json(m->verified), &ok);
+	if (!twofa_member_put_later_fields(m, obj))
+		ok = false;
 	text = ok ? json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(obj);
 	if (text == NULL)
@@ -227,61 +386,98 @@ twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error
 
 /* ---- decode ---- */
 
-/* A string field: required and, unless nullable, not null. *out is a copy
- * (NULL for null). */
-static twofa_status take_string(json_t *obj, const char *name, bool nullable, size_t max, char **out,
-				twofa_error *err)
+/* The value of a field, or NULL with an error when a required one is
+ * missing. label names it in messages ("bypass.hash" for a nested one). */
+static json_t *field(json_t *obj, const char *name, const char *label, twofa_error *err)
 {
 	json_t *v = json_object_get(obj, name);
 
-	*out = NULL;
 	if (v == NULL)
-		return twofa_fail(err, TWOFA_EINVAL, "member record has no \"%s\"", name);
+		(void)twofa_fail(err, TWOFA_EINVAL, "member record has no \"%s\"", label);
+	return v;
+}
+
+/* A string value of at most max bytes, checked before it is copied. *out is
+ * a copy, NULL for null when nullable. */
+static twofa_status string_value(json_t *v, const char *label, bool nullable, size_t max, char **out,
+				 twofa_error *err)
+{
+	*out = NULL;
 	if (json_is_null(v) && nullable)
 		return TWOFA_OK;
 	if (!json_is_string(v))
-		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not a string", name);
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not a string", label);
 	if (json_string_length(v) > max)
 		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is longer than %zu bytes",
-				  name, max);
+				  label, max);
 	*out = strdup(json_string_value(v));
 	if (*out == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	return TWOFA_OK;
 }
 
-/* Copies a short string field into a fixed buffer. */
-static twofa_status take_fixed(json_t *obj, const char *name, char *buf, size_t size, twofa_error *err)
+static twofa_status take_string(json_t *obj, const char *name, bool nullable, size_t max, char **out,
+				twofa_error *err)
 {
-	char *s = NULL;
-	twofa_status st = take_string(obj, name, false, size - 1, &s, err);
+	json_t *v = field(obj, name, name, err);
 
-	if (st != TWOFA_OK)
+	*out = NULL;
+	return v == NULL ? TWOFA_EINVAL : string_value(v, name, nullable, max, out, err);
+}
+
+/* A short string into a fixed buffer ("" for null when nullable). */
+static twofa_status fixed_value(json_t *v, const char *label, bool nullable, char *buf, size_t size,
+				twofa_error *err)
+{
+	buf[0] = '\0';
+	if (json_is_null(v) && nullable)
+		return TWOFA_OK;
+	if (!json_is_string(v))
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not a string", label);
+	if (json_string_length(v) > size - 1)
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is longer than %zu bytes",
+				  label, size - 1);
+	twofa_strlcpy(buf, json_string_value(v), size);
+	return TWOFA_OK;
+}
+
+static twofa_status take_fixed(json_t *obj, const char *name, bool nullable, char *buf, size_t size,
+			       twofa_error *err)
+{
+	json_t *v = field(obj, name, name, err);
+
+	buf[0] = '\0';
+	return v == NULL ? TWOFA_EINVAL : fixed_value(v, name, nullable, buf, size, err);
+}
+
+static twofa_status time_value(json_t *v, const char *label, bool nullable, time_t *out, twofa_error *err)
+{
+	char s[TWOFA_ISO8601_LEN];
+	twofa_status st;
+
+	*out = 0;
+	if (json_is_null(v) && nullable)
+		return TWOFA_OK;
+	if ((st = fixed_value(v, label, false, s, sizeof(s), err)) != TWOFA_OK)
 		return st;
-	twofa_strlcpy(buf, s, size);
-	free(s);
+	if (!twofa_parse_time(s, out) || *out == 0)
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member record field \"%s\" is not a time like 2026-01-31T12:00:00Z", label);
 	return TWOFA_OK;
 }
 
 static twofa_status take_time(json_t *obj, const char *name, bool nullable, time_t *out, twofa_error *err)
 {
-	char *s = NULL;
-	twofa_status st = take_string(obj, name, nullable, TWOFA_ISO8601_LEN - 1, &s, err);
+	json_t *v = field(obj, name, name, err);
 
 	*out = 0;
-	if (st != TWOFA_OK || s == NULL)
-		return st;
-	if (!twofa_parse_time(s, out) || *out == 0)
-		st = twofa_fail(err, TWOFA_EINVAL,
-				"member record field \"%s\" is not a time like 2026-01-31T12:00:00Z", name);
-	free(s);
-	return st;
+	return v == NULL ? TWOFA_EINVAL : time_value(v, name, nullable, out, err);
 }
 
 static twofa_status take_enum(json_t *obj, const char *name, int *out, twofa_error *err)
 {
-	char *s = NULL;
-	twofa_status st = take_string(obj, name, false, 16, &s, err);
+	char s[17];
+	twofa_status st = take_fixed(obj, name, false, s, sizeof(s), err);
 	bool ok;
 
 	if (st != TWOFA_OK)
@@ -295,9 +491,109 @@ static twofa_status take_enum(json_t *obj, const char *name, int *out, twofa_err
 		ok = twofa_member_status_parse(s, &ms);
 		*out = (int)ms;
 	}
-	free(s);
 	if (!ok)
 		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" has an unknown value", name);
+	return TWOFA_OK;
+}
+
+/* An integer value within lo..hi. */
+static twofa_status integer_value(json_t *v, const char *label, json_int_t lo, json_int_t hi, json_int_t *out,
+				  twofa_error *err)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member record field \"%s\" is not a whole number in %" JSON_INTEGER_FORMAT
+				  "..%" JSON_INTEGER_FORMAT,
+				  label, lo, hi);
+	*out = json_integer_value(v);
+	return TWOFA_OK;
+}
+
+static twofa_status take_recovery(json_t *v, twofa_member *m, twofa_error *err)
+{
+	size_t n = json_is_array(v) ? json_array_size(v) : 0;
+	twofa_status st;
+
+	if (n < 1 || n > TWOFA_MEMBER_RECOVERY_MAX)
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"recovery\" is not a list of 1..%d",
+				  TWOFA_MEMBER_RECOVERY_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((st = fixed_value(json_array_get(v, i), "recovery", false, m->recovery[i],
+				      sizeof(m->recovery[i]), err)) != TWOFA_OK)
+			return st;
+	m->recovery_count = n;
+	return TWOFA_OK;
+}
+
+/* {"hash":h,"uses":n,"expires":t} or, without uses, {"hash":h,"expires":t}. */
+static twofa_status take_code(json_t *v, const char *name, char *hash, long *uses, time_t *expires,
+			      twofa_error *err)
+{
+	char hash_label[16], uses_label[16], expires_label[24];
+	json_t *h, *u = NULL, *e;
+	json_int_t n = 0;
+	twofa_status st;
+
+	if (!json_is_object(v))
+		return twofa_fail(err, TWOFA_EINVAL, "member record field \"%s\" is not an object", name);
+	snprintf(hash_label, sizeof(hash_label), "%s.hash", name);
+	snprintf(uses_label, sizeof(uses_label), "%s.uses", name);
+	snprintf(expires_label, sizeof(expires_label), "%s.expires", name);
+	if ((h = field(v, "hash", hash_label, err)) == NULL ||
+	    (e = field(v, "expires", expires_label, err)) == NULL ||
+	    (uses != NULL && (u = field(v, "uses", uses_label, err)) == NULL))
+		return TWOFA_EINVAL;
+	if ((st = fixed_value(h, hash_label, false, hash, TWOFA_MEMBER_CODE_HASH_SIZE, err)) != TWOFA_OK ||
+	    (st = time_value(e, expires_label, false, expires, err)) != TWOFA_OK)
+		return st;
+	if (uses != NULL) {
+		if ((st = integer_value(u, uses_label, 1, TWOFA_MEMBER_BYPASS_USES_MAX, &n, err)) != TWOFA_OK)
+			return st;
+		*uses = (long)n;
+	}
+	return TWOFA_OK;
+}
+
+/* An optional identifier: absent for none, never "". */
+static twofa_status take_id(json_t *obj, const char *name, char *buf, size_t size, twofa_error *err)
+{
+	json_t *v = json_object_get(obj, name);
+	twofa_status st;
+
+	buf[0] = '\0';
+	if (v == NULL)
+		return TWOFA_OK;
+	if ((st = fixed_value(v, name, false, buf, size, err)) != TWOFA_OK)
+		return st;
+	if (buf[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member record field \"%s\" is empty (absent means none)", name);
+	return TWOFA_OK;
+}
+
+/* The later fields: absent is the zero value, present must be of its type. */
+static twofa_status decode_later_fields(json_t *obj, twofa_member *m, twofa_error *err)
+{
+	twofa_status st = TWOFA_OK;
+	json_int_t version = 0;
+	json_t *v;
+
+	if ((v = json_object_get(obj, "version")) != NULL &&
+	    (st = integer_value(v, "version", 1, (json_int_t)TWOFA_MEMBER_RECORD_VERSION_MAX, &version,
+				err)) != TWOFA_OK)
+		return st;
+	m->version = (unsigned long long)version;
+	if (((v = json_object_get(obj, "unlocked")) != NULL &&
+	     (st = time_value(v, "unlocked", false, &m->unlocked, err)) != TWOFA_OK) ||
+	    ((v = json_object_get(obj, "recovery")) != NULL && (st = take_recovery(v, m, err)) != TWOFA_OK) ||
+	    ((v = json_object_get(obj, "bypass")) != NULL &&
+	     (st = take_code(v, "bypass", m->bypass, &m->bypass_uses, &m->bypass_expires, err)) != TWOFA_OK) ||
+	    ((v = json_object_get(obj, "invite")) != NULL &&
+	     (st = take_code(v, "invite", m->invite, NULL, &m->invite_expires, err)) != TWOFA_OK) ||
+	    (st = take_id(obj, "rate_limit_id", m->rate_limit_id, sizeof(m->rate_limit_id), err)) != TWOFA_OK ||
+	    (st = take_id(obj, "totp_entity", m->totp_entity, sizeof(m->totp_entity), err)) != TWOFA_OK ||
+	    (st = take_id(obj, "totp_factor", m->totp_factor, sizeof(m->totp_factor), err)) != TWOFA_OK)
+		return st;
 	return TWOFA_OK;
 }
 
@@ -313,17 +609,20 @@ static twofa_status decode_fields(json_t *obj, twofa_member *m, twofa_error *err
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "member record version %" JSON_INTEGER_FORMAT " is not supported (only %d)",
 				  json_integer_value(v), TWOFA_MEMBER_VERSION);
+	/* No twofa password (enrolled behind another module's): null or absent. */
+	v = json_object_get(obj, "password_hash");
 	if ((st = take_string(obj, "user", false, TWOFA_USER_NAME_MAX, &m->user, err)) != TWOFA_OK ||
 	    (st = take_string(obj, "email", true, TWOFA_EMAIL_MAX, &m->email, err)) != TWOFA_OK ||
-	    (st = take_fixed(obj, "phone", m->phone, sizeof(m->phone), err)) != TWOFA_OK ||
-	    (st = take_fixed(obj, "country", m->country, sizeof(m->country), err)) != TWOFA_OK ||
+	    (st = take_fixed(obj, "phone", true, m->phone, sizeof(m->phone), err)) != TWOFA_OK ||
+	    (st = take_fixed(obj, "country", true, m->country, sizeof(m->country), err)) != TWOFA_OK ||
 	    (st = take_enum(obj, "channel", &channel, err)) != TWOFA_OK ||
-	    (st = take_string(obj, "password_hash", false, TWOFA_MEMBER_HASH_MAX, &m->password_hash, err)) !=
-		    TWOFA_OK ||
+	    (v != NULL && (st = string_value(v, "password_hash", true, TWOFA_MEMBER_HASH_MAX,
+					     &m->password_hash, err)) != TWOFA_OK) ||
 	    (st = take_enum(obj, "status", &status, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "created", false, &m->created, err)) != TWOFA_OK ||
 	    (st = take_time(obj, "updated", false, &m->updated, err)) != TWOFA_OK ||
-	    (st = take_time(obj, "verified", true, &m->verified, err)) != TWOFA_OK)
+	    (st = take_time(obj, "verified", true, &m->verified, err)) != TWOFA_OK ||
+	    (st = decode_later_fields(obj, m, err)) != TWOFA_OK)
 		return st;
 	m->channel = (twofa_channel)channel;
 	m->status = (twofa_member_status)status;
@@ -402,5 +701,6 @@ void twofa_member_free(twofa_member *m)
 	free(m->user);
 	free(m->email);
 	twofa_free_secret(m->password_hash);
+	/* The code hashes and the rest go with the struct. */
 	sodium_memzero(m, sizeof(*m));
 }

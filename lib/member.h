@@ -7,6 +7,7 @@
 #ifndef TWOFA_MEMBER_H
 #define TWOFA_MEMBER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -34,6 +35,9 @@ typedef enum {
 #define TWOFA_MEMBER_RECOVERY_MAX 20    /* recovery codes a member holds */
 #define TWOFA_MEMBER_ID_SIZE 65         /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
 #define TWOFA_MEMBER_SID_SIZE 35        /* a Twilio SID: two letters + 32 hex digits */
+#define TWOFA_MEMBER_BYPASS_USES_MAX 1000 /* uses one bypass code may have */
+/* The record version goes out as a JSON integer (and an LDAP Integer). */
+#define TWOFA_MEMBER_RECORD_VERSION_MAX ((unsigned long long)LLONG_MAX)
 
 /* Every field the fleet, recovery, enrolment and TOTP issues need, so that
  * no directory needs a schema change later. Fields added after the first
@@ -67,27 +71,55 @@ typedef struct twofa_member {
 bool twofa_user_name_valid(const char *name);
 
 /* Checks every field: user name as above; email optional, at most 254 bytes,
- * local@domain shape (required when the channel is email); phone E.164;
- * country two uppercase ASCII letters; channel and status known; hash an
- * Argon2id string; created and updated within 2000..9999 with
- * updated >= created; verified 0 or within the same range. The message names
- * the field, never the phone number. */
+ * local@domain shape (required when the channel is email); phone E.164 and
+ * country two uppercase ASCII letters, or both "" for a member of the email
+ * channel (an app member); channel and status known; hash NULL (no twofa
+ * password) or an Argon2id string; created and updated within 2000..9999
+ * with updated >= created; verified and unlocked 0 or within the same range;
+ * version at most TWOFA_MEMBER_RECORD_VERSION_MAX; recovery_count at most
+ * TWOFA_MEMBER_RECOVERY_MAX, each of those code hashes well formed and none
+ * twice; bypass "" (uses and expiry 0) or a code hash with 1..1000 uses and
+ * an expiry in range; invite "" (expiry 0) or a code hash with an expiry in
+ * range; rate_limit_id and totp_entity "" or [A-Za-z0-9_-]{1,64};
+ * totp_factor "" or "YF" + 32 lowercase hex digits. The message names the
+ * field, never its value. */
 twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err);
+
+/* A one-time code hash as stored: "b2$" + 32 lowercase hex digits + "$" +
+ * 64 lowercase hex digits (TWOFA_MEMBER_CODE_HASH_SIZE - 1 bytes). Reads at
+ * most TWOFA_MEMBER_CODE_HASH_SIZE bytes of s; NULL is not valid. */
+bool twofa_member_code_hash_valid(const char *s);
 
 /* Validates m and writes it as compact JSON with sorted keys:
  * {"channel":"sms","country":"GB","created":"2026-...Z","email":null,
  *  "password_hash":"$argon2id$...","phone":"+44...","status":"active",
  *  "updated":"...","user":"alice","v":1,"verified":null}
+ * password_hash, phone and country are null when there are none. The later
+ * fields are written only when set, so a member without them encodes to the
+ * same bytes as before they existed:
+ *  "version":7, "unlocked":"<time>", "recovery":["b2$...",...],
+ *  "bypass":{"expires":"<time>","hash":"b2$...","uses":3},
+ *  "invite":{"expires":"<time>","hash":"b2$..."},
+ *  "rate_limit_id":"...", "totp_entity":"...", "totp_factor":"YF..."
  * *json is malloc'd; free it with twofa_free_secret (it holds the hash). */
 twofa_status twofa_member_encode(const twofa_member *m, char **json, twofa_error *err);
 
+/* Adds to obj (a jansson object: an export line) the later fields of m that
+ * are set, as twofa_member_encode writes them, so that an export carries
+ * them and an old member's line keeps its bytes. False when out of memory. */
+struct json_t;
+bool twofa_member_put_later_fields(const twofa_member *m, struct json_t *obj);
+
 /* Parses len bytes (at most TWOFA_MEMBER_JSON_MAX) into m: one JSON object,
- * no duplicate keys, "v" exactly 1, every field above present with its type
- * (email and verified may be null), then twofa_member_validate. Unknown
- * fields are ignored. On error m is left empty (safe to free). */
+ * no duplicate keys (nested objects included), "v" exactly 1, the first
+ * fields present with their type (email and verified may be null, so may
+ * phone and country; password_hash may be null or absent), the later fields
+ * absent (the zero value) or of their type ("recovery" 1..20 strings), then
+ * twofa_member_validate. Every string is bounded before it is copied.
+ * Unknown fields are ignored. On error m is left empty (safe to free). */
 twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, twofa_error *err);
 
-/* Frees the strings (wiping the hash) and zeroes m. NULL is fine. */
+/* Frees the strings (wiping the hash) and wipes all of m. NULL is fine. */
 void twofa_member_free(twofa_member *m);
 
 /* "active", "pending", "disabled"; NULL for an unknown value. */

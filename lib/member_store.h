@@ -49,7 +49,10 @@ const char *twofa_member_store_describe(const twofa_member_store *s);
 
 /* Reads user's record. TWOFA_ENOTFOUND when user is not enrolled (or not a
  * valid login name); a missing members.db is TWOFA_ESTORE (nobody can tell a
- * deleted store from an empty one, so fail closed). */
+ * deleted store from an empty one, so fail closed). Only an ADMIN handle
+ * (twofa-enroll, before the first enrolment) reads a members.db that does
+ * not exist as a store with no members: TWOFA_ENOTFOUND here, nothing for
+ * names, each and count; its first put creates the file. */
 twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
 				     twofa_error *err);
 
@@ -100,11 +103,16 @@ twofa_status twofa_member_store_each(twofa_member_store *s, twofa_member_cb cb, 
 /* Number of members. */
 twofa_status twofa_member_store_count(twofa_member_store *s, size_t *count, twofa_error *err);
 
-/* Many puts in a row (import): GDBM holds members.db open for writing, under
- * its exclusive lock, from begin to end instead of reopening it per record;
- * LDAP does nothing. end syncs; a failed end means the puts since begin may
- * not be on disk. Between them, only put, load and remove. */
-twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_error *err);
+/* Many calls in a row (import, list): GDBM holds members.db open from begin
+ * to end instead of reopening it per call, under the exclusive lock for
+ * TWOFA_MEMBER_BATCH_WRITE or the shared one for TWOFA_MEMBER_BATCH_READ;
+ * LDAP does nothing. Between them: load, names, each and count, and in a
+ * WRITE batch also put and remove. end syncs; a failed end means the puts
+ * since begin may not be on disk. Keep a batch short: it holds the lock
+ * (never across a prompt, or output that may block). */
+typedef enum { TWOFA_MEMBER_BATCH_READ, TWOFA_MEMBER_BATCH_WRITE } twofa_member_batch_mode;
+twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_member_batch_mode mode,
+					    twofa_error *err);
 twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *err);
 
 #endif

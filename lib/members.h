@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Member records in members.db: the operations the module and the CLI share.
- * Each call opens the store, does its work under the right lock and closes
- * it again, so no caller can hold the store across a prompt or a request. */
+/* Member records in members.db, on a store the caller opened (lib/store.h):
+ * the record under its login name, as lib/member.h's JSON. Only the GDBM
+ * backend of the member store (lib/member_store_gdbm.c) uses this; it
+ * decides which lock each operation runs under. */
 #ifndef TWOFA_MEMBERS_H
 #define TWOFA_MEMBERS_H
 
@@ -9,24 +10,22 @@
 
 #include "error.h"
 #include "member.h"
+#include "store.h"
 
-/* Reads user's record under the shared lock. TWOFA_ENOTFOUND when the user is
- * not enrolled; a missing store is TWOFA_ESTORE (fail closed: nobody can
- * tell a deleted store from an empty one). */
-twofa_status twofa_members_load(const char *db, const char *user, twofa_member *m, twofa_error *err);
+/* Reads user's record. TWOFA_ENOTFOUND when it is not there; a record that
+ * does not decode, or holds another name, is TWOFA_ESTORE. */
+twofa_status twofa_members_get(twofa_store *s, const char *user, twofa_member *m, twofa_error *err);
 
-/* Stores m (validated first). With replace false an enrolled user is
- * TWOFA_EEXIST and nothing changes. */
-twofa_status twofa_members_save(const char *db, const twofa_member *m, bool replace, twofa_error *err);
-
-/* Read-modify-write of user's record under one exclusive lock. change returns
- * TWOFA_OK to store the changed record, TWOFA_EEXIST to leave it unchanged
- * without error, or an error that is passed back. */
-typedef twofa_status (*twofa_member_change)(twofa_member *m, void *arg, twofa_error *err);
-twofa_status twofa_members_update(const char *db, const char *user, twofa_member_change change, void *arg,
-				  twofa_error *err);
+/* Validates m and stores it under m->user. With replace false an enrolled
+ * user is TWOFA_EEXIST and nothing changes. */
+twofa_status twofa_members_put(twofa_store *s, const twofa_member *m, bool replace, twofa_error *err);
 
 /* Deletes user's record; TWOFA_ENOTFOUND if there is none. */
-twofa_status twofa_members_remove(const char *db, const char *user, twofa_error *err);
+twofa_status twofa_members_delete(twofa_store *s, const char *user, twofa_error *err);
+
+/* Decodes a value found under key, as twofa_members_get does: TWOFA_ESTORE
+ * (the reason in err) when it is not key's record. */
+twofa_status twofa_members_decode(const char *key, const char *value, size_t len, twofa_member *m,
+				  twofa_error *err);
 
 #endif

@@ -31,6 +31,10 @@
  * twofa_store_recover. New databases on a reflink filesystem use GDBM's
  * numsync format.
  *
+ * Memory: a READ open reads with plain reads (no mapping of the file) and
+ * caches at most a few hundred buckets, so a walk of any size (export, db
+ * check) stays in bounded memory; a WRITE open keeps GDBM's defaults.
+ *
  * Keys are non-empty C strings (stored without the NUL) of at most
  * TWOFA_STORE_KEY_MAX bytes; values are at most TWOFA_STORE_VALUE_MAX bytes. */
 #ifndef TWOFA_STORE_H
@@ -77,6 +81,12 @@ twofa_status twofa_store_delete(twofa_store *s, const char *key, twofa_error *er
  * store. A damaged record or walk is TWOFA_ESTORE. */
 typedef int (*twofa_store_cb)(const char *key, const char *value, size_t len, void *arg);
 twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err);
+
+/* Calls cb for every key in hash order, without reading the values (a
+ * NUL-terminated key, valid only during the call); otherwise as
+ * twofa_store_iterate. */
+typedef int (*twofa_store_key_cb)(const char *key, void *arg);
+twofa_status twofa_store_keys(twofa_store *s, twofa_store_key_cb cb, void *arg, twofa_error *err);
 
 /* Number of records. */
 twofa_status twofa_store_count(twofa_store *s, size_t *count, twofa_error *err);

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "http.h"
+#include "identifiers.h"
 #include "phone.h"
 #include "url.h"
 #include "util.h"
@@ -30,7 +31,8 @@ struct twofa_verify {
 	char verify_base[BASE_URL_MAX];
 	char lookup_base[BASE_URL_MAX];
 	char service_sid[TWOFA_VERIFY_SID_LEN + 1];
-	char locale[LOCALE_MAX + 1]; /* "" = let Twilio choose */
+	char locale[LOCALE_MAX + 1];                /* "" = let Twilio choose */
+	char rate_limit[TWOFA_TWILIO_NAME_MAX + 1]; /* "" = sends carry no RateLimits */
 };
 
 /* ---- local argument checks ---------------------------------------------- */
@@ -295,6 +297,13 @@ twofa_status twofa_verify_new(twofa_verify **out, const twofa_config *cfg, twofa
 		}
 		twofa_strlcpy(v->locale, cfg->locale, sizeof(v->locale));
 	}
+	if (cfg->rate_limit != NULL && cfg->rate_limit[0] != '\0') {
+		if (!twofa_twilio_name_valid(cfg->rate_limit)) {
+			free(v);
+			return twofa_fail(err, TWOFA_ECONFIG, "rate_limit is not a name of [A-Za-z0-9_.-]");
+		}
+		twofa_strlcpy(v->rate_limit, cfg->rate_limit, sizeof(v->rate_limit));
+	}
 
 	/* An API key is preferred: it can be revoked without touching the account. */
 	if (cfg->api_key_sid != NULL && cfg->api_key_sid[0] != '\0' && cfg->api_key_secret != NULL &&
@@ -341,15 +350,22 @@ static bool service_url(const twofa_verify *v, const char *suffix, char url[URL_
 /* ---- calls -------------------------------------------------------------- */
 
 static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
-				       const char *masked, twofa_verify_result *r)
+				       const char *rate_key, const char *masked, twofa_verify_result *r)
 {
-	char url[URL_MAX], form[FORM_MAX];
+	char url[URL_MAX], form[FORM_MAX], limits[2 * TWOFA_TWILIO_NAME_MAX + 8];
 	size_t len = 0;
 	twofa_verify_outcome o;
 
+	/* Both names are of [A-Za-z0-9_.-] (checked), so the JSON needs no escaping. */
+	limits[0] = '\0';
+	if (rate_key != NULL && (unsigned)snprintf(limits, sizeof(limits), "{\"%s\":\"%s\"}", v->rate_limit,
+						   rate_key) >= sizeof(limits))
+		limits[0] = '\0';
 	if (!service_url(v, "/Verifications", url) || !form_add(form, sizeof(form), &len, "To", to) ||
 	    !form_add(form, sizeof(form), &len, "Channel", twofa_channel_name(ch)) ||
-	    (locale != NULL && !form_add(form, sizeof(form), &len, "Locale", locale))) {
+	    (locale != NULL && !form_add(form, sizeof(form), &len, "Locale", locale)) ||
+	    (rate_key != NULL &&
+	     (limits[0] == '\0' || !form_add(form, sizeof(form), &len, "RateLimits", limits)))) {
 		result_reset(r);
 		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
@@ -360,6 +376,12 @@ static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_ch
 
 twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
 					twofa_verify_result *r)
+{
+	return twofa_verify_start_keyed(v, to, ch, locale, NULL, r);
+}
+
+twofa_verify_outcome twofa_verify_start_keyed(twofa_verify *v, const char *to, twofa_channel ch,
+					      const char *locale, const char *rate_key, twofa_verify_result *r)
 {
 	char masked[MASKED_MAX];
 	const char *use_locale;
@@ -378,13 +400,19 @@ twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_c
 	if (use_locale != NULL && !is_locale(use_locale))
 		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
 			      "locale refused locally: not a language tag");
+	/* The key counts only where a rate limit is configured. */
+	if (v->rate_limit[0] == '\0' || rate_key == NULL || rate_key[0] == '\0')
+		rate_key = NULL;
+	else if (!twofa_twilio_name_valid(rate_key))
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "rate-limit key refused locally: not of [A-Za-z0-9_.-]");
 
-	o = start_once(v, to, ch, use_locale, masked, r);
+	o = start_once(v, to, ch, use_locale, rate_key, masked, r);
 	/* An unsupported Locale is a bare 404 on create: try once without it. */
 	if (use_locale != NULL && r->http_status == 404) {
 		char first[sizeof(r->log_message)];
 		twofa_strlcpy(first, r->log_message, sizeof(first));
-		o = start_once(v, to, ch, NULL, masked, r);
+		o = start_once(v, to, ch, NULL, rate_key, masked, r);
 		{
 			char joined[sizeof(r->log_message)];
 			if (snprintf(joined, sizeof(joined), "locale %s refused (%.100s); retried without: %s",
@@ -492,5 +520,102 @@ twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const cha
 	o = exchange(v, TWOFA_VERIFY_OP_LOOKUP, url, NULL, 0, masked, r, &d);
 	if (o == TWOFA_VERIFY_OK)
 		twofa_strlcpy(e164_out, d.e164, TWOFA_E164_MAX + 1);
+	return o;
+}
+
+/* ---- Service Rate Limits ------------------------------------------------ */
+
+static twofa_verify_outcome rate_limit_call(twofa_verify *v, twofa_verify_op op, const char *suffix,
+					    const char *form, size_t form_len, twofa_verify_details *d,
+					    twofa_verify_result *r)
+{
+	char url[URL_MAX];
+
+	if (!service_url(v, suffix, url)) {
+		result_reset(r);
+		return finish(r, op, NULL, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
+	}
+	return exchange(v, op, url, form, form_len, NULL, r, d);
+}
+
+twofa_verify_outcome twofa_verify_rate_limit_find(twofa_verify *v, const char *name,
+						  twofa_verify_rate_limit *rl, twofa_verify_result *r)
+{
+	twofa_verify_details d;
+	char suffix[96];
+	twofa_verify_outcome o;
+
+	memset(rl, 0, sizeof(*rl));
+	memset(&d, 0, sizeof(d));
+	result_reset(r);
+	if (!twofa_twilio_name_valid(name))
+		return finish(r, TWOFA_VERIFY_OP_RATE_LIMITS, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "rate-limit name refused locally: not of [A-Za-z0-9_.-]");
+	d.rate_limit_name = name;
+	/* Twilio's largest page: twofa makes one rate limit, so this is all. */
+	o = rate_limit_call(v, TWOFA_VERIFY_OP_RATE_LIMITS, "/RateLimits?PageSize=1000", NULL, 0, &d, r);
+	if (o != TWOFA_VERIFY_OK || d.rate_limit.sid[0] == '\0')
+		return o;
+	twofa_strlcpy(rl->sid, d.rate_limit.sid, sizeof(rl->sid));
+	memset(&d, 0, sizeof(d));
+	(void)snprintf(suffix, sizeof(suffix), "/RateLimits/%s/Buckets?PageSize=1000", rl->sid);
+	o = rate_limit_call(v, TWOFA_VERIFY_OP_BUCKETS, suffix, NULL, 0, &d, r);
+	if (o == TWOFA_VERIFY_OK) {
+		rl->buckets = d.rate_limit.buckets;
+		memcpy(rl->max, d.rate_limit.max, sizeof(rl->max));
+		memcpy(rl->interval, d.rate_limit.interval, sizeof(rl->interval));
+	}
+	return o;
+}
+
+twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char *name, long max, long interval,
+						    twofa_verify_rate_limit *rl, twofa_verify_result *r)
+{
+	twofa_verify_details d;
+	char form[FORM_MAX], number[24], suffix[96];
+	size_t len = 0;
+	twofa_verify_outcome o;
+
+	if (max < 1 || max > 1000000 || interval < 1 || interval > 31536000) {
+		memset(rl, 0, sizeof(*rl));
+		result_reset(r);
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "bucket refused locally: max 1..1000000, interval 1..31536000 s");
+	}
+	o = twofa_verify_rate_limit_find(v, name, rl, r);
+	if (o != TWOFA_VERIFY_OK)
+		return o;
+	if (rl->sid[0] == '\0') {
+		memset(&d, 0, sizeof(d));
+		if (!form_add(form, sizeof(form), &len, "UniqueName", name) ||
+		    !form_add(form, sizeof(form), &len, "Description", "twofa: sends per member, every host"))
+			return finish(r, TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+				      "request too long");
+		o = rate_limit_call(v, TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, "/RateLimits", form, len, &d, r);
+		if (o != TWOFA_VERIFY_OK)
+			return o;
+		twofa_strlcpy(rl->sid, d.rate_limit.sid, sizeof(rl->sid));
+	}
+	for (size_t i = 0; i < rl->buckets; i++) {
+		if (rl->max[i] == max && rl->interval[i] == interval)
+			return TWOFA_VERIFY_OK;
+	}
+	memset(&d, 0, sizeof(d));
+	len = 0;
+	(void)snprintf(number, sizeof(number), "%ld", max);
+	if (!form_add(form, sizeof(form), &len, "Max", number))
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
+	(void)snprintf(number, sizeof(number), "%ld", interval);
+	if (!form_add(form, sizeof(form), &len, "Interval", number))
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
+	(void)snprintf(suffix, sizeof(suffix), "/RateLimits/%s/Buckets", rl->sid);
+	o = rate_limit_call(v, TWOFA_VERIFY_OP_BUCKET_CREATE, suffix, form, len, &d, r);
+	if (o == TWOFA_VERIFY_OK && rl->buckets < TWOFA_VERIFY_BUCKETS_MAX) {
+		rl->max[rl->buckets] = max;
+		rl->interval[rl->buckets] = interval;
+		rl->buckets++;
+	}
 	return o;
 }

@@ -47,6 +47,10 @@ typedef enum twofa_verify_op {
 	TWOFA_VERIFY_OP_CANCEL,
 	TWOFA_VERIFY_OP_SERVICE,
 	TWOFA_VERIFY_OP_LOOKUP,
+	TWOFA_VERIFY_OP_RATE_LIMITS,       /* list the Service Rate Limits */
+	TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, /* create one */
+	TWOFA_VERIFY_OP_BUCKETS,           /* list a rate limit's buckets */
+	TWOFA_VERIFY_OP_BUCKET_CREATE,     /* create one */
 } twofa_verify_op;
 
 #define TWOFA_VERIFY_SID_LEN TWOFA_SID_LEN
@@ -61,11 +65,26 @@ typedef struct twofa_verify_result {
 	char log_message[320];
 } twofa_verify_result;
 
+#define TWOFA_VERIFY_BUCKETS_MAX 5 /* Twilio's limit per rate limit (error 60210) */
+
+/* A Service Rate Limit and its buckets: each lets `max` sends per key
+ * through in `interval` seconds. */
+typedef struct twofa_verify_rate_limit {
+	char sid[TWOFA_VERIFY_SID_LEN + 1]; /* "RK..."; "" when there is none of the name */
+	size_t buckets;
+	long max[TWOFA_VERIFY_BUCKETS_MAX];
+	long interval[TWOFA_VERIFY_BUCKETS_MAX];
+} twofa_verify_rate_limit;
+
 /* What a 2xx body carried besides its status. */
 typedef struct twofa_verify_details {
 	char e164[TWOFA_E164_MAX + 1]; /* lookup: normalised number */
 	char friendly_name[64];        /* service: sanitised */
 	long code_length;              /* service: 4..10, 0 if absent */
+	/* Rate limits. In: the unique name a list is searched for. Out: its sid
+	 * (a list, a create), or the buckets (a bucket list, a create). */
+	const char *rate_limit_name;
+	twofa_verify_rate_limit rate_limit;
 } twofa_verify_details;
 
 /* Copies what it needs from cfg (credentials, URLs, CA, proxy, timeout,
@@ -80,6 +99,14 @@ void twofa_verify_free(twofa_verify *v);
  * SENT on success. */
 twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
 					twofa_verify_result *r);
+
+/* twofa_verify_start for a member: rate_key is the member's rate-limit id.
+ * With the config's rate_limit set and rate_key not NULL or "", the send
+ * carries RateLimits={rate_limit: rate_key}, and Twilio's buckets count it
+ * for every host of a fleet (a full bucket is a refusal, never an outage). */
+twofa_verify_outcome twofa_verify_start_keyed(twofa_verify *v, const char *to, twofa_channel ch,
+					      const char *locale, const char *rate_key,
+					      twofa_verify_result *r);
 
 /* Checks code for `to`. Only APPROVED passes. */
 twofa_verify_outcome twofa_verify_check(twofa_verify *v, const char *to, const char *code,
@@ -97,6 +124,16 @@ twofa_verify_outcome twofa_verify_fetch_service(twofa_verify *v, twofa_verify_de
  * NULL). OK with e164_out filled, or NUMBER_INVALID. */
 twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const char *country,
 				  char e164_out[TWOFA_E164_MAX + 1], twofa_verify_result *r);
+
+/* Service Rate Limits (names: twofa_twilio_name_valid). find: the rate limit of the
+ * unique name and its buckets (OK with rl->sid "" when there is none).
+ * ensure: find, then create the rate limit if missing and a bucket of max
+ * sends per interval seconds if none has those numbers; OK when both are
+ * there. */
+twofa_verify_outcome twofa_verify_rate_limit_find(twofa_verify *v, const char *name,
+						  twofa_verify_rate_limit *rl, twofa_verify_result *r);
+twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char *name, long max, long interval,
+						    twofa_verify_rate_limit *rl, twofa_verify_result *r);
 
 /* New TCP connections this object opened so far. */
 long twofa_verify_connections(const twofa_verify *v);

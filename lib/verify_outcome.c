@@ -79,6 +79,14 @@ const char *twofa_verify_op_name(twofa_verify_op op)
 		return "service";
 	case TWOFA_VERIFY_OP_LOOKUP:
 		return "lookup";
+	case TWOFA_VERIFY_OP_RATE_LIMITS:
+		return "rate-limits";
+	case TWOFA_VERIFY_OP_RATE_LIMIT_CREATE:
+		return "rate-limit-create";
+	case TWOFA_VERIFY_OP_BUCKETS:
+		return "buckets";
+	case TWOFA_VERIFY_OP_BUCKET_CREATE:
+		return "bucket-create";
 	}
 	return "unknown";
 }
@@ -131,6 +139,11 @@ twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status
 			return TWOFA_VERIFY_EXPIRED;
 		case TWOFA_VERIFY_OP_START:
 		case TWOFA_VERIFY_OP_SERVICE:
+		case TWOFA_VERIFY_OP_RATE_LIMITS:
+		case TWOFA_VERIFY_OP_RATE_LIMIT_CREATE:
+		case TWOFA_VERIFY_OP_BUCKETS:
+		case TWOFA_VERIFY_OP_BUCKET_CREATE:
+			/* The service, or the rate limit of a bucket call, is not there. */
 			return TWOFA_VERIFY_SERVICE_NOT_FOUND;
 		case TWOFA_VERIFY_OP_LOOKUP:
 			return TWOFA_VERIFY_NUMBER_INVALID;

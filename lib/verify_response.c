@@ -193,6 +193,82 @@ static twofa_verify_outcome read_lookup(json_t *root, twofa_verify_result *r, tw
 	return r->outcome = TWOFA_VERIFY_OK;
 }
 
+/* A rate limit or bucket object's sid, checked. */
+static const char *resource_sid(json_t *obj, const char *prefix)
+{
+	const char *sid = get_string(obj, "sid");
+	return twofa_verify_is_sid(sid, prefix) ? sid : NULL;
+}
+
+/* One bucket's numbers into rl, bounded. */
+static bool add_bucket(json_t *obj, twofa_verify_rate_limit *rl)
+{
+	json_t *max = json_object_get(obj, "max"), *interval = json_object_get(obj, "interval");
+
+	if (resource_sid(obj, "BL") == NULL || !json_is_integer(max) || !json_is_integer(interval) ||
+	    json_integer_value(max) < 0 || json_integer_value(max) > 1000000000 ||
+	    json_integer_value(interval) < 0 || json_integer_value(interval) > 1000000000 ||
+	    rl->buckets >= TWOFA_VERIFY_BUCKETS_MAX)
+		return false;
+	rl->max[rl->buckets] = (long)json_integer_value(max);
+	rl->interval[rl->buckets] = (long)json_integer_value(interval);
+	rl->buckets++;
+	return true;
+}
+
+/* Rate limits: a list is searched for details->rate_limit_name (one page,
+ * which must be the last: a service with more rate limits than a page is
+ * not one twofa made); a created rate limit gives its sid; a bucket list or
+ * a created bucket gives the numbers. */
+static twofa_verify_outcome read_rate_limit(twofa_verify_op op, json_t *root, twofa_verify_result *r,
+					    twofa_verify_details *d, char *log, size_t log_size)
+{
+	twofa_verify_rate_limit scratch, *rl = d != NULL ? &d->rate_limit : &scratch;
+	const char *want = d != NULL ? d->rate_limit_name : NULL;
+	json_t *list, *item, *meta;
+	size_t i;
+
+	memset(rl, 0, sizeof(*rl));
+	if (op == TWOFA_VERIFY_OP_RATE_LIMIT_CREATE) {
+		const char *sid = resource_sid(root, "RK");
+		if (sid == NULL)
+			return unexpected(r, log, log_size, "no rate limit \"sid\" (RK...)", NULL);
+		twofa_strlcpy(rl->sid, sid, sizeof(rl->sid));
+		snprintf(log, log_size, "rate limit created (HTTP %ld)", r->http_status);
+		return r->outcome = TWOFA_VERIFY_OK;
+	}
+	if (op == TWOFA_VERIFY_OP_BUCKET_CREATE) {
+		if (!add_bucket(root, rl))
+			return unexpected(r, log, log_size, "bucket without a BL sid, max or interval", NULL);
+		snprintf(log, log_size, "bucket created (HTTP %ld)", r->http_status);
+		return r->outcome = TWOFA_VERIFY_OK;
+	}
+	list = json_object_get(root, op == TWOFA_VERIFY_OP_BUCKETS ? "buckets" : "rate_limits");
+	meta = json_object_get(root, "meta");
+	if (!json_is_array(list))
+		return unexpected(r, log, log_size, "no list in the answer", NULL);
+	if (json_is_object(meta) && json_string_value(json_object_get(meta, "next_page_url")) != NULL)
+		return unexpected(r, log, log_size, "more than one page of rate limits or buckets", NULL);
+	json_array_foreach(list, i, item) {
+		if (op == TWOFA_VERIFY_OP_BUCKETS) {
+			if (!add_bucket(item, rl))
+				return unexpected(r, log, log_size,
+						  "a bucket without a BL sid, max or interval", NULL);
+			continue;
+		}
+		const char *name = get_string(item, "unique_name");
+		if (want != NULL && name != NULL && strcmp(name, want) == 0) {
+			const char *sid = resource_sid(item, "RK");
+			if (sid == NULL)
+				return unexpected(r, log, log_size, "rate limit without an RK sid", NULL);
+			twofa_strlcpy(rl->sid, sid, sizeof(rl->sid));
+		}
+	}
+	snprintf(log, log_size, "%zu %s listed (HTTP %ld)", json_array_size(list),
+		 op == TWOFA_VERIFY_OP_BUCKETS ? "buckets" : "rate limits", r->http_status);
+	return r->outcome = TWOFA_VERIFY_OK;
+}
+
 static twofa_verify_outcome read_error(twofa_verify_op op, const char *body, size_t len,
 				       twofa_verify_result *r, char *log, size_t log_size)
 {
@@ -248,6 +324,12 @@ twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status
 		break;
 	case TWOFA_VERIFY_OP_LOOKUP:
 		o = read_lookup(root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_RATE_LIMITS:
+	case TWOFA_VERIFY_OP_RATE_LIMIT_CREATE:
+	case TWOFA_VERIFY_OP_BUCKETS:
+	case TWOFA_VERIFY_OP_BUCKET_CREATE:
+		o = read_rate_limit(op, root, r, details, log_detail, log_detail_size);
 		break;
 	default:
 		o = read_verification(op, root, r, log_detail, log_detail_size);

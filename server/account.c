@@ -8,21 +8,21 @@
 
 #include "account.h"
 #include "audit.h"
-#include "members.h"
 #include "pam_user.h"
 #include "scope.h"
 
 /* The member's status decides; user is the account's own name. Out of
  * scope, or not enrolled under nullok, is not ours to say: no line unless
  * debug. */
-static void check_member(const twofa_options *opts, const char *user, twofa_decision *d)
+static void check_member(const twofa_options *opts, twofa_member_store *members, const char *user,
+			 twofa_decision *d)
 {
 	twofa_member member;
 	twofa_error err;
 
 	if (!twofa_scope_decide(user, opts->groups, d))
 		return;
-	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
+	switch (twofa_member_store_load(members, user, &member, &err)) {
 	case TWOFA_OK:
 		break;
 	case TWOFA_ENOTFOUND:
@@ -54,8 +54,8 @@ static void check_member(const twofa_options *opts, const char *user, twofa_deci
 	twofa_member_free(&member);
 }
 
-void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-		   twofa_decision *d)
+void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
+		   twofa_audit *audit, twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *user = NULL;
@@ -74,6 +74,6 @@ void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa
 			d->pam_code = PAM_SERVICE_ERR;
 		return;
 	}
-	check_member(opts, user, d);
+	check_member(opts, members, user, d);
 	free(user);
 }

@@ -6,10 +6,11 @@
 
 #include "audit.h"
 #include "decision.h"
+#include "member_store.h"
 #include "options.h"
 
 /* Fills *d with the answer; audit is started here once the user is known. */
-void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-		   twofa_decision *d);
+void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
+		   twofa_audit *audit, twofa_decision *d);
 
 #endif

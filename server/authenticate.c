@@ -10,7 +10,6 @@
 #include "authenticate.h"
 #include "host.h"
 #include "decision.h"
-#include "members.h"
 #include "password.h"
 #include "pam_user.h"
 #include "scope.h"
@@ -25,6 +24,7 @@ typedef enum factor_result { FACTOR_HELD = 0, FACTOR_WRONG, FACTOR_DECIDED } fac
 typedef struct login {
 	twofa_host *host;
 	const twofa_options *opts;
+	twofa_member_store *members;
 	twofa_audit *audit;
 	twofa_decision *d;
 	const char *user;
@@ -108,7 +108,7 @@ static void upgrade_hash(login *l, const char *password)
 	sodium_memzero(hash, sizeof(hash));
 	if (fresh == NULL)
 		return;
-	if (twofa_members_update(l->opts->cfg.members_db, l->user, rehash, &fresh, &err) != TWOFA_OK)
+	if (twofa_member_store_update(l->members, l->user, rehash, &fresh, &err) != TWOFA_OK)
 		twofa_host_syslog(l->host, LOG_WARNING, "could not store the re-hashed password of %s: %s",
 				  l->audit->user, err.msg);
 	else
@@ -172,6 +172,8 @@ static factor_result first_factor(login *l)
 	bool from_stack = false, held = false, stored = true;
 	factor_result got;
 	twofa_error err;
+	/* Enrolled behind another module's password: nothing here to check. */
+	bool no_hash = l->enrolled && l->member.password_hash == NULL;
 
 	if (l->opts->password == TWOFA_PASSWORD_NONE)
 		return FACTOR_HELD;
@@ -187,9 +189,10 @@ static factor_result first_factor(login *l)
 			     "state store: %s", err.msg);
 		return FACTOR_DECIDED;
 	}
-	if (!l->enrolled || gate != TWOFA_ATTEMPT_GO || twofa_password_valid(password, NULL) != TWOFA_OK) {
+	if (!l->enrolled || no_hash || gate != TWOFA_ATTEMPT_GO ||
+	    twofa_password_valid(password, NULL) != TWOFA_OK) {
 		/* Same prompts and the same Argon2id cost as a real check, so
-		 * neither reveals who is enrolled or locked. */
+		 * neither reveals who is enrolled, locked or without a hash. */
 		twofa_password_dummy_verify(password, c->password_strength);
 	} else if (twofa_password_verify(l->member.password_hash, password, &err) == TWOFA_OK) {
 		held = true;
@@ -208,6 +211,11 @@ static factor_result first_factor(login *l)
 	}
 	if (throttled(l))
 		end_attempt(l, reservation, !held);
+	if (no_hash) {
+		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "member has no twofa password; use password=none behind another module");
+		return FACTOR_DECIDED;
+	}
 	if (!stored) {
 		out_of_memory(l);
 		return FACTOR_DECIDED;
@@ -242,7 +250,7 @@ static void run(login *l)
 
 	if (!twofa_scope_decide(l->user, l->opts->groups, l->d))
 		return;
-	switch (twofa_members_load(c->members_db, l->user, &l->member, &err)) {
+	switch (twofa_member_store_load(l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
 		l->enrolled = true;
 		break;
@@ -292,8 +300,8 @@ static void run(login *l)
 	twofa_second_factor(l->host, l->opts, &l->member, l->audit, l->d);
 }
 
-void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-			twofa_decision *d)
+void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
+			twofa_audit *audit, twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *canonical = NULL;
@@ -304,6 +312,7 @@ void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, 
 	memset(&l, 0, sizeof(l));
 	l.host = host;
 	l.opts = opts;
+	l.members = members;
 	l.audit = audit;
 	l.d = d;
 	rc = twofa_host_get_user(host, &typed);

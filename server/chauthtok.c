@@ -13,7 +13,6 @@
 
 #include "host.h"
 #include "decision.h"
-#include "members.h"
 #include "pam_user.h"
 #include "password.h"
 #include "util.h"
@@ -74,8 +73,8 @@ static bool refuse_new(twofa_decision *d, const char *fresh, const twofa_options
 	return true;
 }
 
-static void change_password(twofa_host *host, const twofa_options *opts, const char *user,
-			    const twofa_member *member, twofa_decision *d)
+static void change_password(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
+			    const char *user, const twofa_member *member, twofa_decision *d)
 {
 	char *old = NULL, *fresh = NULL, *again = NULL, *stored = NULL;
 	char hash[crypto_pwhash_STRBYTES];
@@ -119,7 +118,7 @@ static void change_password(twofa_host *host, const twofa_options *opts, const c
 		step_failed(d, PAM_BUF_ERR, "the new hash");
 		goto out;
 	}
-	if (twofa_members_update(opts->cfg.members_db, user, replace_hash, &stored, &err) != TWOFA_OK) {
+	if (twofa_member_store_update(members, user, replace_hash, &stored, &err) != TWOFA_OK) {
 		twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 			     "password change not stored: %s", err.msg);
 		goto out;
@@ -135,8 +134,8 @@ out:
 	twofa_free_secret(stored);
 }
 
-void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-		     twofa_decision *d)
+void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
+		     twofa_audit *audit, twofa_decision *d)
 {
 	const char *typed = NULL;
 	char *user = NULL;
@@ -160,13 +159,16 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 			d->pam_code = PAM_AUTHTOK_ERR;
 		return;
 	}
-	switch (twofa_members_load(opts->cfg.members_db, user, &member, &err)) {
+	switch (twofa_member_store_load(members, user, &member, &err)) {
 	case TWOFA_OK:
-		if (flags & PAM_PRELIM_CHECK)
+		if (member.password_hash == NULL) /* enrolled behind another module's password */
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "member has no twofa password to change");
+		else if (flags & PAM_PRELIM_CHECK)
 			twofa_decide(d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "the store is readable and the user enrolled");
 		else
-			change_password(host, opts, user, &member, d);
+			change_password(host, opts, members, user, &member, d);
 		twofa_member_free(&member);
 		break;
 	case TWOFA_ENOTFOUND:

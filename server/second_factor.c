@@ -110,12 +110,21 @@ static long minutes_until(time_t retry_at)
 	return minutes < 0 ? 0 : (minutes > TWOFA_MESSAGE_ARG_MAX ? TWOFA_MESSAGE_ARG_MAX : (long)minutes);
 }
 
+/* Where a code by channel goes: the email address or the phone number; NULL
+ * when the member has none. */
+static const char *destination(const twofa_member *m, twofa_channel channel)
+{
+	if (channel == TWOFA_CHANNEL_EMAIL)
+		return m->email;
+	return m->phone[0] != '\0' ? m->phone : NULL;
+}
+
 /* Counts the send against the member's limit, then asks Twilio. A refused
  * first send ends the round (no prompt follows); a refused resend keeps it. */
 static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 {
 	const twofa_config *c = &r->opts->cfg;
-	const char *to = channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
+	const char *to = destination(r->member, channel);
 	twofa_verify_result res;
 	twofa_verify_outcome o;
 	twofa_error err;
@@ -129,6 +138,15 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
 		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED,
 		       (long)channel, "the member's channel %s is not in allowed_channels",
+		       twofa_channel_name(channel));
+		return SEND_DECIDED;
+	}
+	if (to == NULL && channel != TWOFA_CHANNEL_EMAIL) {
+		/* An app member: codes go by email only. */
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+		decide(r, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CHANNEL_REFUSED,
+		       (long)channel, "no phone number is enrolled for a code by %s",
 		       twofa_channel_name(channel));
 		return SEND_DECIDED;
 	}
@@ -159,7 +177,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		r->to = to;
 		describe_destination(r);
 	}
-	o = twofa_verify_start(r->verify, to, channel, c->locale, &res);
+	/* With rate_limit set, Twilio also counts the send for every host. */
+	o = twofa_verify_start_keyed(r->verify, to, channel, c->locale, r->member->rate_limit_id, &res);
 	switch (o) {
 	case TWOFA_VERIFY_SENT:
 		/* Only now: a refused resend leaves the code already sent in use. */
@@ -278,7 +297,7 @@ static void offer_channels(const code_round *r, char *out, size_t size)
 	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
 		twofa_channel ch = (twofa_channel)i;
 		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
-		    (ch == TWOFA_CHANNEL_EMAIL && r->member->email == NULL))
+		    destination(r->member, ch) == NULL)
 			continue;
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
 					 offers[i]);
@@ -439,7 +458,7 @@ static void ask_for_code(code_round *r)
 static void aim_at_member(code_round *r)
 {
 	r->channel = r->member->channel;
-	r->to = r->channel == TWOFA_CHANNEL_EMAIL ? r->member->email : r->member->phone;
+	r->to = destination(r->member, r->channel);
 	describe_destination(r);
 }
 

@@ -14,14 +14,15 @@
 #include "chauthtok.h"
 #include "decision.h"
 #include "host.h"
+#include "member_store.h"
 #include "options.h"
 #include "peer_policy.h"
 #include "serve.h"
 #include "util.h"
 #include "wire.h"
 
-typedef void (*twofa_flow)(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
-			   twofa_decision *d);
+typedef void (*twofa_flow)(twofa_host *host, int flags, const twofa_options *opts,
+			   twofa_member_store *members, twofa_audit *audit, twofa_decision *d);
 
 /* "config=PATH" for the config the transport chose, kept for the options. */
 #define CONFIG_ARG_MAX (TWOFA_PROTO_ARG_MAX + 8)
@@ -50,6 +51,25 @@ static size_t flow_arguments(const twofa_peer *peer, const twofa_msg *hello, con
 	return argc;
 }
 
+/* The flow, with a member store handle for this call. One handle per call
+ * (and so per twofad connection, each on its thread): a transport that keeps
+ * a warm directory connection would hand the flow its own handle here. */
+static void run_with_members(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
+			     twofa_decision *d, twofa_flow flow)
+{
+	twofa_member_store *members = NULL;
+	twofa_error err;
+
+	twofa_error_clear(&err);
+	if (twofa_member_store_open(&members, &opts->cfg, TWOFA_MEMBER_STORE_LOGIN, &err) != TWOFA_OK) {
+		twofa_decide(d, err.status == TWOFA_ENOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR, TWOFA_RESULT_ERROR,
+			     LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
+		return;
+	}
+	flow(host, flags, opts, members, audit, d);
+	twofa_member_store_close(members);
+}
+
 static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)
 {
 	const char *argv[TWOFA_PROTO_ARGS_MAX + 1];
@@ -72,7 +92,7 @@ static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)
 	if (twofa_options_load(action, (int)argc, argv, &opts, &d) &&
 	    twofa_peer_may_call(host->peer, hello->call, &d)) {
 		twofa_peer_limit_options(host->peer, &opts);
-		flow(host, flags, &opts, &audit, &d);
+		run_with_members(host, flags, &opts, &audit, &d, flow);
 	}
 	if (twofa_decision_logged(&d, opts.debug))
 		twofa_audit_decision(&audit, &d);

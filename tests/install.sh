@@ -18,6 +18,7 @@ build=$TWOFA_BUILDDIR
 vars=$(env -u MAKEFLAGS -u MFLAGS make -s -C "$build" --no-print-directory -f Makefile -f - print-dirs <<'MK'
 print-dirs:
 	@echo "securedir=$(securedir) sbindir=$(sbindir) mandir=$(mandir) sysconfdir=$(sysconfdir) localstatedir=$(localstatedir)"
+	@echo "twofa_ldapdir=$(twofa_ldapdir)"
 	@echo "pamconfigsdir=$(pamconfigsdir) pamconfigsdir_given=$(pamconfigsdir_given) docdir=$(docdir) docdir_given=$(docdir_given)"
 MK
 )
@@ -48,6 +49,9 @@ examples=/usr/share/doc/twofa/examples
 [ -f "$dest$profiles/twofa" ]; report $? "pam-auth-update profile installed in $profiles, $where"
 [ -f "$dest$examples/twofa-sshd" ] && [ -f "$dest$examples/twofa-sshd.conf" ]
 report $? "PAM and sshd examples installed in $examples"
+[ -f "$dest$twofa_ldapdir/twofa.schema" ] && [ -f "$dest$twofa_ldapdir/twofa.ldif" ] &&
+	[ -f "$dest$twofa_ldapdir/twofa-access.ldif" ] && [ -f "$dest$twofa_ldapdir/README" ]
+report $? "LDAP schema, access rules and their README installed in $twofa_ldapdir"
 
 echo "api_key_sid = edited" >>"$conf"
 inst install; report $? "a second make install succeeds"
@@ -61,7 +65,8 @@ rm -f "$conf"
 inst install && inst uninstall; report $? "install then uninstall again"
 left=$(find "$dest" -type f | sed "s|^$dest||")
 [ -z "$left" ]; report $? "an unedited install leaves no file behind${left:+ (left: $(echo $left))}"
-left=$(for d in "$profiles" "$examples" "${examples%/*}" "$sysconfdir/twofa" "$localstatedir/lib/twofa"; do
+left=$(for d in "$profiles" "$examples" "${examples%/*}" "$sysconfdir/twofa" "$localstatedir/lib/twofa" \
+	"$twofa_ldapdir" "${twofa_ldapdir%/*}"; do
 	[ -d "$dest$d" ] && echo "$d"; done)
 [ -z "$left" ]; report $? "nor a folder of its own${left:+ (left: $(echo $left))}"
 echo "1..$n"

@@ -32,10 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	op = (twofa_verify_op)(data[0] % 5);
-	status = statuses[(data[0] / 5) % (sizeof(statuses) / sizeof(statuses[0]))];
+	op = (twofa_verify_op)(data[0] % 9);
+	status = statuses[(data[0] / 9) % (sizeof(statuses) / sizeof(statuses[0]))];
 	memset(&r, 0, sizeof(r));
 	memset(&d, 0xAA, sizeof(d));
+	d.rate_limit_name = "twofa_member"; /* an input: the name a list is searched for */
 	memset(log, 0xAA, sizeof(log));
 	o = twofa_verify_interpret(op, status, (const char *)data + 1, size - 1, &r, &d, log, sizeof(log));
 	if ((unsigned)o >= TWOFA_VERIFY_OUTCOME_COUNT || r.outcome != o)
@@ -47,6 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (memchr(r.verification_sid, '\0', sizeof(r.verification_sid)) == NULL)
 		abort();
 	if (o == TWOFA_VERIFY_OK && op == TWOFA_VERIFY_OP_LOOKUP && !twofa_verify_is_e164(d.e164))
+		abort();
+	if (op >= TWOFA_VERIFY_OP_RATE_LIMITS &&
+	    (d.rate_limit.buckets > TWOFA_VERIFY_BUCKETS_MAX ||
+	     (d.rate_limit.sid[0] != '\0' && !twofa_verify_is_sid(d.rate_limit.sid, "RK"))))
 		abort();
 	return 0;
 }

@@ -18,6 +18,8 @@ it the same way, e.g. `from harness.pam import Env, run_pam`.
     harness.reliability      what the reliability suites add: LONG, log_problems, ...
     harness.sanitizer        the servers under the variant's memcheck or sanitizer
                              options; a report fails the test (exit status 99)
+    harness.slapd            a throwaway OpenLDAP slapd (Slapd), two replicating
+                             providers (SlapdPair, TcpProxy), a SilentServer
 """
 
 # First of the harness's exit handlers, so it runs last: the servers' memcheck and sanitizer

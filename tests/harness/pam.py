@@ -440,14 +440,17 @@ class Env:
 
     def add_member(self, user, password, phone, country="US", channel="sms", status="active",
                    strength="interactive", email=None, replace=False):
-        """Enrols user in this env's members.db (password hashed with the password unit)."""
+        """Enrols user in this env's members.db (password hashed with the password unit;
+        None: a member without a twofa password; phone "" and country "": without a phone)."""
         args = ["--user", user, "--phone", phone, "--country", country, "--channel", channel,
                 "--status", status, "--strength", strength]
+        if password is None:
+            args.append("--no-password")
         if email is not None:
             args += ["--email", email]
         if replace:
             args.append("--replace")
-        self._mkmember(args, password + "\n")
+        self._mkmember(args, "" if password is None else password + "\n")
 
 
 # -- syslog capture ------------------------------------------------------------------------

@@ -6,8 +6,10 @@
  *       creates an empty store (the module refuses a missing one)
  *   mkmember --db PATH --user U --phone E164 --country CC [--channel sms|call|whatsapp|email]
  *            [--email ADDR] [--status active|pending|disabled]
- *            [--strength interactive|moderate|sensitive] [--replace]
- *       reads the password from stdin (one line) and stores the member
+ *            [--strength interactive|moderate|sensitive] [--replace] [--no-password]
+ *       reads the password from stdin (one line) and stores the member;
+ *       --no-password stores one without a twofa password (no hash), and
+ *       --phone "" --country "" one without a phone (email channel)
  *   mkmember --db PATH --show USER [--check-password]
  *       prints the record as "key value" lines (the hash only as its scheme
  *       prefix); with --check-password also "password ok|wrong" for the
@@ -28,8 +30,9 @@
 
 #include <sodium.h>
 
+#include "config.h"
 #include "member.h"
-#include "members.h"
+#include "member_store.h"
 #include "password.h"
 #include "state.h"
 #include "store.h"
@@ -42,7 +45,8 @@ static int usage(const char *why)
 		"usage: mkmember --db PATH --init\n"
 		"       mkmember --db PATH --user U --phone E164 --country CC [--channel CH]\n"
 		"                [--email ADDR] [--status active|pending|disabled]\n"
-		"                [--strength interactive|moderate|sensitive] [--replace]  < password\n",
+		"                [--strength interactive|moderate|sensitive] [--replace]\n"
+		"                [--no-password | < password]\n",
 		why);
 	return 2;
 }
@@ -83,6 +87,20 @@ static int init_store(const char *db)
 
 static char *read_password(void);
 
+/* The member store at db, as a login host opens it (cfg is freed by the
+ * caller, also after a failure). */
+static twofa_status open_members(const char *db, twofa_config *cfg, twofa_member_store **s, twofa_error *err)
+{
+	twofa_status st;
+
+	*s = NULL;
+	twofa_config_init(cfg);
+	st = twofa_config_set(cfg, "members_db", db, TWOFA_CONFIG_FROM_FILE, err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_open(s, cfg, TWOFA_MEMBER_STORE_LOGIN, err);
+	return st;
+}
+
 /* The hash's "$argon2id$v=19" part: enough to see the scheme, nothing to crack. */
 static void print_hash_scheme(const char *hash)
 {
@@ -96,13 +114,20 @@ static void print_hash_scheme(const char *hash)
 
 static int show_member(const char *db, const char *user, bool check_password)
 {
+	twofa_member_store *s = NULL;
+	twofa_config cfg;
 	twofa_member m;
 	twofa_error err;
 	twofa_status st;
 	char *password;
 
 	twofa_error_clear(&err);
-	st = twofa_members_load(db, user, &m, &err);
+	memset(&m, 0, sizeof(m));
+	st = open_members(db, &cfg, &s, &err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_load(s, user, &m, &err);
+	twofa_member_store_close(s);
+	twofa_config_free(&cfg);
 	if (st == TWOFA_ENOTFOUND)
 		return 3;
 	if (st != TWOFA_OK)
@@ -111,7 +136,10 @@ static int show_member(const char *db, const char *user, bool check_password)
 	       twofa_channel_name(m.channel), twofa_member_status_name(m.status), m.email ? m.email : "-");
 	printf("created %lld\nupdated %lld\nverified %lld\n", (long long)m.created, (long long)m.updated,
 	       (long long)m.verified);
-	print_hash_scheme(m.password_hash);
+	if (m.password_hash != NULL)
+		print_hash_scheme(m.password_hash);
+	else
+		printf("hash -\n");
 	if (check_password) {
 		password = read_password();
 		if (!password) {
@@ -177,6 +205,7 @@ int main(int argc, char **argv)
 		OPT_STATUS,
 		OPT_STRENGTH,
 		OPT_REPLACE,
+		OPT_NO_PASSWORD,
 		OPT_SHOW,
 		OPT_CHECK_PASSWORD,
 		OPT_STATE_DB,
@@ -193,6 +222,7 @@ int main(int argc, char **argv)
 		{"status", required_argument, NULL, OPT_STATUS},
 		{"strength", required_argument, NULL, OPT_STRENGTH},
 		{"replace", no_argument, NULL, OPT_REPLACE},
+		{"no-password", no_argument, NULL, OPT_NO_PASSWORD},
 		{"show", required_argument, NULL, OPT_SHOW},
 		{"check-password", no_argument, NULL, OPT_CHECK_PASSWORD},
 		{"state-db", required_argument, NULL, OPT_STATE_DB},
@@ -205,10 +235,13 @@ int main(int argc, char **argv)
 	twofa_channel channel = TWOFA_CHANNEL_SMS;
 	twofa_member_status status = TWOFA_MEMBER_ACTIVE;
 	twofa_strength strength = TWOFA_STRENGTH_INTERACTIVE;
-	bool init = false, replace = false;
+	bool init = false, replace = false, no_password = false;
 	char hash[crypto_pwhash_STRBYTES];
+	twofa_member_store *s = NULL;
+	twofa_config cfg;
 	twofa_member m;
 	twofa_error err;
+	twofa_status st;
 	char *password;
 	int opt;
 
@@ -234,6 +267,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REPLACE:
 			replace = true;
+			break;
+		case OPT_NO_PASSWORD:
+			no_password = true;
 			break;
 		case OPT_SHOW:
 			show = optarg;
@@ -284,14 +320,16 @@ int main(int argc, char **argv)
 		return usage("--phone or --country too long");
 
 	twofa_error_clear(&err);
-	password = read_password();
-	if (!password)
-		return usage("no password line on stdin");
-	if (twofa_password_hash(password, strength, hash, &err) != TWOFA_OK) {
+	if (!no_password) {
+		password = read_password();
+		if (!password)
+			return usage("no password line on stdin");
+		if (twofa_password_hash(password, strength, hash, &err) != TWOFA_OK) {
+			twofa_free_secret(password);
+			return report("hash", &err);
+		}
 		twofa_free_secret(password);
-		return report("hash", &err);
 	}
-	twofa_free_secret(password);
 
 	memset(&m, 0, sizeof(m));
 	m.user = (char *)user;
@@ -299,12 +337,17 @@ int main(int argc, char **argv)
 	memcpy(m.phone, phone, strlen(phone) + 1);
 	memcpy(m.country, country, strlen(country) + 1);
 	m.channel = channel;
-	m.password_hash = hash;
+	m.password_hash = no_password ? NULL : hash;
 	m.status = status;
 	m.created = m.updated = m.verified = time(NULL);
 	if (status == TWOFA_MEMBER_PENDING)
 		m.verified = 0;
-	if (twofa_members_save(db, &m, replace, &err) != TWOFA_OK) {
+	st = open_members(db, &cfg, &s, &err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_ADD, &err);
+	twofa_member_store_close(s);
+	twofa_config_free(&cfg);
+	if (st != TWOFA_OK) {
 		sodium_memzero(hash, sizeof(hash));
 		return report("save", &err);
 	}

@@ -459,11 +459,45 @@ def test_lifetime_and_restart():
     t.ok(r.returncode != 0, "start in an impossible DIR fails")
 
 
+def test_rate_limits(s):
+    """Service Rate Limits: the resources as the spec has them, and a send carrying a key
+    that a bucket counts (the answers to a tripped or unknown key are guesses)."""
+    s.ctl("POST", "reset")
+    st, rl, _ = s.request("POST", s.svc_path("/RateLimits"),
+                          {"UniqueName": "twofa_member", "Description": "per member"})
+    t.ok(st == 201 and re.fullmatch(r"RK[0-9a-f]{32}", rl.get("sid", "")) and
+         rl["unique_name"] == "twofa_member", "create a rate limit -> 201 RK...", rl)
+    is_err(s.request("POST", s.svc_path("/RateLimits"), {"UniqueName": "twofa_member"}), 409,
+           60208, "a second rate limit of the same unique name -> 409")
+    st, lst, _ = s.request("GET", s.svc_path("/RateLimits"))
+    t.ok(st == 200 and [r["sid"] for r in lst["rate_limits"]] == [rl["sid"]],
+         "list holds it", lst)
+    st, b, _ = s.request("POST", s.svc_path("/RateLimits/%s/Buckets" % rl["sid"]),
+                         {"Max": "2", "Interval": "60"})
+    t.ok(st == 201 and re.fullmatch(r"BL[0-9a-f]{32}", b.get("sid", "")) and b["max"] == 2 and
+         b["interval"] == 60 and b["rate_limit_sid"] == rl["sid"], "create a bucket -> 201", b)
+    is_err(s.request("POST", s.svc_path("/RateLimits/%s/Buckets" % rl["sid"]), {"Max": "x"}),
+           400, 60200, "a bucket without numbers -> 400")
+    key = json.dumps({"twofa_member": "m-1"})
+    other = json.dumps({"twofa_member": "m-2"})
+    nums = ["+14155550111", "+14155550112", "+14155550113"]
+    got = [s.start(n, extra={"RateLimits": key})[0] for n in nums]
+    t.eq(got, [201, 201, 429], "two sends under one key pass, the third trips the bucket")
+    t.eq(len(s.outbox(nums[2])), 0, "a tripped send sends nothing")
+    t.eq(s.start("+14155550114", extra={"RateLimits": other})[0], 201, "another key has its own count")
+    t.eq(s.start("+14155550115")[0], 201, "a send without the parameter is not counted")
+    s.advance(61)
+    t.eq(s.start(nums[2], extra={"RateLimits": key})[0], 201, "after the interval the key may send again")
+    is_err(s.start(NUM, extra={"RateLimits": json.dumps({"nope": "m-1"})}), 400, 60200,
+           "an unknown unique name is refused")
+    is_err(s.start(NUM, extra={"RateLimits": "{not json"}), 400, 60200, "RateLimits that is not JSON")
+
+
 def main():
     s = Sim()
     try:
         for fn in (test_files, test_tls, test_auth, test_lifecycle, test_errors,
-                   test_service_lookup, test_faults, test_connections):
+                   test_service_lookup, test_faults, test_connections, test_rate_limits):
             try:
                 fn(s)
             except Exception as e:  # report and go on: one broken part must not hide the rest

@@ -233,6 +233,19 @@ def main():
         conform("start email", "POST", p("/Verifications"), s.start("a@example.com", "email"),
                 201)
         conform("service", "GET", p(), s.service(), 200)
+        rl = conform("rate limit create", "POST", p("/RateLimits"),
+                     s.request("POST", p("/RateLimits"), {"UniqueName": "spec_rl"}), 201)
+        if rl is not None:
+            conform("rate limit list", "GET", p("/RateLimits"),
+                    s.request("GET", p("/RateLimits")), 200)
+            conform("rate limit fetch", "GET", p("/RateLimits/" + rl["sid"]),
+                    s.request("GET", p("/RateLimits/" + rl["sid"])), 200)
+            bp = p("/RateLimits/%s/Buckets" % rl["sid"])
+            conform("bucket create", "POST", bp,
+                    s.request("POST", bp, {"Max": "3", "Interval": "600"}), 201)
+            conform("bucket list", "GET", bp, s.request("GET", bp), 200)
+            conform("start with RateLimits", "POST", p("/Verifications"),
+                    s.start(num, extra={"RateLimits": json.dumps({"spec_rl": "k1"})}), 201)
         for n, q in (("+14159929960", None), ("+141599299600", None), ("+1415", None),
                      ("07911 123456", {"CountryCode": "GB"}),
                      ("+14159929960", {"Fields": "line_type_intelligence"})):

@@ -136,6 +136,8 @@ class State:
             "created": time.time(),
         }
         self.verifications = {}   # sid -> Verification
+        self.rate_limits = {}     # RK sid -> rate limit dict, with its "buckets" (BL sid -> dict)
+        self.rate_hits = {}       # (RK sid, key value) -> times of the sends it let through
         self.outbox = []
         self.faults = []
         self.numbers = {}
@@ -245,6 +247,8 @@ def op_start(st, m, form, query, now, path):
     if locale is not None and locale not in LOCALES:
         # Twilio documents only "a 404" for an unsupported Locale; the body is unknown.
         raise ApiError(404, 20404, "Unsupported locale: %s" % locale[:16])
+    keys = rate_limit_keys(st, form.get("RateLimits"))
+    rate_limit_take(st, keys, now)
     v = st.pending_for(to, now)
     if v is None:
         code = "".join(secrets.choice("0123456789") for _ in range(svc["code_length"]))
@@ -409,6 +413,126 @@ def op_lookup(st, m, form, query, now, path):
     }
 
 
+# Service Rate Limits (Verify v2 /Services/{sid}/RateLimits and their Buckets). Twilio
+# documents the resources but not what a send that trips a bucket gets back, nor what an
+# unknown key name gets: both answers here are guesses (tests/sim/README.md).
+RATE_LIMIT_TRIPPED = (429, 60203)      # guess: "Max send attempts reached"
+RATE_LIMIT_UNKNOWN = (400, 60200)      # guess: "Invalid parameter"
+UNIQUE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def rate_limit_json(st, rl):
+    url = "%s/v2/Services/%s/RateLimits/%s" % (st.base_url, rl["service_sid"], rl["sid"])
+    return {"sid": rl["sid"], "service_sid": rl["service_sid"],
+            "account_sid": st.creds["account_sid"], "unique_name": rl["unique_name"],
+            "description": rl["description"], "date_created": iso(rl["created"]),
+            "date_updated": iso(rl["created"]), "url": url, "links": {"buckets": url + "/Buckets"}}
+
+
+def bucket_json(st, rl, b):
+    return {"sid": b["sid"], "rate_limit_sid": rl["sid"], "service_sid": rl["service_sid"],
+            "account_sid": st.creds["account_sid"], "max": b["max"], "interval": b["interval"],
+            "date_created": iso(b["created"]), "date_updated": iso(b["created"]),
+            "url": "%s/v2/Services/%s/RateLimits/%s/Buckets/%s" % (
+                st.base_url, rl["service_sid"], rl["sid"], b["sid"])}
+
+
+def page(st, path, key, items):
+    url = st.base_url + path + "?PageSize=50&Page=0"
+    return {key: items, "meta": {"first_page_url": url, "key": key, "next_page_url": None,
+                                 "page": 0, "page_size": 50, "previous_page_url": None,
+                                 "url": url}}
+
+
+def find_rate_limit(st, sid, path):
+    rl = st.rate_limits.get(sid)
+    if rl is None:
+        rl = next((r for r in st.rate_limits.values() if r["unique_name"] == sid), None)
+    if rl is None:
+        raise not_found(path)
+    return rl
+
+
+def op_rate_limit_create(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    name = form.get("UniqueName", "")
+    if not UNIQUE_NAME_RE.match(name):
+        raise ApiError(400, 60200, "Invalid parameter: UniqueName")
+    if any(r["unique_name"] == name for r in st.rate_limits.values()):
+        raise ApiError(409, 60208, "Rate limit with this unique name already exists")
+    rl = {"sid": new_sid("RK"), "service_sid": m[0], "unique_name": name,
+          "description": form.get("Description", "")[:256], "created": now, "buckets": {}}
+    st.rate_limits[rl["sid"]] = rl
+    return 201, rate_limit_json(st, rl)
+
+
+def op_rate_limit_list(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    return 200, page(st, path, "rate_limits",
+                     [rate_limit_json(st, r) for r in st.rate_limits.values()])
+
+
+def op_rate_limit_fetch(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    return 200, rate_limit_json(st, find_rate_limit(st, m[1], path))
+
+
+def op_bucket_create(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    rl = find_rate_limit(st, m[1], path)
+    try:
+        mx, interval = int(form.get("Max", "")), int(form.get("Interval", ""))
+    except ValueError:
+        raise ApiError(400, 60200, "Invalid parameter: Max or Interval")
+    if mx < 1 or interval < 1:
+        raise ApiError(400, 60200, "Invalid parameter: Max or Interval")
+    if len(rl["buckets"]) >= 5:
+        raise ApiError(400, 60210)
+    b = {"sid": new_sid("BL"), "max": mx, "interval": interval, "created": now}
+    rl["buckets"][b["sid"]] = b
+    return 201, bucket_json(st, rl, b)
+
+
+def op_bucket_list(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    rl = find_rate_limit(st, m[1], path)
+    return 200, page(st, path, "buckets", [bucket_json(st, rl, b) for b in rl["buckets"].values()])
+
+
+def rate_limit_keys(st, raw):
+    """The RateLimits parameter of a send: a JSON object of unique name -> value."""
+    if raw is None:
+        return []
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise ApiError(400, 60200, "Invalid parameter: RateLimits")
+    if not isinstance(obj, dict):
+        raise ApiError(400, 60200, "Invalid parameter: RateLimits")
+    keys = []
+    for name, value in obj.items():
+        rl = next((r for r in st.rate_limits.values() if r["unique_name"] == name), None)
+        if rl is None or not isinstance(value, str) or not value:
+            raise ApiError(*RATE_LIMIT_UNKNOWN, "Invalid parameter: RateLimits")
+        keys.append((rl, value))
+    return keys
+
+
+def rate_limit_take(st, keys, now):
+    """Refuses the send when any bucket of a key is full; else counts it in every one."""
+    for rl, value in keys:
+        hits = st.rate_hits.get((rl["sid"], value), [])
+        for b in rl["buckets"].values():
+            if sum(1 for t in hits if t > now - b["interval"]) >= b["max"]:
+                st.stats["rate_limited"] = st.stats.get("rate_limited", 0) + 1
+                raise ApiError(*RATE_LIMIT_TRIPPED)
+    for rl, value in keys:
+        hits = st.rate_hits.setdefault((rl["sid"], value), [])
+        hits.append(now)
+        longest = max((b["interval"] for b in rl["buckets"].values()), default=0)
+        hits[:] = [t for t in hits if t > now - longest][-1000:]
+
+
 # (regex, {method: (op name, handler)})
 ROUTES = [
     (re.compile(r"^/v2/Services/([^/]+)/Verifications$"), {"POST": ("start", op_start)}),
@@ -416,6 +540,11 @@ ROUTES = [
     (re.compile(r"^/v2/Services/([^/]+)/Verifications/([^/]+)$"),
      {"GET": ("fetch", op_fetch), "POST": ("cancel", op_update)}),
     (re.compile(r"^/v2/Services/([^/]+)$"), {"GET": ("service", op_service)}),
+    (re.compile(r"^/v2/Services/([^/]+)/RateLimits$"),
+     {"GET": ("rate_limits", op_rate_limit_list), "POST": ("rate_limit_create", op_rate_limit_create)}),
+    (re.compile(r"^/v2/Services/([^/]+)/RateLimits/([^/]+)$"), {"GET": ("rate_limit", op_rate_limit_fetch)}),
+    (re.compile(r"^/v2/Services/([^/]+)/RateLimits/([^/]+)/Buckets$"),
+     {"GET": ("buckets", op_bucket_list), "POST": ("bucket_create", op_bucket_create)}),
     (re.compile(r"^/v2/PhoneNumbers/([^/]+)$"), {"GET": ("lookup", op_lookup)}),
 ]
 

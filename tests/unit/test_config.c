@@ -52,6 +52,9 @@ static void render_channels(unsigned set, char *out, size_t size)
 static void render(const twofa_config *c, const char *key, char *out, size_t size)
 {
 	static const char *const approvals[] = {"auto", "manual"};
+	static const char *const scopes[] = {"one", "sub"};
+	static const char *const sasls[] = {"none", "external"};
+	static const char *const tlses[] = {"starttls", "ldaps", "none"};
 	static const char *const failmodes[] = {"secure", "safe"};
 	static const char *const strengths[] = {"interactive", "moderate", "sensitive"};
 	const char *s = NULL;
@@ -65,9 +68,18 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	}
 	STRKEY(account_sid) STRKEY(auth_token) STRKEY(api_key_sid) STRKEY(api_key_secret)
 	STRKEY(verify_service_sid) STRKEY(verify_url) STRKEY(lookup_url) STRKEY(ca_file)
-	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale)
+	STRKEY(proxy) STRKEY(members_db) STRKEY(state_db) STRKEY(locale) STRKEY(rate_limit)
+	STRKEY(ldap_uri) STRKEY(ldap_write_uri) STRKEY(ldap_base) STRKEY(ldap_filter)
+	STRKEY(ldap_bind_dn) STRKEY(ldap_bind_password) STRKEY(ldap_admin_bind_dn)
+	STRKEY(ldap_admin_bind_password) STRKEY(ldap_client_cert) STRKEY(ldap_client_key)
+	STRKEY(ldap_ca_file) STRKEY(ldap_run_dir)
+	NUMKEY(ldap_timeout) NUMKEY(ldap_cache_max_age)
 	NUMKEY(timeout) NUMKEY(max_tries) NUMKEY(lockout_failures) NUMKEY(lockout_seconds)
 	NUMKEY(send_limit) NUMKEY(send_window) NUMKEY(grace_period)
+	else if (strcmp(key, "store") == 0) { s = c->store == TWOFA_STORE_LDAP ? "ldap" : "gdbm"; number = false; }
+	else if (strcmp(key, "ldap_scope") == 0) { s = scopes[c->ldap_scope]; number = false; }
+	else if (strcmp(key, "ldap_sasl") == 0) { s = sasls[c->ldap_sasl]; number = false; }
+	else if (strcmp(key, "ldap_tls") == 0) { s = tlses[c->ldap_tls]; number = false; }
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
@@ -108,6 +120,8 @@ static void test_defaults(void)
 		{"ca_file", "(null)"},
 		{"proxy", "(null)"},
 		{"locale", "(null)"},
+		{"rate_limit", "(null)"},
+		{"store", "gdbm"},
 		{"members_db", TWOFA_LOCALSTATEDIR "/lib/twofa/members.db"},
 		{"state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"},
 		{"timeout", "10"},
@@ -122,6 +136,23 @@ static void test_defaults(void)
 		{"grace_period", "0"},
 		{"password_strength", "interactive"},
 		{"allowed_channels", "own call"},
+		{"ldap_uri", "(null)"},
+		{"ldap_write_uri", "(null)"},
+		{"ldap_base", "(null)"},
+		{"ldap_scope", "sub"},
+		{"ldap_filter", "(uid=%u)"},
+		{"ldap_bind_dn", "(null)"},
+		{"ldap_bind_password", "(null)"},
+		{"ldap_admin_bind_dn", "(null)"},
+		{"ldap_admin_bind_password", "(null)"},
+		{"ldap_sasl", "none"},
+		{"ldap_client_cert", "(null)"},
+		{"ldap_client_key", "(null)"},
+		{"ldap_tls", "starttls"},
+		{"ldap_ca_file", "(null)"},
+		{"ldap_timeout", "5"},
+		{"ldap_cache_max_age", "86400"},
+		{"ldap_run_dir", "/run/twofa/ldap"},
 	};
 
 	twofa_config_init(&c);
@@ -168,7 +199,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 24 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 43 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -269,6 +300,11 @@ static const struct kv good_values[] = {
 	{"locale", "zh-HK", NULL},
 	{"locale", "zh-Hant-HK", NULL},
 	{"locale", "", "(null)"},
+	{"rate_limit", "twofa_member", NULL},
+	{"rate_limit", "a.b-c_9", NULL},
+	{"rate_limit", "", "(null)"},
+	{"store", "ldap", NULL},
+	{"store", "gdbm", NULL},
 	{"failmode", "secure", NULL},
 	{"failmode", "safe", NULL},
 	{"max_tries", "1", NULL},
@@ -292,6 +328,40 @@ static const struct kv good_values[] = {
 	{"allowed_channels", "own,email", "own email"},
 	{"allowed_channels", "email  whatsapp,call ,sms own", "own sms call whatsapp email"},
 	{"allowed_channels", "own own", "own"},
+	{"ldap_uri", "ldaps://ldap1.example.com", NULL},
+	{"ldap_uri", "ldap://ldap1.example.com:389/ ldaps://10.0.0.2:636,ldapi://",
+	 "ldap://ldap1.example.com:389/,ldaps://10.0.0.2:636,ldapi://"},
+	{"ldap_uri", " ldap://[2001:db8::5]:389 , ,ldap://[::1]", "ldap://[2001:db8::5]:389,ldap://[::1]"},
+	{"ldap_uri", "ldapi://%2Frun%2Fslapd%2Fldapi", NULL},
+	{"ldap_uri", "ldap://a ldap://b ldap://c ldap://d ldap://e ldap://f ldap://g ldap://h",
+	 "ldap://a,ldap://b,ldap://c,ldap://d,ldap://e,ldap://f,ldap://g,ldap://h"},
+	{"ldap_uri", "", "(null)"},
+	{"ldap_write_uri", "ldaps://provider.example.com:636", NULL},
+	{"ldap_write_uri", "", "(null)"},
+	{"ldap_base", "dc=example,dc=com", NULL},
+	{"ldap_base", "ou=People,dc=example,dc=com", NULL},
+	{"ldap_scope", "one", NULL},
+	{"ldap_scope", "sub", NULL},
+	{"ldap_filter", "(uid=%u)", NULL},
+	{"ldap_filter", "(&(objectClass=posixAccount)(|(uid=%u)(mail=%u@example.com)))", NULL},
+	{"ldap_bind_dn", "cn=twofa-login,ou=services,dc=example,dc=com", NULL},
+	{"ldap_bind_password", "a pass phrase with #, = and spaces", NULL},
+	{"ldap_admin_bind_dn", "cn=twofa-admin,ou=services,dc=example,dc=com", NULL},
+	{"ldap_admin_bind_password", SECRET_TOKEN, NULL},
+	{"ldap_sasl", "none", NULL},
+	{"ldap_sasl", "external", NULL},
+	{"ldap_client_cert", "/etc/twofa/ldap-client.pem", NULL},
+	{"ldap_client_key", "/etc/twofa/ldap-client.key", NULL},
+	{"ldap_tls", "starttls", NULL},
+	{"ldap_tls", "ldaps", NULL},
+	{"ldap_tls", "none", NULL},
+	{"ldap_ca_file", "/etc/twofa/ldap-ca.pem", NULL},
+	{"ldap_ca_file", "", "(null)"},
+	{"ldap_timeout", "1", NULL},
+	{"ldap_timeout", "60", NULL},
+	{"ldap_cache_max_age", "0", NULL},
+	{"ldap_cache_max_age", "604800", NULL},
+	{"ldap_run_dir", "/tmp/twofa-test/ldap", NULL},
 };
 
 static void test_good_values(void)
@@ -391,6 +461,11 @@ static const struct kv bad_values[] = {
 	{"channel", "", NULL},
 	{"channel", "voice", NULL},
 	{"channel", "SMS", NULL},
+	{"rate_limit", "has space", NULL},
+	{"rate_limit", "quote\"d", NULL},
+	{"rate_limit", "0123456789012345678901234567890123456789012345678901234567890123x", NULL},
+	{"store", "sql", NULL},
+	{"store", "LDAP", NULL},
 	{"locale", "e", NULL},
 	{"locale", "english", NULL},
 	{"locale", "en_US", NULL},
@@ -436,6 +511,65 @@ static const struct kv bad_values[] = {
 	{"allowed_channels", "own;call", NULL},
 	{"allowed_channels", "every", NULL},
 	{"allowed_channels", "own callcallcallcallcall", NULL},
+	{"ldap_uri", "http://ldap.example.com", NULL},
+	{"ldap_uri", "ldap.example.com", NULL},
+	{"ldap_uri", ",", NULL},
+	{"ldap_uri", "ldap://", NULL},
+	{"ldap_uri", "ldap://:389", NULL},
+	{"ldap_uri", "ldap://host:0", NULL},
+	{"ldap_uri", "ldap://host:65536", NULL},
+	{"ldap_uri", "ldap://host:3x9", NULL},
+	{"ldap_uri", "ldap://host/dc=example,dc=com", NULL},
+	{"ldap_uri", "ldap://host/??sub", NULL},
+	{"ldap_uri", "ldap://user:secret@host", NULL},
+	{"ldap_uri", "ldap://ho_st", NULL},
+	{"ldap_uri", "ldap://[::1", NULL},
+	{"ldap_uri", "ldap://[zz::1]", NULL},
+	{"ldap_uri", "ldapi://run/slapd", NULL},
+	{"ldap_uri", "ldapi://%2Frun%00x", NULL},
+	{"ldap_uri", "ldap://good ldap://bad:99999", NULL},
+	{"ldap_uri", "ldap://a ldap://b ldap://c ldap://d ldap://e ldap://f ldap://g ldap://h ldap://i", NULL},
+	{"ldap_uri", "ldap://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL},
+	{"ldap_write_uri", "ldap://a ldap://b", NULL},
+	{"ldap_write_uri", "ldap://a,ldap://b", NULL},
+	{"ldap_write_uri", "ftp://a", NULL},
+	{"ldap_base", "example.com", NULL},
+	{"ldap_base", "=x", NULL},
+	{"ldap_base", "dc=a\tb", NULL},
+	{"ldap_bind_password", "tab\there", NULL},
+	{"ldap_bind_dn", "twofa-login", NULL},
+	{"ldap_admin_bind_dn", ",cn=x", NULL},
+	{"ldap_bind_password", "", NULL},
+	{"ldap_admin_bind_password", "", NULL},
+	{"ldap_scope", "base", NULL},
+	{"ldap_scope", "subtree", NULL},
+	{"ldap_filter", "", NULL},
+	{"ldap_filter", "uid=%u", NULL},
+	{"ldap_filter", "(uid=%u", NULL},
+	{"ldap_filter", "(uid=%u))", NULL},
+	{"ldap_filter", "(uid=%u)(cn=%u)", NULL},
+	{"ldap_filter", "(uid=alice)", NULL},
+	{"ldap_filter", "(uid=%s)", NULL},
+	{"ldap_filter", "(uid=%u%%)", NULL},
+	{"ldap_filter", "(uid=%u%)", NULL},
+	{"ldap_filter", "(&(uid=%u)))(", NULL},
+	{"ldap_sasl", "gssapi", NULL},
+	{"ldap_sasl", "EXTERNAL", NULL},
+	{"ldap_tls", "ssl", NULL},
+	{"ldap_tls", "off", NULL},
+	{"ldap_client_cert", "relative.pem", NULL},
+	{"ldap_client_key", "/etc/twofa/", NULL},
+	{"ldap_ca_file", "ca.pem", NULL},
+	{"ldap_timeout", "0", NULL},
+	{"ldap_timeout", "61", NULL},
+	{"ldap_timeout", "5s", NULL},
+	{"ldap_timeout", "", NULL},
+	{"ldap_cache_max_age", "-1", NULL},
+	{"ldap_cache_max_age", "604801", NULL},
+	{"ldap_run_dir", "run/twofa", NULL},
+	{"ldap_run_dir", "", NULL},
 };
 
 static void test_bad_values(void)

@@ -81,9 +81,30 @@ static void test_sid(void)
 	ok(!twofa_sid_valid("", "AC"), "empty is no SID");
 }
 
+static void test_twilio_name(void)
+{
+	char longest[TWOFA_TWILIO_NAME_MAX + 2];
+
+	ok(twofa_twilio_name_valid("twofa_member"), "twofa_member is a name");
+	ok(twofa_twilio_name_valid("a.B-9_z"), "letters, digits, '.', '-' and '_'");
+	ok(!twofa_twilio_name_valid(""), "empty is not");
+	ok(!twofa_twilio_name_valid(NULL), "NULL is not");
+	ok(!twofa_twilio_name_valid("a b"), "a space is not (it would need escaping)");
+	ok(!twofa_twilio_name_valid("a\"b") && !twofa_twilio_name_valid("a\\b"),
+	   "a quote or backslash is not (the JSON of RateLimits is not escaped)");
+	ok(!twofa_twilio_name_valid("caf\xc3\xa9"), "non-ASCII is not");
+	memset(longest, 'x', TWOFA_TWILIO_NAME_MAX);
+	longest[TWOFA_TWILIO_NAME_MAX] = '\0';
+	ok(twofa_twilio_name_valid(longest), "64 characters are a name");
+	longest[TWOFA_TWILIO_NAME_MAX] = 'x';
+	longest[TWOFA_TWILIO_NAME_MAX + 1] = '\0';
+	ok(!twofa_twilio_name_valid(longest), "65 are not");
+}
+
 int main(void)
 {
 	test_e164();
 	test_sid();
+	test_twilio_name();
 	return tap_done();
 }

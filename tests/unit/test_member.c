@@ -27,6 +27,31 @@ static void fill(twofa_member *m)
 	m->verified = 1764000050;
 }
 
+/* A well-formed code hash, different for each n. */
+static void code_hash(char out[TWOFA_MEMBER_CODE_HASH_SIZE], unsigned n)
+{
+	snprintf(out, TWOFA_MEMBER_CODE_HASH_SIZE, "b2$%032x$%064x", n, n * 7u + 1u);
+}
+
+/* fill() with every field of the fleet, recovery, enrolment and TOTP issues set. */
+static void fill_all(twofa_member *m)
+{
+	fill(m);
+	m->version = 42;
+	m->unlocked = 1764000070;
+	m->recovery_count = TWOFA_MEMBER_RECOVERY_MAX;
+	for (unsigned i = 0; i < TWOFA_MEMBER_RECOVERY_MAX; i++)
+		code_hash(m->recovery[i], i + 1);
+	code_hash(m->bypass, 100);
+	m->bypass_uses = 3;
+	m->bypass_expires = 1764086400;
+	code_hash(m->invite, 200);
+	m->invite_expires = 1764172800;
+	strcpy(m->rate_limit_id, "rl_0f3a-Member");
+	strcpy(m->totp_entity, "e-7d1c9a0b2e4f");
+	strcpy(m->totp_factor, "YF0123456789abcdef0123456789abcdef");
+}
+
 static void test_names(void)
 {
 	char name[TWOFA_USER_NAME_MAX + 2];
@@ -198,7 +223,6 @@ static void test_validate(void)
 	BAD(free(m.password_hash);
 	    m.password_hash = strdup("$argon2i$v=19$m=4096,t=3,p=1$abc$def"), "argon2i hash");
 	BAD(free(m.password_hash); m.password_hash = strdup("plaintext"), "plain text hash");
-	BAD(free(m.password_hash); m.password_hash = NULL, "no hash");
 	memset(buf, 'A', 200);
 	memcpy(buf, "$argon2id$", 10);
 	buf[200] = '\0';
@@ -317,7 +341,6 @@ static void test_decode_hostile(void)
 	bad_mut("\"status\":\"active\"", "\"status\":\"ACTIVE\"", "status in capitals");
 	bad_mut("\"status\":\"active\",", "", "no status");
 	bad_mut("\"password_hash\":\"$argon2id$", "\"password_hash\":\"$2y$", "bcrypt hash");
-	bad_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\",", "", "no hash");
 	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":1764000000", "created as a number");
 	bad_mut("\"created\":\"2025-11-24T16:00:00Z\"", "\"created\":\"2025-11-24 16:00:00\"",
 		"created not ISO");
@@ -384,6 +407,485 @@ static void test_decode_hostile(void)
 	}
 }
 
+/* Records exactly as twofa wrote them before the later fields existed (the
+ * bytes of the encoder of that time, frozen): they read without a migration,
+ * the later fields at their zero value, and write back byte for byte. */
+static const char old_alice[] =
+	"{\"channel\":\"sms\",\"country\":\"GB\",\"created\":\"2025-11-24T16:00:00Z\",\"email\":\"alice@example.org\","
+	"\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+	"7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc\",\"phone\":\"+447911123456\",\"status\":\"active\","
+	"\"updated\":\"2025-11-24T16:01:40Z\",\"user\":\"alice\",\"v\":1,\"verified\":\"2025-11-24T16:00:50Z\"}";
+
+static bool later_fields_zero(const twofa_member *m)
+{
+	static const twofa_member zero;
+
+	return m->version == 0 && m->unlocked == 0 && m->recovery_count == 0 &&
+	       memcmp(m->recovery, zero.recovery, sizeof(zero.recovery)) == 0 && m->bypass[0] == '\0' &&
+	       m->bypass_uses == 0 && m->bypass_expires == 0 && m->invite[0] == '\0' &&
+	       m->invite_expires == 0 && m->rate_limit_id[0] == '\0' && m->totp_entity[0] == '\0' &&
+	       m->totp_factor[0] == '\0';
+}
+
+static void test_old_records(void)
+{
+	static const char *const old[] = {old_alice, NULL};
+	twofa_member m, back;
+	twofa_error err = {TWOFA_OK, ""};
+	char *json = NULL;
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *rec = old[i] != NULL ? old[i] : good_json();
+
+		ok(twofa_member_decode(rec, strlen(rec), &m, &err) == TWOFA_OK, "old record %zu decodes: %s",
+		   i, err.msg);
+		ok(m.password_hash != NULL && m.phone[0] == '+' && later_fields_zero(&m),
+		   "old record %zu: the later fields read as none", i);
+		json = NULL;
+		ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL && strcmp(json, rec) == 0,
+		   "old record %zu writes back byte for byte", i);
+		twofa_free_secret(json);
+		twofa_member_free(&m);
+	}
+	/* A member made today without the later fields: the old bytes. */
+	fill(&m);
+	json = NULL;
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL && strcmp(json, old_alice) == 0,
+	   "a member without the later fields encodes to the old bytes");
+	twofa_free_secret(json);
+	twofa_member_free(&m);
+	ok(twofa_member_decode(old_alice, strlen(old_alice), &back, &err) == TWOFA_OK &&
+		   strcmp(back.user, "alice") == 0 && strcmp(back.email, "alice@example.org") == 0 &&
+		   strcmp(back.phone, "+447911123456") == 0 && strcmp(back.country, "GB") == 0 &&
+		   back.channel == TWOFA_CHANNEL_SMS && strcmp(back.password_hash, HASH) == 0 &&
+		   back.status == TWOFA_MEMBER_ACTIVE && back.created == 1764000000 &&
+		   back.updated == 1764000100 && back.verified == 1764000050,
+	   "old record: every old field as written");
+	twofa_member_free(&back);
+}
+
+static bool same_member(const twofa_member *a, const twofa_member *b)
+{
+	bool same = strcmp(a->user, b->user) == 0 &&
+		    (a->email == NULL ? b->email == NULL
+				      : b->email != NULL && strcmp(a->email, b->email) == 0) &&
+		    strcmp(a->phone, b->phone) == 0 && strcmp(a->country, b->country) == 0 &&
+		    a->channel == b->channel &&
+		    (a->password_hash == NULL
+			     ? b->password_hash == NULL
+			     : b->password_hash != NULL && strcmp(a->password_hash, b->password_hash) == 0) &&
+		    a->status == b->status && a->created == b->created && a->updated == b->updated &&
+		    a->verified == b->verified && a->version == b->version && a->unlocked == b->unlocked &&
+		    a->recovery_count == b->recovery_count && strcmp(a->bypass, b->bypass) == 0 &&
+		    a->bypass_uses == b->bypass_uses && a->bypass_expires == b->bypass_expires &&
+		    strcmp(a->invite, b->invite) == 0 && a->invite_expires == b->invite_expires &&
+		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 &&
+		    strcmp(a->totp_entity, b->totp_entity) == 0 &&
+		    strcmp(a->totp_factor, b->totp_factor) == 0;
+
+	for (size_t i = 0; same && i < a->recovery_count; i++)
+		same = strcmp(a->recovery[i], b->recovery[i]) == 0;
+	return same;
+}
+
+static void test_all_fields(void)
+{
+	twofa_member m, back;
+	twofa_error err = {TWOFA_OK, ""};
+	char *json = NULL, *json2 = NULL;
+	char h[TWOFA_MEMBER_CODE_HASH_SIZE], key[300];
+
+	fill_all(&m);
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL,
+	   "member with every field encodes: %s", err.msg);
+	diag("%s", json ? json : "(null)");
+	code_hash(h, 100);
+	snprintf(key, sizeof(key),
+		 "\"bypass\":{\"expires\":\"2025-11-25T16:00:00Z\",\"hash\":\"%s\",\"uses\":3}", h);
+	ok(json != NULL && strstr(json, key) != NULL, "bypass as {expires, hash, uses}");
+	code_hash(h, 200);
+	snprintf(key, sizeof(key), "\"invite\":{\"expires\":\"2025-11-26T16:00:00Z\",\"hash\":\"%s\"}", h);
+	ok(json != NULL && strstr(json, key) != NULL, "invite as {expires, hash}");
+	code_hash(h, 1);
+	snprintf(key, sizeof(key), "\"recovery\":[\"%s\",", h);
+	ok(json != NULL && strstr(json, key) != NULL, "recovery as a list of hashes");
+	ok(json != NULL && strstr(json, "\"version\":42") &&
+		   strstr(json, "\"unlocked\":\"2025-11-24T16:01:10Z\"") &&
+		   strstr(json, "\"rate_limit_id\":\"rl_0f3a-Member\"") &&
+		   strstr(json, "\"totp_entity\":\"e-7d1c9a0b2e4f\"") &&
+		   strstr(json, "\"totp_factor\":\"YF0123456789abcdef0123456789abcdef\"") &&
+		   strstr(json, "\"v\":1,") != NULL,
+	   "version, unlocked, ids and v:1 as the design has them");
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK, "decodes: %s",
+	   err.msg);
+	ok(json != NULL && same_member(&m, &back), "every field survives the round trip");
+	ok(json != NULL && twofa_member_encode(&back, &json2, &err) == TWOFA_OK && strcmp(json, json2) == 0,
+	   "re-encoding gives the same bytes");
+	ok(json == NULL || strlen(json) < TWOFA_MEMBER_JSON_MAX / 2,
+	   "the fullest record stays well inside the size limit");
+	twofa_free_secret(json2);
+	twofa_member_free(&back);
+	twofa_free_secret(json);
+	json = json2 = NULL;
+
+	/* An app member: no phone, no country, no twofa password. */
+	m.channel = TWOFA_CHANNEL_EMAIL;
+	m.phone[0] = '\0';
+	m.country[0] = '\0';
+	twofa_free_secret(m.password_hash);
+	m.password_hash = NULL;
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL,
+	   "member without phone or hash encodes: %s", err.msg);
+	ok(json != NULL && strstr(json, "\"phone\":null") && strstr(json, "\"country\":null") &&
+		   strstr(json, "\"password_hash\":null"),
+	   "phone, country and hash written as null");
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+		   same_member(&m, &back) && back.password_hash == NULL && back.phone[0] == '\0' &&
+		   back.country[0] == '\0',
+	   "and read back as none: %s", err.msg);
+	ok(json != NULL && twofa_member_encode(&back, &json2, &err) == TWOFA_OK && strcmp(json, json2) == 0,
+	   "re-encoding gives the same bytes");
+	twofa_free_secret(json2);
+	twofa_member_free(&back);
+	twofa_free_secret(json);
+	twofa_member_free(&m);
+	{
+		const twofa_member zero = {0};
+		bool wiped;
+
+		fill_all(&m);
+		twofa_member_free(&m);
+		wiped = memcmp(&m, &zero, sizeof(m)) == 0;
+		ok(wiped, "free wipes the code hashes and every other field");
+	}
+}
+
+static void test_code_hash(void)
+{
+	static const struct {
+		size_t at;
+		char c;
+		const char *what;
+	} bad[] = {
+		{10, 'A', "uppercase hex in the salt"}, {99, 'g', "non-hex in the digest"},
+		{35, ':', "wrong separator"},           {1, '3', "other prefix"},
+		{99, '\0', "one digit short"},
+	};
+	char h[TWOFA_MEMBER_CODE_HASH_SIZE + 8];
+
+	code_hash(h, 5);
+	ok(strlen(h) == TWOFA_MEMBER_CODE_HASH_SIZE - 1 && twofa_member_code_hash_valid(h),
+	   "code hash valid: %s", h);
+	ok(!twofa_member_code_hash_valid(NULL), "NULL is no code hash");
+	ok(!twofa_member_code_hash_valid(""), "empty is no code hash");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		code_hash(h, 5);
+		h[bad[i].at] = bad[i].c;
+		ok(!twofa_member_code_hash_valid(h), "%s refused", bad[i].what);
+	}
+	code_hash(h, 5);
+	strcat(h, "0");
+	ok(!twofa_member_code_hash_valid(h), "one digit more refused");
+	code_hash(h, 5);
+	memmove(h + 4, h + 3, 97);
+	h[3] = '0';
+	ok(!twofa_member_code_hash_valid(h), "a salt of 33 digits refused");
+}
+
+/* The later fields, one bad value at a time: refused, not encoded, and the
+ * message names the field but not the value. */
+static void test_validate_later(void)
+{
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+	char *json = NULL;
+	char h[TWOFA_MEMBER_CODE_HASH_SIZE];
+
+#define BAD_FIELD(mutate, field, what)                                                                      \
+	do {                                                                                                \
+		fill_all(&m);                                                                               \
+		mutate;                                                                                     \
+		twofa_error_clear(&err);                                                                    \
+		ok(twofa_member_validate(&m, &err) == TWOFA_EINVAL && strstr(err.msg, field) != NULL &&     \
+			   strstr(err.msg, "b2$") == NULL && strstr(err.msg, "7911123456") == NULL,         \
+		   "invalid: %s (%s)", what, err.msg);                                                      \
+		ok(twofa_member_encode(&m, &json, &err) == TWOFA_EINVAL && json == NULL, "not encoded: %s", \
+		   what);                                                                                   \
+		twofa_member_free(&m);                                                                      \
+	} while (0)
+
+	BAD_FIELD(m.version = TWOFA_MEMBER_RECORD_VERSION_MAX + 1, "record version", "version over 2^63-1");
+	BAD_FIELD(m.version = ~0ULL, "record version", "version 2^64-1");
+	BAD_FIELD(m.unlocked = 100, "unlock time", "unlocked in 1970");
+	BAD_FIELD(m.unlocked = -1, "unlock time", "negative unlocked");
+	BAD_FIELD(m.unlocked = (time_t)253402300800LL, "unlock time", "unlocked after 9999");
+	BAD_FIELD(m.recovery_count = TWOFA_MEMBER_RECOVERY_MAX + 1, "recovery codes", "21 recovery codes");
+	BAD_FIELD(m.recovery_count = (size_t)-1, "recovery codes", "recovery count wrapped");
+	BAD_FIELD(m.recovery[3][0] = '\0', "recovery code 4", "empty recovery code inside the count");
+	BAD_FIELD(m.recovery[0][40] = 'F', "recovery code 1", "uppercase recovery hash");
+	BAD_FIELD(memset(m.recovery[19], 'a', sizeof(m.recovery[19])), "recovery code 20",
+		  "recovery hash not terminated");
+	BAD_FIELD(strcpy(m.recovery[2], "$argon2id$v=19$m=65536,t=2,p=1$abc$def"), "recovery code 3",
+		  "recovery code as an Argon2id hash");
+	BAD_FIELD(strcpy(m.recovery[7], m.recovery[2]), "recovery codes 3 and 8", "duplicate recovery hash");
+	BAD_FIELD(m.bypass_uses = 0, "bypass code", "bypass with 0 uses");
+	BAD_FIELD(m.bypass_uses = -1, "bypass code", "bypass with negative uses");
+	BAD_FIELD(m.bypass_uses = TWOFA_MEMBER_BYPASS_USES_MAX + 1, "bypass code", "bypass with 1001 uses");
+	BAD_FIELD(m.bypass_expires = 0, "bypass code", "bypass without expiry");
+	BAD_FIELD(m.bypass_expires = (time_t)253402300800LL, "bypass code", "bypass expiring after 9999");
+	BAD_FIELD(m.bypass[5] = 'x', "bypass code", "malformed bypass hash");
+	BAD_FIELD(m.bypass[0] = '\0', "bypass code", "uses and expiry without a bypass hash");
+	BAD_FIELD(m.bypass[0] = '\0'; m.bypass_uses = 0, "bypass code", "expiry without a bypass hash");
+	BAD_FIELD(m.invite_expires = 0, "invite", "invite without expiry");
+	BAD_FIELD(m.invite_expires = 5, "invite", "invite expiring in 1970");
+	BAD_FIELD(strcpy(m.invite, "b2$short"), "invite", "malformed invite hash");
+	BAD_FIELD(m.invite[0] = '\0', "invite", "expiry without an invite hash");
+	BAD_FIELD(strcpy(m.rate_limit_id, "a b"), "rate-limit id", "space in the rate-limit id");
+	BAD_FIELD(strcpy(m.rate_limit_id, "a.b"), "rate-limit id", "dot in the rate-limit id");
+	BAD_FIELD(strcpy(m.rate_limit_id, "r\xc3\xa9"), "rate-limit id", "UTF-8 in the rate-limit id");
+	BAD_FIELD(memset(m.rate_limit_id, 'a', sizeof(m.rate_limit_id)), "rate-limit id",
+		  "65-byte rate-limit id");
+	BAD_FIELD(strcpy(m.totp_entity, "alice/1"), "TOTP entity", "slash in the TOTP entity");
+	BAD_FIELD(memset(m.totp_entity, 'a', sizeof(m.totp_entity)), "TOTP entity", "65-byte TOTP entity");
+	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789ABCDEF0123456789abcdef"), "TOTP factor",
+		  "uppercase factor SID");
+	BAD_FIELD(strcpy(m.totp_factor, "YE0123456789abcdef0123456789abcdef"), "TOTP factor",
+		  "other SID prefix");
+	BAD_FIELD(strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcde"), "TOTP factor",
+		  "short factor SID");
+	BAD_FIELD(memset(m.totp_factor, 'a', sizeof(m.totp_factor)), "TOTP factor",
+		  "factor SID not terminated");
+	BAD_FIELD(m.phone[0] = '\0', "phone number", "no phone on the sms channel");
+	BAD_FIELD(m.phone[0] = '\0';
+		  m.channel = TWOFA_CHANNEL_CALL, "phone number", "no phone on the call channel");
+	BAD_FIELD(m.phone[0] = '\0';
+		  m.channel = TWOFA_CHANNEL_WHATSAPP, "phone number", "no phone on the whatsapp channel");
+	BAD_FIELD(m.phone[0] = '\0'; m.channel = TWOFA_CHANNEL_EMAIL, "country", "country without a phone");
+	BAD_FIELD(m.country[0] = '\0', "country", "phone without a country");
+	BAD_FIELD(m.phone[0] = '\0'; m.country[0] = '\0'; m.channel = TWOFA_CHANNEL_EMAIL; free(m.email);
+		  m.email = NULL, "email", "no phone and no email");
+#undef BAD_FIELD
+
+	/* The edges that are fine. */
+	fill_all(&m);
+	m.version = TWOFA_MEMBER_RECORD_VERSION_MAX;
+	m.bypass_uses = TWOFA_MEMBER_BYPASS_USES_MAX;
+	memset(m.rate_limit_id, 'Z', sizeof(m.rate_limit_id) - 1);
+	strcpy(m.totp_entity, "-");
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK,
+	   "largest version, 1000 uses, 64-byte id, 1-byte id: %s", err.msg);
+	m.version = 1;
+	m.bypass_uses = 1;
+	m.recovery_count = 1;
+	m.unlocked = 0;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "1 use, one recovery code, never unlocked: %s",
+	   err.msg);
+	m.recovery_count = 0;
+	memset(m.recovery, 0, sizeof(m.recovery));
+	m.bypass[0] = '\0';
+	m.bypass_uses = 0;
+	m.bypass_expires = 0;
+	m.invite[0] = '\0';
+	m.invite_expires = 0;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "no codes at all: %s", err.msg);
+	code_hash(h, 9);
+	twofa_free_secret(m.password_hash);
+	m.password_hash = NULL;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "no twofa password: %s", err.msg);
+	m.phone[0] = '\0';
+	m.country[0] = '\0';
+	m.channel = TWOFA_CHANNEL_EMAIL;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "no phone on the email channel: %s", err.msg);
+	twofa_member_free(&m);
+}
+
+/* Hostile values of the later fields in a record: refused, the field named. */
+static void bad_field_mut(const char *from, const char *to, const char *field, const char *what)
+{
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+	char *j = mutate(from, to);
+
+	ok(j != NULL && twofa_member_decode(j, strlen(j), &m, &err) == TWOFA_EINVAL && m.user == NULL &&
+		   m.password_hash == NULL && later_fields_zero(&m) && strstr(err.msg, field) != NULL &&
+		   strstr(err.msg, "b2$") == NULL,
+	   "rejected: %s (%s)", what, err.msg);
+	free(j);
+}
+
+static void good_mut(const char *from, const char *to, const char *what)
+{
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+	char *j = mutate(from, to);
+
+	ok(j != NULL && twofa_member_decode(j, strlen(j), &m, &err) == TWOFA_OK, "accepted: %s (%s)", what,
+	   err.msg);
+	twofa_member_free(&m);
+	free(j);
+}
+
+static void test_decode_later(void)
+{
+	char h1[TWOFA_MEMBER_CODE_HASH_SIZE], h2[TWOFA_MEMBER_CODE_HASH_SIZE];
+	char to[4096], big[400];
+	size_t used;
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+	char *j;
+
+	code_hash(h1, 1);
+	code_hash(h2, 2);
+#define V "\"v\":1"
+	/* Without a twofa password: hash absent or null. */
+	j = mutate("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\",", "");
+	ok(j != NULL && twofa_member_decode(j, strlen(j), &m, &err) == TWOFA_OK && m.password_hash == NULL,
+	   "no password_hash: a member without a twofa password (%s)", err.msg);
+	twofa_member_free(&m);
+	free(j);
+	good_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		 "\"password_hash\":null", "password_hash null");
+	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		      "\"password_hash\":\"\"", "password hash", "password_hash empty");
+	bad_field_mut("\"password_hash\":\"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$aGFzaA\"",
+		      "\"password_hash\":7", "password_hash", "password_hash a number");
+	/* No phone: only on the email channel. */
+	bad_field_mut("\"phone\":\"+447911123456\"", "\"phone\":null", "phone number", "phone null on sms");
+	j = mutate("\"phone\":\"+447911123456\"", "\"phone\":null");
+	if (j != NULL) {
+		char *k = NULL;
+		const char *at = strstr(j, "\"channel\":\"sms\",\"country\":\"GB\"");
+
+		if (at != NULL && (k = malloc(strlen(j) + 64)) != NULL)
+			sprintf(k, "%.*s\"channel\":\"email\",\"country\":null,\"email\":\"b@example.org\"%s",
+				(int)(at - j), j, strstr(at, ",\"created\""));
+		if (k != NULL) {
+			char *e = strstr(k, ",\"email\":null");
+			memmove(e, e + strlen(",\"email\":null"), strlen(e + strlen(",\"email\":null")) + 1);
+		}
+		ok(k != NULL && twofa_member_decode(k, strlen(k), &m, &err) == TWOFA_OK &&
+			   m.phone[0] == '\0' && m.country[0] == '\0' && m.channel == TWOFA_CHANNEL_EMAIL,
+		   "phone and country null on the email channel: an app member (%s)", err.msg);
+		twofa_member_free(&m);
+		free(k);
+		free(j);
+	}
+	bad_field_mut("\"country\":\"GB\"", "\"country\":null", "country", "phone without a country");
+
+	/* version */
+	good_mut(V, V ",\"version\":1", "version 1");
+	good_mut(V, V ",\"version\":9223372036854775807", "version 2^63-1");
+	bad_field_mut(V, V ",\"version\":0", "version", "version 0");
+	bad_field_mut(V, V ",\"version\":-3", "version", "negative version");
+	bad_field_mut(V, V ",\"version\":\"4\"", "version", "version as a string");
+	bad_field_mut(V, V ",\"version\":4.0", "version", "version as a real");
+	bad_field_mut(V, V ",\"version\":null", "version", "version null");
+	bad_field_mut(V, V ",\"version\":true", "version", "version a boolean");
+	bad_field_mut(V, V ",\"version\":4,\"version\":5", "duplicate", "version twice");
+	bad_field_mut(V, V ",\"version\":9223372036854775808", "out of range", "version over 2^63-1");
+	/* unlocked */
+	good_mut(V, V ",\"unlocked\":\"2025-11-24T17:00:00Z\"", "unlocked");
+	bad_field_mut(V, V ",\"unlocked\":null", "unlocked", "unlocked null");
+	bad_field_mut(V, V ",\"unlocked\":1764000000", "unlocked", "unlocked a number");
+	bad_field_mut(V, V ",\"unlocked\":\"yesterday\"", "unlocked", "unlocked not a time");
+	bad_field_mut(V, V ",\"unlocked\":\"1970-01-01T00:00:00Z\"", "unlocked", "unlocked at the epoch");
+	bad_field_mut(V, V ",\"unlocked\":\"1999-12-31T23:59:59Z\"", "unlock time", "unlocked before 2000");
+	/* recovery */
+	snprintf(to, sizeof(to), V ",\"recovery\":[\"%s\",\"%s\"]", h1, h2);
+	good_mut(V, to, "two recovery codes");
+	snprintf(to, sizeof(to), V ",\"recovery\":[\"%s\",\"%s\"]", h1, h1);
+	bad_field_mut(V, to, "recovery codes 1 and 2", "the same recovery code twice");
+	bad_field_mut(V, V ",\"recovery\":[]", "recovery", "empty recovery list");
+	bad_field_mut(V, V ",\"recovery\":null", "recovery", "recovery null");
+	snprintf(to, sizeof(to), V ",\"recovery\":\"%s\"", h1);
+	bad_field_mut(V, to, "recovery", "recovery a string");
+	bad_field_mut(V, V ",\"recovery\":[5]", "recovery", "recovery code a number");
+	bad_field_mut(V, V ",\"recovery\":[null]", "recovery", "recovery code null");
+	bad_field_mut(V, V ",\"recovery\":[\"b2$00\"]", "recovery code 1", "recovery code short");
+	memset(big, 'a', 300);
+	big[300] = '\0';
+	snprintf(to, sizeof(to), V ",\"recovery\":[\"%s\"]", big);
+	bad_field_mut(V, to, "recovery", "300-byte recovery code");
+	used = (size_t)snprintf(to, sizeof(to), V ",\"recovery\":[");
+	for (unsigned i = 0; i <= TWOFA_MEMBER_RECOVERY_MAX; i++) {
+		code_hash(h2, i + 10);
+		used += (size_t)snprintf(to + used, sizeof(to) - used, "%s\"%s\"", i ? "," : "", h2);
+	}
+	snprintf(to + used, sizeof(to) - used, "]");
+	bad_field_mut(V, to, "recovery", "21 recovery codes");
+	code_hash(h2, 2);
+	/* bypass */
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1000}", h1);
+	good_mut(V, to, "bypass with 1000 uses");
+	snprintf(to, sizeof(to),
+		 V
+		 ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"later\":[1],\"uses\":1}",
+		 h1);
+	good_mut(V, to, "unknown key inside bypass ignored");
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":0}", h1);
+	bad_field_mut(V, to, "bypass.uses", "bypass with 0 uses");
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":1001}", h1);
+	bad_field_mut(V, to, "bypass.uses", "bypass with 1001 uses");
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":\"3\"}", h1);
+	bad_field_mut(V, to, "bypass.uses", "bypass uses a string");
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":4294967297}",
+		 h1);
+	bad_field_mut(V, to, "bypass.uses", "bypass uses over 32 bits");
+	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\"}", h1);
+	bad_field_mut(V, to, "bypass.uses", "bypass without uses");
+	snprintf(to, sizeof(to), V ",\"bypass\":{\"hash\":\"%s\",\"uses\":2}", h1);
+	bad_field_mut(V, to, "bypass.expires", "bypass without expiry");
+	snprintf(to, sizeof(to), V ",\"bypass\":{\"expires\":null,\"hash\":\"%s\",\"uses\":2}", h1);
+	bad_field_mut(V, to, "bypass.expires", "bypass expiry null");
+	bad_field_mut(V, V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"uses\":2}", "bypass.hash",
+		      "bypass without hash");
+	snprintf(to, sizeof(to),
+		 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"uses\":2}", big);
+	bad_field_mut(V, to, "bypass.hash", "300-byte bypass hash");
+	snprintf(to, sizeof(to),
+		 V
+		 ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"hash\":\"%s\",\"uses\":2}",
+		 h1, h2);
+	bad_field_mut(V, to, "duplicate", "bypass hash twice");
+	snprintf(to, sizeof(to), V ",\"bypass\":\"%s\"", h1);
+	bad_field_mut(V, to, "bypass", "bypass a string");
+	bad_field_mut(V, V ",\"bypass\":{}", "bypass.hash", "bypass empty");
+	/* invite */
+	snprintf(to, sizeof(to), V ",\"invite\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\"}", h1);
+	good_mut(V, to, "invite");
+	snprintf(to, sizeof(to), V ",\"invite\":{\"hash\":\"%s\"}", h1);
+	bad_field_mut(V, to, "invite.expires", "invite without expiry");
+	snprintf(to, sizeof(to), V ",\"invite\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%.99s\"}",
+		 h1);
+	bad_field_mut(V, to, "invite", "invite hash one short");
+	bad_field_mut(V, V ",\"invite\":[]", "invite", "invite a list");
+	/* ids */
+	good_mut(V,
+		 V
+		 ",\"rate_limit_id\":\"r-1_A\",\"totp_entity\":\"x\",\"totp_factor\":\"YF0123456789abcdef0123456789abcdef\"",
+		 "ids");
+	bad_field_mut(V, V ",\"rate_limit_id\":\"\"", "rate_limit_id", "empty rate-limit id");
+	bad_field_mut(V, V ",\"rate_limit_id\":\"a*b\"", "rate-limit id", "star in the rate-limit id");
+	bad_field_mut(V, V ",\"rate_limit_id\":5", "rate_limit_id", "rate-limit id a number");
+	bad_field_mut(V, V ",\"rate_limit_id\":null", "rate_limit_id", "rate-limit id null");
+	snprintf(to, sizeof(to), V ",\"rate_limit_id\":\"%.65s\"", big);
+	bad_field_mut(V, to, "rate_limit_id", "65-byte rate-limit id");
+	bad_field_mut(V, V ",\"totp_entity\":\"x)(uid=*\"", "TOTP entity", "filter characters in the entity");
+	snprintf(to, sizeof(to), V ",\"totp_entity\":\"%s\"", big);
+	bad_field_mut(V, to, "totp_entity", "300-byte TOTP entity");
+	bad_field_mut(V, V ",\"totp_factor\":\"YF0123456789abcdef0123456789abcdeF\"", "TOTP factor",
+		      "uppercase in the factor SID");
+	bad_field_mut(V, V ",\"totp_factor\":\"YF0123456789abcdef0123456789abcdef0\"", "totp_factor",
+		      "35-byte factor SID");
+	bad_field_mut(V, V ",\"totp_factor\":[]", "totp_factor", "factor SID a list");
+#undef V
+}
+
 int main(void)
 {
 	test_names();
@@ -391,5 +893,10 @@ int main(void)
 	test_validate();
 	test_phone();
 	test_decode_hostile();
+	test_old_records();
+	test_all_fields();
+	test_code_hash();
+	test_validate_later();
+	test_decode_later();
 	return tap_done();
 }

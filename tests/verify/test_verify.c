@@ -197,6 +197,7 @@ typedef struct conf_opts {
 	const char *proxy;
 	long timeout;
 	const char *locale;
+	const char *rate_limit;
 	const sim *from; /* default &S */
 } conf_opts;
 
@@ -229,6 +230,8 @@ static twofa_verify *client(const conf_opts *o)
 	ADD("timeout = %ld\n", o->timeout > 0 ? o->timeout : 10);
 	if (o->locale != NULL)
 		ADD("locale = %s\n", o->locale);
+	if (o->rate_limit != NULL)
+		ADD("rate_limit = %s\n", o->rate_limit);
 #undef ADD
 	twofa_config_init(&cfg);
 	if (twofa_config_parse(&cfg, "test", text, strlen(text), &err) != TWOFA_OK) {
@@ -849,6 +852,58 @@ static bool load_sim(sim *s, const char *dir)
 	return s->creds != NULL && s->ctl != NULL;
 }
 
+/* Service Rate Limits: ensure makes the rate limit and its bucket once;
+ * keyed sends carry the member's key only where rate_limit is configured,
+ * and a full bucket is a refusal (never an outage). */
+static void test_rate_limits(void)
+{
+	twofa_verify_result r;
+	twofa_verify_rate_limit rl, again;
+	twofa_verify *v, *plain;
+	size_t sent = 0;
+	char code[11];
+
+	sim_reset();
+	v = client(&(conf_opts){.rate_limit = "twofa_member"});
+	plain = client(&(conf_opts){0});
+	if (!ok(v != NULL && plain != NULL, "clients with and without rate_limit"))
+		goto out;
+	EXPECT(twofa_verify_rate_limit_find(v, "twofa_member", &rl, &r), TWOFA_VERIFY_OK, "find before setup");
+	ok(rl.sid[0] == '\0' && rl.buckets == 0, "no rate limit of that name yet");
+	EXPECT(twofa_verify_rate_limit_ensure(v, "twofa_member", 2, 3600, &rl, &r), TWOFA_VERIFY_OK,
+	       "ensure creates it");
+	ok(twofa_verify_is_sid(rl.sid, "RK") && rl.buckets == 1 && rl.max[0] == 2 && rl.interval[0] == 3600,
+	   "an RK sid with one bucket of 2 per 3600 s");
+	EXPECT(twofa_verify_rate_limit_ensure(v, "twofa_member", 2, 3600, &again, &r), TWOFA_VERIFY_OK,
+	       "ensure again");
+	ok(strcmp(again.sid, rl.sid) == 0 && again.buckets == 1, "the second ensure made nothing new");
+	EXPECT(twofa_verify_rate_limit_find(v, "bad name!", &again, &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "a name outside [A-Za-z0-9_.-] is refused locally");
+	EXPECT(twofa_verify_rate_limit_ensure(v, "twofa_member", 0, 60, &again, &r),
+	       TWOFA_VERIFY_CLIENT_ERROR, "a bucket of 0 sends is refused locally");
+
+	EXPECT(twofa_verify_start_keyed(v, "+14155550161", TWOFA_CHANNEL_SMS, NULL, "m-1", &r),
+	       TWOFA_VERIFY_SENT, "keyed send 1 of 2");
+	EXPECT(twofa_verify_start_keyed(v, "+14155550162", TWOFA_CHANNEL_SMS, NULL, "m-1", &r),
+	       TWOFA_VERIFY_SENT, "keyed send 2 of 2, to another number");
+	EXPECT(twofa_verify_start_keyed(v, "+14155550163", TWOFA_CHANNEL_SMS, NULL, "m-1", &r),
+	       TWOFA_VERIFY_TOO_MANY_SENDS, "the third send of one key trips the bucket");
+	ok(!twofa_verify_is_outage(r.outcome) && r.http_status == 429,
+	   "a tripped bucket is a refusal, not an outage");
+	ok(!last_delivery("+14155550163", code, NULL, &sent) && sent == 0, "and nothing was delivered");
+	EXPECT(twofa_verify_start_keyed(v, "+14155550163", TWOFA_CHANNEL_SMS, NULL, "m-2", &r),
+	       TWOFA_VERIFY_SENT, "another member's key has its own bucket");
+	EXPECT(twofa_verify_start_keyed(plain, "+14155550164", TWOFA_CHANNEL_SMS, NULL, "m-1", &r),
+	       TWOFA_VERIFY_SENT, "without rate_limit configured the key is not sent (not counted)");
+	EXPECT(twofa_verify_start_keyed(v, "+14155550165", TWOFA_CHANNEL_SMS, NULL, NULL, &r),
+	       TWOFA_VERIFY_SENT, "a member without a key sends without RateLimits");
+	EXPECT(twofa_verify_start_keyed(v, "+14155550166", TWOFA_CHANNEL_SMS, NULL, "m\"1", &r),
+	       TWOFA_VERIFY_CLIENT_ERROR, "a key outside [A-Za-z0-9_.-] is refused before any request");
+out:
+	twofa_verify_free(v);
+	twofa_verify_free(plain);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -864,6 +919,7 @@ int main(int argc, char **argv)
 	test_send_check_reuse();
 	test_limits_and_expiry();
 	test_numbers_channels_locale();
+	test_rate_limits();
 	test_lookup();
 	test_faults();
 	test_transport();

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The member store's one front (lib/member_store.h): argument checks and the
+ * rules both backends keep (valid names, validated records, versions, the
+ * record's name matching its key, batches), then the backend's operation
+ * (lib/member_store_backend.h). */
+#include "twofa_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "member_store_backend.h"
+#include "util.h"
+
+static const twofa_member_store_ops *backend_ops(twofa_store_backend which, twofa_error *err)
+{
+	switch (which) {
+	case TWOFA_STORE_GDBM:
+		return &twofa_member_store_gdbm_ops;
+	case TWOFA_STORE_LDAP:
+#ifdef TWOFA_HAVE_LDAP
+		return &twofa_member_store_ldap_ops;
+#else
+		/* Until configure finds libldap (lib/member_store_ldap.c). */
+		twofa_error_set(err, TWOFA_ECONFIG, "store = ldap: this build has no LDAP backend");
+		return NULL;
+#endif
+	}
+	twofa_error_set(err, TWOFA_ECONFIG, "unknown member store backend %d", (int)which);
+	return NULL;
+}
+
+twofa_status twofa_member_store_open(twofa_member_store **out, const twofa_config *cfg,
+				     twofa_member_store_role role, twofa_error *err)
+{
+	const twofa_member_store_ops *ops;
+	twofa_member_store *s;
+	twofa_status st;
+
+	if (out == NULL || cfg == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: no config or no place for the handle");
+	*out = NULL;
+	if (role != TWOFA_MEMBER_STORE_LOGIN && role != TWOFA_MEMBER_STORE_ADMIN)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: unknown role");
+	if ((ops = backend_ops(cfg->store, err)) == NULL)
+		return TWOFA_ECONFIG;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	s->ops = ops;
+	s->cfg = cfg;
+	s->role = role;
+	st = ops->open(s, err);
+	if (st != TWOFA_OK) {
+		free(s->description);
+		free(s);
+		return st;
+	}
+	*out = s;
+	return TWOFA_OK;
+}
+
+void twofa_member_store_close(twofa_member_store *s)
+{
+	if (s == NULL)
+		return;
+	s->ops->close(s);
+	free(s->description);
+	free(s);
+}
+
+const char *twofa_member_store_describe(const twofa_member_store *s)
+{
+	return s != NULL && s->description != NULL ? s->description : "member store";
+}
+
+/* A handle and, when the call writes, a batch that allows it. */
+static twofa_status usable(const twofa_member_store *s, bool writes, twofa_error *err)
+{
+	if (s == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store is not open");
+	if (writes && s->in_batch && s->batch_mode != TWOFA_MEMBER_BATCH_WRITE)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: a write inside a read batch");
+	return TWOFA_OK;
+}
+
+twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
+				     twofa_error *err)
+{
+	twofa_status st;
+
+	if (m == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the member");
+	memset(m, 0, sizeof(*m));
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	st = s->ops->load(s, user, m, err);
+	if (st == TWOFA_OK && (m->user == NULL || strcmp(m->user, user) != 0))
+		st = twofa_fail(err, TWOFA_ESTORE, "member record under one name holds another");
+	if (st != TWOFA_OK)
+		twofa_member_free(m);
+	return st;
+}
+
+twofa_status twofa_member_store_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+				    twofa_error *err)
+{
+	twofa_member stored;
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (m == NULL || (mode != TWOFA_MEMBER_PUT_ADD && mode != TWOFA_MEMBER_PUT_REPLACE))
+		return twofa_fail(err, TWOFA_EINVAL, "member store: nothing to store, or an unknown mode");
+	if ((st = twofa_member_validate(m, err)) != TWOFA_OK)
+		return st;
+	/* A shallow copy: only the version differs, nothing is freed. */
+	stored = *m;
+	if (mode == TWOFA_MEMBER_PUT_ADD)
+		stored.version = 1;
+	st = s->ops->put(s, &stored, mode, err);
+	if (st == TWOFA_EEXIST)
+		twofa_fail(err, TWOFA_EEXIST, "user is already enrolled");
+	return st;
+}
+
+/* The caller's change, then what every stored change must be: the same
+ * member, a valid record, the next version. */
+typedef struct versioned_change {
+	const char *user;
+	twofa_member_change change;
+	void *arg;
+} versioned_change;
+
+static twofa_status change_versioned(twofa_member *m, void *arg, twofa_error *err)
+{
+	versioned_change *vc = arg;
+	twofa_status st = vc->change(m, vc->arg, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	if (m->user == NULL || strcmp(m->user, vc->user) != 0)
+		return twofa_fail(err, TWOFA_EINVAL, "a change may not rename the member");
+	if ((st = twofa_member_validate(m, err)) != TWOFA_OK)
+		return st;
+	m->version++; /* 0, a record from before versions, becomes 1 */
+	return TWOFA_OK;
+}
+
+twofa_status twofa_member_store_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				       void *arg, twofa_error *err)
+{
+	versioned_change vc = {.user = user, .change = change, .arg = arg};
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (change == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: no change to make");
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	return s->ops->update(s, user, change_versioned, &vc, err);
+}
+
+twofa_status twofa_member_store_remove(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	return s->ops->remove(s, user, err);
+}
+
+twofa_status twofa_member_store_names(twofa_member_store *s, twofa_member_name_cb cb, void *arg,
+				      twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (cb == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: no callback for the names");
+	return s->ops->names(s, cb, arg, err);
+}
+
+/* The bad-record callback for a caller that gave none: the walk fails. */
+typedef struct strict_walk {
+	twofa_member_cb cb;
+	void *arg;
+	bool failed;
+	char why[TWOFA_ERROR_MSG_MAX / 2];
+} strict_walk;
+
+static int strict_member(const twofa_member *m, void *arg)
+{
+	strict_walk *w = arg;
+
+	return w->cb(m, w->arg);
+}
+
+static int strict_bad(const char *key, const char *why, void *arg)
+{
+	strict_walk *w = arg;
+	char shown[64];
+
+	twofa_strlcpy(shown, key, sizeof(shown));
+	twofa_sanitize(shown);
+	snprintf(w->why, sizeof(w->why), "record '%s': %s", shown, why);
+	w->failed = true;
+	return 1;
+}
+
+twofa_status twofa_member_store_each(twofa_member_store *s, twofa_member_cb cb, twofa_member_bad_cb bad,
+				     void *arg, twofa_error *err)
+{
+	strict_walk w = {.cb = cb, .arg = arg};
+	twofa_status st;
+
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (cb == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: no callback for the members");
+	if (bad != NULL)
+		return s->ops->each(s, cb, bad, arg, err);
+	st = s->ops->each(s, strict_member, strict_bad, &w, err);
+	if (st == TWOFA_OK && w.failed)
+		st = twofa_fail(err, TWOFA_ESTORE, "%s: %s", twofa_member_store_describe(s), w.why);
+	return st;
+}
+
+twofa_status twofa_member_store_count(twofa_member_store *s, size_t *count, twofa_error *err)
+{
+	twofa_status st;
+
+	if (count == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the count");
+	*count = 0;
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	return s->ops->count(s, count, err);
+}
+
+twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_member_batch_mode mode,
+					    twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (mode != TWOFA_MEMBER_BATCH_READ && mode != TWOFA_MEMBER_BATCH_WRITE)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: unknown batch mode");
+	if (s->in_batch)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: a batch is already open");
+	if (s->ops->batch_begin != NULL && (st = s->ops->batch_begin(s, mode, err)) != TWOFA_OK)
+		return st;
+	s->in_batch = true;
+	s->batch_mode = mode;
+	return TWOFA_OK;
+}
+
+twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (!s->in_batch)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: no batch is open");
+	s->in_batch = false;
+	return s->ops->batch_end != NULL ? s->ops->batch_end(s, err) : TWOFA_OK;
+}

@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The member store on GDBM: members.db on this host (lib/members.c over
+ * lib/store.c). Each call opens the store under the lock it needs and
+ * closes it again (a read-modify-write inside one exclusive open), unless a
+ * batch holds it open. */
+#include "twofa_build.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "member_store_backend.h"
+#include "members.h"
+#include "store.h"
+#include "util.h"
+
+typedef struct gdbm_members {
+	twofa_store *batch; /* open from batch_begin to batch_end */
+	bool batch_empty;   /* a READ batch of an ADMIN handle on a members.db not created yet */
+} gdbm_members;
+
+static const char *db_path(const twofa_member_store *s)
+{
+	return s->cfg->members_db;
+}
+
+static gdbm_members *impl(twofa_member_store *s)
+{
+	return s->impl;
+}
+
+static twofa_status gdbm_open(twofa_member_store *s, twofa_error *err)
+{
+	const char *db = db_path(s);
+	size_t size;
+
+	if (db == NULL || *db == '\0')
+		return twofa_fail(err, TWOFA_ECONFIG, "members_db is not set");
+	size = strlen(db) + sizeof("members.db ");
+	s->impl = calloc(1, sizeof(gdbm_members));
+	s->description = malloc(size);
+	if (s->impl == NULL || s->description == NULL) {
+		free(s->impl);
+		s->impl = NULL;
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+	}
+	snprintf(s->description, size, "members.db %s", db);
+	return TWOFA_OK;
+}
+
+static void gdbm_close(twofa_member_store *s)
+{
+	gdbm_members *g = impl(s);
+
+	if (g != NULL)
+		(void)twofa_store_close(g->batch, NULL);
+	free(g);
+	s->impl = NULL;
+}
+
+/* members.db does not exist: before the first enrolment for twofa-enroll,
+ * a store to fail closed on for a login (nobody can tell a deleted store
+ * from an empty one). */
+static twofa_status missing(const twofa_member_store *s, twofa_error *err)
+{
+	if (s->role == TWOFA_MEMBER_STORE_ADMIN)
+		return twofa_fail(err, TWOFA_ENOTFOUND, "user is not enrolled (there is no member store %s yet)",
+				  db_path(s));
+	return twofa_fail(err, TWOFA_ESTORE, "member store %s does not exist (twofa-enroll add creates it)",
+			  db_path(s));
+}
+
+static bool file_missing(const char *path)
+{
+	return access(path, F_OK) != 0 && errno == ENOENT;
+}
+
+/* The store for one call: the batch's, or opened now (*own: close it).
+ * TWOFA_ENOTFOUND/TWOFA_ESTORE from missing() when there is none and mode
+ * would not create it (create: a put). */
+static twofa_status acquire(twofa_member_store *s, twofa_store_mode mode, bool create, twofa_store **out,
+			    bool *own, twofa_error *err)
+{
+	gdbm_members *g = impl(s);
+	twofa_status st;
+
+	*out = NULL;
+	*own = false;
+	if (s->in_batch) {
+		if (g->batch_empty)
+			return missing(s, err);
+		*out = g->batch;
+		return TWOFA_OK;
+	}
+	/* A WRITE open creates the file: only a put may. */
+	if (mode == TWOFA_STORE_WRITE && !create && file_missing(db_path(s)))
+		return missing(s, err);
+	st = twofa_store_open(out, db_path(s), mode, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
+	if (st == TWOFA_ENOTFOUND)
+		return missing(s, err);
+	if (st == TWOFA_OK)
+		*own = true;
+	return st;
+}
+
+/* Closes a store acquire opened, keeping the first error: a writer's
+ * failed close means its write may not be on disk. */
+static twofa_status release(twofa_store *store, bool own, twofa_status st, twofa_error *err)
+{
+	if (!own)
+		return st;
+	if (st == TWOFA_OK)
+		return twofa_store_close(store, err);
+	(void)twofa_store_close(store, NULL);
+	return st;
+}
+
+static twofa_status gdbm_load(twofa_member_store *s, const char *user, twofa_member *m, twofa_error *err)
+{
+	twofa_store *store;
+	char *value = NULL;
+	size_t len = 0;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_READ, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_store_get(store, user, &value, &len, err);
+	if (st == TWOFA_ENOTFOUND)
+		twofa_fail(err, TWOFA_ENOTFOUND, "user is not enrolled");
+	/* Closed before decoding: the lock is held only for the read itself. */
+	st = release(store, own, st, err);
+	if (st == TWOFA_OK)
+		st = twofa_members_decode(user, value, len, m, err);
+	if (value != NULL)
+		twofa_free_wiped(value, len); /* it holds the password hash */
+	return st;
+}
+
+static twofa_status gdbm_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+			     twofa_error *err)
+{
+	twofa_store *store;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, true, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_members_put(store, m, mode == TWOFA_MEMBER_PUT_REPLACE, err);
+	return release(store, own, st, err);
+}
+
+static twofa_status gdbm_update(twofa_member_store *s, const char *user, twofa_member_change change, void *arg,
+				twofa_error *err)
+{
+	twofa_store *store;
+	twofa_member m;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	/* Read, change and write under the one exclusive lock: no concurrent
+	 * update is lost. */
+	st = twofa_members_get(store, user, &m, err);
+	if (st == TWOFA_OK) {
+		st = change(&m, arg, err);
+		if (st == TWOFA_OK)
+			st = twofa_members_put(store, &m, true, err);
+		else if (st == TWOFA_EEXIST)
+			st = TWOFA_OK;
+	}
+	twofa_member_free(&m);
+	return release(store, own, st, err);
+}
+
+static twofa_status gdbm_remove(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_store *store;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_members_delete(store, user, err);
+	return release(store, own, st, err);
+}
+
+/* A walk over a store that may not exist: an ADMIN handle sees no members. */
+static twofa_status acquire_walk(twofa_member_store *s, twofa_store **store, bool *own, bool *empty,
+				 twofa_error *err)
+{
+	twofa_status st = acquire(s, TWOFA_STORE_READ, false, store, own, err);
+
+	*empty = st == TWOFA_ENOTFOUND && s->role == TWOFA_MEMBER_STORE_ADMIN;
+	return *empty ? TWOFA_OK : st;
+}
+
+typedef struct name_walk {
+	twofa_member_name_cb cb;
+	void *arg;
+} name_walk;
+
+static int name_of(const char *key, void *arg)
+{
+	name_walk *w = arg;
+
+	return w->cb(key, w->arg);
+}
+
+static twofa_status gdbm_names(twofa_member_store *s, twofa_member_name_cb cb, void *arg, twofa_error *err)
+{
+	name_walk w = {.cb = cb, .arg = arg};
+	twofa_store *store;
+	bool own, empty;
+	twofa_status st = acquire_walk(s, &store, &own, &empty, err);
+
+	if (st != TWOFA_OK || empty)
+		return st;
+	st = twofa_store_keys(store, name_of, &w, err);
+	return release(store, own, st, err);
+}
+
+typedef struct member_walk {
+	twofa_member_cb cb;
+	twofa_member_bad_cb bad;
+	void *arg;
+	twofa_status failed; /* TWOFA_ENOMEM stops the walk */
+} member_walk;
+
+static int member_of(const char *key, const char *value, size_t len, void *arg)
+{
+	member_walk *w = arg;
+	twofa_member m;
+	twofa_error e;
+	int stop;
+
+	twofa_error_clear(&e);
+	switch (twofa_members_decode(key, value, len, &m, &e)) {
+	case TWOFA_OK:
+		stop = w->cb(&m, w->arg);
+		twofa_member_free(&m);
+		return stop;
+	case TWOFA_ENOMEM:
+		w->failed = TWOFA_ENOMEM;
+		return 1;
+	default:
+		return w->bad(key, e.msg, w->arg);
+	}
+}
+
+static twofa_status gdbm_each(twofa_member_store *s, twofa_member_cb cb, twofa_member_bad_cb bad, void *arg,
+			      twofa_error *err)
+{
+	member_walk w = {.cb = cb, .bad = bad, .arg = arg, .failed = TWOFA_OK};
+	twofa_store *store;
+	bool own, empty;
+	twofa_status st = acquire_walk(s, &store, &own, &empty, err);
+
+	if (st != TWOFA_OK || empty)
+		return st;
+	st = twofa_store_iterate(store, member_of, &w, err);
+	if (st == TWOFA_OK && w.failed != TWOFA_OK)
+		st = twofa_fail(err, w.failed, "out of memory");
+	return release(store, own, st, err);
+}
+
+static twofa_status gdbm_count(twofa_member_store *s, size_t *count, twofa_error *err)
+{
+	twofa_store *store;
+	bool own, empty;
+	twofa_status st = acquire_walk(s, &store, &own, &empty, err);
+
+	if (st != TWOFA_OK || empty)
+		return st;
+	st = twofa_store_count(store, count, err);
+	return release(store, own, st, err);
+}
+
+static twofa_status gdbm_batch_begin(twofa_member_store *s, twofa_member_batch_mode mode, twofa_error *err)
+{
+	gdbm_members *g = impl(s);
+	twofa_status st;
+
+	g->batch_empty = false;
+	st = twofa_store_open(&g->batch, db_path(s),
+			      mode == TWOFA_MEMBER_BATCH_WRITE ? TWOFA_STORE_WRITE : TWOFA_STORE_READ,
+			      TWOFA_STORE_LOCK_TIMEOUT_MS, err);
+	if (st == TWOFA_ENOTFOUND) {
+		st = missing(s, err);
+		if (st == TWOFA_ENOTFOUND) {
+			g->batch_empty = true;
+			return TWOFA_OK;
+		}
+	}
+	return st;
+}
+
+static twofa_status gdbm_batch_end(twofa_member_store *s, twofa_error *err)
+{
+	gdbm_members *g = impl(s);
+	twofa_store *store = g->batch;
+
+	g->batch = NULL;
+	g->batch_empty = false;
+	return twofa_store_close(store, err);
+}
+
+const twofa_member_store_ops twofa_member_store_gdbm_ops = {
+	.open = gdbm_open,
+	.close = gdbm_close,
+	.load = gdbm_load,
+	.put = gdbm_put,
+	.update = gdbm_update,
+	.remove = gdbm_remove,
+	.names = gdbm_names,
+	.each = gdbm_each,
+	.count = gdbm_count,
+	.batch_begin = gdbm_batch_begin,
+	.batch_end = gdbm_batch_end,
+};
