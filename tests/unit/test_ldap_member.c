@@ -295,6 +295,26 @@ static void test_decode_good(void)
 	   "read as the zero values");
 	twofa_member_free(&m);
 
+	/* An app member: codes by email, no phone, no twofa password. */
+	good_entry();
+	set("twofaChannel", "email");
+	unset("twofaPhone");
+	unset("twofaCountry");
+	unset("twofaPasswordHash");
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.phone[0] == '\0' && m.country[0] == '\0' &&
+		   m.password_hash == NULL && m.channel == TWOFA_CHANNEL_EMAIL,
+	   "a member without phone and password hash: %s", err.msg);
+	{
+		twofa_ldap_mods mods;
+
+		ok(twofa_ldap_member_mods(&m, TWOFA_LDAP_MODS_ADD_CLASS, &mods, &err) == TWOFA_OK &&
+			   mod_named(&mods, "twofaPhone") == NULL && mod_named(&mods, "twofaCountry") == NULL &&
+			   mod_named(&mods, "twofaPasswordHash") == NULL,
+		   "and adding it writes none of them: %s", err.msg);
+		twofa_ldap_mods_clear(&mods);
+	}
+	twofa_member_free(&m);
+
 	good_entry();
 	unset("twofaVersion");
 	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.version == 0, "no twofaVersion reads as version 0");
