@@ -29,7 +29,7 @@ typedef struct cli_context {
 	bool color;              /* stdout is a terminal and NO_COLOR is unset */
 	bool color_err;          /* the same for stderr */
 	bool config_loaded;
-	twofa_config config; /* valid once cli_load_config succeeded */
+	twofa_config config;         /* valid once cli_load_config succeeded */
 	twofa_member_store *members; /* opened by cli_members, closed with the config */
 } cli_context;
 
@@ -253,6 +253,9 @@ int cmd_export(cli_context *ctx, int argc, char **argv);
 int cmd_import(cli_context *ctx, int argc, char **argv);
 int cmd_db(cli_context *ctx, int argc, char **argv);
 int cmd_check_config(cli_context *ctx, int argc, char **argv);
+int cmd_rate_limit(cli_context *ctx, int argc, char **argv);
+/* check-config's step for rate_limit: 0, or an exit code after a message. */
+int cli_check_rate_limit(cli_context *ctx, twofa_verify *v);
 
 extern const cli_command cli_commands[];
 

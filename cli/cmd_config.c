@@ -80,12 +80,15 @@ int cmd_check_config(cli_context *ctx, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&details, 0, sizeof(details));
 	o = twofa_verify_fetch_service(v, &details, &r);
+	if (o == TWOFA_VERIFY_OK) {
+		printf("ok  Twilio accepted the credentials; Verify service \"%s\", codes of %ld digits\n",
+		       details.friendly_name, details.code_length);
+		rc = cli_check_rate_limit(ctx, v);
+	}
 	twofa_verify_free(v);
 	switch (o) {
 	case TWOFA_VERIFY_OK:
-		printf("ok  Twilio accepted the credentials; Verify service \"%s\", codes of %ld digits\n",
-		       details.friendly_name, details.code_length);
-		return EX_OK;
+		return rc;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 		return cli_fail(EX_CONFIG, "Twilio refused the credentials: check %s (%s)",
 				ctx->config.api_key_sid != NULL ? "api_key_sid and api_key_secret"

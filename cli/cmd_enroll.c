@@ -160,6 +160,8 @@ static int add(cli_context *ctx, const enroll_args *args)
 	m.password_hash = (char *)PLACEHOLDER_HASH;
 	m.status = ctx->config.approval == TWOFA_APPROVAL_MANUAL ? TWOFA_MEMBER_PENDING : TWOFA_MEMBER_ACTIVE;
 	m.created = m.updated = m.verified = time(NULL);
+	/* Every member has one, so turning rate_limit on later needs no migration. */
+	twofa_member_new_rate_limit_id(m.rate_limit_id);
 	twofa_error_clear(&err);
 	if (twofa_member_validate(&m, &err) != TWOFA_OK)
 		return cli_fail(EX_DATAERR, "%s", err.msg);

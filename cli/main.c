@@ -61,6 +61,11 @@ const cli_command cli_commands[] = {
 	 "lock. last_login, failures and locked_until are runtime state and are not imported.\n"},
 	{"check-config", cmd_check_config, "check-config",
 	 "check the configuration file, the stores and the Twilio credentials", true, NULL},
+	{"rate-limit", cmd_rate_limit, "rate-limit [--max N] [--interval SECONDS]",
+	 "cap each member's codes across every host with a Twilio Verify rate limit", true,
+	 "  makes the rate limit named by rate_limit in twofa.conf, a bucket of N sends (10)\n"
+	 "  per SECONDS (3600) and a rate-limit id for every member who has none; running\n"
+	 "  it again changes nothing that is there\n"},
 	{"db", cmd_db, "db check | db backup FILE | db recover [members|state]",
 	 "check, copy or recover the stores", true,
 	 "  db check          walk members.db and state.db and check every record\n"

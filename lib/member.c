@@ -704,3 +704,12 @@ void twofa_member_free(twofa_member *m)
 	/* The code hashes and the rest go with the struct. */
 	sodium_memzero(m, sizeof(*m));
 }
+
+void twofa_member_new_rate_limit_id(char out[TWOFA_MEMBER_ID_SIZE])
+{
+	unsigned char raw[16];
+
+	randombytes_buf(raw, sizeof(raw));
+	(void)sodium_bin2hex(out, TWOFA_MEMBER_ID_SIZE, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+}

@@ -31,10 +31,10 @@ typedef enum {
 /* A one-time code is kept only as "b2$" + 32 hex digits of salt + "$" + 64
  * hex digits of BLAKE2b-256 over salt, user and code (the recovery issue's
  * rule; this header only bounds the string). */
-#define TWOFA_MEMBER_CODE_HASH_SIZE 101 /* bytes, the NUL included */
-#define TWOFA_MEMBER_RECOVERY_MAX 20    /* recovery codes a member holds */
-#define TWOFA_MEMBER_ID_SIZE 65         /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
-#define TWOFA_MEMBER_SID_SIZE 35        /* a Twilio SID: two letters + 32 hex digits */
+#define TWOFA_MEMBER_CODE_HASH_SIZE 101   /* bytes, the NUL included */
+#define TWOFA_MEMBER_RECOVERY_MAX 20      /* recovery codes a member holds */
+#define TWOFA_MEMBER_ID_SIZE 65           /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
+#define TWOFA_MEMBER_SID_SIZE 35          /* a Twilio SID: two letters + 32 hex digits */
 #define TWOFA_MEMBER_BYPASS_USES_MAX 1000 /* uses one bypass code may have */
 /* The record version goes out as a JSON integer (and an LDAP Integer). */
 #define TWOFA_MEMBER_RECORD_VERSION_MAX ((unsigned long long)LLONG_MAX)
@@ -121,6 +121,10 @@ twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, 
 
 /* Frees the strings (wiping the hash) and wipes all of m. NULL is fine. */
 void twofa_member_free(twofa_member *m);
+
+/* A new member's rate-limit id: 32 hex digits from the system's random
+ * source, naming nobody (the key of Twilio's per-member rate limit). */
+void twofa_member_new_rate_limit_id(char out[TWOFA_MEMBER_ID_SIZE]);
 
 /* "active", "pending", "disabled"; NULL for an unknown value. */
 const char *twofa_member_status_name(twofa_member_status status);

@@ -14,7 +14,7 @@
 #include "util.h"
 
 #define CACHE_NAME "member-cache.db"
-#define READ_AT_MAX 20      /* digits of the read time */
+#define READ_AT_MAX 20       /* digits of the read time */
 #define REFRESH_SECONDS 3600 /* an unchanged record is rewritten at most this often */
 
 bool twofa_member_cache_path(const char *state_db, char *out, size_t size)
@@ -169,12 +169,13 @@ twofa_status twofa_member_cache_get(const char *path, const char *user, long max
 	/* A read time in the future counts as too old: a clock set back must
 	 * not make an entry live forever. */
 	if (st == TWOFA_OK && (*read_at > now || now - *read_at > max_age))
-		st = twofa_fail(err, TWOFA_ENOTFOUND, "cached member is older than ldap_cache_max_age (%ld s)",
-				max_age);
+		st = twofa_fail(err, TWOFA_ENOTFOUND,
+				"cached member is older than ldap_cache_max_age (%ld s)", max_age);
 	if (st == TWOFA_OK) {
 		st = twofa_member_decode(json, json_len, m, err);
 		if (st == TWOFA_OK && strcmp(m->user, user) != 0)
-			st = twofa_fail(err, TWOFA_ESTORE, "member cache: an entry under one name holds another");
+			st = twofa_fail(err, TWOFA_ESTORE,
+					"member cache: an entry under one name holds another");
 		if (st != TWOFA_OK && st != TWOFA_ENOMEM && st != TWOFA_ENOTFOUND)
 			st = TWOFA_ESTORE;
 		if (st != TWOFA_OK)

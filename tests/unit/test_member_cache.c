@@ -67,7 +67,8 @@ int main(void)
 		return 1;
 	}
 	snprintf(state, sizeof(state), "%s/db/state.db", top);
-	ok(twofa_member_cache_path(state, path, sizeof(path)) && strcmp(strrchr(path, '/'), "/member-cache.db") == 0 &&
+	ok(twofa_member_cache_path(state, path, sizeof(path)) &&
+		   strcmp(strrchr(path, '/'), "/member-cache.db") == 0 &&
 		   strncmp(path, state, strlen(top) + 3) == 0,
 	   "the cache lives beside state.db: %s", path);
 	ok(!twofa_member_cache_path("state.db", path, sizeof(path)) &&
@@ -114,7 +115,8 @@ int main(void)
 	twofa_member_free(&got);
 
 	ok(twofa_member_cache_drop(path, "alice", &err) == TWOFA_OK &&
-		   twofa_member_cache_get(path, "alice", 86400, NOW + 3702, &got, &at, &err) == TWOFA_ENOTFOUND,
+		   twofa_member_cache_get(path, "alice", 86400, NOW + 3702, &got, &at, &err) ==
+			   TWOFA_ENOTFOUND,
 	   "drop forgets alice");
 	ok(twofa_member_cache_drop(path, "alice", &err) == TWOFA_OK, "dropping someone not there is fine");
 
