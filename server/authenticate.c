@@ -98,7 +98,11 @@ static void upgrade_hash(login *l, const char *password)
 	char *fresh;
 	twofa_error err;
 
-	if (!twofa_password_needs_rehash(l->member.password_hash, l->opts->cfg.password_strength))
+	/* A login host holds only a read credential on the directory (plus the
+	 * narrow rights of etc/ldap/README): hashes are renewed by twofa-enroll
+	 * passwd there, never by a login. */
+	if (l->opts->cfg.store == TWOFA_STORE_LDAP ||
+	    !twofa_password_needs_rehash(l->member.password_hash, l->opts->cfg.password_strength))
 		return;
 	if (twofa_password_hash(password, l->opts->cfg.password_strength, hash, &err) != TWOFA_OK) {
 		twofa_audit_debug(l->audit, "rehash failed: %s", err.msg);
