@@ -77,10 +77,10 @@ class Answers:
             self.seconds += time.monotonic() - t0
 
 
-def timed_call(env, sim, service, user, op):
+def timed_call(env, sim, service, user, op, phone=PHONE):
     """One run of the driver doing op; its cost in ms (wall time less the answering
     side's)."""
-    answers = Answers(sim)
+    answers = Answers(sim, phone)
     t0 = time.monotonic()
     run = run_pam(env, service, user, [op], answers=answers)
     wall = time.monotonic() - t0

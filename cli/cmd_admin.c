@@ -160,11 +160,26 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 	return EX_OK;
 }
 
+/* The unlock time goes into the member record, so every host of a fleet
+ * that shares the member store honours it (twofa_state_unlock); a later
+ * unlock always writes a later time, even when this host's clock is behind
+ * the one that wrote the last. */
+static twofa_status stamp_unlock(twofa_member *m, void *arg, twofa_error *err)
+{
+	time_t *at = arg;
+
+	(void)err;
+	if (*at <= m->unlocked)
+		*at = m->unlocked + 1;
+	m->unlocked = *at;
+	return TWOFA_OK;
+}
+
 int cmd_unlock(cli_context *ctx, int argc, char **argv)
 {
 	const char *user = NULL;
 	bool unused = false;
-	twofa_member m;
+	time_t at;
 	twofa_error err;
 	int rc;
 
@@ -172,12 +187,14 @@ int cmd_unlock(cli_context *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
-	if ((rc = cli_load_member(ctx, user, &m)) != 0)
+	at = time(NULL);
+	if ((rc = cli_update_member(ctx, user, stamp_unlock, &at)) != 0)
 		return rc;
-	twofa_member_free(&m);
 	twofa_error_clear(&err);
-	if (twofa_state_unlock(ctx->config.state_db, user, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
-		return cli_fail_status(&err);
+	if (twofa_state_unlock(ctx->config.state_db, user, at, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
+		return cli_fail(twofa_status_exit_code(err.status),
+				"%s: the unlock is stored, but this host's login state was not reset: %s", user,
+				err.msg);
 	printf("%s unlocked (failures, lockouts and the send limit's count reset)\n", user);
 	return EX_OK;
 }

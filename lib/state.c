@@ -242,6 +242,7 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 	}
 	if (!get_time(root, "locked_until", &e->locked_until) ||
 	    !get_time(root, "last_login", &e->last_login) ||
+	    !get_time(root, "unlock_honoured", &e->unlock_honoured) ||
 	    !get_text(root, "last_service", e->last_service, sizeof(e->last_service)) ||
 	    !get_text(root, "last_from", e->last_from, sizeof(e->last_from))) {
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad field");
@@ -324,7 +325,9 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 							     (json_int_t)e->single_answer[i].at)) == 0;
 	ok = ok && json_object_set(root, "grace", grace) == 0 &&
 	     json_object_set(root, "sources", sources) == 0 &&
-	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0);
+	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0) &&
+	     (e->unlock_honoured == 0 ||
+	      json_object_set_new(root, "unlock_honoured", json_integer((json_int_t)e->unlock_honoured)) == 0);
 	*json = ok ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(grace);
 	json_decref(sources);
@@ -437,7 +440,8 @@ static twofa_status check_origin(const twofa_state_login *l, twofa_error *err)
 static bool entry_empty(const twofa_state_entry *e)
 {
 	return e->failures == 0 && e->locked_until == 0 && e->send_count == 0 && e->last_login == 0 &&
-	       e->grace_count == 0 && e->source_count == 0 && e->single_answer_count == 0;
+	       e->grace_count == 0 && e->source_count == 0 && e->single_answer_count == 0 &&
+	       e->unlock_honoured == 0;
 }
 
 /* One read-modify-write of the user's record under the exclusive lock.
@@ -1002,7 +1006,11 @@ bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, 
 
 static bool change_unlock(twofa_state_entry *e, void *arg)
 {
-	(void)arg;
+	time_t unlocked = *(const time_t *)arg;
+
+	if (unlocked <= e->unlock_honoured)
+		return false;
+	e->unlock_honoured = unlocked;
 	memset(e->single_answer, 0, sizeof(e->single_answer));
 	e->single_answer_count = 0;
 	e->failures = 0;
@@ -1014,9 +1022,11 @@ static bool change_unlock(twofa_state_entry *e, void *arg)
 	return true;
 }
 
-twofa_status twofa_state_unlock(const char *path, const char *user, twofa_error *err)
+twofa_status twofa_state_unlock(const char *path, const char *user, time_t unlocked, twofa_error *err)
 {
-	return update_state(path, user, true, change_unlock, NULL, err);
+	if (unlocked == 0)
+		return TWOFA_OK;
+	return update_state(path, user, true, change_unlock, &unlocked, err);
 }
 
 twofa_status twofa_state_forget(const char *path, const char *user, twofa_error *err)

@@ -95,6 +95,7 @@ typedef struct twofa_state_entry {
 	twofa_source_entry sources[TWOFA_STATE_SOURCES_MAX];
 	size_t single_answer_count;
 	twofa_single_answer_entry single_answer[TWOFA_STATE_SINGLE_ANSWER_MAX];
+	time_t unlock_honoured; /* the latest admin unlock time cleared here; 0 = none */
 } twofa_state_entry;
 
 /* Whose state an update is about, and the lockout rules that apply. */
@@ -184,10 +185,21 @@ bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, 
  * now; 0 when none. */
 time_t twofa_state_last_send(const twofa_state_entry *e, time_t now, long lifetime);
 
-/* Clears failures, lockouts (everywhere and per source), checks in flight,
- * the send limit's count and the remembered single-answer services
- * (twofa-enroll unlock). */
-twofa_status twofa_state_unlock(const char *path, const char *user, twofa_error *err);
+/* An admin unlock (twofa-enroll unlock) on this host or any other of the
+ * fleet: member.unlocked, written in the member store, which replicates,
+ * while state.db stays per host. The first time this host's record of user
+ * sees an unlock time later than the one it last honoured, it clears the
+ * failures, lockouts (everywhere and per source), checks in flight, the send
+ * limit's count and the remembered single-answer services, and remembers
+ * that time; the same time again changes nothing, so failures counted after
+ * the host honoured an unlock count on until the next one. Failures carry no
+ * time of their own: a failure made here between the unlock and the first
+ * login that reads it (replication delay, or a cached member while the
+ * directory is down) is cleared with the older ones. unlocked 0 (never
+ * unlocked): nothing to do, and state.db is not opened. The server calls it
+ * for every login of a member before reading the state; twofa-enroll unlock
+ * with the time it just wrote. */
+twofa_status twofa_state_unlock(const char *path, const char *user, time_t unlocked, twofa_error *err);
 
 /* Removes everything known about user (twofa-enroll remove). */
 twofa_status twofa_state_forget(const char *path, const char *user, twofa_error *err);

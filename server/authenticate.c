@@ -265,7 +265,10 @@ static void run(login *l)
 			     "member store: %s", err.msg);
 		return;
 	}
-	if (l->enrolled && twofa_state_read(c->state_db, l->user, &l->state, &err) != TWOFA_OK) {
+	/* An admin unlock made on any host (member.unlocked) voids what this
+	 * host counted before it; then the state is read. */
+	if (l->enrolled && (twofa_state_unlock(c->state_db, l->user, l->member.unlocked, &err) != TWOFA_OK ||
+			    twofa_state_read(c->state_db, l->user, &l->state, &err) != TWOFA_OK)) {
 		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 			     "state store: %s", err.msg);
 		return;

@@ -6,13 +6,19 @@
  * tests/ldapconn/test_ldap_conn.py. */
 #include "twofa_build.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ldap_conn.h"
+#include "ldap_socket.h"
 #include "tap.h"
+#include "wire.h"
 
 static void test_fail(void)
 {
@@ -108,9 +114,38 @@ static void test_refused(void)
 	}
 }
 
+/* The TCP socket handed to libldap has TCP_NODELAY, as libldap's own have:
+ * without it the bind waits behind the TLS Finished for the server's
+ * delayed ACK, 40 ms on every connection (bench/RESULTS.md). */
+static void test_nodelay(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int listener = socket(AF_INET, SOCK_STREAM, 0), fd = -1, on = 0;
+	socklen_t on_len = sizeof(on);
+	const char *why = NULL;
+	bool dead = false;
+	char uri[64];
+
+	if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
+	    getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
+		ok(0, "a listener on the loopback");
+		return;
+	}
+	snprintf(uri, sizeof(uri), "ldap://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+	fd = twofa_ldap_socket_connect(uri, twofa_wire_now_ms() + 2000, &why, &dead);
+	ok(fd >= 0, "connects to %s (%s)", uri, fd >= 0 ? "ok" : why);
+	ok(fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &on_len) == 0 && on != 0,
+	   "the socket has TCP_NODELAY");
+	if (fd >= 0)
+		close(fd);
+	close(listener);
+}
+
 int main(void)
 {
 	test_fail();
 	test_refused();
+	test_nodelay();
 	return tap_done();
 }

@@ -219,7 +219,7 @@ static void test_send_limit(void)
 	   "a send is granted again once the oldest left the window");
 	ok(twofa_state_reserve_send(path, "bob", 1001, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
 	   "limits are per user");
-	ok(twofa_state_unlock(path, "alice", &err) == TWOFA_OK &&
+	ok(twofa_state_unlock(path, "alice", 1700, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "alice", &e, &err) == TWOFA_OK && e.send_count == 0,
 	   "unlock clears the send limit's count");
 	ok(twofa_state_reserve_send(path, "alice", 1601, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
@@ -274,7 +274,7 @@ static void test_single_answer(void)
 					     7100 + TWOFA_STATE_SINGLE_ANSWER_SECONDS, &err);
 	ok(twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK && e.single_answer_count == 1,
 	   "the expired ones are dropped at the next note");
-	ok(twofa_state_unlock(path, "ivy", &err) == TWOFA_OK &&
+	ok(twofa_state_unlock(path, "ivy", 7200, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "ivy", &e, &err) == TWOFA_OK && e.single_answer_count == 0,
 	   "twofa-enroll unlock forgets them");
 	old = "{\"v\":2,\"single_answer\":[{\"service\":\"\",\"from\":\"local\",\"at\":1}]}";
@@ -321,7 +321,7 @@ static void test_failures(void)
 		ok(until == 0 && failures == 1, "lockout_failures 0 never locks");
 	}
 	fail_n(&carol_a, 3, 3000);
-	ok(twofa_state_unlock(path, "carol", &err) == TWOFA_OK &&
+	ok(twofa_state_unlock(path, "carol", 3001, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "carol", &e, &err) == TWOFA_OK && e.failures == 0 &&
 		   e.locked_until == 0 && e.source_count == 0 && twofa_state_latest_lock(&e, 3000) == 0,
 	   "unlock clears failures and lockouts, everywhere and per source");
@@ -340,6 +340,48 @@ static void test_failures(void)
 			   twofa_state_is_locked(&e, 4000),
 		   "sources are bounded (%zu) and the count everywhere locks", e.source_count);
 	}
+}
+
+/* The admin unlock of the fleet: member.unlocked, honoured once per time. */
+static void test_unlock_time(void)
+{
+	twofa_state_login erin = who("erin", true, &rhost_a);
+	twofa_state_entry e;
+	twofa_error err;
+	char *json = NULL;
+
+	ok(twofa_state_unlock(path, "erin", 0, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.unlock_honoured == 0,
+	   "never unlocked: nothing to honour, nothing written");
+	fail_n(&erin, 3, 4000);
+	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && twofa_state_locked_until(&e, rhost_a.source,
+												4000) != 0,
+	   "erin is locked out from rhost_a");
+	ok(twofa_state_unlock(path, "erin", 4100, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 0 &&
+		   e.source_count == 0 && e.unlock_honoured == 4100 &&
+		   twofa_state_locked_until(&e, rhost_a.source, 4101) == 0,
+	   "an unlock time newer than the one honoured clears the lockout and the count");
+	fail_n(&erin, 2, 4200);
+	ok(twofa_state_unlock(path, "erin", 4100, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 2,
+	   "the same unlock time again keeps the failures made after it (%ld)", e.failures);
+	ok(twofa_state_unlock(path, "erin", 3000, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 2 &&
+		   e.unlock_honoured == 4100,
+	   "an older unlock time changes nothing");
+	fail_n(&erin, 1, 4201);
+	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK &&
+		   twofa_state_locked_until(&e, rhost_a.source, 4201) != 0,
+	   "and three failures after the unlock lock again");
+	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && json != NULL && strstr(json, "\"unlock_honoured\":4100") &&
+		   twofa_state_decode(json, strlen(json), &e, &err) == TWOFA_OK && e.unlock_honoured == 4100,
+	   "the honoured time survives the codec");
+	free(json);
+	ok(twofa_state_unlock(path, "erin", 4300, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 0 &&
+		   twofa_state_locked_until(&e, rhost_a.source, 4301) == 0,
+	   "a later unlock clears them");
 }
 
 static void test_attempts(void)
@@ -596,6 +638,7 @@ int main(void)
 	test_send_limit();
 	test_single_answer();
 	test_failures();
+	test_unlock_time();
 	test_attempts();
 	test_success_and_grace();
 	test_unknown_names();
