@@ -148,6 +148,13 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 			     "password=none: the store's password is not in use");
 		return;
 	}
+	if (opts->cfg.store == TWOFA_STORE_LDAP) {
+		/* Login hosts may not write member records (etc/ldap/README). */
+		twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "store = ldap: the twofa password is changed with twofa-enroll passwd on an "
+			     "admin host, not here");
+		return;
+	}
 	rc = twofa_host_get_user(host, &typed);
 	if (rc != PAM_SUCCESS || typed == NULL) {
 		twofa_decide(d, rc == PAM_SUCCESS ? PAM_USER_UNKNOWN : rc, TWOFA_RESULT_ERROR, LOG_DEBUG,

@@ -81,6 +81,28 @@ with hs.Slapd(tls=False) as s:
     r = run_cli(b.config_path, "unlock", "alice")
     t.ok(r.rc == 0, "a second unlock on B", r.describe())
     t.eq(login(PW), "PAM_SUCCESS", "clears them on A too")
+
+    # A login host does not write the directory: no re-hash at login (a hash made with
+    # other limits stays as it is, with no warning line), and password changes are
+    # left to twofa-enroll passwd on an admin host.
+    from harness.pam import SyslogCapture
+    a.write_config({"password_strength": "moderate"})
+    before = s.search("(uid=alice)", ["twofaPasswordHash"])
+    log = SyslogCapture(a)
+    code = run_pam(a, "sshd", "alice", ["auth"], rhost=RHOST, syslog=log,
+                   answers=[PW, lambda kind, text, run: sim.last_code(PHONE)]).code("auth")
+    texts = " | ".join(log.texts())
+    t.ok(code == "PAM_SUCCESS" and "re-hashed" not in texts and
+         s.search("(uid=alice)", ["twofaPasswordHash"]) == before,
+         "a hash of other limits is not re-hashed by a login host, and nothing warns", texts)
+    a.service("passwd-test", [a.twofa_line(kind="password"), "password required pam_permit.so"])
+    run = run_pam(a, "passwd-test", "alice", ["chauthtok"], syslog=log,
+                  answers=[PW, "a new password 1", "a new password 1"])
+    t.ok(run.code("chauthtok") == "PAM_SUCCESS" and not run.prompts() and
+         s.search("(uid=alice)", ["twofaPasswordHash"]) == before and
+         "twofa-enroll passwd on an admin host" in " | ".join(log.texts()),
+         "a password change on a login host is ignored, with a line saying where it is done",
+         run.describe())
     a.cleanup()
     b.cleanup()
 sys.exit(t.done())
