@@ -32,14 +32,19 @@ MODIFY = 0x66  # BER tag of an LDAP ModifyRequest ([APPLICATION 6], constructed)
 
 
 class Login:
-    def __init__(self, run, seconds, log):
-        self.run, self.seconds, self.log = run, seconds, log
+    """A run_pam run, its wall time and its syslog records (harness.pam.SyslogCapture)."""
+
+    def __init__(self, run, seconds, records):
+        self.run, self.seconds, self.records = run, seconds, records
+        self.log = [r["message"] for r in records]
 
     def codes(self):
         return self.run.codes()
 
-    def lines(self, word):
-        return [l for l in self.log if word in l]
+    def lines(self, word, severity=None):
+        """Messages holding word (at severity, e.g. "warning")."""
+        return [r["message"] for r in self.records
+                if word in r["message"] and severity in (None, r["severity"])]
 
     def describe(self):
         return "%.2f s\n%s\nsyslog:\n%s" % (self.seconds, self.run.describe(), "\n".join(self.log))
@@ -102,7 +107,7 @@ class Host:
                       syslog=self.syslog)
         seconds = time.monotonic() - start
         time.sleep(0.05)  # the last datagrams
-        return Login(run, seconds, self.syslog.texts())
+        return Login(run, seconds, self.syslog.lines())
 
     def close(self):
         self.syslog.close()
