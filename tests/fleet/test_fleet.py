@@ -26,13 +26,14 @@ import shutil
 import sys
 import time
 
-from harness import slapd
+from harness import fleet, slapd
 from harness.fleet import Host
 from harness.sim import Sim
 from harness.slapd import SilentServer, SlapdPair
 from harness.tap import Tap
 
 t = Tap()
+fleet.skip_under_valgrind()
 slapd.require(t, twofa_code=True)
 
 PASSWORD = "correct horse battery"

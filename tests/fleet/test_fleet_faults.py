@@ -8,6 +8,7 @@ twofa-enroll (issue 13 item 12), with hosts of tests/harness/fleet.py:
     cached record (read by that auth a moment ago), with the warning line; the same with
     slapd killed at the code prompt (refused at once), and slapd back: no warning;
   - a member cache that cannot be written: the login goes on, with a warning line;
+  - a uid on two entries (ESTORE) fails closed even for a cached member;
   - a wrong CA (StartTLS and ldaps) and a wrong bind password fail closed
     (PAM_SERVICE_ERR) even for a member in this host's cache: no cached stand-in, no
     warning line, the cached record left as it was;
@@ -26,13 +27,14 @@ import sys
 import tempfile
 import time
 
-from harness import slapd
+from harness import fleet, slapd
 from harness.fleet import MODIFY, HoldingProxy, Host
 from harness.sim import Sim
 from harness.slapd import Ca, Slapd
 from harness.tap import Tap
 
 t = Tap()
+fleet.skip_under_valgrind()
 slapd.require(t, twofa_code=True)
 
 PASSWORD = "correct horse battery"
@@ -133,6 +135,22 @@ t.ok(run.codes() == ["PAM_SERVICE_ERR"] and not run.lines(CACHED) and "refused t
 t.ok(PASSWORD not in "\n".join(run.log) and "not the password" not in "\n".join(run.log),
      "... and no password in the log")
 h.set(ldap_bind_password=s.login_pw)
+
+# -- a uid on two entries fails closed, never from the cache --------------------------------
+two = host(config={"ldap_base": s.base, "ldap_scope": "sub"})
+run = two.login("alice", PASSWORD, ALICE)
+t.ok(run.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"], "subtree search from the suffix: alice logs in (and is cached)")
+second = "uid=alice,%s" % s.services_dn
+s.add_ldif("\n".join(["dn: " + second, "objectClass: account", "objectClass: twofaMember", "uid: alice",
+                      "twofaUser: alice", "twofaStatus: active", "twofaChannel: sms", "twofaVersion: 1",
+                      "twofaCreated: 20260101000000Z", "twofaUpdated: 20260101000000Z"]) + "\n")
+sent = len(sim.outbox(ALICE))
+run = two.login("alice", PASSWORD, ALICE, ops=("auth",))
+t.ok(run.codes() == ["PAM_SERVICE_ERR"] and "entries under" in decision(run) and not run.lines(CACHED)
+     and len(sim.outbox(ALICE)) == sent,
+     "a second entry with uid=alice in the subtree: fails closed, not from the cache, no code sent",
+     run.describe())
+s.tool("ldapdelete", [second], check=True)
 
 # -- a cache that cannot be written never fails a login ---------------------------------------
 broken = host()
