@@ -171,8 +171,8 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
 	/* Only an outage lets the cache stand in: a certificate that did not
 	 * verify (ECONFIG), a refused bind (EPERM) or a bad entry (ESTORE)
 	 * fail closed, and leave the cache as it is. */
-	if (st == TWOFA_OK || st == TWOFA_ENOTFOUND)
-		cache_keep(s, user, st, m);
+	if ((st == TWOFA_OK || st == TWOFA_ENOTFOUND) && s->cfg->ldap_cache_max_age > 0)
+		cache_keep(s, user, st, m); /* no copy of the password hash kept for nothing */
 	else if (st == TWOFA_EUNAVAIL)
 		st = cache_stand_in(s, user, m, err);
 	return st;

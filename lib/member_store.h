@@ -59,12 +59,12 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
 
 /* Where the record of the last twofa_member_store_load came from, for the
  * caller's log. Only store = ldap on a LOGIN handle keeps this host's member
- * cache (lib/member_cache.h): a member read from the directory is written to
- * it, one the directory does not have or has disabled is dropped from it,
- * and when no directory server answered (TWOFA_EUNAVAIL, and only that: a
- * certificate that did not verify, a refused bind or a bad entry fail
- * closed) the cached record read at most ldap_cache_max_age seconds ago
- * stands in. Without one the load fails with TWOFA_EUNAVAIL, its message
+ * cache (lib/member_cache.h), unless ldap_cache_max_age is 0 (off): a member
+ * read from the directory is written to it, one the directory does not have
+ * or has disabled is dropped from it, and when no directory server answered
+ * (TWOFA_EUNAVAIL, and only that: a certificate that did not verify, a
+ * refused bind or a bad entry fail closed) the cached record read at most
+ * ldap_cache_max_age seconds ago stands in. Without one the load fails with TWOFA_EUNAVAIL, its message
  * naming the servers tried. A cache that cannot be written or read never
  * fails a load: it is said in cache_trouble. Valid until the next load. */
 typedef struct twofa_member_load_source {

@@ -8,6 +8,7 @@ twofa-enroll (issue 13 item 12), with hosts of tests/harness/fleet.py:
     cached record (read by that auth a moment ago), with the warning line; the same with
     slapd killed at the code prompt (refused at once), and slapd back: no warning;
   - a member cache that cannot be written: the login goes on, with a warning line;
+    with ldap_cache_max_age = 0 none is written;
   - a uid on two entries (ESTORE) fails closed even for a cached member;
   - a wrong CA (StartTLS and ldaps) and a wrong bind password fail closed
     (PAM_SERVICE_ERR) even for a member in this host's cache: no cached stand-in, no
@@ -160,6 +161,12 @@ trouble = run.lines("not updated", severity="warning")
 t.ok(run.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"] and len(trouble) == 2
      and all("member cache" in l for l in trouble),
      "a member cache that cannot be written: the login goes on, one warning line per PAM call",
+     run.describe())
+
+off = host(config={"ldap_cache_max_age": "0"})
+run = off.login("alice", PASSWORD, ALICE)
+t.ok(run.codes() == ["PAM_SUCCESS", "PAM_SUCCESS"] and not os.path.exists(off.cache_db),
+     "ldap_cache_max_age = 0: a login writes no member cache (no copy of the hash kept for nothing)",
      run.describe())
 
 # -- injection names: decided as any name that is no member -----------------------------------
