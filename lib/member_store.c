@@ -2,13 +2,17 @@
 /* The member store's one front (lib/member_store.h): argument checks and the
  * rules both backends keep (valid names, validated records, versions, the
  * record's name matching its key, batches), then the backend's operation
- * (lib/member_store_backend.h). */
+ * (lib/member_store_backend.h); and for a login host on the directory, this
+ * host's member cache around each load (lib/member_cache.h). */
 #include "twofa_build.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "member_cache.h"
 #include "member_store_backend.h"
 #include "util.h"
 
@@ -83,6 +87,67 @@ static twofa_status usable(const twofa_member_store *s, bool writes, twofa_error
 	return TWOFA_OK;
 }
 
+/* Only a login host on the directory keeps a cache: the CLI writes, and
+ * must never act on a stale copy. */
+static bool keeps_cache(const twofa_member_store *s)
+{
+	return s->cfg->store == TWOFA_STORE_LDAP && s->role == TWOFA_MEMBER_STORE_LOGIN;
+}
+
+static bool cache_path(twofa_member_store *s, char *path, size_t size)
+{
+	if (twofa_member_cache_path(s->cfg->state_db, path, size))
+		return true;
+	(void)snprintf(s->last_load.cache_trouble, sizeof(s->last_load.cache_trouble),
+		       "member cache: no path beside state_db");
+	return false;
+}
+
+/* The directory answered (st is what it said): keep a member it has and
+ * has not disabled; forget one it has not, or has disabled. */
+static void cache_keep(twofa_member_store *s, const char *user, twofa_status st, const twofa_member *m)
+{
+	char path[PATH_MAX];
+	twofa_error e;
+	twofa_status kept;
+
+	if (!cache_path(s, path, sizeof(path)))
+		return;
+	twofa_error_clear(&e);
+	if (st == TWOFA_OK && m->status != TWOFA_MEMBER_DISABLED)
+		kept = twofa_member_cache_put(path, m, time(NULL), &e);
+	else
+		kept = twofa_member_cache_drop(path, user, &e);
+	if (kept != TWOFA_OK)
+		(void)snprintf(s->last_load.cache_trouble, sizeof(s->last_load.cache_trouble),
+			       "member cache %.200s not updated: %.280s", path, e.msg);
+}
+
+/* No directory server answered (err says which were tried): this host's
+ * cached record stands in if it is recent enough; else the load fails with
+ * TWOFA_EUNAVAIL, saying why no cached record could. */
+static twofa_status cache_stand_in(twofa_member_store *s, const char *user, twofa_member *m, twofa_error *err)
+{
+	twofa_member_load_source *src = &s->last_load;
+	char path[PATH_MAX];
+	twofa_error e;
+	twofa_status st;
+
+	(void)twofa_strlcpy(src->directory, err != NULL ? err->msg : "", sizeof(src->directory));
+	if (!cache_path(s, path, sizeof(path)))
+		return twofa_fail(err, TWOFA_EUNAVAIL, "%s; no cached record: %s", src->directory,
+				  src->cache_trouble);
+	twofa_error_clear(&e);
+	st = twofa_member_cache_get(path, user, s->cfg->ldap_cache_max_age, time(NULL), m, &src->read_at, &e);
+	if (st == TWOFA_OK) {
+		src->from_cache = true;
+		return TWOFA_OK;
+	}
+	if (st != TWOFA_ENOTFOUND)
+		(void)snprintf(src->cache_trouble, sizeof(src->cache_trouble), "%s", e.msg);
+	return twofa_fail(err, TWOFA_EUNAVAIL, "%s; no cached record: %s", src->directory, e.msg);
+}
+
 twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
 				     twofa_error *err)
 {
@@ -93,6 +158,7 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
 	memset(m, 0, sizeof(*m));
 	if ((st = usable(s, false, err)) != TWOFA_OK)
 		return st;
+	memset(&s->last_load, 0, sizeof(s->last_load));
 	if (user == NULL || !twofa_user_name_valid(user))
 		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
 	st = s->ops->load(s, user, m, err);
@@ -100,7 +166,23 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
 		st = twofa_fail(err, TWOFA_ESTORE, "member record under one name holds another");
 	if (st != TWOFA_OK)
 		twofa_member_free(m);
+	if (!keeps_cache(s))
+		return st;
+	/* Only an outage lets the cache stand in: a certificate that did not
+	 * verify (ECONFIG), a refused bind (EPERM) or a bad entry (ESTORE)
+	 * fail closed, and leave the cache as it is. */
+	if ((st == TWOFA_OK || st == TWOFA_ENOTFOUND) && s->cfg->ldap_cache_max_age > 0)
+		cache_keep(s, user, st, m); /* no copy of the password hash kept for nothing */
+	else if (st == TWOFA_EUNAVAIL)
+		st = cache_stand_in(s, user, m, err);
 	return st;
+}
+
+const twofa_member_load_source *twofa_member_store_last_load(const twofa_member_store *s)
+{
+	static const twofa_member_load_source none;
+
+	return s != NULL ? &s->last_load : &none;
 }
 
 twofa_status twofa_member_store_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "error.h"
@@ -55,6 +56,25 @@ const char *twofa_member_store_describe(const twofa_member_store *s);
  * names, each and count; its first put creates the file. */
 twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
 				     twofa_error *err);
+
+/* Where the record of the last twofa_member_store_load came from, for the
+ * caller's log. Only store = ldap on a LOGIN handle keeps this host's member
+ * cache (lib/member_cache.h), unless ldap_cache_max_age is 0 (off): a member
+ * read from the directory is written to it, one the directory does not have
+ * or has disabled is dropped from it, and when no directory server answered
+ * (TWOFA_EUNAVAIL, and only that: a certificate that did not verify, a
+ * refused bind or a bad entry fail closed) the cached record read at most
+ * ldap_cache_max_age seconds ago stands in. Without one the load fails with TWOFA_EUNAVAIL, its message
+ * naming the servers tried. A cache that cannot be written or read never
+ * fails a load: it is said in cache_trouble. Valid until the next load. */
+typedef struct twofa_member_load_source {
+	bool from_cache;                         /* the record is this host's cached copy */
+	time_t read_at;                          /* from_cache: when the directory last gave it */
+	char directory[TWOFA_ERROR_MSG_MAX];     /* from_cache: why the directory did not answer */
+	char cache_trouble[TWOFA_ERROR_MSG_MAX]; /* "" or what went wrong with the cache */
+} twofa_member_load_source;
+
+const twofa_member_load_source *twofa_member_store_last_load(const twofa_member_store *s);
 
 /* How twofa_member_store_put treats a member who is already there. */
 typedef enum {

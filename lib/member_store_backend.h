@@ -15,6 +15,7 @@ struct twofa_member_store {
 	bool in_batch;
 	twofa_member_batch_mode batch_mode;
 	char *description; /* set (malloc'd) by the backend's open; freed by member_store.c */
+	twofa_member_load_source last_load; /* member_store.c's, for twofa_member_store_last_load */
 	void *impl;        /* the backend's own state */
 };
 

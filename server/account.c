@@ -8,21 +8,23 @@
 
 #include "account.h"
 #include "audit.h"
+#include "member_read.h"
 #include "pam_user.h"
 #include "scope.h"
 
 /* The member's status decides; user is the account's own name. Out of
  * scope, or not enrolled under nullok, is not ours to say: no line unless
  * debug. */
-static void check_member(const twofa_options *opts, twofa_member_store *members, const char *user,
-			 twofa_decision *d)
+static void check_member(const twofa_options *opts, const twofa_audit *audit, twofa_member_store *members,
+			 const char *user, twofa_decision *d)
 {
 	twofa_member member;
 	twofa_error err;
+	twofa_status st;
 
 	if (!twofa_scope_decide(user, opts->groups, d))
 		return;
-	switch (twofa_member_store_load(members, user, &member, &err)) {
+	switch (st = twofa_read_member(audit, members, user, &member, &err)) {
 	case TWOFA_OK:
 		break;
 	case TWOFA_ENOTFOUND:
@@ -34,8 +36,8 @@ static void check_member(const twofa_options *opts, twofa_member_store *members,
 				     "not enrolled");
 		return;
 	default:
-		twofa_decide(d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
-			     "member store: %s", err.msg);
+		twofa_decide(d, twofa_read_member_failed(st, PAM_SERVICE_ERR), TWOFA_RESULT_ERROR, LOG_ERR,
+			     TWOFA_MSG_NONE, "member store: %s", err.msg);
 		return;
 	}
 	switch (member.status) {
@@ -74,6 +76,6 @@ void twofa_account(twofa_host *host, int flags, const twofa_options *opts, twofa
 			d->pam_code = PAM_SERVICE_ERR;
 		return;
 	}
-	check_member(opts, members, user, d);
+	check_member(opts, audit, members, user, d);
 	free(user);
 }

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "authenticate.h"
 #include "host.h"
+#include "member_read.h"
 #include "decision.h"
 #include "password.h"
 #include "pam_user.h"
@@ -251,18 +252,21 @@ static void run(login *l)
 {
 	const twofa_config *c = &l->opts->cfg;
 	twofa_error err;
+	twofa_status st;
 
 	if (!twofa_scope_decide(l->user, l->opts->groups, l->d))
 		return;
-	switch (twofa_member_store_load(l->members, l->user, &l->member, &err)) {
+	switch (st = twofa_read_member(l->audit, l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
 		l->enrolled = true;
 		break;
 	case TWOFA_ENOTFOUND:
 		break;
 	default:
-		twofa_decide(l->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
-			     "member store: %s", err.msg);
+		/* Not knowing whether this is a member: fail closed, nullok
+		 * and failmode=safe included (failmode is about Twilio). */
+		twofa_decide(l->d, twofa_read_member_failed(st, PAM_SERVICE_ERR), TWOFA_RESULT_ERROR, LOG_ERR,
+			     TWOFA_MSG_NONE, "member store: %s", err.msg);
 		return;
 	}
 	/* An admin unlock made on any host (member.unlocked) voids what this

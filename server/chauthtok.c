@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "member_read.h"
 #include "chauthtok.h"
 #include <security/pam_modules.h> /* PAM_PRELIM_CHECK, PAM_UPDATE_AUTHTOK */
 
@@ -166,9 +167,12 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 			d->pam_code = PAM_AUTHTOK_ERR;
 		return;
 	}
-	switch (twofa_member_store_load(members, user, &member, &err)) {
+	switch (twofa_read_member(audit, members, user, &member, &err)) {
 	case TWOFA_OK:
-		if (member.password_hash == NULL) /* enrolled behind another module's password */
+		if (twofa_member_store_last_load(members)->from_cache) /* the change could not be stored */
+			twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+				     "directory unreachable: the password cannot be changed now");
+		else if (member.password_hash == NULL) /* enrolled behind another module's password */
 			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "member has no twofa password to change");
 		else if (flags & PAM_PRELIM_CHECK)

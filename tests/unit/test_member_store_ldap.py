@@ -60,7 +60,11 @@ class Store:
                     "ldap_bind_dn = %s\nldap_bind_password = %s\n"
                     "ldap_admin_bind_dn = %s\nldap_admin_bind_password = %s\n"
                     "ldap_timeout = %d\nldap_run_dir = %s\n"
-                    % (uri or s.uri, base, scope, s.login_dn, login_pw, s.admin_dn, admin_pw, timeout, run_dir))
+                    # The backend alone: no member cache standing in for a server
+                    # down, and none written outside this test's directory.
+                    "ldap_cache_max_age = 0\nstate_db = %s\n"
+                    % (uri or s.uri, base, scope, s.login_dn, login_pw, s.admin_dn, admin_pw, timeout, run_dir,
+                       os.path.join(run_dir, "state.db")))
 
     def popen(self, role, *args):
         env = dict(os.environ, LDAPNOINIT="1")
