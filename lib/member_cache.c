@@ -87,7 +87,8 @@ static twofa_status encode_value(const twofa_member *m, time_t now, char **out, 
 }
 
 /* True when the stored value holds the same record as fresh, read recently. */
-static bool still_fresh(const char *stored, size_t stored_len, const char *fresh, size_t fresh_len, time_t now)
+static bool still_fresh(const char *stored, size_t stored_len, const char *fresh, size_t fresh_len, time_t now,
+			long max_age)
 {
 	const char *a, *b;
 	size_t a_len, b_len;
@@ -96,10 +97,12 @@ static bool still_fresh(const char *stored, size_t stored_len, const char *fresh
 	if (parse_value(stored, stored_len, &at_a, &a, &a_len, NULL) != TWOFA_OK ||
 	    parse_value(fresh, fresh_len, &at_b, &b, &b_len, NULL) != TWOFA_OK)
 		return false;
-	return a_len == b_len && memcmp(a, b, a_len) == 0 && at_a <= now && now - at_a < REFRESH_SECONDS;
+	return a_len == b_len && memcmp(a, b, a_len) == 0 && at_a <= now && now - at_a < REFRESH_SECONDS &&
+	       now - at_a < max_age / 4;
 }
 
-twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, time_t now, twofa_error *err)
+twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, time_t now, long max_age,
+				    twofa_error *err)
 {
 	twofa_store *s = NULL;
 	char *value = NULL, *stored = NULL;
@@ -111,7 +114,7 @@ twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, tim
 	st = twofa_store_open(&s, path, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
 	if (st == TWOFA_OK) {
 		twofa_status got = twofa_store_get(s, m->user, &stored, &stored_len, NULL);
-		if (got != TWOFA_OK || !still_fresh(stored, stored_len, value, len, now))
+		if (got != TWOFA_OK || !still_fresh(stored, stored_len, value, len, now, max_age))
 			st = twofa_store_put(s, m->user, value, len, true, err);
 		if (st == TWOFA_OK)
 			st = twofa_store_close(s, err);

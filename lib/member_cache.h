@@ -22,9 +22,11 @@
 bool twofa_member_cache_path(const char *state_db, char *out, size_t size);
 
 /* Remembers m as read from the directory at now. Skips the write when the
- * cache already holds the same record read less than an hour ago (a login
- * should not rewrite a file it does not need to). */
-twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, time_t now, twofa_error *err);
+ * cache already holds the same record read recently: less than an hour ago
+ * and less than a quarter of max_age (a login should not rewrite a file it
+ * does not need to, yet an entry in use must never age past max_age). */
+twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, time_t now, long max_age,
+				    twofa_error *err);
 
 /* Forgets user (no longer a member, or disabled). TWOFA_OK if it was not there. */
 twofa_status twofa_member_cache_drop(const char *path, const char *user, twofa_error *err);

@@ -115,7 +115,7 @@ static void cache_keep(twofa_member_store *s, const char *user, twofa_status st,
 		return;
 	twofa_error_clear(&e);
 	if (st == TWOFA_OK && m->status != TWOFA_MEMBER_DISABLED)
-		kept = twofa_member_cache_put(path, m, time(NULL), &e);
+		kept = twofa_member_cache_put(path, m, time(NULL), s->cfg->ldap_cache_max_age, &e);
 	else
 		kept = twofa_member_cache_drop(path, user, &e);
 	if (kept != TWOFA_OK)

@@ -81,7 +81,7 @@ int main(void)
 	ok(twofa_member_cache_get(path, "alice", 86400, NOW, &got, &at, &err) == TWOFA_ENOTFOUND,
 	   "no cache yet: not found (%s)", err.msg);
 	fill(&m, "alice");
-	ok(twofa_member_cache_put(path, &m, NOW, &err) == TWOFA_OK, "put alice (%s)", err.msg);
+	ok(twofa_member_cache_put(path, &m, NOW, 86400, &err) == TWOFA_OK, "put alice (%s)", err.msg);
 	ok(twofa_member_cache_get(path, "alice", 86400, NOW + 60, &got, &at, &err) == TWOFA_OK && at == NOW &&
 		   strcmp(got.user, "alice") == 0 && strcmp(got.phone, m.phone) == 0 &&
 		   got.password_hash != NULL && strcmp(got.password_hash, m.password_hash) == 0,
@@ -97,25 +97,30 @@ int main(void)
 	   "someone never cached: not found");
 
 	before = raw_value(path, "alice");
-	ok(twofa_member_cache_put(path, &m, NOW + 100, &err) == TWOFA_OK, "put the same record again");
+	ok(twofa_member_cache_put(path, &m, NOW + 100, 86400, &err) == TWOFA_OK, "put the same record again");
 	after = raw_value(path, "alice");
 	ok(before != NULL && after != NULL && strcmp(before, after) == 0,
 	   "an unchanged record read within the hour is not rewritten");
 	free(after);
-	ok(twofa_member_cache_put(path, &m, NOW + 3700, &err) == TWOFA_OK, "and again an hour later");
+	ok(twofa_member_cache_put(path, &m, NOW + 3700, 86400, &err) == TWOFA_OK, "and again an hour later");
 	after = raw_value(path, "alice");
 	ok(after != NULL && strncmp(after, "1800003700\n", 11) == 0, "which refreshes the read time");
 	free(after);
 	free(before);
+	ok(twofa_member_cache_put(path, &m, NOW + 3900, 600, &err) == TWOFA_OK, "with max_age 600, 200 s later");
+	after = raw_value(path, "alice");
+	ok(after != NULL && strncmp(after, "1800003900\n", 11) == 0,
+	   "an entry in use is refreshed within a quarter of a short max_age");
+	free(after);
 	strcpy(m.phone, "+14155550124");
-	ok(twofa_member_cache_put(path, &m, NOW + 3701, &err) == TWOFA_OK &&
-		   twofa_member_cache_get(path, "alice", 86400, NOW + 3702, &got, &at, &err) == TWOFA_OK &&
+	ok(twofa_member_cache_put(path, &m, NOW + 3901, 86400, &err) == TWOFA_OK &&
+		   twofa_member_cache_get(path, "alice", 86400, NOW + 3902, &got, &at, &err) == TWOFA_OK &&
 		   strcmp(got.phone, "+14155550124") == 0,
 	   "a changed record is written at once");
 	twofa_member_free(&got);
 
 	ok(twofa_member_cache_drop(path, "alice", &err) == TWOFA_OK &&
-		   twofa_member_cache_get(path, "alice", 86400, NOW + 3702, &got, &at, &err) ==
+		   twofa_member_cache_get(path, "alice", 86400, NOW + 3902, &got, &at, &err) ==
 			   TWOFA_ENOTFOUND,
 	   "drop forgets alice");
 	ok(twofa_member_cache_drop(path, "alice", &err) == TWOFA_OK, "dropping someone not there is fine");
@@ -129,7 +134,7 @@ int main(void)
 	put_raw(path, "eve", "no newline at all");
 	ok(twofa_member_cache_get(path, "eve", 86400, NOW, &got, &at, &err) == TWOFA_ESTORE,
 	   "an entry without a read time: store error");
-	ok(twofa_member_cache_put(path, &m, NOW, &err) == TWOFA_OK, "alice cached again");
+	ok(twofa_member_cache_put(path, &m, NOW, 86400, &err) == TWOFA_OK, "alice cached again");
 	before = raw_value(path, "alice");
 	if (before != NULL)
 		put_raw(path, "mallory", before);
