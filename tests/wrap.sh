@@ -4,6 +4,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 if [ -n "${TWOFA_VALGRIND:-}" ]; then
 	exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-		--track-fds=no "$@"
+		--suppressions="$TWOFA_SRCDIR/tests/valgrind.supp" --track-fds=no "$@"
 fi
 exec "$@"

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """twofa-enroll for the tests: runs the built CLI against a private twofa world
 (harness.pam's Env: temp dir, root-owned 0600 twofa.conf with the simulator's
-credentials, members_db/state_db inside the dir) and the Twilio simulator (harness.sim).
+credentials, members_db/state_db inside the dir, or under $TWOFA_TEST_BACKEND=ldap a slapd
+of its own, the CLI writing as ldap_admin_bind_dn) and the Twilio simulator (harness.sim).
 
     sim = Sim()
     cli = Cli(sim, {"max_tries": "3"})
@@ -74,15 +75,17 @@ def run_cli(config, *args, input=None, env=None, timeout=120, preexec=None):
 
 
 class Cli:
-    def __init__(self, sim, config=None, prefix="twofa-cli-"):
+    def __init__(self, sim, config=None, prefix="twofa-cli-", backend=None):
         self.sim = sim
-        self.env = Env(sim, config=config, init_store=False, prefix=prefix)
+        self.env = Env(sim, config=config, init_store=False, prefix=prefix, backend=backend)
+        self.backend = self.env.backend
         self.config_path = self.env.config_path
         self.members_db = self.env.members_db
         self.state_db = self.env.state_db
         self.secrets = set()
         if sim is not None:
             self.secrets.update(v for k, v in sim.creds.items())
+        self.secrets.update(self.env.ldap_secrets())
 
     def cleanup(self):
         self.env.cleanup()
@@ -165,7 +168,7 @@ class Cli:
 
     def member(self, user, password=None):
         """The stored record (tests/pam/mkmember), None when not enrolled or no store."""
-        if not os.path.exists(self.members_db):
+        if self.env.gdbm and not os.path.exists(self.members_db):
             return None
         return self.env.member(user, password)
 

@@ -21,6 +21,9 @@ server it starts: $TWOFA_SERVER, else $TWOFA_BUILDDIR/server/twofa-server, throu
 harness.sanitizer when the variant checks it ($TWOFA_SERVER_WRAPPER, $TWOFA_SERVER_ENV).
 $TWOFA_TRANSPORT=daemon makes module_words() (so Env.twofa_line) reach a twofad instead.
 $TWOFA_PAM_WRAPPER (e.g. "valgrind --error-exitcode=99 -q") prefixes every driver run.
+$TWOFA_TEST_BACKEND=ldap (default gdbm) puts every Env's members in a throwaway slapd
+(harness.slapd) instead of members.db, so that one suite runs against either member store
+(tests/*/ldap/*.sh run the core suites so); BACKEND says which, Env.backend too.
 """
 
 import atexit
@@ -82,6 +85,13 @@ TRANSPORT = os.environ.get("TWOFA_TRANSPORT", "call")
 if TRANSPORT not in ("call", "daemon"):
     raise RuntimeError("TWOFA_TRANSPORT=%s: call or daemon" % TRANSPORT)
 _twofads = {}
+
+# The member store every Env uses unless told otherwise: "gdbm" (members.db in the env's
+# dir) or "ldap" (a harness.slapd.Slapd of the env's own, the shipped schema and access
+# rules; the module's server reads as ldap_bind_dn, the CLI writes as ldap_admin_bind_dn).
+BACKEND = os.environ.get("TWOFA_TEST_BACKEND", "gdbm")
+if BACKEND not in ("gdbm", "ldap"):
+    raise RuntimeError("TWOFA_TEST_BACKEND=%s: gdbm or ldap" % BACKEND)
 
 
 def transport_daemon(config_path):
@@ -337,10 +347,14 @@ def _write_private(path, text, mode=0o600):
 class Env:
     """A private twofa world in a 0700 temp dir under /tmp: twofa.conf (0600) made of the
     simulator's fragment, members_db/state_db inside the dir and extra keys; an empty
-    members.db; PAM service files in DIR/pam.d. Removed by cleanup() or at exit."""
+    members.db; PAM service files in DIR/pam.d. Removed by cleanup() or at exit.
+    backend (default BACKEND): "ldap" keeps the members in a slapd of the env's own
+    (self.slapd) instead: twofa.conf says store = ldap with its ldap_* keys (StartTLS,
+    both identities), state.db stays in the dir (state is per host)."""
 
-    def __init__(self, sim=None, config=None, init_store=True, prefix="twofa-pam-"):
+    def __init__(self, sim=None, config=None, init_store=True, prefix="twofa-pam-", backend=None):
         self.sim = sim
+        self.backend = backend or BACKEND
         self.dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
         os.chmod(self.dir, 0o700)
         self.confdir = os.path.join(self.dir, "pam.d")
@@ -353,14 +367,41 @@ class Env:
         # the module is told the same, so it does not re-hash at every login.
         self.config = {"password_strength": "interactive"}
         self._closed = False
+        self.slapd = None
         # libpam falls back to "other" for an unknown service: make that fail closed here.
         self.service("other", ["%s required pam_deny.so" % k
                                for k in ("auth", "account", "password", "session")])
         atexit.register(self.cleanup)
+        if self.backend == "ldap":
+            self._start_directory()
+        elif self.backend != "gdbm":
+            raise ValueError("backend %r: gdbm or ldap" % self.backend)
         self.write_config(config or {})
-        if init_store:
+        if self.backend == "ldap":
+            os.makedirs(self.dbdir, 0o700, exist_ok=True)  # state.db's directory
+        elif init_store:
             os.mkdir(self.dbdir, 0o700)
             self._mkmember(["--init"])
+
+    def _start_directory(self):
+        from harness import slapd
+        why = slapd.available()
+        if why:
+            raise RuntimeError("TWOFA_TEST_BACKEND=ldap: " + why)
+        self.slapd = slapd.Slapd()
+        run_dir = os.path.join(self.dir, "ldap-run")  # dead-server memory, not /run/twofa
+        os.mkdir(run_dir, 0o700)
+        keys = self.slapd.twofa_keys(tls="starttls")
+        keys.update(ldap_run_dir=run_dir, members_db=None)
+        self.config.update(keys)
+
+    @property
+    def gdbm(self):
+        return self.backend == "gdbm"
+
+    def ldap_secrets(self):
+        """The directory passwords twofa.conf holds (none under gdbm): for leak checks."""
+        return [self.slapd.login_pw, self.slapd.admin_pw, self.slapd.root_pw] if self.slapd else []
 
     def fresh(self):
         """Before a case: the simulator reset (no verifications, faults or outbox) and no
@@ -384,6 +425,8 @@ class Env:
             sys.stderr.write("pam test dir kept: %s\n" % self.dir)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if self.slapd is not None:
+            self.slapd.close()
 
     def write_config(self, extra=None, raw=None):
         """(Re)writes twofa.conf: simulator fragment, store paths, then extra keys (a dict;
@@ -417,7 +460,7 @@ class Env:
 
     def _mkmember(self, args, stdin="", db_args=None, ok_codes=(0,)):
         if db_args is None:
-            db_args = ["--db", self.members_db]
+            db_args = ["--db", self.members_db] if self.gdbm else ["--config", self.config_path]
         r = subprocess.run([MKMEMBER] + db_args + args, input=stdin, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if r.returncode not in ok_codes:
@@ -440,8 +483,11 @@ class Env:
 
     def add_member(self, user, password, phone, country="US", channel="sms", status="active",
                    strength="interactive", email=None, replace=False):
-        """Enrols user in this env's members.db (password hashed with the password unit;
-        None: a member without a twofa password; phone "" and country "": without a phone)."""
+        """Enrols user in this env's member store (password hashed with the password unit;
+        None: a member without a twofa password; phone "" and country "": without a phone).
+        Under ldap the user gets an inetOrgPerson entry first, as on a site where twofa
+        adds its class to the existing user (twofa-enroll add, without one, makes the
+        minimal entry itself)."""
         args = ["--user", user, "--phone", phone, "--country", country, "--channel", channel,
                 "--status", status, "--strength", strength]
         if password is None:
@@ -450,7 +496,13 @@ class Env:
             args += ["--email", email]
         if replace:
             args.append("--replace")
+        if self.slapd is not None:
+            self._ldap_user(user)
         self._mkmember(args, "" if password is None else password + "\n")
+
+    def _ldap_user(self, user):
+        if not self.slapd.search(base=self.slapd.user_dn(user), scope="base", attrs=["1.1"]):
+            self.slapd.add_user(user)
 
 
 # -- syslog capture ------------------------------------------------------------------------

@@ -16,6 +16,9 @@
  *       password line on stdin. Exit 3 when the user is not enrolled.
  *   mkmember --state-db PATH --show-state USER
  *       prints the user's state.db entry as JSON
+ *   --config PATH instead of --db PATH: the member store that twofa.conf
+ *       names (store = gdbm or ldap); --show reads it as a login host does
+ *       (ldap_bind_dn), a write as twofa-enroll does (ldap_admin_bind_dn)
  *
  * Exit 0 on success, 1 on a store or validation error (message on stderr),
  * 2 on misuse. */
@@ -42,7 +45,7 @@ static int usage(const char *why)
 {
 	fprintf(stderr,
 		"mkmember: %s\n"
-		"usage: mkmember --db PATH --init\n"
+		"usage: mkmember --db PATH|--config PATH --init\n"
 		"       mkmember --db PATH --user U --phone E164 --country CC [--channel CH]\n"
 		"                [--email ADDR] [--status active|pending|disabled]\n"
 		"                [--strength interactive|moderate|sensitive] [--replace]\n"
@@ -87,17 +90,22 @@ static int init_store(const char *db)
 
 static char *read_password(void);
 
-/* The member store at db, as a login host opens it (cfg is freed by the
- * caller, also after a failure). */
-static twofa_status open_members(const char *db, twofa_config *cfg, twofa_member_store **s, twofa_error *err)
+/* The member store: members_db = db, as a login host opens it, or the one
+ * the twofa.conf at config names, in role (cfg is freed by the caller, also
+ * after a failure). */
+static twofa_status open_members(const char *db, const char *config, twofa_member_store_role role,
+				 twofa_config *cfg, twofa_member_store **s, twofa_error *err)
 {
 	twofa_status st;
 
 	*s = NULL;
 	twofa_config_init(cfg);
-	st = twofa_config_set(cfg, "members_db", db, TWOFA_CONFIG_FROM_FILE, err);
+	if (config != NULL)
+		st = twofa_config_load(cfg, config, err);
+	else
+		st = twofa_config_set(cfg, "members_db", db, TWOFA_CONFIG_FROM_FILE, err);
 	if (st == TWOFA_OK)
-		st = twofa_member_store_open(s, cfg, TWOFA_MEMBER_STORE_LOGIN, err);
+		st = twofa_member_store_open(s, cfg, config != NULL ? role : TWOFA_MEMBER_STORE_LOGIN, err);
 	return st;
 }
 
@@ -112,7 +120,7 @@ static void print_hash_scheme(const char *hash)
 	printf("hash %.*s\n", (int)(end - hash), hash);
 }
 
-static int show_member(const char *db, const char *user, bool check_password)
+static int show_member(const char *db, const char *config, const char *user, bool check_password)
 {
 	twofa_member_store *s = NULL;
 	twofa_config cfg;
@@ -123,7 +131,7 @@ static int show_member(const char *db, const char *user, bool check_password)
 
 	twofa_error_clear(&err);
 	memset(&m, 0, sizeof(m));
-	st = open_members(db, &cfg, &s, &err);
+	st = open_members(db, config, TWOFA_MEMBER_STORE_LOGIN, &cfg, &s, &err);
 	if (st == TWOFA_OK)
 		st = twofa_member_store_load(s, user, &m, &err);
 	twofa_member_store_close(s);
@@ -196,6 +204,7 @@ int main(int argc, char **argv)
 {
 	enum {
 		OPT_DB = 256,
+		OPT_CONFIG,
 		OPT_INIT,
 		OPT_USER,
 		OPT_PHONE,
@@ -213,6 +222,7 @@ int main(int argc, char **argv)
 	};
 	static const struct option options[] = {
 		{"db", required_argument, NULL, OPT_DB},
+		{"config", required_argument, NULL, OPT_CONFIG},
 		{"init", no_argument, NULL, OPT_INIT},
 		{"user", required_argument, NULL, OPT_USER},
 		{"phone", required_argument, NULL, OPT_PHONE},
@@ -229,7 +239,7 @@ int main(int argc, char **argv)
 		{"show-state", required_argument, NULL, OPT_SHOW_STATE},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db = NULL, *user = NULL, *phone = NULL, *country = NULL, *email = NULL;
+	const char *db = NULL, *config = NULL, *user = NULL, *phone = NULL, *country = NULL, *email = NULL;
 	const char *show = NULL, *state_db = NULL, *show_state_user = NULL;
 	bool check_password = false;
 	twofa_channel channel = TWOFA_CHANNEL_SMS;
@@ -249,6 +259,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case OPT_DB:
 			db = optarg;
+			break;
+		case OPT_CONFIG:
+			config = optarg;
 			break;
 		case OPT_INIT:
 			init = true;
@@ -302,17 +315,17 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		return usage("unexpected argument");
 	if (state_db || show_state_user) {
-		if (!state_db || !show_state_user || db)
+		if (!state_db || !show_state_user || db || config)
 			return usage("--state-db goes with --show-state only");
 		return show_state(state_db, show_state_user);
 	}
-	if (!db)
-		return usage("--db is required");
+	if (!db == !config)
+		return usage("one of --db and --config is required");
 	if (show)
 		return user || init ? usage("--show takes no other action")
-				    : show_member(db, show, check_password);
+				    : show_member(db, config, show, check_password);
 	if (init)
-		return user ? usage("--init takes no member") : init_store(db);
+		return user || config ? usage("--init takes --db and no member") : init_store(db);
 	if (!user || !phone || !country)
 		return usage("--user, --phone and --country are required");
 	/* The record's fixed-size fields: let the validator judge content, not overflow. */
@@ -342,7 +355,7 @@ int main(int argc, char **argv)
 	m.created = m.updated = m.verified = time(NULL);
 	if (status == TWOFA_MEMBER_PENDING)
 		m.verified = 0;
-	st = open_members(db, &cfg, &s, &err);
+	st = open_members(db, config, TWOFA_MEMBER_STORE_ADMIN, &cfg, &s, &err);
 	if (st == TWOFA_OK)
 		st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_ADD, &err);
 	twofa_member_store_close(s);

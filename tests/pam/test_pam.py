@@ -338,11 +338,18 @@ run = login("passwd", "erin", ["old password", "new password", "other password"]
 t.ok(run.codes() == ["PAM_AUTHTOK_ERR"] and env.member("erin", "old password")["password"] == "ok",
      "chauthtok: a mistyped repeat is PAM_AUTHTOK_ERR, nothing changes", run.describe())
 run = login("passwd", "erin", ["old password", "new password", "new password"], ops=("chauthtok",))
-t.ok(run.codes() == ["PAM_SUCCESS"]
-     and [x for k, x in run.prompts()] == ["Current password: ", "New password: ", "Retype new password: "]
-     and env.member("erin", "new password")["password"] == "ok"
-     and env.member("erin", "old password")["password"] == "wrong",
-     "chauthtok: the new password replaces the old one in the store", run.describe())
+if not env.gdbm:
+    # A login host reads the directory as ldap_bind_dn, whose rights (etc/ldap access
+    # rules) do not reach twofaPasswordHash: the change fails closed, nothing changes.
+    t.ok(run.codes() == ["PAM_AUTHTOK_ERR"] and env.member("erin", "old password")["password"] == "ok",
+         "chauthtok under store = ldap: the login identity may not write the hash, refused, unchanged",
+         run.describe())
+else:
+    t.ok(run.codes() == ["PAM_SUCCESS"]
+         and [x for k, x in run.prompts()] == ["Current password: ", "New password: ", "Retype new password: "]
+         and env.member("erin", "new password")["password"] == "ok"
+         and env.member("erin", "old password")["password"] == "wrong",
+         "chauthtok: the new password replaces the old one in the store", run.describe())
 
 # -- parallel logins and the send limit ----------------------------------------------------------
 env.fresh()

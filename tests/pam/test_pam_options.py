@@ -159,12 +159,19 @@ before = stored_hash("alice")
 env.write_config({"password_strength": "moderate"})
 run = login(plain, "alice", [PASSWORD, code_for(ALICE)])
 after = stored_hash("alice")
-t.ok(run.code("auth") == "PAM_SUCCESS" and "m=65536" in before and "m=262144" in after,
-     "a login re-hashes the password with the configured strength", "%s -> %s" % (before[:30], after[:30]))
-env.fresh()
-run = login(plain, "alice", [PASSWORD, code_for(ALICE)])
-t.ok(run.code("auth") == "PAM_SUCCESS" and stored_hash("alice") == after,
-     "the renewed hash verifies and is not renewed again", run.describe())
+if env.gdbm:
+    t.ok(run.code("auth") == "PAM_SUCCESS" and "m=65536" in before and "m=262144" in after,
+         "a login re-hashes the password with the configured strength", "%s -> %s" % (before[:30], after[:30]))
+    env.fresh()
+    run = login(plain, "alice", [PASSWORD, code_for(ALICE)])
+    t.ok(run.code("auth") == "PAM_SUCCESS" and stored_hash("alice") == after,
+         "the renewed hash verifies and is not renewed again", run.describe())
+else:
+    # The login identity may not write twofaPasswordHash (etc/ldap access rules): the
+    # re-hash is not stored, and the login goes on (server/authenticate.c logs a warning).
+    t.ok(run.code("auth") == "PAM_SUCCESS" and "m=65536" in before and after == before,
+         "store = ldap: the login succeeds, the re-hash is not stored (no write right)",
+         "%s -> %s" % (before[:30], after[:30]))
 env.write_config({"password_strength": "interactive"})
 
 # -- configuration errors fail closed --------------------------------------------------------
