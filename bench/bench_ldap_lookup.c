@@ -89,8 +89,10 @@ static int lookup(twofa_member_store *s, const char *prefix, unsigned long i)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'}, {"members", required_argument, NULL, 'm'},
-		{"count", required_argument, NULL, 'n'},  {"prefix", required_argument, NULL, 'p'},
+		{"config", required_argument, NULL, 'c'},
+		{"members", required_argument, NULL, 'm'},
+		{"count", required_argument, NULL, 'n'},
+		{"prefix", required_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *prefix = "bench";
@@ -114,7 +116,8 @@ int main(int argc, char **argv)
 			return 64;
 	}
 	if (config == NULL || members == 0 || count == 0) {
-		fprintf(stderr, "usage: bench_ldap_lookup --config FILE --members M [--count N] [--prefix P]\n");
+		fprintf(stderr,
+			"usage: bench_ldap_lookup --config FILE --members M [--count N] [--prefix P]\n");
 		return 64;
 	}
 	/* As the server and the CLI: no ldaprc, ldap.conf or LDAP* variable. */

@@ -171,7 +171,8 @@ static void run(const char *enroll, size_t n, int runs)
 		qsort(rss, (size_t)runs, sizeof(rss[0]), cmp_long);
 		printf("{\"bench\":\"store_scale\",\"command\":\"%s\",\"members\":%zu,\"runs\":%d,"
 		       "\"median_seconds\":%.3f,\"max_seconds\":%.3f,\"median_rss_kib\":%ld,\"max_rss_kib\":%ld}\n",
-		       commands[c].name, n, runs, secs[runs / 2], secs[runs - 1], rss[runs / 2], rss[runs - 1]);
+		       commands[c].name, n, runs, secs[runs / 2], secs[runs - 1], rss[runs / 2],
+		       rss[runs - 1]);
 		fflush(stdout);
 	}
 	if (keep)
@@ -199,7 +200,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--enroll") == 0 && i + 1 < argc) {
 			enroll = argv[++i];
 		} else {
-			fprintf(stderr, "usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep] [N ...]\n");
+			fprintf(stderr,
+				"usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep] [N ...]\n");
 			return 64;
 		}
 	}

@@ -191,10 +191,11 @@ int cmd_unlock(cli_context *ctx, int argc, char **argv)
 	if ((rc = cli_update_member(ctx, user, stamp_unlock, &at)) != 0)
 		return rc;
 	twofa_error_clear(&err);
-	if (twofa_state_unlock(ctx->config.state_db, user, at, &err) != TWOFA_OK && err.status != TWOFA_ENOTFOUND)
+	if (twofa_state_unlock(ctx->config.state_db, user, at, &err) != TWOFA_OK &&
+	    err.status != TWOFA_ENOTFOUND)
 		return cli_fail(twofa_status_exit_code(err.status),
-				"%s: the unlock is stored, but this host's login state was not reset: %s", user,
-				err.msg);
+				"%s: the unlock is stored, but this host's login state was not reset: %s",
+				user, err.msg);
 	printf("%s unlocked (failures, lockouts and the send limit's count reset)\n", user);
 	return EX_OK;
 }
@@ -254,9 +255,9 @@ static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 			"LAST LOGIN", "FAILURES", "LOCKED UNTIL", cli_color(ctx->color, CLI_RESET));
 	twofa_phone_mask(m->phone, shown, sizeof(shown));
 	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", width, m->user, shown,
-		    m->country, twofa_channel_name(m->channel), cli_color(ctx->color, status_color(m->status)),
-		    twofa_member_status_name(m->status), cli_color(ctx->color, CLI_RESET),
-		    cli_time_text(st->last_login, last), st->failures,
+		    m->country, twofa_channel_name(m->channel),
+		    cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
+		    cli_color(ctx->color, CLI_RESET), cli_time_text(st->last_login, last), st->failures,
 		    cli_time_text(cli_locked_until(st, o->now), locked)) < 0)
 		return cli_fail(1, "out of memory");
 	return 0;

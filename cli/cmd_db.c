@@ -128,8 +128,10 @@ static int check_members_walk(cli_context *ctx)
 		return cli_fail(twofa_status_exit_code(err.status), "members %s: %s",
 				twofa_member_store_describe(s), err.msg);
 	if (c.bad > 0)
-		return cli_fail(EX_CANTCREAT, "members %s: %zu good record%s, %zu that do not decode; first: %s",
-				twofa_member_store_describe(s), c.good, c.good == 1 ? "" : "s", c.bad, c.first);
+		return cli_fail(EX_CANTCREAT,
+				"members %s: %zu good record%s, %zu that do not decode; first: %s",
+				twofa_member_store_describe(s), c.good, c.good == 1 ? "" : "s", c.bad,
+				c.first);
 	printf("members %s: %zu record%s, all good\n", twofa_member_store_describe(s), c.good,
 	       c.good == 1 ? "" : "s");
 	return 0;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "cli.h"
 #include "member_store.h"
 #include "util.h"
@@ -98,8 +97,8 @@ static int give_ids(cli_context *ctx)
 	if (st != TWOFA_OK)
 		rc = cli_fail(twofa_status_exit_code(st), "members: %s", err.msg);
 	else if (failed > 0)
-		rc = cli_fail(EX_TEMPFAIL, "%zu member%s not given a rate-limit id (first: %s); run it again", failed,
-			      failed == 1 ? " was" : "s were", first.msg);
+		rc = cli_fail(EX_TEMPFAIL, "%zu member%s not given a rate-limit id (first: %s); run it again",
+			      failed, failed == 1 ? " was" : "s were", first.msg);
 	else
 		printf("ok  members: %zu given a rate-limit id, %zu had one\n", given, w.had);
 	return rc;
@@ -118,7 +117,8 @@ static int parse_args(int argc, char **argv, long *max, long *interval)
 	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
 		if (opt == 'm') {
 			if (!twofa_parse_long(optarg, 1, 1000000, max))
-				return cli_usage_error("rate-limit", "rate-limit: --max must be 1..1000000 sends");
+				return cli_usage_error("rate-limit",
+						       "rate-limit: --max must be 1..1000000 sends");
 		} else if (opt == 'i') {
 			if (!twofa_parse_long(optarg, 60, 31536000, interval))
 				return cli_usage_error("rate-limit",
@@ -146,7 +146,8 @@ int cmd_rate_limit(cli_context *ctx, int argc, char **argv)
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
 	if (ctx->config.rate_limit == NULL)
-		return cli_fail(EX_CONFIG, "%s has no rate_limit: set rate_limit = NAME (e.g. twofa_member) first",
+		return cli_fail(EX_CONFIG,
+				"%s has no rate_limit: set rate_limit = NAME (e.g. twofa_member) first",
 				ctx->config_path);
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;
@@ -156,8 +157,8 @@ int cmd_rate_limit(cli_context *ctx, int argc, char **argv)
 	if (o != TWOFA_VERIFY_OK)
 		return cli_fail(cli_outcome_exit(o), "cannot set up the rate limit %s at Twilio: %s",
 				ctx->config.rate_limit, r.log_message);
-	printf("ok  Twilio rate limit %s (%s): %zu bucket%s, one of %ld sends per %ld s\n", ctx->config.rate_limit,
-	       rl.sid, rl.buckets, rl.buckets == 1 ? "" : "s", max, interval);
+	printf("ok  Twilio rate limit %s (%s): %zu bucket%s, one of %ld sends per %ld s\n",
+	       ctx->config.rate_limit, rl.sid, rl.buckets, rl.buckets == 1 ? "" : "s", max, interval);
 	return give_ids(ctx);
 }
 

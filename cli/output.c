@@ -96,7 +96,8 @@ bool cli_export_line(const twofa_member *m, const cli_login_state *st, time_t no
 {
 	static const char format[] = "%.*s,\"last_login\":%s,\"failures\":%ld,\"locked_until\":%s}";
 	char last[TWOFA_ISO8601_LEN + 2], locked[TWOFA_ISO8601_LEN + 2];
-	const char *last_v = json_time(st->last_login, last), *locked_v = json_time(cli_locked_until(st, now), locked);
+	const char *last_v = json_time(st->last_login, last),
+		   *locked_v = json_time(cli_locked_until(st, now), locked);
 	char *record = NULL;
 	size_t len;
 	int n;
@@ -195,7 +196,8 @@ static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out
 	if (c->no_state)
 		return TWOFA_OK;
 	if (c->state == NULL) {
-		st = twofa_store_open(&c->state, c->state_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
+		st = twofa_store_open(&c->state, c->state_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS,
+				      err);
 		if (st == TWOFA_ENOTFOUND) {
 			c->no_state = true; /* no login happened yet */
 			return TWOFA_OK;

@@ -261,12 +261,11 @@ bool twofa_config_key_is_secret(const char *key)
 }
 
 static const char *const kind_words[] = {
-	[KEY_SID] = "sid",       [KEY_TOKEN] = "token", [KEY_SERVICE_URL] = "url",
-	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",   [KEY_LOCALE] = "locale",
-	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice", [KEY_CHANNELS] = "channels",
-	[KEY_NAME] = "name",
-	[KEY_LDAP_URIS] = "uris", [KEY_LDAP_URI] = "uri", [KEY_DN] = "dn",
-	[KEY_PASSWORD] = "password", [KEY_FILTER] = "filter",
+	[KEY_SID] = "sid",       [KEY_TOKEN] = "token",       [KEY_SERVICE_URL] = "url",
+	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",         [KEY_LOCALE] = "locale",
+	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice",       [KEY_CHANNELS] = "channels",
+	[KEY_NAME] = "name",     [KEY_LDAP_URIS] = "uris",    [KEY_LDAP_URI] = "uri",
+	[KEY_DN] = "dn",         [KEY_PASSWORD] = "password", [KEY_FILTER] = "filter",
 };
 
 /* "own call": the words of a channel set, in channel_set_words' order. */

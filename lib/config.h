@@ -31,7 +31,11 @@ typedef enum twofa_channel {
 
 typedef enum twofa_store_backend { TWOFA_STORE_GDBM = 0, TWOFA_STORE_LDAP } twofa_store_backend;
 typedef enum twofa_ldap_scope { TWOFA_LDAP_SCOPE_ONE = 0, TWOFA_LDAP_SCOPE_SUB } twofa_ldap_scope;
-typedef enum twofa_ldap_tls { TWOFA_LDAP_TLS_STARTTLS = 0, TWOFA_LDAP_TLS_LDAPS, TWOFA_LDAP_TLS_NONE } twofa_ldap_tls;
+typedef enum twofa_ldap_tls {
+	TWOFA_LDAP_TLS_STARTTLS = 0,
+	TWOFA_LDAP_TLS_LDAPS,
+	TWOFA_LDAP_TLS_NONE
+} twofa_ldap_tls;
 typedef enum twofa_ldap_sasl { TWOFA_LDAP_SASL_NONE = 0, TWOFA_LDAP_SASL_EXTERNAL } twofa_ldap_sasl;
 typedef enum twofa_approval { TWOFA_APPROVAL_AUTO = 0, TWOFA_APPROVAL_MANUAL } twofa_approval;
 typedef enum twofa_failmode { TWOFA_FAILMODE_SECURE = 0, TWOFA_FAILMODE_SAFE } twofa_failmode;

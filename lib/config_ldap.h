@@ -13,9 +13,9 @@
 #include "config.h"
 #include "error.h"
 
-#define TWOFA_LDAP_URI_MAX 255   /* bytes of one URI */
-#define TWOFA_LDAP_URIS_MAX 8    /* URIs in ldap_uri */
-#define TWOFA_LDAP_DN_MAX 1024   /* ldap_base, ldap_*bind_dn */
+#define TWOFA_LDAP_URI_MAX 255 /* bytes of one URI */
+#define TWOFA_LDAP_URIS_MAX 8  /* URIs in ldap_uri */
+#define TWOFA_LDAP_DN_MAX 1024 /* ldap_base, ldap_*bind_dn */
 #define TWOFA_LDAP_PASSWORD_MAX 256
 #define TWOFA_LDAP_FILTER_MAX 512 /* the template, before %u is replaced */
 

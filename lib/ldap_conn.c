@@ -143,7 +143,8 @@ static bool set_options(LDAP *ld, const twofa_config *cfg, bool tls)
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls12) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTFILE,
-			    cfg->ldap_ca_file != NULL ? cfg->ldap_ca_file : SYSTEM_CA_FILE) != LDAP_OPT_SUCCESS)
+			    cfg->ldap_ca_file != NULL ? cfg->ldap_ca_file : SYSTEM_CA_FILE) !=
+		    LDAP_OPT_SUCCESS)
 		return false;
 	if (cfg->ldap_client_cert != NULL &&
 	    (ldap_set_option(ld, LDAP_OPT_X_TLS_CERTFILE, cfg->ldap_client_cert) != LDAP_OPT_SUCCESS ||
@@ -161,9 +162,11 @@ static bool unreachable_code(int rc)
 
 static bool refused_bind(int rc)
 {
-	return rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH || rc == LDAP_INVALID_DN_SYNTAX ||
-	       rc == LDAP_INSUFFICIENT_ACCESS || rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_AUTH_UNKNOWN ||
-	       rc == LDAP_STRONG_AUTH_REQUIRED || rc == LDAP_CONFIDENTIALITY_REQUIRED || rc == LDAP_NO_SUCH_OBJECT;
+	return rc == LDAP_INVALID_CREDENTIALS || rc == LDAP_INAPPROPRIATE_AUTH ||
+	       rc == LDAP_INVALID_DN_SYNTAX || rc == LDAP_INSUFFICIENT_ACCESS ||
+	       rc == LDAP_UNWILLING_TO_PERFORM || rc == LDAP_AUTH_UNKNOWN ||
+	       rc == LDAP_STRONG_AUTH_REQUIRED || rc == LDAP_CONFIDENTIALITY_REQUIRED ||
+	       rc == LDAP_NO_SUCH_OBJECT;
 }
 
 /* TLS for ldaps://, StartTLS for ldap:// with ldap_tls = starttls. */
@@ -217,7 +220,8 @@ static try_result bind_server(twofa_ldap *l, twofa_ldap_identity who, long long 
 {
 	const twofa_config *cfg = l->cfg;
 	const char *dn = who == TWOFA_LDAP_ADMIN ? cfg->ldap_admin_bind_dn : cfg->ldap_bind_dn;
-	const char *password = who == TWOFA_LDAP_ADMIN ? cfg->ldap_admin_bind_password : cfg->ldap_bind_password;
+	const char *password = who == TWOFA_LDAP_ADMIN ? cfg->ldap_admin_bind_password
+						       : cfg->ldap_bind_password;
 	struct berval cred = {0, NULL};
 	char empty[] = "";
 	int rc;
@@ -263,13 +267,15 @@ static try_result try_server(twofa_ldap *l, twofa_ldap_identity who, long long b
 		say(a, "%s", why);
 		return dead ? TRY_DEAD : TRY_FAILED;
 	}
-	if (ldap_init_fd(fd, is_ldapi(l->uri) ? LDAP_PROTO_IPC : LDAP_PROTO_TCP, l->uri, &l->ld) != LDAP_SUCCESS) {
+	if (ldap_init_fd(fd, is_ldapi(l->uri) ? LDAP_PROTO_IPC : LDAP_PROTO_TCP, l->uri, &l->ld) !=
+	    LDAP_SUCCESS) {
 		(void)close(fd);
 		l->ld = NULL;
 		return TRY_LOCAL;
 	}
 	if (!set_options(l->ld, cfg, tls)) {
-		say(a, "%s", "cannot set the TLS options (a CA, certificate or key file that cannot be read?)");
+		say(a, "%s",
+		    "cannot set the TLS options (a CA, certificate or key file that cannot be read?)");
 		return TRY_TLS;
 	}
 	if (tls && (r = start_tls(l, fd, budget_end_ms, a)) != TRY_OK)
@@ -333,8 +339,8 @@ static twofa_status check_identity(const twofa_config *cfg, twofa_ldap_identity 
 	return TWOFA_OK;
 }
 
-twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who, bool write,
-				twofa_error *err)
+twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who,
+				bool write, twofa_error *err)
 {
 	char uris[TWOFA_LDAP_URIS_MAX][TWOFA_LDAP_URI_MAX + 1];
 	char tried[TWOFA_ERROR_MSG_MAX] = "";
@@ -383,8 +389,8 @@ twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa
 		if (r == TRY_DENIED) {
 			st = twofa_fail(err, TWOFA_EPERM, "ldap: %s refused the bind as %s: %s", l->uri,
 					cfg->ldap_sasl == TWOFA_LDAP_SASL_EXTERNAL ? "SASL EXTERNAL"
-					: who == TWOFA_LDAP_ADMIN ? "ldap_admin_bind_dn"
-								  : "ldap_bind_dn",
+					: who == TWOFA_LDAP_ADMIN                  ? "ldap_admin_bind_dn"
+										   : "ldap_bind_dn",
 					a.why);
 			free(l);
 			return st;
@@ -405,8 +411,8 @@ twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa
 	free(l);
 	/* A certificate that does not verify is a wrong ldap_ca_file or
 	 * someone in the way, not an outage: no cache may stand in for it. */
-	return twofa_fail(err, tls_failed ? TWOFA_ECONFIG : TWOFA_EUNAVAIL, "ldap: no directory server answered: %s",
-			  tried);
+	return twofa_fail(err, tls_failed ? TWOFA_ECONFIG : TWOFA_EUNAVAIL,
+			  "ldap: no directory server answered: %s", tried);
 }
 
 /* ---- the connection ---- */

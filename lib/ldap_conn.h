@@ -39,8 +39,8 @@ typedef enum { TWOFA_LDAP_LOGIN, TWOFA_LDAP_ADMIN } twofa_ldap_identity;
  * not an outage, so no cache may stand in); TWOFA_EPERM when a server
  * refused the bind (wrong DN or password: trying the next server would not
  * help). Anonymous when the identity has no bind DN (and ldap_sasl = none). */
-twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who, bool write,
-				twofa_error *err);
+twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who,
+				bool write, twofa_error *err);
 
 /* The bound libldap handle, with LDAP_OPT_TIMEOUT and LDAP_OPT_NETWORK_TIMEOUT
  * set to min(ldap_timeout, what is left of the budget) by this call: call it

@@ -45,8 +45,8 @@ static int open_dir(const char *dir, bool create)
 		if (mkdir(dir, 0700) != 0 && errno == ENOENT) {
 			char parent[4096];
 			char *slash;
-			if (twofa_strlcpy(parent, dir, sizeof(parent)) && (slash = strrchr(parent, '/')) != NULL &&
-			    slash != parent) {
+			if (twofa_strlcpy(parent, dir, sizeof(parent)) &&
+			    (slash = strrchr(parent, '/')) != NULL && slash != parent) {
 				*slash = '\0';
 				if (mkdir(parent, 0755) == 0 || errno == EEXIST)
 					(void)mkdir(dir, 0700);

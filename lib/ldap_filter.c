@@ -63,7 +63,8 @@ twofa_status twofa_ldap_member_filter(const twofa_config *cfg, const char *user,
 		return twofa_fail(err, TWOFA_EINVAL, "ldap: invalid call to member_filter");
 	tmpl = cfg->ldap_filter;
 	len = strnlen(user, FILTER_NAME_MAX + 1);
-	if (len == 0 || len > FILTER_NAME_MAX || !twofa_ldap_escape_filter_value(user, len, escaped, sizeof(escaped)))
+	if (len == 0 || len > FILTER_NAME_MAX ||
+	    !twofa_ldap_escape_filter_value(user, len, escaped, sizeof(escaped)))
 		return twofa_fail(err, TWOFA_EINVAL, "ldap: the login name does not fit a search filter");
 	for (const char *t = strstr(tmpl, "%u"); t != NULL; t = strstr(t + 2, "%u"))
 		users++;

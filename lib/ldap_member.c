@@ -70,10 +70,11 @@ static const struct attr_rule {
 };
 
 char *const twofa_ldap_member_attrs[] = {
-	"twofaUser",       "twofaEmail",        "twofaPhone",      "twofaCountry",     "twofaChannel",
-	"twofaPasswordHash", "twofaStatus",     "twofaCreated",    "twofaUpdated",     "twofaVerified",
-	"twofaVersion",    "twofaUnlockedAt",   "twofaRecoveryCode", "twofaBypassCode", "twofaInvite",
-	"twofaRateLimitId", "twofaTotpEntity",  "twofaTotpFactor", NULL,
+	"twofaUser",         "twofaEmail",        "twofaPhone",   "twofaCountry",
+	"twofaChannel",      "twofaPasswordHash", "twofaStatus",  "twofaCreated",
+	"twofaUpdated",      "twofaVerified",     "twofaVersion", "twofaUnlockedAt",
+	"twofaRecoveryCode", "twofaBypassCode",   "twofaInvite",  "twofaRateLimitId",
+	"twofaTotpEntity",   "twofaTotpFactor",   NULL,
 };
 _Static_assert(sizeof(twofa_ldap_member_attrs) / sizeof(twofa_ldap_member_attrs[0]) == A_COUNT + 1,
 	       "one search attribute per rule");
@@ -165,8 +166,8 @@ static twofa_status check_values(const struct attr_rule *r, struct berval **valu
 	size_t n = count_values(values);
 
 	if (n > 1 && !r->multi)
-		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values but is single-valued", r->name,
-				  n);
+		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values but is single-valued",
+				  r->name, n);
 	if (n > TWOFA_MEMBER_RECOVERY_MAX)
 		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values, more than %d", r->name, n,
 				  TWOFA_MEMBER_RECOVERY_MAX);
@@ -179,8 +180,8 @@ static twofa_status check_values(const struct attr_rule *r, struct berval **valu
 			return twofa_fail(err, TWOFA_ESTORE, "attribute %s has a value longer than %zu bytes",
 					  r->name, r->max);
 		if (twofa_has_control(bv->bv_val, bv->bv_len))
-			return twofa_fail(err, TWOFA_ESTORE, "attribute %s has a value with a control character",
-					  r->name);
+			return twofa_fail(err, TWOFA_ESTORE,
+					  "attribute %s has a value with a control character", r->name);
 	}
 	return TWOFA_OK;
 }
@@ -203,7 +204,8 @@ static twofa_status dup_value(const struct attr_rule *r, const struct berval *bv
 	return TWOFA_OK;
 }
 
-static twofa_status time_value(const struct attr_rule *r, struct berval **values, time_t *out, twofa_error *err)
+static twofa_status time_value(const struct attr_rule *r, struct berval **values, time_t *out,
+			       twofa_error *err)
 {
 	*out = 0;
 	if (values == NULL || values[0] == NULL)
@@ -231,7 +233,8 @@ static twofa_status version_value(const struct attr_rule *r, struct berval **val
 		unsigned d = (unsigned)(*p - '0');
 
 		if (*p < '0' || *p > '9' || v > (UINT64_MAX - d) / 10)
-			return twofa_fail(err, TWOFA_ESTORE, "attribute %s is not a positive integer", r->name);
+			return twofa_fail(err, TWOFA_ESTORE, "attribute %s is not a positive integer",
+					  r->name);
 		v = v * 10 + d;
 	}
 	*out = v;
@@ -248,8 +251,9 @@ static void fixed_value(struct berval **values, char *buf, size_t size)
 }
 
 /* "<hash> <uses> <time>" (bypass, uses != NULL) or "<hash> <time>" (invite). */
-static twofa_status code_value(const struct attr_rule *r, struct berval **values, char hash[TWOFA_MEMBER_CODE_HASH_SIZE],
-			       long *uses, time_t *expires, twofa_error *err)
+static twofa_status code_value(const struct attr_rule *r, struct berval **values,
+			       char hash[TWOFA_MEMBER_CODE_HASH_SIZE], long *uses, time_t *expires,
+			       twofa_error *err)
 {
 	char text[160 + 1];
 	char *field[3] = {NULL, NULL, NULL};
@@ -277,10 +281,11 @@ static twofa_status code_value(const struct attr_rule *r, struct berval **values
 		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s is not \"<hash>%s <time>\"", r->name,
 				uses != NULL ? " <uses>" : "");
 	else if (uses != NULL && !twofa_parse_long(field[1], 1, LONG_MAX, uses))
-		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s has a use count that is not a positive number",
-				r->name);
+		st = twofa_fail(err, TWOFA_ESTORE,
+				"attribute %s has a use count that is not a positive number", r->name);
 	else if (!twofa_ldap_parse_time(field[want - 1], strlen(field[want - 1]), expires))
-		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s has an expiry that is not a UTC time", r->name);
+		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s has an expiry that is not a UTC time",
+				r->name);
 	else
 		twofa_strlcpy(hash, field[0], TWOFA_MEMBER_CODE_HASH_SIZE);
 	sodium_memzero(text, sizeof(text));
@@ -294,7 +299,8 @@ static twofa_status fill_member(struct berval **got[A_COUNT], twofa_member *m, t
 
 	if ((st = dup_value(&rules[A_USER], got[A_USER][0], &m->user, err)) != TWOFA_OK)
 		return st;
-	if (got[A_EMAIL] != NULL && (st = dup_value(&rules[A_EMAIL], got[A_EMAIL][0], &m->email, err)) != TWOFA_OK)
+	if (got[A_EMAIL] != NULL &&
+	    (st = dup_value(&rules[A_EMAIL], got[A_EMAIL][0], &m->email, err)) != TWOFA_OK)
 		return st;
 	if (got[A_HASH] != NULL &&
 	    (st = dup_value(&rules[A_HASH], got[A_HASH][0], &m->password_hash, err)) != TWOFA_OK)
@@ -327,8 +333,8 @@ static twofa_status fill_member(struct berval **got[A_COUNT], twofa_member *m, t
 	return TWOFA_OK;
 }
 
-twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user, twofa_member *m,
-				      twofa_error *err)
+twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user,
+				      twofa_member *m, twofa_error *err)
 {
 	struct berval **got[A_COUNT] = {NULL};
 	bool seen[A_COUNT] = {false};
@@ -346,7 +352,8 @@ twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, co
 		if (id < 0)
 			continue; /* not ours (objectClass, uid, ...) */
 		if (with_option)
-			return twofa_fail(err, TWOFA_ESTORE, "attribute %s comes with an option", rules[id].name);
+			return twofa_fail(err, TWOFA_ESTORE, "attribute %s comes with an option",
+					  rules[id].name);
 		if (seen[id])
 			return twofa_fail(err, TWOFA_ESTORE, "attribute %s appears twice", rules[id].name);
 		seen[id] = true;
@@ -510,13 +517,14 @@ static twofa_status check_fixed(const twofa_member *m, twofa_error *err)
 	}
 	if (!terminated(m->bypass, sizeof(m->bypass)) || strchr(m->bypass, ' ') != NULL ||
 	    (m->bypass[0] != '\0' && (m->bypass_uses < 1 || m->bypass_expires <= 0)))
-		return twofa_fail(err, TWOFA_EINVAL, "bypass code of %s needs a hash, uses >= 1 and an expiry",
-				  m->user);
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "bypass code of %s needs a hash, uses >= 1 and an expiry", m->user);
 	if (!terminated(m->invite, sizeof(m->invite)) || strchr(m->invite, ' ') != NULL ||
 	    (m->invite[0] != '\0' && m->invite_expires <= 0))
 		return twofa_fail(err, TWOFA_EINVAL, "invite of %s needs a hash and an expiry", m->user);
 	if (!terminated(m->rate_limit_id, sizeof(m->rate_limit_id)) ||
-	    !terminated(m->totp_entity, sizeof(m->totp_entity)) || !terminated(m->totp_factor, sizeof(m->totp_factor)))
+	    !terminated(m->totp_entity, sizeof(m->totp_entity)) ||
+	    !terminated(m->totp_factor, sizeof(m->totp_factor)))
 		return twofa_fail(err, TWOFA_EINVAL, "an identifier of %s is not terminated", m->user);
 	return TWOFA_OK;
 }
@@ -531,10 +539,9 @@ static bool member_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_
 	for (size_t i = 0; i < m->recovery_count; i++)
 		recovery[i] = m->recovery[i];
 	snprintf(version, sizeof(version), "%llu", m->version);
-	if (m->bypass[0] != '\0' &&
-	    (!twofa_ldap_format_time(m->bypass_expires, bypass_time) ||
-	     (size_t)snprintf(bypass, sizeof(bypass), "%s %ld %s", m->bypass, m->bypass_uses, bypass_time) >=
-		     sizeof(bypass)))
+	if (m->bypass[0] != '\0' && (!twofa_ldap_format_time(m->bypass_expires, bypass_time) ||
+				     (size_t)snprintf(bypass, sizeof(bypass), "%s %ld %s", m->bypass,
+						      m->bypass_uses, bypass_time) >= sizeof(bypass)))
 		ok = false;
 	if (m->invite[0] != '\0' &&
 	    (!twofa_ldap_format_time(m->invite_expires, invite_time) ||
@@ -545,13 +552,15 @@ static bool member_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_
 	     mod_one(mods, kind, A_CHANNEL, twofa_channel_name(m->channel)) &&
 	     mod_one(mods, kind, A_HASH, m->password_hash) &&
 	     mod_one(mods, kind, A_STATUS, twofa_member_status_name(m->status)) &&
-	     mod_time(mods, kind, A_CREATED, m->created, &ok) && mod_time(mods, kind, A_UPDATED, m->updated, &ok) &&
+	     mod_time(mods, kind, A_CREATED, m->created, &ok) &&
+	     mod_time(mods, kind, A_UPDATED, m->updated, &ok) &&
 	     mod_time(mods, kind, A_VERIFIED, m->verified, &ok) && mod_one(mods, kind, A_VERSION, version) &&
 	     mod_time(mods, kind, A_UNLOCKED, m->unlocked, &ok) &&
 	     mod_attr(mods, kind, A_RECOVERY, recovery, m->recovery_count) &&
 	     mod_one(mods, kind, A_BYPASS, bypass) && mod_one(mods, kind, A_INVITE, invite) &&
 	     mod_one(mods, kind, A_RATE_LIMIT_ID, m->rate_limit_id) &&
-	     mod_one(mods, kind, A_TOTP_ENTITY, m->totp_entity) && mod_one(mods, kind, A_TOTP_FACTOR, m->totp_factor);
+	     mod_one(mods, kind, A_TOTP_ENTITY, m->totp_entity) &&
+	     mod_one(mods, kind, A_TOTP_FACTOR, m->totp_factor);
 	sodium_memzero(bypass, sizeof(bypass));
 	sodium_memzero(invite, sizeof(invite));
 	return ok;
@@ -574,9 +583,9 @@ static bool class_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_l
 	if (kind == TWOFA_LDAP_MODS_CREATE)
 		return mod_begin(mods, LDAP_MOD_ADD, "objectClass") != NULL &&
 		       mod_value(mods, "account", strlen("account")) &&
-		       mod_value(mods, TWOFA_LDAP_MEMBER_CLASS, strlen(TWOFA_LDAP_MEMBER_CLASS)) && mod_end(mods) &&
-		       mod_begin(mods, LDAP_MOD_ADD, "uid") != NULL && mod_value(mods, m->user, strlen(m->user)) &&
-		       mod_end(mods);
+		       mod_value(mods, TWOFA_LDAP_MEMBER_CLASS, strlen(TWOFA_LDAP_MEMBER_CLASS)) &&
+		       mod_end(mods) && mod_begin(mods, LDAP_MOD_ADD, "uid") != NULL &&
+		       mod_value(mods, m->user, strlen(m->user)) && mod_end(mods);
 	return mod_begin(mods, LDAP_MOD_ADD, "objectClass") != NULL &&
 	       mod_value(mods, TWOFA_LDAP_MEMBER_CLASS, strlen(TWOFA_LDAP_MEMBER_CLASS)) && mod_end(mods);
 }
@@ -595,7 +604,8 @@ twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind 
 	} else {
 		if ((st = twofa_member_validate(m, err)) != TWOFA_OK || (st = check_fixed(m, err)) != TWOFA_OK)
 			return st;
-		ok = (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) && member_mods(m, kind, mods);
+		ok = (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) &&
+		     member_mods(m, kind, mods);
 	}
 	if (!ok) {
 		twofa_ldap_mods_clear(mods);

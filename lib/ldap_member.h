@@ -47,8 +47,8 @@ typedef struct twofa_ldap_attr {
  * twofa_member_validate. Absent twofaVersion reads as 0 (a record from before
  * versions). Errors name the attribute, never its value: TWOFA_ESTORE for an
  * entry that does not decode. On error m is left empty (safe to free). */
-twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user, twofa_member *m,
-				      twofa_error *err);
+twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user,
+				      twofa_member *m, twofa_error *err);
 
 /* YYYYMMDDHHMMSSZ (GeneralizedTime, UTC, whole seconds) of t, and back:
  * exactly that form, a real date (no Feb 30), nothing else. */

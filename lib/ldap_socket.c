@@ -259,7 +259,7 @@ int twofa_ldap_socket_connect(const char *uri, long long deadline_ms, const char
 	}
 	rc = resolve_before(host, port, deadline_ms, &list);
 	if (rc != 0) {
-		*why = rc == EAI_NONAME	 ? "no such host"
+		*why = rc == EAI_NONAME  ? "no such host"
 		       : rc == EAI_AGAIN ? "the host name did not resolve (in time)"
 					 : "cannot resolve the host";
 		return -1;

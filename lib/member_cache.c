@@ -87,8 +87,8 @@ static twofa_status encode_value(const twofa_member *m, time_t now, char **out, 
 }
 
 /* True when the stored value holds the same record as fresh, read recently. */
-static bool still_fresh(const char *stored, size_t stored_len, const char *fresh, size_t fresh_len, time_t now,
-			long max_age)
+static bool still_fresh(const char *stored, size_t stored_len, const char *fresh, size_t fresh_len,
+			time_t now, long max_age)
 {
 	const char *a, *b;
 	size_t a_len, b_len;

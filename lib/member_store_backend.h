@@ -16,7 +16,7 @@ struct twofa_member_store {
 	twofa_member_batch_mode batch_mode;
 	char *description; /* set (malloc'd) by the backend's open; freed by member_store.c */
 	twofa_member_load_source last_load; /* member_store.c's, for twofa_member_store_last_load */
-	void *impl;        /* the backend's own state */
+	void *impl;                         /* the backend's own state */
 };
 
 /* Every operation gets arguments member_store.c has checked: s open, user a

@@ -66,8 +66,8 @@ static void gdbm_close(twofa_member_store *s)
 static twofa_status missing(const twofa_member_store *s, twofa_error *err)
 {
 	if (s->role == TWOFA_MEMBER_STORE_ADMIN)
-		return twofa_fail(err, TWOFA_ENOTFOUND, "user is not enrolled (there is no member store %s yet)",
-				  db_path(s));
+		return twofa_fail(err, TWOFA_ENOTFOUND,
+				  "user is not enrolled (there is no member store %s yet)", db_path(s));
 	return twofa_fail(err, TWOFA_ESTORE, "member store %s does not exist (twofa-enroll add creates it)",
 			  db_path(s));
 }
@@ -152,8 +152,8 @@ static twofa_status gdbm_put(twofa_member_store *s, const twofa_member *m, twofa
 	return release(store, own, st, err);
 }
 
-static twofa_status gdbm_update(twofa_member_store *s, const char *user, twofa_member_change change, void *arg,
-				twofa_error *err)
+static twofa_status gdbm_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				void *arg, twofa_error *err)
 {
 	twofa_store *store;
 	twofa_member m;

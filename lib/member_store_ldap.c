@@ -58,8 +58,8 @@ static twofa_status conn(twofa_member_store *s, bool write, twofa_ldap **out, bo
 		*slot = NULL;
 	}
 	if (*slot == NULL) {
-		st = twofa_ldap_connect(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN, write || admin,
-					err);
+		st = twofa_ldap_connect(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN,
+					write || admin, err);
 		if (st != TWOFA_OK)
 			return st;
 		*fresh = true;
@@ -113,8 +113,8 @@ static int scope_of(const twofa_config *cfg)
 static twofa_status search_failed(twofa_member_store *s, twofa_ldap *l, int rc, twofa_error *err)
 {
 	if (rc == LDAP_NO_SUCH_OBJECT)
-		return twofa_fail(err, TWOFA_ESTORE, "ldap: %s: ldap_base %s does not exist", twofa_ldap_uri(l),
-				  s->cfg->ldap_base);
+		return twofa_fail(err, TWOFA_ESTORE, "ldap: %s: ldap_base %s does not exist",
+				  twofa_ldap_uri(l), s->cfg->ldap_base);
 	return twofa_ldap_fail(l, rc, "search", err);
 }
 
@@ -124,8 +124,8 @@ static twofa_status search_failed(twofa_member_store *s, twofa_ldap *l, int rc, 
  * set whatever happens (free with ldap_msgfree); *code is the result code
  * (LDAP_SUCCESS or LDAP_SIZELIMIT_EXCEEDED on TWOFA_OK). */
 static twofa_status search(twofa_member_store *s, bool write, bool may_reconnect, const char *filter,
-			   char *const *attrs, int size_limit, LDAPControl **ctrls, twofa_ldap **used, LDAPMessage **res,
-			   int *code, twofa_error *err)
+			   char *const *attrs, int size_limit, LDAPControl **ctrls, twofa_ldap **used,
+			   LDAPMessage **res, int *code, twofa_error *err)
 {
 	for (int attempt = 0;; attempt++) {
 		struct timeval tv;
@@ -135,13 +135,15 @@ static twofa_status search(twofa_member_store *s, bool write, bool may_reconnect
 		int rc;
 
 		*res = NULL;
-		if ((st = conn(s, write, &l, &fresh, err)) != TWOFA_OK || (st = op_timeout(l, &tv, err)) != TWOFA_OK)
+		if ((st = conn(s, write, &l, &fresh, err)) != TWOFA_OK ||
+		    (st = op_timeout(l, &tv, err)) != TWOFA_OK)
 			return st;
 		rc = ldap_search_ext_s(twofa_ldap_handle(l), s->cfg->ldap_base, scope_of(s->cfg), filter,
 				       (char **)attrs, 0, ctrls, NULL, &tv, size_limit, res);
 		*used = l;
 		*code = rc;
-		if ((rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && may_reconnect && !fresh && attempt == 0) {
+		if ((rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR) && may_reconnect && !fresh &&
+		    attempt == 0) {
 			ldap_msgfree(*res);
 			drop_conn(s, l);
 			continue;
@@ -192,7 +194,8 @@ static twofa_status find_one(twofa_member_store *s, bool write, const char *filt
 	}
 	if (n <= 0) {
 		found_free(f);
-		return n < 0 ? twofa_fail(err, TWOFA_ESTORE, "ldap: cannot read the result of a search for %s", user)
+		return n < 0 ? twofa_fail(err, TWOFA_ESTORE,
+					  "ldap: cannot read the result of a search for %s", user)
 			     : twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
 	}
 	f->entry = ldap_first_entry(twofa_ldap_handle(f->l), f->res);
@@ -246,7 +249,8 @@ static twofa_status attrs_read(LDAP *ld, LDAPMessage *entry, entry_attrs *a, two
 	return st;
 }
 
-static twofa_status decode_entry(LDAP *ld, LDAPMessage *entry, const char *user, twofa_member *m, twofa_error *err)
+static twofa_status decode_entry(LDAP *ld, LDAPMessage *entry, const char *user, twofa_member *m,
+				 twofa_error *err)
 {
 	entry_attrs a;
 	twofa_status st;
@@ -283,8 +287,8 @@ static bool is_members(LDAP *ld, LDAPMessage *entry, const char *user)
 }
 
 /* user's member entry (the member filter, then twofaUser exactly). */
-static twofa_status find_member(twofa_member_store *s, bool write, const char *user, char *const *attrs, found *f,
-				twofa_error *err)
+static twofa_status find_member(twofa_member_store *s, bool write, const char *user, char *const *attrs,
+				found *f, twofa_error *err)
 {
 	char *filter = NULL;
 	twofa_status st;
@@ -296,8 +300,8 @@ static twofa_status find_member(twofa_member_store *s, bool write, const char *u
 	return st;
 }
 
-static twofa_status read_member(twofa_member_store *s, bool write, const char *user, twofa_member *m, found *f,
-				twofa_error *err)
+static twofa_status read_member(twofa_member_store *s, bool write, const char *user, twofa_member *m,
+				found *f, twofa_error *err)
 {
 	twofa_error why = {TWOFA_OK, ""};
 	twofa_status st;
@@ -320,8 +324,9 @@ static twofa_status read_member(twofa_member_store *s, bool write, const char *u
 static twofa_status ldap_open(twofa_member_store *s, twofa_error *err)
 {
 	const twofa_config *cfg = s->cfg;
-	const char *uris = s->role == TWOFA_MEMBER_STORE_ADMIN && cfg->ldap_write_uri != NULL ? cfg->ldap_write_uri
-											       : cfg->ldap_uri;
+	const char *uris = s->role == TWOFA_MEMBER_STORE_ADMIN && cfg->ldap_write_uri != NULL
+				   ? cfg->ldap_write_uri
+				   : cfg->ldap_uri;
 	size_t len;
 
 	if (cfg->ldap_uri == NULL || cfg->ldap_base == NULL || cfg->ldap_filter == NULL)
@@ -421,8 +426,8 @@ static twofa_status create_entry(twofa_member_store *s, const twofa_member *m, t
 	rc = ldap_add_ext_s(twofa_ldap_handle(l), dn, mods.list, NULL, NULL);
 	twofa_ldap_mods_clear(&mods);
 	if (rc == LDAP_ALREADY_EXISTS)
-		st = twofa_fail(err, TWOFA_EEXIST, "ldap: %s exists but ldap_filter does not find it for %s", dn,
-				m->user);
+		st = twofa_fail(err, TWOFA_EEXIST, "ldap: %s exists but ldap_filter does not find it for %s",
+				dn, m->user);
 	else if (rc != LDAP_SUCCESS)
 		st = twofa_ldap_fail(l, rc, "add", err);
 	free(dn);
@@ -462,7 +467,8 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 	member = has_value(values, TWOFA_LDAP_MEMBER_CLASS, true);
 	ldap_value_free_len(values);
 	if (member && !is_members(ld, f.entry, m->user)) {
-		st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, is another member's", f.dn, m->user);
+		st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, is another member's", f.dn,
+				m->user);
 	} else if (member && mode == TWOFA_MEMBER_PUT_ADD) {
 		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
 	} else {
@@ -473,7 +479,9 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 					m->user);
 		ldap_value_free_len(values);
 		if (st == TWOFA_OK)
-			st = twofa_ldap_member_mods(&record, member ? TWOFA_LDAP_MODS_REPLACE : TWOFA_LDAP_MODS_ADD_CLASS,
+			st = twofa_ldap_member_mods(&record,
+						    member ? TWOFA_LDAP_MODS_REPLACE
+							   : TWOFA_LDAP_MODS_ADD_CLASS,
 						    &mods, err);
 		if (st == TWOFA_OK) {
 			st = modify(f.l, f.dn, &mods, NULL, err);
@@ -502,8 +510,8 @@ static twofa_status version_assertion(twofa_ldap *l, unsigned long long version,
 	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "assertion control", err);
 }
 
-static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change, void *arg,
-				twofa_error *err)
+static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				void *arg, twofa_error *err)
 {
 	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
 	twofa_ldap_mods mods;
@@ -527,7 +535,8 @@ static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_m
 	ctrls[0] = assertion;
 	st = modify(f.l, f.dn, &mods, ctrls, err);
 	if (st == TWOFA_ECONFLICT)
-		twofa_error_set(err, st, "%s was changed by someone else meanwhile: run the command again", user);
+		twofa_error_set(err, st, "%s was changed by someone else meanwhile: run the command again",
+				user);
 out:
 	ldap_control_free(assertion);
 	found_free(&f);
@@ -619,7 +628,8 @@ static twofa_status walk(twofa_member_store *s, char *const *attrs, entry_fn fn,
 		 * made with it. */
 		if ((st = conn(s, false, &l, &fresh, err)) != TWOFA_OK)
 			break;
-		rc = ldap_create_page_control(twofa_ldap_handle(l), PAGE_SIZE, first ? NULL : &cookie, 1, &page);
+		rc = ldap_create_page_control(twofa_ldap_handle(l), PAGE_SIZE, first ? NULL : &cookie, 1,
+					      &page);
 		if (rc != LDAP_SUCCESS) {
 			st = twofa_ldap_fail(l, rc, "page control", err);
 			break;

@@ -618,7 +618,8 @@ static twofa_status walk(twofa_store *s, twofa_store_cb cb, twofa_store_key_cb k
 				free(k.dptr);
 				return st == TWOFA_ENOTFOUND
 					       ? twofa_fail(err, TWOFA_ESTORE,
-							    "store %s: key '%s' has no readable value", s->path, key)
+							    "store %s: key '%s' has no readable value",
+							    s->path, key)
 					       : st;
 			}
 			stop = cb(key, value, len, arg);

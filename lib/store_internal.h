@@ -45,7 +45,8 @@ twofa_status store_prepare(twofa_store **out, const char *path, twofa_store_mode
 			   enum open_how how, int *db_fd, twofa_error *err);
 twofa_status store_open_how(twofa_store **out, const char *path, twofa_store_mode mode, long lock_timeout_ms,
 			    enum open_how how, int extra_flags, twofa_error *err);
-twofa_status store_fetch(twofa_store *s, datum k, const char *key, char **value, size_t *len, twofa_error *err);
+twofa_status store_fetch(twofa_store *s, datum k, const char *key, char **value, size_t *len,
+			 twofa_error *err);
 bool store_key_to_string(datum k, char buf[TWOFA_STORE_KEY_MAX + 1]);
 twofa_status store_walk_end(twofa_store *s, twofa_error *err);
 

@@ -31,7 +31,8 @@ twofa_status twofa_read_member(const twofa_audit *audit, twofa_member_store *mem
 	if (src->cache_trouble[0] != '\0') {
 		(void)twofa_strlcpy(shown, src->cache_trouble, sizeof(shown));
 		twofa_sanitize(shown);
-		twofa_host_syslog(audit->host, LOG_WARNING, "%s (user=%s; the login goes on)", shown, audit->user);
+		twofa_host_syslog(audit->host, LOG_WARNING, "%s (user=%s; the login goes on)", shown,
+				  audit->user);
 	}
 	if (st == TWOFA_OK && src->from_cache) {
 		(void)twofa_strlcpy(shown, servers_tried(src->directory), sizeof(shown));
@@ -39,7 +40,8 @@ twofa_status twofa_read_member(const twofa_audit *audit, twofa_member_store *mem
 		twofa_host_syslog(audit->host, LOG_WARNING,
 				  "directory unreachable (servers tried: %s); using this host's cached record of %s "
 				  "read %lld s ago",
-				  shown, audit->user, (long long)(now > src->read_at ? now - src->read_at : 0));
+				  shown, audit->user,
+				  (long long)(now > src->read_at ? now - src->read_at : 0));
 	}
 	return st;
 }

@@ -62,8 +62,8 @@ static void run_with_members(twofa_host *host, int flags, const twofa_options *o
 
 	twofa_error_clear(&err);
 	if (twofa_member_store_open(&members, &opts->cfg, TWOFA_MEMBER_STORE_LOGIN, &err) != TWOFA_OK) {
-		twofa_decide(d, err.status == TWOFA_ENOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR, TWOFA_RESULT_ERROR,
-			     LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
+		twofa_decide(d, err.status == TWOFA_ENOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR,
+			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
 		return;
 	}
 	flow(host, flags, opts, members, audit, d);

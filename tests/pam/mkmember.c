@@ -357,7 +357,8 @@ int main(int argc, char **argv)
 		m.verified = 0;
 	st = open_members(db, config, TWOFA_MEMBER_STORE_ADMIN, &cfg, &s, &err);
 	if (st == TWOFA_OK)
-		st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_ADD, &err);
+		st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_ADD,
+					    &err);
 	twofa_member_store_close(s);
 	twofa_config_free(&cfg);
 	if (st != TWOFA_OK) {

@@ -73,8 +73,8 @@ static int load(twofa_member_store *s, const char *user)
 	twofa_status st = twofa_member_store_load(s, user, &m, &err);
 
 	if (st == TWOFA_OK)
-		snprintf(line, sizeof(line), "%s v%llu %s %s", m.user, m.version, twofa_member_status_name(m.status),
-			 m.phone);
+		snprintf(line, sizeof(line), "%s v%llu %s %s", m.user, m.version,
+			 twofa_member_status_name(m.status), m.phone);
 	twofa_member_free(&m);
 	return report(st, &err, st == TWOFA_OK ? line : "");
 }

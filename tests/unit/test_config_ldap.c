@@ -66,8 +66,8 @@ static void test_rules(void)
 	       TWOFA_ECONFIG, "ldap_write_uri has ldap://10.0.0.1", "ldap_tls = none checks ldap_write_uri");
 	expect("ldap_tls = none\nldap_uri = ldap://127.0.0.1.example.com\n", TWOFA_ECONFIG,
 	       "127.0.0.1.example.com", "a name that starts like 127.0.0.1 is not the loopback");
-	expect("ldap_tls = none\nldap_uri = ldap://localhost.example.com\n", TWOFA_ECONFIG, "localhost.example",
-	       "localhost.example.com is not the loopback");
+	expect("ldap_tls = none\nldap_uri = ldap://localhost.example.com\n", TWOFA_ECONFIG,
+	       "localhost.example", "localhost.example.com is not the loopback");
 	expect("ldap_tls = ldaps\nldap_uri = ldaps://a.example.com ldap://b.example.com\n", TWOFA_ECONFIG,
 	       "ldap://b.example.com", "ldap_tls = ldaps with an ldap:// URI");
 	expect("ldap_tls = ldaps\nldap_uri = ldaps://a.example.com ldapi://\n", TWOFA_OK, NULL,
@@ -82,8 +82,8 @@ static void test_rules(void)
 	       TWOFA_OK, NULL, "SASL EXTERNAL with a client certificate");
 	expect("ldap_uri = ldapi://%2Frun%2Fslapd%2Fldapi\nldap_sasl = external\n", TWOFA_OK, NULL,
 	       "SASL EXTERNAL over ldapi:// alone");
-	expect("ldap_uri = ldaps://a\nldap_bind_password = " BIND_SECRET "\nldap_sasl = external\n", TWOFA_ECONFIG,
-	       NULL, "a failing check never shows the bind password");
+	expect("ldap_uri = ldaps://a\nldap_bind_password = " BIND_SECRET "\nldap_sasl = external\n",
+	       TWOFA_ECONFIG, NULL, "a failing check never shows the bind password");
 }
 
 static void test_uri_helpers(void)
@@ -101,11 +101,13 @@ static void test_uri_helpers(void)
 	ok(!twofa_ldap_uri_at(NULL, 0, uri), "no list, no URI");
 	free(list);
 	ok(twofa_ldap_uri_is_local("ldap://127.0.0.1") && twofa_ldap_uri_is_local("ldap://127.1.2.3:389/") &&
-		   twofa_ldap_uri_is_local("ldaps://localhost:636") && twofa_ldap_uri_is_local("ldap://[::1]:389") &&
-		   twofa_ldap_uri_is_local("ldapi://"),
+		   twofa_ldap_uri_is_local("ldaps://localhost:636") &&
+		   twofa_ldap_uri_is_local("ldap://[::1]:389") && twofa_ldap_uri_is_local("ldapi://"),
 	   "the loopback and ldapi:// are local");
-	ok(!twofa_ldap_uri_is_local("ldap://128.0.0.1") && !twofa_ldap_uri_is_local("ldap://127.0.0.1.nip.io") &&
-		   !twofa_ldap_uri_is_local("ldap://127.0.0.1000") && !twofa_ldap_uri_is_local("ldap://[::1]x") &&
+	ok(!twofa_ldap_uri_is_local("ldap://128.0.0.1") &&
+		   !twofa_ldap_uri_is_local("ldap://127.0.0.1.nip.io") &&
+		   !twofa_ldap_uri_is_local("ldap://127.0.0.1000") &&
+		   !twofa_ldap_uri_is_local("ldap://[::1]x") &&
 		   !twofa_ldap_uri_is_local("ldap://localhostx") && !twofa_ldap_uri_is_local("ldap://127.0.0"),
 	   "names and addresses that only look local are not");
 }
@@ -116,14 +118,15 @@ static void test_secrets(void)
 	twofa_error err = {0};
 	twofa_status st;
 
-	ok(twofa_config_key_is_secret("ldap_bind_password") && twofa_config_key_is_secret("ldap_admin_bind_password"),
+	ok(twofa_config_key_is_secret("ldap_bind_password") &&
+		   twofa_config_key_is_secret("ldap_admin_bind_password"),
 	   "both bind passwords are secrets");
 	ok(!twofa_config_key_is_secret("ldap_bind_dn") && !twofa_config_key_is_secret("ldap_uri"),
 	   "DNs and URIs are not");
 	twofa_config_init(&c);
 	st = twofa_config_set(&c, "ldap_bind_password", BIND_SECRET, TWOFA_CONFIG_FROM_ARGS, &err);
-	ok(st == TWOFA_ECONFIG && has(err.msg, "only be set in the config file") && !has(err.msg, BIND_SECRET) &&
-		   c.ldap_bind_password == NULL,
+	ok(st == TWOFA_ECONFIG && has(err.msg, "only be set in the config file") &&
+		   !has(err.msg, BIND_SECRET) && c.ldap_bind_password == NULL,
 	   "a bind password as a module argument is refused: %s", err.msg);
 	st = twofa_config_set(&c, "ldap_admin_bind_password", BIND_SECRET, TWOFA_CONFIG_FROM_ARGS, &err);
 	ok(st == TWOFA_ECONFIG && c.ldap_admin_bind_password == NULL, "so is the admin's");
@@ -158,7 +161,8 @@ static void test_load(void)
 	}
 	(void)snprintf(path, sizeof(path), "%s/t.conf", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && close(fd) == 0, "wrote %s", path);
+	ok(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && close(fd) == 0, "wrote %s",
+	   path);
 	twofa_config_init(&c);
 	st = twofa_config_load(&c, path, &err);
 	ok(st == TWOFA_ECONFIG && has(err.msg, path) && has(err.msg, "store = ldap needs ldap_uri"),

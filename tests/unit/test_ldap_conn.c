@@ -26,24 +26,19 @@ static void test_fail(void)
 		int rc;
 		twofa_status want;
 	} map[] = {
-		{LDAP_SERVER_DOWN, TWOFA_EUNAVAIL},
-		{LDAP_TIMEOUT, TWOFA_EUNAVAIL},
-		{LDAP_CONNECT_ERROR, TWOFA_EUNAVAIL},
-		{LDAP_ASSERTION_FAILED, TWOFA_ECONFLICT},
-		{LDAP_NO_SUCH_OBJECT, TWOFA_ENOTFOUND},
-		{LDAP_ALREADY_EXISTS, TWOFA_EEXIST},
-		{LDAP_TYPE_OR_VALUE_EXISTS, TWOFA_EEXIST},
-		{LDAP_INSUFFICIENT_ACCESS, TWOFA_EPERM},
-		{LDAP_SIZELIMIT_EXCEEDED, TWOFA_ESTORE},
-		{LDAP_OTHER, TWOFA_ESTORE},
+		{LDAP_SERVER_DOWN, TWOFA_EUNAVAIL},        {LDAP_TIMEOUT, TWOFA_EUNAVAIL},
+		{LDAP_CONNECT_ERROR, TWOFA_EUNAVAIL},      {LDAP_ASSERTION_FAILED, TWOFA_ECONFLICT},
+		{LDAP_NO_SUCH_OBJECT, TWOFA_ENOTFOUND},    {LDAP_ALREADY_EXISTS, TWOFA_EEXIST},
+		{LDAP_TYPE_OR_VALUE_EXISTS, TWOFA_EEXIST}, {LDAP_INSUFFICIENT_ACCESS, TWOFA_EPERM},
+		{LDAP_SIZELIMIT_EXCEEDED, TWOFA_ESTORE},   {LDAP_OTHER, TWOFA_ESTORE},
 		{LDAP_CONSTRAINT_VIOLATION, TWOFA_ESTORE},
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		twofa_error err = {0};
 		twofa_status st = twofa_ldap_fail(NULL, map[i].rc, "search", &err);
-		ok(st == map[i].want && err.status == st && strstr(err.msg, "search") != NULL,
-		   "%s -> %s: %s", ldap_err2string(map[i].rc), twofa_status_name(map[i].want), err.msg);
+		ok(st == map[i].want && err.status == st && strstr(err.msg, "search") != NULL, "%s -> %s: %s",
+		   ldap_err2string(map[i].rc), twofa_status_name(map[i].want), err.msg);
 	}
 	ok(twofa_ldap_handle(NULL) == NULL && twofa_ldap_op_deadline_ms(NULL) == 0 &&
 		   strcmp(twofa_ldap_uri(NULL), "") == 0,
@@ -98,8 +93,8 @@ static void test_refused(void)
 			  NULL, NULL, TWOFA_LDAP_LOGIN, &err);
 	ok(st == TWOFA_ECONFIG && strstr(err.msg, "ldap_bind_dn is set without ldap_bind_password") != NULL,
 	   "a login DN without its password: %s", err.msg);
-	st = connect_text("ldap_uri = ldap://127.0.0.1:1\nldap_tls = none\nldap_admin_bind_password = pw\n", NULL,
-			  NULL, TWOFA_LDAP_ADMIN, &err);
+	st = connect_text("ldap_uri = ldap://127.0.0.1:1\nldap_tls = none\nldap_admin_bind_password = pw\n",
+			  NULL, NULL, TWOFA_LDAP_ADMIN, &err);
 	ok(st == TWOFA_ECONFIG && strstr(err.msg, "ldap_admin_bind_password is set without") != NULL &&
 		   strstr(err.msg, "pw\n") == NULL,
 	   "an admin password without its DN: %s", err.msg);
@@ -127,8 +122,8 @@ static void test_nodelay(void)
 	bool dead = false;
 	char uri[64];
 
-	if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(listener, 1) != 0 ||
-	    getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
+	if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    listen(listener, 1) != 0 || getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
 		ok(0, "a listener on the loopback");
 		return;
 	}

@@ -67,7 +67,8 @@ int main(void)
 	twofa_ldap_dead_mark(dir, URI);
 	ok(twofa_ldap_dead_recent(dir, URI), "marked: dead");
 	ok(!twofa_ldap_dead_recent(dir, "ldaps://ldap2.example.com:636"), "another server is not");
-	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700 && st.st_uid == 0, "the directory is root's, 0700");
+	ok(stat(dir, &st) == 0 && (st.st_mode & 07777) == 0700 && st.st_uid == 0,
+	   "the directory is root's, 0700");
 	ok(record_path(path, sizeof(path)) && stat(path, &st) == 0 && (st.st_mode & 07777) == 0600,
 	   "one record, 0600");
 	twofa_ldap_dead_mark(dir, URI);
@@ -83,7 +84,8 @@ int main(void)
 		       twofa_wire_now_ms() + 20000);
 	rewrite(path, text);
 	ok(!twofa_ldap_dead_recent(dir, URI), "a record of another URI under its name is ignored");
-	(void)snprintf(text, sizeof(text), "twofa-ldap-dead 1\n%s\n%lld\n", URI, twofa_wire_now_ms() + 86400000LL);
+	(void)snprintf(text, sizeof(text), "twofa-ldap-dead 1\n%s\n%lld\n", URI,
+		       twofa_wire_now_ms() + 86400000LL);
 	rewrite(path, text);
 	ok(!twofa_ldap_dead_recent(dir, URI), "a record dated a day ahead is ignored");
 	(void)snprintf(text, sizeof(text), "twofa-ldap-dead 1\n%s\n%lld\n", URI, twofa_wire_now_ms() - 1);
@@ -96,14 +98,16 @@ int main(void)
 	ok(chmod(path, 0600) == 0 && chown(path, 65534, 0) == 0 && !twofa_ldap_dead_recent(dir, URI),
 	   "another user's: ignored");
 	ok(chown(path, 0, 0) == 0 && twofa_ldap_dead_recent(dir, URI), "root's again: dead");
-	ok(chmod(dir, 0777) == 0 && !twofa_ldap_dead_recent(dir, URI), "in a world-writable directory: ignored");
+	ok(chmod(dir, 0777) == 0 && !twofa_ldap_dead_recent(dir, URI),
+	   "in a world-writable directory: ignored");
 	twofa_ldap_dead_mark(dir, URI);
 	(void)chmod(dir, 0700);
 	{
 		char target[256], moved[512];
 		(void)snprintf(target, sizeof(target), "%s/elsewhere", top);
 		(void)snprintf(moved, sizeof(moved), "%s", path);
-		ok(rename(path, target) == 0 && symlink(target, moved) == 0 && !twofa_ldap_dead_recent(dir, URI),
+		ok(rename(path, target) == 0 && symlink(target, moved) == 0 &&
+			   !twofa_ldap_dead_recent(dir, URI),
 		   "a symbolic link to a good record: ignored");
 		(void)unlink(moved);
 		(void)unlink(target);

@@ -39,7 +39,8 @@ static void test_escape(void)
 	   "one byte more does not fit, out left empty");
 	ok(!twofa_ldap_escape_filter_value("abcdefghijklm*", 14, out, sizeof(out)) && out[0] == '\0',
 	   "an escape that does not fit whole is refused");
-	ok(!twofa_ldap_escape_filter_value("a", 1, out, 0) && !twofa_ldap_escape_filter_value(NULL, 1, out, 16),
+	ok(!twofa_ldap_escape_filter_value("a", 1, out, 0) &&
+		   !twofa_ldap_escape_filter_value(NULL, 1, out, 16),
 	   "no room or no value: refused");
 	memset(name, '*', sizeof(name));
 	ok(twofa_ldap_escape_filter_value(name, sizeof(name), big, sizeof(big)) && strlen(big) == 900,
@@ -56,7 +57,8 @@ static void expect_filter(twofa_config *c, const char *user, twofa_status want, 
 	const char *shown = st == TWOFA_OK && got != NULL ? got : err.msg;
 
 	if (want == TWOFA_OK)
-		ok(st == TWOFA_OK && got != NULL && strcmp(got, filter) == 0, "filter %s: %.400s", what, shown);
+		ok(st == TWOFA_OK && got != NULL && strcmp(got, filter) == 0, "filter %s: %.400s", what,
+		   shown);
 	else
 		ok(st == want && got == NULL, "filter %s refused: %s", what, err.msg);
 	if (st == TWOFA_OK)
@@ -68,7 +70,8 @@ static void test_member_filter(void)
 	twofa_config c;
 	twofa_error err = {0};
 	char name[301];
-	static const char tmpl[] = "ldap_filter = (&(objectClass=posixAccount)(|(uid=%u)(mail=%u@example.com)))\n";
+	static const char tmpl[] =
+		"ldap_filter = (&(objectClass=posixAccount)(|(uid=%u)(mail=%u@example.com)))\n";
 
 	twofa_config_init(&c);
 	expect_filter(&c, "alice", TWOFA_OK, "(&(objectClass=twofaMember)(uid=alice))", "default template");

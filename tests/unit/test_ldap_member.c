@@ -16,9 +16,12 @@
 
 #define HASH \
 	"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
-#define CODE "b2$00112233445566778899aabbccddeeff$0011223344556677889900112233445566778899001122334455667788990011"
-#define CODE2 "b2$ffeeddccbbaa99887766554433221100$abababababababababababababababababababababababababababababababab"
-#define CODE3 "b2$0123456789abcdef0123456789abcdef$cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
+#define CODE \
+	"b2$00112233445566778899aabbccddeeff$0011223344556677889900112233445566778899001122334455667788990011"
+#define CODE2 \
+	"b2$ffeeddccbbaa99887766554433221100$abababababababababababababababababababababababababababababababab"
+#define CODE3 \
+	"b2$0123456789abcdef0123456789abcdef$cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
 /* An entry as ldap_get_values_len gives it: names and NULL-terminated values. */
 #define ENTRY_ATTRS 32
@@ -172,16 +175,17 @@ static twofa_status decode_as(const char *user, twofa_member *m, twofa_error *er
 static bool same_member(const twofa_member *a, const twofa_member *b)
 {
 	bool same = strcmp(a->user, b->user) == 0 && (a->email == NULL) == (b->email == NULL) &&
-		    (a->email == NULL || strcmp(a->email, b->email) == 0) && strcmp(a->phone, b->phone) == 0 &&
-		    strcmp(a->country, b->country) == 0 && a->channel == b->channel &&
-		    (a->password_hash == NULL) == (b->password_hash == NULL) &&
+		    (a->email == NULL || strcmp(a->email, b->email) == 0) &&
+		    strcmp(a->phone, b->phone) == 0 && strcmp(a->country, b->country) == 0 &&
+		    a->channel == b->channel && (a->password_hash == NULL) == (b->password_hash == NULL) &&
 		    (a->password_hash == NULL || strcmp(a->password_hash, b->password_hash) == 0) &&
 		    a->status == b->status && a->created == b->created && a->updated == b->updated &&
 		    a->verified == b->verified && a->version == b->version && a->unlocked == b->unlocked &&
 		    a->recovery_count == b->recovery_count && strcmp(a->bypass, b->bypass) == 0 &&
 		    a->bypass_uses == b->bypass_uses && a->bypass_expires == b->bypass_expires &&
 		    strcmp(a->invite, b->invite) == 0 && a->invite_expires == b->invite_expires &&
-		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 && strcmp(a->totp_entity, b->totp_entity) == 0 &&
+		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 &&
+		    strcmp(a->totp_entity, b->totp_entity) == 0 &&
 		    strcmp(a->totp_factor, b->totp_factor) == 0;
 
 	for (size_t i = 0; same && i < a->recovery_count; i++)
@@ -308,7 +312,8 @@ static void test_decode_good(void)
 		twofa_ldap_mods mods;
 
 		ok(twofa_ldap_member_mods(&m, TWOFA_LDAP_MODS_ADD_CLASS, &mods, &err) == TWOFA_OK &&
-			   mod_named(&mods, "twofaPhone") == NULL && mod_named(&mods, "twofaCountry") == NULL &&
+			   mod_named(&mods, "twofaPhone") == NULL &&
+			   mod_named(&mods, "twofaCountry") == NULL &&
 			   mod_named(&mods, "twofaPasswordHash") == NULL,
 		   "and adding it writes none of them: %s", err.msg);
 		twofa_ldap_mods_clear(&mods);
@@ -361,12 +366,12 @@ static void test_oversized(void)
 		const char *name;
 		size_t max;
 	} bounds[] = {
-		{"twofaUser", 256},        {"twofaEmail", 254},     {"twofaPhone", 16},
-		{"twofaCountry", 2},       {"twofaChannel", 16},    {"twofaPasswordHash", 127},
-		{"twofaStatus", 16},       {"twofaCreated", 15},    {"twofaUpdated", 15},
-		{"twofaVerified", 15},     {"twofaVersion", 20},    {"twofaUnlockedAt", 15},
+		{"twofaUser", 256},         {"twofaEmail", 254},      {"twofaPhone", 16},
+		{"twofaCountry", 2},        {"twofaChannel", 16},     {"twofaPasswordHash", 127},
+		{"twofaStatus", 16},        {"twofaCreated", 15},     {"twofaUpdated", 15},
+		{"twofaVerified", 15},      {"twofaVersion", 20},     {"twofaUnlockedAt", 15},
 		{"twofaRecoveryCode", 100}, {"twofaBypassCode", 160}, {"twofaInvite", 140},
-		{"twofaRateLimitId", 64},  {"twofaTotpEntity", 64}, {"twofaTotpFactor", 34},
+		{"twofaRateLimitId", 64},   {"twofaTotpEntity", 64},  {"twofaTotpFactor", 34},
 	};
 	char big[512];
 
@@ -400,10 +405,10 @@ static void test_oversized(void)
 static void test_single_valued(void)
 {
 	static const char *const single[] = {
-		"twofaUser",       "twofaEmail",       "twofaPhone",   "twofaCountry",      "twofaChannel",
-		"twofaPasswordHash", "twofaStatus",    "twofaCreated", "twofaUpdated",      "twofaVerified",
-		"twofaVersion",    "twofaUnlockedAt",  "twofaBypassCode", "twofaInvite",    "twofaRateLimitId",
-		"twofaTotpEntity", "twofaTotpFactor",
+		"twofaUser",         "twofaEmail",      "twofaPhone",      "twofaCountry", "twofaChannel",
+		"twofaPasswordHash", "twofaStatus",     "twofaCreated",    "twofaUpdated", "twofaVerified",
+		"twofaVersion",      "twofaUnlockedAt", "twofaBypassCode", "twofaInvite",  "twofaRateLimitId",
+		"twofaTotpEntity",   "twofaTotpFactor",
 	};
 
 	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
@@ -430,7 +435,8 @@ static void test_user_match(void)
 	twofa_error err = {TWOFA_OK, ""};
 
 	good_entry();
-	expect_fail("Alice", TWOFA_ENOTFOUND, "another member", "search for Alice finds alice: not the member");
+	expect_fail("Alice", TWOFA_ENOTFOUND, "another member",
+		    "search for Alice finds alice: not the member");
 	expect_fail("ALICE", TWOFA_ENOTFOUND, "another member", "ALICE is not alice");
 	expect_fail("alic", TWOFA_ENOTFOUND, "another member", "a prefix is not the name");
 	expect_fail("alice2", TWOFA_ENOTFOUND, "another member", "a longer name is not the name");
@@ -460,7 +466,8 @@ static void test_times(void)
 		" 0251124160000Z",     /* a blank */
 		"-0251124160000Z",     /* a sign */
 	};
-	static const char *const fields[] = {"twofaCreated", "twofaUpdated", "twofaVerified", "twofaUnlockedAt"};
+	static const char *const fields[] = {"twofaCreated", "twofaUpdated", "twofaVerified",
+					     "twofaUnlockedAt"};
 	char buf[TWOFA_LDAP_TIME_SIZE];
 	time_t t = 0;
 
@@ -504,34 +511,35 @@ static void expect_each_fails(const char *name, const char *const *values, size_
 
 static void test_encodings(void)
 {
-	static const char *const versions[] = {"0", "-1", "+1", "01", "1a", " 1", "18446744073709551616",
-					       "99999999999999999999"};
+	static const char *const versions[] =
+		{"0", "-1", "+1", "01", "1a", " 1", "18446744073709551616", "99999999999999999999"};
 	static const char *const bypass[] = {
-		CODE,                               /* no uses, no expiry */
-		CODE " 3",                          /* no expiry */
-		CODE " 0 20251124170000Z",          /* no uses left */
-		CODE " -1 20251124170000Z",         /* negative */
-		CODE " x 20251124170000Z",          /* not a number */
-		CODE " 3 20251124170000Z extra",    /* a fourth field */
-		CODE "  3 20251124170000Z",         /* two spaces */
-		" 3 20251124170000Z",               /* no hash */
-		CODE " 3 20251124170000",           /* expiry without Z */
-		CODE " 3 20251324170000Z",          /* month 13 */
-		CODE "x 3 20251124170000Z",         /* hash of 101 bytes */
-		CODE " 3 20251124170000Z ",         /* trailing space */
+		CODE,                            /* no uses, no expiry */
+		CODE " 3",                       /* no expiry */
+		CODE " 0 20251124170000Z",       /* no uses left */
+		CODE " -1 20251124170000Z",      /* negative */
+		CODE " x 20251124170000Z",       /* not a number */
+		CODE " 3 20251124170000Z extra", /* a fourth field */
+		CODE "  3 20251124170000Z",      /* two spaces */
+		" 3 20251124170000Z",            /* no hash */
+		CODE " 3 20251124170000",        /* expiry without Z */
+		CODE " 3 20251324170000Z",       /* month 13 */
+		CODE "x 3 20251124170000Z",      /* hash of 101 bytes */
+		CODE " 3 20251124170000Z ",      /* trailing space */
 	};
 	static const char *const invite[] = {
-		CODE3,                              /* no expiry */
-		CODE3 " 3 20251124180000Z",         /* a third field */
-		CODE3 " 2025112418000Z",            /* short time */
-		" 20251124180000Z",                 /* no hash */
-		CODE3 "  20251124180000Z",          /* two spaces */
-		CODE3 " 20251124180000Z ",          /* trailing space */
+		CODE3,                      /* no expiry */
+		CODE3 " 3 20251124180000Z", /* a third field */
+		CODE3 " 2025112418000Z",    /* short time */
+		" 20251124180000Z",         /* no hash */
+		CODE3 "  20251124180000Z",  /* two spaces */
+		CODE3 " 20251124180000Z ",  /* trailing space */
 	};
 	static const char *const words[][2] = {
-		{"twofaChannel", "SMS"},   {"twofaChannel", "totp"},   {"twofaStatus", "Active"},
-		{"twofaStatus", "locked"}, {"twofaPhone", "+0447911"}, {"twofaCountry", "gb"},
-		{"twofaEmail", "nobody"},  {"twofaPasswordHash", "$2y$10$bcrypt"},
+		{"twofaChannel", "SMS"},    {"twofaChannel", "totp"},
+		{"twofaStatus", "Active"},  {"twofaStatus", "locked"},
+		{"twofaPhone", "+0447911"}, {"twofaCountry", "gb"},
+		{"twofaEmail", "nobody"},   {"twofaPasswordHash", "$2y$10$bcrypt"},
 	};
 	twofa_member m;
 	twofa_error err = {TWOFA_OK, ""};
@@ -546,7 +554,8 @@ static void test_encodings(void)
 		set(words[i][0], words[i][1]);
 		snprintf(label, sizeof(label), "%s \"%s\"", words[i][0], words[i][1]);
 		memset(&err, 0, sizeof(err));
-		ok(decode_as("alice", &m, &err) == TWOFA_ESTORE && is_empty(&m), "%s refused: %s", label, err.msg);
+		ok(decode_as("alice", &m, &err) == TWOFA_ESTORE && is_empty(&m), "%s refused: %s", label,
+		   err.msg);
 		twofa_member_free(&m);
 	}
 }
@@ -592,7 +601,8 @@ static void test_structure(void)
 
 	good_entry();
 	e.attr[find("twofaVerified")].values = NULL;
-	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.verified == 0, "an attribute without values is absent");
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.verified == 0,
+	   "an attribute without values is absent");
 	twofa_member_free(&m);
 
 	ok(twofa_ldap_member_decode(NULL, 0, NULL, &m, &err) == TWOFA_ESTORE, "no attributes at all: %s",
@@ -636,8 +646,8 @@ static void test_mods(void)
 	ok(mod_has(mod, CODE3 " 20251124180000Z"), "invite as \"<hash> <time>\"");
 	ok(mod_has(mod_named(&mods, "twofaVersion"), "7"), "the version as given");
 	entry_from_mods(&mods);
-	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want), "the created entry reads back: %s",
-	   err.msg);
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want),
+	   "the created entry reads back: %s", err.msg);
 	twofa_member_free(&m);
 
 	/* Wiping: nothing of the hash stays in the list. */
@@ -660,28 +670,31 @@ static void test_mods(void)
 	   "add: objectClass twofaMember added first");
 	ok(mod_named(&mods, "uid") == NULL, "add: uid is the entry's own, untouched");
 	ok(mod_named(&mods, "twofaEmail") == NULL && mod_named(&mods, "twofaVerified") == NULL &&
-		   mod_named(&mods, "twofaRecoveryCode") == NULL && mod_named(&mods, "twofaBypassCode") == NULL &&
-		   mod_named(&mods, "twofaTotpEntity") == NULL,
+		   mod_named(&mods, "twofaRecoveryCode") == NULL &&
+		   mod_named(&mods, "twofaBypassCode") == NULL && mod_named(&mods, "twofaTotpEntity") == NULL,
 	   "add: nothing for the fields not set");
 	ok(mod_count(&mods) == 1 + 18 - 7, "add: class + 11 attributes");
 	entry_from_mods(&mods);
-	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want), "the added class reads back: %s",
-	   err.msg);
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want),
+	   "the added class reads back: %s", err.msg);
 	twofa_member_free(&m);
 	twofa_ldap_mods_clear(&mods);
 
 	/* REPLACE: every twofa attribute, in the search's order, the empty ones to none. */
-	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_OK, "replace mods: %s",
-	   err.msg);
+	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_OK,
+	   "replace mods: %s", err.msg);
 	for (i = 0, all = true; twofa_ldap_member_attrs[i] != NULL; i++)
-		all = all && mods.list[i] != NULL && strcmp(mods.list[i]->mod_type, twofa_ldap_member_attrs[i]) == 0 &&
+		all = all && mods.list[i] != NULL &&
+		      strcmp(mods.list[i]->mod_type, twofa_ldap_member_attrs[i]) == 0 &&
 		      (mods.list[i]->mod_op & ~LDAP_MOD_BVALUES) == LDAP_MOD_REPLACE;
 	ok(all && i == 18 && mods.list[i] == NULL, "replace: all 18 attributes replaced, nothing else");
-	ok(value_count(mod_named(&mods, "twofaEmail")) == 0 && value_count(mod_named(&mods, "twofaVerified")) == 0 &&
+	ok(value_count(mod_named(&mods, "twofaEmail")) == 0 &&
+		   value_count(mod_named(&mods, "twofaVerified")) == 0 &&
 		   value_count(mod_named(&mods, "twofaRecoveryCode")) == 0 &&
 		   value_count(mod_named(&mods, "twofaBypassCode")) == 0,
 	   "replace: the fields now empty are replaced by no value (deleted)");
-	ok(mod_has(mod_named(&mods, "twofaUser"), "alice") && mod_has(mod_named(&mods, "twofaPasswordHash"), HASH),
+	ok(mod_has(mod_named(&mods, "twofaUser"), "alice") &&
+		   mod_has(mod_named(&mods, "twofaPasswordHash"), HASH),
 	   "replace: the set fields carry their values");
 	twofa_ldap_mods_clear(&mods);
 
@@ -689,7 +702,8 @@ static void test_mods(void)
 	ok(twofa_ldap_member_mods(NULL, TWOFA_LDAP_MODS_REMOVE, &mods, &err) == TWOFA_OK, "remove mods");
 	for (i = 0, all = true; twofa_ldap_member_attrs[i] != NULL; i++)
 		all = all && strcmp(mods.list[i]->mod_type, twofa_ldap_member_attrs[i]) == 0 &&
-		      (mods.list[i]->mod_op & ~LDAP_MOD_BVALUES) == LDAP_MOD_REPLACE && value_count(mods.list[i]) == 0;
+		      (mods.list[i]->mod_op & ~LDAP_MOD_BVALUES) == LDAP_MOD_REPLACE &&
+		      value_count(mods.list[i]) == 0;
 	mod = mods.list[18];
 	ok(all && mod != NULL && strcmp(mod->mod_type, "objectClass") == 0 &&
 		   (mod->mod_op & ~LDAP_MOD_BVALUES) == LDAP_MOD_DELETE && value_count(mod) == 1 &&
@@ -746,7 +760,8 @@ static void test_mods(void)
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_CREATE, &mods, &err) == TWOFA_OK,
 	   "a record with every field at its bound fits: %s", err.msg);
 	entry_from_mods(&mods);
-	ok(decode_as(want.user, &m, &err) == TWOFA_OK && same_member(&m, &want), "and reads back: %s", err.msg);
+	ok(decode_as(want.user, &m, &err) == TWOFA_OK && same_member(&m, &want), "and reads back: %s",
+	   err.msg);
 	twofa_member_free(&m);
 	twofa_ldap_mods_clear(&mods);
 	twofa_member_free(&want);
@@ -787,7 +802,8 @@ static void test_dn(void)
 	name[TWOFA_USER_NAME_MAX] = ',';
 	name[TWOFA_USER_NAME_MAX + 1] = '\0';
 	ok(twofa_ldap_member_dn(name, "dc=x", &dn, &err) == TWOFA_EINVAL && dn == NULL, "257 bytes do not");
-	ok(twofa_ldap_member_dn("", "dc=x", &dn, &err) == TWOFA_EINVAL && dn == NULL, "an empty name has no DN");
+	ok(twofa_ldap_member_dn("", "dc=x", &dn, &err) == TWOFA_EINVAL && dn == NULL,
+	   "an empty name has no DN");
 	ok(twofa_ldap_member_dn("a", NULL, &dn, &err) == TWOFA_EINVAL, "no base, no DN");
 }
 

@@ -107,7 +107,8 @@ int main(void)
 	ok(after != NULL && strncmp(after, "1800003700\n", 11) == 0, "which refreshes the read time");
 	free(after);
 	free(before);
-	ok(twofa_member_cache_put(path, &m, NOW + 3900, 600, &err) == TWOFA_OK, "with max_age 600, 200 s later");
+	ok(twofa_member_cache_put(path, &m, NOW + 3900, 600, &err) == TWOFA_OK,
+	   "with max_age 600, 200 s later");
 	after = raw_value(path, "alice");
 	ok(after != NULL && strncmp(after, "1800003900\n", 11) == 0,
 	   "an entry in use is refreshed within a quarter of a short max_age");

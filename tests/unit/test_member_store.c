@@ -200,8 +200,10 @@ static void test_versions(twofa_config *cfg)
 	twofa_member_free(&got);
 	fill(&m, bob);
 	strcpy(m.phone, "12");
-	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_ADD, &err) == TWOFA_EINVAL, "an invalid record is refused");
-	ok(twofa_member_store_load(s, "a/b", &got, &err) == TWOFA_ENOTFOUND, "an invalid name is not enrolled");
+	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_ADD, &err) == TWOFA_EINVAL,
+	   "an invalid record is refused");
+	ok(twofa_member_store_load(s, "a/b", &got, &err) == TWOFA_ENOTFOUND,
+	   "an invalid name is not enrolled");
 	fill(&m, bob);
 	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_ADD, &err) == TWOFA_OK, "add bob");
 
@@ -218,19 +220,22 @@ static void test_versions(twofa_config *cfg)
 	n = 0;
 	ok(twofa_member_store_names(s, count_name, &n, &err) == TWOFA_OK && n == 4, "names: all four keys");
 	ok(twofa_member_store_count(s, &n, &err) == TWOFA_OK && n == 4, "count 4");
-	ok(twofa_member_store_each(s, count_good, count_bad, &w, &err) == TWOFA_OK && w.good == 2 && w.bad == 2,
+	ok(twofa_member_store_each(s, count_good, count_bad, &w, &err) == TWOFA_OK && w.good == 2 &&
+		   w.bad == 2,
 	   "each: two members and two bad records, none skipped silently");
 	w.good = w.bad = 0;
 	ok(twofa_member_store_each(s, count_good, NULL, &w, &err) == TWOFA_ESTORE,
 	   "each without a bad callback fails at a bad record: %s", err.msg);
-	ok(twofa_member_store_load(s, "dave", &got, &err) == TWOFA_ESTORE, "load of a bad record: store error");
+	ok(twofa_member_store_load(s, "dave", &got, &err) == TWOFA_ESTORE,
+	   "load of a bad record: store error");
 	ok(twofa_member_store_remove(s, "dave", &err) == TWOFA_OK &&
 		   twofa_member_store_remove(s, "dave", &err) == TWOFA_ENOTFOUND,
 	   "remove, then not enrolled");
 
 	/* batches */
 	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_OK, "read batch");
-	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_EINVAL, "no batch in a batch");
+	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_EINVAL,
+	   "no batch in a batch");
 	ok(stored_version(s, "bob") == expect(1), "load in a read batch");
 	fill(&m, bob);
 	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_REPLACE, &err) == TWOFA_EINVAL &&

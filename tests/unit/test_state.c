@@ -354,8 +354,8 @@ static void test_unlock_time(void)
 		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.unlock_honoured == 0,
 	   "never unlocked: nothing to honour, nothing written");
 	fail_n(&erin, 3, 4000);
-	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && twofa_state_locked_until(&e, rhost_a.source,
-												4000) != 0,
+	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK &&
+		   twofa_state_locked_until(&e, rhost_a.source, 4000) != 0,
 	   "erin is locked out from rhost_a");
 	ok(twofa_state_unlock(path, "erin", 4100, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "erin", &e, &err) == TWOFA_OK && e.failures == 0 &&
@@ -374,7 +374,8 @@ static void test_unlock_time(void)
 	ok(twofa_state_read(path, "erin", &e, &err) == TWOFA_OK &&
 		   twofa_state_locked_until(&e, rhost_a.source, 4201) != 0,
 	   "and three failures after the unlock lock again");
-	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && json != NULL && strstr(json, "\"unlock_honoured\":4100") &&
+	ok(twofa_state_encode(&e, &json, &err) == TWOFA_OK && json != NULL &&
+		   strstr(json, "\"unlock_honoured\":4100") &&
 		   twofa_state_decode(json, strlen(json), &e, &err) == TWOFA_OK && e.unlock_honoured == 4100,
 	   "the honoured time survives the codec");
 	free(json);
