@@ -304,6 +304,9 @@ twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status
 	r->http_status = http_status;
 	r->twilio_code = 0;
 	r->verification_sid[0] = '\0';
+	/* What a rate-limit answer fills is empty until it is read whole. */
+	if (details != NULL && op >= TWOFA_VERIFY_OP_RATE_LIMITS)
+		memset(&details->rate_limit, 0, sizeof(details->rate_limit));
 	if (body == NULL)
 		len = 0;
 	if (http_status < 200 || http_status > 299)
