@@ -223,11 +223,14 @@ static bool add_bucket(json_t *obj, twofa_verify_rate_limit *rl)
 static twofa_verify_outcome read_rate_limit(twofa_verify_op op, json_t *root, twofa_verify_result *r,
 					    twofa_verify_details *d, char *log, size_t log_size)
 {
-	twofa_verify_rate_limit scratch, *rl = d != NULL ? &d->rate_limit : &scratch;
+	twofa_verify_rate_limit scratch, *rl = &scratch;
 	const char *want = d != NULL ? d->rate_limit_name : NULL;
 	json_t *list, *item, *meta;
 	size_t i;
 
+	memset(&scratch, 0, sizeof(scratch));
+	if (d != NULL)
+		rl = &d->rate_limit;
 	memset(rl, 0, sizeof(*rl));
 	if (op == TWOFA_VERIFY_OP_RATE_LIMIT_CREATE) {
 		const char *sid = resource_sid(root, "RK");
