@@ -136,10 +136,7 @@ twofa_status twofa_member_cache_drop(const char *path, const char *user, twofa_e
 	st = twofa_store_delete(s, user, err);
 	if (st == TWOFA_ENOTFOUND)
 		st = TWOFA_OK;
-	if (st == TWOFA_OK)
-		return twofa_store_close(s, err);
-	(void)twofa_store_close(s, NULL);
-	return st;
+	return twofa_store_finish(s, st, err);
 }
 
 twofa_status twofa_member_cache_get(const char *path, const char *user, long max_age, time_t now,

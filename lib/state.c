@@ -421,10 +421,7 @@ twofa_status twofa_state_read(const char *path, const char *user, twofa_state_en
 	else if (st == TWOFA_ENOTFOUND)
 		st = TWOFA_OK;
 	free(value);
-	if (st == TWOFA_OK)
-		return twofa_store_close(s, err);
-	(void)twofa_store_close(s, NULL);
-	return st;
+	return twofa_store_finish(s, st, err);
 }
 
 typedef bool (*state_change)(twofa_state_entry *e, void *arg);
@@ -484,10 +481,7 @@ static twofa_status update_state(const char *path, const char *user, bool enroll
 			free(json);
 		}
 	}
-	if (st == TWOFA_OK)
-		return twofa_store_close(s, err);
-	(void)twofa_store_close(s, NULL);
-	return st;
+	return twofa_store_finish(s, st, err);
 }
 
 twofa_status twofa_state_check_record(const char *key, const char *value, size_t len, twofa_error *err)
@@ -1042,8 +1036,5 @@ twofa_status twofa_state_forget(const char *path, const char *user, twofa_error 
 	st = twofa_store_delete(s, user, err);
 	if (st == TWOFA_ENOTFOUND)
 		st = TWOFA_OK;
-	if (st == TWOFA_OK)
-		return twofa_store_close(s, err);
-	(void)twofa_store_close(s, NULL);
-	return st;
+	return twofa_store_finish(s, st, err);
 }

@@ -426,6 +426,14 @@ twofa_status twofa_store_close(twofa_store *s, twofa_error *err)
 	return st;
 }
 
+twofa_status twofa_store_finish(twofa_store *s, twofa_status st, twofa_error *err)
+{
+	if (st == TWOFA_OK)
+		return twofa_store_close(s, err);
+	(void)twofa_store_close(s, NULL);
+	return st;
+}
+
 bool twofa_store_crash_tolerance(const twofa_store *s)
 {
 	return s != NULL && s->crash_tolerance;

@@ -100,6 +100,11 @@ twofa_status twofa_store_sync(twofa_store *s, twofa_error *err);
  * the writes of this open may not be on disk. */
 twofa_status twofa_store_close(twofa_store *s, twofa_error *err);
 
+/* Closes s after work that ended with st and returns what to pass back:
+ * st when it is an error (the first error is the one reported), else the
+ * close's own status. s may be NULL. */
+twofa_status twofa_store_finish(twofa_store *s, twofa_status st, twofa_error *err);
+
 /* True if this open makes crash snapshots at every sync (see the top). */
 bool twofa_store_crash_tolerance(const twofa_store *s);
 
