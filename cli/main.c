@@ -45,6 +45,14 @@ const cli_command cli_commands[] = {
 	{"remove", cmd_remove, "remove USER [--yes]", "delete USER's record and login state", true,
 	 "  --yes   do not ask for confirmation (needed when stdin is not a terminal)\n"},
 	{"unlock", cmd_unlock, "unlock USER", "reset USER's failure count and lockout", true, NULL},
+	{"recovery", cmd_recovery, "recovery USER [--count N] [--json]",
+	 "make USER a new set of recovery codes and print it once", true,
+	 "  --count N   how many codes: 1..20 (default 10)\n"
+	 "  --json      print them as a JSON array of strings\n"
+	 "The new set replaces any earlier one. Only the codes' hashes are stored, so this is\n"
+	 "the one time the codes are shown: run the command again for a new set. Each code\n"
+	 "is 16 letters and digits (XXXX-XXXX-XXXX-XXXX), for one use; a disabled or pending\n"
+	 "member's codes do not work.\n"},
 	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},

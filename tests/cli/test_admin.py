@@ -199,8 +199,8 @@ finally:
 
 # -- every command has --help ------------------------------------------------------------------
 r = subprocess.run([CLI, "--help"], stdout=subprocess.PIPE, text=True)
-cmds = ["add", "phone", "passwd", "test", "approve", "disable", "enable", "remove", "unlock", "list", "show",
-        "export", "import", "check-config", "db", "countries", "normalize"]
+cmds = ["add", "phone", "passwd", "test", "approve", "disable", "enable", "remove", "unlock", "recovery", "list",
+        "show", "export", "import", "check-config", "db", "countries", "normalize"]
 for c in cmds:
     h = subprocess.run([CLI, c, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t.ok(h.returncode == 0 and h.stdout.startswith("usage: twofa-enroll") and c in r.stdout,
