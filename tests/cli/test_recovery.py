@@ -184,6 +184,11 @@ if env.gdbm:
 else:
     t.skip("a damaged members.db: exit 73, no code printed", "store = ldap has no members.db")
 
+# -- remove takes the codes with the member -----------------------------------------------
+r = cli.run("remove", "dave", "--yes")
+env.add_member("dave", PW, "+14155550188")
+t.ok(r.rc == 0 and stored("dave") == [], "remove, then enrol again: no recovery codes are left", r.describe())
+
 r = cli.run("recovery", "--help")
 t.ok(r.rc == 0 and "recovery USER [--count N] [--json]" in r.out and "1..20" in r.out, "recovery --help",
      r.describe())
