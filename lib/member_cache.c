@@ -128,15 +128,7 @@ twofa_status twofa_member_cache_put(const char *path, const twofa_member *m, tim
 
 twofa_status twofa_member_cache_drop(const char *path, const char *user, twofa_error *err)
 {
-	twofa_store *s = NULL;
-	twofa_status st = twofa_store_open(&s, path, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
-
-	if (st != TWOFA_OK)
-		return st;
-	st = twofa_store_delete(s, user, err);
-	if (st == TWOFA_ENOTFOUND)
-		st = TWOFA_OK;
-	return twofa_store_finish(s, st, err);
+	return twofa_store_delete_if_present(path, user, err);
 }
 
 twofa_status twofa_member_cache_get(const char *path, const char *user, long max_age, time_t now,

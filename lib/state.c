@@ -1025,16 +1025,9 @@ twofa_status twofa_state_unlock(const char *path, const char *user, time_t unloc
 
 twofa_status twofa_state_forget(const char *path, const char *user, twofa_error *err)
 {
-	twofa_store *s = NULL;
 	twofa_status st = check_member_key(user, err);
 
 	if (st != TWOFA_OK)
 		return st;
-	st = twofa_store_open(&s, path, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
-	if (st != TWOFA_OK)
-		return st;
-	st = twofa_store_delete(s, user, err);
-	if (st == TWOFA_ENOTFOUND)
-		st = TWOFA_OK;
-	return twofa_store_finish(s, st, err);
+	return twofa_store_delete_if_present(path, user, err);
 }

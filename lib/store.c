@@ -434,6 +434,19 @@ twofa_status twofa_store_finish(twofa_store *s, twofa_status st, twofa_error *er
 	return st;
 }
 
+twofa_status twofa_store_delete_if_present(const char *path, const char *key, twofa_error *err)
+{
+	twofa_store *s = NULL;
+	twofa_status st = twofa_store_open(&s, path, TWOFA_STORE_WRITE, TWOFA_STORE_LOCK_TIMEOUT_MS, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_store_delete(s, key, err);
+	if (st == TWOFA_ENOTFOUND)
+		st = TWOFA_OK;
+	return twofa_store_finish(s, st, err);
+}
+
 bool twofa_store_crash_tolerance(const twofa_store *s)
 {
 	return s != NULL && s->crash_tolerance;

@@ -105,6 +105,11 @@ twofa_status twofa_store_close(twofa_store *s, twofa_error *err);
  * close's own status. s may be NULL. */
 twofa_status twofa_store_finish(twofa_store *s, twofa_status st, twofa_error *err);
 
+/* Opens the store at path for writing, deletes key and closes it again: one
+ * "forget this key" for callers that have nothing else to do there. A key
+ * that is not there is TWOFA_OK. */
+twofa_status twofa_store_delete_if_present(const char *path, const char *key, twofa_error *err);
+
 /* True if this open makes crash snapshots at every sync (see the top). */
 bool twofa_store_crash_tolerance(const twofa_store *s);
 

@@ -52,10 +52,10 @@ TIMEOUT = 2
 SLACK = 3.0  # seconds of scheduling slack on a shared machine
 
 
-class StartTlsSilent:
-    """Answers the StartTLS request with success, then says nothing: the
-    handshake never finishes (harness.slapd.SilentServer covers silent TCP,
-    ldaps:// and silence after a finished handshake)."""
+class Listener:
+    """A listener on a free 127.0.0.1 port (port, uri) that hands every connection it
+    accepts to self.connected, until close(). A subclass sets its own attributes before
+    calling __init__, which starts accepting."""
 
     def __init__(self):
         self.sock = socket.socket()
@@ -64,17 +64,32 @@ class StartTlsSilent:
         self.sock.listen(16)
         self.port = self.sock.getsockname()[1]
         self.uri = "ldap://127.0.0.1:%d" % self.port
-        self.held = []
-        threading.Thread(target=self.serve, daemon=True).start()
+        threading.Thread(target=self._serve, daemon=True).start()
 
-    def serve(self):
+    def _serve(self):
         while True:
             try:
                 c, _ = self.sock.accept()
             except OSError:
                 return
-            self.held.append(c)
-            threading.Thread(target=self.answer_starttls, args=(c,), daemon=True).start()
+            self.connected(c)
+
+    def close(self):
+        self.sock.close()
+
+
+class StartTlsSilent(Listener):
+    """Answers the StartTLS request with success, then says nothing: the
+    handshake never finishes (harness.slapd.SilentServer covers silent TCP,
+    ldaps:// and silence after a finished handshake)."""
+
+    def __init__(self):
+        self.held = []
+        super().__init__()
+
+    def connected(self, c):
+        self.held.append(c)
+        threading.Thread(target=self.answer_starttls, args=(c,), daemon=True).start()
 
     @staticmethod
     def answer_starttls(c):
@@ -92,37 +107,28 @@ class StartTlsSilent:
             pass
 
     def close(self):
-        self.sock.close()
+        super().close()
         for c in self.held:
             c.close()
 
 
-class Proxy:
+class Proxy(Listener):
     """A TCP proxy to port that can cut every connection it carries and
-    counts the connections it accepted."""
+    counts the connections it accepted (it goes on listening after a cut, so
+    that a reconnect would be counted: harness.slapd.TcpProxy refuses it)."""
 
     def __init__(self, port):
         self.target = port
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.accepted = 0
         self.pairs = []
-        threading.Thread(target=self.serve, daemon=True).start()
+        super().__init__()
 
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            u = socket.create_connection(("127.0.0.1", self.target))
-            self.pairs.append((c, u))
-            for a, b in ((c, u), (u, c)):
-                threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+    def connected(self, c):
+        self.accepted += 1
+        u = socket.create_connection(("127.0.0.1", self.target))
+        self.pairs.append((c, u))
+        for a, b in ((c, u), (u, c)):
+            threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
     def pipe(a, b):
@@ -151,7 +157,7 @@ class Proxy:
 
     def close(self):
         self.cut()
-        self.sock.close()
+        super().close()
 
 
 def forge(run_dir, uri, ms_ahead, uid=0):
@@ -374,7 +380,7 @@ def main():
         # A lost connection stays lost: it is not reopened behind the caller's back.
         proxy = Proxy(d.port)
         closers.append(proxy)
-        c = Case(top, d, ["ldap://127.0.0.1:%d" % proxy.port])
+        c = Case(top, d, [proxy.uri])
         p = subprocess.Popen([PROBE, c.config, "login", "read", "again"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={})
         first_line = p.stdout.readline().split(" ", 3)

@@ -12,23 +12,11 @@
 #include <unistd.h>
 
 #include "member_cache.h"
+#include "member_fixture.h"
 #include "store.h"
 #include "tap.h"
 
 #define NOW ((time_t)1800000000)
-
-static void fill(twofa_member *m, const char *user)
-{
-	memset(m, 0, sizeof(*m));
-	m->user = strdup(user);
-	strcpy(m->phone, "+14155550123");
-	strcpy(m->country, "US");
-	m->channel = TWOFA_CHANNEL_SMS;
-	m->password_hash = strdup("$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-				  "7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc");
-	m->status = TWOFA_MEMBER_ACTIVE;
-	m->created = m->updated = NOW - 1000;
-}
 
 /* Writes a raw value under key, as a damaged or forged cache would hold it. */
 static void put_raw(const char *path, const char *key, const char *value)
@@ -80,7 +68,7 @@ int main(void)
 
 	ok(twofa_member_cache_get(path, "alice", 86400, NOW, &got, &at, &err) == TWOFA_ENOTFOUND,
 	   "no cache yet: not found (%s)", err.msg);
-	fill(&m, "alice");
+	member_fixture_fill(&m);
 	ok(twofa_member_cache_put(path, &m, NOW, 86400, &err) == TWOFA_OK, "put alice (%s)", err.msg);
 	ok(twofa_member_cache_get(path, "alice", 86400, NOW + 60, &got, &at, &err) == TWOFA_OK && at == NOW &&
 		   strcmp(got.user, "alice") == 0 && strcmp(got.phone, m.phone) == 0 &&

@@ -165,6 +165,15 @@ static void test_records(void)
 	ok(twofa_store_iterate(s, walk_cb, &w, &err) == TWOFA_OK && w.n == 53, "reader iterates");
 	ok(twofa_store_close(s, &err) == TWOFA_OK, "close reader");
 
+	ok(twofa_store_delete_if_present(path, "alice", &err) == TWOFA_OK &&
+		   twofa_store_open(&s, path, TWOFA_STORE_READ, 100, &err) == TWOFA_OK &&
+		   get_cmp(s, "alice", "second") == TWOFA_ENOTFOUND && twofa_store_close(s, &err) == TWOFA_OK,
+	   "delete_if_present deletes the key and closes the store");
+	ok(twofa_store_delete_if_present(path, "alice", &err) == TWOFA_OK,
+	   "delete_if_present of a missing key: OK");
+	ok(twofa_store_delete_if_present(path, "", &err) == TWOFA_EINVAL,
+	   "delete_if_present of an empty key: refused");
+
 	{
 		char other[600], olock[700];
 		snprintf(other, sizeof(other), "%s/db/state.db", top);
