@@ -161,7 +161,10 @@ typedef enum {
  * login credential, whose only write right is deleting values of these two
  * attributes) that deletes exactly one value and nothing else; an admin
  * update never rewrites a code attribute it did not change, so it cannot
- * bring a consumed code back. */
+ * bring a consumed code back. With no directory server answering it is
+ * TWOFA_EUNAVAIL, and a code must then not be accepted: only a consume
+ * that returned TWOFA_OK makes a code used (a record from this host's
+ * member cache still lists codes used since it was cached). */
 twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 					const char *hash, twofa_error *err);
 
