@@ -45,8 +45,12 @@ typedef struct twofa_ldap_attr {
  * ("twofaUser;lang-de"), is an error. If user is not NULL, twofaUser must be
  * exactly user (else TWOFA_ENOTFOUND: that entry is not this member). Then
  * twofa_member_validate. Absent twofaVersion reads as 0 (a record from before
- * versions). Errors name the attribute, never its value: TWOFA_ESTORE for an
- * entry that does not decode. On error m is left empty (safe to free). */
+ * versions). twofaBypassCode holds one value per remaining use (uses = the
+ * count): every value the same hash, expiry and issuer, each its own use
+ * number 1..TWOFA_MEMBER_BYPASS_USES_MAX, gaps allowed (a login deletes any
+ * one of them; each value is one use). Errors name the attribute, never its
+ * value: TWOFA_ESTORE for an entry that does not decode. On error m is left
+ * empty (safe to free). */
 twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user,
 				      twofa_member *m, twofa_error *err);
 
