@@ -2,7 +2,10 @@
 /* export and import: members as JSON lines, for backup and migration.
  * Export walks the store one record at a time (bounded memory at any size).
  * Import checks every line before it writes anything, then writes all
- * records in one batch of the member store (for GDBM one exclusive open).
+ * records in one batch of the member store (for GDBM one exclusive open);
+ * without --replace each write is an add that keeps the record's version, so
+ * a member another admin enrols in between (on a directory) is never
+ * overwritten.
  * Neither backend has transactions: if a write fails half-way, the records
  * written so far are put back as they were (old record restored or new one
  * removed), for GDBM under the same lock. */
@@ -203,10 +206,12 @@ static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bo
 			break;
 		}
 		st = twofa_member_decode(r->json, strlen(r->json), &m, &err);
-		/* Checked absent above when not replacing: REPLACE keeps the
-		 * record's version. */
+		/* Both keep the record's version. Checked absent above when not
+		 * replacing, but on a directory another admin may enrol the
+		 * name meanwhile: IMPORT never overwrites that member. */
 		if (st == TWOFA_OK)
-			st = twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_REPLACE, &err);
+			st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_IMPORT,
+						    &err);
 		twofa_member_free(&m);
 		if (st != TWOFA_OK)
 			break;
@@ -215,6 +220,11 @@ static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bo
 		bool undone = roll_back(s, set, i);
 		twofa_status closed = twofa_member_store_batch_end(s, NULL);
 
+		if (undone && closed == TWOFA_OK && st == TWOFA_EEXIST && !replace)
+			return cli_fail(EX_DATAERR,
+					"%s:%lu: %s is already enrolled (enrolled meanwhile; use --replace to overwrite); the "
+					"%zu records written before were rolled back",
+					name, set->recs[i].line, set->recs[i].user, i);
 		if (undone && closed == TWOFA_OK)
 			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : twofa_status_exit_code(st),
 					"import stopped at %s:%lu (%s); the %zu records written before were rolled back",

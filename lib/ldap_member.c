@@ -39,34 +39,43 @@ typedef enum {
 #define TIME_LEN (TWOFA_LDAP_TIME_SIZE - 1)
 #define VERSION_LEN 20 /* digits of 2^64 - 1 */
 #define CODE_HASH_LEN (TWOFA_MEMBER_CODE_HASH_SIZE - 1)
+#define USE_LEN 3 /* digits of TWOFA_MEMBER_BYPASS_USES_MAX */
+_Static_assert(TWOFA_MEMBER_BYPASS_USES_MAX <= 999, "a use number fits USE_LEN digits");
+/* One use of a bypass code: "<hash> <expires> <n>" or "<hash> <expires> <n> <issuer>"
+ * (TWOFA_LDAP_BYPASS_VALUE_MAX, within the schema's {384}). */
+#define BYPASS_LEN TWOFA_LDAP_BYPASS_VALUE_MAX
+_Static_assert(BYPASS_LEN == CODE_HASH_LEN + 1 + TIME_LEN + 1 + USE_LEN + 1 + TWOFA_USER_NAME_MAX,
+	       "the bypass value bound adds up");
 
 /* Each attribute's name, the bytes one value may have (the model's bound,
- * never above the schema's), whether it takes several values and whether a
+ * never above the schema's), how many values it may have and whether a
  * member must have it (the class's MUST list, twofaVersion aside). */
 static const struct attr_rule {
 	const char *name;
 	size_t max;
-	bool multi, required;
+	size_t max_values;
+	bool required;
 } rules[A_COUNT] = {
-	[A_USER] = {"twofaUser", TWOFA_USER_NAME_MAX, false, true},
-	[A_EMAIL] = {"twofaEmail", TWOFA_EMAIL_MAX, false, false},
-	[A_PHONE] = {"twofaPhone", TWOFA_E164_SIZE - 1, false, false},
-	[A_COUNTRY] = {"twofaCountry", 2, false, false},
-	[A_CHANNEL] = {"twofaChannel", 16, false, true},
-	[A_HASH] = {"twofaPasswordHash", TWOFA_MEMBER_HASH_MAX, false, false},
-	[A_STATUS] = {"twofaStatus", 16, false, true},
-	[A_CREATED] = {"twofaCreated", TIME_LEN, false, true},
-	[A_UPDATED] = {"twofaUpdated", TIME_LEN, false, true},
-	[A_VERIFIED] = {"twofaVerified", TIME_LEN, false, false},
-	[A_VERSION] = {"twofaVersion", VERSION_LEN, false, false},
-	[A_UNLOCKED] = {"twofaUnlockedAt", TIME_LEN, false, false},
-	[A_RECOVERY] = {"twofaRecoveryCode", CODE_HASH_LEN, true, false},
-	/* "<hash> <uses> <time>" and "<hash> <time>": the schema's {160}, {140}. */
-	[A_BYPASS] = {"twofaBypassCode", 160, false, false},
-	[A_INVITE] = {"twofaInvite", 140, false, false},
-	[A_RATE_LIMIT_ID] = {"twofaRateLimitId", TWOFA_MEMBER_ID_SIZE - 1, false, false},
-	[A_TOTP_ENTITY] = {"twofaTotpEntity", TWOFA_MEMBER_ID_SIZE - 1, false, false},
-	[A_TOTP_FACTOR] = {"twofaTotpFactor", TWOFA_MEMBER_SID_SIZE - 1, false, false},
+	[A_USER] = {"twofaUser", TWOFA_USER_NAME_MAX, 1, true},
+	[A_EMAIL] = {"twofaEmail", TWOFA_EMAIL_MAX, 1, false},
+	[A_PHONE] = {"twofaPhone", TWOFA_E164_SIZE - 1, 1, false},
+	[A_COUNTRY] = {"twofaCountry", 2, 1, false},
+	[A_CHANNEL] = {"twofaChannel", 16, 1, true},
+	[A_HASH] = {"twofaPasswordHash", TWOFA_MEMBER_HASH_MAX, 1, false},
+	[A_STATUS] = {"twofaStatus", 16, 1, true},
+	[A_CREATED] = {"twofaCreated", TIME_LEN, 1, true},
+	[A_UPDATED] = {"twofaUpdated", TIME_LEN, 1, true},
+	[A_VERIFIED] = {"twofaVerified", TIME_LEN, 1, false},
+	[A_VERSION] = {"twofaVersion", VERSION_LEN, 1, false},
+	[A_UNLOCKED] = {"twofaUnlockedAt", TIME_LEN, 1, false},
+	[A_RECOVERY] = {"twofaRecoveryCode", CODE_HASH_LEN, TWOFA_MEMBER_RECOVERY_MAX, false},
+	/* One value per remaining use, so that a login consumes one by deleting it. */
+	[A_BYPASS] = {"twofaBypassCode", BYPASS_LEN, TWOFA_MEMBER_BYPASS_USES_MAX, false},
+	/* "<hash> <time>": the schema's {140}. */
+	[A_INVITE] = {"twofaInvite", 140, 1, false},
+	[A_RATE_LIMIT_ID] = {"twofaRateLimitId", TWOFA_MEMBER_ID_SIZE - 1, 1, false},
+	[A_TOTP_ENTITY] = {"twofaTotpEntity", TWOFA_MEMBER_ID_SIZE - 1, 1, false},
+	[A_TOTP_FACTOR] = {"twofaTotpFactor", TWOFA_MEMBER_SID_SIZE - 1, 1, false},
 };
 
 char *const twofa_ldap_member_attrs[] = {
@@ -165,12 +174,12 @@ static twofa_status check_values(const struct attr_rule *r, struct berval **valu
 {
 	size_t n = count_values(values);
 
-	if (n > 1 && !r->multi)
+	if (n > 1 && r->max_values == 1)
 		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values but is single-valued",
 				  r->name, n);
-	if (n > TWOFA_MEMBER_RECOVERY_MAX)
-		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values, more than %d", r->name, n,
-				  TWOFA_MEMBER_RECOVERY_MAX);
+	if (n > r->max_values)
+		return twofa_fail(err, TWOFA_ESTORE, "attribute %s has %zu values, more than %zu", r->name, n,
+				  r->max_values);
 	for (size_t i = 0; i < n; i++) {
 		const struct berval *bv = values[i];
 
@@ -250,44 +259,102 @@ static void fixed_value(struct berval **values, char *buf, size_t size)
 		value_text(values[0], buf, size);
 }
 
-/* "<hash> <uses> <time>" (bypass, uses != NULL) or "<hash> <time>" (invite). */
-static twofa_status code_value(const struct attr_rule *r, struct berval **values,
-			       char hash[TWOFA_MEMBER_CODE_HASH_SIZE], long *uses, time_t *expires,
-			       twofa_error *err)
+/* "<hash> <time>" (the invite). */
+static twofa_status invite_value(const struct attr_rule *r, struct berval **values,
+				 char hash[TWOFA_MEMBER_CODE_HASH_SIZE], time_t *expires, twofa_error *err)
 {
-	char text[160 + 1];
-	char *field[3] = {NULL, NULL, NULL};
-	size_t want = uses != NULL ? 3 : 2;
-	bool shape = true;
-	char *p = text;
+	char text[140 + 1];
+	char *space;
 	twofa_status st = TWOFA_OK;
 
 	if (values == NULL || values[0] == NULL)
 		return TWOFA_OK;
 	value_text(values[0], text, sizeof(text));
-	/* Exactly want fields, one space between each. */
-	for (size_t i = 0; i < want && shape; i++) {
-		char *space = strchr(p, ' ');
-
-		field[i] = p;
-		if (i + 1 == want)
-			shape = space == NULL;
-		else if ((shape = space != NULL)) {
-			*space = '\0';
-			p = space + 1;
-		}
-	}
-	if (!shape || field[0][0] == '\0' || strlen(field[0]) > CODE_HASH_LEN)
-		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s is not \"<hash>%s <time>\"", r->name,
-				uses != NULL ? " <uses>" : "");
-	else if (uses != NULL && !twofa_parse_long(field[1], 1, LONG_MAX, uses))
-		st = twofa_fail(err, TWOFA_ESTORE,
-				"attribute %s has a use count that is not a positive number", r->name);
-	else if (!twofa_ldap_parse_time(field[want - 1], strlen(field[want - 1]), expires))
+	space = strchr(text, ' ');
+	if (space == NULL || space == text || (size_t)(space - text) > CODE_HASH_LEN ||
+	    strchr(space + 1, ' ') != NULL)
+		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s is not \"<hash> <time>\"", r->name);
+	else if (!twofa_ldap_parse_time(space + 1, strlen(space + 1), expires))
 		st = twofa_fail(err, TWOFA_ESTORE, "attribute %s has an expiry that is not a UTC time",
 				r->name);
-	else
-		twofa_strlcpy(hash, field[0], TWOFA_MEMBER_CODE_HASH_SIZE);
+	else {
+		*space = '\0';
+		twofa_strlcpy(hash, text, TWOFA_MEMBER_CODE_HASH_SIZE);
+	}
+	sodium_memzero(text, sizeof(text));
+	return st;
+}
+
+/* One bypass value split in place: "<hash> <expires> <n>[ <issuer>]", n
+ * 1..TWOFA_MEMBER_BYPASS_USES_MAX in plain decimal, the issuer (the rest of
+ * the value, spaces and all) a valid login name. */
+typedef struct bypass_use {
+	const char *hash, *issuer;
+	time_t expires;
+	long n;
+} bypass_use;
+
+static bool bypass_split(char *text, bypass_use *u)
+{
+	char *expires, *n, *issuer;
+	size_t digits_len;
+
+	if ((expires = strchr(text, ' ')) == NULL || expires == text ||
+	    (size_t)(expires - text) > CODE_HASH_LEN)
+		return false;
+	*expires++ = '\0';
+	if (strlen(expires) < TIME_LEN + 2 || expires[TIME_LEN] != ' ' ||
+	    !twofa_ldap_parse_time(expires, TIME_LEN, &u->expires))
+		return false;
+	n = expires + TIME_LEN + 1;
+	issuer = strchr(n, ' ');
+	digits_len = issuer != NULL ? (size_t)(issuer - n) : strlen(n);
+	if (issuer != NULL)
+		*issuer++ = '\0';
+	if (digits_len < 1 || digits_len > USE_LEN || n[0] == '0' || strspn(n, "0123456789") != digits_len ||
+	    !twofa_parse_long(n, 1, TWOFA_MEMBER_BYPASS_USES_MAX, &u->n))
+		return false;
+	if (issuer != NULL && !twofa_user_name_valid(issuer))
+		return false;
+	u->hash = text;
+	u->issuer = issuer != NULL ? issuer : "";
+	return true;
+}
+
+/* The values of twofaBypassCode, one per remaining use: every value the
+ * same hash, expiry and issuer, each with its own use number (deleting one
+ * value, whichever, is one use consumed). uses is their count. */
+static twofa_status bypass_values(const struct attr_rule *r, struct berval **values, twofa_member *m,
+				  twofa_error *err)
+{
+	char text[BYPASS_LEN + 1];
+	bool seen[TWOFA_MEMBER_BYPASS_USES_MAX + 1] = {false};
+	size_t n = count_values(values);
+	twofa_status st = TWOFA_OK;
+
+	for (size_t i = 0; i < n && st == TWOFA_OK; i++) {
+		bypass_use u;
+
+		value_text(values[i], text, sizeof(text));
+		if (!bypass_split(text, &u))
+			st = twofa_fail(err, TWOFA_ESTORE,
+					"attribute %s has a value that is not \"<hash> <time> <use>[ <issuer>]\"",
+					r->name);
+		else if (i == 0) {
+			twofa_strlcpy(m->bypass, u.hash, sizeof(m->bypass));
+			twofa_strlcpy(m->bypass_issuer, u.issuer, sizeof(m->bypass_issuer));
+			m->bypass_expires = u.expires;
+		} else if (strcmp(m->bypass, u.hash) != 0 || strcmp(m->bypass_issuer, u.issuer) != 0 ||
+			   m->bypass_expires != u.expires)
+			st = twofa_fail(err, TWOFA_ESTORE,
+					"attribute %s has values that disagree on the hash, expiry or issuer",
+					r->name);
+		if (st == TWOFA_OK && seen[u.n])
+			st = twofa_fail(err, TWOFA_ESTORE, "attribute %s has a use number twice", r->name);
+		if (st == TWOFA_OK)
+			seen[u.n] = true;
+	}
+	m->bypass_uses = st == TWOFA_OK ? (long)n : 0;
 	sodium_memzero(text, sizeof(text));
 	return st;
 }
@@ -322,10 +389,8 @@ static twofa_status fill_member(struct berval **got[A_COUNT], twofa_member *m, t
 	m->recovery_count = count_values(got[A_RECOVERY]);
 	for (size_t i = 0; i < m->recovery_count; i++)
 		value_text(got[A_RECOVERY][i], m->recovery[i], sizeof(m->recovery[i]));
-	if ((st = code_value(&rules[A_BYPASS], got[A_BYPASS], m->bypass, &m->bypass_uses, &m->bypass_expires,
-			     err)) != TWOFA_OK ||
-	    (st = code_value(&rules[A_INVITE], got[A_INVITE], m->invite, NULL, &m->invite_expires, err)) !=
-		    TWOFA_OK)
+	if ((st = bypass_values(&rules[A_BYPASS], got[A_BYPASS], m, err)) != TWOFA_OK ||
+	    (st = invite_value(&rules[A_INVITE], got[A_INVITE], m->invite, &m->invite_expires, err)) != TWOFA_OK)
 		return st;
 	fixed_value(got[A_RATE_LIMIT_ID], m->rate_limit_id, sizeof(m->rate_limit_id));
 	fixed_value(got[A_TOTP_ENTITY], m->totp_entity, sizeof(m->totp_entity));
@@ -482,20 +547,6 @@ static bool mod_attr(twofa_ldap_mods *mods, twofa_ldap_mods_kind kind, attr_id i
 	return mod_end(mods);
 }
 
-static bool mod_one(twofa_ldap_mods *mods, twofa_ldap_mods_kind kind, attr_id id, const char *value)
-{
-	return mod_attr(mods, kind, id, &value, value != NULL && value[0] != '\0' ? 1 : 0);
-}
-
-static bool mod_time(twofa_ldap_mods *mods, twofa_ldap_mods_kind kind, attr_id id, time_t t, bool *ok)
-{
-	char buf[TWOFA_LDAP_TIME_SIZE] = "";
-
-	if (t != 0 && !twofa_ldap_format_time(t, buf))
-		*ok = false;
-	return mod_one(mods, kind, id, buf);
-}
-
 static bool terminated(const char *buf, size_t size)
 {
 	return memchr(buf, '\0', size) != NULL;
@@ -519,6 +570,8 @@ static twofa_status check_fixed(const twofa_member *m, twofa_error *err)
 	    (m->bypass[0] != '\0' && (m->bypass_uses < 1 || m->bypass_expires <= 0)))
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "bypass code of %s needs a hash, uses >= 1 and an expiry", m->user);
+	if (!terminated(m->bypass_issuer, sizeof(m->bypass_issuer)))
+		return twofa_fail(err, TWOFA_EINVAL, "bypass code issuer of %s is not terminated", m->user);
 	if (!terminated(m->invite, sizeof(m->invite)) || strchr(m->invite, ' ') != NULL ||
 	    (m->invite[0] != '\0' && m->invite_expires <= 0))
 		return twofa_fail(err, TWOFA_EINVAL, "invite of %s needs a hash and an expiry", m->user);
@@ -529,41 +582,150 @@ static twofa_status check_fixed(const twofa_member *m, twofa_error *err)
 	return TWOFA_OK;
 }
 
-static bool member_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_ldap_mods *mods)
+/* Every twofa attribute of a member as it is stored, in text form: values
+ * of one attribute next to each other. It holds the password hash: wipe it. */
+#define MEMBER_VALUES_MAX (A_COUNT + TWOFA_MEMBER_RECOVERY_MAX + TWOFA_MEMBER_BYPASS_USES_MAX)
+typedef struct member_values {
+	size_t first[A_COUNT], count[A_COUNT];
+	const char *v[MEMBER_VALUES_MAX];
+	size_t n_v, n_text;
+	char text[TWOFA_MEMBER_BYPASS_USES_MAX * (BYPASS_LEN + 1) + 4096];
+} member_values;
+
+/* Appends a value of id ("" or NULL: none). */
+static bool value_put(member_values *mv, attr_id id, const char *value)
 {
-	const char *recovery[TWOFA_MEMBER_RECOVERY_MAX];
-	char version[VERSION_LEN + 1], bypass[160 + 1] = "", invite[140 + 1] = "";
-	char bypass_time[TWOFA_LDAP_TIME_SIZE], invite_time[TWOFA_LDAP_TIME_SIZE];
+	size_t len;
+
+	if (value == NULL || value[0] == '\0')
+		return true;
+	len = strlen(value);
+	if (mv->n_v >= MEMBER_VALUES_MAX || len >= sizeof(mv->text) - mv->n_text)
+		return false;
+	if (mv->count[id] == 0)
+		mv->first[id] = mv->n_v;
+	memcpy(mv->text + mv->n_text, value, len + 1);
+	mv->v[mv->n_v++] = mv->text + mv->n_text;
+	mv->n_text += len + 1;
+	mv->count[id]++;
+	return true;
+}
+
+static bool time_put(member_values *mv, attr_id id, time_t t)
+{
+	char buf[TWOFA_LDAP_TIME_SIZE];
+
+	return t == 0 || (twofa_ldap_format_time(t, buf) && value_put(mv, id, buf));
+}
+
+/* "<hash> <expires> <n>[ <issuer>]" for n = 1..uses: one value per use. */
+static bool bypass_put(member_values *mv, const twofa_member *m)
+{
+	char when[TWOFA_LDAP_TIME_SIZE], value[BYPASS_LEN + 1];
 	bool ok = true;
 
-	for (size_t i = 0; i < m->recovery_count; i++)
-		recovery[i] = m->recovery[i];
-	snprintf(version, sizeof(version), "%llu", m->version);
-	if (m->bypass[0] != '\0' && (!twofa_ldap_format_time(m->bypass_expires, bypass_time) ||
-				     (size_t)snprintf(bypass, sizeof(bypass), "%s %ld %s", m->bypass,
-						      m->bypass_uses, bypass_time) >= sizeof(bypass)))
-		ok = false;
+	if (m->bypass[0] == '\0')
+		return true;
+	if (!twofa_ldap_format_time(m->bypass_expires, when))
+		return false;
+	for (long n = 1; ok && n <= m->bypass_uses; n++)
+		ok = (size_t)snprintf(value, sizeof(value), "%s %s %ld%s%s", m->bypass, when, n,
+				      m->bypass_issuer[0] != '\0' ? " " : "", m->bypass_issuer) < sizeof(value) &&
+		     value_put(mv, A_BYPASS, value);
+	return ok;
+}
+
+static bool member_values_fill(const twofa_member *m, member_values *mv)
+{
+	char version[VERSION_LEN + 1] = "", when[TWOFA_LDAP_TIME_SIZE], invite[140 + 1] = "";
+	bool ok = true;
+
+	memset(mv, 0, sizeof(*mv));
+	if (m->version != 0)
+		snprintf(version, sizeof(version), "%llu", m->version);
 	if (m->invite[0] != '\0' &&
-	    (!twofa_ldap_format_time(m->invite_expires, invite_time) ||
-	     (size_t)snprintf(invite, sizeof(invite), "%s %s", m->invite, invite_time) >= sizeof(invite)))
+	    (!twofa_ldap_format_time(m->invite_expires, when) ||
+	     (size_t)snprintf(invite, sizeof(invite), "%s %s", m->invite, when) >= sizeof(invite)))
 		ok = false;
-	ok = ok && mod_one(mods, kind, A_USER, m->user) && mod_one(mods, kind, A_EMAIL, m->email) &&
-	     mod_one(mods, kind, A_PHONE, m->phone) && mod_one(mods, kind, A_COUNTRY, m->country) &&
-	     mod_one(mods, kind, A_CHANNEL, twofa_channel_name(m->channel)) &&
-	     mod_one(mods, kind, A_HASH, m->password_hash) &&
-	     mod_one(mods, kind, A_STATUS, twofa_member_status_name(m->status)) &&
-	     mod_time(mods, kind, A_CREATED, m->created, &ok) &&
-	     mod_time(mods, kind, A_UPDATED, m->updated, &ok) &&
-	     mod_time(mods, kind, A_VERIFIED, m->verified, &ok) && mod_one(mods, kind, A_VERSION, version) &&
-	     mod_time(mods, kind, A_UNLOCKED, m->unlocked, &ok) &&
-	     mod_attr(mods, kind, A_RECOVERY, recovery, m->recovery_count) &&
-	     mod_one(mods, kind, A_BYPASS, bypass) && mod_one(mods, kind, A_INVITE, invite) &&
-	     mod_one(mods, kind, A_RATE_LIMIT_ID, m->rate_limit_id) &&
-	     mod_one(mods, kind, A_TOTP_ENTITY, m->totp_entity) &&
-	     mod_one(mods, kind, A_TOTP_FACTOR, m->totp_factor);
-	sodium_memzero(bypass, sizeof(bypass));
+	ok = ok && value_put(mv, A_USER, m->user) && value_put(mv, A_EMAIL, m->email) &&
+	     value_put(mv, A_PHONE, m->phone) && value_put(mv, A_COUNTRY, m->country) &&
+	     value_put(mv, A_CHANNEL, twofa_channel_name(m->channel)) &&
+	     value_put(mv, A_HASH, m->password_hash) &&
+	     value_put(mv, A_STATUS, twofa_member_status_name(m->status)) &&
+	     time_put(mv, A_CREATED, m->created) && time_put(mv, A_UPDATED, m->updated) &&
+	     time_put(mv, A_VERIFIED, m->verified) && value_put(mv, A_VERSION, version) &&
+	     time_put(mv, A_UNLOCKED, m->unlocked);
+	for (size_t i = 0; ok && i < m->recovery_count; i++)
+		ok = value_put(mv, A_RECOVERY, m->recovery[i]);
+	ok = ok && bypass_put(mv, m) && value_put(mv, A_INVITE, invite) &&
+	     value_put(mv, A_RATE_LIMIT_ID, m->rate_limit_id) && value_put(mv, A_TOTP_ENTITY, m->totp_entity) &&
+	     value_put(mv, A_TOTP_FACTOR, m->totp_factor);
 	sodium_memzero(invite, sizeof(invite));
 	return ok;
+}
+
+static const char *const *values_of(const member_values *mv, attr_id id)
+{
+	return &mv->v[mv->first[id]];
+}
+
+static bool member_mods(const member_values *mv, twofa_ldap_mods_kind kind, twofa_ldap_mods *mods)
+{
+	for (int id = 0; id < A_COUNT; id++) {
+		if (!mod_attr(mods, kind, (attr_id)id, values_of(mv, (attr_id)id), mv->count[id]))
+			return false;
+	}
+	return true;
+}
+
+static bool has_value(const member_values *mv, attr_id id, const char *value)
+{
+	for (size_t i = 0; i < mv->count[id]; i++) {
+		if (strcmp(values_of(mv, id)[i], value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The values of id in from and not in other, as one modification of op. */
+static bool mod_missing(twofa_ldap_mods *mods, int op, attr_id id, const member_values *from,
+			const member_values *other)
+{
+	if (mod_begin(mods, op, rules[id].name) == NULL)
+		return false;
+	for (size_t i = 0; i < from->count[id]; i++) {
+		const char *v = values_of(from, id)[i];
+
+		if (!has_value(other, id, v) && !mod_value(mods, v, strlen(v)))
+			return false;
+	}
+	return mod_end(mods);
+}
+
+/* Nothing for an attribute whose values did not change; a replace when no
+ * value stays; else the exact values removed and added, so that a value
+ * another writer deleted meanwhile (a code a login consumed) makes the
+ * modify fail instead of coming back. */
+static bool change_mods(const member_values *was, const member_values *now, twofa_ldap_mods *mods)
+{
+	for (int i = 0; i < A_COUNT; i++) {
+		attr_id id = (attr_id)i;
+		size_t kept = 0;
+
+		for (size_t v = 0; v < now->count[id]; v++)
+			kept += has_value(was, id, values_of(now, id)[v]) ? 1 : 0;
+		if (kept == now->count[id] && kept == was->count[id])
+			continue;
+		if (kept == 0) {
+			if (!mod_attr(mods, TWOFA_LDAP_MODS_REPLACE, id, values_of(now, id), now->count[id]))
+				return false;
+			continue;
+		}
+		if ((was->count[id] > kept && !mod_missing(mods, LDAP_MOD_DELETE, id, was, now)) ||
+		    (now->count[id] > kept && !mod_missing(mods, LDAP_MOD_ADD, id, now, was)))
+			return false;
+	}
+	return true;
 }
 
 /* Every twofa attribute to none (those absent stay absent without an
@@ -590,9 +752,17 @@ static bool class_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_l
 	       mod_value(mods, TWOFA_LDAP_MEMBER_CLASS, strlen(TWOFA_LDAP_MEMBER_CLASS)) && mod_end(mods);
 }
 
+static twofa_status too_big(twofa_ldap_mods *mods, const twofa_member *m, twofa_error *err)
+{
+	twofa_ldap_mods_clear(mods);
+	return twofa_fail(err, TWOFA_EINVAL, "the record of %s does not fit in one modification",
+			  m != NULL ? m->user : "the member");
+}
+
 twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_ldap_mods *mods,
 				    twofa_error *err)
 {
+	member_values *mv = NULL;
 	twofa_status st;
 	bool ok;
 
@@ -604,14 +774,42 @@ twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind 
 	} else {
 		if ((st = twofa_member_validate(m, err)) != TWOFA_OK || (st = check_fixed(m, err)) != TWOFA_OK)
 			return st;
-		ok = (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) &&
-		     member_mods(m, kind, mods);
+		if ((mv = malloc(sizeof(*mv))) == NULL)
+			return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
+		ok = member_values_fill(m, mv) && (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) &&
+		     member_mods(mv, kind, mods);
+		twofa_free_wiped(mv, sizeof(*mv));
 	}
-	if (!ok) {
-		twofa_ldap_mods_clear(mods);
-		return twofa_fail(err, TWOFA_EINVAL, "the record of %s does not fit in one modification",
-				  m != NULL ? m->user : "the member");
+	if (!ok)
+		return too_big(mods, m, err);
+	mods->list[mods->n_mod] = NULL;
+	return TWOFA_OK;
+}
+
+twofa_status twofa_ldap_member_change_mods(const twofa_member *was, const twofa_member *m,
+					   twofa_ldap_mods *mods, twofa_error *err)
+{
+	member_values *before, *after;
+	twofa_status st;
+	bool ok;
+
+	if (mods == NULL || was == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the modifications, or no record read");
+	memset(mods, 0, sizeof(*mods));
+	if ((st = twofa_member_validate(m, err)) != TWOFA_OK || (st = check_fixed(m, err)) != TWOFA_OK)
+		return st;
+	before = malloc(sizeof(*before));
+	after = malloc(sizeof(*after));
+	if (before == NULL || after == NULL) {
+		free(before);
+		free(after);
+		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	}
+	ok = member_values_fill(was, before) && member_values_fill(m, after) && change_mods(before, after, mods);
+	twofa_free_wiped(before, sizeof(*before));
+	twofa_free_wiped(after, sizeof(*after));
+	if (!ok)
+		return too_big(mods, m, err);
 	mods->list[mods->n_mod] = NULL;
 	return TWOFA_OK;
 }

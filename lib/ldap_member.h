@@ -45,8 +45,12 @@ typedef struct twofa_ldap_attr {
  * ("twofaUser;lang-de"), is an error. If user is not NULL, twofaUser must be
  * exactly user (else TWOFA_ENOTFOUND: that entry is not this member). Then
  * twofa_member_validate. Absent twofaVersion reads as 0 (a record from before
- * versions). Errors name the attribute, never its value: TWOFA_ESTORE for an
- * entry that does not decode. On error m is left empty (safe to free). */
+ * versions). twofaBypassCode holds one value per remaining use (uses = the
+ * count): every value the same hash, expiry and issuer, each its own use
+ * number 1..TWOFA_MEMBER_BYPASS_USES_MAX, gaps allowed (a login deletes any
+ * one of them; each value is one use). Errors name the attribute, never its
+ * value: TWOFA_ESTORE for an entry that does not decode. On error m is left
+ * empty (safe to free). */
 twofa_status twofa_ldap_member_decode(const twofa_ldap_attr *attrs, size_t n, const char *user,
 				      twofa_member *m, twofa_error *err);
 
@@ -69,9 +73,20 @@ typedef enum {
 	TWOFA_LDAP_MODS_REMOVE,    /* modify: every twofa attribute to none, the class value deleted */
 } twofa_ldap_mods_kind;
 
-#define TWOFA_LDAP_MODS_MAX 24   /* modifications: the 18 attributes, objectClass, uid */
-#define TWOFA_LDAP_VALUES_MAX 72 /* value slots, each list's terminating NULL included */
-#define TWOFA_LDAP_TEXT_MAX 4096 /* bytes of every value together */
+/* Bytes of one twofaBypassCode value: "<hash> <expires> <n>" or "<hash>
+ * <expires> <n> <issuer>" (etc/ldap/README), one value per remaining use. */
+#define TWOFA_LDAP_BYPASS_VALUE_MAX (TWOFA_MEMBER_CODE_HASH_SIZE + TWOFA_LDAP_TIME_SIZE + 4 + TWOFA_USER_NAME_MAX)
+
+/* modifications: the 18 attributes (two each for the codes in a change),
+ * objectClass, uid */
+#define TWOFA_LDAP_MODS_MAX 24
+/* Value slots, each list's terminating NULL included, and bytes of every
+ * value together: a change may delete every old code value and add as many. */
+#define TWOFA_LDAP_VALUES_MAX (2 * (TWOFA_MEMBER_BYPASS_USES_MAX + TWOFA_MEMBER_RECOVERY_MAX) + 64)
+#define TWOFA_LDAP_TEXT_MAX                                                                \
+	(2 * (TWOFA_MEMBER_BYPASS_USES_MAX * (TWOFA_LDAP_BYPASS_VALUE_MAX + 1) +           \
+	      TWOFA_MEMBER_RECOVERY_MAX * TWOFA_MEMBER_CODE_HASH_SIZE) +                   \
+	 4096)
 
 /* A modification list that owns its values (no allocation): list is what
  * ldap_modify_ext_s and ldap_add_ext_s take. It holds the password hash:
@@ -90,6 +105,16 @@ typedef struct twofa_ldap_mods {
  * the version it means to store, >= 1). */
 twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind kind, twofa_ldap_mods *mods,
 				    twofa_error *err);
+
+/* The modify of an admin's update: only the attributes that differ between
+ * was (the record as read) and m (validated first; its version the one to
+ * store). Unchanged attributes are not written, so a code a login consumed
+ * after was was read stays consumed; a set of codes that keeps some values
+ * is changed by deleting and adding exact values (a value gone meanwhile
+ * fails the modify: LDAP_NO_SUCH_ATTRIBUTE); one that keeps none, or a
+ * single-valued attribute, is replaced. */
+twofa_status twofa_ldap_member_change_mods(const twofa_member *was, const twofa_member *m,
+					   twofa_ldap_mods *mods, twofa_error *err);
 
 /* Wipes mods (the hash with it). */
 void twofa_ldap_mods_clear(twofa_ldap_mods *mods);

@@ -213,13 +213,18 @@ static twofa_status validate_later_fields(const twofa_member *m, twofa_error *er
 						  i + 1, m->user);
 	}
 	if (m->bypass[0] == '\0'
-		    ? m->bypass_uses != 0 || m->bypass_expires != 0
+		    ? m->bypass_uses != 0 || m->bypass_expires != 0 || m->bypass_issuer[0] != '\0'
 		    : !twofa_member_code_hash_valid(m->bypass) || m->bypass_uses < 1 ||
 			      m->bypass_uses > TWOFA_MEMBER_BYPASS_USES_MAX || !time_valid(m->bypass_expires))
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "bypass code of %s is not a code hash with 1..%d uses and an expiry in range "
-				  "(or none, with no uses and no expiry)",
+				  "(or none, with no uses, expiry or issuer)",
 				  m->user, TWOFA_MEMBER_BYPASS_USES_MAX);
+	/* The issuer is shown by `show`: a login name, or "" (not recorded). */
+	if (memchr(m->bypass_issuer, '\0', sizeof(m->bypass_issuer)) == NULL ||
+	    (m->bypass_issuer[0] != '\0' && !twofa_user_name_valid(m->bypass_issuer)))
+		return twofa_fail(err, TWOFA_EINVAL, "bypass code issuer of %s is not a valid login name",
+				  m->user);
 	if (m->invite[0] == '\0' ? m->invite_expires != 0
 				 : !twofa_member_code_hash_valid(m->invite) || !time_valid(m->invite_expires))
 		return twofa_fail(err, TWOFA_EINVAL,
@@ -297,8 +302,9 @@ static void set(json_t *obj, const char *key, json_t *value, bool *ok)
 		*ok = false;
 }
 
-/* {"expires":t,"hash":h,"uses":n}, without uses when uses is NULL. */
-static json_t *code_json(const char *hash, const long *uses, time_t expires)
+/* {"expires":t,"hash":h,"issuer":i,"uses":n}, without uses when uses is
+ * NULL and without issuer when issuer is NULL or "". */
+static json_t *code_json(const char *hash, const long *uses, time_t expires, const char *issuer)
 {
 	json_t *v = json_object();
 	bool ok = v != NULL;
@@ -306,6 +312,8 @@ static json_t *code_json(const char *hash, const long *uses, time_t expires)
 	if (ok) { /* in sorted order, as twofa_member_put_later_fields */
 		set(v, "expires", time_json(expires), &ok);
 		set(v, "hash", json_string(hash), &ok);
+		if (issuer != NULL && issuer[0] != '\0')
+			set(v, "issuer", json_string(issuer), &ok);
 		if (uses != NULL)
 			set(v, "uses", json_integer(*uses), &ok);
 	}
@@ -325,9 +333,10 @@ bool twofa_member_put_later_fields(const twofa_member *m, json_t *obj)
 
 	/* In sorted order, for an export line that keeps the order it is given. */
 	if (m->bypass[0] != '\0')
-		set(obj, "bypass", code_json(m->bypass, &m->bypass_uses, m->bypass_expires), &ok);
+		set(obj, "bypass", code_json(m->bypass, &m->bypass_uses, m->bypass_expires, m->bypass_issuer),
+		    &ok);
 	if (m->invite[0] != '\0')
-		set(obj, "invite", code_json(m->invite, NULL, m->invite_expires), &ok);
+		set(obj, "invite", code_json(m->invite, NULL, m->invite_expires, NULL), &ok);
 	if (m->rate_limit_id[0] != '\0')
 		set(obj, "rate_limit_id", json_string(m->rate_limit_id), &ok);
 	if (m->recovery_count > 0) {
@@ -525,12 +534,13 @@ static twofa_status take_recovery(json_t *v, twofa_member *m, twofa_error *err)
 	return TWOFA_OK;
 }
 
-/* {"hash":h,"uses":n,"expires":t} or, without uses, {"hash":h,"expires":t}. */
+/* {"hash":h,"uses":n,"expires":t} with an optional "issuer" (bypass: uses
+ * and issuer not NULL) or {"hash":h,"expires":t} (invite). */
 static twofa_status take_code(json_t *v, const char *name, char *hash, long *uses, time_t *expires,
-			      twofa_error *err)
+			      char *issuer, twofa_error *err)
 {
-	char hash_label[16], uses_label[16], expires_label[24];
-	json_t *h, *u = NULL, *e;
+	char hash_label[16], uses_label[16], expires_label[24], issuer_label[24];
+	json_t *h, *u = NULL, *e, *i;
 	json_int_t n = 0;
 	twofa_status st;
 
@@ -539,6 +549,7 @@ static twofa_status take_code(json_t *v, const char *name, char *hash, long *use
 	snprintf(hash_label, sizeof(hash_label), "%s.hash", name);
 	snprintf(uses_label, sizeof(uses_label), "%s.uses", name);
 	snprintf(expires_label, sizeof(expires_label), "%s.expires", name);
+	snprintf(issuer_label, sizeof(issuer_label), "%s.issuer", name);
 	if ((h = field(v, "hash", hash_label, err)) == NULL ||
 	    (e = field(v, "expires", expires_label, err)) == NULL ||
 	    (uses != NULL && (u = field(v, "uses", uses_label, err)) == NULL))
@@ -550,6 +561,15 @@ static twofa_status take_code(json_t *v, const char *name, char *hash, long *use
 		if ((st = integer_value(u, uses_label, 1, TWOFA_MEMBER_BYPASS_USES_MAX, &n, err)) != TWOFA_OK)
 			return st;
 		*uses = (long)n;
+	}
+	/* Absent in records from before it was kept: "". */
+	if (issuer != NULL && (i = json_object_get(v, "issuer")) != NULL) {
+		if ((st = fixed_value(i, issuer_label, false, issuer, TWOFA_USER_NAME_MAX + 1, err)) != TWOFA_OK)
+			return st;
+		if (issuer[0] == '\0')
+			return twofa_fail(err, TWOFA_EINVAL,
+					  "member record field \"%s\" is empty (absent means not recorded)",
+					  issuer_label);
 	}
 	return TWOFA_OK;
 }
@@ -587,9 +607,10 @@ static twofa_status decode_later_fields(json_t *obj, twofa_member *m, twofa_erro
 	     (st = time_value(v, "unlocked", false, &m->unlocked, err)) != TWOFA_OK) ||
 	    ((v = json_object_get(obj, "recovery")) != NULL && (st = take_recovery(v, m, err)) != TWOFA_OK) ||
 	    ((v = json_object_get(obj, "bypass")) != NULL &&
-	     (st = take_code(v, "bypass", m->bypass, &m->bypass_uses, &m->bypass_expires, err)) != TWOFA_OK) ||
+	     (st = take_code(v, "bypass", m->bypass, &m->bypass_uses, &m->bypass_expires, m->bypass_issuer,
+			     err)) != TWOFA_OK) ||
 	    ((v = json_object_get(obj, "invite")) != NULL &&
-	     (st = take_code(v, "invite", m->invite, NULL, &m->invite_expires, err)) != TWOFA_OK) ||
+	     (st = take_code(v, "invite", m->invite, NULL, &m->invite_expires, NULL, err)) != TWOFA_OK) ||
 	    (st = take_id(obj, "rate_limit_id", m->rate_limit_id, sizeof(m->rate_limit_id), err)) != TWOFA_OK ||
 	    (st = take_id(obj, "totp_entity", m->totp_entity, sizeof(m->totp_entity), err)) != TWOFA_OK ||
 	    (st = take_id(obj, "totp_factor", m->totp_factor, sizeof(m->totp_factor), err)) != TWOFA_OK)

@@ -35,7 +35,9 @@ typedef enum {
 #define TWOFA_MEMBER_RECOVERY_MAX 20      /* recovery codes a member holds */
 #define TWOFA_MEMBER_ID_SIZE 65           /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
 #define TWOFA_MEMBER_SID_SIZE 35          /* a Twilio SID: two letters + 32 hex digits */
-#define TWOFA_MEMBER_BYPASS_USES_MAX 1000 /* uses one bypass code may have */
+/* Uses one bypass code may have: Duo's limit for an active bypass code. It
+ * bounds twofaBypassCode, which holds one value per remaining use. */
+#define TWOFA_MEMBER_BYPASS_USES_MAX 100
 /* The record version goes out as a JSON integer (and an LDAP Integer). */
 #define TWOFA_MEMBER_RECORD_VERSION_MAX ((unsigned long long)LLONG_MAX)
 
@@ -60,6 +62,7 @@ typedef struct twofa_member {
 	char bypass[TWOFA_MEMBER_CODE_HASH_SIZE]; /* admin bypass code hash; "" = none */
 	long bypass_uses;                         /* uses left, >= 1 when bypass is set */
 	time_t bypass_expires;                    /* set with bypass */
+	char bypass_issuer[TWOFA_USER_NAME_MAX + 1]; /* admin's login name; "" = not recorded (optional) */
 	char invite[TWOFA_MEMBER_CODE_HASH_SIZE]; /* self-enrolment invite hash; "" = none */
 	time_t invite_expires;                    /* set with invite */
 	char rate_limit_id[TWOFA_MEMBER_ID_SIZE]; /* key of Twilio's per-member rate limit; "" = none */
@@ -78,8 +81,9 @@ bool twofa_user_name_valid(const char *name);
  * with updated >= created; verified and unlocked 0 or within the same range;
  * version at most TWOFA_MEMBER_RECORD_VERSION_MAX; recovery_count at most
  * TWOFA_MEMBER_RECOVERY_MAX, each of those code hashes well formed and none
- * twice; bypass "" (uses and expiry 0) or a code hash with 1..1000 uses and
- * an expiry in range; invite "" (expiry 0) or a code hash with an expiry in
+ * twice; bypass "" (uses, expiry and issuer empty) or a code hash with
+ * 1..TWOFA_MEMBER_BYPASS_USES_MAX uses, an expiry in range and an issuer ""
+ * or a valid user name (the admin who issued it); invite "" (expiry 0) or a code hash with an expiry in
  * range; rate_limit_id and totp_entity "" or [A-Za-z0-9_-]{1,64};
  * totp_factor "" or "YF" + 32 lowercase hex digits. The message names the
  * field, never its value. */
@@ -98,7 +102,8 @@ bool twofa_member_code_hash_valid(const char *s);
  * fields are written only when set, so a member without them encodes to the
  * same bytes as before they existed:
  *  "version":7, "unlocked":"<time>", "recovery":["b2$...",...],
- *  "bypass":{"expires":"<time>","hash":"b2$...","uses":3},
+ *  "bypass":{"expires":"<time>","hash":"b2$...","issuer":"root","uses":3}
+ *  (issuer only when recorded),
  *  "invite":{"expires":"<time>","hash":"b2$..."},
  *  "rate_limit_id":"...", "totp_entity":"...", "totp_factor":"YF..."
  * *json is malloc'd; free it with twofa_free_secret (it holds the hash). */

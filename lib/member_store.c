@@ -193,11 +193,13 @@ twofa_status twofa_member_store_put(twofa_member_store *s, const twofa_member *m
 
 	if ((st = usable(s, true, err)) != TWOFA_OK)
 		return st;
-	if (m == NULL || (mode != TWOFA_MEMBER_PUT_ADD && mode != TWOFA_MEMBER_PUT_REPLACE))
+	if (m == NULL || (mode != TWOFA_MEMBER_PUT_ADD && mode != TWOFA_MEMBER_PUT_REPLACE &&
+			  mode != TWOFA_MEMBER_PUT_IMPORT))
 		return twofa_fail(err, TWOFA_EINVAL, "member store: nothing to store, or an unknown mode");
 	if ((st = twofa_member_validate(m, err)) != TWOFA_OK)
 		return st;
-	/* A shallow copy: only the version differs, nothing is freed. */
+	/* A shallow copy: only the version differs, nothing is freed. A new
+	 * member starts at 1; REPLACE and IMPORT keep the record's. */
 	stored = *m;
 	if (mode == TWOFA_MEMBER_PUT_ADD)
 		stored.version = 1;
@@ -353,4 +355,20 @@ twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *er
 		return twofa_fail(err, TWOFA_EINVAL, "member store: no batch is open");
 	s->in_batch = false;
 	return s->ops->batch_end != NULL ? s->ops->batch_end(s, err) : TWOFA_OK;
+}
+
+twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+					const char *hash, twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (kind != TWOFA_MEMBER_CODE_RECOVERY && kind != TWOFA_MEMBER_CODE_BYPASS)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: unknown kind of code");
+	if (!twofa_member_code_hash_valid(hash))
+		return twofa_fail(err, TWOFA_EINVAL, "member store: not a code hash");
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	return s->ops->consume(s, user, kind, hash, err);
 }

@@ -80,10 +80,14 @@ const twofa_member_load_source *twofa_member_store_last_load(const twofa_member_
 typedef enum {
 	TWOFA_MEMBER_PUT_ADD,     /* TWOFA_EEXIST, nothing changes */
 	TWOFA_MEMBER_PUT_REPLACE, /* overwritten whole (import --replace, rollback) */
+	TWOFA_MEMBER_PUT_IMPORT,  /* as ADD, but m's version is kept (import without --replace) */
 } twofa_member_put_mode;
 
-/* Stores m (validated first). ADD sets m's version to 1 in the store; REPLACE
- * stores m's version as it is (import keeps the records' versions). */
+/* Stores m (validated first). ADD sets m's version to 1 in the store;
+ * REPLACE and IMPORT store m's version as it is (import keeps the records'
+ * versions; the directory stores 0, from before versions, as 1). ADD and IMPORT
+ * never overwrite: a member enrolled meanwhile (by another admin, after the
+ * caller checked the name) is TWOFA_EEXIST, on both backends. */
 twofa_status twofa_member_store_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
 				    twofa_error *err);
 
@@ -134,5 +138,34 @@ typedef enum { TWOFA_MEMBER_BATCH_READ, TWOFA_MEMBER_BATCH_WRITE } twofa_member_
 twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_member_batch_mode mode,
 					    twofa_error *err);
 twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *err);
+
+/* The one-time codes a login consumes. */
+typedef enum {
+	TWOFA_MEMBER_CODE_RECOVERY, /* one of the member's recovery codes */
+	TWOFA_MEMBER_CODE_BYPASS,   /* one use of the member's bypass code */
+} twofa_member_code_kind;
+
+/* The one write a login makes: consumes the code whose stored hash is hash
+ * (twofa_member_code_hash_valid), after the caller has checked the code
+ * against the record it loaded. RECOVERY removes exactly that recovery code;
+ * BYPASS one use of the bypass code with that hash (the code is gone with
+ * its last use). Exactly one of any number of racing consumers of one value
+ * wins: TWOFA_OK when this caller removed it, TWOFA_ECONFLICT when it is not
+ * there any more (another login, here or on another host, used it first, or
+ * an admin replaced the codes), TWOFA_ENOTFOUND when user is not enrolled.
+ *
+ * A consume is not an admin change: the record version and the updated time
+ * stay as they are (on LDAP the login identity may not write them). GDBM
+ * reads, checks and writes under one exclusive lock. LDAP sends one modify
+ * to ldap_write_uri with the handle's own identity (a LOGIN handle: the
+ * login credential, whose only write right is deleting values of these two
+ * attributes) that deletes exactly one value and nothing else; an admin
+ * update never rewrites a code attribute it did not change, so it cannot
+ * bring a consumed code back. With no directory server answering it is
+ * TWOFA_EUNAVAIL, and a code must then not be accepted: only a consume
+ * that returned TWOFA_OK makes a code used (a record from this host's
+ * member cache still lists codes used since it was cached). */
+twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+					const char *hash, twofa_error *err);
 
 #endif

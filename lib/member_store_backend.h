@@ -30,7 +30,9 @@ typedef struct twofa_member_store_ops {
 	/* m is zeroed; on failure leave it empty. The caller checks that the
 	 * record's user is the one asked for. */
 	twofa_status (*load)(twofa_member_store *s, const char *user, twofa_member *m, twofa_error *err);
-	/* m->version is what to store (member_store.c sets 1 for ADD). */
+	/* m->version is what to store (member_store.c sets 1 for ADD, and 1
+	 * for a record from before versions). ADD and IMPORT are TWOFA_EEXIST
+	 * for a member already there, found at the write itself. */
 	twofa_status (*put)(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
 			    twofa_error *err);
 	/* Reads user's record, calls change once on it and stores the result
@@ -51,6 +53,11 @@ typedef struct twofa_member_store_ops {
 	/* NULL when batches mean nothing to the backend (LDAP). */
 	twofa_status (*batch_begin)(twofa_member_store *s, twofa_member_batch_mode mode, twofa_error *err);
 	twofa_status (*batch_end)(twofa_member_store *s, twofa_error *err);
+	/* hash is a valid code hash and kind known. Removes that one value
+	 * and nothing else (no version, no updated time): TWOFA_ECONFLICT when
+	 * it is not there any more. */
+	twofa_status (*consume)(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+				const char *hash, twofa_error *err);
 } twofa_member_store_ops;
 
 extern const twofa_member_store_ops twofa_member_store_gdbm_ops;

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "member_store_backend.h"
 #include "members.h"
 #include "store.h"
@@ -308,6 +310,60 @@ static twofa_status gdbm_batch_end(twofa_member_store *s, twofa_error *err)
 	return twofa_store_close(store, err);
 }
 
+/* Removes the code hash matches from m: TWOFA_ECONFLICT when it has none. */
+static twofa_status take_code(twofa_member *m, twofa_member_code_kind kind, const char *hash, twofa_error *err)
+{
+	size_t len = TWOFA_MEMBER_CODE_HASH_SIZE - 1, found = m->recovery_count;
+
+	if (kind == TWOFA_MEMBER_CODE_BYPASS) {
+		if (m->bypass[0] == '\0' || sodium_memcmp(m->bypass, hash, len) != 0)
+			return twofa_fail(err, TWOFA_ECONFLICT, "the bypass code is used up or was replaced");
+		if (--m->bypass_uses == 0) {
+			sodium_memzero(m->bypass, sizeof(m->bypass));
+			sodium_memzero(m->bypass_issuer, sizeof(m->bypass_issuer));
+			m->bypass_expires = 0;
+		}
+		return TWOFA_OK;
+	}
+	/* Every stored code is compared: no early exit. */
+	for (size_t i = 0; i < m->recovery_count; i++) {
+		if (sodium_memcmp(m->recovery[i], hash, len) == 0)
+			found = i;
+	}
+	if (found == m->recovery_count)
+		return twofa_fail(err, TWOFA_ECONFLICT, "the recovery code was used already or was replaced");
+	memmove(m->recovery[found], m->recovery[found + 1],
+		(m->recovery_count - found - 1) * sizeof(m->recovery[0]));
+	m->recovery_count--;
+	sodium_memzero(m->recovery[m->recovery_count], sizeof(m->recovery[0]));
+	return TWOFA_OK;
+}
+
+typedef struct code_to_take {
+	twofa_member_code_kind kind;
+	const char *hash;
+} code_to_take;
+
+static twofa_status take_change(twofa_member *m, void *arg, twofa_error *err)
+{
+	const code_to_take *c = arg;
+
+	return take_code(m, c->kind, c->hash, err);
+}
+
+/* gdbm_update's read, change and write under one exclusive lock: of two
+ * logins with one code, the second reads the record without it. Called
+ * here directly, not through member_store.c, so neither the version nor
+ * the updated time changes: a consume is not an admin change (the same on
+ * the directory, where a login may not write either). */
+static twofa_status gdbm_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+				 const char *hash, twofa_error *err)
+{
+	code_to_take c = {kind, hash};
+
+	return gdbm_update(s, user, take_change, &c, err);
+}
+
 const twofa_member_store_ops twofa_member_store_gdbm_ops = {
 	.open = gdbm_open,
 	.close = gdbm_close,
@@ -320,4 +376,5 @@ const twofa_member_store_ops twofa_member_store_gdbm_ops = {
 	.count = gdbm_count,
 	.batch_begin = gdbm_batch_begin,
 	.batch_end = gdbm_batch_end,
+	.consume = gdbm_consume,
 };

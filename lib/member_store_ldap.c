@@ -397,12 +397,27 @@ static twofa_status user_filter(const twofa_config *cfg, const char *user, char 
 	return TWOFA_OK;
 }
 
-static twofa_status modify(twofa_ldap *l, const char *dn, twofa_ldap_mods *mods, LDAPControl **ctrls,
-			   twofa_error *err)
+/* A value to delete that is gone, or one to add that is there: another
+ * writer (a login consuming a code) got in between this caller's read and
+ * its write. */
+static bool lost_race(int rc)
+{
+	return rc == LDAP_NO_SUCH_ATTRIBUTE || rc == LDAP_TYPE_OR_VALUE_EXISTS;
+}
+
+static int modify_rc(twofa_ldap *l, const char *dn, twofa_ldap_mods *mods, LDAPControl **ctrls)
 {
 	int rc = ldap_modify_ext_s(twofa_ldap_handle(l), dn, mods->list, ctrls, NULL);
 
 	twofa_ldap_mods_clear(mods);
+	return rc;
+}
+
+static twofa_status modify(twofa_ldap *l, const char *dn, twofa_ldap_mods *mods, LDAPControl **ctrls,
+			   twofa_error *err)
+{
+	int rc = modify_rc(l, dn, mods, ctrls);
+
 	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "modify", err);
 }
 
@@ -469,7 +484,8 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 	if (member && !is_members(ld, f.entry, m->user)) {
 		st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, is another member's", f.dn,
 				m->user);
-	} else if (member && mode == TWOFA_MEMBER_PUT_ADD) {
+	} else if (member && mode != TWOFA_MEMBER_PUT_REPLACE) {
+		/* ADD, and IMPORT: a member enrolled since the caller checked. */
 		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
 	} else {
 		/* uid matches case-insensitively: alice's entry is not Alice's. */
@@ -510,37 +526,49 @@ static twofa_status version_assertion(twofa_ldap *l, unsigned long long version,
 	return rc == LDAP_SUCCESS ? TWOFA_OK : twofa_ldap_fail(l, rc, "assertion control", err);
 }
 
+/* Writes only what the change changed (twofa_ldap_member_change_mods), with
+ * the version read asserted: a code a login consumed meanwhile (which moves
+ * no version) is not written back, and a code set the change edits value by
+ * value fails when one of its values went meanwhile. */
 static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change,
 				void *arg, twofa_error *err)
 {
 	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
 	twofa_ldap_mods mods;
-	unsigned long long read_version;
-	twofa_member m;
+	twofa_member m, was;
 	twofa_status st;
 	found f;
+	int rc;
 
 	begin_call(s);
+	memset(&was, 0, sizeof(was));
 	if ((st = read_member(s, true, user, &m, &f, err)) != TWOFA_OK)
 		return st;
-	read_version = m.version;
+	/* The record as read, again from the same answer: change edits m. */
+	if ((st = decode_entry(twofa_ldap_handle(f.l), f.entry, user, &was, err)) != TWOFA_OK)
+		goto out;
 	st = change(&m, arg, err);
 	if (st == TWOFA_EEXIST) {
 		st = TWOFA_OK; /* nothing to store */
 		goto out;
 	}
-	if (st != TWOFA_OK || (st = version_assertion(f.l, read_version, &assertion, err)) != TWOFA_OK ||
-	    (st = twofa_ldap_member_mods(&m, TWOFA_LDAP_MODS_REPLACE, &mods, err)) != TWOFA_OK)
+	if (st != TWOFA_OK || (st = version_assertion(f.l, was.version, &assertion, err)) != TWOFA_OK ||
+	    (st = twofa_ldap_member_change_mods(&was, &m, &mods, err)) != TWOFA_OK)
 		goto out;
 	ctrls[0] = assertion;
-	st = modify(f.l, f.dn, &mods, ctrls, err);
-	if (st == TWOFA_ECONFLICT)
-		twofa_error_set(err, st, "%s was changed by someone else meanwhile: run the command again",
+	rc = modify_rc(f.l, f.dn, &mods, ctrls);
+	if (rc == LDAP_SUCCESS)
+		st = TWOFA_OK;
+	else if (rc == LDAP_ASSERTION_FAILED || lost_race(rc))
+		st = twofa_fail(err, TWOFA_ECONFLICT, "%s was changed by someone else meanwhile: run the command again",
 				user);
+	else
+		st = twofa_ldap_fail(f.l, rc, "modify", err);
 out:
 	ldap_control_free(assertion);
 	found_free(&f);
 	twofa_member_free(&m);
+	twofa_member_free(&was);
 	return st;
 }
 
@@ -557,6 +585,107 @@ static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_e
 		st = twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
 	else if ((st = twofa_ldap_member_mods(NULL, TWOFA_LDAP_MODS_REMOVE, &mods, err)) == TWOFA_OK)
 		st = modify(f.l, f.dn, &mods, NULL, err);
+	found_free(&f);
+	return st;
+}
+
+/* ---- a login's one write: consuming a code ---- */
+
+/* Deletes exactly one value of attr on dn, and nothing else: the modify a
+ * login identity may make (etc/ldap/twofa-access.*). The value not there
+ * (LDAP_NO_SUCH_ATTRIBUTE) is another consumer's win: TWOFA_ECONFLICT. */
+static twofa_status delete_value(twofa_ldap *l, const char *dn, const char *attr, const struct berval *value,
+				 twofa_error *err)
+{
+	struct berval bv = *value, *values[2] = {&bv, NULL};
+	LDAPMod mod = {.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES, .mod_type = (char *)attr,
+		       .mod_bvalues = values};
+	LDAPMod *list[2] = {&mod, NULL};
+	int rc = ldap_modify_ext_s(twofa_ldap_handle(l), dn, list, NULL, NULL);
+
+	if (rc == LDAP_SUCCESS)
+		return TWOFA_OK;
+	if (rc == LDAP_NO_SUCH_ATTRIBUTE)
+		return twofa_fail(err, TWOFA_ECONFLICT, "ldap: that code of %s was used already or replaced", dn);
+	return twofa_ldap_fail(l, rc, "modify", err);
+}
+
+#define BYPASS_ATTR "twofaBypassCode"
+#define RECOVERY_ATTR "twofaRecoveryCode"
+static char *const bypass_attrs[] = {TWOFA_LDAP_USER_ATTR, BYPASS_ATTR, NULL};
+
+/* The value of a use of the bypass code hash: "<hash> <expires> <n>[ <issuer>]",
+ * the one with the highest n (so that the remaining ones keep 1..N); NULL if
+ * none is left. */
+static const struct berval *last_use(struct berval **values, const char *hash)
+{
+	size_t hash_len = strlen(hash);
+	const struct berval *best = NULL;
+	long best_n = 0;
+
+	for (size_t i = 0; values != NULL && values[i] != NULL; i++) {
+		const struct berval *bv = values[i];
+		size_t at = hash_len + 1 + TWOFA_LDAP_TIME_SIZE; /* "<hash> <expires> " */
+		long n = 0;
+
+		if (bv->bv_len <= at || memcmp(bv->bv_val, hash, hash_len) != 0 || bv->bv_val[hash_len] != ' ')
+			continue;
+		for (; at < bv->bv_len && bv->bv_val[at] >= '0' && bv->bv_val[at] <= '9' && n < 1000; at++)
+			n = n * 10 + (bv->bv_val[at] - '0');
+		if (best == NULL || n > best_n) {
+			best = bv;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+static twofa_status consume_bypass(twofa_member_store *s, const char *user, const char *hash, twofa_error *err)
+{
+	twofa_status st = TWOFA_ECONFLICT;
+
+	/* Each lost race is a use another login took: at most one try per use. */
+	for (int attempt = 0; attempt < TWOFA_MEMBER_BYPASS_USES_MAX; attempt++) {
+		struct berval **values;
+		const struct berval *use;
+		found f;
+
+		if ((st = find_member(s, true, user, bypass_attrs, &f, err)) != TWOFA_OK)
+			return st;
+		if (!is_members(twofa_ldap_handle(f.l), f.entry, user)) {
+			found_free(&f);
+			return twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
+		}
+		values = ldap_get_values_len(twofa_ldap_handle(f.l), f.entry, BYPASS_ATTR);
+		use = last_use(values, hash);
+		st = use == NULL ? twofa_fail(err, TWOFA_ECONFLICT, "the bypass code of %s is used up or was replaced",
+					      user)
+				 : delete_value(f.l, f.dn, BYPASS_ATTR, use, err);
+		ldap_value_free_len(values);
+		found_free(&f);
+		if (st != TWOFA_ECONFLICT || use == NULL)
+			return st;
+	}
+	return st;
+}
+
+static twofa_status ldap_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+				 const char *hash, twofa_error *err)
+{
+	struct berval value = {strlen(hash), (char *)hash};
+	twofa_status st;
+	found f;
+
+	begin_call(s);
+	if (kind == TWOFA_MEMBER_CODE_BYPASS)
+		return consume_bypass(s, user, hash, err);
+	/* The value is the hash itself: no read of the codes needed, only the DN. */
+	if ((st = find_member(s, true, user, twofa_ldap_user_attrs, &f, err)) != TWOFA_OK)
+		return st;
+	if (!is_members(twofa_ldap_handle(f.l), f.entry, user))
+		st = twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
+	else
+		st = delete_value(f.l, f.dn, RECOVERY_ATTR, &value, err);
 	found_free(&f);
 	return st;
 }
@@ -759,4 +888,5 @@ const twofa_member_store_ops twofa_member_store_ldap_ops = {
 	.count = ldap_count,
 	.batch_begin = NULL,
 	.batch_end = NULL,
+	.consume = ldap_consume,
 };

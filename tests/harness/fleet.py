@@ -15,6 +15,7 @@ ldap_run_dir (the dead-server memory), so hosts never share per-host state.
 
     hold = HoldingProxy(pair.a.port_of_uri)         # an LDAP-aware forwarder that can hold
     hold.arm(MODIFY)                                # the next modify request until release()
+    hold.arm(SEARCH, 3)                             # the third search from now
 """
 
 import os
@@ -30,6 +31,7 @@ from harness.slapd import TcpProxy
 
 TIMEOUT = 1  # ldap_timeout of the hosts unless a test says otherwise (the smallest allowed)
 MODIFY = 0x66  # BER tag of an LDAP ModifyRequest ([APPLICATION 6], constructed)
+SEARCH = 0x63  # BER tag of an LDAP SearchRequest ([APPLICATION 3], constructed)
 
 
 def skip_under_valgrind():
@@ -175,14 +177,17 @@ class HoldingProxy:
         self.port = self._listener.getsockname()[1]
         self.uri = "ldap://127.0.0.1:%d" % self.port
         self._tag = None
+        self._left = 0
         self.held = threading.Event()
         self._release = threading.Event()
         self._socks = []
         threading.Thread(target=self._accept, daemon=True).start()
 
-    def arm(self, tag):
+    def arm(self, tag, nth=1):
+        """Holds the nth next request with tag (the ones before it pass)."""
         self.held.clear()
         self._release.clear()
+        self._left = nth
         self._tag = tag
 
     def release(self):
@@ -214,8 +219,10 @@ class HoldingProxy:
                     if message is None:
                         break
                     if self._tag is not None and _operation_tag(message) == self._tag:
-                        self.held.set()
-                        self._release.wait(30)
+                        self._left -= 1
+                        if self._left == 0:
+                            self.held.set()
+                            self._release.wait(30)
                     dst.sendall(message)
         except OSError:
             pass

@@ -5,8 +5,8 @@ everyone read everything else) in a real slapd, both forms, every cell of etc/ld
 table: an anonymous bind and another user read none of the twofa attributes (not by
 reading, not by searching on them, not by compare); the member reads phone, country,
 email, channel and status and nothing secret; the login identity reads all, deletes a used
-recovery code value and consumes a bypass code but adds no recovery code and changes
-nothing else; the admin identity writes every twofa attribute, adds and removes the class
+recovery code value or one bypass use (one value each) but adds or replaces no code value
+and changes nothing else; the admin identity writes every twofa attribute, adds and removes the class
 and creates only minimal entries. With twofa-enrol.*, the login identity enrols a user who
 is not a member yet, and still cannot change a member. The service identities page
 through more members than the size limit; nobody else does."""
@@ -28,7 +28,7 @@ ALL = SECRET + PERSONAL + OTHER
 ALICE = {"twofaPhone": "+15551234567", "twofaCountry": "US", "twofaEmail": "alice@example.test",
          "twofaPasswordHash": "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo",
          "twofaInvite": "ihash 20270101000000Z", "twofaRecoveryCode": ["rc1", "rc2", "rc3"],
-         "twofaBypassCode": "bhash 3 20270101000000Z", "twofaVerified": "20260102000000Z",
+         "twofaBypassCode": ["bhash 20270101000000Z %d root" % n for n in (1, 2, 3)], "twofaVerified": "20260102000000Z",
          "twofaUnlockedAt": "20260103000000Z", "twofaRateLimitId": "rl-alice", "twofaTotpEntity": "ent-alice",
          "twofaTotpFactor": "YF" + "0" * 32}
 # A valid new value for every attribute, for the admin's writes.
@@ -36,7 +36,7 @@ NEW = {"twofaUser": "alice", "twofaEmail": "a2@example.test", "twofaPhone": "+15
        "twofaChannel": "call", "twofaPasswordHash": "newhash", "twofaStatus": "disabled",
        "twofaCreated": "20250101000000Z", "twofaUpdated": "20260201000000Z", "twofaVerified": "20260202000000Z",
        "twofaVersion": "2", "twofaUnlockedAt": "20260203000000Z", "twofaRecoveryCode": "rc9",
-       "twofaBypassCode": "bhash2 1 20270101000000Z", "twofaInvite": "ihash2 20270101000000Z",
+       "twofaBypassCode": "bhash2 20270101000000Z 1 root", "twofaInvite": "ihash2 20270101000000Z",
        "twofaRateLimitId": "rl-2", "twofaTotpEntity": "ent-2", "twofaTotpFactor": "YF" + "1" * 32}
 
 
@@ -118,13 +118,25 @@ def run_form(form):
          r.describe())
     r = modify(s, "alice", login, ("add", "twofaRecoveryCode", ["minted"]))
     t.ok(r.rc == 50, f + "the login identity cannot add a recovery code", r.describe())
-    r = modify(s, "alice", login, ("delete", "twofaBypassCode", ["bhash 3 20270101000000Z"]),
-               ("add", "twofaBypassCode", ["bhash 2 20270101000000Z"]))
-    t.ok(r.rc == 0 and value_of(s, "alice", "twofaBypassCode") == ["bhash 2 20270101000000Z"],
-         f + "the login identity consumes a bypass use (delete the exact value, add the next)", r.describe())
-    r = modify(s, "alice", login, ("delete", "twofaBypassCode", ["bhash 3 20270101000000Z"]),
-               ("add", "twofaBypassCode", ["bhash 2 20270101000000Z"]))
-    t.ok(r.rc == 16, f + "a consume of a value already consumed fails (no such attribute value)", r.describe())
+    r = modify(s, "alice", login, ("replace", "twofaRecoveryCode", ["rc1", "rc3", "minted"]))
+    t.ok(r.rc == 50, f + "nor replace the recovery codes with a set of its own", r.describe())
+    r = modify(s, "alice", login, ("delete", "twofaBypassCode", ["bhash 20270101000000Z 3 root"]))
+    t.ok(r.rc == 0 and sorted(value_of(s, "alice", "twofaBypassCode")) ==
+         ["bhash 20270101000000Z 1 root", "bhash 20270101000000Z 2 root"],
+         f + "the login identity consumes a bypass use: it deletes one value, the other uses stay", r.describe())
+    r = modify(s, "alice", login, ("delete", "twofaBypassCode", ["bhash 20270101000000Z 3 root"]))
+    t.ok(r.rc == 16, f + "a consume of a use already consumed fails (no such attribute value)", r.describe())
+    r = modify(s, "alice", login, ("add", "twofaBypassCode", ["bhash 20270101000000Z 3 root"]))
+    t.ok(r.rc == 50, f + "the login identity cannot add a use back", r.describe())
+    r = modify(s, "alice", login, ("replace", "twofaBypassCode", ["minted 20991231000000Z 1 root"]))
+    t.ok(r.rc == 50, f + "nor replace the bypass code with one of its own (minting one)", r.describe())
+    r = modify(s, "alice", login, ("delete", "twofaBypassCode", ["bhash 20270101000000Z 2 root"]),
+               ("add", "twofaBypassCode", ["bhash 20270101000000Z 9 root"]))
+    t.ok(r.rc == 50 and len(value_of(s, "alice", "twofaBypassCode")) == 2,
+         f + "nor delete one use and add another in one modify: nothing changes", r.describe())
+    r = modify(s, "bob", login, ("add", "twofaBypassCode", ["minted 20991231000000Z 1 root"]))
+    t.ok(r.rc == 50 and value_of(s, "bob", "twofaBypassCode") == [],
+         f + "nor give a member without one (bob) a bypass code", r.describe())
     for attr in ("twofaPhone", "twofaCountry", "twofaEmail", "twofaPasswordHash", "twofaStatus", "twofaChannel",
                  "twofaVersion", "twofaUnlockedAt", "twofaInvite", "twofaUser"):
         r = modify(s, "alice", login, ("replace", attr, [NEW[attr]]))

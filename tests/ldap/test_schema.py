@@ -72,6 +72,8 @@ for form in ("ldif", "conf"):
                  "%s form: a second %s value is refused (SINGLE-VALUE)" % (form, attr), r.describe())
         r = modify(s, "alice", ("add", "twofaRecoveryCode", ["h1", "h2", "h3"]))
         t.ok(r.rc == 0, "%s form: twofaRecoveryCode takes several values" % form, r.describe())
+        r = modify(s, "alice", ("add", "twofaBypassCode", ["b 20270101000000Z %d root" % n for n in (1, 2, 3)]))
+        t.ok(r.rc == 0, "%s form: twofaBypassCode takes several values (one per use)" % form, r.describe())
         r = modify(s, "alice", ("delete", "twofaStatus", []))
         t.ok(r.rc == 65, "%s form: deleting a MUST attribute of a member is refused" % form, r.describe())
 

@@ -147,7 +147,8 @@ t.ok(all(len(d["NAME"]) == 1 and d["NAME"][0].startswith("twofa") for d in attri
      "every name is one twofa* name")
 t.ok(all(d.get("X-ORIGIN") == "twofa" for d in attributes + classes), "every definition has X-ORIGIN 'twofa'")
 multi = [d["NAME"][0] for d in attributes if not d.get("SINGLE-VALUE")]
-t.eq(multi, ["twofaRecoveryCode"], "every attribute but twofaRecoveryCode is SINGLE-VALUE")
+t.eq(multi, ["twofaRecoveryCode", "twofaBypassCode"],
+     "every attribute but twofaRecoveryCode and twofaBypassCode (one value per use) is SINGLE-VALUE")
 t.ok(all("EQUALITY" in d and "SYNTAX" in d for d in attributes), "every attribute has an equality rule and a syntax")
 member = classes[0]
 t.ok(member["NAME"] == ("twofaMember",) and member.get("AUXILIARY") and member.get("SUP") == ("top",),

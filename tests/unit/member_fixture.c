@@ -38,6 +38,7 @@ void member_fixture_fill_all(twofa_member *m)
 	member_fixture_code_hash(m->bypass, 100);
 	m->bypass_uses = 3;
 	m->bypass_expires = 1764086400;
+	strcpy(m->bypass_issuer, "root admin");
 	member_fixture_code_hash(m->invite, 200);
 	m->invite_expires = 1764172800;
 	strcpy(m->rate_limit_id, "rl_0f3a-Member");
@@ -59,6 +60,7 @@ bool member_fixture_same(const twofa_member *a, const twofa_member *b)
 		    a->verified == b->verified && a->version == b->version && a->unlocked == b->unlocked &&
 		    a->recovery_count == b->recovery_count && strcmp(a->bypass, b->bypass) == 0 &&
 		    a->bypass_uses == b->bypass_uses && a->bypass_expires == b->bypass_expires &&
+		    strcmp(a->bypass_issuer, b->bypass_issuer) == 0 &&
 		    strcmp(a->invite, b->invite) == 0 && a->invite_expires == b->invite_expires &&
 		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 &&
 		    strcmp(a->totp_entity, b->totp_entity) == 0 &&

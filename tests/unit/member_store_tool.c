@@ -11,6 +11,18 @@
  *     race USER           two handles: the first's change runs the second's whole
  *                         update, then returns; exactly one must lose
  *     remove USER
+ *     import USER VER     put IMPORT (import without --replace), the record at VER
+ *     set-codes USER N USES ISSUER
+ *                         update: N recovery codes (hash_of 1..N) and a bypass code
+ *                         (hash_of 100) of USES uses issued by ISSUER ("-": none)
+ *     codes USER          load; "ok v<version> recovery <i,j,..> bypass <uses> <issuer>"
+ *     consume USER recovery|bypass I
+ *                         consume the code hash_of(I)
+ *     consume-on-line USER recovery|bypass I
+ *                         connect (a load), print "ready", wait for a line, consume
+ *     update-paused USER PHONE|codes
+ *                         update whose change prints "read" and waits for a line,
+ *                         then sets the phone (or makes recovery codes 11..13)
  *     names | each | count
  *     first-count         names stopped after the first, then count on the same handle
  *
@@ -104,6 +116,96 @@ static twofa_status race_change(twofa_member *m, void *arg, twofa_error *err)
 	return set_status(m, "disabled", err);
 }
 
+/* The code hash number i stands for (any well-formed hash will do: the
+ * store never sees a code). */
+static void hash_of(long i, char out[TWOFA_MEMBER_CODE_HASH_SIZE])
+{
+	snprintf(out, TWOFA_MEMBER_CODE_HASH_SIZE, "b2$%032lx$%064lx", i, i * 7 + 1);
+}
+
+static twofa_status set_codes(twofa_member *m, void *arg, twofa_error *err)
+{
+	char *const *a = arg; /* N USES ISSUER */
+	long n = strtol(a[0], NULL, 10), uses = strtol(a[1], NULL, 10);
+
+	(void)err;
+	m->recovery_count = (size_t)n;
+	for (long i = 0; i < n; i++)
+		hash_of(i + 1, m->recovery[i]);
+	memset(m->bypass_issuer, 0, sizeof(m->bypass_issuer));
+	if (uses > 0) {
+		hash_of(100, m->bypass);
+		m->bypass_uses = uses;
+		m->bypass_expires = time(NULL) + 3600;
+		if (strcmp(a[2], "-") != 0)
+			snprintf(m->bypass_issuer, sizeof(m->bypass_issuer), "%s", a[2]);
+	} else {
+		m->bypass[0] = '\0';
+		m->bypass_uses = 0;
+		m->bypass_expires = 0;
+	}
+	return TWOFA_OK;
+}
+
+static int codes(twofa_member_store *s, const char *user)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	char line[1024], h[TWOFA_MEMBER_CODE_HASH_SIZE];
+	size_t used;
+	twofa_member m;
+	twofa_status st = twofa_member_store_load(s, user, &m, &err);
+
+	if (st == TWOFA_OK) {
+		used = (size_t)snprintf(line, sizeof(line), "v%llu recovery ", m.version);
+		for (size_t i = 0; i < m.recovery_count; i++)
+			for (long n = 1; n <= 100; n++) {
+				hash_of(n, h);
+				if (strcmp(h, m.recovery[i]) == 0 && used < sizeof(line))
+					used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%ld",
+								 i > 0 ? "," : "", n);
+			}
+		if (used < sizeof(line))
+			snprintf(line + used, sizeof(line) - used, "%s bypass %ld %s", m.recovery_count ? "" : "-",
+				 m.bypass_uses, m.bypass_issuer[0] != '\0' ? m.bypass_issuer : "-");
+	}
+	twofa_member_free(&m);
+	return report(st, &err, st == TWOFA_OK ? line : "");
+}
+
+static int consume(twofa_member_store *s, const char *user, const char *kind, const char *which)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	char h[TWOFA_MEMBER_CODE_HASH_SIZE];
+
+	hash_of(strtol(which, NULL, 10), h);
+	return report(twofa_member_store_consume(s, user,
+						 strcmp(kind, "bypass") == 0 ? TWOFA_MEMBER_CODE_BYPASS
+									    : TWOFA_MEMBER_CODE_RECOVERY,
+						 h, &err),
+		      &err, "consumed");
+}
+
+/* A change held between its read and its write until a line comes. */
+static twofa_status paused_change(twofa_member *m, void *arg, twofa_error *err)
+{
+	const char *what = arg;
+	char line[16];
+
+	printf("read\n");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no line to go on");
+	if (strcmp(what, "codes") == 0) {
+		m->recovery_count = 3;
+		for (long i = 0; i < 3; i++)
+			hash_of(11 + i, m->recovery[i]);
+	} else {
+		snprintf(m->phone, sizeof(m->phone), "%s", what);
+	}
+	m->updated = time(NULL);
+	return TWOFA_OK;
+}
+
 static int count_name(const char *user, void *arg)
 {
 	printf("name %s\n", user);
@@ -169,6 +271,25 @@ static int run(int argc, char **argv)
 		printf("outer ");
 		rc = report(st, &err, "updated");
 		twofa_member_store_close(r.second);
+	} else if (strcmp(cmd, "import") == 0 && argc == 3) {
+		generated(&m, argv[1]);
+		m.version = strtoull(argv[2], NULL, 10);
+		rc = report(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_IMPORT, &err), &err, "imported");
+	} else if (strcmp(cmd, "set-codes") == 0 && argc == 5) {
+		rc = report(twofa_member_store_update(s, argv[1], set_codes, argv + 2, &err), &err, "codes set");
+	} else if (strcmp(cmd, "codes") == 0 && argc == 2) {
+		rc = codes(s, argv[1]);
+	} else if (strcmp(cmd, "consume") == 0 && argc == 4) {
+		rc = consume(s, argv[1], argv[2], argv[3]);
+	} else if (strcmp(cmd, "consume-on-line") == 0 && argc == 4) {
+		(void)twofa_member_store_load(s, argv[1], &m, &err);
+		twofa_member_free(&m);
+		printf("ready\n");
+		fflush(stdout);
+		if (fgets(buf, sizeof(buf), stdin) != NULL)
+			rc = consume(s, argv[1], argv[2], argv[3]);
+	} else if (strcmp(cmd, "update-paused") == 0 && argc == 3) {
+		rc = report(twofa_member_store_update(s, argv[1], paused_change, argv[2], &err), &err, "updated");
 	} else if (strcmp(cmd, "remove") == 0 && argc == 2) {
 		rc = report(twofa_member_store_remove(s, argv[1], &err), &err, "removed");
 	} else if (strcmp(cmd, "names") == 0) {

@@ -24,9 +24,13 @@
 #define CODE3 \
 	"b2$0123456789abcdef0123456789abcdef$cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"
 
+/* fill()'s bypass code: one value per use. */
+#define BYPASS_VALUE(n) CODE " 20251124170000Z " n " root admin"
+static const char *const BYPASS_USES[] = {BYPASS_VALUE("1"), BYPASS_VALUE("2"), BYPASS_VALUE("3")};
+
 /* An entry as ldap_get_values_len gives it: names and NULL-terminated values. */
 #define ENTRY_ATTRS 32
-#define ENTRY_VALUES 24
+#define ENTRY_VALUES (TWOFA_MEMBER_BYPASS_USES_MAX + 4)
 typedef struct entry {
 	size_t n;
 	twofa_ldap_attr attr[ENTRY_ATTRS];
@@ -128,6 +132,7 @@ static void fill(twofa_member *m)
 	strcpy(m->bypass, CODE);
 	m->bypass_uses = 3;
 	m->bypass_expires = 1764003600;
+	strcpy(m->bypass_issuer, "root admin"); /* a space: the issuer is the value's tail */
 	strcpy(m->invite, CODE3);
 	m->invite_expires = 1764007200;
 	strcpy(m->rate_limit_id, "rl_alice-1");
@@ -154,7 +159,7 @@ static void good_entry(void)
 	set("twofaVersion", "7");
 	set("twofaUnlockedAt", "20251124160110Z");
 	set2("twofaRecoveryCode", CODE, CODE2);
-	set("twofaBypassCode", CODE " 3 20251124170000Z");
+	set_bytes("twofaBypassCode", BYPASS_USES, NULL, 3);
 	set("twofaInvite", CODE3 " 20251124180000Z");
 	set("twofaRateLimitId", "rl_alice-1");
 	set("twofaTotpEntity", "0f3a9c");
@@ -487,18 +492,24 @@ static void test_encodings(void)
 	static const char *const versions[] =
 		{"0", "-1", "+1", "01", "1a", " 1", "18446744073709551616", "99999999999999999999"};
 	static const char *const bypass[] = {
-		CODE,                            /* no uses, no expiry */
-		CODE " 3",                       /* no expiry */
-		CODE " 0 20251124170000Z",       /* no uses left */
-		CODE " -1 20251124170000Z",      /* negative */
-		CODE " x 20251124170000Z",       /* not a number */
-		CODE " 3 20251124170000Z extra", /* a fourth field */
-		CODE "  3 20251124170000Z",      /* two spaces */
-		" 3 20251124170000Z",            /* no hash */
-		CODE " 3 20251124170000",        /* expiry without Z */
-		CODE " 3 20251324170000Z",       /* month 13 */
-		CODE "x 3 20251124170000Z",      /* hash of 101 bytes */
-		CODE " 3 20251124170000Z ",      /* trailing space */
+		CODE,                                  /* no expiry, no use */
+		CODE " 20251124170000Z",               /* no use number */
+		CODE " 20251124170000Z 0",             /* use 0 */
+		CODE " 20251124170000Z -1",            /* negative */
+		CODE " 20251124170000Z x",             /* not a number */
+		CODE " 20251124170000Z 01",            /* a leading zero */
+		CODE " 20251124170000Z 101",           /* beyond the most uses */
+		CODE " 20251124170000Z 1000",          /* four digits */
+		CODE " 20251124170000Z 1 ",            /* an empty issuer */
+		CODE " 20251124170000Z 1 a/b",         /* an issuer that is no login name */
+		CODE " 20251124170000Z 1 a:b",         /* another */
+		CODE " 3 20251124170000Z",             /* the old "<hash> <uses> <time>" */
+		CODE "  20251124170000Z 1",            /* two spaces */
+		" 20251124170000Z 1",                  /* no hash */
+		CODE " 20251124170000 1",              /* expiry without Z */
+		CODE " 20251324170000Z 1",             /* month 13 */
+		CODE "x 20251124170000Z 1",            /* hash of 101 bytes */
+		CODE " 20251124170000Z1",              /* no space before the use */
 	};
 	static const char *const invite[] = {
 		CODE3,                      /* no expiry */
@@ -614,7 +625,9 @@ static void test_mods(void)
 	ok(all, "create: every modification adds values, binary-safe");
 	ok(mod_count(&mods) == 2 + 18, "create: class, uid and all 18 attributes of a full member");
 	mod = mod_named(&mods, "twofaBypassCode");
-	ok(mod_has(mod, CODE " 3 20251124170000Z"), "bypass as \"<hash> <uses> <time>\"");
+	ok(value_count(mod) == 3 && mod_has(mod, BYPASS_VALUE("1")) && mod_has(mod, BYPASS_VALUE("2")) &&
+		   mod_has(mod, BYPASS_VALUE("3")),
+	   "bypass: one value \"<hash> <expires> <n> <issuer>\" per use, n = 1..3");
 	mod = mod_named(&mods, "twofaInvite");
 	ok(mod_has(mod, CODE3 " 20251124180000Z"), "invite as \"<hash> <time>\"");
 	ok(mod_has(mod_named(&mods, "twofaVersion"), "7"), "the version as given");
@@ -632,7 +645,7 @@ static void test_mods(void)
 	want.email = NULL;
 	want.verified = want.unlocked = 0;
 	want.recovery_count = 0;
-	want.bypass[0] = want.invite[0] = want.totp_entity[0] = '\0';
+	want.bypass[0] = want.invite[0] = want.totp_entity[0] = want.bypass_issuer[0] = '\0';
 	want.bypass_uses = 0;
 	want.bypass_expires = want.invite_expires = 0;
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_ADD_CLASS, &mods, &err) == TWOFA_OK, "add mods: %s",
@@ -700,6 +713,7 @@ static void test_mods(void)
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_EINVAL,
 	   "a bypass code without expiry");
 	want.bypass[0] = '\0';
+	want.bypass_expires = 0;
 	strcpy(want.invite, "b2$y z"); /* a space would break the value's fields */
 	want.invite_expires = 1764003600;
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_REPLACE, &mods, &err) == TWOFA_EINVAL,
@@ -728,7 +742,8 @@ static void test_mods(void)
 	want.recovery_count = TWOFA_MEMBER_RECOVERY_MAX;
 	for (i = 0; i < TWOFA_MEMBER_RECOVERY_MAX; i++)
 		strcpy(want.recovery[i], codes[i]);
-	want.bypass_uses = 1000;
+	want.bypass_uses = TWOFA_MEMBER_BYPASS_USES_MAX;
+	memset(want.bypass_issuer, 'i', TWOFA_USER_NAME_MAX);
 	twofa_error_clear(&err);
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_CREATE, &mods, &err) == TWOFA_OK,
 	   "a record with every field at its bound fits: %s", err.msg);
@@ -780,6 +795,157 @@ static void test_dn(void)
 	ok(twofa_ldap_member_dn("a", NULL, &dn, &err) == TWOFA_EINVAL, "no base, no DN");
 }
 
+/* twofaBypassCode: one value per remaining use, all of one code. */
+static void test_bypass_values(void)
+{
+	static char many[TWOFA_MEMBER_BYPASS_USES_MAX + 1][400];
+	const char *values[TWOFA_MEMBER_BYPASS_USES_MAX + 1];
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+
+	for (int i = 0; i <= TWOFA_MEMBER_BYPASS_USES_MAX; i++) {
+		snprintf(many[i], sizeof(many[i]), CODE " 20251124170000Z %d root admin", i + 1);
+		values[i] = many[i];
+	}
+	good_entry();
+	set_bytes("twofaBypassCode", values, NULL, TWOFA_MEMBER_BYPASS_USES_MAX);
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.bypass_uses == TWOFA_MEMBER_BYPASS_USES_MAX &&
+		   strcmp(m.bypass, CODE) == 0 && strcmp(m.bypass_issuer, "root admin") == 0 &&
+		   m.bypass_expires == 1764003600,
+	   "%d values: %d uses of one code, its hash, expiry and issuer: %s", TWOFA_MEMBER_BYPASS_USES_MAX,
+	   TWOFA_MEMBER_BYPASS_USES_MAX, err.msg);
+	twofa_member_free(&m);
+	good_entry();
+	set_bytes("twofaBypassCode", values, NULL, TWOFA_MEMBER_BYPASS_USES_MAX + 1);
+	expect_fail("alice", TWOFA_ESTORE, "more than 100", "101 values of twofaBypassCode");
+
+	/* Uses consumed out of order leave gaps: each value is one use. */
+	good_entry();
+	set_bytes("twofaBypassCode", (const char *const[]){values[0], values[4], values[98]}, NULL, 3);
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.bypass_uses == 3, "uses 1, 5 and 99 left: 3 uses: %s",
+	   err.msg);
+	twofa_member_free(&m);
+	good_entry();
+	set("twofaBypassCode", CODE " 20251124170000Z 7");
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.bypass_uses == 1 && m.bypass_issuer[0] == '\0',
+	   "a value without an issuer: not recorded: %s", err.msg);
+	twofa_member_free(&m);
+
+	{
+		/* Pairs of values that are not two uses of one code. */
+		const char *const pairs[][4] = {
+			{BYPASS_VALUE("1"), CODE2 " 20251124170000Z 2 root admin", "disagree", "two codes' hashes"},
+			{BYPASS_VALUE("1"), CODE " 20251124170001Z 2 root admin", "disagree", "two expiries"},
+			{BYPASS_VALUE("1"), CODE " 20251124170000Z 2 mallory", "disagree", "two issuers"},
+			{BYPASS_VALUE("1"), CODE " 20251124170000Z 2", "disagree", "an issuer and none"},
+			{BYPASS_VALUE("2"), BYPASS_VALUE("2"), "use number twice", "one use number twice"},
+		};
+
+		for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+			good_entry();
+			set2("twofaBypassCode", pairs[i][0], pairs[i][1]);
+			expect_fail("alice", TWOFA_ESTORE, pairs[i][2], pairs[i][3]);
+		}
+	}
+	/* The messages name the attribute, never a value. */
+	good_entry();
+	set2("twofaBypassCode", BYPASS_VALUE("1"), CODE2 " 20251124170000Z 2 root admin");
+	memset(&err, 0, sizeof(err));
+	ok(decode_as("alice", &m, &err) == TWOFA_ESTORE && strstr(err.msg, "b2$") == NULL &&
+		   strstr(err.msg, "root") == NULL,
+	   "the message shows no hash and no issuer: %s", err.msg);
+	twofa_member_free(&m);
+}
+
+/* The values of the modification of name in mods with op (NULL: none). */
+static const LDAPMod *mod_op_named(const twofa_ldap_mods *mods, int op, const char *name)
+{
+	for (size_t i = 0; mods->list[i] != NULL; i++) {
+		if (strcmp(mods->list[i]->mod_type, name) == 0 && (mods->list[i]->mod_op & ~LDAP_MOD_BVALUES) == op)
+			return mods->list[i];
+	}
+	return NULL;
+}
+
+/* An admin's update writes only what changed. */
+static void test_change_mods(void)
+{
+	twofa_member was, m;
+	twofa_ldap_mods mods;
+	twofa_error err = {TWOFA_OK, ""};
+	const LDAPMod *mod;
+
+	fill(&was);
+	fill(&m);
+	m.version = 8;
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 1 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaVersion")) != NULL && mod_has(mod, "8"),
+	   "nothing changed but the version: only twofaVersion is written: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	strcpy(m.phone, "+447911654321");
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaPhone"), "+447911654321") &&
+		   mod_named(&mods, "twofaRecoveryCode") == NULL && mod_named(&mods, "twofaBypassCode") == NULL,
+	   "a new phone: twofaPhone and twofaVersion, never the codes read before: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	strcpy(m.phone, was.phone);
+	strcpy(m.recovery[0], codes[5]);
+	strcpy(m.recovery[1], codes[6]);
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaRecoveryCode")) != NULL &&
+		   value_count(mod) == 2 && mod_has(mod, codes[5]) && mod_has(mod, codes[6]),
+	   "a new set of recovery codes: the set is replaced (the new set wins): %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	strcpy(m.recovery[0], CODE2);
+	m.recovery_count = 1;
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_DELETE, "twofaRecoveryCode")) != NULL &&
+		   value_count(mod) == 1 && mod_has(mod, CODE),
+	   "one recovery code taken away: exactly that value is deleted: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	m.recovery_count = 3;
+	strcpy(m.recovery[0], CODE);
+	strcpy(m.recovery[1], CODE2);
+	strcpy(m.recovery[2], codes[9]);
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_ADD, "twofaRecoveryCode")) != NULL &&
+		   value_count(mod) == 1 && mod_has(mod, codes[9]),
+	   "one recovery code added: exactly that value is added: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+	m.recovery_count = 2;
+
+	m.bypass_uses = 1;
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_DELETE, "twofaBypassCode")) != NULL &&
+		   value_count(mod) == 2 && mod_has(mod, BYPASS_VALUE("2")) && mod_has(mod, BYPASS_VALUE("3")),
+	   "fewer bypass uses: the values of the uses gone are deleted: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	m.bypass[0] = m.bypass_issuer[0] = '\0';
+	m.bypass_uses = 0;
+	m.bypass_expires = 0;
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
+		   (mod = mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaBypassCode")) != NULL && value_count(mod) == 0,
+	   "the bypass code revoked: replaced by none: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+
+	was.version = 0;
+	m.version = 1;
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK &&
+		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaVersion"), "1"),
+	   "a record from before versions gets its first: %s", err.msg);
+	twofa_ldap_mods_clear(&mods);
+	strcpy(m.phone, "447911123456");
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_EINVAL, "a change that does not validate");
+	ok(twofa_ldap_member_change_mods(NULL, &m, &mods, &err) == TWOFA_EINVAL, "no record read");
+	twofa_member_free(&was);
+	twofa_member_free(&m);
+}
+
 int main(void)
 {
 	make_codes();
@@ -792,5 +958,7 @@ int main(void)
 	test_encodings();
 	test_structure();
 	test_mods();
+	test_bypass_values();
+	test_change_mods();
 	return tap_done();
 }

@@ -288,6 +288,79 @@ static void test_ldap_refused(twofa_config *cfg)
 	(void)err;
 }
 
+/* twofa_member_store_consume's checks, the IMPORT put and what a consume
+ * leaves (the parallel races: tests/ldap/test_login_writes.py). */
+static void test_consume(twofa_config *cfg)
+{
+	twofa_member_store *s = NULL;
+	twofa_member m, got;
+	twofa_error err = {TWOFA_OK, ""};
+	char erin[] = "erin";
+	char codes[3][TWOFA_MEMBER_CODE_HASH_SIZE];
+
+	for (int i = 0; i < 3; i++)
+		snprintf(codes[i], sizeof(codes[i]), "b2$%032x$%064x", i + 1, i + 1);
+	ok(twofa_member_store_open(&s, cfg, TWOFA_MEMBER_STORE_LOGIN, &err) == TWOFA_OK, "open a login handle");
+	fill(&m, erin);
+	m.version = 5;
+	m.recovery_count = 2;
+	strcpy(m.recovery[0], codes[0]);
+	strcpy(m.recovery[1], codes[1]);
+	strcpy(m.bypass, codes[2]);
+	m.bypass_uses = 2;
+	m.bypass_expires = 1767229200;
+	strcpy(m.bypass_issuer, "root");
+	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_IMPORT, &err) == TWOFA_OK &&
+		   stored_version(s, "erin") == expect(5),
+	   "an IMPORT put keeps the record's version: %s", err.msg);
+	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_IMPORT, &err) == TWOFA_EEXIST,
+	   "an IMPORT put onto an enrolled member: already enrolled");
+	ok(twofa_member_store_put(s, &m, (twofa_member_put_mode)9, &err) == TWOFA_EINVAL, "an unknown put mode");
+
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, "b2$short", &err) == TWOFA_EINVAL,
+	   "not a code hash: refused before the store");
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, NULL, &err) == TWOFA_EINVAL,
+	   "no hash");
+	ok(twofa_member_store_consume(s, "erin", (twofa_member_code_kind)7, codes[0], &err) == TWOFA_EINVAL,
+	   "an unknown kind of code");
+	ok(twofa_member_store_consume(NULL, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_EINVAL,
+	   "no handle");
+	ok(twofa_member_store_consume(s, "a/b", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_ENOTFOUND,
+	   "an invalid name: not enrolled");
+	ok(twofa_member_store_consume(s, "nobody", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_ENOTFOUND,
+	   "a name not enrolled: not found");
+
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[1], &err) == TWOFA_OK,
+	   "a login consumes a recovery code: %s", err.msg);
+	ok(twofa_member_store_load(s, "erin", &got, &err) == TWOFA_OK && got.recovery_count == 1 &&
+		   strcmp(got.recovery[0], codes[0]) == 0 && got.version == expect(5) &&
+		   got.updated == m.updated,
+	   "only that code is gone; version and updated time as they were");
+	twofa_member_free(&got);
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[1], &err) == TWOFA_ECONFLICT,
+	   "the same code again: a conflict: %s", err.msg);
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_BYPASS, codes[0], &err) == TWOFA_ECONFLICT,
+	   "a recovery hash is not the bypass code");
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_BYPASS, codes[2], &err) == TWOFA_OK &&
+		   twofa_member_store_load(s, "erin", &got, &err) == TWOFA_OK && got.bypass_uses == 1 &&
+		   strcmp(got.bypass_issuer, "root") == 0,
+	   "a bypass use consumed: one left, the issuer kept");
+	twofa_member_free(&got);
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_BYPASS, codes[2], &err) == TWOFA_OK &&
+		   twofa_member_store_load(s, "erin", &got, &err) == TWOFA_OK && got.bypass[0] == '\0' &&
+		   got.bypass_uses == 0 && got.bypass_expires == 0 && got.bypass_issuer[0] == '\0',
+	   "the last use: the bypass code is gone");
+	twofa_member_free(&got);
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_BYPASS, codes[2], &err) == TWOFA_ECONFLICT,
+	   "and a use beyond it is a conflict");
+	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_OK &&
+		   twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) ==
+			   TWOFA_EINVAL &&
+		   twofa_member_store_batch_end(s, &err) == TWOFA_OK,
+	   "no consume inside a read batch");
+	twofa_member_store_close(s);
+}
+
 int main(void)
 {
 	twofa_config cfg;
@@ -312,6 +385,7 @@ int main(void)
 	probe_codec();
 	test_missing(&cfg);
 	test_versions(&cfg);
+	test_consume(&cfg);
 	test_ldap_refused(&cfg);
 	twofa_config_free(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
