@@ -16,6 +16,7 @@ between the hosts and a real slapd (harness.slapd):
     away): the next login still succeeds, on a new connection.
 If no slapd can run here the test FAILS (it does not skip)."""
 
+import os
 import sys
 import threading
 import time
@@ -34,6 +35,12 @@ N = 5
 TIMEOUT = 5  # ldap_timeout: generous, twofad may run under a checker
 
 t = Tap()
+if os.environ.get("TWOFA_VALGRIND"):
+    # As the fleet suites: some 40 pam_driver runs under memcheck for nothing the PAM suites
+    # do not check already. twofad with its pool was run under memcheck by hand
+    # (TWOFA_SERVER_WRAPPER as the valgrind variant sets it, TWOFA_SERVER_WRAPPER_TESTS unset).
+    print("1..0 # SKIP under memcheck: pam_driver runs only; twofad's pool was memchecked by hand")
+    sys.exit(0)
 slapd.require(t, twofa_code=True)
 sim = Sim()
 directory = Slapd()
