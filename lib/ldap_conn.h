@@ -52,8 +52,8 @@ twofa_status twofa_ldap_connect_until(twofa_ldap **out, const twofa_config *cfg,
 /* The bound libldap handle, with LDAP_OPT_TIMEOUT and LDAP_OPT_NETWORK_TIMEOUT
  * set to min(ldap_timeout, what is left of the budget) by this call: call it
  * before each operation. Valid until twofa_ldap_close. NULL once
- * twofa_ldap_fail saw the server fail (the caller closes it; connecting
- * again starts a new budget, so one login does it at most once). */
+ * twofa_ldap_fail saw the server fail (the caller closes it, and may connect
+ * again on what is left of its budget: twofa_ldap_connect_until). */
 LDAP *twofa_ldap_handle(twofa_ldap *l);
 
 /* The URI this connection went to, for messages. */
