@@ -14,6 +14,10 @@ per line on stdout:
                      and acct, with store = gdbm and with store = ldap (StartTLS, the same
                      member), per call and through twofad; the stacks take turns
     ldap_login_overhead  ldap minus gdbm (differences of medians) and their ratio
+    ldap_login_connections  directory connections a login (auth + acct) opens, per call and
+                     through twofad (its pool of warm member stores, server/member_pool.c),
+                     counted by a TcpProxy in front of slapd (a separate pass: the proxy is
+                     not in the timed path)
     ldap_cli         twofa-enroll list, export and import with store = ldap: wall time and
                      peak RSS of twofa-enroll (bench_rss); list against the target < 10 s in
                      < 100 MiB at 100k; import of N more members (default M) as admin
@@ -119,6 +123,31 @@ def bench_login(a, sim, lenv, genv):
             d.stop()
 
 
+def bench_login_connections(a, sim, s, genv):
+    """Directory connections per login (auth + acct) through a TcpProxy in front of s."""
+    user, phone = "bench0000001", "+447000000001"
+    proxy = hs.TcpProxy(s.port)
+    env = ldap_env(sim, s, {"ldap_uri": "ldap://127.0.0.1:%d" % proxy.port})
+    d = Twofad(env.config_path)
+    try:
+        d.start()
+        logins = max(2, min(a.logins, 5))
+        for transport, args in (("per-call", "daemon=no"), ("twofad", "daemon=yes socket=" + d.socket)):
+            name = "conn-" + transport
+            env.service(name, ["auth requisite pam_permit.so", env.twofa_line("password=none " + args),
+                               "account requisite pam_permit.so", env.twofa_line(args, kind="account")])
+            before = proxy.accepted
+            for _ in range(logins):
+                for op in ("auth", "acct"):
+                    timed_call(env, sim, name, user, op, phone)
+            emit({"bench": "ldap_login_connections", "transport": transport, "logins": logins,
+                  "directory_connections": proxy.accepted - before})
+    finally:
+        d.stop()
+        env.cleanup()
+        proxy.close()
+
+
 def bench_cli(a, lenv, template):
     total = a.members
     for cmd in (["list"], ["export"]):
@@ -187,6 +216,7 @@ def main():
             bench_lookup(a, s, lenv)
         if "login" in only:
             bench_login(a, sim, lenv, genv)
+            bench_login_connections(a, sim, s, genv)
         if "cli" in only:
             bench_cli(a, lenv, template)
     finally:

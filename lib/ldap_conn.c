@@ -342,6 +342,14 @@ static twofa_status check_identity(const twofa_config *cfg, twofa_ldap_identity 
 twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who,
 				bool write, twofa_error *err)
 {
+	long long end_ms = twofa_wire_now_ms() + (cfg != NULL ? 2 * cfg->ldap_timeout * 1000LL : 0);
+
+	return twofa_ldap_connect_until(out, cfg, who, write, end_ms, err);
+}
+
+twofa_status twofa_ldap_connect_until(twofa_ldap **out, const twofa_config *cfg, twofa_ldap_identity who,
+				      bool write, long long end_ms, twofa_error *err)
+{
 	char uris[TWOFA_LDAP_URIS_MAX][TWOFA_LDAP_URI_MAX + 1];
 	char tried[TWOFA_ERROR_MSG_MAX] = "";
 	twofa_ldap *l;
@@ -367,7 +375,7 @@ twofa_status twofa_ldap_connect(twofa_ldap **out, const twofa_config *cfg, twofa
 	if (l == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "ldap: out of memory");
 	l->cfg = cfg;
-	l->budget_end_ms = twofa_wire_now_ms() + 2 * cfg->ldap_timeout * 1000LL;
+	l->budget_end_ms = end_ms;
 	for (size_t i = 0; i < count; i++) {
 		attempt a = {""};
 		try_result r;
@@ -445,6 +453,64 @@ void twofa_ldap_new_budget(twofa_ldap *l)
 {
 	if (l != NULL)
 		l->budget_end_ms = twofa_wire_now_ms() + 2 * l->cfg->ldap_timeout * 1000LL;
+}
+
+void twofa_ldap_set_deadline(twofa_ldap *l, long long end_ms)
+{
+	if (l != NULL)
+		l->budget_end_ms = end_ms;
+}
+
+bool twofa_ldap_broken(const twofa_ldap *l)
+{
+	return l != NULL && (l->broken || l->ld == NULL);
+}
+
+/* ---- the budget of a PAM call ---- */
+
+void twofa_ldap_budget_init(twofa_ldap_budget *b, const twofa_config *cfg)
+{
+	b->left_ms = 2 * cfg->ldap_timeout * 1000LL;
+	b->resumed_ms = 0;
+}
+
+long long twofa_ldap_budget_resume(twofa_ldap_budget *b)
+{
+	b->resumed_ms = twofa_wire_now_ms();
+	return b->resumed_ms + b->left_ms;
+}
+
+void twofa_ldap_budget_pause(twofa_ldap_budget *b)
+{
+	long long spent;
+
+	if (b->resumed_ms == 0)
+		return;
+	spent = twofa_wire_now_ms() - b->resumed_ms;
+	b->left_ms = spent >= b->left_ms ? 0 : b->left_ms - (spent > 0 ? spent : 0);
+	b->resumed_ms = 0;
+}
+
+bool twofa_ldap_all_dead(const twofa_config *cfg, twofa_error *why)
+{
+	char uri[TWOFA_LDAP_URI_MAX + 1], list[TWOFA_ERROR_MSG_MAX] = "";
+	size_t n;
+
+	if (cfg == NULL || cfg->ldap_uri == NULL)
+		return false;
+	for (n = 0; n < TWOFA_LDAP_URIS_MAX && twofa_ldap_uri_at(cfg->ldap_uri, n, uri); n++) {
+		if (!twofa_ldap_dead_recent(cfg->ldap_run_dir, uri))
+			return false;
+		if (strlen(list) + strlen(uri) + 3 < sizeof(list))
+			(void)snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", n > 0 ? ", " : "",
+				       uri);
+	}
+	if (n == 0)
+		return false;
+	twofa_error_set(why, TWOFA_EUNAVAIL,
+			"ldap: every directory server failed less than %d s ago, not tried again: %s",
+			TWOFA_LDAP_DEAD_SECONDS, list);
+	return true;
 }
 
 twofa_status twofa_ldap_fail(twofa_ldap *l, int rc, const char *doing, twofa_error *err)

@@ -148,6 +148,28 @@ static twofa_status cache_stand_in(twofa_member_store *s, const char *user, twof
 	return twofa_fail(err, TWOFA_EUNAVAIL, "%s; no cached record: %s", src->directory, e.msg);
 }
 
+/* sssd's offline mode: every directory server failed moments ago (they are
+ * remembered dead), so a usable cached record is taken at once rather than
+ * waiting on them again; false (nothing changed) without one: the servers
+ * are tried as ever, so a mark alone never fails anyone. */
+static bool offline_stand_in(twofa_member_store *s, const char *user, twofa_member *m)
+{
+	twofa_error why;
+
+	twofa_error_clear(&why);
+	if (!keeps_cache(s) || s->cfg->ldap_cache_max_age <= 0 || s->ops->offline == NULL ||
+	    !s->ops->offline(s, &why))
+		return false;
+	if (cache_stand_in(s, user, m, &why) == TWOFA_OK) {
+		s->last_load.offline = true;
+		return true;
+	}
+	twofa_member_free(m);
+	memset(m, 0, sizeof(*m));
+	memset(&s->last_load, 0, sizeof(s->last_load));
+	return false;
+}
+
 twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, twofa_member *m,
 				     twofa_error *err)
 {
@@ -161,6 +183,8 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
 	memset(&s->last_load, 0, sizeof(s->last_load));
 	if (user == NULL || !twofa_user_name_valid(user))
 		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	if (offline_stand_in(s, user, m))
+		return TWOFA_OK;
 	st = s->ops->load(s, user, m, err);
 	if (st == TWOFA_OK && (m->user == NULL || strcmp(m->user, user) != 0))
 		st = twofa_fail(err, TWOFA_ESTORE, "member record under one name holds another");
@@ -371,4 +395,15 @@ twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user,
 	if (user == NULL || !twofa_user_name_valid(user))
 		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
 	return s->ops->consume(s, user, kind, hash, err);
+}
+
+void twofa_member_store_new_call(twofa_member_store *s)
+{
+	if (s != NULL && s->ops->new_call != NULL)
+		s->ops->new_call(s);
+}
+
+bool twofa_member_store_healthy(const twofa_member_store *s)
+{
+	return s != NULL && (s->ops->healthy == NULL || s->ops->healthy(s));
 }

@@ -65,10 +65,18 @@ twofa_status twofa_member_store_load(twofa_member_store *s, const char *user, tw
  * (TWOFA_EUNAVAIL, and only that: a certificate that did not verify, a
  * refused bind or a bad entry fail closed) the cached record read at most
  * ldap_cache_max_age seconds ago stands in. Without one the load fails with TWOFA_EUNAVAIL, its message
- * naming the servers tried. A cache that cannot be written or read never
- * fails a load: it is said in cache_trouble. Valid until the next load. */
+ * naming the servers tried. When every server of ldap_uri failed less than
+ * TWOFA_LDAP_DEAD_SECONDS ago (lib/ldap_dead.h) and the cache holds a usable
+ * record, that record is taken at once without trying them (offline, as
+ * sssd's offline mode: the acct call after a failed-over auth, a burst of
+ * logins during an outage); without one the servers are tried as ever. So a
+ * directory that came back goes unused for at most TWOFA_LDAP_DEAD_SECONDS,
+ * and a mark never fails a login without a try. A cache that cannot be
+ * written or read never fails a load: it is said in cache_trouble. Valid
+ * until the next load. */
 typedef struct twofa_member_load_source {
 	bool from_cache;                         /* the record is this host's cached copy */
+	bool offline;                            /* from_cache: no server was tried (see above) */
 	time_t read_at;                          /* from_cache: when the directory last gave it */
 	char directory[TWOFA_ERROR_MSG_MAX];     /* from_cache: why the directory did not answer */
 	char cache_trouble[TWOFA_ERROR_MSG_MAX]; /* "" or what went wrong with the cache */
@@ -167,5 +175,17 @@ typedef enum {
  * member cache still lists codes used since it was cached). */
 twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 					const char *hash, twofa_error *err);
+
+/* One PAM call, one directory budget: a LOGIN handle's store calls share
+ * ldap_timeout x 2 of directory time in all (the time between them, at a
+ * prompt, does not count), from the handle's open, or from this call when a
+ * kept handle (twofad's pool) serves a new PAM call. An ADMIN handle gives
+ * each store call a whole budget (twofa-enroll's batches and imports must
+ * not run out). Also lets go of a connection that failed. No-op for GDBM. */
+void twofa_member_store_new_call(twofa_member_store *s);
+
+/* False once the handle's directory connection failed or no server
+ * answered: not worth keeping for another call. Always true for GDBM. */
+bool twofa_member_store_healthy(const twofa_member_store *s);
 
 #endif

@@ -58,6 +58,14 @@ typedef struct twofa_member_store_ops {
 	 * it is not there any more. */
 	twofa_status (*consume)(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 				const char *hash, twofa_error *err);
+	/* The rest NULL when they mean nothing to the backend (GDBM). */
+	/* A new PAM call on a handle kept open: a LOGIN handle's budget starts again. */
+	void (*new_call)(twofa_member_store *s);
+	/* True when no server would answer a load now (the ones tried moments
+	 * ago all failed), why saying so: the cache stands in at once. */
+	bool (*offline)(twofa_member_store *s, twofa_error *why);
+	/* False once the handle's connection failed (twofad's pool closes it). */
+	bool (*healthy)(const twofa_member_store *s);
 } twofa_member_store_ops;
 
 extern const twofa_member_store_ops twofa_member_store_gdbm_ops;

@@ -31,6 +31,11 @@
 typedef struct ldap_store {
 	twofa_ldap *read;  /* LOGIN: ldap_uri in order; ADMIN: unused (it reads where it writes) */
 	twofa_ldap *write; /* ldap_write_uri */
+	/* LOGIN: the PAM call's directory time, shared by its store calls
+	 * (from open, or from twofa_member_store_new_call); ADMIN: each call's. */
+	twofa_ldap_budget budget;
+	long long call_end_ms; /* the running call's deadline */
+	bool failed;           /* a connect found no server: not worth keeping (twofad's pool) */
 } ldap_store;
 
 static ldap_store *store_of(twofa_member_store *s)
@@ -58,24 +63,37 @@ static twofa_status conn(twofa_member_store *s, bool write, twofa_ldap **out, bo
 		*slot = NULL;
 	}
 	if (*slot == NULL) {
-		st = twofa_ldap_connect(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN,
-					write || admin, err);
-		if (st != TWOFA_OK)
+		st = twofa_ldap_connect_until(slot, s->cfg, admin ? TWOFA_LDAP_ADMIN : TWOFA_LDAP_LOGIN,
+					      write || admin, ls->call_end_ms, err);
+		if (st != TWOFA_OK) {
+			ls->failed = true;
 			return st;
+		}
 		*fresh = true;
 	}
 	*out = *slot;
 	return TWOFA_OK;
 }
 
-/* Each call has its own budget on the connections it reuses (twofad keeps
- * them warm); a new connection starts one. */
+/* A store call runs on the budget: a LOGIN handle's is its PAM call's, so
+ * two store calls of one login wait ldap_timeout x 2 in all, not each;
+ * an ADMIN handle (twofa-enroll: long batches, an import of 100k) gives each
+ * call a whole one. Every operation pairs begin_call with end_call. */
 static void begin_call(twofa_member_store *s)
 {
 	ldap_store *ls = store_of(s);
 
-	twofa_ldap_new_budget(ls->read);
-	twofa_ldap_new_budget(ls->write);
+	if (s->role == TWOFA_MEMBER_STORE_ADMIN)
+		twofa_ldap_budget_init(&ls->budget, s->cfg);
+	ls->call_end_ms = twofa_ldap_budget_resume(&ls->budget);
+	twofa_ldap_set_deadline(ls->read, ls->call_end_ms);
+	twofa_ldap_set_deadline(ls->write, ls->call_end_ms);
+}
+
+static twofa_status end_call(twofa_member_store *s, twofa_status st)
+{
+	twofa_ldap_budget_pause(&store_of(s)->budget);
+	return st;
 }
 
 static void drop_conn(twofa_member_store *s, twofa_ldap *l)
@@ -340,6 +358,7 @@ static twofa_status ldap_open(twofa_member_store *s, twofa_error *err)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	}
 	snprintf(s->description, len, "ldap %s", uris);
+	twofa_ldap_budget_init(&store_of(s)->budget, cfg);
 	return TWOFA_OK;
 }
 
@@ -364,7 +383,7 @@ static twofa_status ldap_load(twofa_member_store *s, const char *user, twofa_mem
 	st = read_member(s, false, user, m, &f, err);
 	if (st == TWOFA_OK)
 		found_free(&f);
-	return st;
+	return end_call(s, st);
 }
 
 /* ldap_filter with the escaped name and without the member class: the
@@ -452,7 +471,7 @@ static twofa_status create_entry(twofa_member_store *s, const twofa_member *m, t
 /* The user's entry as ldap_filter finds it, member or not yet. */
 static char *const entry_attrs_asked[] = {"objectClass", "uid", TWOFA_LDAP_USER_ATTR, NULL};
 
-static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+static twofa_status put_member(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
 			     twofa_error *err)
 {
 	twofa_member record = *m; /* shallow: only the version may differ */
@@ -464,7 +483,6 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 	found f;
 	bool member;
 
-	begin_call(s);
 	/* A record from before versions is stored as version 1 (the class
 	 * requires twofaVersion). */
 	if (record.version == 0)
@@ -511,6 +529,13 @@ static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa
 	return st;
 }
 
+static twofa_status ldap_put(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
+			     twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, put_member(s, m, mode, err));
+}
+
 /* The assertion of an update: the version as read is still there. */
 static twofa_status version_assertion(twofa_ldap *l, unsigned long long version, LDAPControl **ctrl,
 				      twofa_error *err)
@@ -530,7 +555,7 @@ static twofa_status version_assertion(twofa_ldap *l, unsigned long long version,
  * the version read asserted: a code a login consumed meanwhile (which moves
  * no version) is not written back, and a code set the change edits value by
  * value fails when one of its values went meanwhile. */
-static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change,
+static twofa_status update_member(twofa_member_store *s, const char *user, twofa_member_change change,
 				void *arg, twofa_error *err)
 {
 	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
@@ -540,7 +565,6 @@ static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_m
 	found f;
 	int rc;
 
-	begin_call(s);
 	memset(&was, 0, sizeof(was));
 	if ((st = read_member(s, true, user, &m, &f, err)) != TWOFA_OK)
 		return st;
@@ -572,13 +596,19 @@ out:
 	return st;
 }
 
-static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_error *err)
+static twofa_status ldap_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				void *arg, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, update_member(s, user, change, arg, err));
+}
+
+static twofa_status remove_member(twofa_member_store *s, const char *user, twofa_error *err)
 {
 	twofa_ldap_mods mods;
 	twofa_status st;
 	found f;
 
-	begin_call(s);
 	if ((st = find_member(s, true, user, twofa_ldap_user_attrs, &f, err)) != TWOFA_OK)
 		return st;
 	if (!is_members(twofa_ldap_handle(f.l), f.entry, user))
@@ -587,6 +617,12 @@ static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_e
 		st = modify(f.l, f.dn, &mods, NULL, err);
 	found_free(&f);
 	return st;
+}
+
+static twofa_status ldap_remove(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, remove_member(s, user, err));
 }
 
 /* ---- a login's one write: consuming a code ---- */
@@ -669,14 +705,13 @@ static twofa_status consume_bypass(twofa_member_store *s, const char *user, cons
 	return st;
 }
 
-static twofa_status ldap_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+static twofa_status consume_code(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 				 const char *hash, twofa_error *err)
 {
 	struct berval value = {strlen(hash), (char *)hash};
 	twofa_status st;
 	found f;
 
-	begin_call(s);
 	if (kind == TWOFA_MEMBER_CODE_BYPASS)
 		return consume_bypass(s, user, hash, err);
 	/* The value is the hash itself: no read of the codes needed, only the DN. */
@@ -688,6 +723,13 @@ static twofa_status ldap_consume(twofa_member_store *s, const char *user, twofa_
 		st = delete_value(f.l, f.dn, RECOVERY_ATTR, &value, err);
 	found_free(&f);
 	return st;
+}
+
+static twofa_status ldap_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
+				 const char *hash, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, consume_code(s, user, kind, hash, err));
 }
 
 /* ---- walks ---- */
@@ -825,7 +867,7 @@ static twofa_status ldap_names(twofa_member_store *s, twofa_member_name_cb cb, v
 	names_walk w = {cb, arg};
 
 	begin_call(s);
-	return walk(s, twofa_ldap_user_attrs, name_entry, &w, err);
+	return end_call(s, walk(s, twofa_ldap_user_attrs, name_entry, &w, err));
 }
 
 typedef struct each_walk {
@@ -860,7 +902,7 @@ static twofa_status ldap_each(twofa_member_store *s, twofa_member_cb cb, twofa_m
 	each_walk w = {cb, bad, arg};
 
 	begin_call(s);
-	return walk(s, twofa_ldap_member_attrs, member_entry, &w, err);
+	return end_call(s, walk(s, twofa_ldap_member_attrs, member_entry, &w, err));
 }
 
 static int count_name(const char *user, void *arg)
@@ -876,6 +918,39 @@ static twofa_status ldap_count(twofa_member_store *s, size_t *count, twofa_error
 	return ldap_names(s, count_name, count, err);
 }
 
+/* ---- a PAM call on a kept handle ---- */
+
+static void ldap_new_call(twofa_member_store *s)
+{
+	ldap_store *ls = store_of(s);
+
+	twofa_ldap_budget_init(&ls->budget, s->cfg);
+	/* A connection that failed is of no more use: the next call connects. */
+	if (twofa_ldap_broken(ls->read))
+		drop_conn(s, ls->read);
+	if (twofa_ldap_broken(ls->write))
+		drop_conn(s, ls->write);
+}
+
+/* sssd's offline mode: every server of ldap_uri failed moments ago (the
+ * dead-server memory), so a login takes its cached record at once instead of
+ * waiting on them again. An open connection is tried all the same. */
+static bool ldap_offline(twofa_member_store *s, twofa_error *why)
+{
+	ldap_store *ls = store_of(s);
+
+	if (s->role != TWOFA_MEMBER_STORE_LOGIN || (ls->read != NULL && !twofa_ldap_broken(ls->read)))
+		return false;
+	return twofa_ldap_all_dead(s->cfg, why);
+}
+
+static bool ldap_healthy(const twofa_member_store *s)
+{
+	const ldap_store *ls = s->impl;
+
+	return !ls->failed && !twofa_ldap_broken(ls->read) && !twofa_ldap_broken(ls->write);
+}
+
 const twofa_member_store_ops twofa_member_store_ldap_ops = {
 	.open = ldap_open,
 	.close = ldap_close,
@@ -889,4 +964,7 @@ const twofa_member_store_ops twofa_member_store_ldap_ops = {
 	.batch_begin = NULL,
 	.batch_end = NULL,
 	.consume = ldap_consume,
+	.new_call = ldap_new_call,
+	.offline = ldap_offline,
+	.healthy = ldap_healthy,
 };

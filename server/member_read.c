@@ -37,10 +37,10 @@ twofa_status twofa_read_member(const twofa_audit *audit, twofa_member_store *mem
 	if (st == TWOFA_OK && src->from_cache) {
 		(void)twofa_strlcpy(shown, servers_tried(src->directory), sizeof(shown));
 		twofa_sanitize(shown);
+		/* Offline: no server was tried this time, and the line says why. */
 		twofa_host_syslog(audit->host, LOG_WARNING,
-				  "directory unreachable (servers tried: %s); using this host's cached record of %s "
-				  "read %lld s ago",
-				  shown, audit->user,
+				  "directory unreachable (%s%s); using this host's cached record of %s read %lld s ago",
+				  src->offline ? "" : "servers tried: ", shown, audit->user,
 				  (long long)(now > src->read_at ? now - src->read_at : 0));
 	}
 	return st;

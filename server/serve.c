@@ -14,6 +14,7 @@
 #include "chauthtok.h"
 #include "decision.h"
 #include "host.h"
+#include "member_pool.h"
 #include "member_store.h"
 #include "options.h"
 #include "peer_policy.h"
@@ -51,9 +52,9 @@ static size_t flow_arguments(const twofa_peer *peer, const twofa_msg *hello, con
 	return argc;
 }
 
-/* The flow, with a member store handle for this call. One handle per call
- * (and so per twofad connection, each on its thread): a transport that keeps
- * a warm directory connection would hand the flow its own handle here. */
+/* The flow, with a member store handle for this call: twofa-server's own,
+ * or one of twofad's warm ones (server/member_pool.h), with its directory
+ * budget new either way. */
 static void run_with_members(twofa_host *host, int flags, const twofa_options *opts, twofa_audit *audit,
 			     twofa_decision *d, twofa_flow flow)
 {
@@ -61,13 +62,13 @@ static void run_with_members(twofa_host *host, int flags, const twofa_options *o
 	twofa_error err;
 
 	twofa_error_clear(&err);
-	if (twofa_member_store_open(&members, &opts->cfg, TWOFA_MEMBER_STORE_LOGIN, &err) != TWOFA_OK) {
+	if (twofa_member_pool_take(&opts->cfg, &members, &err) != TWOFA_OK) {
 		twofa_decide(d, err.status == TWOFA_ENOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR,
 			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, "member store: %s", err.msg);
 		return;
 	}
 	flow(host, flags, opts, members, audit, d);
-	twofa_member_store_close(members);
+	twofa_member_pool_give(members);
 }
 
 static void run_flow(twofa_host *host, const twofa_msg *hello, twofa_flow flow)

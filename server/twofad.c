@@ -31,6 +31,7 @@
 #include "daemon_listen.h"
 #include "http_share.h"
 #include "json_wipe.h"
+#include "member_pool.h"
 #include "password.h"
 #include "util.h"
 
@@ -46,6 +47,7 @@ typedef struct twofad_options {
 	bool foreground;
 	twofad_limits limits;
 	unsigned password_checks;
+	unsigned ldap_idle; /* seconds a warm directory connection may stay unused */
 } twofad_options;
 
 static void usage(FILE *out)
@@ -53,14 +55,18 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: twofad [--foreground] [--socket PATH] [--config PATH]\n"
 		"              [--max-connections N] [--max-per-uid N] [--max-password-checks N]\n"
+		"              [--ldap-idle SECONDS]\n"
 		"Serves pam_twofa on a Unix socket: the one systemd passes (socket activation),\n"
 		"or with --foreground one it makes itself at PATH (default " TWOFAD_SOCKET_DEFAULT ").\n"
 		"  --config PATH              twofa.conf (default " TWOFA_DEFAULT_CONFIG ")\n"
 		"  --max-connections N        connections at once, all callers (default %d)\n"
 		"  --max-per-uid N            connections at once per caller uid but root (default %d)\n"
 		"  --max-password-checks N    Argon2id checks at once (default: CPUs, at most %d)\n"
+		"  --ldap-idle SECONDS        store = ldap: close a warm directory connection unused\n"
+		"                             this long (default %d)\n"
 		"See twofad(8).\n",
-		TWOFAD_MAX_CONNECTIONS, TWOFAD_MAX_PER_UID, PASSWORD_CHECKS_DEFAULT_MAX);
+		TWOFAD_MAX_CONNECTIONS, TWOFAD_MAX_PER_UID, PASSWORD_CHECKS_DEFAULT_MAX,
+		TWOFA_MEMBER_POOL_IDLE_DEFAULT);
 }
 
 static bool parse_count(const char *opt, const char *text, unsigned *out)
@@ -78,7 +84,7 @@ static bool parse_count(const char *opt, const char *text, unsigned *out)
 /* 0: go on; otherwise the exit status. */
 static int parse_options(int argc, char **argv, twofad_options *o)
 {
-	enum { OPT_MAX_CONN = 256, OPT_PER_UID, OPT_CHECKS };
+	enum { OPT_MAX_CONN = 256, OPT_PER_UID, OPT_CHECKS, OPT_LDAP_IDLE };
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"config", required_argument, NULL, 'c'},
@@ -86,6 +92,7 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 		{"max-connections", required_argument, NULL, OPT_MAX_CONN},
 		{"max-per-uid", required_argument, NULL, OPT_PER_UID},
 		{"max-password-checks", required_argument, NULL, OPT_CHECKS},
+		{"ldap-idle", required_argument, NULL, OPT_LDAP_IDLE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -100,6 +107,7 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 		.password_checks = cpus < 1                             ? 1
 				   : cpus > PASSWORD_CHECKS_DEFAULT_MAX ? PASSWORD_CHECKS_DEFAULT_MAX
 									: (unsigned)cpus,
+		.ldap_idle = TWOFA_MEMBER_POOL_IDLE_DEFAULT,
 	};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -122,6 +130,10 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 			break;
 		case OPT_CHECKS:
 			if (!parse_count("--max-password-checks", optarg, &o->password_checks))
+				return 64;
+			break;
+		case OPT_LDAP_IDLE:
+			if (!parse_count("--ldap-idle", optarg, &o->ldap_idle))
 				return 64;
 			break;
 		case 'h':
@@ -297,7 +309,8 @@ int main(int argc, char **argv)
 	}
 	sig_fd = signals_open();
 	if (sig_fd < 0 || !libraries_init(o.password_checks) || !twofad_config_start(o.config_path) ||
-	    !twofad_conns_init(&o.limits, o.config_path)) {
+	    !twofad_conns_init(&o.limits, o.config_path) ||
+	    !twofa_member_pool_start(o.limits.connections, o.ldap_idle)) {
 		syslog(LOG_ERR, "cannot start: %s",
 		       sig_fd < 0 ? strerror(errno) : "see above (or out of memory)");
 		twofad_listen_close(&l);
@@ -321,6 +334,7 @@ int main(int argc, char **argv)
 		closelog();
 		_exit(rc);
 	}
+	twofa_member_pool_stop();
 	twofa_http_share_stop();
 	closelog();
 	return rc;

@@ -758,11 +758,12 @@ def wait_for(predicate, timeout=10.0, interval=0.1):
 class TcpProxy:
     """A cuttable TCP forwarder on 127.0.0.1: cut() closes its listener and every connection
     through it (the far side sees a reset, new connects are refused); heal() listens again on
-    the same port."""
+    the same port. accepted counts the connections it took."""
 
     def __init__(self, target_port, port=None):
         self.target = ("127.0.0.1", target_port)
         self.port = port or free_port()
+        self.accepted = 0
         self._lock = threading.Lock()
         self._conns = []
         self._listener = None
@@ -800,6 +801,7 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            self.accepted += 1
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)
