@@ -41,6 +41,14 @@ typedef enum {
 /* The record version goes out as a JSON integer (and an LDAP Integer). */
 #define TWOFA_MEMBER_RECORD_VERSION_MAX ((unsigned long long)LLONG_MAX)
 
+/* The kinds of one-time code a record holds. Each kind is hashed apart
+ * (lib/onetime_code.h), so a hash never verifies in another kind's place. */
+typedef enum {
+	TWOFA_MEMBER_CODE_RECOVERY, /* one of the member's recovery codes */
+	TWOFA_MEMBER_CODE_BYPASS,   /* the bypass code an admin issued */
+	TWOFA_MEMBER_CODE_INVITE,   /* the invite of a self-enrolment */
+} twofa_member_code_kind;
+
 /* Every field the fleet, recovery, enrolment and TOTP issues need, so that
  * no directory needs a schema change later. Fields added after the first
  * release are optional in a record (absent: the zero value here), so records

@@ -147,12 +147,6 @@ twofa_status twofa_member_store_batch_begin(twofa_member_store *s, twofa_member_
 					    twofa_error *err);
 twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *err);
 
-/* The one-time codes a login consumes. */
-typedef enum {
-	TWOFA_MEMBER_CODE_RECOVERY, /* one of the member's recovery codes */
-	TWOFA_MEMBER_CODE_BYPASS,   /* one use of the member's bypass code */
-} twofa_member_code_kind;
-
 /* The one write a login makes: consumes the code whose stored hash is hash
  * (twofa_member_code_hash_valid), after the caller has checked the code
  * against the record it loaded. RECOVERY removes exactly that recovery code;

@@ -108,7 +108,7 @@ bool twofa_onetime_looks_like(const char *input)
 
 /* BLAKE2b-256 keyed with salt over the tag, the length-prefixed user and the
  * canonical code (the input the header describes). */
-static void digest(const unsigned char salt[SALT_BYTES], const char *user,
+static void digest(const unsigned char salt[SALT_BYTES], const char *user, unsigned char kind,
 		   const char canonical[TWOFA_ONETIME_SIZE], unsigned char out[DIGEST_BYTES])
 {
 	crypto_generichash_state st;
@@ -118,6 +118,7 @@ static void digest(const unsigned char salt[SALT_BYTES], const char *user,
 	/* With these fixed sizes (key 16, out 32) libsodium cannot fail. */
 	(void)crypto_generichash_init(&st, salt, SALT_BYTES, DIGEST_BYTES);
 	(void)crypto_generichash_update(&st, (const unsigned char *)hash_tag, sizeof(hash_tag));
+	(void)crypto_generichash_update(&st, &kind, 1);
 	(void)crypto_generichash_update(&st, prefix, sizeof(prefix));
 	(void)crypto_generichash_update(&st, (const unsigned char *)user, user_len);
 	(void)crypto_generichash_update(&st, (const unsigned char *)canonical, TWOFA_ONETIME_SYMBOLS);
@@ -126,9 +127,23 @@ static void digest(const unsigned char salt[SALT_BYTES], const char *user,
 }
 
 /* The checks both hash and verify make of their inputs, then the canonical code. */
-static twofa_status prepare(const char *user, const char *code, char canonical[TWOFA_ONETIME_SIZE],
-			    twofa_error *err)
+static twofa_status prepare(const char *user, twofa_member_code_kind kind, const char *code,
+			    char canonical[TWOFA_ONETIME_SIZE], unsigned char *kind_byte, twofa_error *err)
 {
+	switch (kind) {
+	case TWOFA_MEMBER_CODE_RECOVERY:
+		*kind_byte = 'r';
+		break;
+	case TWOFA_MEMBER_CODE_BYPASS:
+		*kind_byte = 'b';
+		break;
+	case TWOFA_MEMBER_CODE_INVITE:
+		*kind_byte = 'i';
+		break;
+	default:
+		sodium_memzero(canonical, TWOFA_ONETIME_SIZE);
+		return twofa_fail(err, TWOFA_EINVAL, "not a kind of one-time code");
+	}
 	if (user == NULL || !twofa_user_name_valid(user)) {
 		sodium_memzero(canonical, TWOFA_ONETIME_SIZE);
 		return twofa_fail(err, TWOFA_EINVAL, "not a valid user name for a one-time code");
@@ -138,20 +153,21 @@ static twofa_status prepare(const char *user, const char *code, char canonical[T
 	return twofa_crypto_init(err);
 }
 
-twofa_status twofa_onetime_hash(const char *user, const char *code, char out[TWOFA_MEMBER_CODE_HASH_SIZE],
-				twofa_error *err)
+twofa_status twofa_onetime_hash(const char *user, twofa_member_code_kind kind, const char *code,
+				char out[TWOFA_MEMBER_CODE_HASH_SIZE], twofa_error *err)
 {
+	unsigned char kind_byte;
 	char canonical[TWOFA_ONETIME_SIZE];
 	unsigned char salt[SALT_BYTES], sum[DIGEST_BYTES];
 	twofa_status st;
 
 	out[0] = '\0';
-	if ((st = prepare(user, code, canonical, err)) != TWOFA_OK) {
+	if ((st = prepare(user, kind, code, canonical, &kind_byte, err)) != TWOFA_OK) {
 		sodium_memzero(canonical, sizeof(canonical));
 		return st;
 	}
 	randombytes_buf(salt, sizeof(salt));
-	digest(salt, user, canonical, sum);
+	digest(salt, user, kind_byte, canonical, sum);
 	sodium_memzero(canonical, sizeof(canonical));
 	memcpy(out, "b2$", 3);
 	(void)sodium_bin2hex(out + 3, 2 * SALT_BYTES + 1, salt, sizeof(salt));
@@ -178,20 +194,21 @@ static bool split_hash(const char *h, unsigned char salt[SALT_BYTES], unsigned c
 	return true;
 }
 
-twofa_status twofa_onetime_verify(const char *user, const char *input,
+twofa_status twofa_onetime_verify(const char *user, twofa_member_code_kind kind, const char *input,
 				  const char (*hashes)[TWOFA_MEMBER_CODE_HASH_SIZE], size_t count,
 				  size_t *matched, twofa_error *err)
 {
 	char canonical[TWOFA_ONETIME_SIZE];
 	unsigned char salt[SALT_BYTES], stored[DIGEST_BYTES], sum[DIGEST_BYTES];
 	unsigned int found = 0;
+	unsigned char kind_byte;
 	size_t index = 0;
 	twofa_status st;
 
 	*matched = 0;
 	if (count > TWOFA_MEMBER_RECOVERY_MAX || (count > 0 && hashes == NULL))
 		return twofa_fail(err, TWOFA_EINVAL, "more one-time code hashes than a member holds");
-	if ((st = prepare(user, input, canonical, err)) != TWOFA_OK) {
+	if ((st = prepare(user, kind, input, canonical, &kind_byte, err)) != TWOFA_OK) {
 		sodium_memzero(canonical, sizeof(canonical));
 		return st;
 	}
@@ -202,7 +219,7 @@ twofa_status twofa_onetime_verify(const char *user, const char *input,
 		unsigned int equal, take;
 		size_t mask;
 
-		digest(salt, user, canonical, sum);
+		digest(salt, user, kind_byte, canonical, sum);
 		COUNT_COMPARISON();
 		equal = (unsigned int)(sodium_memcmp(sum, stored, DIGEST_BYTES) == 0) & well_formed;
 		take = equal & (found ^ 1u);

@@ -47,16 +47,19 @@ bool twofa_onetime_looks_like(const char *input);
 /* The stored form of code for user: "b2$" + 32 hex digits of a new random
  * 16-byte salt + "$" + 64 hex digits of BLAKE2b-256 (crypto_generichash)
  * keyed with the salt, over
- *     "twofa one-time code v1" NUL, len(user) as 2 bytes big-endian, user,
+ *     "twofa one-time code v1" NUL, the kind as one byte ('r' recovery,
+ *     'b' bypass, 'i' invite), len(user) as 2 bytes big-endian, user,
  *     the 16 canonical symbols of code,
  * which twofa_member_code_hash_valid accepts. The tag and the code have a
  * fixed length and the user is length-prefixed, so no two (user, code) pairs
  * hash the same input: a hash copied into another member's record is checked
- * against that member's name and does not verify. code is typed input
- * (normalised first): TWOFA_EINVAL when it is not a code or user is not a
- * valid login name (out is then ""). */
-twofa_status twofa_onetime_hash(const char *user, const char *code, char out[TWOFA_MEMBER_CODE_HASH_SIZE],
-				twofa_error *err);
+ * against that member's name and does not verify, and one copied into the
+ * place of another kind (a recovery code's into the bypass code's) is
+ * checked as that kind and does not verify either. code is typed input
+ * (normalised first): TWOFA_EINVAL when it is not a code, user is not a
+ * valid login name or kind is unknown (out is then ""). */
+twofa_status twofa_onetime_hash(const char *user, twofa_member_code_kind kind, const char *code,
+				char out[TWOFA_MEMBER_CODE_HASH_SIZE], twofa_error *err);
 
 /* Checks typed input against count stored hashes (at most
  * TWOFA_MEMBER_RECOVERY_MAX; a single bypass or invite hash is &hash, 1).
@@ -66,7 +69,7 @@ twofa_status twofa_onetime_hash(const char *user, const char *code, char out[TWO
  * not a code hash never matches. TWOFA_OK with *matched the first index that
  * matched; TWOFA_ENOTFOUND when none did; TWOFA_EINVAL when input is not a
  * code, user is not a valid login name or count is too large. */
-twofa_status twofa_onetime_verify(const char *user, const char *input,
+twofa_status twofa_onetime_verify(const char *user, twofa_member_code_kind kind, const char *input,
 				  const char (*hashes)[TWOFA_MEMBER_CODE_HASH_SIZE], size_t count,
 				  size_t *matched, twofa_error *err);
 

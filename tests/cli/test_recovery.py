@@ -47,7 +47,7 @@ def matches(user, code, h):
     """Does code verify against the stored hash h for user? (The documented input.)"""
     salt, digest = bytes.fromhex(h[3:35]), h[36:]
     u = user.encode()
-    msg = b"twofa one-time code v1\0" + len(u).to_bytes(2, "big") + u + code.replace("-", "").encode()
+    msg = b"twofa one-time code v1\0r" + len(u).to_bytes(2, "big") + u + code.replace("-", "").encode()
     return hashlib.blake2b(msg, key=salt, digest_size=32).hexdigest() == digest
 
 

@@ -38,10 +38,10 @@ static void check_accepted(const char *input, const char canonical[TWOFA_ONETIME
 	shown[o] = '\0';
 	if (!twofa_onetime_normalize(shown, again) || strcmp(again, canonical) != 0)
 		abort();
-	if (twofa_onetime_hash("fuzz", input, hash[0], &err) != TWOFA_OK ||
+	if (twofa_onetime_hash("fuzz", TWOFA_MEMBER_CODE_RECOVERY, input, hash[0], &err) != TWOFA_OK ||
 	    !twofa_member_code_hash_valid(hash[0]) ||
-	    twofa_onetime_verify("fuzz", canonical, hash, 1, &at, &err) != TWOFA_OK || at != 0 ||
-	    twofa_onetime_verify("fuzz2", input, hash, 1, &at, &err) != TWOFA_ENOTFOUND)
+	    twofa_onetime_verify("fuzz", TWOFA_MEMBER_CODE_RECOVERY, canonical, hash, 1, &at, &err) != TWOFA_OK || at != 0 ||
+	    twofa_onetime_verify("fuzz2", TWOFA_MEMBER_CODE_RECOVERY, input, hash, 1, &at, &err) != TWOFA_ENOTFOUND)
 		abort();
 }
 
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (canonical[i] != '\0')
 				abort();
 		if (twofa_onetime_looks_like(input) ||
-		    twofa_onetime_hash("fuzz", input, hash, &err) != TWOFA_EINVAL || hash[0] != '\0')
+		    twofa_onetime_hash("fuzz", TWOFA_MEMBER_CODE_RECOVERY, input, hash, &err) != TWOFA_EINVAL || hash[0] != '\0')
 			abort();
 	}
 	free(input);

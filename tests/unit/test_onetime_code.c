@@ -16,14 +16,14 @@ extern size_t twofa_onetime_comparisons;
 #define ALPHABET "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 #define DRAWS 2000
 
-/* The hash of "0123456789ABCDEF" for alice with the salt 00 01 .. 0f, as
+/* The hash of the recovery code "0123456789ABCDEF" for alice with the salt 00 01 .. 0f, as
  * Python's hashlib.blake2b(key=salt, digest_size=32) computes it over the
  * input the header documents: it pins the encoding, so stored hashes keep
  * verifying across versions. */
 #define KNOWN_CODE "0123-4567-89AB-CDEF"
 #define KNOWN_HASH                                                         \
-	"b2$000102030405060708090a0b0c0d0e0f$3681ef43d02e34ec60e3124270af" \
-	"63f181c4ac87d2a4254ead05598775e272c3"
+	"b2$000102030405060708090a0b0c0d0e0f$04e00860e20e2f41872ad6f11ec3" \
+	"ee189935eb5fcbda545ae6aaed9827bc6f36"
 
 static bool shown_form(const char *s)
 {
@@ -151,57 +151,71 @@ static void test_hash(void)
 	size_t at = 99;
 
 	ok(twofa_onetime_generate(code, &err) == TWOFA_OK, "generate");
-	ok(twofa_onetime_hash("alice", code, h1, &err) == TWOFA_OK && twofa_member_code_hash_valid(h1),
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h1, &err) == TWOFA_OK && twofa_member_code_hash_valid(h1),
 	   "the hash is in the stored form (twofa_member_code_hash_valid)");
-	ok(twofa_onetime_hash("alice", code, h2, &err) == TWOFA_OK && strcmp(h1, h2) != 0 &&
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_OK && strcmp(h1, h2) != 0 &&
 		   strncmp(h1, h2, 35) != 0,
 	   "two hashes of one code differ (a new salt each)");
-	ok(twofa_onetime_verify("alice", code, &h1, 1, &at, &err) == TWOFA_OK && at == 0,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_OK && at == 0,
 	   "the code verifies against its hash");
 	for (size_t i = 0; code[i] != '\0'; i++)
 		lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]);
 	lower[TWOFA_ONETIME_TEXT_SIZE - 1] = '\0';
-	ok(twofa_onetime_verify("alice", lower, &h1, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, lower, &h1, 1, &at, &err) == TWOFA_OK,
 	   "typed in lowercase, it verifies");
-	ok(twofa_onetime_verify("bob", code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("bob", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "alice's hash does not verify for bob (the user is hashed)");
-	ok(twofa_onetime_verify("alicf", code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alicf", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "nor for a name one letter off");
 
 	strcpy(tampered, h1);
 	tampered[TWOFA_MEMBER_CODE_HASH_SIZE - 2] = tampered[TWOFA_MEMBER_CODE_HASH_SIZE - 2] == '0' ? '1'
 												     : '0';
 	ok(twofa_member_code_hash_valid(tampered) &&
-		   twofa_onetime_verify("alice", code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "a hash with one digit of its digest changed does not verify");
 	strcpy(tampered, h1);
 	tampered[3] = tampered[3] == '0' ? '1' : '0';
-	ok(twofa_onetime_verify("alice", code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "a hash with one digit of its salt changed does not verify");
 	strcpy(tampered, h1);
 	tampered[36] = 'G';
-	ok(twofa_onetime_verify("alice", code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "a string that is not a hash never matches");
 
-	ok(twofa_onetime_verify("alice", KNOWN_CODE, known, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, KNOWN_CODE, known, 1, &at, &err) == TWOFA_OK,
 	   "the known hash (Python's blake2b over the documented input) verifies");
-	ok(twofa_onetime_verify("alice", "oi23 4567 89ab cdef", known, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_BYPASS, KNOWN_CODE, known, 1, &at, &err) ==
+			   TWOFA_ENOTFOUND &&
+		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_INVITE, KNOWN_CODE, known, 1, &at, &err) ==
+			   TWOFA_ENOTFOUND,
+	   "a recovery code's hash does not verify as a bypass code or an invite");
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_BYPASS, KNOWN_CODE, h2, &err) == TWOFA_OK &&
+		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_BYPASS, KNOWN_CODE, &h2, 1, &at, &err) ==
+			   TWOFA_OK &&
+		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, KNOWN_CODE, &h2, 1, &at, &err) ==
+			   TWOFA_ENOTFOUND,
+	   "a bypass code's hash verifies as one, and not as a recovery code");
+	ok(twofa_onetime_hash("alice", (twofa_member_code_kind)7, KNOWN_CODE, h2, &err) == TWOFA_EINVAL &&
+		   h2[0] == '\0',
+	   "hash refuses an unknown kind");
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "oi23 4567 89ab cdef", known, 1, &at, &err) == TWOFA_OK,
 	   "typed with o for 0 and i for 1, the known code verifies");
-	ok(twofa_onetime_verify("alice", "01Z3-4567-89AB-CDEF", known, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "01Z3-4567-89AB-CDEF", known, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "Z is a symbol of its own, not an alias of 2");
 
-	ok(twofa_onetime_hash("alice", "123456", h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
 	   "hash refuses what is not a code");
-	ok(twofa_onetime_verify("alice", "123456", &h1, 1, &at, &err) == TWOFA_EINVAL,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", &h1, 1, &at, &err) == TWOFA_EINVAL,
 	   "verify refuses what is not a code");
-	ok(twofa_onetime_hash("a/b", code, h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
+	ok(twofa_onetime_hash("a/b", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
 	   "hash refuses a user name that is not one");
 	memset(user, 'u', sizeof(user) - 1);
 	user[sizeof(user) - 1] = '\0';
-	ok(twofa_onetime_hash(user, code, h2, &err) == TWOFA_EINVAL, "hash refuses a name over 256 bytes");
+	ok(twofa_onetime_hash(user, TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL, "hash refuses a name over 256 bytes");
 	user[TWOFA_USER_NAME_MAX] = '\0';
-	ok(twofa_onetime_hash(user, code, h2, &err) == TWOFA_OK &&
-		   twofa_onetime_verify(user, code, &h2, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_hash(user, TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_OK &&
+		   twofa_onetime_verify(user, TWOFA_MEMBER_CODE_RECOVERY, code, &h2, 1, &at, &err) == TWOFA_OK,
 	   "a 256-byte name hashes and verifies");
 	ok(strstr(err.msg, code) == NULL, "no message holds the code");
 }
@@ -219,12 +233,12 @@ static void test_index(void)
 
 	for (size_t i = 0; i < n; i++)
 		made = made && twofa_onetime_generate(codes[i], &err) == TWOFA_OK &&
-		       twofa_onetime_hash("carol", codes[i], hashes[i], &err) == TWOFA_OK;
+		       twofa_onetime_hash("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[i], hashes[i], &err) == TWOFA_OK;
 	ok(made, "%zu codes and their hashes", n);
 	for (size_t i = 0; i < n; i++) {
 		twofa_onetime_comparisons = 0;
 		at = 99;
-		st = twofa_onetime_verify("carol", codes[i], hashes, n, &at, &err);
+		st = twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[i], hashes, n, &at, &err);
 		each = each && st == TWOFA_OK && at == i && twofa_onetime_comparisons == n;
 		if (i == 0 || i == n - 1)
 			ok(at == i && twofa_onetime_comparisons == n,
@@ -234,19 +248,19 @@ static void test_index(void)
 	ok(each, "every code matches at its own index, every check compares all %zu", n);
 	ok(twofa_onetime_generate(other, &err) == TWOFA_OK, "another code");
 	twofa_onetime_comparisons = 0;
-	ok(twofa_onetime_verify("carol", other, hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, other, hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
 		   twofa_onetime_comparisons == n,
 	   "a code that is not in the set matches none, after comparing all %zu", n);
 	strcpy(hashes[3], "not a hash");
 	twofa_onetime_comparisons = 0;
-	ok(twofa_onetime_verify("carol", codes[3], hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[3], hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
 		   twofa_onetime_comparisons == n,
 	   "a damaged entry matches nothing and is still computed");
-	ok(twofa_onetime_verify("carol", codes[4], hashes, n, &at, &err) == TWOFA_OK && at == 4,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[4], hashes, n, &at, &err) == TWOFA_OK && at == 4,
 	   "the entries after it still match");
-	ok(twofa_onetime_verify("carol", codes[0], hashes, 0, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, 0, &at, &err) == TWOFA_ENOTFOUND,
 	   "an empty set matches nothing");
-	ok(twofa_onetime_verify("carol", codes[0], hashes, n + 1, &at, &err) == TWOFA_EINVAL,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, n + 1, &at, &err) == TWOFA_EINVAL,
 	   "more hashes than a member holds is refused");
 }
 
