@@ -45,6 +45,7 @@ typedef struct pooled {
 	twofa_config cfg; /* the keys of store_keys, the handle's own */
 	unsigned char key[KEY_BYTES];
 	long long idle_since_ms;
+	long long opened_ms;
 	bool in_use;
 } pooled;
 
@@ -52,6 +53,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pooled **slots; /* NULL: a free slot */
 static unsigned slot_count;
 static long long idle_ms;
+static long long max_age_ms;
 static bool started;
 
 static char **text_field(twofa_config *c, const store_key *k)
@@ -119,6 +121,7 @@ static pooled *make_entry(const twofa_config *cfg, const unsigned char key[KEY_B
 		}
 	}
 	memcpy(p->key, key, KEY_BYTES);
+	p->opened_ms = twofa_wire_now_ms();
 	if (twofa_member_store_open(&p->store, &p->cfg, TWOFA_MEMBER_STORE_LOGIN, err) != TWOFA_OK) {
 		discard(p);
 		return NULL;
@@ -126,7 +129,7 @@ static pooled *make_entry(const twofa_config *cfg, const unsigned char key[KEY_B
 	return p;
 }
 
-bool twofa_member_pool_start(unsigned max, unsigned idle_seconds)
+bool twofa_member_pool_start(unsigned max, unsigned idle_seconds, unsigned max_age_seconds)
 {
 	bool ok = false;
 
@@ -134,6 +137,7 @@ bool twofa_member_pool_start(unsigned max, unsigned idle_seconds)
 	if (!started && max > 0 && (slots = calloc(max, sizeof(*slots))) != NULL) {
 		slot_count = max;
 		idle_ms = idle_seconds * 1000LL;
+		max_age_ms = max_age_seconds * 1000LL;
 		started = ok = true;
 	}
 	pthread_mutex_unlock(&lock);
@@ -163,15 +167,21 @@ static void close_idle(void)
 
 /* Under lock: an unused entry for key, a free slot for a new one (making
  * room by evicting an unused entry of another key), or NULL with *slot -1
- * when every slot is in use. */
+ * when every slot is in use. An unused entry past the maximum age is
+ * evicted on the way (one per call), whatever its key. */
 static pooled *find(const unsigned char key[KEY_BYTES], int *slot, pooled **evicted)
 {
+	long long now = twofa_wire_now_ms();
 	int free_slot = -1, unused = -1;
 
 	*evicted = NULL;
 	for (unsigned i = 0; i < slot_count; i++) {
 		pooled *p = slots[i];
 
+		if (p != NULL && !p->in_use && *evicted == NULL && now - p->opened_ms >= max_age_ms) {
+			*evicted = p; /* too old to serve another call */
+			slots[i] = p = NULL;
+		}
 		if (p == NULL) {
 			if (free_slot < 0)
 				free_slot = (int)i;
@@ -182,7 +192,7 @@ static pooled *find(const unsigned char key[KEY_BYTES], int *slot, pooled **evic
 				unused = (int)i;
 		}
 	}
-	if (free_slot < 0 && unused >= 0) {
+	if (free_slot < 0 && unused >= 0 && *evicted == NULL) {
 		*evicted = slots[unused];
 		slots[unused] = NULL;
 		free_slot = unused;
@@ -242,11 +252,15 @@ void twofa_member_pool_give(twofa_member_store *s)
 		if (slots[i] == NULL || slots[i]->store != s)
 			continue;
 		pooled_here = true;
-		if (twofa_member_store_healthy(s)) {
+		long long now = twofa_wire_now_ms();
+
+		if (twofa_member_store_healthy(s) && now - slots[i]->opened_ms < max_age_ms) {
 			slots[i]->in_use = false;
-			slots[i]->idle_since_ms = twofa_wire_now_ms();
+			slots[i]->idle_since_ms = now;
 		} else {
-			dropped = slots[i]; /* its connection failed: the next call makes a new one */
+			/* Its connection failed, or it is old enough that the first
+			 * server of ldap_uri may be back: the next call makes a new one. */
+			dropped = slots[i];
 			slots[i] = NULL;
 		}
 		break;

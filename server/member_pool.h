@@ -8,7 +8,8 @@
  * At most as many handles as twofad has connections; each used by one
  * request at a time; one unused for the idle time is closed (so a new bind
  * password, CA or certificate file, or a server that came back, is picked
- * up); one whose connection failed is closed rather than kept. GDBM handles
+ * up), and so is one older than the maximum age, however busy; one whose
+ * connection failed is closed rather than kept. GDBM handles
  * are cheap and never pooled. Until twofa_member_pool_start (twofa-server,
  * one PAM call per process) every take opens a handle and every give closes
  * it. Thread-safe. */
@@ -21,10 +22,16 @@
 
 /* Default seconds an unused handle stays open. */
 #define TWOFA_MEMBER_POOL_IDLE_DEFAULT 60
+/* Default seconds a handle is used at most, busy or not: a busy twofad's
+ * connection to a replica later in ldap_uri goes back to the first server
+ * that came back within this time (sssd's ldap_connection_expire_timeout
+ * default). */
+#define TWOFA_MEMBER_POOL_MAX_AGE_DEFAULT 900
 
-/* Pools up to max handles, each closed after idle_seconds unused. false when
- * out of memory (or called twice). Before the first thread. */
-bool twofa_member_pool_start(unsigned max, unsigned idle_seconds);
+/* Pools up to max handles, each closed after idle_seconds unused or, at the
+ * end of the call that finds it so, max_age_seconds after it was opened.
+ * false when out of memory (or called twice). Before the first thread. */
+bool twofa_member_pool_start(unsigned max, unsigned idle_seconds, unsigned max_age_seconds);
 
 /* A LOGIN handle for one PAM call on cfg (which must outlive the call, not
  * the handle: a pooled handle holds its own copy of the keys it reads), its

@@ -47,7 +47,8 @@ typedef struct twofad_options {
 	bool foreground;
 	twofad_limits limits;
 	unsigned password_checks;
-	unsigned ldap_idle; /* seconds a warm directory connection may stay unused */
+	unsigned ldap_idle;    /* seconds a warm directory connection may stay unused */
+	unsigned ldap_max_age; /* seconds a warm directory connection is used at most */
 } twofad_options;
 
 static void usage(FILE *out)
@@ -55,7 +56,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: twofad [--foreground] [--socket PATH] [--config PATH]\n"
 		"              [--max-connections N] [--max-per-uid N] [--max-password-checks N]\n"
-		"              [--ldap-idle SECONDS]\n"
+		"              [--ldap-idle SECONDS] [--ldap-max-age SECONDS]\n"
 		"Serves pam_twofa on a Unix socket: the one systemd passes (socket activation),\n"
 		"or with --foreground one it makes itself at PATH (default " TWOFAD_SOCKET_DEFAULT ").\n"
 		"  --config PATH              twofa.conf (default " TWOFA_DEFAULT_CONFIG ")\n"
@@ -64,9 +65,11 @@ static void usage(FILE *out)
 		"  --max-password-checks N    Argon2id checks at once (default: CPUs, at most %d)\n"
 		"  --ldap-idle SECONDS        store = ldap: close a warm directory connection unused\n"
 		"                             this long (default %d)\n"
+		"  --ldap-max-age SECONDS     store = ldap: reconnect a warm directory connection\n"
+		"                             this old, however busy (default %d)\n"
 		"See twofad(8).\n",
 		TWOFAD_MAX_CONNECTIONS, TWOFAD_MAX_PER_UID, PASSWORD_CHECKS_DEFAULT_MAX,
-		TWOFA_MEMBER_POOL_IDLE_DEFAULT);
+		TWOFA_MEMBER_POOL_IDLE_DEFAULT, TWOFA_MEMBER_POOL_MAX_AGE_DEFAULT);
 }
 
 static bool parse_count(const char *opt, const char *text, unsigned *out)
@@ -84,7 +87,7 @@ static bool parse_count(const char *opt, const char *text, unsigned *out)
 /* 0: go on; otherwise the exit status. */
 static int parse_options(int argc, char **argv, twofad_options *o)
 {
-	enum { OPT_MAX_CONN = 256, OPT_PER_UID, OPT_CHECKS, OPT_LDAP_IDLE };
+	enum { OPT_MAX_CONN = 256, OPT_PER_UID, OPT_CHECKS, OPT_LDAP_IDLE, OPT_LDAP_MAX_AGE };
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"config", required_argument, NULL, 'c'},
@@ -93,6 +96,7 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 		{"max-per-uid", required_argument, NULL, OPT_PER_UID},
 		{"max-password-checks", required_argument, NULL, OPT_CHECKS},
 		{"ldap-idle", required_argument, NULL, OPT_LDAP_IDLE},
+		{"ldap-max-age", required_argument, NULL, OPT_LDAP_MAX_AGE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -108,6 +112,7 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 				   : cpus > PASSWORD_CHECKS_DEFAULT_MAX ? PASSWORD_CHECKS_DEFAULT_MAX
 									: (unsigned)cpus,
 		.ldap_idle = TWOFA_MEMBER_POOL_IDLE_DEFAULT,
+		.ldap_max_age = TWOFA_MEMBER_POOL_MAX_AGE_DEFAULT,
 	};
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
@@ -134,6 +139,10 @@ static int parse_options(int argc, char **argv, twofad_options *o)
 			break;
 		case OPT_LDAP_IDLE:
 			if (!parse_count("--ldap-idle", optarg, &o->ldap_idle))
+				return 64;
+			break;
+		case OPT_LDAP_MAX_AGE:
+			if (!parse_count("--ldap-max-age", optarg, &o->ldap_max_age))
 				return 64;
 			break;
 		case 'h':
@@ -310,7 +319,7 @@ int main(int argc, char **argv)
 	sig_fd = signals_open();
 	if (sig_fd < 0 || !libraries_init(o.password_checks) || !twofad_config_start(o.config_path) ||
 	    !twofad_conns_init(&o.limits, o.config_path) ||
-	    !twofa_member_pool_start(o.limits.connections, o.ldap_idle)) {
+	    !twofa_member_pool_start(o.limits.connections, o.ldap_idle, o.ldap_max_age)) {
 		syslog(LOG_ERR, "cannot start: %s",
 		       sig_fd < 0 ? strerror(errno) : "see above (or out of memory)");
 		twofad_listen_close(&l);

@@ -12,6 +12,7 @@ between the hosts and a real slapd (harness.slapd):
     thread): all succeed, and the pool opens at most one connection per call at once;
   - with --ldap-idle 1, a handle unused for longer is closed and the next login opens a new
     connection; one used within the idle time is reused;
+  - with --ldap-max-age 6, a handle used within 6 s is reused, and replaced once 6 s old;
   - the directory's connection cut between two logins (the pooled handle's server went
     away): the next login still succeeds, on a new connection.
 If no slapd can run here the test FAILS (it does not skip)."""
@@ -136,6 +137,27 @@ time.sleep(2.2)
 ok, opened, run = logins(a, via, 1)
 t.ok(ok and opened == 1, "... and after 2 s unused the handle was closed: the next login opens a new "
      "connection (%d)" % opened, run.describe())
+d.stop()
+
+# A busy handle is not kept for ever: past --ldap-max-age the next login reconnects (so a
+# twofad that failed over to a later server goes back to the first), though never idle long.
+# 6 s, so that the logins before it fit even on a loaded machine.
+MAX_AGE = 6
+d = Twofad(a.env.config_path, args=["--ldap-idle", "60", "--ldap-max-age", str(MAX_AGE)]).start()
+via = "daemon=yes socket=" + d.socket
+start = time.monotonic()
+ok, opened, run = logins(a, via, 2)
+time.sleep(1)
+ok_again, opened_again, run_again = logins(a, via, 1)
+t.ok(ok and ok_again and opened == 1 and opened_again == 0,
+     "--ldap-max-age %d: logins within %d s of its opening share one connection (%d, then %d new; "
+     "%.1f s in)" % (MAX_AGE, MAX_AGE, opened, opened_again, time.monotonic() - start),
+     run.describe() + run_again.describe() + d.text())
+while time.monotonic() - start < MAX_AGE + 0.5:
+    time.sleep(min(1.0, MAX_AGE + 0.5 - (time.monotonic() - start)))
+ok, opened, run = logins(a, via, 1)
+t.ok(ok and opened == 1, "... and once it is %d s old, though idle less than the 60 s of --ldap-idle, the "
+     "next login opens a new connection (%d)" % (MAX_AGE, opened), run.describe() + d.text())
 rc = d.stop()
 t.eq(rc, 0, "twofad stops cleanly (its pooled handles closed)")
 
