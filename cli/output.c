@@ -185,9 +185,12 @@ static int chunk_start(chunk *c, cli_member_walk *w, const char *state_db)
 	return c->text == NULL ? cli_fail(1, "out of memory") : 0;
 }
 
-/* The member's login state, with state.db opened for the chunk on first use. */
-static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out, twofa_error *err)
+/* The member's login state, with state.db opened for the chunk on first use,
+ * as this host's next login of the member will see it (an unlock from any
+ * host of the fleet honoured). */
+static twofa_status chunk_state(chunk *c, const twofa_member *m, cli_login_state *out, twofa_error *err)
 {
+	const char *user = m->user;
 	char *value = NULL;
 	size_t len = 0;
 	twofa_status st;
@@ -213,10 +216,12 @@ static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out
 		twofa_error e;
 
 		twofa_error_clear(&e);
-		if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
+		if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK) {
+			(void)twofa_state_honour_unlock(&entry, m->unlocked);
 			cli_login_state_from(&entry, out);
-		else
+		} else {
 			cli_warn("login state of '%s' is damaged (%s); shown as empty", user, e.msg);
+		}
 		sodium_memzero(&entry, sizeof(entry));
 	}
 	free(value);
@@ -231,7 +236,7 @@ static int chunk_add(chunk *c, const twofa_member *m)
 	int rc;
 
 	twofa_error_clear(&err);
-	if (chunk_state(c, m->user, &row.state, &err) != TWOFA_OK)
+	if (chunk_state(c, m, &row.state, &err) != TWOFA_OK)
 		return cli_fail_status(&err);
 	if ((rc = c->w->format(c->text, &row, c->w->arg)) != 0)
 		return rc;
