@@ -55,9 +55,12 @@ r = cli.run("list", env=dict(os.environ, TMPDIR=tmp))
 t.ok(r.rc == 0 and len(r.out.splitlines()) == len(NAMES) + 1 and os.listdir(tmp) == [],
      "list with TMPDIR set: all rows, and nothing left in TMPDIR", r.describe())
 os.rmdir(tmp)
-r = cli.run("list", env=dict(os.environ, TMPDIR=tmp))
-t.ok(r.rc == 1 and r.out == "" and "temporary file" in r.err and r.one_line_error(),
-     "TMPDIR that does not exist: exit 1, saying why, nothing listed", r.describe())
+if os.environ.get("TWOFA_CLI_WRAPPER", "").strip():
+    t.skip("TMPDIR that does not exist", "the wrapper (valgrind) itself cannot start without it")
+else:
+    r = cli.run("list", env=dict(os.environ, TMPDIR=tmp))
+    t.ok(r.rc == 1 and r.out == "" and "temporary file" in r.err and r.one_line_error(),
+         "TMPDIR that does not exist: exit 1, saying why, nothing listed", r.describe())
 
 # A record that does not decode: named, counted, left out; the others still listed.
 with open(cli.members_db, "r+b") as f:
