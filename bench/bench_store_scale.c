@@ -4,7 +4,8 @@
  * wait4, reporting the median wall time and the peak RSS of the command's
  * own process. One JSON object per line on stdout:
  *   {"bench":"store_scale","command":"list","members":1000000,"runs":3,
- *    "median_seconds":..,"max_seconds":..,"median_rss_kib":..,"max_rss_kib":..}
+ *    "median_seconds":..,"max_seconds":..,"median_rss_kib":..,"max_rss_kib":..,
+ *    "load_1min":..}   (the load average after the runs: the machine may be shared)
  * The store is written directly (records encoded here, one WRITE open), so a
  * million members take seconds, not an import; every fourth member has a
  * login state in state.db, so list and export read state as they do on a
@@ -159,7 +160,7 @@ static void run(const char *enroll, size_t n, int runs)
 	}
 	fprintf(stderr, "bench_store_scale: %zu members written in %.1f s\n", n, now_s() - t0);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-		double secs[MAX_RUNS];
+		double secs[MAX_RUNS], load[1];
 		long rss[MAX_RUNS];
 		int rc = 0;
 
@@ -169,10 +170,14 @@ static void run(const char *enroll, size_t n, int runs)
 			die(commands[c].name, "twofa-enroll failed");
 		qsort(secs, (size_t)runs, sizeof(secs[0]), cmp_double);
 		qsort(rss, (size_t)runs, sizeof(rss[0]), cmp_long);
+		/* The machine may be shared: say how loaded it was. */
+		if (getloadavg(load, 1) != 1)
+			load[0] = -1;
 		printf("{\"bench\":\"store_scale\",\"command\":\"%s\",\"members\":%zu,\"runs\":%d,"
-		       "\"median_seconds\":%.3f,\"max_seconds\":%.3f,\"median_rss_kib\":%ld,\"max_rss_kib\":%ld}\n",
+		       "\"median_seconds\":%.3f,\"max_seconds\":%.3f,\"median_rss_kib\":%ld,\"max_rss_kib\":%ld,"
+		       "\"load_1min\":%.2f}\n",
 		       commands[c].name, n, runs, secs[runs / 2], secs[runs - 1], rss[runs / 2],
-		       rss[runs - 1]);
+		       rss[runs - 1], load[0]);
 		fflush(stdout);
 	}
 	if (keep)

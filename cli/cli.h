@@ -155,11 +155,11 @@ bool cli_export_line(const twofa_member *m, const struct cli_login_state *st, ti
 /* Prints a JSON value on stdout (indent 2 unless compact). 0 or exit code. */
 int cli_print_json(json_t *value, bool compact);
 
-/* What list and export read: members and their login state, a chunk at a
- * time. The records of a chunk and their state are read into memory under
- * the stores' locks, which are let go before the chunk goes to out, so
- * output that blocks (a pager, a slow pipe) never holds the lock on state.db
- * that every login waits for. Memory stays bounded at any number of members. */
+/* What list and export read: members and their login state (as this host's
+ * next login will find it: an unlock from any host honoured), a chunk at a
+ * time. state.db is opened for a chunk of members and let go before the
+ * chunk goes to out, so output that blocks (a pager, a slow pipe) never holds
+ * the lock on state.db that every login waits for. */
 typedef struct cli_member_row {
 	const twofa_member *member;
 	cli_login_state state;
@@ -178,9 +178,14 @@ typedef struct cli_member_walk {
 	size_t longest; /* cli_walk_sorted: the longest name, before the first row */
 } cli_member_walk;
 
-/* Every member sorted by user (only the names are sorted and held; each
- * record is read after), with filter (NULL: all) choosing the rows. 0 or
- * an exit code after a message. */
+/* Every member sorted by user, with filter (NULL: all) choosing the rows.
+ * One walk of the store keeps each chosen row in an unlinked temporary file
+ * ($TMPDIR, else /tmp) and only the names in memory (some 50 MiB at a million
+ * members); the rows are formatted by name once the walk is over, with no
+ * lock held (members.db is held shared for the walk, as by export: logins
+ * only read it). A row's member has only the fields list shows: user, email,
+ * phone, country, channel, status, created, updated and verified (the rest
+ * is zero). 0 or an exit code after a message. */
 typedef bool (*cli_member_filter)(const twofa_member *m, void *arg);
 int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk *w);
 

@@ -373,6 +373,9 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		cli_warn("cannot read the login state of %s: %s", user, err.msg);
 		memset(&st, 0, sizeof(st));
 	}
+	/* As this host's next login of the member will: an unlock from any
+	 * host of the fleet clears what was counted here before it. */
+	(void)twofa_state_honour_unlock(&st, m.unlocked);
 	if (json) {
 		cli_login_state summary;
 		json_t *obj;

@@ -4,9 +4,12 @@
 #include "twofa_build.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -185,9 +188,12 @@ static int chunk_start(chunk *c, cli_member_walk *w, const char *state_db)
 	return c->text == NULL ? cli_fail(1, "out of memory") : 0;
 }
 
-/* The member's login state, with state.db opened for the chunk on first use. */
-static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out, twofa_error *err)
+/* The member's login state, with state.db opened for the chunk on first use,
+ * as this host's next login of the member will see it (an unlock from any
+ * host of the fleet honoured). */
+static twofa_status chunk_state(chunk *c, const twofa_member *m, cli_login_state *out, twofa_error *err)
 {
+	const char *user = m->user;
 	char *value = NULL;
 	size_t len = 0;
 	twofa_status st;
@@ -213,14 +219,28 @@ static twofa_status chunk_state(chunk *c, const char *user, cli_login_state *out
 		twofa_error e;
 
 		twofa_error_clear(&e);
-		if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK)
+		if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK) {
+			(void)twofa_state_honour_unlock(&entry, m->unlocked);
 			cli_login_state_from(&entry, out);
-		else
+		} else {
 			cli_warn("login state of '%s' is damaged (%s); shown as empty", user, e.msg);
+		}
 		sodium_memzero(&entry, sizeof(entry));
 	}
 	free(value);
 	return st;
+}
+
+/* One row onto the chunk. 0 or an exit code. */
+static int chunk_put(chunk *c, const cli_member_row *row)
+{
+	int rc = c->w->format(c->text, row, c->w->arg);
+
+	if (rc != 0)
+		return rc;
+	c->rows++;
+	c->w->rows++;
+	return 0;
 }
 
 /* One member: its state, then its row onto the chunk. 0 or an exit code. */
@@ -228,16 +248,11 @@ static int chunk_add(chunk *c, const twofa_member *m)
 {
 	cli_member_row row = {.member = m};
 	twofa_error err;
-	int rc;
 
 	twofa_error_clear(&err);
-	if (chunk_state(c, m->user, &row.state, &err) != TWOFA_OK)
+	if (chunk_state(c, m, &row.state, &err) != TWOFA_OK)
 		return cli_fail_status(&err);
-	if ((rc = c->w->format(c->text, &row, c->w->arg)) != 0)
-		return rc;
-	c->rows++;
-	c->w->rows++;
-	return 0;
+	return chunk_put(c, &row);
 }
 
 static void chunk_damaged(chunk *c, const char *key, const char *why)
@@ -292,48 +307,199 @@ static void chunk_end(chunk *c)
 	chunk_drop(c);
 }
 
-/* The names, sorted: one arena of strings and an array of offsets into it
- * (pointers only once the arena stops moving). */
-typedef struct name_list {
-	char *arena;
+/* ---- list: one walk in the store's order, then the rows by name ----
+ *
+ * Loading every record again by name cost a random read per member on GDBM
+ * and a search per member on LDAP. Instead one walk (GDBM's hash order, the
+ * directory's paged search) keeps what list shows of each member in an
+ * unlinked temporary file; only the names and where their rows are stay in
+ * memory. The names are sorted, and the rows formatted from the file in
+ * that order once the longest name is known. */
+
+/* A kept row: the fields cli.h says a sorted row's member has, then
+ * email_len bytes of email. Never a hash or a code; the phone and the email
+ * are personal data, so the file is private, and overwritten at the end. */
+typedef struct kept_fields {
+	cli_login_state state;
+	time_t created, updated, verified;
+	twofa_channel channel;
+	twofa_member_status status;
+	char phone[TWOFA_E164_SIZE];
+	char country[3];
+	bool has_email;
+	unsigned short email_len;
+} kept_fields;
+
+/* The most a row takes in the file (and the buffer a row is read into). */
+#define KEPT_MAX (sizeof(kept_fields) + TWOFA_EMAIL_MAX)
+
+typedef struct kept_row {
+	size_t name; /* where the name is in the arena */
+	off_t at;    /* where the row is in the file */
+} kept_row;
+
+typedef struct sorted_walk {
+	chunk c; /* state.db, CHUNK_ROWS members at a time; then the output */
+	cli_member_filter filter;
+	int fd;     /* the kept rows: unlinked, 0600 */
+	FILE *file; /* writes to fd */
+	off_t end;  /* bytes written */
+	char *arena; /* the names, each with its NUL */
 	size_t used, size;
-	size_t *at;
+	kept_row *rows;
 	size_t count, cap;
-	bool nomem;
-} name_list;
+	size_t walked; /* members since state.db was last let go */
+	int rc;
+} sorted_walk;
 
-static int add_name(const char *user, void *arg)
+/* An unlinked file in $TMPDIR (else /tmp) that only this process reaches:
+ * O_TMPFILE, or, where the filesystem has none, a mkstemp name removed at
+ * once. -1 with errno. */
+static int kept_open(void)
 {
-	name_list *n = arg;
-	size_t len = strlen(user) + 1;
+	const char *env = getenv("TMPDIR");
+	const char *dir = env != NULL && env[0] == '/' ? env : "/tmp";
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
 
-	if (n->used + len > n->size) {
-		size_t size = n->size ? n->size * 2 : 65536;
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	if (snprintf(path, sizeof(path), "%s/twofa-list-XXXXXX", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0 && unlink(path) != 0) {
+		int saved = errno;
+
+		(void)close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Overwrites what was kept, then closes the file, which frees it. Not
+ * synced: rows that already reached the disk may stay in its free blocks, as
+ * with any deleted file; none holds a secret or anything the member store
+ * does not hold itself. */
+static void kept_close(sorted_walk *sw)
+{
+	static const char zeros[65536];
+
+	if (sw->file != NULL && fflush(sw->file) == 0)
+		for (off_t at = 0; at < sw->end;) {
+			size_t n = sw->end - at < (off_t)sizeof(zeros) ? (size_t)(sw->end - at) : sizeof(zeros);
+			ssize_t done = pwrite(sw->fd, zeros, n, at);
+
+			if (done <= 0)
+				break;
+			at += done;
+		}
+	if (sw->file != NULL)
+		(void)fclose(sw->file); /* and fd */
+	else if (sw->fd >= 0)
+		(void)close(sw->fd);
+	sw->file = NULL;
+	sw->fd = -1;
+}
+
+/* Room for one more name of len bytes (with its NUL) and its row. */
+static bool kept_grow(sorted_walk *sw, size_t len)
+{
+	if (sw->used + len > sw->size) {
+		size_t size = sw->size ? sw->size * 2 : 65536;
 		char *arena;
 
-		while (size < n->used + len)
+		while (size < sw->used + len)
 			size *= 2;
-		if ((arena = realloc(n->arena, size)) == NULL) {
-			n->nomem = true;
-			return 1;
-		}
-		n->arena = arena;
-		n->size = size;
+		if ((arena = realloc(sw->arena, size)) == NULL)
+			return false;
+		sw->arena = arena;
+		sw->size = size;
 	}
-	if (n->count == n->cap) {
-		size_t cap = n->cap ? n->cap * 2 : 4096;
-		size_t *at = realloc(n->at, cap * sizeof(*at));
+	if (sw->count == sw->cap) {
+		size_t cap = sw->cap ? sw->cap * 2 : 4096;
+		kept_row *rows = realloc(sw->rows, cap * sizeof(*rows));
 
-		if (at == NULL) {
-			n->nomem = true;
-			return 1;
-		}
-		n->at = at;
-		n->cap = cap;
+		if (rows == NULL)
+			return false;
+		sw->rows = rows;
+		sw->cap = cap;
 	}
-	memcpy(n->arena + n->used, user, len);
-	n->at[n->count++] = n->used;
-	n->used += len;
+	return true;
+}
+
+/* Every name counts for the width, listed or not, damaged ones included. */
+static void kept_width(sorted_walk *sw, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > sw->c.w->longest)
+		sw->c.w->longest = len;
+}
+
+/* The walk's callback: the member's state, then its row into the file. */
+static int kept_member(const twofa_member *m, void *arg)
+{
+	sorted_walk *sw = arg;
+	size_t len = strlen(m->user) + 1, email_len = m->email != NULL ? strlen(m->email) : 0;
+	kept_fields f;
+	twofa_error err;
+
+	kept_width(sw, m->user);
+	/* state.db's lock, which every login waits for, is held for a
+	 * bounded number of members at a time. */
+	if (++sw->walked >= CHUNK_ROWS) {
+		(void)twofa_store_close(sw->c.state, NULL);
+		sw->c.state = NULL;
+		sw->walked = 0;
+	}
+	if (sw->filter != NULL && !sw->filter(m, sw->c.w->arg))
+		return 0;
+	memset(&f, 0, sizeof(f)); /* no padding of the stack reaches the file */
+	twofa_error_clear(&err);
+	if (chunk_state(&sw->c, m, &f.state, &err) != TWOFA_OK) {
+		sw->rc = cli_fail_status(&err);
+		return 1;
+	}
+	f.created = m->created;
+	f.updated = m->updated;
+	f.verified = m->verified;
+	f.channel = m->channel;
+	f.status = m->status;
+	twofa_strlcpy(f.phone, m->phone, sizeof(f.phone));
+	twofa_strlcpy(f.country, m->country, sizeof(f.country));
+	f.has_email = m->email != NULL;
+	f.email_len = (unsigned short)email_len;
+	if (email_len > TWOFA_EMAIL_MAX) { /* the decoder refuses it: never here */
+		sw->rc = cli_fail(EX_SOFTWARE, "the email of %s is longer than %d bytes", m->user, TWOFA_EMAIL_MAX);
+		return 1;
+	}
+	if (!kept_grow(sw, len)) {
+		sw->rc = cli_fail(1, "out of memory");
+		return 1;
+	}
+	if (fwrite(&f, sizeof(f), 1, sw->file) != 1 ||
+	    (f.email_len > 0 && fwrite(m->email, f.email_len, 1, sw->file) != 1)) {
+		sw->rc = cli_fail(1, "cannot write the list's temporary file: %s", strerror(errno));
+		return 1;
+	}
+	memcpy(sw->arena + sw->used, m->user, len);
+	sw->rows[sw->count].name = sw->used;
+	sw->rows[sw->count].at = sw->end;
+	sw->count++;
+	sw->used += len;
+	sw->end += (off_t)(sizeof(f) + f.email_len);
+	return 0;
+}
+
+static int kept_bad(const char *key, const char *why, void *arg)
+{
+	sorted_walk *sw = arg;
+
+	kept_width(sw, key);
+	chunk_damaged(&sw->c, key, why);
 	return 0;
 }
 
@@ -341,69 +507,90 @@ static const char *sort_arena; /* qsort's comparison has no argument */
 
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(sort_arena + *(const size_t *)a, sort_arena + *(const size_t *)b);
+	return strcmp(sort_arena + ((const kept_row *)a)->name, sort_arena + ((const kept_row *)b)->name);
+}
+
+/* Row i of the sorted rows, formatted onto the chunk. */
+static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
+{
+	kept_fields f;
+	twofa_member m;
+	cli_member_row row = {.member = &m};
+	ssize_t got = pread(sw->fd, buf, KEPT_MAX, sw->rows[i].at);
+
+	if (got < (ssize_t)sizeof(f))
+		return cli_fail(1, "cannot read the list's temporary file: %s",
+				got < 0 ? strerror(errno) : "it is shorter than written");
+	memcpy(&f, buf, sizeof(f));
+	if ((size_t)got < sizeof(f) + f.email_len)
+		return cli_fail(1, "cannot read the list's temporary file: it is shorter than written");
+	memset(&m, 0, sizeof(m));
+	m.user = sw->arena + sw->rows[i].name;
+	memmove(buf, buf + sizeof(f), f.email_len);
+	buf[f.email_len] = '\0';
+	m.email = f.has_email ? buf : NULL;
+	twofa_strlcpy(m.phone, f.phone, sizeof(m.phone));
+	twofa_strlcpy(m.country, f.country, sizeof(m.country));
+	m.channel = f.channel;
+	m.status = f.status;
+	m.created = f.created;
+	m.updated = f.updated;
+	m.verified = f.verified;
+	row.state = f.state;
+	return chunk_put(&sw->c, &row);
+}
+
+/* The kept rows in name order: nothing is locked now, so output may block. */
+static int kept_output(sorted_walk *sw)
+{
+	char buf[KEPT_MAX + 1];
+	int rc = 0;
+
+	if (fflush(sw->file) != 0)
+		return cli_fail(1, "cannot write the list's temporary file: %s", strerror(errno));
+	sort_arena = sw->arena;
+	if (sw->count > 1)
+		qsort(sw->rows, sw->count, sizeof(sw->rows[0]), by_name);
+	for (size_t i = 0; rc == 0 && i < sw->count; i++) {
+		rc = kept_print(sw, i, buf);
+		if (rc == 0 && (sw->c.rows >= CHUNK_ROWS || ftell(sw->c.text) >= CHUNK_BYTES))
+			rc = chunk_flush(&sw->c);
+	}
+	if (rc == 0)
+		rc = chunk_flush(&sw->c);
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
 }
 
 int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk *w)
 {
-	name_list n = {0};
+	sorted_walk sw = {.filter = filter, .fd = -1};
 	twofa_member_store *s;
 	twofa_error err;
-	twofa_status st;
-	chunk c;
 	int rc;
 
 	if ((rc = cli_members(ctx, &s)) != 0)
 		return rc;
-	twofa_error_clear(&err);
-	st = twofa_member_store_names(s, add_name, &n, &err);
-	if (st == TWOFA_OK && n.nomem)
-		st = twofa_fail(&err, TWOFA_ENOMEM, "out of memory");
-	if (st != TWOFA_OK) {
-		free(n.arena);
-		free(n.at);
-		return cli_fail_status(&err);
+	if ((rc = chunk_start(&sw.c, w, ctx->config.state_db)) != 0)
+		return rc;
+	if ((sw.fd = kept_open()) < 0 || (sw.file = fdopen(sw.fd, "w+")) == NULL) {
+		rc = cli_fail(1, "cannot make the list's temporary file: %s", strerror(errno));
+	} else {
+		twofa_error_clear(&err);
+		if (twofa_member_store_each(s, kept_member, kept_bad, &sw, &err) != TWOFA_OK)
+			rc = sw.rc != 0 ? sw.rc : cli_fail_status(&err);
+		else
+			rc = sw.rc;
 	}
-	for (size_t k = 0; k < n.count; k++) {
-		size_t len = strlen(n.arena + n.at[k]);
-		if (len > w->longest)
-			w->longest = len;
-	}
-	sort_arena = n.arena;
-	if (n.count > 1)
-		qsort(n.at, n.count, sizeof(n.at[0]), by_name);
-	rc = chunk_start(&c, w, ctx->config.state_db);
-	for (size_t i = 0; rc == 0 && i < n.count; i += CHUNK_ROWS) {
-		size_t end = n.count - i < CHUNK_ROWS ? n.count : i + CHUNK_ROWS;
-
-		st = twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err);
-		for (size_t k = i; st == TWOFA_OK && rc == 0 && k < end; k++) {
-			const char *user = n.arena + n.at[k];
-			twofa_member m;
-
-			st = twofa_member_store_load(s, user, &m, &err);
-			if (st == TWOFA_OK && (filter == NULL || filter(&m, w->arg)))
-				rc = chunk_add(&c, &m);
-			twofa_member_free(&m);
-			if (st == TWOFA_ENOTFOUND) {
-				st = TWOFA_OK; /* removed since the names were read */
-			} else if (st == TWOFA_ESTORE) {
-				chunk_damaged(&c, user, err.msg);
-				st = TWOFA_OK;
-			}
-		}
-		if (st != TWOFA_OK) {
-			(void)twofa_member_store_batch_end(s, NULL);
-			rc = cli_fail_status(&err);
-		} else if (twofa_member_store_batch_end(s, &err) != TWOFA_OK) {
-			rc = cli_fail_status(&err);
-		}
-		if (rc == 0)
-			rc = chunk_flush(&c);
-	}
-	chunk_end(&c);
-	free(n.arena);
-	free(n.at);
+	/* The walk is over: state.db goes before any output. */
+	(void)twofa_store_close(sw.c.state, NULL);
+	sw.c.state = NULL;
+	if (rc == 0)
+		rc = kept_output(&sw);
+	chunk_end(&sw.c);
+	kept_close(&sw);
+	free(sw.arena);
+	free(sw.rows);
 	return rc;
 }
 

@@ -998,10 +998,8 @@ bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, 
 
 /* -- the admin's commands ------------------------------------------------------------- */
 
-static bool change_unlock(twofa_state_entry *e, void *arg)
+bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked)
 {
-	time_t unlocked = *(const time_t *)arg;
-
 	if (unlocked <= e->unlock_honoured)
 		return false;
 	e->unlock_honoured = unlocked;
@@ -1014,6 +1012,11 @@ static bool change_unlock(twofa_state_entry *e, void *arg)
 	memset(e->sends, 0, sizeof(e->sends));
 	e->send_count = 0;
 	return true;
+}
+
+static bool change_unlock(twofa_state_entry *e, void *arg)
+{
+	return twofa_state_honour_unlock(e, *(const time_t *)arg);
 }
 
 twofa_status twofa_state_unlock(const char *path, const char *user, time_t unlocked, twofa_error *err)

@@ -201,6 +201,13 @@ time_t twofa_state_last_send(const twofa_state_entry *e, time_t now, long lifeti
  * with the time it just wrote. */
 twofa_status twofa_state_unlock(const char *path, const char *user, time_t unlocked, twofa_error *err);
 
+/* The rule twofa_state_unlock stores, applied to an entry in memory: true
+ * when unlocked is later than the unlock e last honoured, and e was cleared
+ * as said there. list and show apply it to the state they display, so a
+ * lockout that an unlock on another host cleared is not shown until this
+ * host's next login of the member stores it. */
+bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked);
+
 /* Removes everything known about user (twofa-enroll remove). */
 twofa_status twofa_state_forget(const char *path, const char *user, twofa_error *err);
 
