@@ -261,6 +261,7 @@ int cmd_enable(cli_context *ctx, int argc, char **argv);
 int cmd_remove(cli_context *ctx, int argc, char **argv);
 int cmd_unlock(cli_context *ctx, int argc, char **argv);
 int cmd_recovery(cli_context *ctx, int argc, char **argv);
+int cmd_bypass(cli_context *ctx, int argc, char **argv);
 int cmd_list(cli_context *ctx, int argc, char **argv);
 int cmd_show(cli_context *ctx, int argc, char **argv);
 int cmd_export(cli_context *ctx, int argc, char **argv);

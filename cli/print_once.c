@@ -46,6 +46,6 @@ void cli_warn_codes_unusable(const char *shown, twofa_member_status status, cons
 	if (status == TWOFA_MEMBER_DISABLED)
 		cli_warn("%s is disabled: %s not work until 'twofa-enroll enable %s'", shown, codes_do, shown);
 	else if (status == TWOFA_MEMBER_PENDING)
-		cli_warn("%s is pending approval: %s not work until 'twofa-enroll approve %s'", shown, codes_do,
-			 shown);
+		cli_warn("%s is pending approval: %s not work until 'twofa-enroll approve %s'", shown,
+			 codes_do, shown);
 }
