@@ -247,6 +247,17 @@ t.ok(sj.rc == 0 and sj.json().get("bypass", {}).get("active") is False, "show --
 r = other.run("bypass", "bob", "--revoke")
 t.ok(r.rc == 0 and r.out == "bypass code of bob revoked (it had expired)\n", "--revoke of an expired code says so",
      r.describe())
+# A code from before issuers were recorded (the field is optional).
+del old["bypass"]["issuer"]
+old["bypass"]["expires"] = "9999-01-01T00:00:00Z"
+with open(src, "w") as f:
+    f.write(json.dumps(old) + "\n")
+r = other.run("import", "--replace", src)
+s = other.run("show", "bob")
+sj = other.run("show", "bob", "--json")
+t.ok(r.rc == 0 and "bypass        active: 1 use left, expires 9999-01-01T00:00:00Z, issued by -" in s.out.splitlines()
+     and sj.rc == 0 and sj.json().get("bypass", {}).get("issuer", 0) is None,
+     "a code without a recorded issuer: show says '-', --json null", s.describe() + sj.describe())
 other.cleanup()
 
 # -- --revoke ------------------------------------------------------------------------------
