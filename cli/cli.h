@@ -215,6 +215,19 @@ int cli_refuse_enrolled(cli_context *ctx, const char *user);
  * code after a message. */
 int cli_update_member(cli_context *ctx, const char *user, twofa_member_change change, void *arg);
 
+/* print_once.c ------------------------------------------------------------ */
+
+/* Writes all of buf to stdout with write(2) (stdio flushed first), for the
+ * one print of one-time codes: no copy is left in a stdio buffer. SIGPIPE
+ * is ignored meanwhile, so a closed pipe is an error to report, not a silent
+ * death. False with errno set when not all of it was written. */
+bool cli_write_once(const char *buf, size_t len);
+
+/* Warns that a disabled or pending member's new codes do not work until
+ * enabled or approved: "<shown> is disabled: <codes_do> not work until ...";
+ * nothing for an active member. */
+void cli_warn_codes_unusable(const char *shown, twofa_member_status status, const char *codes_do);
+
 /* flow.c ------------------------------------------------------------------ */
 
 /* Where a code goes: an E.164 number, or an address for the email channel. */
@@ -253,6 +266,7 @@ int cmd_enable(cli_context *ctx, int argc, char **argv);
 int cmd_remove(cli_context *ctx, int argc, char **argv);
 int cmd_unlock(cli_context *ctx, int argc, char **argv);
 int cmd_recovery(cli_context *ctx, int argc, char **argv);
+int cmd_bypass(cli_context *ctx, int argc, char **argv);
 int cmd_list(cli_context *ctx, int argc, char **argv);
 int cmd_show(cli_context *ctx, int argc, char **argv);
 int cmd_export(cli_context *ctx, int argc, char **argv);

@@ -349,6 +349,44 @@ static void print_state(const twofa_state_entry *st, const twofa_config *c, time
 	       sends, c->send_limit, c->send_window, next_at > now ? cli_time_text(next_at, when) : "now");
 }
 
+/* The one-time codes a member holds, never the codes or their hashes: the
+ * number of recovery codes left, and the bypass code's uses left, expiry
+ * and issuer ("active" false once it has expired). */
+static bool add_codes_json(json_t *obj, const twofa_member *m, time_t now)
+{
+	char when[TWOFA_ISO8601_LEN];
+	json_t *bypass = json_null();
+
+	if (m->bypass[0] != '\0')
+		bypass = twofa_format_time(m->bypass_expires, when)
+				 ? json_pack("{s:b, s:I, s:s, s:s?}", "active", m->bypass_expires > now,
+					     "uses", (json_int_t)m->bypass_uses, "expires", when, "issuer",
+					     m->bypass_issuer[0] != '\0' ? m->bypass_issuer : NULL)
+				 : NULL;
+	return json_object_set_new(obj, "recovery_codes", json_integer((json_int_t)m->recovery_count)) == 0 &&
+	       json_object_set_new(obj, "bypass", bypass) == 0;
+}
+
+static void print_codes(const twofa_member *m, time_t now)
+{
+	char when[TWOFA_ISO8601_LEN], issuer[TWOFA_USER_NAME_MAX + 1];
+
+	printf("recovery      %zu code%s left\n", m->recovery_count, m->recovery_count == 1 ? "" : "s");
+	if (m->bypass[0] == '\0') {
+		printf("bypass        none\n");
+		return;
+	}
+	twofa_strlcpy(issuer, m->bypass_issuer[0] != '\0' ? m->bypass_issuer : "-", sizeof(issuer));
+	twofa_sanitize(issuer);
+	if (m->bypass_expires > now)
+		printf("bypass        active: %ld use%s left, expires %s, issued by %s\n", m->bypass_uses,
+		       m->bypass_uses == 1 ? "" : "s", cli_time_text(m->bypass_expires, when), issuer);
+	else
+		printf("bypass        expired %s (%ld use%s unused), issued by %s\n",
+		       cli_time_text(m->bypass_expires, when), m->bypass_uses, m->bypass_uses == 1 ? "" : "s",
+		       issuer);
+}
+
 int cmd_show(cli_context *ctx, int argc, char **argv)
 {
 	const char *user = NULL;
@@ -382,7 +420,8 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 
 		cli_login_state_from(&st, &summary);
 		obj = cli_member_json(&m, &summary, now);
-		if (obj != NULL && !add_state_json(obj, &st, &ctx->config, now)) {
+		if (obj != NULL &&
+		    (!add_state_json(obj, &st, &ctx->config, now) || !add_codes_json(obj, &m, now))) {
 			json_decref(obj);
 			obj = NULL;
 		}
@@ -409,6 +448,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		       cli_time_text(m.verified, t3), cli_time_text(st.last_login, t4), st.failures,
 		       cli_time_text(twofa_state_latest_lock(&st, now), t5));
 		print_state(&st, &ctx->config, now);
+		print_codes(&m, now);
 	}
 	twofa_member_free(&m);
 	return rc;

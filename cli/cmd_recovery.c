@@ -10,10 +10,8 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
@@ -94,36 +92,6 @@ static size_t format_codes(const recovery_set *set, bool json, char out[OUTPUT_S
 	return len;
 }
 
-/* All of buf on stdout, or false with errno set. SIGPIPE is ignored
- * meanwhile, so a closed pipe is an error to report, not a silent death. */
-static bool write_stdout(const char *buf, size_t len)
-{
-	struct sigaction ignore = {.sa_handler = SIG_IGN}, old;
-	bool ok = true;
-	int saved;
-
-	if (sigemptyset(&ignore.sa_mask) != 0 || sigaction(SIGPIPE, &ignore, &old) != 0)
-		return false;
-	while (len > 0) {
-		ssize_t n = write(STDOUT_FILENO, buf, len);
-
-		if (n < 0 && errno == EINTR && !cli_interrupted)
-			continue;
-		if (n <= 0) {
-			if (n == 0 || cli_interrupted)
-				errno = EINTR;
-			ok = false;
-			break;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	saved = errno;
-	(void)sigaction(SIGPIPE, &old, NULL);
-	errno = saved;
-	return ok;
-}
-
 int cmd_recovery(cli_context *ctx, int argc, char **argv)
 {
 	recovery_set set = {.count = DEFAULT_COUNT};
@@ -153,16 +121,11 @@ int cmd_recovery(cli_context *ctx, int argc, char **argv)
 		sodium_memzero(&set, sizeof(set));
 		return rc;
 	}
-	if (set.status == TWOFA_MEMBER_DISABLED)
-		cli_warn("%s is disabled: these codes do not work until 'twofa-enroll enable %s'", shown,
-			 shown);
-	else if (set.status == TWOFA_MEMBER_PENDING)
-		cli_warn("%s is pending approval: these codes do not work until 'twofa-enroll approve %s'",
-			 shown, shown);
+	cli_warn_codes_unusable(shown, set.status, "these codes do");
 	len = format_codes(&set, json, output);
 	count = set.count;
 	sodium_memzero(&set, sizeof(set));
-	printed = fflush(stdout) == 0 && write_stdout(output, len);
+	printed = cli_write_once(output, len);
 	sodium_memzero(output, sizeof(output));
 	if (!printed)
 		return cli_fail(1,

@@ -53,6 +53,17 @@ const cli_command cli_commands[] = {
 	 "the one time the codes are shown: run the command again for a new set. Each code\n"
 	 "is 16 letters and digits (XXXX-XXXX-XXXX-XXXX), for one use; a disabled or pending\n"
 	 "member's codes do not work.\n"},
+	{"bypass", cmd_bypass, "bypass USER [--uses N] [--ttl DURATION] [--json] | bypass USER --revoke",
+	 "issue USER a bypass code for an incident and print it once, or revoke it", true,
+	 "  --uses N         how many logins it lets in: 1..100 (default 1)\n"
+	 "  --ttl DURATION   how long it works: SECONDS, or a number and s, m, h or d\n"
+	 "                   (30m, 2h, 1d), from 1m to 30d (default 1h)\n"
+	 "  --json           print {\"code\", \"uses\", \"expires\"} as JSON\n"
+	 "  --revoke         remove USER's bypass code (exit 0 whether there was one or not)\n"
+	 "A new code replaces any earlier one. Only its hash is stored, with the uses left, the\n"
+	 "expiry and the admin who issued it (SUDO_USER under sudo, else the login name of the\n"
+	 "real uid): 'show' tells them, never the code. It works at the code prompt as a\n"
+	 "recovery code does; a disabled or pending member's code does not work.\n"},
 	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},

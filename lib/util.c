@@ -145,6 +145,32 @@ bool twofa_parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
+bool twofa_parse_duration(const char *s, long min, long max, long *seconds)
+{
+	static const struct {
+		char unit;
+		long seconds;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+	char number[24];
+	size_t len = s != NULL ? strnlen(s, sizeof(number)) : 0;
+	long unit = 1, n;
+
+	if (len == 0 || len >= sizeof(number) || min < 0 || max < min)
+		return false;
+	memcpy(number, s, len + 1);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (number[len - 1] == units[i].unit) {
+			unit = units[i].seconds;
+			number[--len] = '\0';
+			break;
+		}
+	/* A bound on the number first, so that n * unit cannot overflow. */
+	if (len == 0 || number[0] == '-' || !twofa_parse_long(number, 0, max / unit, &n) || n * unit < min)
+		return false;
+	*seconds = n * unit;
+	return true;
+}
+
 bool twofa_streq_ct(const char *a, const char *b, size_t max)
 {
 	size_t la = strnlen(a, max + 1), lb = strnlen(b, max + 1);

@@ -38,6 +38,12 @@ const char *twofa_skip_prefix(const char *s, const char *prefix);
 /* Strict decimal parse of the whole string into [min, max]. */
 bool twofa_parse_long(const char *s, long min, long max, long *out);
 
+/* A duration as an admin types it: a decimal number of seconds, or one
+ * followed by one unit, s, m, h or d ("90s", "30m", "1h", "2d"); nothing
+ * else (no sign, blank, fraction or second unit). Parsed into seconds
+ * within [min, max] (min >= 0), with no overflow on the way. */
+bool twofa_parse_duration(const char *s, long min, long max, long *seconds);
+
 /* Constant-time equality of two NUL-terminated strings of bounded length. */
 bool twofa_streq_ct(const char *a, const char *b, size_t max);
 

@@ -44,7 +44,8 @@ env.add_member("dave", PW, "+14155550188", status="disabled", email="dave@exampl
 # -- show / list --------------------------------------------------------------------------
 r = cli.run("show", "alice", "--json")
 o = r.json() if r.rc == 0 else {}
-t.eq(list(o.keys()), FIELDS + ["locked_from", "sends", "next_send"], "show --json has exactly the documented fields, in order")
+t.eq(list(o.keys()), FIELDS + ["locked_from", "sends", "next_send", "recovery_codes", "bypass"],
+     "show --json has exactly the documented fields, in order")
 t.ok(o.get("phone") == "+14155550123" and o.get("status") == "active" and o.get("last_login") is None
      and o.get("failures") == 0 and o.get("locked_until") is None and o.get("email") is None,
      "show --json: full E.164, status, null times and zero failures", o)
@@ -186,7 +187,7 @@ def run_as_nobody(*args):
 
 try:
     for args in (["list"], ["show", "pat"], ["add", "x", "--phone", "1", "--country", "US"], ["db", "check"],
-                 ["check-config"], ["export"], ["import", "-"]):
+                 ["check-config"], ["export"], ["import", "-"], ["bypass", "pat"]):
         r = run_as_nobody(*args)
         t.ok(r.rc == 77 and "root" in r.err and r.one_line_error(), "not root: %s -> 77" % args[0],
              r.describe())
@@ -199,7 +200,7 @@ finally:
 
 # -- every command has --help ------------------------------------------------------------------
 r = subprocess.run([CLI, "--help"], stdout=subprocess.PIPE, text=True)
-cmds = ["add", "phone", "passwd", "test", "approve", "disable", "enable", "remove", "unlock", "recovery", "list",
+cmds = ["add", "phone", "passwd", "test", "approve", "disable", "enable", "remove", "unlock", "recovery", "bypass", "list",
         "show", "export", "import", "check-config", "db", "countries", "normalize"]
 for c in cmds:
     h = subprocess.run([CLI, c, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

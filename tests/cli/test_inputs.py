@@ -39,7 +39,7 @@ commands = {"add": lambda u: add(u), "phone": lambda u: ["phone", u, "--phone", 
             "approve": lambda u: ["approve", u], "disable": lambda u: ["disable", u],
             "enable": lambda u: ["enable", u], "remove": lambda u: ["remove", u, "--yes"],
             "unlock": lambda u: ["unlock", u], "show": lambda u: ["show", u],
-            "recovery": lambda u: ["recovery", u]}
+            "recovery": lambda u: ["recovery", u], "bypass": lambda u: ["bypass", u]}
 for cmd, argv in commands.items():
     for what, user, want in users:
         if cmd not in ("add", "show") and what not in ("empty", "overlong", "a control character"):

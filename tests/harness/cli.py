@@ -100,6 +100,24 @@ class Cli:
         return run_cli(config if config is not None else self.config_path, *args, input=input,
                        env=env, timeout=timeout, preexec=preexec)
 
+    def run_unwritable(self, *args, timeout=60):
+        """Runs twofa-enroll ARGS once with stdout on /dev/full and once on a pipe whose
+        reader is gone (the codes' print must fail after their store); yields (what, rc,
+        stderr) for each."""
+        for what in ("/dev/full", "a closed pipe"):
+            if what == "/dev/full":
+                f = open("/dev/full", "w")
+                sink = f.fileno()
+            else:
+                rd, sink = os.pipe()
+                os.close(rd)
+            try:
+                p = subprocess.run(self.argv(args), stdout=sink, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, text=True, timeout=timeout)
+            finally:
+                f.close() if what == "/dev/full" else os.close(sink)
+            yield what, p.returncode, p.stderr
+
     def popen(self, *args, env=None):
         e = dict(os.environ)
         e.update(env or {})

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -24,6 +25,36 @@ static void test_parse_long(void)
 	ok(!twofa_parse_long("99999999999999999999", 0, 1, &v), "parse_long rejects overflow");
 	ok(twofa_parse_long("-3", -5, 5, &v) && v == -3, "parse_long accepts negative in range");
 	ok(!twofa_parse_long("-", -5, 5, &v), "parse_long rejects lone minus");
+}
+
+static void test_parse_duration(void)
+{
+	long v = -1;
+
+	ok(twofa_parse_duration("3600", 60, 2592000, &v) && v == 3600, "duration: plain seconds");
+	ok(twofa_parse_duration("90s", 60, 2592000, &v) && v == 90, "duration: 90s");
+	ok(twofa_parse_duration("30m", 60, 2592000, &v) && v == 1800, "duration: 30m");
+	ok(twofa_parse_duration("1h", 60, 2592000, &v) && v == 3600, "duration: 1h");
+	ok(twofa_parse_duration("30d", 60, 2592000, &v) && v == 2592000, "duration: 30d, the bound itself");
+	ok(twofa_parse_duration("1m", 60, 2592000, &v) && v == 60, "duration: 1m, the lower bound");
+	ok(!twofa_parse_duration("59s", 60, 2592000, &v), "duration: below the lower bound");
+	ok(!twofa_parse_duration("2592001", 60, 2592000, &v),
+	   "duration: above the bound");
+	ok(!twofa_parse_duration("31d", 60, 2592000, &v) && !twofa_parse_duration("721h", 60, 2592000, &v),
+	   "duration: above the bound in days and hours");
+	ok(!twofa_parse_duration("99999999999999999d", 0, LONG_MAX, &v), "duration: no overflow in n * unit");
+	ok(!twofa_parse_duration("", 0, 100, &v) && !twofa_parse_duration(NULL, 0, 100, &v) &&
+		   !twofa_parse_duration("h", 0, 100, &v),
+	   "duration: empty, NULL and a unit alone");
+	ok(!twofa_parse_duration("-1h", 0, 86400, &v) && !twofa_parse_duration("+1h", 0, 86400, &v) &&
+		   !twofa_parse_duration(" 1h", 0, 86400, &v) && !twofa_parse_duration("1h ", 0, 86400, &v),
+	   "duration: no sign or blank");
+	ok(!twofa_parse_duration("1.5h", 0, 86400, &v) && !twofa_parse_duration("1h30m", 0, 86400, &v) &&
+		   !twofa_parse_duration("1H", 0, 86400, &v) && !twofa_parse_duration("1w", 0, 9999999, &v) &&
+		   !twofa_parse_duration("1hh", 0, 86400, &v),
+	   "duration: no fraction, second unit, capital or other unit");
+	ok(!twofa_parse_duration("1111111111111111111111111h", 0, LONG_MAX, &v), "duration: overlong input");
+	ok(v == 60, "duration: a refused one leaves the result alone");
 }
 
 /* One case of twofa_sanitize: in and the expected result. */
@@ -160,6 +191,7 @@ static void test_errors(void)
 int main(void)
 {
 	test_parse_long();
+	test_parse_duration();
 	test_strings();
 	test_canonical_user();
 	test_time();
