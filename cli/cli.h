@@ -145,6 +145,12 @@ time_t cli_locked_until(const cli_login_state *st, time_t now);
  * failures, locked_until). NULL when out of memory. */
 json_t *cli_member_json(const twofa_member *m, const struct cli_login_state *st, time_t now);
 
+/* Adds the member's one-time codes to obj as show and list give them:
+ * recovery_codes, how many are left, and bypass, null or the bypass code's
+ * state (active, uses, expires, issuer); never a code or a hash. false when
+ * out of memory. */
+bool cli_member_codes_json(json_t *obj, const twofa_member *m, time_t now);
+
 /* export's line (no newline): the stored record itself, as lib/member.c
  * writes it (every field, "v" and "password_hash" included, so an import
  * gets back all of it), with last_login, failures and locked_until added.

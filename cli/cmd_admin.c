@@ -226,6 +226,11 @@ static bool list_wanted(const twofa_member *m, void *arg)
 static int list_json_row(FILE *chunk, const list_out *o, const cli_member_row *row)
 {
 	json_t *obj = cli_member_json(row->member, &row->state, o->now);
+
+	if (obj != NULL && !cli_member_codes_json(obj, row->member, o->now)) {
+		json_decref(obj);
+		obj = NULL;
+	}
 	char *text = obj != NULL ? json_dumps(obj, JSON_PRESERVE_ORDER | JSON_INDENT(2)) : NULL;
 	bool ok = text != NULL && fputs(o->w->rows == 0 ? "[\n  " : ",\n  ", chunk) >= 0;
 
@@ -250,14 +255,17 @@ static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 	if (o->json)
 		return list_json_row(chunk, o, row);
 	if (o->w->rows == 0)
-		fprintf(chunk, "%s%-*s  %-18s  %-2s  %-8s  %-8s  %-20s  %-8s  %s%s\n",
+		fprintf(chunk, "%s%-*s  %-18s  %-2s  %-8s  %-8s  %-8s  %-7s  %-20s  %-8s  %s%s\n",
 			cli_color(ctx->color, CLI_BOLD), width, "USER", "PHONE", "CC", "CHANNEL", "STATUS",
-			"LAST LOGIN", "FAILURES", "LOCKED UNTIL", cli_color(ctx->color, CLI_RESET));
+			"RECOVERY", "BYPASS", "LAST LOGIN", "FAILURES", "LOCKED UNTIL",
+			cli_color(ctx->color, CLI_RESET));
 	twofa_phone_mask(m->phone, shown, sizeof(shown));
-	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-20s  %-8ld  %s\n", width, m->user, shown,
-		    m->country, twofa_channel_name(m->channel),
+	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-8zu  %-7s  %-20s  %-8ld  %s\n", width, m->user,
+		    shown, m->country, twofa_channel_name(m->channel),
 		    cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
-		    cli_color(ctx->color, CLI_RESET), cli_time_text(st->last_login, last), st->failures,
+		    cli_color(ctx->color, CLI_RESET), m->recovery_count,
+		    m->bypass[0] == '\0' ? "-" : m->bypass_expires > o->now ? "active" : "expired",
+		    cli_time_text(st->last_login, last), st->failures,
 		    cli_time_text(cli_locked_until(st, o->now), locked)) < 0)
 		return cli_fail(1, "out of memory");
 	return 0;
@@ -352,21 +360,6 @@ static void print_state(const twofa_state_entry *st, const twofa_config *c, time
 /* The one-time codes a member holds, never the codes or their hashes: the
  * number of recovery codes left, and the bypass code's uses left, expiry
  * and issuer ("active" false once it has expired). */
-static bool add_codes_json(json_t *obj, const twofa_member *m, time_t now)
-{
-	char when[TWOFA_ISO8601_LEN];
-	json_t *bypass = json_null();
-
-	if (m->bypass[0] != '\0')
-		bypass = twofa_format_time(m->bypass_expires, when)
-				 ? json_pack("{s:b, s:I, s:s, s:s?}", "active", m->bypass_expires > now,
-					     "uses", (json_int_t)m->bypass_uses, "expires", when, "issuer",
-					     m->bypass_issuer[0] != '\0' ? m->bypass_issuer : NULL)
-				 : NULL;
-	return json_object_set_new(obj, "recovery_codes", json_integer((json_int_t)m->recovery_count)) == 0 &&
-	       json_object_set_new(obj, "bypass", bypass) == 0;
-}
-
 static void print_codes(const twofa_member *m, time_t now)
 {
 	char when[TWOFA_ISO8601_LEN], issuer[TWOFA_USER_NAME_MAX + 1];
@@ -421,7 +414,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		cli_login_state_from(&st, &summary);
 		obj = cli_member_json(&m, &summary, now);
 		if (obj != NULL &&
-		    (!add_state_json(obj, &st, &ctx->config, now) || !add_codes_json(obj, &m, now))) {
+		    (!add_state_json(obj, &st, &ctx->config, now) || !cli_member_codes_json(obj, &m, now))) {
 			json_decref(obj);
 			obj = NULL;
 		}

@@ -121,6 +121,21 @@ bool cli_export_line(const twofa_member *m, const cli_login_state *st, time_t no
 	return *line != NULL;
 }
 
+bool cli_member_codes_json(json_t *obj, const twofa_member *m, time_t now)
+{
+	char when[TWOFA_ISO8601_LEN];
+	json_t *bypass = json_null();
+
+	if (m->bypass[0] != '\0')
+		bypass = twofa_format_time(m->bypass_expires, when)
+				 ? json_pack("{s:b, s:I, s:s, s:s?}", "active", m->bypass_expires > now,
+					     "uses", (json_int_t)m->bypass_uses, "expires", when, "issuer",
+					     m->bypass_issuer[0] != '\0' ? m->bypass_issuer : NULL)
+				 : NULL;
+	return json_object_set_new(obj, "recovery_codes", json_integer((json_int_t)m->recovery_count)) == 0 &&
+	       json_object_set_new(obj, "bypass", bypass) == 0;
+}
+
 json_t *cli_member_json(const twofa_member *m, const cli_login_state *st, time_t now)
 {
 	json_t *obj = json_object();
@@ -317,7 +332,8 @@ static void chunk_end(chunk *c)
  * that order once the longest name is known. */
 
 /* A kept row: the fields cli.h says a sorted row's member has, then
- * email_len bytes of email. Never a hash or a code; the phone and the email
+ * email_len bytes of email and issuer_len of the bypass code's issuer. Never
+ * a hash or a code (only whether there is a bypass code); the phone and the email
  * are personal data, so the file is private, and overwritten at the end. */
 typedef struct kept_fields {
 	cli_login_state state;
@@ -328,10 +344,15 @@ typedef struct kept_fields {
 	char country[3];
 	bool has_email;
 	unsigned short email_len;
+	unsigned short issuer_len; /* bytes of the bypass code's issuer, after the email */
+	bool has_bypass;
+	size_t recovery_count;
+	long bypass_uses;
+	time_t bypass_expires;
 } kept_fields;
 
 /* The most a row takes in the file (and the buffer a row is read into). */
-#define KEPT_MAX (sizeof(kept_fields) + TWOFA_EMAIL_MAX)
+#define KEPT_MAX (sizeof(kept_fields) + TWOFA_EMAIL_MAX + TWOFA_USER_NAME_MAX)
 
 typedef struct kept_row {
 	size_t name; /* where the name is in the arena */
@@ -472,6 +493,11 @@ static int kept_member(const twofa_member *m, void *arg)
 	twofa_strlcpy(f.country, m->country, sizeof(f.country));
 	f.has_email = m->email != NULL;
 	f.email_len = (unsigned short)email_len;
+	f.recovery_count = m->recovery_count;
+	f.has_bypass = m->bypass[0] != '\0';
+	f.bypass_uses = m->bypass_uses;
+	f.bypass_expires = m->bypass_expires;
+	f.issuer_len = (unsigned short)strnlen(m->bypass_issuer, sizeof(m->bypass_issuer));
 	if (email_len > TWOFA_EMAIL_MAX) { /* the decoder refuses it: never here */
 		sw->rc = cli_fail(EX_SOFTWARE, "the email of %s is longer than %d bytes", m->user, TWOFA_EMAIL_MAX);
 		return 1;
@@ -481,7 +507,8 @@ static int kept_member(const twofa_member *m, void *arg)
 		return 1;
 	}
 	if (fwrite(&f, sizeof(f), 1, sw->file) != 1 ||
-	    (f.email_len > 0 && fwrite(m->email, f.email_len, 1, sw->file) != 1)) {
+	    (f.email_len > 0 && fwrite(m->email, f.email_len, 1, sw->file) != 1) ||
+	    (f.issuer_len > 0 && fwrite(m->bypass_issuer, f.issuer_len, 1, sw->file) != 1)) {
 		sw->rc = cli_fail(1, "cannot write the list's temporary file: %s", strerror(errno));
 		return 1;
 	}
@@ -490,7 +517,7 @@ static int kept_member(const twofa_member *m, void *arg)
 	sw->rows[sw->count].at = sw->end;
 	sw->count++;
 	sw->used += len;
-	sw->end += (off_t)(sizeof(f) + f.email_len);
+	sw->end += (off_t)(sizeof(f) + f.email_len + f.issuer_len);
 	return 0;
 }
 
@@ -522,7 +549,8 @@ static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
 		return cli_fail(1, "cannot read the list's temporary file: %s",
 				got < 0 ? strerror(errno) : "it is shorter than written");
 	memcpy(&f, buf, sizeof(f));
-	if ((size_t)got < sizeof(f) + f.email_len)
+	if (f.email_len > TWOFA_EMAIL_MAX || f.issuer_len > TWOFA_USER_NAME_MAX ||
+	    (size_t)got < sizeof(f) + f.email_len + f.issuer_len)
 		return cli_fail(1, "cannot read the list's temporary file: it is shorter than written");
 	memset(&m, 0, sizeof(m));
 	m.user = sw->arena + sw->rows[i].name;
@@ -536,6 +564,13 @@ static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
 	m.created = f.created;
 	m.updated = f.updated;
 	m.verified = f.verified;
+	memcpy(m.bypass_issuer, buf + sizeof(f) + f.email_len, f.issuer_len);
+	m.bypass_issuer[f.issuer_len] = '\0';
+	/* A kept row has no hash: "-" only says there is a bypass code. */
+	m.bypass[0] = f.has_bypass ? '-' : '\0';
+	m.bypass_uses = f.bypass_uses;
+	m.bypass_expires = f.bypass_expires;
+	m.recovery_count = f.recovery_count;
 	row.state = f.state;
 	return chunk_put(&sw->c, &row);
 }

@@ -316,5 +316,24 @@ t.ok(len(seen) >= 20 and all(x.rc == 0 for x in after_all)
      "none of the %d codes printed is in show, list or export" % len(seen))
 t.ok(no_hash_in("".join(x.out + x.err for x in after_all[:5])), "no code hash in show or list")
 
+# -- list tells the same as show, for every member at once ----------------------------------
+shown = {u: cli.show(u) or {} for u in ("alice", "bob")}
+r = cli.run("list", "--json")
+listed = {x["user"]: x for x in r.json()} if r.rc == 0 else {}
+t.ok(all(listed.get(u, {}).get("recovery_codes") == shown[u].get("recovery_codes")
+         and listed.get(u, {}).get("bypass") == shown[u].get("bypass") for u in shown)
+     and (listed.get("bob", {}).get("bypass") or {}).get("active") is True
+     and listed.get("alice", {}).get("bypass") is None,
+     "list --json gives each member's recovery_codes and bypass as show --json does", repr(listed))
+r = cli.run("list")
+lines = r.out.splitlines()
+head = lines[0].split() if lines else []
+rows = {l.split()[0]: l.split() for l in lines[1:]}
+# From the end: the masked number has spaces; LAST LOGIN, FAILURES, LOCKED UNTIL are one word each.
+t.ok(r.rc == 0 and head[-7:-5] == ["RECOVERY", "BYPASS"]
+     and rows.get("bob", [])[-5:-3] == [str(shown["bob"].get("recovery_codes")), "active"]
+     and rows.get("alice", [])[-5:-3] == [str(shown["alice"].get("recovery_codes")), "-"],
+     "the list table has RECOVERY and BYPASS columns: bob's code active, alice's revoked", r.out)
+
 cli.cleanup()
 sys.exit(t.done())
