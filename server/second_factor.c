@@ -135,6 +135,17 @@ static send_result keep_asking(code_round *r, twofa_message message, long arg)
 	return SEND_KEPT;
 }
 
+/* No code can be sent now (a send limit, here or at Twilio), but the member
+ * holds a recovery or bypass code: the round asks for one, after the notice
+ * that says why no code came. */
+static send_result ask_instead(code_round *r, twofa_message why, long arg)
+{
+	(void)keep_asking(r, why, arg);
+	r->mode = MODE_RECOVERY;
+	twofa_audit_debug(r->audit, "no code can be sent: asking for a recovery code");
+	return SEND_RECOVERY;
+}
+
 /* Minutes until retry_at, as a message argument. */
 static long minutes_until(time_t retry_at)
 {
@@ -199,6 +210,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	if (!allowed) {
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
+		if (r->may_prompt && recovery_possible(r))
+			return ask_instead(r, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at));
 		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SEND_LIMIT,
 		       minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
 		       c->send_window);
@@ -236,6 +249,9 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	default:
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_VERIFY, (long)o);
+		if ((o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED) && r->may_prompt &&
+		    recovery_possible(r))
+			return ask_instead(r, TWOFA_MSG_VERIFY, (long)o);
 		decide(r,
 		       o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES
 											  : PAM_AUTH_ERR,

@@ -51,6 +51,7 @@ for user, phone in (("alice", ALICE), ("bob", BOB), ("carol", CAROL)):
 env.service("rc", [env.twofa_line()])
 env.service("rc-off", [env.twofa_line("recovery=no")])
 env.service("rc-safe", [env.twofa_line("failmode=safe")])
+env.service("rc-one", [env.twofa_line("send_limit=1")])
 cap = SyslogCapture(env)
 seen = []  # every code handed out, to look for in logs and texts
 logged, shown = [], []  # every syslog line, every text the conversation showed
@@ -271,6 +272,33 @@ run = login("alice", [PASSWORD, sim.code_answer(ALICE), codes[2]])
 t.ok(run.codes() == ["PAM_SUCCESS"] and run.prompts()[2] == ("PROMPT_ECHO_OFF", UNREACHABLE),
      "Twilio gone at the check: the next prompt asks for a recovery code", run.describe())
 sim.clear_faults()
+
+# -- no code can be sent (the send limit reached): a recovery code still lets in ------------------
+env.fresh()
+bobs = new_codes("bob", 3)
+login("bob", [PASSWORD, FAIL], svc="rc-one")  # the window's one send
+run = login("bob", [PASSWORD, bobs[0]], svc="rc-one")
+p = run.prompts()
+t.ok(run.codes() == ["PAM_SUCCESS"] and len(p) == 2 and p[1][0] == "PROMPT_ECHO_OFF"
+     and p[1][1].startswith("Too many codes sent.") and p[1][1].endswith("Recovery code: ")
+     and sim.sends(BOB) == 1, "the send limit reached: the prompt says so and asks for a recovery code",
+     run.describe())
+
+# -- a lockout that begins during the login stops the code before it is used up -------------------
+env.fresh()
+env.write_config({"lockout_failures": "3", "lockout_seconds": "600"})
+
+
+def lock_then_answer(kind, text, run):
+    for _ in range(3):  # meanwhile, three wrong passwords from the same source
+        run_pam(env, "rc", "bob", ["auth"], answers=["wrong password"], rhost="192.0.2.31")
+    return bobs[1]
+
+
+run = login("bob", [PASSWORD, "recovery", lock_then_answer])
+t.ok(run.code("auth") == "PAM_MAXTRIES" and run.texts()[-1] == LOCKED_MSG and left("bob") == 2,
+     "locked out while at the recovery prompt: refused, and the code is not used up", run.describe())
+env.write_config({"lockout_failures": "0"})
 
 # -- a disabled member ---------------------------------------------------------------------------
 env.fresh()
