@@ -48,7 +48,8 @@ typedef struct code_round {
 /* What a send came to: a code is on its way; a resend was refused and the
  * code already sent still works (the refusal is the next prompt's notice);
  * or the round is over and r->d says how. */
-/* Or Twilio could not be reached and the round asks for a recovery code. */
+/* Or no code can be sent (Twilio unreachable, a send limit) and the round
+ * asks for a recovery code instead. */
 typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED, SEND_RECOVERY } send_result;
 
 /* The round's decision, with where the code went once that is known. */
