@@ -104,6 +104,7 @@ static const char *const strength_names[] = {"interactive", "moderate", "sensiti
 static const char *const ldap_scope_names[] = {"one", "sub", NULL};
 static const char *const ldap_sasl_names[] = {"none", "external", NULL};
 static const char *const ldap_tls_names[] = {"starttls", "ldaps", "none", NULL};
+static const char *const yes_no_names[] = {"no", "yes", NULL};
 /* allowed_channels' words: "own", then the channels in bit order. */
 static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp", "email", NULL};
 
@@ -117,6 +118,7 @@ static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa
 static void set_ldap_scope(twofa_config *c, int v) { c->ldap_scope = (twofa_ldap_scope)v; }
 static void set_ldap_sasl(twofa_config *c, int v) { c->ldap_sasl = (twofa_ldap_sasl)v; }
 static void set_ldap_tls(twofa_config *c, int v) { c->ldap_tls = (twofa_ldap_tls)v; }
+static void set_recovery(twofa_config *c, int v) { c->recovery = v != 0; }
 
 #define FIELD(key) .name = #key, .offset = offsetof(twofa_config, key)
 #define SID(key, prefix) { FIELD(key), .kind = KEY_SID, .secret = true, .sid_prefix = prefix }
@@ -173,6 +175,7 @@ static const key_spec keys[] = {
 	NUMBER(send_limit, 1, 100, 5),         /* per send_window */
 	NUMBER(send_window, 60, 86400, 600),
 	NUMBER(grace_period, 0, 86400, 0),     /* 0: off */
+	ENUM(recovery, yes_no_names, set_recovery, 1), /* recovery and bypass codes at login */
 	ENUM(password_strength, strength_names, set_strength, TWOFA_STRENGTH_INTERACTIVE),
 	/* The member's own channel, and a voice call to the member's own number. */
 	CHANNELS(allowed_channels, TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL)),

@@ -94,6 +94,7 @@ typedef struct twofa_config {
 	long send_limit; /* per send_window */
 	long send_window;
 	long grace_period; /* 0: off */
+	bool recovery;     /* recovery and bypass codes are accepted at login */
 	twofa_strength password_strength;
 	unsigned allowed_channels; /* TWOFA_ALLOW_* bits */
 

@@ -107,6 +107,26 @@ static const struct {
 	[TWOFA_MSG_CODE_IN_ANSWER] = {"code_in_answer", ARG_DESTINATION,
 				      "A code was sent by %s to %s: type your password, a space and the code.",
 				      "A code was sent by %s: type your password, a space and the code."},
+	[TWOFA_MSG_RECOVERY_PROMPT] = {"recovery_prompt", ARG_NONE, "Recovery code: ", NULL},
+	[TWOFA_MSG_RECOVERY_OUTAGE] = {"recovery_outage", ARG_NONE,
+				       "The verification service cannot be reached. Enter a recovery code: ", NULL},
+	[TWOFA_MSG_RECOVERY_RETRY_WRONG] = {"recovery_retry_wrong", ARG_COUNT,
+					    "Wrong recovery code. Enter a recovery code (%ld tries left): ",
+					    "Wrong recovery code. Enter a recovery code (1 try left): "},
+	[TWOFA_MSG_RECOVERY_RETRY_EMPTY] = {"recovery_retry_empty", ARG_COUNT,
+					    "No code entered. Enter a recovery code (%ld tries left): ",
+					    "No code entered. Enter a recovery code (1 try left): "},
+	[TWOFA_MSG_RECOVERY_REFUSED] = {"recovery_refused", ARG_NONE, "Recovery codes are not accepted here.",
+					NULL},
+	[TWOFA_MSG_RECOVERY_NONE] = {"recovery_none", ARG_NONE, "You have no recovery code to use.", NULL},
+	[TWOFA_MSG_RECOVERY_LOW] = {"recovery_low", ARG_COUNT,
+				    "Recovery code accepted: %ld left. Ask your administrator for a new set "
+				    "('twofa-enroll recovery').",
+				    "Recovery code accepted: 1 left. Ask your administrator for a new set "
+				    "('twofa-enroll recovery')."},
+	[TWOFA_MSG_RECOVERY_UNAVAILABLE] = {"recovery_unavailable", ARG_NONE,
+					    "The recovery code cannot be checked now. Try again later.", NULL},
+	[TWOFA_MSG_PRESS_ENTER] = {"press_enter", ARG_NONE, "Press Enter to go on: ", NULL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

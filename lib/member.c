@@ -24,6 +24,11 @@ const char *twofa_member_status_name(twofa_member_status status)
 	return (unsigned)status < sizeof(status_names) / sizeof(status_names[0]) ? status_names[status] : NULL;
 }
 
+bool twofa_member_bypass_active(const twofa_member *m, time_t now)
+{
+	return m->bypass[0] != '\0' && m->bypass_uses >= 1 && m->bypass_expires > now;
+}
+
 bool twofa_member_status_parse(const char *s, twofa_member_status *out)
 {
 	if (s == NULL)

@@ -139,6 +139,11 @@ void twofa_member_free(twofa_member *m);
  * source, naming nobody (the key of Twilio's per-member rate limit). */
 void twofa_member_new_rate_limit_id(char out[TWOFA_MEMBER_ID_SIZE]);
 
+/* True while m's bypass code may be used at now: set, with a use left, and
+ * not expired (an expired one stays in the record until an admin replaces
+ * or revokes it, and lets nobody in). */
+bool twofa_member_bypass_active(const twofa_member *m, time_t now);
+
 /* "active", "pending", "disabled"; NULL for an unknown value. */
 const char *twofa_member_status_name(twofa_member_status status);
 bool twofa_member_status_parse(const char *s, twofa_member_status *out);

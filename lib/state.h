@@ -2,8 +2,9 @@
 /* Runtime state of logins in state.db, one record per user: failure counts
  * and lockouts (everywhere, and per source the attempts come from), the
  * password checks in flight, the times of recent code sends (the send limit),
- * the last login and grace entries. Kept apart from members.db so a login
- * never rewrites a member record. Every update is one read-modify-write under
+ * the last login and grace entries. Kept apart from members.db so that a
+ * login changes a member record only to consume a recovery or bypass code
+ * (twofa_member_store_consume). Every update is one read-modify-write under
  * the store's exclusive lock, so parallel logins lose no update.
  *
  * A name that is not enrolled gets the same lockout as a member, so the

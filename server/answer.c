@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "answer.h"
+#include "onetime_code.h"
 
 /* Strips blanks at both ends, in place: people paste codes with spaces. */
 static char *trim(char *s)
@@ -32,5 +33,10 @@ twofa_answer_kind twofa_answer_parse(char *answer, twofa_channel current, twofa_
 	if (twofa_channel_parse(text, channel))
 		return TWOFA_ANSWER_RESEND;
 	*channel = current;
+	if (strcasecmp(text, "recovery") == 0)
+		return TWOFA_ANSWER_RECOVERY;
+	/* 16 symbols with letters: never a Verify code (4..10 digits). */
+	if (twofa_onetime_looks_like(text))
+		return TWOFA_ANSWER_ONETIME;
 	return TWOFA_ANSWER_CODE;
 }

@@ -30,6 +30,7 @@ typedef struct login {
 	twofa_decision *d;
 	const char *user;
 	bool enrolled;
+	bool silent; /* PAM_SILENT */
 	twofa_member member;
 	twofa_state_entry state;
 } login;
@@ -308,7 +309,7 @@ static void run(login *l)
 			     "within grace period of an earlier login");
 		return;
 	}
-	twofa_second_factor(l->host, l->opts, &l->member, l->audit, l->d);
+	twofa_second_factor(l->host, l->opts, l->members, &l->member, l->silent, l->audit, l->d);
 }
 
 void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, twofa_member_store *members,
@@ -319,8 +320,10 @@ void twofa_authenticate(twofa_host *host, int flags, const twofa_options *opts, 
 	login l;
 	int rc;
 
-	(void)flags; /* PAM_SILENT is the entry point's and the conversation's */
 	memset(&l, 0, sizeof(l));
+	/* The entry point drops the final text under PAM_SILENT; the code
+	 * step says in a prompt what must be read. */
+	l.silent = (flags & PAM_SILENT) != 0;
 	l.host = host;
 	l.opts = opts;
 	l.members = members;

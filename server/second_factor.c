@@ -8,20 +8,32 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "answer.h"
 #include "host.h"
 #include "decision.h"
 #include "locker.h"
 #include "phone.h"
+#include "recovery.h"
 #include "second_factor.h"
 #include "state.h"
 #include "util.h"
 #include "verify.h"
 
+/* What the code prompt asks for: the Verify code sent; a recovery or bypass
+ * code after the answer 'recovery'; or one because Twilio cannot be reached
+ * (failmode=secure, and the member holds a code). */
+typedef enum round_mode { MODE_VERIFY = 0, MODE_RECOVERY, MODE_OUTAGE } round_mode;
+
 typedef struct code_round {
 	twofa_host *host;
 	const twofa_options *opts;
+	twofa_member_store *members; /* where a recovery or bypass code is consumed */
 	const twofa_member *member;
+	bool silent;     /* PAM_SILENT: the final text is dropped, prompts are not */
+	bool may_prompt; /* the round asks at a prompt (not code_from_answer) */
+	round_mode mode;
 	twofa_audit *audit;
 	twofa_decision *d;
 	twofa_verify *verify;
@@ -36,7 +48,9 @@ typedef struct code_round {
 /* What a send came to: a code is on its way; a resend was refused and the
  * code already sent still works (the refusal is the next prompt's notice);
  * or the round is over and r->d says how. */
-typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED } send_result;
+/* Or no code can be sent (Twilio unreachable, a send limit) and the round
+ * asks for a recovery code instead. */
+typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED, SEND_RECOVERY } send_result;
 
 /* The round's decision, with where the code went once that is known. */
 static void decide(code_round *r, int pam_code, twofa_result result, int priority, twofa_message message,
@@ -54,20 +68,40 @@ static void decide(code_round *r, int pam_code, twofa_result result, int priorit
 		twofa_decision_set_destination(r->d, r->channel_name, r->masked);
 }
 
+/* Whether this round may take a recovery or bypass code: recovery = yes and
+ * the member holds one that can let in now. */
+static bool recovery_possible(const code_round *r)
+{
+	return r->opts->cfg.recovery && twofa_recovery_available(r->member, time(NULL));
+}
+
 /* An outage (no answer, 5xx, timeout, TLS): failmode decides. Anything else
  * Twilio says is never an outage and never opens the door. The exchange runs
  * in the server, which the caller can neither stop nor starve, so the caller
  * cannot make an outage; a sandbox without a network is a local error
- * (lib/netif.c), not one. */
-static void outage(code_round *r, const twofa_verify_result *res, const char *when)
+ * (lib/netif.c), not one. Under failmode=secure a member who holds a
+ * recovery or bypass code is asked for one at the prompt instead (true:
+ * the round goes on in MODE_OUTAGE, nothing decided). */
+static bool outage(code_round *r, const twofa_verify_result *res, const char *when)
 {
-	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE)
+	if (r->opts->cfg.failmode == TWOFA_FAILMODE_SAFE) {
 		decide(r, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_CRIT, TWOFA_MSG_NONE, 0,
 		       "FAILMODE=SAFE: Twilio unreachable at %s (%s); let in on the password alone", when,
 		       res->log_message);
-	else
-		decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,
-		       "Twilio unreachable at %s (%s), failmode=secure", when, res->log_message);
+		return false;
+	}
+	if (r->may_prompt && recovery_possible(r)) {
+		/* No cancel: it would wait on the dead server once more. */
+		r->sent = false;
+		r->mode = MODE_OUTAGE;
+		twofa_host_syslog(r->host, LOG_ERR,
+				  "Twilio unreachable at %s (%s), failmode=secure: asking %s for a recovery code",
+				  when, res->log_message, r->audit->user);
+		return true;
+	}
+	decide(r, PAM_AUTHINFO_UNAVAIL, TWOFA_RESULT_DENIED, LOG_ERR, TWOFA_MSG_UNREACHABLE, 0,
+	       "Twilio unreachable at %s (%s), failmode=secure", when, res->log_message);
+	return false;
 }
 
 static void cancel_pending(code_round *r)
@@ -100,6 +134,17 @@ static send_result keep_asking(code_round *r, twofa_message message, long arg)
 	if (!twofa_message_text(message, arg, r->notice, sizeof(r->notice)))
 		r->notice[0] = '\0';
 	return SEND_KEPT;
+}
+
+/* No code can be sent now (a send limit, here or at Twilio), but the member
+ * holds a recovery or bypass code: the round asks for one, after the notice
+ * that says why no code came. */
+static send_result ask_instead(code_round *r, twofa_message why, long arg)
+{
+	(void)keep_asking(r, why, arg);
+	r->mode = MODE_RECOVERY;
+	twofa_audit_debug(r->audit, "no code can be sent: asking for a recovery code");
+	return SEND_RECOVERY;
 }
 
 /* Minutes until retry_at, as a message argument. */
@@ -166,6 +211,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	if (!allowed) {
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
+		if (r->may_prompt && recovery_possible(r))
+			return ask_instead(r, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at));
 		decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_SEND_LIMIT,
 		       minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
 		       c->send_window);
@@ -194,8 +241,7 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 			twofa_audit_debug(r->audit, "resend failed: %s", res.log_message);
 			return keep_asking(r, TWOFA_MSG_RESEND_FAILED, 0);
 		}
-		outage(r, &res, "send");
-		return SEND_DECIDED;
+		return outage(r, &res, "send") ? SEND_RECOVERY : SEND_DECIDED;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
 		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_MISCONFIGURED, 0,
@@ -204,6 +250,9 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 	default:
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_VERIFY, (long)o);
+		if ((o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED) && r->may_prompt &&
+		    recovery_possible(r))
+			return ask_instead(r, TWOFA_MSG_VERIFY, (long)o);
 		decide(r,
 		       o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES
 											  : PAM_AUTH_ERR,
@@ -318,7 +367,14 @@ static void build_prompt(code_round *r, retry_reason retry, long left, char *out
 {
 	char offers[160], base[TWOFA_PROMPT_MAX + 192];
 
-	if (retry == RETRY_NONE) {
+	if (r->mode != MODE_VERIFY) {
+		twofa_message m = retry == RETRY_WRONG   ? TWOFA_MSG_RECOVERY_RETRY_WRONG
+				  : retry == RETRY_EMPTY ? TWOFA_MSG_RECOVERY_RETRY_EMPTY
+				  : r->mode == MODE_OUTAGE ? TWOFA_MSG_RECOVERY_OUTAGE
+							   : TWOFA_MSG_RECOVERY_PROMPT;
+		if (!twofa_message_text(m, left, base, sizeof(base)))
+			(void)twofa_strlcpy(base, "Recovery code: ", sizeof(base));
+	} else if (retry == RETRY_NONE) {
 		offer_channels(r, offers, sizeof(offers));
 		if (!twofa_prompt_expand(r->opts->code_prompt, twofa_channel_label(r->channel), r->masked,
 					 offers, base, sizeof(base)))
@@ -341,8 +397,7 @@ static bool check_ended(code_round *r, twofa_verify_outcome o, const twofa_verif
 	case TWOFA_VERIFY_OUTAGE:
 		/* No cancel: it would wait on the same dead server a second
 		 * time; the verification expires by itself. */
-		outage(r, res, "check");
-		return true;
+		return !outage(r, res, "check");
 	case TWOFA_VERIFY_WRONG_CODE:
 	case TWOFA_VERIFY_INVALID_CODE:
 	case TWOFA_VERIFY_EXPIRED:
@@ -372,6 +427,142 @@ static void single_answer(code_round *r, bool detected)
 	       TWOFA_LOCKER_REASON, detected ? "" : "; remembered from an earlier login, nothing sent");
 }
 
+/* A text the final message would carry, which PAM_SILENT drops: said in a
+ * prompt that only waits instead. Its answer means nothing and is wiped; a
+ * failed conversation there changes nothing (the code is used already). */
+static void tell_in_prompt(code_round *r, twofa_message message, long arg)
+{
+	char text[320], wait[64], prompt[400];
+	char *answer = NULL;
+
+	if (!twofa_message_text(message, arg, text, sizeof(text)) ||
+	    !twofa_message_text(TWOFA_MSG_PRESS_ENTER, 0, wait, sizeof(wait)))
+		return;
+	snprintf(prompt, sizeof(prompt), "%s %s", text, wait);
+	if (twofa_host_ask(r->host, PAM_PROMPT_ECHO_ON, prompt, &answer) == PAM_SUCCESS)
+		twofa_free_secret(answer);
+}
+
+/* A consumed recovery or bypass code: a full success, unless a lockout began
+ * meanwhile, logged at LOG_NOTICE with what is left (never the code). With
+ * two or fewer recovery codes left the member is asked to get a new set. */
+static void recovery_success(code_round *r, const twofa_recovery_use *use)
+{
+	const twofa_config *c = &r->opts->cfg;
+	twofa_state_login s = state_login(r);
+	const char *why = r->mode == MODE_OUTAGE ? " (Twilio unreachable)" : "";
+	bool low = use->kind == TWOFA_MEMBER_CODE_RECOVERY && use->left <= 2;
+	bool locked = true;
+	twofa_error err;
+
+	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period, &locked,
+				       &err) != TWOFA_OK) {
+		twofa_decide(r->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+			     "state store at success: %s", err.msg);
+		return;
+	}
+	if (locked) {
+		twofa_decide(r->d, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED,
+			     "%s code used, but locked out meanwhile",
+			     use->kind == TWOFA_MEMBER_CODE_RECOVERY ? "recovery" : "bypass");
+		return;
+	}
+	if (use->kind == TWOFA_MEMBER_CODE_RECOVERY)
+		twofa_decide(r->d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE,
+			     low ? TWOFA_MSG_RECOVERY_LOW : TWOFA_MSG_NONE, "recovery code used, %ld left%s",
+			     use->left, why);
+	else
+		twofa_decide(r->d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE, TWOFA_MSG_NONE,
+			     "bypass code used, %ld uses left, issued by %s%s", use->left,
+			     use->issuer[0] != '\0' ? use->issuer : "(not recorded)", why);
+	r->d->message_arg = low ? use->left : 0;
+	if (low && r->silent)
+		tell_in_prompt(r, TWOFA_MSG_RECOVERY_LOW, use->left);
+}
+
+/* A recovery or bypass code typed at a prompt. True when the round is
+ * decided; false for a code that does not let in, counted as a failure like
+ * a wrong Verify code (*retry says so). With recovery = no the answer is
+ * never checked (nor sent to Twilio): a wrong code. */
+static bool onetime_code(code_round *r, const char *code, retry_reason *retry)
+{
+	const twofa_config *c = &r->opts->cfg;
+	twofa_recovery_use use;
+	twofa_recovery_outcome o = TWOFA_RECOVERY_WRONG;
+	twofa_state_entry state;
+	twofa_error err;
+	time_t now = time(NULL);
+
+	if (c->recovery) {
+		/* A lockout that began meanwhile (parallel logins) stops the
+		 * code before it is used up. */
+		if (twofa_state_read(c->state_db, r->member->user, &state, &err) != TWOFA_OK) {
+			cancel_pending(r);
+			twofa_decide(r->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
+				     "state store: %s", err.msg);
+			return true;
+		}
+		now = time(NULL);
+		if (twofa_state_locked_until(&state, r->audit->origin.source, now) != 0) {
+			sodium_memzero(&state, sizeof(state));
+			cancel_pending(r);
+			twofa_decide(r->d, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED,
+				     "locked out after too many failures");
+			return true;
+		}
+		sodium_memzero(&state, sizeof(state));
+		o = twofa_recovery_try(r->members, r->member, code, now, &use);
+	}
+	switch (o) {
+	case TWOFA_RECOVERY_USED:
+		cancel_pending(r);
+		recovery_success(r, &use);
+		return true;
+	case TWOFA_RECOVERY_UNAVAILABLE:
+		cancel_pending(r);
+		twofa_decide(r->d, use.status == TWOFA_EUNAVAIL ? PAM_AUTHINFO_UNAVAIL : PAM_SERVICE_ERR,
+			     TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_RECOVERY_UNAVAILABLE,
+			     "%s code not accepted: the member store did not consume it: %s",
+			     use.kind == TWOFA_MEMBER_CODE_RECOVERY ? "recovery" : "bypass", use.why);
+		return true;
+	case TWOFA_RECOVERY_TAKEN:
+		twofa_host_syslog(r->host, LOG_NOTICE,
+				  "a %s code of %s was refused as used: another login took it first (%s)",
+				  use.kind == TWOFA_MEMBER_CODE_RECOVERY ? "recovery" : "bypass", r->audit->user,
+				  use.why);
+		break;
+	case TWOFA_RECOVERY_WRONG:
+		break;
+	}
+	twofa_audit_debug(r->audit, "wrong recovery or bypass code%s", c->recovery ? "" : " (recovery = no)");
+	if (count_wrong_code(r)) {
+		cancel_pending(r);
+		twofa_decide(r->d, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_LOCKED,
+			     "wrong recovery code; locked out after too many failures");
+		return true;
+	}
+	*retry = RETRY_WRONG;
+	return false;
+}
+
+/* The answer 'recovery' at the Verify code's prompt: the code sent is
+ * cancelled and the next prompts ask for a recovery code. Refused (the code
+ * sent still works) with recovery = no or when the member holds none. */
+static void ask_for_recovery(code_round *r, retry_reason *retry)
+{
+	if (!r->opts->cfg.recovery) {
+		(void)keep_asking(r, TWOFA_MSG_RECOVERY_REFUSED, 0);
+		return;
+	}
+	if (!twofa_recovery_available(r->member, time(NULL))) {
+		(void)keep_asking(r, TWOFA_MSG_RECOVERY_NONE, 0);
+		return;
+	}
+	cancel_pending(r);
+	r->mode = MODE_RECOVERY;
+	*retry = RETRY_NONE;
+}
+
 static void ask_for_code(code_round *r)
 {
 	const twofa_config *c = &r->opts->cfg;
@@ -389,7 +580,9 @@ static void ask_for_code(code_round *r)
 		int rc;
 
 		build_prompt(r, retry, c->max_tries - tries, prompt, sizeof(prompt));
-		rc = twofa_host_ask(r->host, PAM_PROMPT_ECHO_ON, prompt, &answer);
+		/* A recovery code is typed unseen: it is good for a whole login. */
+		rc = twofa_host_ask(r->host, r->mode == MODE_VERIFY ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
+				    prompt, &answer);
 		if (rc != PAM_SUCCESS) {
 			cancel_pending(r);
 			decide(r, rc, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE, 0,
@@ -407,6 +600,16 @@ static void ask_for_code(code_round *r)
 		if (kind == TWOFA_ANSWER_EMPTY) {
 			tries++;
 			retry = RETRY_EMPTY;
+		} else if (r->mode != MODE_VERIFY || kind == TWOFA_ANSWER_ONETIME) {
+			/* At the recovery prompt every answer is tried as a code. */
+			tries++;
+			retry = RETRY_NONE;
+			if (onetime_code(r, code, &retry)) {
+				twofa_free_secret(answer);
+				return;
+			}
+		} else if (kind == TWOFA_ANSWER_RECOVERY) {
+			ask_for_recovery(r, &retry);
 		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
 			switch (send_code(r, channel, true)) {
@@ -414,6 +617,7 @@ static void ask_for_code(code_round *r)
 				retry = RETRY_NONE; /* a new code: the prompt says where it went */
 				break;
 			case SEND_KEPT:
+			case SEND_RECOVERY: /* only a first send asks for one */
 				break;
 			case SEND_DECIDED:
 				cancel_pending(r);
@@ -427,6 +631,10 @@ static void ask_for_code(code_round *r)
 			if (check_ended(r, o, &res))
 				return;
 			switch (o) {
+			case TWOFA_VERIFY_OUTAGE:
+				/* Unreachable now: the next prompt asks for a recovery code. */
+				retry = RETRY_NONE;
+				break;
 			case TWOFA_VERIFY_WRONG_CODE:
 			case TWOFA_VERIFY_INVALID_CODE:
 				tries++;
@@ -451,7 +659,7 @@ static void ask_for_code(code_round *r)
 	cancel_pending(r);
 	/* The last try's outcome has no prompt left to carry it. */
 	decide(r, PAM_MAXTRIES, TWOFA_RESULT_DENIED, LOG_NOTICE, retry_said[retry], 0,
-	       "wrong code %ld times (max_tries)", tries);
+	       "wrong %scode %ld times (max_tries)", r->mode != MODE_VERIFY ? "recovery " : "", tries);
 }
 
 /* Where codes for this member go on their own channel. */
@@ -515,12 +723,14 @@ static void code_from_answer(code_round *r, const twofa_locker_look *look)
 					      : "no code in the answer: one sent, to come with the password");
 }
 
-void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twofa_member *member,
-			 twofa_audit *audit, twofa_decision *d)
+void twofa_second_factor(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
+			 const twofa_member *member, bool silent, twofa_audit *audit, twofa_decision *d)
 {
 	code_round r = {.host = host,
 			.opts = opts,
+			.members = members,
 			.member = member,
+			.silent = silent,
 			.audit = audit,
 			.d = d,
 			.channel = member->channel};
@@ -541,9 +751,14 @@ void twofa_second_factor(twofa_host *host, const twofa_options *opts, const twof
 		       "Twilio client: %s", err.msg);
 		return;
 	}
-	if (opts->code_from_answer)
+	if (opts->code_from_answer) {
 		code_from_answer(&r, &look);
-	else if (send_code(&r, member->channel, false) == SEND_SENT)
-		ask_for_code(&r);
+	} else {
+		send_result sent;
+		r.may_prompt = true;
+		sent = send_code(&r, member->channel, false);
+		if (sent == SEND_SENT || sent == SEND_RECOVERY)
+			ask_for_code(&r);
+	}
 	twofa_verify_free(r.verify);
 }

@@ -82,6 +82,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	else if (strcmp(key, "ldap_tls") == 0) { s = tlses[c->ldap_tls]; number = false; }
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
+	else if (strcmp(key, "recovery") == 0) { s = c->recovery ? "yes" : "no"; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
 	else if (strcmp(key, "allowed_channels") == 0) {
 		render_channels(c->allowed_channels, out, size);
@@ -134,6 +135,7 @@ static void test_defaults(void)
 		{"send_limit", "5"},
 		{"send_window", "600"},
 		{"grace_period", "0"},
+		{"recovery", "yes"},
 		{"password_strength", "interactive"},
 		{"allowed_channels", "own call"},
 		{"ldap_uri", "(null)"},
@@ -199,7 +201,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 43 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 44 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -319,6 +321,8 @@ static const struct kv good_values[] = {
 	{"send_window", "86400", NULL},
 	{"grace_period", "0", NULL},
 	{"grace_period", "86400", NULL},
+	{"recovery", "yes", NULL},
+	{"recovery", "no", NULL},
 	{"password_strength", "interactive", NULL},
 	{"password_strength", "moderate", NULL},
 	{"password_strength", "sensitive", NULL},
@@ -502,6 +506,9 @@ static const struct kv bad_values[] = {
 	{"grace_period", "-1", NULL},
 	{"grace_period", "86401", NULL},
 	{"grace_period", "1h", NULL},
+	{"recovery", "", NULL},
+	{"recovery", "true", NULL},
+	{"recovery", "1", NULL},
 	{"password_strength", "", NULL},
 	{"password_strength", "strong", NULL},
 	{"allowed_channels", "", NULL},

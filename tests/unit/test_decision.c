@@ -197,6 +197,22 @@ static void test_rows(void)
 		   "A code was sent by SMS: type your password, a space and the code.") &&
 		   !twofa_message_text(TWOFA_MSG_CODE_IN_ANSWER, 99, text, sizeof(text)),
 	   "the locker recipe's text, without a destination; a channel it must be");
+	ok(text_is(TWOFA_MSG_RECOVERY_PROMPT, 0, "Recovery code: ") &&
+		   text_is(TWOFA_MSG_RECOVERY_OUTAGE, 0,
+			   "The verification service cannot be reached. Enter a recovery code: ") &&
+		   text_is(TWOFA_MSG_RECOVERY_RETRY_WRONG, 2,
+			   "Wrong recovery code. Enter a recovery code (2 tries left): ") &&
+		   text_is(TWOFA_MSG_RECOVERY_RETRY_EMPTY, 1,
+			   "No code entered. Enter a recovery code (1 try left): "),
+	   "the recovery code's prompts");
+	ok(text_is(TWOFA_MSG_RECOVERY_LOW, 2,
+		   "Recovery code accepted: 2 left. Ask your administrator for a new set ('twofa-enroll "
+		   "recovery').") &&
+		   text_is(TWOFA_MSG_RECOVERY_LOW, 0,
+			   "Recovery code accepted: 0 left. Ask your administrator for a new set ('twofa-enroll "
+			   "recovery').") &&
+		   strcmp(twofa_message_name(TWOFA_MSG_RECOVERY_LOW), "recovery_low") == 0,
+	   "two or fewer recovery codes left: said with the count");
 	{
 		twofa_decision d;
 		twofa_decide(&d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_CODE_IN_ANSWER, "r");
