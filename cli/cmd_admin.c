@@ -260,11 +260,13 @@ static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 			"RECOVERY", "BYPASS", "LAST LOGIN", "FAILURES", "LOCKED UNTIL",
 			cli_color(ctx->color, CLI_RESET));
 	twofa_phone_mask(m->phone, shown, sizeof(shown));
-	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-8zu  %-7s  %-20s  %-8ld  %s\n", width, m->user,
-		    shown, m->country, twofa_channel_name(m->channel),
+	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-8zu  %-7s  %-20s  %-8ld  %s\n", width,
+		    m->user, shown, m->country, twofa_channel_name(m->channel),
 		    cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
 		    cli_color(ctx->color, CLI_RESET), m->recovery_count,
-		    m->bypass[0] == '\0' ? "-" : m->bypass_expires > o->now ? "active" : "expired",
+		    m->bypass[0] == '\0'                    ? "-"
+		    : twofa_member_bypass_active(m, o->now) ? "active"
+							    : "expired",
 		    cli_time_text(st->last_login, last), st->failures,
 		    cli_time_text(cli_locked_until(st, o->now), locked)) < 0)
 		return cli_fail(1, "out of memory");
@@ -371,7 +373,7 @@ static void print_codes(const twofa_member *m, time_t now)
 	}
 	twofa_strlcpy(issuer, m->bypass_issuer[0] != '\0' ? m->bypass_issuer : "-", sizeof(issuer));
 	twofa_sanitize(issuer);
-	if (m->bypass_expires > now)
+	if (twofa_member_bypass_active(m, now))
 		printf("bypass        active: %ld use%s left, expires %s, issued by %s\n", m->bypass_uses,
 		       m->bypass_uses == 1 ? "" : "s", cli_time_text(m->bypass_expires, when), issuer);
 	else

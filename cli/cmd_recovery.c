@@ -39,7 +39,8 @@ static twofa_status replace_codes(twofa_member *m, void *arg, twofa_error *err)
 	sodium_memzero(m->recovery, sizeof(m->recovery));
 	m->recovery_count = 0;
 	for (size_t i = 0; i < set->count; i++)
-		if ((st = twofa_onetime_hash(m->user, TWOFA_MEMBER_CODE_RECOVERY, set->codes[i], m->recovery[i], err)) != TWOFA_OK)
+		if ((st = twofa_onetime_hash(m->user, TWOFA_MEMBER_CODE_RECOVERY, set->codes[i],
+					     m->recovery[i], err)) != TWOFA_OK)
 			return st;
 	m->recovery_count = set->count;
 	m->updated = set->now > m->created ? set->now : m->created;

@@ -210,7 +210,9 @@ static int write_all(cli_context *ctx, const char *name, cli_import_set *set, bo
 		 * replacing, but on a directory another admin may enrol the
 		 * name meanwhile: IMPORT never overwrites that member. */
 		if (st == TWOFA_OK)
-			st = twofa_member_store_put(s, &m, replace ? TWOFA_MEMBER_PUT_REPLACE : TWOFA_MEMBER_PUT_IMPORT,
+			st = twofa_member_store_put(s, &m,
+						    replace ? TWOFA_MEMBER_PUT_REPLACE
+							    : TWOFA_MEMBER_PUT_IMPORT,
 						    &err);
 		twofa_member_free(&m);
 		if (st != TWOFA_OK)

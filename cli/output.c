@@ -128,8 +128,9 @@ bool cli_member_codes_json(json_t *obj, const twofa_member *m, time_t now)
 
 	if (m->bypass[0] != '\0')
 		bypass = twofa_format_time(m->bypass_expires, when)
-				 ? json_pack("{s:b, s:I, s:s, s:s?}", "active", m->bypass_expires > now,
-					     "uses", (json_int_t)m->bypass_uses, "expires", when, "issuer",
+				 ? json_pack("{s:b, s:I, s:s, s:s?}", "active",
+					     twofa_member_bypass_active(m, now), "uses",
+					     (json_int_t)m->bypass_uses, "expires", when, "issuer",
 					     m->bypass_issuer[0] != '\0' ? m->bypass_issuer : NULL)
 				 : NULL;
 	return json_object_set_new(obj, "recovery_codes", json_integer((json_int_t)m->recovery_count)) == 0 &&
@@ -362,9 +363,9 @@ typedef struct kept_row {
 typedef struct sorted_walk {
 	chunk c; /* state.db, CHUNK_ROWS members at a time; then the output */
 	cli_member_filter filter;
-	int fd;     /* the kept rows: unlinked, 0600 */
-	FILE *file; /* writes to fd */
-	off_t end;  /* bytes written */
+	int fd;      /* the kept rows: unlinked, 0600 */
+	FILE *file;  /* writes to fd */
+	off_t end;   /* bytes written */
 	char *arena; /* the names, each with its NUL */
 	size_t used, size;
 	kept_row *rows;
@@ -410,7 +411,8 @@ static void kept_close(sorted_walk *sw)
 
 	if (sw->file != NULL && fflush(sw->file) == 0)
 		for (off_t at = 0; at < sw->end;) {
-			size_t n = sw->end - at < (off_t)sizeof(zeros) ? (size_t)(sw->end - at) : sizeof(zeros);
+			size_t n = sw->end - at < (off_t)sizeof(zeros) ? (size_t)(sw->end - at)
+								       : sizeof(zeros);
 			ssize_t done = pwrite(sw->fd, zeros, n, at);
 
 			if (done <= 0)
@@ -499,7 +501,8 @@ static int kept_member(const twofa_member *m, void *arg)
 	f.bypass_expires = m->bypass_expires;
 	f.issuer_len = (unsigned short)strnlen(m->bypass_issuer, sizeof(m->bypass_issuer));
 	if (email_len > TWOFA_EMAIL_MAX) { /* the decoder refuses it: never here */
-		sw->rc = cli_fail(EX_SOFTWARE, "the email of %s is longer than %d bytes", m->user, TWOFA_EMAIL_MAX);
+		sw->rc = cli_fail(EX_SOFTWARE, "the email of %s is longer than %d bytes", m->user,
+				  TWOFA_EMAIL_MAX);
 		return 1;
 	}
 	if (!kept_grow(sw, len)) {

@@ -57,15 +57,15 @@ typedef enum twofa_message {
 	TWOFA_MSG_SINGLE_ANSWER,  /* the program answered the code prompt with the password */
 	TWOFA_MSG_CODE_IN_ANSWER, /* arg: the channel; with the decision's destination */
 	/* Recovery and bypass codes (server/recovery.c). */
-	TWOFA_MSG_RECOVERY_PROMPT,       /* the echo-off prompt after the answer 'recovery' */
-	TWOFA_MSG_RECOVERY_OUTAGE,       /* the same prompt when Twilio cannot be reached */
-	TWOFA_MSG_RECOVERY_RETRY_WRONG,  /* the recovery prompt after a wrong code; arg: tries left */
-	TWOFA_MSG_RECOVERY_RETRY_EMPTY,  /* arg: tries left */
-	TWOFA_MSG_RECOVERY_REFUSED,      /* recovery = no: before the next code prompt */
-	TWOFA_MSG_RECOVERY_NONE,         /* the member holds no code: before the next code prompt */
-	TWOFA_MSG_RECOVERY_LOW,          /* a recovery code let in; arg: codes left (two or fewer) */
-	TWOFA_MSG_RECOVERY_UNAVAILABLE,  /* the code could not be consumed: refused */
-	TWOFA_MSG_PRESS_ENTER,           /* a prompt that only waits, for a text PAM_SILENT would drop */
+	TWOFA_MSG_RECOVERY_PROMPT,      /* the echo-off prompt after the answer 'recovery' */
+	TWOFA_MSG_RECOVERY_OUTAGE,      /* the same prompt when Twilio cannot be reached */
+	TWOFA_MSG_RECOVERY_RETRY_WRONG, /* the recovery prompt after a wrong code; arg: tries left */
+	TWOFA_MSG_RECOVERY_RETRY_EMPTY, /* arg: tries left */
+	TWOFA_MSG_RECOVERY_REFUSED,     /* recovery = no: before the next code prompt */
+	TWOFA_MSG_RECOVERY_NONE,        /* the member holds no code: before the next code prompt */
+	TWOFA_MSG_RECOVERY_LOW,         /* a recovery code let in; arg: codes left (two or fewer) */
+	TWOFA_MSG_RECOVERY_UNAVAILABLE, /* the code could not be consumed: refused */
+	TWOFA_MSG_PRESS_ENTER,          /* a prompt that only waits, for a text PAM_SILENT would drop */
 	TWOFA_MSG_COUNT
 } twofa_message;
 

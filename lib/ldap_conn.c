@@ -502,8 +502,8 @@ bool twofa_ldap_all_dead(const twofa_config *cfg, twofa_error *why)
 		if (!twofa_ldap_dead_recent(cfg->ldap_run_dir, uri))
 			return false;
 		if (strlen(list) + strlen(uri) + 3 < sizeof(list))
-			(void)snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", n > 0 ? ", " : "",
-				       uri);
+			(void)snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+				       n > 0 ? ", " : "", uri);
 	}
 	if (n == 0)
 		return false;

@@ -390,7 +390,8 @@ static twofa_status fill_member(struct berval **got[A_COUNT], twofa_member *m, t
 	for (size_t i = 0; i < m->recovery_count; i++)
 		value_text(got[A_RECOVERY][i], m->recovery[i], sizeof(m->recovery[i]));
 	if ((st = bypass_values(&rules[A_BYPASS], got[A_BYPASS], m, err)) != TWOFA_OK ||
-	    (st = invite_value(&rules[A_INVITE], got[A_INVITE], m->invite, &m->invite_expires, err)) != TWOFA_OK)
+	    (st = invite_value(&rules[A_INVITE], got[A_INVITE], m->invite, &m->invite_expires, err)) !=
+		    TWOFA_OK)
 		return st;
 	fixed_value(got[A_RATE_LIMIT_ID], m->rate_limit_id, sizeof(m->rate_limit_id));
 	fixed_value(got[A_TOTP_ENTITY], m->totp_entity, sizeof(m->totp_entity));
@@ -630,7 +631,8 @@ static bool bypass_put(member_values *mv, const twofa_member *m)
 		return false;
 	for (long n = 1; ok && n <= m->bypass_uses; n++)
 		ok = (size_t)snprintf(value, sizeof(value), "%s %s %ld%s%s", m->bypass, when, n,
-				      m->bypass_issuer[0] != '\0' ? " " : "", m->bypass_issuer) < sizeof(value) &&
+				      m->bypass_issuer[0] != '\0' ? " " : "",
+				      m->bypass_issuer) < sizeof(value) &&
 		     value_put(mv, A_BYPASS, value);
 	return ok;
 }
@@ -658,8 +660,8 @@ static bool member_values_fill(const twofa_member *m, member_values *mv)
 	for (size_t i = 0; ok && i < m->recovery_count; i++)
 		ok = value_put(mv, A_RECOVERY, m->recovery[i]);
 	ok = ok && bypass_put(mv, m) && value_put(mv, A_INVITE, invite) &&
-	     value_put(mv, A_RATE_LIMIT_ID, m->rate_limit_id) && value_put(mv, A_TOTP_ENTITY, m->totp_entity) &&
-	     value_put(mv, A_TOTP_FACTOR, m->totp_factor);
+	     value_put(mv, A_RATE_LIMIT_ID, m->rate_limit_id) &&
+	     value_put(mv, A_TOTP_ENTITY, m->totp_entity) && value_put(mv, A_TOTP_FACTOR, m->totp_factor);
 	sodium_memzero(invite, sizeof(invite));
 	return ok;
 }
@@ -776,7 +778,8 @@ twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind 
 			return st;
 		if ((mv = malloc(sizeof(*mv))) == NULL)
 			return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
-		ok = member_values_fill(m, mv) && (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) &&
+		ok = member_values_fill(m, mv) &&
+		     (kind == TWOFA_LDAP_MODS_REPLACE || class_mods(m, kind, mods)) &&
 		     member_mods(mv, kind, mods);
 		twofa_free_wiped(mv, sizeof(*mv));
 	}
@@ -805,7 +808,8 @@ twofa_status twofa_ldap_member_change_mods(const twofa_member *was, const twofa_
 		free(after);
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory");
 	}
-	ok = member_values_fill(was, before) && member_values_fill(m, after) && change_mods(before, after, mods);
+	ok = member_values_fill(was, before) && member_values_fill(m, after) &&
+	     change_mods(before, after, mods);
 	twofa_free_wiped(before, sizeof(*before));
 	twofa_free_wiped(after, sizeof(*after));
 	if (!ok)

@@ -75,7 +75,8 @@ typedef enum {
 
 /* Bytes of one twofaBypassCode value: "<hash> <expires> <n>" or "<hash>
  * <expires> <n> <issuer>" (etc/ldap/README), one value per remaining use. */
-#define TWOFA_LDAP_BYPASS_VALUE_MAX (TWOFA_MEMBER_CODE_HASH_SIZE + TWOFA_LDAP_TIME_SIZE + 4 + TWOFA_USER_NAME_MAX)
+#define TWOFA_LDAP_BYPASS_VALUE_MAX \
+	(TWOFA_MEMBER_CODE_HASH_SIZE + TWOFA_LDAP_TIME_SIZE + 4 + TWOFA_USER_NAME_MAX)
 
 /* modifications: the 18 attributes (two each for the codes in a change),
  * objectClass, uid */
@@ -83,9 +84,9 @@ typedef enum {
 /* Value slots, each list's terminating NULL included, and bytes of every
  * value together: a change may delete every old code value and add as many. */
 #define TWOFA_LDAP_VALUES_MAX (2 * (TWOFA_MEMBER_BYPASS_USES_MAX + TWOFA_MEMBER_RECOVERY_MAX) + 64)
-#define TWOFA_LDAP_TEXT_MAX                                                                \
-	(2 * (TWOFA_MEMBER_BYPASS_USES_MAX * (TWOFA_LDAP_BYPASS_VALUE_MAX + 1) +           \
-	      TWOFA_MEMBER_RECOVERY_MAX * TWOFA_MEMBER_CODE_HASH_SIZE) +                   \
+#define TWOFA_LDAP_TEXT_MAX                                                      \
+	(2 * (TWOFA_MEMBER_BYPASS_USES_MAX * (TWOFA_LDAP_BYPASS_VALUE_MAX + 1) + \
+	      TWOFA_MEMBER_RECOVERY_MAX * TWOFA_MEMBER_CODE_HASH_SIZE) +         \
 	 4096)
 
 /* A modification list that owns its values (no allocation): list is what

@@ -569,7 +569,8 @@ static twofa_status take_code(json_t *v, const char *name, char *hash, long *use
 	}
 	/* Absent in records from before it was kept: "". */
 	if (issuer != NULL && (i = json_object_get(v, "issuer")) != NULL) {
-		if ((st = fixed_value(i, issuer_label, false, issuer, TWOFA_USER_NAME_MAX + 1, err)) != TWOFA_OK)
+		if ((st = fixed_value(i, issuer_label, false, issuer, TWOFA_USER_NAME_MAX + 1, err)) !=
+		    TWOFA_OK)
 			return st;
 		if (issuer[0] == '\0')
 			return twofa_fail(err, TWOFA_EINVAL,

@@ -31,10 +31,10 @@ typedef enum {
 /* A one-time code is kept only as "b2$" + 32 hex digits of salt + "$" + 64
  * hex digits of BLAKE2b-256 over salt, user and code (the recovery issue's
  * rule; this header only bounds the string). */
-#define TWOFA_MEMBER_CODE_HASH_SIZE 101   /* bytes, the NUL included */
-#define TWOFA_MEMBER_RECOVERY_MAX 20      /* recovery codes a member holds */
-#define TWOFA_MEMBER_ID_SIZE 65           /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
-#define TWOFA_MEMBER_SID_SIZE 35          /* a Twilio SID: two letters + 32 hex digits */
+#define TWOFA_MEMBER_CODE_HASH_SIZE 101 /* bytes, the NUL included */
+#define TWOFA_MEMBER_RECOVERY_MAX 20    /* recovery codes a member holds */
+#define TWOFA_MEMBER_ID_SIZE 65         /* rate-limit id, TOTP entity id: [A-Za-z0-9_-]{1,64} */
+#define TWOFA_MEMBER_SID_SIZE 35        /* a Twilio SID: two letters + 32 hex digits */
 /* Uses one bypass code may have: Duo's limit for an active bypass code. It
  * bounds twofaBypassCode, which holds one value per remaining use. */
 #define TWOFA_MEMBER_BYPASS_USES_MAX 100
@@ -67,13 +67,13 @@ typedef struct twofa_member {
 	time_t unlocked;            /* last admin unlock (clears older failures on every host); 0 = never */
 	size_t recovery_count;      /* recovery code hashes in recovery[] */
 	char recovery[TWOFA_MEMBER_RECOVERY_MAX][TWOFA_MEMBER_CODE_HASH_SIZE];
-	char bypass[TWOFA_MEMBER_CODE_HASH_SIZE]; /* admin bypass code hash; "" = none */
-	long bypass_uses;                         /* uses left, >= 1 when bypass is set */
-	time_t bypass_expires;                    /* set with bypass */
+	char bypass[TWOFA_MEMBER_CODE_HASH_SIZE];    /* admin bypass code hash; "" = none */
+	long bypass_uses;                            /* uses left, >= 1 when bypass is set */
+	time_t bypass_expires;                       /* set with bypass */
 	char bypass_issuer[TWOFA_USER_NAME_MAX + 1]; /* admin's login name; "" = not recorded (optional) */
-	char invite[TWOFA_MEMBER_CODE_HASH_SIZE]; /* self-enrolment invite hash; "" = none */
-	time_t invite_expires;                    /* set with invite */
-	char rate_limit_id[TWOFA_MEMBER_ID_SIZE]; /* key of Twilio's per-member rate limit; "" = none */
+	char invite[TWOFA_MEMBER_CODE_HASH_SIZE];    /* self-enrolment invite hash; "" = none */
+	time_t invite_expires;                       /* set with invite */
+	char rate_limit_id[TWOFA_MEMBER_ID_SIZE];    /* key of Twilio's per-member rate limit; "" = none */
 	char totp_entity[TWOFA_MEMBER_ID_SIZE]; /* Verify Entity identity (random, never a name); "" = none */
 	char totp_factor[TWOFA_MEMBER_SID_SIZE]; /* Verify Factor SID "YF..."; "" = none */
 } twofa_member;

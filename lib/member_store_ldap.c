@@ -472,7 +472,7 @@ static twofa_status create_entry(twofa_member_store *s, const twofa_member *m, t
 static char *const entry_attrs_asked[] = {"objectClass", "uid", TWOFA_LDAP_USER_ATTR, NULL};
 
 static twofa_status put_member(twofa_member_store *s, const twofa_member *m, twofa_member_put_mode mode,
-			     twofa_error *err)
+			       twofa_error *err)
 {
 	twofa_member record = *m; /* shallow: only the version may differ */
 	twofa_ldap_mods mods;
@@ -556,7 +556,7 @@ static twofa_status version_assertion(twofa_ldap *l, unsigned long long version,
  * no version) is not written back, and a code set the change edits value by
  * value fails when one of its values went meanwhile. */
 static twofa_status update_member(twofa_member_store *s, const char *user, twofa_member_change change,
-				void *arg, twofa_error *err)
+				  void *arg, twofa_error *err)
 {
 	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
 	twofa_ldap_mods mods;
@@ -584,8 +584,8 @@ static twofa_status update_member(twofa_member_store *s, const char *user, twofa
 	if (rc == LDAP_SUCCESS)
 		st = TWOFA_OK;
 	else if (rc == LDAP_ASSERTION_FAILED || lost_race(rc))
-		st = twofa_fail(err, TWOFA_ECONFLICT, "%s was changed by someone else meanwhile: run the command again",
-				user);
+		st = twofa_fail(err, TWOFA_ECONFLICT,
+				"%s was changed by someone else meanwhile: run the command again", user);
 	else
 		st = twofa_ldap_fail(f.l, rc, "modify", err);
 out:
@@ -634,7 +634,8 @@ static twofa_status delete_value(twofa_ldap *l, const char *dn, const char *attr
 				 twofa_error *err)
 {
 	struct berval bv = *value, *values[2] = {&bv, NULL};
-	LDAPMod mod = {.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES, .mod_type = (char *)attr,
+	LDAPMod mod = {.mod_op = LDAP_MOD_DELETE | LDAP_MOD_BVALUES,
+		       .mod_type = (char *)attr,
 		       .mod_bvalues = values};
 	LDAPMod *list[2] = {&mod, NULL};
 	int rc = ldap_modify_ext_s(twofa_ldap_handle(l), dn, list, NULL, NULL);
@@ -642,7 +643,8 @@ static twofa_status delete_value(twofa_ldap *l, const char *dn, const char *attr
 	if (rc == LDAP_SUCCESS)
 		return TWOFA_OK;
 	if (rc == LDAP_NO_SUCH_ATTRIBUTE)
-		return twofa_fail(err, TWOFA_ECONFLICT, "ldap: that code of %s was used already or replaced", dn);
+		return twofa_fail(err, TWOFA_ECONFLICT, "ldap: that code of %s was used already or replaced",
+				  dn);
 	return twofa_ldap_fail(l, rc, "modify", err);
 }
 
@@ -694,8 +696,8 @@ static twofa_status consume_bypass(twofa_member_store *s, const char *user, cons
 		}
 		values = ldap_get_values_len(twofa_ldap_handle(f.l), f.entry, BYPASS_ATTR);
 		use = last_use(values, hash);
-		st = use == NULL ? twofa_fail(err, TWOFA_ECONFLICT, "the bypass code of %s is used up or was replaced",
-					      user)
+		st = use == NULL ? twofa_fail(err, TWOFA_ECONFLICT,
+					      "the bypass code of %s is used up or was replaced", user)
 				 : delete_value(f.l, f.dn, BYPASS_ATTR, use, err);
 		ldap_value_free_len(values);
 		found_free(&f);

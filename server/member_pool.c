@@ -27,15 +27,34 @@ typedef struct store_key {
 	size_t size;
 } store_key;
 
-#define TEXT(field) {offsetof(twofa_config, field), 0}
-#define VALUE(field) {offsetof(twofa_config, field), sizeof(((twofa_config *)NULL)->field)}
+#define TEXT(field)                              \
+	{                                        \
+		offsetof(twofa_config, field), 0 \
+	}
+#define VALUE(field)                                                                 \
+	{                                                                            \
+		offsetof(twofa_config, field), sizeof(((twofa_config *)NULL)->field) \
+	}
 
 static const store_key store_keys[] = {
-	VALUE(store),         TEXT(members_db),         TEXT(state_db),       TEXT(ldap_uri),
-	TEXT(ldap_write_uri), TEXT(ldap_base),          VALUE(ldap_scope),    TEXT(ldap_filter),
-	TEXT(ldap_bind_dn),   TEXT(ldap_bind_password), VALUE(ldap_sasl),     TEXT(ldap_client_cert),
-	TEXT(ldap_client_key), VALUE(ldap_tls),         TEXT(ldap_ca_file),   VALUE(ldap_timeout),
-	VALUE(ldap_cache_max_age), TEXT(ldap_run_dir),
+	VALUE(store),
+	TEXT(members_db),
+	TEXT(state_db),
+	TEXT(ldap_uri),
+	TEXT(ldap_write_uri),
+	TEXT(ldap_base),
+	VALUE(ldap_scope),
+	TEXT(ldap_filter),
+	TEXT(ldap_bind_dn),
+	TEXT(ldap_bind_password),
+	VALUE(ldap_sasl),
+	TEXT(ldap_client_cert),
+	TEXT(ldap_client_key),
+	VALUE(ldap_tls),
+	TEXT(ldap_ca_file),
+	VALUE(ldap_timeout),
+	VALUE(ldap_cache_max_age),
+	TEXT(ldap_run_dir),
 };
 
 #define KEY_BYTES crypto_generichash_BYTES

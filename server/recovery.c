@@ -12,8 +12,8 @@ bool twofa_recovery_available(const twofa_member *m, time_t now)
 	return m->recovery_count > 0 || twofa_member_bypass_active(m, now);
 }
 
-twofa_recovery_outcome twofa_recovery_try(twofa_member_store *members, const twofa_member *m, const char *input,
-					  time_t now, twofa_recovery_use *use)
+twofa_recovery_outcome twofa_recovery_try(twofa_member_store *members, const twofa_member *m,
+					  const char *input, time_t now, twofa_recovery_use *use)
 {
 	size_t recovery_at = 0, bypass_at = 0;
 	bool bypass_active = twofa_member_bypass_active(m, now);
@@ -26,11 +26,11 @@ twofa_recovery_outcome twofa_recovery_try(twofa_member_store *members, const two
 	/* Both kinds are checked, each against all of its hashes: the time
 	 * does not say which one matched. A bypass code past its expiry or
 	 * without a use left is not checked at all: it lets nobody in. */
-	recovery = twofa_onetime_verify(m->user, TWOFA_MEMBER_CODE_RECOVERY, input, m->recovery, m->recovery_count,
-					&recovery_at, &err);
+	recovery = twofa_onetime_verify(m->user, TWOFA_MEMBER_CODE_RECOVERY, input, m->recovery,
+					m->recovery_count, &recovery_at, &err);
 	if (bypass_active)
-		bypass = twofa_onetime_verify(m->user, TWOFA_MEMBER_CODE_BYPASS, input, &m->bypass, 1, &bypass_at,
-					      &err);
+		bypass = twofa_onetime_verify(m->user, TWOFA_MEMBER_CODE_BYPASS, input, &m->bypass, 1,
+					      &bypass_at, &err);
 	if (recovery == TWOFA_OK) {
 		use->kind = TWOFA_MEMBER_CODE_RECOVERY;
 		hash = m->recovery[recovery_at];

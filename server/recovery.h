@@ -24,11 +24,11 @@ typedef enum twofa_recovery_outcome {
 } twofa_recovery_outcome;
 
 typedef struct twofa_recovery_use {
-	twofa_member_code_kind kind;                 /* USED, TAKEN: which kind matched */
-	long left;                                   /* USED: recovery codes, or bypass uses, left */
-	char issuer[TWOFA_USER_NAME_MAX + 1];        /* USED bypass: who issued it ("" unknown) */
-	twofa_status status;                         /* TAKEN, UNAVAILABLE: the consume's status */
-	char why[TWOFA_ERROR_MSG_MAX];               /* TAKEN, UNAVAILABLE: the store's message */
+	twofa_member_code_kind kind;          /* USED, TAKEN: which kind matched */
+	long left;                            /* USED: recovery codes, or bypass uses, left */
+	char issuer[TWOFA_USER_NAME_MAX + 1]; /* USED bypass: who issued it ("" unknown) */
+	twofa_status status;                  /* TAKEN, UNAVAILABLE: the consume's status */
+	char why[TWOFA_ERROR_MSG_MAX];        /* TAKEN, UNAVAILABLE: the store's message */
 } twofa_recovery_use;
 
 /* True when m holds a code that can let in at now: a recovery code, or an
@@ -39,7 +39,7 @@ bool twofa_recovery_available(const twofa_member *m, time_t now);
  * its bypass hash (every one of them, whichever matches), then consumes the
  * one that matched through members. *use says more; its counts are those of
  * m as read, less this use. */
-twofa_recovery_outcome twofa_recovery_try(twofa_member_store *members, const twofa_member *m, const char *input,
-					  time_t now, twofa_recovery_use *use);
+twofa_recovery_outcome twofa_recovery_try(twofa_member_store *members, const twofa_member *m,
+					  const char *input, time_t now, twofa_recovery_use *use);
 
 #endif

@@ -368,8 +368,8 @@ static void build_prompt(code_round *r, retry_reason retry, long left, char *out
 	char offers[160], base[TWOFA_PROMPT_MAX + 192];
 
 	if (r->mode != MODE_VERIFY) {
-		twofa_message m = retry == RETRY_WRONG   ? TWOFA_MSG_RECOVERY_RETRY_WRONG
-				  : retry == RETRY_EMPTY ? TWOFA_MSG_RECOVERY_RETRY_EMPTY
+		twofa_message m = retry == RETRY_WRONG     ? TWOFA_MSG_RECOVERY_RETRY_WRONG
+				  : retry == RETRY_EMPTY   ? TWOFA_MSG_RECOVERY_RETRY_EMPTY
 				  : r->mode == MODE_OUTAGE ? TWOFA_MSG_RECOVERY_OUTAGE
 							   : TWOFA_MSG_RECOVERY_PROMPT;
 		if (!twofa_message_text(m, left, base, sizeof(base)))
@@ -455,8 +455,8 @@ static void recovery_success(code_round *r, const twofa_recovery_use *use)
 	bool locked = true;
 	twofa_error err;
 
-	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period, &locked,
-				       &err) != TWOFA_OK) {
+	if (twofa_state_record_success(c->state_db, &s, time(NULL), r->audit->service, c->grace_period,
+				       &locked, &err) != TWOFA_OK) {
 		twofa_decide(r->d, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 			     "state store at success: %s", err.msg);
 		return;
@@ -528,8 +528,8 @@ static bool onetime_code(code_round *r, const char *code, retry_reason *retry)
 	case TWOFA_RECOVERY_TAKEN:
 		twofa_host_syslog(r->host, LOG_NOTICE,
 				  "a %s code of %s was refused as used: another login took it first (%s)",
-				  use.kind == TWOFA_MEMBER_CODE_RECOVERY ? "recovery" : "bypass", r->audit->user,
-				  use.why);
+				  use.kind == TWOFA_MEMBER_CODE_RECOVERY ? "recovery" : "bypass",
+				  r->audit->user, use.why);
 		break;
 	case TWOFA_RECOVERY_WRONG:
 		break;

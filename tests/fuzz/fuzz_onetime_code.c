@@ -40,8 +40,11 @@ static void check_accepted(const char *input, const char canonical[TWOFA_ONETIME
 		abort();
 	if (twofa_onetime_hash("fuzz", TWOFA_MEMBER_CODE_RECOVERY, input, hash[0], &err) != TWOFA_OK ||
 	    !twofa_member_code_hash_valid(hash[0]) ||
-	    twofa_onetime_verify("fuzz", TWOFA_MEMBER_CODE_RECOVERY, canonical, hash, 1, &at, &err) != TWOFA_OK || at != 0 ||
-	    twofa_onetime_verify("fuzz2", TWOFA_MEMBER_CODE_RECOVERY, input, hash, 1, &at, &err) != TWOFA_ENOTFOUND)
+	    twofa_onetime_verify("fuzz", TWOFA_MEMBER_CODE_RECOVERY, canonical, hash, 1, &at, &err) !=
+		    TWOFA_OK ||
+	    at != 0 ||
+	    twofa_onetime_verify("fuzz2", TWOFA_MEMBER_CODE_RECOVERY, input, hash, 1, &at, &err) !=
+		    TWOFA_ENOTFOUND)
 		abort();
 }
 
@@ -62,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (canonical[i] != '\0')
 				abort();
 		if (twofa_onetime_looks_like(input) ||
-		    twofa_onetime_hash("fuzz", TWOFA_MEMBER_CODE_RECOVERY, input, hash, &err) != TWOFA_EINVAL || hash[0] != '\0')
+		    twofa_onetime_hash("fuzz", TWOFA_MEMBER_CODE_RECOVERY, input, hash, &err) != TWOFA_EINVAL ||
+		    hash[0] != '\0')
 			abort();
 	}
 	free(input);

@@ -64,7 +64,8 @@ int main(int argc, char **argv)
 	b.issuer = argc == 7 ? argv[6] : "";
 	twofa_error_clear(&err);
 	twofa_config_init(&cfg);
-	if (twofa_onetime_generate(b.code, &err) == TWOFA_OK && twofa_config_load(&cfg, argv[2], &err) == TWOFA_OK &&
+	if (twofa_onetime_generate(b.code, &err) == TWOFA_OK &&
+	    twofa_config_load(&cfg, argv[2], &err) == TWOFA_OK &&
 	    twofa_member_store_open(&s, &cfg, TWOFA_MEMBER_STORE_ADMIN, &err) == TWOFA_OK &&
 	    twofa_member_store_update(s, argv[3], set_bypass, &b, &err) == TWOFA_OK) {
 		printf("%s\n", b.code);

@@ -60,8 +60,8 @@ bool member_fixture_same(const twofa_member *a, const twofa_member *b)
 		    a->verified == b->verified && a->version == b->version && a->unlocked == b->unlocked &&
 		    a->recovery_count == b->recovery_count && strcmp(a->bypass, b->bypass) == 0 &&
 		    a->bypass_uses == b->bypass_uses && a->bypass_expires == b->bypass_expires &&
-		    strcmp(a->bypass_issuer, b->bypass_issuer) == 0 &&
-		    strcmp(a->invite, b->invite) == 0 && a->invite_expires == b->invite_expires &&
+		    strcmp(a->bypass_issuer, b->bypass_issuer) == 0 && strcmp(a->invite, b->invite) == 0 &&
+		    a->invite_expires == b->invite_expires &&
 		    strcmp(a->rate_limit_id, b->rate_limit_id) == 0 &&
 		    strcmp(a->totp_entity, b->totp_entity) == 0 &&
 		    strcmp(a->totp_factor, b->totp_factor) == 0;

@@ -165,8 +165,9 @@ static int codes(twofa_member_store *s, const char *user)
 								 i > 0 ? "," : "", n);
 			}
 		if (used < sizeof(line))
-			snprintf(line + used, sizeof(line) - used, "%s bypass %ld %s", m.recovery_count ? "" : "-",
-				 m.bypass_uses, m.bypass_issuer[0] != '\0' ? m.bypass_issuer : "-");
+			snprintf(line + used, sizeof(line) - used, "%s bypass %ld %s",
+				 m.recovery_count ? "" : "-", m.bypass_uses,
+				 m.bypass_issuer[0] != '\0' ? m.bypass_issuer : "-");
 	}
 	twofa_member_free(&m);
 	return report(st, &err, st == TWOFA_OK ? line : "");
@@ -180,7 +181,7 @@ static int consume(twofa_member_store *s, const char *user, const char *kind, co
 	hash_of(strtol(which, NULL, 10), h);
 	return report(twofa_member_store_consume(s, user,
 						 strcmp(kind, "bypass") == 0 ? TWOFA_MEMBER_CODE_BYPASS
-									    : TWOFA_MEMBER_CODE_RECOVERY,
+									     : TWOFA_MEMBER_CODE_RECOVERY,
 						 h, &err),
 		      &err, "consumed");
 }
@@ -276,7 +277,8 @@ static int run(int argc, char **argv)
 		m.version = strtoull(argv[2], NULL, 10);
 		rc = report(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_IMPORT, &err), &err, "imported");
 	} else if (strcmp(cmd, "set-codes") == 0 && argc == 5) {
-		rc = report(twofa_member_store_update(s, argv[1], set_codes, argv + 2, &err), &err, "codes set");
+		rc = report(twofa_member_store_update(s, argv[1], set_codes, argv + 2, &err), &err,
+			    "codes set");
 	} else if (strcmp(cmd, "codes") == 0 && argc == 2) {
 		rc = codes(s, argv[1]);
 	} else if (strcmp(cmd, "consume") == 0 && argc == 4) {
@@ -289,7 +291,8 @@ static int run(int argc, char **argv)
 		if (fgets(buf, sizeof(buf), stdin) != NULL)
 			rc = consume(s, argv[1], argv[2], argv[3]);
 	} else if (strcmp(cmd, "update-paused") == 0 && argc == 3) {
-		rc = report(twofa_member_store_update(s, argv[1], paused_change, argv[2], &err), &err, "updated");
+		rc = report(twofa_member_store_update(s, argv[1], paused_change, argv[2], &err), &err,
+			    "updated");
 	} else if (strcmp(cmd, "remove") == 0 && argc == 2) {
 		rc = report(twofa_member_store_remove(s, argv[1], &err), &err, "removed");
 	} else if (strcmp(cmd, "names") == 0) {

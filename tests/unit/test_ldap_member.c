@@ -492,24 +492,24 @@ static void test_encodings(void)
 	static const char *const versions[] =
 		{"0", "-1", "+1", "01", "1a", " 1", "18446744073709551616", "99999999999999999999"};
 	static const char *const bypass[] = {
-		CODE,                                  /* no expiry, no use */
-		CODE " 20251124170000Z",               /* no use number */
-		CODE " 20251124170000Z 0",             /* use 0 */
-		CODE " 20251124170000Z -1",            /* negative */
-		CODE " 20251124170000Z x",             /* not a number */
-		CODE " 20251124170000Z 01",            /* a leading zero */
-		CODE " 20251124170000Z 101",           /* beyond the most uses */
-		CODE " 20251124170000Z 1000",          /* four digits */
-		CODE " 20251124170000Z 1 ",            /* an empty issuer */
-		CODE " 20251124170000Z 1 a/b",         /* an issuer that is no login name */
-		CODE " 20251124170000Z 1 a:b",         /* another */
-		CODE " 3 20251124170000Z",             /* the old "<hash> <uses> <time>" */
-		CODE "  20251124170000Z 1",            /* two spaces */
-		" 20251124170000Z 1",                  /* no hash */
-		CODE " 20251124170000 1",              /* expiry without Z */
-		CODE " 20251324170000Z 1",             /* month 13 */
-		CODE "x 20251124170000Z 1",            /* hash of 101 bytes */
-		CODE " 20251124170000Z1",              /* no space before the use */
+		CODE,                          /* no expiry, no use */
+		CODE " 20251124170000Z",       /* no use number */
+		CODE " 20251124170000Z 0",     /* use 0 */
+		CODE " 20251124170000Z -1",    /* negative */
+		CODE " 20251124170000Z x",     /* not a number */
+		CODE " 20251124170000Z 01",    /* a leading zero */
+		CODE " 20251124170000Z 101",   /* beyond the most uses */
+		CODE " 20251124170000Z 1000",  /* four digits */
+		CODE " 20251124170000Z 1 ",    /* an empty issuer */
+		CODE " 20251124170000Z 1 a/b", /* an issuer that is no login name */
+		CODE " 20251124170000Z 1 a:b", /* another */
+		CODE " 3 20251124170000Z",     /* the old "<hash> <uses> <time>" */
+		CODE "  20251124170000Z 1",    /* two spaces */
+		" 20251124170000Z 1",          /* no hash */
+		CODE " 20251124170000 1",      /* expiry without Z */
+		CODE " 20251324170000Z 1",     /* month 13 */
+		CODE "x 20251124170000Z 1",    /* hash of 101 bytes */
+		CODE " 20251124170000Z1",      /* no space before the use */
 	};
 	static const char *const invite[] = {
 		CODE3,                      /* no expiry */
@@ -822,8 +822,8 @@ static void test_bypass_values(void)
 	/* Uses consumed out of order leave gaps: each value is one use. */
 	good_entry();
 	set_bytes("twofaBypassCode", (const char *const[]){values[0], values[4], values[98]}, NULL, 3);
-	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.bypass_uses == 3, "uses 1, 5 and 99 left: 3 uses: %s",
-	   err.msg);
+	ok(decode_as("alice", &m, &err) == TWOFA_OK && m.bypass_uses == 3,
+	   "uses 1, 5 and 99 left: 3 uses: %s", err.msg);
 	twofa_member_free(&m);
 	good_entry();
 	set("twofaBypassCode", CODE " 20251124170000Z 7");
@@ -834,7 +834,8 @@ static void test_bypass_values(void)
 	{
 		/* Pairs of values that are not two uses of one code. */
 		const char *const pairs[][4] = {
-			{BYPASS_VALUE("1"), CODE2 " 20251124170000Z 2 root admin", "disagree", "two codes' hashes"},
+			{BYPASS_VALUE("1"), CODE2 " 20251124170000Z 2 root admin", "disagree",
+			 "two codes' hashes"},
 			{BYPASS_VALUE("1"), CODE " 20251124170001Z 2 root admin", "disagree", "two expiries"},
 			{BYPASS_VALUE("1"), CODE " 20251124170000Z 2 mallory", "disagree", "two issuers"},
 			{BYPASS_VALUE("1"), CODE " 20251124170000Z 2", "disagree", "an issuer and none"},
@@ -861,7 +862,8 @@ static void test_bypass_values(void)
 static const LDAPMod *mod_op_named(const twofa_ldap_mods *mods, int op, const char *name)
 {
 	for (size_t i = 0; mods->list[i] != NULL; i++) {
-		if (strcmp(mods->list[i]->mod_type, name) == 0 && (mods->list[i]->mod_op & ~LDAP_MOD_BVALUES) == op)
+		if (strcmp(mods->list[i]->mod_type, name) == 0 &&
+		    (mods->list[i]->mod_op & ~LDAP_MOD_BVALUES) == op)
 			return mods->list[i];
 	}
 	return NULL;
@@ -886,7 +888,8 @@ static void test_change_mods(void)
 	strcpy(m.phone, "+447911654321");
 	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
 		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaPhone"), "+447911654321") &&
-		   mod_named(&mods, "twofaRecoveryCode") == NULL && mod_named(&mods, "twofaBypassCode") == NULL,
+		   mod_named(&mods, "twofaRecoveryCode") == NULL &&
+		   mod_named(&mods, "twofaBypassCode") == NULL,
 	   "a new phone: twofaPhone and twofaVersion, never the codes read before: %s", err.msg);
 	twofa_ldap_mods_clear(&mods);
 
@@ -929,7 +932,8 @@ static void test_change_mods(void)
 	m.bypass_uses = 0;
 	m.bypass_expires = 0;
 	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_OK && mod_count(&mods) == 2 &&
-		   (mod = mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaBypassCode")) != NULL && value_count(mod) == 0,
+		   (mod = mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaBypassCode")) != NULL &&
+		   value_count(mod) == 0,
 	   "the bypass code revoked: replaced by none: %s", err.msg);
 	twofa_ldap_mods_clear(&mods);
 
@@ -940,7 +944,8 @@ static void test_change_mods(void)
 	   "a record from before versions gets its first: %s", err.msg);
 	twofa_ldap_mods_clear(&mods);
 	strcpy(m.phone, "447911123456");
-	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_EINVAL, "a change that does not validate");
+	ok(twofa_ldap_member_change_mods(&was, &m, &mods, &err) == TWOFA_EINVAL,
+	   "a change that does not validate");
 	ok(twofa_ldap_member_change_mods(NULL, &m, &mods, &err) == TWOFA_EINVAL, "no record read");
 	twofa_member_free(&was);
 	twofa_member_free(&m);

@@ -579,8 +579,8 @@ static void test_validate_later(void)
 	BAD_FIELD(m.bypass[5] = 'x', "bypass code", "malformed bypass hash");
 	BAD_FIELD(m.bypass[0] = '\0', "bypass code", "uses and expiry without a bypass hash");
 	BAD_FIELD(m.bypass[0] = '\0'; m.bypass_uses = 0, "bypass code", "expiry without a bypass hash");
-	BAD_FIELD(m.bypass[0] = '\0'; m.bypass_uses = 0; m.bypass_expires = 0, "bypass code",
-		  "an issuer without a bypass hash");
+	BAD_FIELD(m.bypass[0] = '\0'; m.bypass_uses = 0;
+		  m.bypass_expires = 0, "bypass code", "an issuer without a bypass hash");
 	BAD_FIELD(strcpy(m.bypass_issuer, "ro/ot"), "bypass code issuer", "slash in the issuer");
 	BAD_FIELD(strcpy(m.bypass_issuer, "root\nEvil"), "bypass code issuer", "newline in the issuer");
 	BAD_FIELD(strcpy(m.bypass_issuer, "r\xc3"), "bypass code issuer", "broken UTF-8 in the issuer");
@@ -626,7 +626,8 @@ static void test_validate_later(void)
 	ok(twofa_member_validate(&m, &err) == TWOFA_OK,
 	   "largest version, 100 uses, 256-byte issuer, 64-byte id, 1-byte id: %s", err.msg);
 	m.bypass_issuer[0] = '\0';
-	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "a bypass code without a recorded issuer: %s", err.msg);
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "a bypass code without a recorded issuer: %s",
+	   err.msg);
 	m.version = 1;
 	m.bypass_uses = 1;
 	m.recovery_count = 1;
@@ -792,8 +793,9 @@ static void test_decode_later(void)
 		snprintf(issuer300, sizeof(issuer300), "\"%s\"", big);
 		for (size_t i = 0; i < sizeof(issuers) / sizeof(issuers[0]); i++) {
 			snprintf(to, sizeof(to),
-				 V ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"issuer\":%s,"
-				   "\"uses\":2}",
+				 V
+				 ",\"bypass\":{\"expires\":\"2025-12-01T00:00:00Z\",\"hash\":\"%s\",\"issuer\":%s,"
+				 "\"uses\":2}",
 				 h1, issuers[i][0]);
 			bad_field_mut(V, to, issuers[i][1], issuers[i][2]);
 		}

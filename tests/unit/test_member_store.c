@@ -300,7 +300,8 @@ static void test_consume(twofa_config *cfg)
 
 	for (int i = 0; i < 3; i++)
 		snprintf(codes[i], sizeof(codes[i]), "b2$%032x$%064x", i + 1, i + 1);
-	ok(twofa_member_store_open(&s, cfg, TWOFA_MEMBER_STORE_LOGIN, &err) == TWOFA_OK, "open a login handle");
+	ok(twofa_member_store_open(&s, cfg, TWOFA_MEMBER_STORE_LOGIN, &err) == TWOFA_OK,
+	   "open a login handle");
 	fill(&m, erin);
 	m.version = 5;
 	m.recovery_count = 2;
@@ -315,7 +316,8 @@ static void test_consume(twofa_config *cfg)
 	   "an IMPORT put keeps the record's version: %s", err.msg);
 	ok(twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_IMPORT, &err) == TWOFA_EEXIST,
 	   "an IMPORT put onto an enrolled member: already enrolled");
-	ok(twofa_member_store_put(s, &m, (twofa_member_put_mode)9, &err) == TWOFA_EINVAL, "an unknown put mode");
+	ok(twofa_member_store_put(s, &m, (twofa_member_put_mode)9, &err) == TWOFA_EINVAL,
+	   "an unknown put mode");
 
 	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, "b2$short", &err) == TWOFA_EINVAL,
 	   "not a code hash: refused before the store");
@@ -323,11 +325,13 @@ static void test_consume(twofa_config *cfg)
 	   "no hash");
 	ok(twofa_member_store_consume(s, "erin", (twofa_member_code_kind)7, codes[0], &err) == TWOFA_EINVAL,
 	   "an unknown kind of code");
-	ok(twofa_member_store_consume(NULL, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_EINVAL,
+	ok(twofa_member_store_consume(NULL, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) ==
+		   TWOFA_EINVAL,
 	   "no handle");
 	ok(twofa_member_store_consume(s, "a/b", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_ENOTFOUND,
 	   "an invalid name: not enrolled");
-	ok(twofa_member_store_consume(s, "nobody", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) == TWOFA_ENOTFOUND,
+	ok(twofa_member_store_consume(s, "nobody", TWOFA_MEMBER_CODE_RECOVERY, codes[0], &err) ==
+		   TWOFA_ENOTFOUND,
 	   "a name not enrolled: not found");
 
 	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[1], &err) == TWOFA_OK,
@@ -337,7 +341,8 @@ static void test_consume(twofa_config *cfg)
 		   got.updated == m.updated,
 	   "only that code is gone; version and updated time as they were");
 	twofa_member_free(&got);
-	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[1], &err) == TWOFA_ECONFLICT,
+	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_RECOVERY, codes[1], &err) ==
+		   TWOFA_ECONFLICT,
 	   "the same code again: a conflict: %s", err.msg);
 	ok(twofa_member_store_consume(s, "erin", TWOFA_MEMBER_CODE_BYPASS, codes[0], &err) == TWOFA_ECONFLICT,
 	   "a recovery hash is not the bypass code");

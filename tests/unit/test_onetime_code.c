@@ -151,12 +151,14 @@ static void test_hash(void)
 	size_t at = 99;
 
 	ok(twofa_onetime_generate(code, &err) == TWOFA_OK, "generate");
-	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h1, &err) == TWOFA_OK && twofa_member_code_hash_valid(h1),
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h1, &err) == TWOFA_OK &&
+		   twofa_member_code_hash_valid(h1),
 	   "the hash is in the stored form (twofa_member_code_hash_valid)");
-	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_OK && strcmp(h1, h2) != 0 &&
-		   strncmp(h1, h2, 35) != 0,
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_OK &&
+		   strcmp(h1, h2) != 0 && strncmp(h1, h2, 35) != 0,
 	   "two hashes of one code differ (a new salt each)");
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_OK && at == 0,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_OK &&
+		   at == 0,
 	   "the code verifies against its hash");
 	for (size_t i = 0; code[i] != '\0'; i++)
 		lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]);
@@ -165,25 +167,30 @@ static void test_hash(void)
 	   "typed in lowercase, it verifies");
 	ok(twofa_onetime_verify("bob", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
 	   "alice's hash does not verify for bob (the user is hashed)");
-	ok(twofa_onetime_verify("alicf", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alicf", TWOFA_MEMBER_CODE_RECOVERY, code, &h1, 1, &at, &err) ==
+		   TWOFA_ENOTFOUND,
 	   "nor for a name one letter off");
 
 	strcpy(tampered, h1);
 	tampered[TWOFA_MEMBER_CODE_HASH_SIZE - 2] = tampered[TWOFA_MEMBER_CODE_HASH_SIZE - 2] == '0' ? '1'
 												     : '0';
 	ok(twofa_member_code_hash_valid(tampered) &&
-		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+		   twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) ==
+			   TWOFA_ENOTFOUND,
 	   "a hash with one digit of its digest changed does not verify");
 	strcpy(tampered, h1);
 	tampered[3] = tampered[3] == '0' ? '1' : '0';
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) ==
+		   TWOFA_ENOTFOUND,
 	   "a hash with one digit of its salt changed does not verify");
 	strcpy(tampered, h1);
 	tampered[36] = 'G';
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, code, &tampered, 1, &at, &err) ==
+		   TWOFA_ENOTFOUND,
 	   "a string that is not a hash never matches");
 
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, KNOWN_CODE, known, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, KNOWN_CODE, known, 1, &at, &err) ==
+		   TWOFA_OK,
 	   "the known hash (Python's blake2b over the documented input) verifies");
 	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_BYPASS, KNOWN_CODE, known, 1, &at, &err) ==
 			   TWOFA_ENOTFOUND &&
@@ -199,20 +206,26 @@ static void test_hash(void)
 	ok(twofa_onetime_hash("alice", (twofa_member_code_kind)7, KNOWN_CODE, h2, &err) == TWOFA_EINVAL &&
 		   h2[0] == '\0',
 	   "hash refuses an unknown kind");
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "oi23 4567 89ab cdef", known, 1, &at, &err) == TWOFA_OK,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "oi23 4567 89ab cdef", known, 1, &at,
+				&err) == TWOFA_OK,
 	   "typed with o for 0 and i for 1, the known code verifies");
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "01Z3-4567-89AB-CDEF", known, 1, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "01Z3-4567-89AB-CDEF", known, 1, &at,
+				&err) == TWOFA_ENOTFOUND,
 	   "Z is a symbol of its own, not an alias of 2");
 
-	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
+	ok(twofa_onetime_hash("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", h2, &err) == TWOFA_EINVAL &&
+		   h2[0] == '\0',
 	   "hash refuses what is not a code");
-	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", &h1, 1, &at, &err) == TWOFA_EINVAL,
+	ok(twofa_onetime_verify("alice", TWOFA_MEMBER_CODE_RECOVERY, "123456", &h1, 1, &at, &err) ==
+		   TWOFA_EINVAL,
 	   "verify refuses what is not a code");
-	ok(twofa_onetime_hash("a/b", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL && h2[0] == '\0',
+	ok(twofa_onetime_hash("a/b", TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL &&
+		   h2[0] == '\0',
 	   "hash refuses a user name that is not one");
 	memset(user, 'u', sizeof(user) - 1);
 	user[sizeof(user) - 1] = '\0';
-	ok(twofa_onetime_hash(user, TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL, "hash refuses a name over 256 bytes");
+	ok(twofa_onetime_hash(user, TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_EINVAL,
+	   "hash refuses a name over 256 bytes");
 	user[TWOFA_USER_NAME_MAX] = '\0';
 	ok(twofa_onetime_hash(user, TWOFA_MEMBER_CODE_RECOVERY, code, h2, &err) == TWOFA_OK &&
 		   twofa_onetime_verify(user, TWOFA_MEMBER_CODE_RECOVERY, code, &h2, 1, &at, &err) == TWOFA_OK,
@@ -233,7 +246,8 @@ static void test_index(void)
 
 	for (size_t i = 0; i < n; i++)
 		made = made && twofa_onetime_generate(codes[i], &err) == TWOFA_OK &&
-		       twofa_onetime_hash("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[i], hashes[i], &err) == TWOFA_OK;
+		       twofa_onetime_hash("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[i], hashes[i], &err) ==
+			       TWOFA_OK;
 	ok(made, "%zu codes and their hashes", n);
 	for (size_t i = 0; i < n; i++) {
 		twofa_onetime_comparisons = 0;
@@ -248,19 +262,25 @@ static void test_index(void)
 	ok(each, "every code matches at its own index, every check compares all %zu", n);
 	ok(twofa_onetime_generate(other, &err) == TWOFA_OK, "another code");
 	twofa_onetime_comparisons = 0;
-	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, other, hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, other, hashes, n, &at, &err) ==
+			   TWOFA_ENOTFOUND &&
 		   twofa_onetime_comparisons == n,
 	   "a code that is not in the set matches none, after comparing all %zu", n);
 	strcpy(hashes[3], "not a hash");
 	twofa_onetime_comparisons = 0;
-	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[3], hashes, n, &at, &err) == TWOFA_ENOTFOUND &&
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[3], hashes, n, &at, &err) ==
+			   TWOFA_ENOTFOUND &&
 		   twofa_onetime_comparisons == n,
 	   "a damaged entry matches nothing and is still computed");
-	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[4], hashes, n, &at, &err) == TWOFA_OK && at == 4,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[4], hashes, n, &at, &err) ==
+			   TWOFA_OK &&
+		   at == 4,
 	   "the entries after it still match");
-	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, 0, &at, &err) == TWOFA_ENOTFOUND,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, 0, &at, &err) ==
+		   TWOFA_ENOTFOUND,
 	   "an empty set matches nothing");
-	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, n + 1, &at, &err) == TWOFA_EINVAL,
+	ok(twofa_onetime_verify("carol", TWOFA_MEMBER_CODE_RECOVERY, codes[0], hashes, n + 1, &at, &err) ==
+		   TWOFA_EINVAL,
 	   "more hashes than a member holds is refused");
 }
 

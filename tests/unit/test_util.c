@@ -38,8 +38,7 @@ static void test_parse_duration(void)
 	ok(twofa_parse_duration("30d", 60, 2592000, &v) && v == 2592000, "duration: 30d, the bound itself");
 	ok(twofa_parse_duration("1m", 60, 2592000, &v) && v == 60, "duration: 1m, the lower bound");
 	ok(!twofa_parse_duration("59s", 60, 2592000, &v), "duration: below the lower bound");
-	ok(!twofa_parse_duration("2592001", 60, 2592000, &v),
-	   "duration: above the bound");
+	ok(!twofa_parse_duration("2592001", 60, 2592000, &v), "duration: above the bound");
 	ok(!twofa_parse_duration("31d", 60, 2592000, &v) && !twofa_parse_duration("721h", 60, 2592000, &v),
 	   "duration: above the bound in days and hours");
 	ok(!twofa_parse_duration("99999999999999999d", 0, LONG_MAX, &v), "duration: no overflow in n * unit");
