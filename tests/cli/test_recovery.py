@@ -15,7 +15,7 @@ import sys
 
 from harness.tap import Tap
 from harness.sim import Sim
-from harness.cli import Cli
+from harness.cli import CODE, Cli
 
 t = Tap()
 sim = Sim()
@@ -179,11 +179,31 @@ r = cli.run("remove", "dave", "--yes")
 env.add_member("dave", PW, "+14155550188")
 t.ok(r.rc == 0 and stored("dave") == [], "remove, then enrol again: no recovery codes are left", r.describe())
 
+# -- a new phone keeps the codes: a lost phone is when they are needed ---------------------
+def bypass_of(user):
+    for line in cli.run("export").out.splitlines():
+        o = json.loads(line)
+        if o["user"] == user:
+            return o.get("bypass")
+    return None
+
+
+issued = cli.run("bypass", "alice", "--uses", "2")
+before, before_bypass = stored("alice"), bypass_of("alice")
+DE = "+4915112345678"
+r = cli.flow(["phone", "alice", "--phone", "0151 12345678", "--country", "DE"], DE, [CODE])
+t.ok(r.rc == 0 and len(before) > 0 and stored("alice") == before,
+     "phone: alice's new number keeps her %d recovery codes" % len(before), r.describe())
+t.ok(issued.rc == 0 and before_bypass is not None and bypass_of("alice") == before_bypass,
+     "... and her bypass code", issued.describe())
+if issued.rc == 0:
+    seen.append(issued.out.strip())
+
 r = cli.run("recovery", "--help")
 t.ok(r.rc == 0 and "recovery USER [--count N] [--json]" in r.out and "1..20" in r.out, "recovery --help",
      r.describe())
 after_all = [cli.run(*a) for a in (["show", "alice"], ["show", "dave", "--json"], ["list", "--json"], ["export"])]
-t.ok(len(seen) == 50 and all(x.rc == 0 for x in after_all) and no_code_in("".join(x.out + x.err for x in after_all)),
+t.ok(len(seen) == 51 and all(x.rc == 0 for x in after_all) and no_code_in("".join(x.out + x.err for x in after_all)),
      "none of the %d codes printed is in show, list or export" % len(seen))
 
 cli.cleanup()
