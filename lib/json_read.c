@@ -286,7 +286,7 @@ static after_item after_item_read(reader *r, unsigned char close, const char *ex
 		r->p++;
 		return CLOSED;
 	}
-	fail(r, r->p, expected);
+	fail(r, r->p, at_byte(r, '\0') ? TWOFA_JSON_READ_NUL : expected);
 	return BROKEN;
 }
 

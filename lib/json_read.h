@@ -7,10 +7,14 @@
  * It reads what json_loadb(text, len, JSON_REJECT_DUPLICATES) reads (RFC 8259;
  * an object or an array at the top; no \u0000; no duplicate keys; strict
  * UTF-8), except for what the store's encoders never write, which it rejects,
- * so a record it reads is one jansson reads too, to the same value:
+ * so a record it reads is one jansson reads too, to the same value (tested
+ * differentially), never the other way round:
  *   - reals (a number with a fraction or an exponent): records hold integers;
  *   - nesting deeper than TWOFA_JSON_READ_DEPTH_MAX (records have two or
- *     three levels).
+ *     three levels);
+ *   - a NUL byte straight after a number or true/false/null, which jansson
+ *     skips (its one-character push-back takes the NUL for an empty buffer):
+ *     json_loadb reads "[1\0]" as [1].
  * Input from the network or a peer stays on jansson (proto.c, decision.c,
  * verify_response.c). tests/fuzz/fuzz_json_read.c holds the two to this. */
 #ifndef TWOFA_JSON_READ_H
@@ -22,9 +26,10 @@
 
 #define TWOFA_JSON_READ_DEPTH_MAX 8 /* objects and arrays inside each other, the top one included */
 
-/* The reasons given for the two things jansson reads and this does not. */
+/* The reasons given for what jansson reads and this does not. */
 #define TWOFA_JSON_READ_REAL "a real number (records hold integers)"
 #define TWOFA_JSON_READ_DEEP "nested deeper than a record"
+#define TWOFA_JSON_READ_NUL "NUL byte after a value"
 
 /* Why a text did not read: the byte it stopped at and a fixed reason, never
  * the text itself (records hold hashes and phone numbers). */

@@ -46,17 +46,22 @@ static bool both_refuse(const char *text, size_t len)
 	return refused;
 }
 
-/* jansson reads it, mine refuses it, for the reason given. */
-static bool excluded(const char *text, const char *reason)
+/* jansson reads the len bytes at text, mine refuses them, for the reason given. */
+static bool excluded_n(const char *text, size_t len, const char *reason)
 {
 	twofa_json_read_error err = {0};
-	json_t *mine = twofa_json_read(text, strlen(text), &err);
-	json_t *theirs = json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, NULL);
+	json_t *mine = twofa_json_read(text, len, &err);
+	json_t *theirs = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
 	bool as_documented = mine == NULL && theirs != NULL && err.reason != NULL && strcmp(err.reason, reason) == 0;
 
 	json_decref(mine);
 	json_decref(theirs);
 	return as_documented;
+}
+
+static bool excluded(const char *text, const char *reason)
+{
+	return excluded_n(text, strlen(text), reason);
 }
 
 #define SAME(lit) ok(same_as_jansson(lit, sizeof(lit) - 1), "reads as jansson: %s", #lit)
@@ -178,6 +183,13 @@ static void test_structure(void)
 	REFUSED("{\"a\":1}x");                        /* trailing garbage */
 	REFUSED("{\"a\":1}{}");
 	REFUSED("{\"a\":1}\x00");
+	/* jansson's lexer skips one NUL straight after a number or a literal. */
+	ok(excluded_n("[0\0]", 4, TWOFA_JSON_READ_NUL) &&
+		   excluded_n("{\"a\":true\0,\"b\":1}", sizeof("{\"a\":true\0,\"b\":1}") - 1, TWOFA_JSON_READ_NUL),
+	   "a NUL after a number or a literal is refused, as documented");
+	REFUSED("[0\0\0]");                         /* two it does not skip */
+	REFUSED("[\"a\"\0]");                       /* nor one after a string */
+	REFUSED("[[]\0]");
 	REFUSED("{\"a\":1,}");                        /* trailing commas */
 	REFUSED("[1,]");
 	REFUSED("[,1]");
