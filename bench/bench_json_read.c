@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	twofa_state_entry entry;
 	twofa_member m;
 	twofa_error err;
-	char *member_json, *state_json;
+	char *member_json = NULL, *state_json = NULL;
 	size_t n = 200000;
 
 	for (int i = 1; i < argc; i++) {
