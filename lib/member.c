@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "json_read.h"
 #include "member.h"
 #include "util.h"
 
@@ -656,45 +657,9 @@ static twofa_status decode_fields(json_t *obj, twofa_member *m, twofa_error *err
 	return twofa_member_validate(m, err);
 }
 
-/* A fixed description of a parse error: jansson's own text can quote the
- * input, which may hold a phone number or a hash. */
-static const char *json_problem(const json_error_t *jerr)
-{
-	switch (json_error_code(jerr)) {
-	case json_error_duplicate_key:
-		return "duplicate key";
-	case json_error_premature_end_of_input:
-		return "truncated";
-	case json_error_end_of_input_expected:
-		return "data after the object";
-	case json_error_invalid_utf8:
-		return "invalid UTF-8";
-	case json_error_null_character:
-		return "NUL character";
-	case json_error_null_byte_in_key:
-		return "NUL in a key";
-	case json_error_numeric_overflow:
-		return "number out of range";
-	case json_error_out_of_memory:
-		return "out of memory";
-	case json_error_item_not_found:
-	case json_error_wrong_type:
-	case json_error_null_value:
-	case json_error_invalid_argument:
-	case json_error_invalid_format:
-	case json_error_unknown:
-	case json_error_cannot_open_file:
-	case json_error_invalid_syntax:
-	case json_error_stack_overflow:
-	case json_error_index_out_of_range:
-	default:
-		return "invalid syntax or nesting";
-	}
-}
-
 twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, twofa_error *err)
 {
-	json_error_t jerr;
+	twofa_json_read_error jerr;
 	twofa_status st;
 	json_t *root;
 
@@ -706,10 +671,10 @@ twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, 
 	if (len > TWOFA_MEMBER_JSON_MAX)
 		return twofa_fail(err, TWOFA_EINVAL, "member record is larger than %d bytes",
 				  TWOFA_MEMBER_JSON_MAX);
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = twofa_json_read(json, len, &jerr);
 	if (root == NULL)
-		return twofa_fail(err, TWOFA_EINVAL, "member record is not valid JSON (%s) at byte %d",
-				  json_problem(&jerr), jerr.position);
+		return twofa_fail(err, TWOFA_EINVAL, "member record is not valid JSON (%s) at byte %zu", jerr.reason,
+				  jerr.position);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return twofa_fail(err, TWOFA_EINVAL, "member record is not a JSON object");

@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "json_read.h"
 #include "member.h"
 #include "state.h"
 #include "store.h"
@@ -217,7 +218,7 @@ static bool get_list(json_t *root, const char *key, size_t max,
 
 twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry *e, twofa_error *err)
 {
-	json_error_t jerr;
+	twofa_json_read_error jerr;
 	json_t *root, *v;
 	json_int_t version;
 	twofa_status st = TWOFA_ESTORE;
@@ -225,8 +226,11 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 	memset(e, 0, sizeof(*e));
 	if (len > STATE_JSON_MAX)
 		return twofa_fail(err, TWOFA_ESTORE, "state record too large (%zu bytes)", len);
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL || !json_is_object(root)) {
+	root = twofa_json_read(json, len, &jerr);
+	if (root == NULL)
+		return twofa_fail(err, TWOFA_ESTORE, "state record is not valid JSON (%s) at byte %zu", jerr.reason,
+				  jerr.position);
+	if (!json_is_object(root)) {
 		json_decref(root);
 		return twofa_fail(err, TWOFA_ESTORE, "state record is not a JSON object");
 	}

@@ -46,7 +46,7 @@ def ok(cond, name, diag=None):
 
 
 EXPECTED = ["store_insert", "store_lookup", "store_scale", "login_total", "login_pam_start_end",
-            "module_overhead", "login_part", "login_parts_local",
+            "module_overhead", "login_part", "login_parts_local", "json_read",
             "login_skipped", "network_per_login", "network_keepalive_expired", "concurrency",
             "rss_one_login", "cli_import", "cli_list", "cli_export", "baseline_ratio",
             "transport_call", "transport_overhead", "transport_network"]

@@ -732,7 +732,8 @@ static void test_decode_later(void)
 	bad_field_mut(V, V ",\"version\":0", "version", "version 0");
 	bad_field_mut(V, V ",\"version\":-3", "version", "negative version");
 	bad_field_mut(V, V ",\"version\":\"4\"", "version", "version as a string");
-	bad_field_mut(V, V ",\"version\":4.0", "version", "version as a real");
+	/* Refused by the reader: records hold no reals (lib/json_read.h). */
+	bad_field_mut(V, V ",\"version\":4.0", "real number", "version as a real");
 	bad_field_mut(V, V ",\"version\":null", "version", "version null");
 	bad_field_mut(V, V ",\"version\":true", "version", "version a boolean");
 	bad_field_mut(V, V ",\"version\":4,\"version\":5", "duplicate", "version twice");

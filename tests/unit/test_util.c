@@ -168,6 +168,24 @@ static void test_time(void)
 	ok(!twofa_parse_time("2025-11-25 17:52:19Z", &t), "parse_time rejects a space");
 	ok(!twofa_parse_time("2025-11-25T17:52:19", &t), "parse_time requires Z");
 	ok(!twofa_parse_time(NULL, &t), "parse_time rejects NULL");
+	/* The hand-written parser takes what strptime, timegm and the round trip took. */
+	ok(twofa_parse_time("2000-02-29T00:00:00Z", &t) && t == 951782400, "parse_time: Feb 29, 2000");
+	ok(twofa_parse_time("2024-02-29T23:59:59Z", &t) && t == 1709251199, "parse_time: Feb 29, 2024");
+	ok(!twofa_parse_time("1900-02-29T00:00:00Z", &t) && !twofa_parse_time("2023-02-29T00:00:00Z", &t),
+	   "parse_time rejects Feb 29 of 1900 and 2023");
+	ok(!twofa_parse_time("2025-04-31T00:00:00Z", &t) && !twofa_parse_time("2025-13-01T00:00:00Z", &t) &&
+		   !twofa_parse_time("2025-00-01T00:00:00Z", &t) && !twofa_parse_time("2025-01-00T00:00:00Z", &t),
+	   "parse_time rejects April 31, month 13 and 0, day 0");
+	ok(!twofa_parse_time("2025-01-01T24:00:00Z", &t) && !twofa_parse_time("2025-01-01T00:60:00Z", &t) &&
+		   !twofa_parse_time("2016-12-31T23:59:60Z", &t),
+	   "parse_time rejects hour 24, minute 60 and a leap second");
+	ok(twofa_parse_time("1000-01-01T00:00:00Z", &t) && t == -30610224000LL &&
+		   twofa_parse_time("9999-12-31T23:59:59Z", &t) && t == 253402300799LL &&
+		   !twofa_parse_time("0999-12-31T23:59:59Z", &t),
+	   "parse_time: years 1000 to 9999, as strftime's %%Y writes them");
+	ok(!twofa_parse_time("2025-11-25T17:52:1xZ", &t) && !twofa_parse_time("+025-11-25T17:52:19Z", &t) &&
+		   !twofa_parse_time("2025-11-25T17:52:19Z ", &t),
+	   "parse_time rejects a letter, a sign and a trailing space");
 }
 
 static void test_errors(void)
