@@ -673,8 +673,8 @@ twofa_status twofa_member_decode(const char *json, size_t len, twofa_member *m, 
 				  TWOFA_MEMBER_JSON_MAX);
 	root = twofa_json_read(json, len, &jerr);
 	if (root == NULL)
-		return twofa_fail(err, TWOFA_EINVAL, "member record is not valid JSON (%s) at byte %zu", jerr.reason,
-				  jerr.position);
+		return twofa_fail(err, TWOFA_EINVAL, "member record is not valid JSON (%s) at byte %zu",
+				  jerr.reason, jerr.position);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return twofa_fail(err, TWOFA_EINVAL, "member record is not a JSON object");

@@ -228,8 +228,8 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 		return twofa_fail(err, TWOFA_ESTORE, "state record too large (%zu bytes)", len);
 	root = twofa_json_read(json, len, &jerr);
 	if (root == NULL)
-		return twofa_fail(err, TWOFA_ESTORE, "state record is not valid JSON (%s) at byte %zu", jerr.reason,
-				  jerr.position);
+		return twofa_fail(err, TWOFA_ESTORE, "state record is not valid JSON (%s) at byte %zu",
+				  jerr.reason, jerr.position);
 	if (!json_is_object(root)) {
 		json_decref(root);
 		return twofa_fail(err, TWOFA_ESTORE, "state record is not a JSON object");

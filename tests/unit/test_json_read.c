@@ -52,7 +52,8 @@ static bool excluded_n(const char *text, size_t len, const char *reason)
 	twofa_json_read_error err = {0};
 	json_t *mine = twofa_json_read(text, len, &err);
 	json_t *theirs = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
-	bool as_documented = mine == NULL && theirs != NULL && err.reason != NULL && strcmp(err.reason, reason) == 0;
+	bool as_documented = mine == NULL && theirs != NULL && err.reason != NULL &&
+			     strcmp(err.reason, reason) == 0;
 
 	json_decref(mine);
 	json_decref(theirs);
@@ -76,24 +77,24 @@ static void test_strings(void)
 	SAME("{\"\":\"empty key\"}");
 	SAME("[\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"]");
 	SAME("[\"\\u0041\\u00e9\\u20AC\\uFFFF\"]");
-	SAME("[\"\\ud83d\\ude00\"]");      /* a surrogate pair: U+1F600 */
-	SAME("[\"\\uDBFF\\uDFFF\"]");      /* U+10FFFF */
-	SAME("[\"\\u0001\"]");             /* a control character, escaped */
-	SAME("{\"k\\u00e9y\":1}");         /* an escaped key */
-	REFUSED("[\"\\ud83d\"]");          /* lone high surrogate */
-	REFUSED("[\"\\ud83dx\"]");         /* high surrogate, then a plain byte */
-	REFUSED("[\"\\ud83d\\u0041\"]");   /* high surrogate, then no low one */
-	REFUSED("[\"\\ude00\"]");          /* lone low surrogate */
-	REFUSED("[\"\\u0000\"]");          /* NUL: jansson needs JSON_ALLOW_NUL */
-	REFUSED("{\"a\\u0000b\":1}");      /* NUL in a key */
-	REFUSED("[\"\\x41\"]");            /* no such escape */
-	REFUSED("[\"\\u12\"]");            /* short \u */
-	REFUSED("[\"\\u12G4\"]");          /* not hex */
-	REFUSED("[\"a\nb\"]");             /* raw control characters */
+	SAME("[\"\\ud83d\\ude00\"]");    /* a surrogate pair: U+1F600 */
+	SAME("[\"\\uDBFF\\uDFFF\"]");    /* U+10FFFF */
+	SAME("[\"\\u0001\"]");           /* a control character, escaped */
+	SAME("{\"k\\u00e9y\":1}");       /* an escaped key */
+	REFUSED("[\"\\ud83d\"]");        /* lone high surrogate */
+	REFUSED("[\"\\ud83dx\"]");       /* high surrogate, then a plain byte */
+	REFUSED("[\"\\ud83d\\u0041\"]"); /* high surrogate, then no low one */
+	REFUSED("[\"\\ude00\"]");        /* lone low surrogate */
+	REFUSED("[\"\\u0000\"]");        /* NUL: jansson needs JSON_ALLOW_NUL */
+	REFUSED("{\"a\\u0000b\":1}");    /* NUL in a key */
+	REFUSED("[\"\\x41\"]");          /* no such escape */
+	REFUSED("[\"\\u12\"]");          /* short \u */
+	REFUSED("[\"\\u12G4\"]");        /* not hex */
+	REFUSED("[\"a\nb\"]");           /* raw control characters */
 	REFUSED("[\"a\tb\"]");
 	REFUSED("[\"a\x01\"]");
 	REFUSED("[\"a\x00\"]");
-	REFUSED("[\"abc]");                /* unterminated */
+	REFUSED("[\"abc]"); /* unterminated */
 	REFUSED("[\"abc\\");
 	REFUSED("['single']");
 
@@ -107,24 +108,24 @@ static void test_strings(void)
 
 static void test_utf8(void)
 {
-	SAME("[\"caf\xc3\xa9\"]");                  /* 2 bytes */
-	SAME("[\"\xe2\x82\xac\"]");                 /* 3 bytes */
-	SAME("[\"\xf0\x9f\x98\x80\"]");             /* 4 bytes */
-	SAME("[\"\xf4\x8f\xbf\xbf\"]");             /* U+10FFFF */
-	SAME("{\"\xc3\xa9\":\"\xef\xbf\xbf\"}");    /* in a key, and U+FFFF */
-	REFUSED("[\"\xc0\xaf\"]");                  /* overlong '/' */
+	SAME("[\"caf\xc3\xa9\"]");               /* 2 bytes */
+	SAME("[\"\xe2\x82\xac\"]");              /* 3 bytes */
+	SAME("[\"\xf0\x9f\x98\x80\"]");          /* 4 bytes */
+	SAME("[\"\xf4\x8f\xbf\xbf\"]");          /* U+10FFFF */
+	SAME("{\"\xc3\xa9\":\"\xef\xbf\xbf\"}"); /* in a key, and U+FFFF */
+	REFUSED("[\"\xc0\xaf\"]");               /* overlong '/' */
 	REFUSED("[\"\xc1\xbf\"]");
-	REFUSED("[\"\xe0\x80\xaf\"]");              /* overlong, 3 bytes */
-	REFUSED("[\"\xf0\x80\x80\xaf\"]");          /* overlong, 4 bytes */
-	REFUSED("[\"\xed\xa0\x80\"]");              /* an encoded surrogate */
-	REFUSED("[\"\xf4\x90\x80\x80\"]");          /* above U+10FFFF */
+	REFUSED("[\"\xe0\x80\xaf\"]");     /* overlong, 3 bytes */
+	REFUSED("[\"\xf0\x80\x80\xaf\"]"); /* overlong, 4 bytes */
+	REFUSED("[\"\xed\xa0\x80\"]");     /* an encoded surrogate */
+	REFUSED("[\"\xf4\x90\x80\x80\"]"); /* above U+10FFFF */
 	REFUSED("[\"\xf5\x80\x80\x80\"]");
-	REFUSED("[\"\x80\"]");                      /* a continuation byte first */
-	REFUSED("[\"\xc3\"]");                      /* cut short by the quote */
+	REFUSED("[\"\x80\"]"); /* a continuation byte first */
+	REFUSED("[\"\xc3\"]"); /* cut short by the quote */
 	REFUSED("[\"\xe2\x82\"]");
-	REFUSED("[\"\xc3");                         /* cut short by the end */
+	REFUSED("[\"\xc3"); /* cut short by the end */
 	REFUSED("[\"\xff\"]");
-	REFUSED("[\xc3\xa9]");                      /* UTF-8 outside a string */
+	REFUSED("[\xc3\xa9]"); /* UTF-8 outside a string */
 }
 
 static void test_numbers(void)
@@ -133,12 +134,12 @@ static void test_numbers(void)
 	twofa_json_read_error err;
 
 	SAME("[0,-0,1,-1,42,1700000000]");
-	SAME("[9223372036854775807]");               /* jansson's integer range: long long */
+	SAME("[9223372036854775807]"); /* jansson's integer range: long long */
 	SAME("[-9223372036854775808]");
 	REFUSED("[9223372036854775808]");
 	REFUSED("[-9223372036854775809]");
 	REFUSED("[99999999999999999999999]");
-	REFUSED("[01]");                             /* leading zeros */
+	REFUSED("[01]"); /* leading zeros */
 	REFUSED("[-01]");
 	REFUSED("[00]");
 	REFUSED("[-]");
@@ -177,20 +178,21 @@ static void test_structure(void)
 	SAME("{\"a\":{\"b\":{\"c\":[[1]]}}}");
 	REFUSED("");
 	REFUSED(" ");
-	REFUSED("\"top-level string\"");             /* jansson needs JSON_DECODE_ANY */
+	REFUSED("\"top-level string\""); /* jansson needs JSON_DECODE_ANY */
 	REFUSED("1");
 	REFUSED("null");
-	REFUSED("{\"a\":1}x");                        /* trailing garbage */
+	REFUSED("{\"a\":1}x"); /* trailing garbage */
 	REFUSED("{\"a\":1}{}");
 	REFUSED("{\"a\":1}\x00");
 	/* jansson's lexer skips one NUL straight after a number or a literal. */
 	ok(excluded_n("[0\0]", 4, TWOFA_JSON_READ_NUL) &&
-		   excluded_n("{\"a\":true\0,\"b\":1}", sizeof("{\"a\":true\0,\"b\":1}") - 1, TWOFA_JSON_READ_NUL),
+		   excluded_n("{\"a\":true\0,\"b\":1}", sizeof("{\"a\":true\0,\"b\":1}") - 1,
+			      TWOFA_JSON_READ_NUL),
 	   "a NUL after a number or a literal is refused, as documented");
-	REFUSED("[0\0\0]");                         /* two it does not skip */
-	REFUSED("[\"a\"\0]");                       /* nor one after a string */
+	REFUSED("[0\0\0]");   /* two it does not skip */
+	REFUSED("[\"a\"\0]"); /* nor one after a string */
 	REFUSED("[[]\0]");
-	REFUSED("{\"a\":1,}");                        /* trailing commas */
+	REFUSED("{\"a\":1,}"); /* trailing commas */
 	REFUSED("[1,]");
 	REFUSED("[,1]");
 	REFUSED("{,}");
@@ -204,7 +206,7 @@ static void test_structure(void)
 	REFUSED("[truex]");
 	REFUSED("[nul]");
 	REFUSED("[True]");
-	REFUSED("[\x0b]");                            /* not RFC 8259 whitespace */
+	REFUSED("[\x0b]"); /* not RFC 8259 whitespace */
 	REFUSED("[\f]");
 	REFUSED("[1");
 	REFUSED("{\"a\":1");
@@ -215,9 +217,9 @@ static void test_structure(void)
 	/* Duplicates: the callers pass JSON_REJECT_DUPLICATES. */
 	REFUSED("{\"a\":1,\"a\":2}");
 	REFUSED("{\"a\":1,\"b\":2,\"a\":1}");
-	REFUSED("{\"a\":1,\"\\u0061\":2}");           /* the same key, escaped */
+	REFUSED("{\"a\":1,\"\\u0061\":2}"); /* the same key, escaped */
 	REFUSED("{\"x\":{\"a\":1,\"a\":1}}");
-	SAME("{\"a\":{\"a\":1},\"b\":{\"a\":2}}");    /* the same key in two objects */
+	SAME("{\"a\":{\"a\":1},\"b\":{\"a\":2}}"); /* the same key in two objects */
 
 	/* Nesting: TWOFA_JSON_READ_DEPTH_MAX levels read, one more does not. */
 	for (i = 0; i < TWOFA_JSON_READ_DEPTH_MAX; i++) {
@@ -265,8 +267,9 @@ static void test_errors(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *v = twofa_json_read(cases[i].text, strlen(cases[i].text), &err);
-		ok(v == NULL && err.position == cases[i].position && strcmp(err.reason, cases[i].reason) == 0 &&
-			   strstr(err.reason, "+44") == NULL && strstr(err.reason, "argon") == NULL,
+		ok(v == NULL && err.position == cases[i].position &&
+			   strcmp(err.reason, cases[i].reason) == 0 && strstr(err.reason, "+44") == NULL &&
+			   strstr(err.reason, "argon") == NULL,
 		   "error %zu: %s at byte %zu", i, err.reason, err.position);
 		json_decref(v);
 	}
@@ -342,8 +345,8 @@ static void test_records(void)
 	json = NULL;
 	(void)twofa_state_encode(&e, &json, &err);
 	check_record("a state entry with every list full", json);
-	ok(json != NULL && strlen(json) >= 4096, "(which is longer than the reader's stack buffer: %zu bytes)",
-	   json != NULL ? strlen(json) : 0);
+	ok(json != NULL && strlen(json) >= 4096,
+	   "(which is longer than the reader's stack buffer: %zu bytes)", json != NULL ? strlen(json) : 0);
 	free(json);
 }
 
