@@ -491,7 +491,7 @@ static bool onetime_code(code_round *r, const char *code, retry_reason *retry)
 	twofa_recovery_outcome o = TWOFA_RECOVERY_WRONG;
 	twofa_state_entry state;
 	twofa_error err;
-	time_t now = time(NULL);
+	time_t now;
 
 	if (c->recovery) {
 		/* A lockout that began meanwhile (parallel logins) stops the
