@@ -315,7 +315,8 @@ t.ok(r.rc == 0 and "bypass USER [--uses N] [--ttl DURATION] [--json]" in r.out a
      and "30d" in r.out, "bypass --help", r.describe())
 after_all = [cli.run(*a) for a in (["show", "alice"], ["show", "bob", "--json"], ["show", "pat"], ["list"],
                                    ["list", "--json"], ["export"])]
-t.ok(len(seen) >= 20 and all(x.rc == 0 for x in after_all)
+# (fewer codes were printed under memcheck, which runs fewer --ttl forms)
+t.ok(len(seen) >= (20 if FEW is None else 15) and all(x.rc == 0 for x in after_all)
      and no_code_in("".join(x.out + x.err for x in after_all)),
      "none of the %d codes printed is in show, list or export" % len(seen))
 t.ok(no_hash_in("".join(x.out + x.err for x in after_all[:5])), "no code hash in show or list")
