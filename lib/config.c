@@ -99,6 +99,7 @@ static const char *const channel_names[] = {"sms", "call", "whatsapp", "email", 
 static const char *const channel_labels[] = {"SMS", "voice call", "WhatsApp", "email", NULL};
 static const char *const store_names[] = {"gdbm", "ldap", NULL};
 static const char *const approval_names[] = {"auto", "manual", NULL};
+static const char *const enroll_names[] = {"off", "self", "invite", NULL};
 static const char *const failmode_names[] = {"secure", "safe", NULL};
 static const char *const strength_names[] = {"interactive", "moderate", "sensitive", NULL};
 static const char *const ldap_scope_names[] = {"one", "sub", NULL};
@@ -112,6 +113,7 @@ static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp"
 /* clang-format off */
 static void set_store(twofa_config *c, int v) { c->store = (twofa_store_backend)v; }
 static void set_approval(twofa_config *c, int v) { c->approval = (twofa_approval)v; }
+static void set_enroll(twofa_config *c, int v) { c->enroll = (twofa_enroll)v; }
 static void set_channel(twofa_config *c, int v) { c->channel = (twofa_channel)v; }
 static void set_failmode(twofa_config *c, int v) { c->failmode = (twofa_failmode)v; }
 static void set_strength(twofa_config *c, int v) { c->password_strength = (twofa_strength)v; }
@@ -165,6 +167,7 @@ static const key_spec keys[] = {
 	NUMBER(ldap_cache_max_age, 0, 604800, 86400), /* 0: off */
 	STRING(ldap_run_dir, KEY_PATH, "/run/twofa/ldap"),
 	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),
+	ENUM(enroll, enroll_names, set_enroll, TWOFA_ENROLL_OFF), /* password=none services only */
 	ENUM(channel, channel_names, set_channel, TWOFA_CHANNEL_SMS),
 	OPTIONAL(locale, KEY_LOCALE),  /* unset: Twilio picks from the number */
 	OPTIONAL(rate_limit, KEY_NAME), /* unset: no fleet-wide send cap at Twilio */
@@ -350,6 +353,21 @@ bool twofa_channel_parse(const char *s, twofa_channel *out)
 	if (s == NULL || out == NULL || !parse_enum(channel_names, s, &v))
 		return false;
 	*out = (twofa_channel)v;
+	return true;
+}
+
+const char *twofa_enroll_name(twofa_enroll e)
+{
+	return (unsigned)e <= TWOFA_ENROLL_INVITE ? enroll_names[e] : NULL;
+}
+
+bool twofa_enroll_parse(const char *s, twofa_enroll *out)
+{
+	int v;
+
+	if (s == NULL || out == NULL || !parse_enum(enroll_names, s, &v))
+		return false;
+	*out = (twofa_enroll)v;
 	return true;
 }
 

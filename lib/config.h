@@ -38,6 +38,9 @@ typedef enum twofa_ldap_tls {
 } twofa_ldap_tls;
 typedef enum twofa_ldap_sasl { TWOFA_LDAP_SASL_NONE = 0, TWOFA_LDAP_SASL_EXTERNAL } twofa_ldap_sasl;
 typedef enum twofa_approval { TWOFA_APPROVAL_AUTO = 0, TWOFA_APPROVAL_MANUAL } twofa_approval;
+/* Self-enrolment at first login (server/enrol.c): never, on a first factor
+ * alone, or with an admin's invite code too. */
+typedef enum twofa_enroll { TWOFA_ENROLL_OFF = 0, TWOFA_ENROLL_SELF, TWOFA_ENROLL_INVITE } twofa_enroll;
 typedef enum twofa_failmode { TWOFA_FAILMODE_SECURE = 0, TWOFA_FAILMODE_SAFE } twofa_failmode;
 typedef enum twofa_strength {
 	TWOFA_STRENGTH_INTERACTIVE = 0,
@@ -86,6 +89,7 @@ typedef struct twofa_config {
 
 	long timeout;
 	twofa_approval approval;
+	twofa_enroll enroll;   /* the default of password=none services (server/options.c) */
 	twofa_channel channel; /* of new members */
 	twofa_failmode failmode;
 	long max_tries;
@@ -160,6 +164,10 @@ void twofa_config_free(twofa_config *c);
 /* Names for enums, and parsing them back ("sms", "call", "whatsapp", "email"). */
 const char *twofa_channel_name(twofa_channel ch);
 bool twofa_channel_parse(const char *s, twofa_channel *out);
+/* "off", "self", "invite", and parsing them back. */
+const char *twofa_enroll_name(twofa_enroll e);
+bool twofa_enroll_parse(const char *s, twofa_enroll *out);
+
 /* "SMS", "voice call", "WhatsApp", "email": for prompts. */
 const char *twofa_channel_label(twofa_channel ch);
 

@@ -66,6 +66,21 @@ typedef enum twofa_message {
 	TWOFA_MSG_RECOVERY_LOW,         /* a recovery code let in; arg: codes left (two or fewer) */
 	TWOFA_MSG_RECOVERY_UNAVAILABLE, /* the code could not be consumed: refused */
 	TWOFA_MSG_PRESS_ENTER,          /* a prompt that only waits, for a text PAM_SILENT would drop */
+	/* Self-enrolment at login (server/enrol.c): its prompts, the notices said
+	 * at the start of the next prompt, and its final texts. */
+	TWOFA_MSG_ENROL_INVITE_PROMPT,   /* echo off */
+	TWOFA_MSG_ENROL_COUNTRY_PROMPT,  /* echo on */
+	TWOFA_MSG_ENROL_COUNTRY_LIST,    /* before the allowed codes, after the answer '?' */
+	TWOFA_MSG_ENROL_COUNTRY_UNKNOWN, /* a notice */
+	TWOFA_MSG_ENROL_COUNTRY_REFUSED, /* a notice: not in countries */
+	TWOFA_MSG_ENROL_PHONE_PROMPT,    /* echo on */
+	TWOFA_MSG_ENROL_PHONE_INVALID,   /* a notice: not a number of the country */
+	TWOFA_MSG_ENROL_PHONE_REFUSED,   /* a notice: Lookup's no, or a number that may not be used */
+	TWOFA_MSG_ENROL_INVITE_WRONG,    /* final: wrong, expired or used invite */
+	TWOFA_MSG_ENROL_TOO_MANY,        /* final: max_tries answers that could not be used */
+	TWOFA_MSG_ENROL_CANCELLED,       /* final: an empty answer or a cancel */
+	TWOFA_MSG_ENROL_TAKEN,           /* final: another login enrolled the user meanwhile */
+	TWOFA_MSG_ENROL_DONE,            /* final, with the decision's destination */
 	TWOFA_MSG_COUNT
 } twofa_message;
 

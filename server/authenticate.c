@@ -11,6 +11,8 @@
 #include "host.h"
 #include "member_read.h"
 #include "decision.h"
+#include "enrol.h"
+#include "enrol_deps.h"
 #include "password.h"
 #include "pam_user.h"
 #include "scope.h"
@@ -30,7 +32,8 @@ typedef struct login {
 	twofa_decision *d;
 	const char *user;
 	bool enrolled;
-	bool silent; /* PAM_SILENT */
+	bool invited; /* l->member is an invited record: not enrolled */
+	bool silent;  /* PAM_SILENT */
 	twofa_member member;
 	twofa_state_entry state;
 } login;
@@ -231,12 +234,37 @@ static factor_result first_factor(login *l)
 
 static void not_enrolled(login *l)
 {
+	const char *off = l->opts->enroll_off;
+
 	if (l->opts->nullok)
 		twofa_decide(l->d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_INFO, TWOFA_MSG_NONE,
-			     "not enrolled (nullok)");
+			     "not enrolled (nullok)%s%s", off != NULL ? "; " : "", off != NULL ? off : "");
 	else
 		twofa_decide(l->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_NONE,
-			     "not enrolled");
+			     "not enrolled%s%s", off != NULL ? "; " : "", off != NULL ? off : "");
+}
+
+/* A user who is not enrolled, in scope, past the first factor an earlier
+ * module checked (enroll= holds only with password=none): enrolment, when
+ * this service offers it. enroll=invite offers it only to a user an admin
+ * invited (an invited record); enroll=self to anyone not enrolled. */
+static void offer_enrolment(login *l)
+{
+	const twofa_member *invited = NULL;
+
+	if (l->opts->enroll == TWOFA_ENROLL_OFF || l->opts->password != TWOFA_PASSWORD_NONE) {
+		not_enrolled(l);
+		return;
+	}
+	/* The store's write of an invited user consumes the invite, in
+	 * either mode: its code is asked for whenever there is one. */
+	if (l->invited)
+		invited = &l->member;
+	else if (l->opts->enroll == TWOFA_ENROLL_INVITE) {
+		not_enrolled(l);
+		return;
+	}
+	twofa_enrol(l->host, l->opts, l->members, l->user, invited, l->silent, l->audit, l->d);
 }
 
 static void member_refused(login *l)
@@ -255,11 +283,17 @@ static void run(login *l)
 	twofa_error err;
 	twofa_status st;
 
+	if (l->opts->enroll_ignored != NULL)
+		twofa_host_syslog(l->host, LOG_NOTICE,
+				  "twofa.conf's enroll = %s is ignored for this service: with %s a user who is "
+				  "not enrolled has no first factor",
+				  twofa_enroll_name(c->enroll), l->opts->enroll_ignored);
 	if (!twofa_scope_decide(l->user, l->opts->groups, l->d))
 		return;
 	switch (st = twofa_read_member(l->audit, l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
-		l->enrolled = true;
+		l->invited = twofa_enrol_is_invited(&l->member);
+		l->enrolled = !l->invited;
 		break;
 	case TWOFA_ENOTFOUND:
 		break;
@@ -292,7 +326,7 @@ static void run(login *l)
 		break;
 	}
 	if (!l->enrolled) {
-		not_enrolled(l);
+		offer_enrolment(l);
 		return;
 	}
 	if (l->member.status != TWOFA_MEMBER_ACTIVE) {

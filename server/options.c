@@ -84,6 +84,43 @@ static bool set_prompt(twofa_decision *d, char *dst, const char *value, const ch
 	return twofa_strlcpy(dst, value, TWOFA_PROMPT_MAX);
 }
 
+static bool set_enroll(twofa_options *o, twofa_decision *d, const char *value, const char *arg)
+{
+	if (o->enroll_set)
+		return config_error(d, "duplicate argument 'enroll'");
+	if (!twofa_enroll_parse(value, &o->enroll))
+		return config_error(d, "bad module argument '%.40s': enroll= is off, self or invite", arg);
+	o->enroll_set = true;
+	return true;
+}
+
+/* enroll= and twofa.conf's enroll, once every argument is read. Enrolment
+ * stands on a first factor another module checked (password=none): with
+ * password=store a user who is not enrolled has none, and with
+ * code_from_answer the program answers every prompt with one buffer. */
+static bool settle_enroll(twofa_options *o, twofa_decision *d)
+{
+	const char *conflict = o->password != TWOFA_PASSWORD_NONE ? "password=store"
+			       : o->code_from_answer              ? "code_from_answer"
+								  : NULL;
+
+	if (o->enroll_set) {
+		if (o->enroll != TWOFA_ENROLL_OFF && conflict != NULL)
+			return config_error(d,
+					    "enroll=%s and %s exclude each other: a user who is not "
+					    "enrolled has no first factor here (enrolment needs password=none "
+					    "behind the module that checks the password, or sshd publickey)",
+					    twofa_enroll_name(o->enroll), conflict);
+		return true;
+	}
+	o->enroll = o->cfg.enroll;
+	if (o->enroll != TWOFA_ENROLL_OFF && conflict != NULL) {
+		o->enroll = TWOFA_ENROLL_OFF;
+		o->enroll_ignored = conflict;
+	}
+	return true;
+}
+
 /* Handles the module's own flags; returns -1 if arg is not one of them. */
 static int apply_module_argument(twofa_options *o, const char *arg, twofa_decision *d)
 {
@@ -107,6 +144,8 @@ static int apply_module_argument(twofa_options *o, const char *arg, twofa_decisi
 		; /* handled before the file was loaded */
 	else if ((value = twofa_skip_prefix(arg, "groups=")) != NULL && value[0] != '\0')
 		o->groups = value;
+	else if ((value = twofa_skip_prefix(arg, "enroll=")) != NULL)
+		return set_enroll(o, d, value, arg) ? 1 : 0;
 	else if ((value = twofa_skip_prefix(arg, "password_prompt=")) != NULL)
 		return set_prompt(d, o->password_prompt, value, arg) ? 1 : 0;
 	else if ((value = twofa_skip_prefix(arg, "code_prompt=")) != NULL)
@@ -167,7 +206,7 @@ bool twofa_options_load(const char *action, int argc, const char **argv, twofa_o
 	if (o->code_from_answer && o->password != TWOFA_PASSWORD_NONE)
 		return config_error(d, "code_from_answer needs password=none (and split_answer before the "
 				       "module that checks the password)");
-	return true;
+	return settle_enroll(o, d);
 }
 
 void twofa_options_free(twofa_options *o)

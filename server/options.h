@@ -28,6 +28,12 @@ typedef struct twofa_options {
 	twofa_password_source password;
 	bool code_from_answer; /* the code comes with the password (split_answer); no code prompt */
 	const char *groups;    /* comma-separated; "!name" excludes; NULL = everyone */
+	/* Self-enrolment of a user who is not enrolled (server/enrol.c): the
+	 * enroll= argument, else twofa.conf's enroll under password=none. */
+	twofa_enroll enroll;
+	bool enroll_set;            /* enroll= was given */
+	const char *enroll_ignored; /* NULL, or why twofa.conf's enroll does not apply (a NOTICE) */
+	const char *enroll_off;     /* NULL, or why enrolment is off for this caller (the reason) */
 	char password_prompt[TWOFA_PROMPT_MAX];
 	char code_prompt[TWOFA_PROMPT_MAX]; /* %c channel, %n masked number, %o other channels, %% */
 } twofa_options;

@@ -50,6 +50,10 @@ void twofa_peer_limit_options(const twofa_peer *peer, twofa_options *opts)
 		return;
 	opts->groups = NULL;
 	opts->cfg.grace_period = 0;
+	if (opts->enroll != TWOFA_ENROLL_OFF) {
+		opts->enroll = TWOFA_ENROLL_OFF;
+		opts->enroll_off = "a caller that is not root is never offered enrolment";
+	}
 	if (opts->password == TWOFA_PASSWORD_NONE && opts->cfg.send_limit > TWOFA_PEER_SEND_LIMIT)
 		opts->cfg.send_limit = TWOFA_PEER_SEND_LIMIT;
 }

@@ -32,7 +32,9 @@ bool twofa_peer_may_call(const twofa_peer *peer, twofa_proto_call call, twofa_de
 
 /* Narrows opts for an unprivileged peer: groups= does not exempt it, no
  * grace is honoured or granted (its service and origin are its own word),
- * and with password=none at most TWOFA_PEER_SEND_LIMIT sends a window.
+ * with password=none at most TWOFA_PEER_SEND_LIMIT sends a window, and no
+ * self-enrolment (its first factor is its own word: a locker of alice's
+ * session could bind a number of its choosing).
  * nullok stays: it changes only the caller's own answer, which the caller
  * could ignore anyway, and without it nobody unenrolled could unlock a
  * screen. */

@@ -82,6 +82,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	else if (strcmp(key, "ldap_tls") == 0) { s = tlses[c->ldap_tls]; number = false; }
 	else if (strcmp(key, "approval") == 0) { s = approvals[c->approval]; number = false; }
 	else if (strcmp(key, "failmode") == 0) { s = failmodes[c->failmode]; number = false; }
+	else if (strcmp(key, "enroll") == 0) { s = twofa_enroll_name(c->enroll); number = false; }
 	else if (strcmp(key, "recovery") == 0) { s = c->recovery ? "yes" : "no"; number = false; }
 	else if (strcmp(key, "channel") == 0) { s = twofa_channel_name(c->channel); number = false; }
 	else if (strcmp(key, "allowed_channels") == 0) {
@@ -127,6 +128,7 @@ static void test_defaults(void)
 		{"state_db", TWOFA_LOCALSTATEDIR "/lib/twofa/state.db"},
 		{"timeout", "10"},
 		{"approval", "auto"},
+		{"enroll", "off"},
 		{"channel", "sms"},
 		{"failmode", "secure"},
 		{"max_tries", "3"},
@@ -201,7 +203,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 44 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 45 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -293,6 +295,9 @@ static const struct kv good_values[] = {
 	{"state_db", "/srv/twofa/state db", NULL},
 	{"approval", "auto", NULL},
 	{"approval", "manual", NULL},
+	{"enroll", "off", NULL},
+	{"enroll", "self", NULL},
+	{"enroll", "invite", NULL},
 	{"channel", "sms", NULL},
 	{"channel", "call", NULL},
 	{"channel", "whatsapp", NULL},
@@ -462,6 +467,10 @@ static const struct kv bad_values[] = {
 	{"approval", "", NULL},
 	{"approval", "Auto", NULL},
 	{"approval", "yes", NULL},
+	{"enroll", "", NULL},
+	{"enroll", "Self", NULL},
+	{"enroll", "yes", NULL},
+	{"enroll", "self invite", NULL},
 	{"channel", "", NULL},
 	{"channel", "voice", NULL},
 	{"channel", "SMS", NULL},

@@ -224,6 +224,28 @@ static void test_rows(void)
 				  "space and the code.") == 0,
 		   "and with the decision's destination: %s", text);
 	}
+	ok(text_is(TWOFA_MSG_ENROL_INVITE_PROMPT, 0, "Enrolment code: ") &&
+		   text_is(TWOFA_MSG_ENROL_COUNTRY_PROMPT, 0, "Country (ISO code, e.g. GB; ? lists them): ") &&
+		   text_is(TWOFA_MSG_ENROL_PHONE_PROMPT, 0, "Phone number: ") &&
+		   strcmp(twofa_message_name(TWOFA_MSG_ENROL_COUNTRY_PROMPT), "enrol_country_prompt") == 0,
+	   "the self-enrolment prompts");
+	{
+		twofa_decision d, back;
+		twofa_error err;
+		char *json = NULL;
+
+		twofa_decide(&d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE, TWOFA_MSG_ENROL_DONE, "r");
+		d.message_arg = TWOFA_CHANNEL_SMS;
+		twofa_decision_set_destination(&d, "sms", "+44 **** **4567");
+		twofa_error_clear(&err);
+		bool encoded = twofa_decision_encode(&d, &json, &err) == TWOFA_OK;
+		ok(encoded && twofa_decision_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+			   back.message == TWOFA_MSG_ENROL_DONE &&
+			   twofa_decision_user_text(&back, text, sizeof(text)) &&
+			   strcmp(text, "You are enrolled: codes go by SMS to +44 **** **4567.") == 0,
+		   "an enrolment's decision survives the codec and names where codes go: %s", text);
+		free(json);
+	}
 	ok(!twofa_message_text(TWOFA_MSG_SEND_LIMIT, -1, text, sizeof(text)) &&
 		   !twofa_message_text(TWOFA_MSG_SEND_LIMIT, TWOFA_MESSAGE_ARG_MAX + 1, text, sizeof(text)),
 	   "an argument outside 0..TWOFA_MESSAGE_ARG_MAX is refused");
