@@ -6,8 +6,9 @@
 Prints the answer to PROMPT on stdout. The plan (written by harness.e2e.Askpass) says the
 password, how to answer the code prompt ("right": the newest code the simulator sent to
 `to`, read from GET /_sim/outbox when the prompt appears; "wrong": that code with its last
-digit changed; "none": exit 1, the way a user cancels) and where to append the prompt (one
-JSON line per call) so the test can assert what was asked.
+digit changed; "none": exit 1, the way a user cancels), optional answers by a word of the
+prompt ([word, answer] pairs, tried first; answer null: exit 1) and where to append the
+prompt (one JSON line per call) so the test can assert what was asked.
 """
 
 import json
@@ -32,6 +33,13 @@ def main():
     with open(plan["transcript"], "a") as f:
         f.write(json.dumps({"prompt": prompt}) + "\n")
     lower = prompt.lower()
+    # Answers by a word of the prompt, tried first (the enrolment's prompts).
+    for word, given in plan.get("answers") or ():
+        if word.lower() in lower:
+            if given is None:
+                return 1
+            sys.stdout.write(given + "\n")
+            return 0
     if "password" in lower and plan["password"] is not None:
         answer = plan["password"]
     elif "code" in lower and plan["code"] in ("right", "wrong"):

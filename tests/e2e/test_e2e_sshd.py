@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """End to end: the real OpenSSH sshd loads pam_twofa.so through the recipes of
 etc/pam.d/twofa-sshd (a: password from the twofa store + code, keyboard-interactive) and
-etc/pam.d/twofa-sshd-publickey (b: publickey, then the code only), with the sshd_config
+etc/pam.d/twofa-sshd-publickey (b: publickey, then the code only; and with enroll=self, a
+user who is not enrolled enrols through keyboard-interactive), with the sshd_config
 lines of etc/sshd_config.d/twofa-sshd.conf. The real ssh client answers the
 keyboard-interactive prompts through SSH_ASKPASS (SSH_ASKPASS_REQUIRE=force, no terminal),
 reading the code from the simulator's outbox.
@@ -19,6 +20,7 @@ and prompts of each case can be counted exactly.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -172,8 +174,8 @@ class Case:
     def fresh(self, **config):
         e2e.fresh_case(self.sim, self.env, **config)
 
-    def login(self, password, code, methods, key=None):
-        prog, transcript = self.askpass.program(password, code)
+    def login(self, password, code, methods, key=None, to=e2e.PHONE, answers=()):
+        prog, transcript = self.askpass.program(password, code, to=to, answers=answers)
         before = e2e.sends(self.sim)
         r = self.sshd.ssh(self.user.name, prog, methods, key)
         asked = e2e.prompts(transcript)
@@ -277,6 +279,56 @@ def recipe_b(tap, sim, env, module, work, user, askpass, sanitizer):
     e2e.check_no_sanitizer_report(tap, "sshd, recipe (b)", sshd.log_text())
 
 
+def recipe_b_enrol(tap, sim, env, module, work, sanitizer):
+    """Recipe (b) with enroll=self: a user with an authorized key but not enrolled enrols
+    through keyboard-interactive, the prompts in order; the next login asks only the code."""
+    text = e2e.pam_recipe("twofa-sshd-publickey", env, module)
+    text = text.replace("password=none", "password=none enroll=self", 1)
+    service = e2e.unique()
+    e2e.install_system_file(os.path.join(e2e.PAM_D, service), text)
+    sshd = Sshd(work, service, "b", sanitizer)
+    newcomer = e2e.ThrowawayUser(UNIX_PASSWORD)
+    askpass = e2e.Askpass(sim, newcomer, work)
+    case = Case(tap, sim, env, sshd, askpass, newcomer)
+    key = keypair(work, "newcomer")
+    authorize(newcomer, key)
+    methods = "publickey,keyboard-interactive"
+    phone = "+447400123459"
+    typed = [("Country", "GB"), ("Phone number", "07400 123459")]
+
+    def bare(asked):
+        """The prompts without the '(user@host) ' ssh puts before each."""
+        return [re.sub(r"^\([^)]*\) ", "", p) for p in asked]
+
+    case.fresh()
+    r, asked, _ = case.login(None, "none", methods, key=key, to=phone,
+                             answers=[("Country", None)])
+    asked = bare(asked)
+    tap.ok(case.refused(r) and asked[:1] == ["Country (ISO code, e.g. GB; ? lists them): "]
+           and env.member(newcomer.name) is None,
+           "(b) enroll=self: the key, then the country prompt; cancelled there, nothing "
+           "stored, refused", case.diag)
+
+    case.fresh()
+    r, asked, _ = case.login(None, "right", methods, key=key, to=phone, answers=typed)
+    asked = bare(asked)
+    m = env.member(newcomer.name)
+    tap.ok(case.logged_in(r) and len(asked) == 3 and asked[0].startswith("Country")
+           and asked[1] == "Phone number: " and asked[2].startswith("Code sent by SMS to +44 ")
+           and sim.sends(phone) == 1,
+           "(b) enroll=self: country, phone, code over keyboard-interactive, logged in at "
+           "the first login", case.diag)
+    tap.ok(m is not None and m.get("status") == "active" and m.get("phone") == phone,
+           "(b) the new member is stored active with the number", repr(m))
+
+    case.fresh()
+    r, asked, _ = case.login(None, "right", methods, key=key, to=phone, answers=typed)
+    tap.ok(case.logged_in(r) and len(asked) == 1 and e2e.is_code_prompt(asked[0]),
+           "(b) the next login asks only for the code", case.diag)
+    sshd.stop()
+    e2e.check_no_sanitizer_report(tap, "sshd, recipe (b) with enroll=self", sshd.log_text())
+
+
 def tests(tap, module):
     sanitizer = e2e.sanitizer_env(module)
     sim = Sim()
@@ -287,6 +339,7 @@ def tests(tap, module):
     askpass = e2e.Askpass(sim, user, work)
     recipe_a(tap, sim, env, module, work, user, askpass, sanitizer)
     recipe_b(tap, sim, env, module, work, user, askpass, sanitizer)
+    recipe_b_enrol(tap, sim, env, module, work, sanitizer)
 
 
 if __name__ == "__main__":

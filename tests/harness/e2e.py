@@ -347,16 +347,17 @@ class Askpass:
         os.chmod(self.askpass, 0o644)
         self.sim, self.user, self.n = sim, user, 0
 
-    def program(self, password, code, to=PHONE):
+    def program(self, password, code, to=PHONE, answers=()):
         """Writes a plan and returns (askpass program path, transcript path). code: "right"
         (the newest code sent to `to`, read from the outbox when the prompt appears),
         "wrong" (that code with its last digit changed) or "none" (the prompt is a failure:
-        askpass exits 1)."""
+        askpass exits 1). answers: (word, answer) pairs for prompts holding the word, tried
+        first (answer None: askpass exits 1)."""
         self.n += 1
         base = os.path.join(self.dir, "plan%d" % self.n)
         transcript = base + ".log"
         plan = {"password": password, "code": code, "to": to, "url": self.sim.url,
-                "ca": self.ca, "transcript": transcript}
+                "ca": self.ca, "transcript": transcript, "answers": list(answers)}
         with open(base + ".json", "w") as f:
             json.dump(plan, f)
         open(transcript, "w").close()
