@@ -259,7 +259,9 @@ static void run(login *l)
 		return;
 	switch (st = twofa_read_member(l->audit, l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
-		l->enrolled = true;
+		/* An invited record is not a member yet: not enrolled (nullok
+		 * included); the record stays in l->member for the enrolment. */
+		l->enrolled = l->member.status != TWOFA_MEMBER_INVITED;
 		break;
 	case TWOFA_ENOTFOUND:
 		break;
