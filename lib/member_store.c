@@ -426,6 +426,20 @@ twofa_status twofa_member_store_enrol(twofa_member_store *s, const twofa_member 
 	return s->ops->enrol(s, &stored, invite_code, now, err);
 }
 
+twofa_status twofa_member_store_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	if (s->ops->revoke_invite == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: cannot revoke an invite",
+				  twofa_member_store_describe(s));
+	return s->ops->revoke_invite(s, user, err);
+}
+
 twofa_status twofa_member_store_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
 					    size_t *count, twofa_error *err)
 {

@@ -193,6 +193,13 @@ twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user,
 twofa_status twofa_member_store_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
 				      time_t now, twofa_error *err);
 
+/* `twofa-enroll invite --revoke`: removes user's record only when it is an
+ * invited one (on LDAP the twofa attributes and the class, never the
+ * entry). TWOFA_ENOTFOUND when there is none; TWOFA_EEXIST when it is a
+ * member's (also one who enrolled between the caller's look and this
+ * write: GDBM checks under the exclusive lock, LDAP asserts the status). */
+twofa_status twofa_member_store_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err);
+
 /* How many members other than except_user (NULL: none excepted) have the
  * phone number e164 (twofa_e164_valid), for max_members_per_phone: the
  * count, up to TWOFA_MEMBER_PHONE_USERS_MAX (a count of that many means

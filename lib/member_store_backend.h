@@ -66,6 +66,9 @@ typedef struct twofa_member_store_ops {
 	/* e164 valid, except_user NULL or a valid name; *count is 0. */
 	twofa_status (*phone_users)(twofa_member_store *s, const char *e164, const char *except_user,
 				    size_t *count, twofa_error *err);
+	/* Removes user's record only when it is an invited one: TWOFA_EEXIST
+	 * for a member (also one who enrolled since the caller looked). */
+	twofa_status (*revoke_invite)(twofa_member_store *s, const char *user, twofa_error *err);
 	/* The rest NULL when they mean nothing to the backend (GDBM). */
 	/* A new PAM call on a handle kept open: a LOGIN handle's budget starts again. */
 	void (*new_call)(twofa_member_store *s);

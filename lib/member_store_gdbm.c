@@ -398,6 +398,24 @@ static twofa_status gdbm_enrol(twofa_member_store *s, const twofa_member *m, con
 	return release(store, own, st, err);
 }
 
+static twofa_status gdbm_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_store *store;
+	twofa_member was;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_members_get(store, user, &was, err);
+	if (st == TWOFA_OK && was.status != TWOFA_MEMBER_INVITED)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is enrolled, not invited", user);
+	else if (st == TWOFA_OK)
+		st = twofa_members_delete(store, user, err);
+	twofa_member_free(&was);
+	return release(store, own, st, err);
+}
+
 typedef struct phone_walk {
 	const char *e164, *except;
 	size_t count;
@@ -447,4 +465,5 @@ const twofa_member_store_ops twofa_member_store_gdbm_ops = {
 	.consume = gdbm_consume,
 	.enrol = gdbm_enrol,
 	.phone_users = gdbm_phone_users,
+	.revoke_invite = gdbm_revoke_invite,
 };
