@@ -210,14 +210,24 @@ int cli_members(cli_context *ctx, twofa_member_store **out);
 int cli_require_gdbm(const cli_context *ctx, const char *what);
 
 /* Loads user's record. 0, or 65 when not enrolled (also when there is no
- * member store yet), or the store's exit code, after a message. */
+ * member store yet, and for an invited record: an invite is no membership),
+ * or the store's exit code, after a message. */
 int cli_load_member(cli_context *ctx, const char *user, twofa_member *m);
 
-/* 0 when user is not enrolled, 65 when enrolled, or another exit code. */
+/* As cli_load_member, an invited record included (show, invite). */
+int cli_load_record(cli_context *ctx, const char *user, twofa_member *m);
+
+/* 65 after "<user> is invited, not enrolled yet ..." (for a command on a
+ * member given an invited record). */
+int cli_refuse_invited(const char *user);
+
+/* 0 when user is not enrolled, 65 when enrolled or invited, or another exit
+ * code. */
 int cli_refuse_enrolled(cli_context *ctx, const char *user);
 
 /* Read-modify-write of user's record under one exclusive lock: change edits
- * the record (return TWOFA_EEXIST for "nothing to change"). 0 or an exit
+ * the record (return TWOFA_EEXIST for "nothing to change"); an invited
+ * record is refused (cli_refuse_invited) before change sees it. 0 or an exit
  * code after a message. */
 int cli_update_member(cli_context *ctx, const char *user, twofa_member_change change, void *arg);
 

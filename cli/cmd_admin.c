@@ -203,7 +203,9 @@ int cmd_unlock(cli_context *ctx, int argc, char **argv)
 /* Colours the status word in the table. */
 static cli_color_id status_color(twofa_member_status s)
 {
-	return s == TWOFA_MEMBER_ACTIVE ? CLI_GREEN : s == TWOFA_MEMBER_PENDING ? CLI_YELLOW : CLI_RED;
+	return s == TWOFA_MEMBER_ACTIVE                                 ? CLI_GREEN
+	       : s == TWOFA_MEMBER_PENDING || s == TWOFA_MEMBER_INVITED ? CLI_YELLOW
+									: CLI_RED;
 }
 
 typedef struct list_out {
@@ -291,7 +293,7 @@ int cmd_list(cli_context *ctx, int argc, char **argv)
 		} else if (opt == 's') {
 			if (!twofa_member_status_parse(optarg, &o.want))
 				return cli_usage_error("list",
-						       "list: --status must be active, pending or disabled");
+						       "list: --status must be active, pending, disabled or invited");
 			o.filter = true;
 		} else {
 			return cli_usage_error("list", "list: unknown option or missing value");
@@ -382,6 +384,17 @@ static void print_codes(const twofa_member *m, time_t now)
 		       issuer);
 }
 
+/* The invite of an invited record: when it expires, never its hash. */
+static void print_invite(const twofa_member *m, time_t now)
+{
+	char when[TWOFA_ISO8601_LEN];
+
+	if (m->invite[0] == '\0')
+		return;
+	printf("invite        %s %s\n", m->invite_expires > now ? "expires" : "expired",
+	       cli_time_text(m->invite_expires, when));
+}
+
 int cmd_show(cli_context *ctx, int argc, char **argv)
 {
 	const char *user = NULL;
@@ -399,7 +412,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
-	if ((rc = cli_load_member(ctx, user, &m)) != 0)
+	if ((rc = cli_load_record(ctx, user, &m)) != 0)
 		return rc;
 	twofa_error_clear(&err);
 	if (twofa_state_read(ctx->config.state_db, user, &st, &err) != TWOFA_OK) {
@@ -444,6 +457,7 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		       cli_time_text(twofa_state_latest_lock(&st, now), t5));
 		print_state(&st, &ctx->config, now);
 		print_codes(&m, now);
+		print_invite(&m, now);
 	}
 	twofa_member_free(&m);
 	return rc;

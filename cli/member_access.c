@@ -48,7 +48,29 @@ static int not_enrolled(const char *user)
 	return cli_fail(EX_DATAERR, "%s is not enrolled", shown_user(user, shown, sizeof(shown)));
 }
 
+int cli_refuse_invited(const char *user)
+{
+	char shown[TWOFA_USER_NAME_MAX + 1];
+
+	shown_user(user, shown, sizeof(shown));
+	return cli_fail(EX_DATAERR,
+			"%s is invited, not enrolled yet: they enrol at their next login, or revoke the "
+			"invite with 'twofa-enroll invite --revoke %s'",
+			shown, shown);
+}
+
 int cli_load_member(cli_context *ctx, const char *user, twofa_member *m)
+{
+	int rc = cli_load_record(ctx, user, m);
+
+	if (rc == 0 && m->status == TWOFA_MEMBER_INVITED) {
+		twofa_member_free(m);
+		return cli_refuse_invited(user);
+	}
+	return rc;
+}
+
+int cli_load_record(cli_context *ctx, const char *user, twofa_member *m)
 {
 	twofa_member_store *s;
 	twofa_error err;
@@ -74,13 +96,20 @@ int cli_refuse_enrolled(cli_context *ctx, const char *user)
 	twofa_member m;
 	twofa_error err;
 	twofa_status st;
+	bool invited;
 	int rc;
 
 	if ((rc = cli_members(ctx, &s)) != 0)
 		return rc;
 	twofa_error_clear(&err);
 	st = twofa_member_store_load(s, user, &m, &err);
+	invited = st == TWOFA_OK && m.status == TWOFA_MEMBER_INVITED;
 	twofa_member_free(&m);
+	if (invited)
+		return cli_fail(EX_DATAERR,
+				"%s is invited (to enrol at login); revoke the invite first with "
+				"'twofa-enroll invite --revoke %s'",
+				shown_user(user, shown, sizeof(shown)), shown);
 	if (st == TWOFA_OK)
 		return cli_fail(EX_DATAERR,
 				"%s is already enrolled (see 'twofa-enroll show', 'phone', 'passwd')",
@@ -90,8 +119,27 @@ int cli_refuse_enrolled(cli_context *ctx, const char *user)
 	return 0;
 }
 
+/* The caller's change, never on an invited record. */
+typedef struct member_change {
+	twofa_member_change change;
+	void *arg;
+	bool invited;
+} member_change;
+
+static twofa_status change_member(twofa_member *m, void *arg, twofa_error *err)
+{
+	member_change *c = arg;
+
+	if (m->status == TWOFA_MEMBER_INVITED) {
+		c->invited = true;
+		return twofa_fail(err, TWOFA_EINVAL, "%s is invited, not enrolled", m->user);
+	}
+	return c->change(m, c->arg, err);
+}
+
 int cli_update_member(cli_context *ctx, const char *user, twofa_member_change change, void *arg)
 {
+	member_change c = {change, arg, false};
 	twofa_member_store *s;
 	twofa_error err;
 	twofa_status st;
@@ -100,7 +148,9 @@ int cli_update_member(cli_context *ctx, const char *user, twofa_member_change ch
 	if ((rc = cli_members(ctx, &s)) != 0)
 		return rc;
 	twofa_error_clear(&err);
-	st = twofa_member_store_update(s, user, change, arg, &err);
+	st = twofa_member_store_update(s, user, change_member, &c, &err);
+	if (c.invited)
+		return cli_refuse_invited(user);
 	if (st == TWOFA_ENOTFOUND)
 		return not_enrolled(user);
 	if (st == TWOFA_ECONFLICT)

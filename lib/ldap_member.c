@@ -818,6 +818,32 @@ twofa_status twofa_ldap_member_change_mods(const twofa_member *was, const twofa_
 	return TWOFA_OK;
 }
 
+twofa_status twofa_ldap_member_enrol_mods(const twofa_member *was, const twofa_member *m,
+					  const char *invite_value, size_t len, twofa_ldap_mods *mods,
+					  twofa_error *err)
+{
+	twofa_member before;
+	twofa_status st;
+
+	if (was == NULL || m == NULL || mods == NULL || invite_value == NULL || len == 0 ||
+	    len > rules[A_INVITE].max || m->invite[0] != '\0')
+		return twofa_fail(err, TWOFA_EINVAL, "no invited record, member or invite value to enrol");
+	/* The change from the record without its invite: the invite is not
+	 * replaced to none but deleted by its exact value, last. */
+	before = *was; /* shallow: only the invite differs */
+	before.invite[0] = '\0';
+	before.invite_expires = 0;
+	st = twofa_ldap_member_change_mods(&before, m, mods, err);
+	sodium_memzero(&before, sizeof(before));
+	if (st != TWOFA_OK)
+		return st;
+	if (mod_begin(mods, LDAP_MOD_DELETE, rules[A_INVITE].name) == NULL ||
+	    !mod_value(mods, invite_value, len) || !mod_end(mods))
+		return too_big(mods, m, err);
+	mods->list[mods->n_mod] = NULL;
+	return TWOFA_OK;
+}
+
 void twofa_ldap_mods_clear(twofa_ldap_mods *mods)
 {
 	if (mods != NULL)

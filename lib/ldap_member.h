@@ -117,6 +117,16 @@ twofa_status twofa_ldap_member_mods(const twofa_member *m, twofa_ldap_mods_kind 
 twofa_status twofa_ldap_member_change_mods(const twofa_member *was, const twofa_member *m,
 					   twofa_ldap_mods *mods, twofa_error *err);
 
+/* The modify of an enrolment over an invited entry: what differs between
+ * was (the invited record as read, its invite set) and m (the member,
+ * validated, no invite), the invite aside, and then the deletion of exactly
+ * invite_value (the twofaInvite value as read: len bytes), so that the
+ * modify fails (LDAP_NO_SUCH_ATTRIBUTE) when another enrolment consumed it
+ * or an admin replaced it since the read. */
+twofa_status twofa_ldap_member_enrol_mods(const twofa_member *was, const twofa_member *m,
+					  const char *invite_value, size_t len, twofa_ldap_mods *mods,
+					  twofa_error *err);
+
 /* Wipes mods (the hash with it). */
 void twofa_ldap_mods_clear(twofa_ldap_mods *mods);
 

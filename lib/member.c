@@ -11,6 +11,7 @@
 
 #include "json_read.h"
 #include "member.h"
+#include "onetime_code.h"
 #include "util.h"
 
 #define ARGON2ID_PREFIX "$argon2id$"
@@ -18,7 +19,7 @@
 #define TIME_MIN ((time_t)946684800)
 #define TIME_MAX ((time_t)253402300799LL)
 
-static const char *const status_names[] = {"active", "pending", "disabled"};
+static const char *const status_names[] = {"active", "pending", "disabled", "invited"};
 
 const char *twofa_member_status_name(twofa_member_status status)
 {
@@ -28,6 +29,26 @@ const char *twofa_member_status_name(twofa_member_status status)
 bool twofa_member_bypass_active(const twofa_member *m, time_t now)
 {
 	return m->bypass[0] != '\0' && m->bypass_uses >= 1 && m->bypass_expires > now;
+}
+
+bool twofa_member_invite_matches(const twofa_member *rec, const char *code, time_t now)
+{
+	const char empty[1][TWOFA_MEMBER_CODE_HASH_SIZE] = {""};
+	const char(*hash)[TWOFA_MEMBER_CODE_HASH_SIZE];
+	size_t matched = 1;
+	bool usable;
+	twofa_status st;
+
+	if (rec == NULL || code == NULL)
+		return false;
+	usable = rec->status == TWOFA_MEMBER_INVITED && rec->invite[0] != '\0' && rec->invite_expires > now &&
+		 memchr(rec->invite, '\0', sizeof(rec->invite)) != NULL;
+	/* The hash is computed whatever the record says (an invalid stored
+	 * string never matches), so the time is the same either way. */
+	hash = usable ? &rec->invite : empty;
+	st = twofa_onetime_verify(rec->user != NULL ? rec->user : "", TWOFA_MEMBER_CODE_INVITE, code, hash, 1,
+				  &matched, NULL);
+	return st == TWOFA_OK && matched == 0 && usable;
 }
 
 bool twofa_member_status_parse(const char *s, twofa_member_status *out)
@@ -183,6 +204,15 @@ static bool factor_sid_valid(const char *sid)
  * email (an app member has no phone). */
 static twofa_status validate_phone(const twofa_member *m, twofa_error *err)
 {
+	if (m->status == TWOFA_MEMBER_INVITED) {
+		if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL || m->phone[0] != '\0' ||
+		    memchr(m->country, '\0', sizeof(m->country)) == NULL || m->country[0] != '\0')
+			return twofa_fail(err, TWOFA_EINVAL,
+					  "invited record of %s has a phone number or a country (it may have "
+					  "none before enrolment)",
+					  m->user);
+		return TWOFA_OK;
+	}
 	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL ||
 	    (m->phone[0] == '\0' ? m->channel != TWOFA_CHANNEL_EMAIL : !twofa_e164_valid(m->phone)))
 		return twofa_fail(err, TWOFA_EINVAL,
@@ -249,6 +279,23 @@ static twofa_status validate_later_fields(const twofa_member *m, twofa_error *er
 	return TWOFA_OK;
 }
 
+/* An invited record is an invite and nothing a member has (validate_phone
+ * has checked the phone and country). */
+static twofa_status validate_invited(const twofa_member *m, twofa_error *err)
+{
+	if (m->status != TWOFA_MEMBER_INVITED)
+		return TWOFA_OK;
+	if (m->invite[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL, "invited record of %s has no invite", m->user);
+	if (m->password_hash != NULL || m->verified != 0 || m->recovery_count != 0 || m->bypass[0] != '\0' ||
+	    m->totp_factor[0] != '\0')
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "invited record of %s holds a password hash, a verified time, recovery "
+				  "codes, a bypass code or a TOTP factor (only a member may)",
+				  m->user);
+	return TWOFA_OK;
+}
+
 twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 {
 	twofa_status st;
@@ -267,7 +314,7 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 		return st;
 	if (twofa_channel_name(m->channel) == NULL)
 		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is unknown", m->user);
-	if (m->channel == TWOFA_CHANNEL_EMAIL && m->email == NULL)
+	if (m->channel == TWOFA_CHANNEL_EMAIL && m->email == NULL && m->status != TWOFA_MEMBER_INVITED)
 		return twofa_fail(err, TWOFA_EINVAL, "channel of %s is email but there is no email address",
 				  m->user);
 	if (m->password_hash != NULL && !hash_valid(m->password_hash))
@@ -280,7 +327,9 @@ twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err)
 				  m->user);
 	if (m->verified != 0 && !time_valid(m->verified))
 		return twofa_fail(err, TWOFA_EINVAL, "verified time of %s is out of range", m->user);
-	return validate_later_fields(m, err);
+	if ((st = validate_later_fields(m, err)) != TWOFA_OK)
+		return st;
+	return validate_invited(m, err);
 }
 
 /* ---- encode ---- */

@@ -26,6 +26,11 @@ typedef enum {
 	TWOFA_MEMBER_ACTIVE,
 	TWOFA_MEMBER_PENDING, /* enrolled, awaiting an administrator's approval */
 	TWOFA_MEMBER_DISABLED,
+	/* Not a member yet: an admin issued an invite (twofa-enroll invite) for
+	 * a self-enrolment at login. Only the invite hash and expiry, the name,
+	 * the times and the version: no phone, country or password hash. Every
+	 * path but the enrolment treats it as not enrolled. */
+	TWOFA_MEMBER_INVITED,
 } twofa_member_status;
 
 /* A one-time code is kept only as "b2$" + 32 hex digits of salt + "$" + 64
@@ -92,7 +97,10 @@ bool twofa_user_name_valid(const char *name);
  * twice; bypass "" (uses, expiry and issuer empty) or a code hash with
  * 1..TWOFA_MEMBER_BYPASS_USES_MAX uses, an expiry in range and an issuer ""
  * or a valid user name (the admin who issued it); invite "" (expiry 0) or a code hash with an expiry in
- * range; rate_limit_id and totp_entity "" or [A-Za-z0-9_-]{1,64};
+ * range; an invited record (status invited) has an invite, no phone,
+ * country, password hash, verified time, recovery codes, bypass code or
+ * TOTP factor, and any known channel (an email channel needs no address:
+ * there is no member to send to yet); rate_limit_id and totp_entity "" or [A-Za-z0-9_-]{1,64};
  * totp_factor "" or "YF" + 32 lowercase hex digits. The message names the
  * field, never its value. */
 twofa_status twofa_member_validate(const twofa_member *m, twofa_error *err);
@@ -144,7 +152,15 @@ void twofa_member_new_rate_limit_id(char out[TWOFA_MEMBER_ID_SIZE]);
  * or revokes it, and lets nobody in). */
 bool twofa_member_bypass_active(const twofa_member *m, time_t now);
 
-/* "active", "pending", "disabled"; NULL for an unknown value. */
+/* True when rec is an invited record whose invite is code for rec->user
+ * (typed input, lib/onetime_code's rules) and has not expired at now (it
+ * expires at invite_expires: valid while now < invite_expires). The hash is
+ * checked in constant time whatever else fails, so the time says nothing
+ * of which check did. False for NULL, a record that is not invited, no
+ * invite, or input that is not a code. */
+bool twofa_member_invite_matches(const twofa_member *rec, const char *code, time_t now);
+
+/* "active", "pending", "disabled", "invited"; NULL for an unknown value. */
 const char *twofa_member_status_name(twofa_member_status status);
 bool twofa_member_status_parse(const char *s, twofa_member_status *out);
 

@@ -14,6 +14,7 @@
 
 #include "member_cache.h"
 #include "member_store_backend.h"
+#include "onetime_code.h"
 #include "util.h"
 
 static const twofa_member_store_ops *backend_ops(twofa_store_backend which, twofa_error *err)
@@ -114,7 +115,7 @@ static void cache_keep(twofa_member_store *s, const char *user, twofa_status st,
 	if (!cache_path(s, path, sizeof(path)))
 		return;
 	twofa_error_clear(&e);
-	if (st == TWOFA_OK && m->status != TWOFA_MEMBER_DISABLED)
+	if (st == TWOFA_OK && m->status != TWOFA_MEMBER_DISABLED && m->status != TWOFA_MEMBER_INVITED)
 		kept = twofa_member_cache_put(path, m, time(NULL), s->cfg->ldap_cache_max_age, &e);
 	else
 		kept = twofa_member_cache_drop(path, user, &e);
@@ -395,6 +396,68 @@ twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user,
 	if (user == NULL || !twofa_user_name_valid(user))
 		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
 	return s->ops->consume(s, user, kind, hash, err);
+}
+
+twofa_status twofa_member_store_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
+				      time_t now, twofa_error *err)
+{
+	twofa_member stored;
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (m == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "member store: nothing to enrol");
+	if ((st = twofa_member_validate(m, err)) != TWOFA_OK)
+		return st;
+	if ((m->status != TWOFA_MEMBER_ACTIVE && m->status != TWOFA_MEMBER_PENDING) ||
+	    m->password_hash != NULL || m->invite[0] != '\0')
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "member store: a self-enrolled member of %s must be active or pending, "
+				  "with no password hash and no invite",
+				  m->user);
+	if (invite_code != NULL && strnlen(invite_code, TWOFA_ONETIME_INPUT_MAX + 1) > TWOFA_ONETIME_INPUT_MAX)
+		return twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
+	if (s->ops->enrol == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: self-enrolment is not supported",
+				  twofa_member_store_describe(s));
+	stored = *m; /* shallow: only the version differs */
+	stored.version = 1;
+	return s->ops->enrol(s, &stored, invite_code, now, err);
+}
+
+twofa_status twofa_member_store_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_status st;
+
+	if ((st = usable(s, true, err)) != TWOFA_OK)
+		return st;
+	if (user == NULL || !twofa_user_name_valid(user))
+		return twofa_fail(err, TWOFA_ENOTFOUND, "not a valid login name");
+	if (s->ops->revoke_invite == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: cannot revoke an invite",
+				  twofa_member_store_describe(s));
+	return s->ops->revoke_invite(s, user, err);
+}
+
+twofa_status twofa_member_store_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
+					    size_t *count, twofa_error *err)
+{
+	twofa_status st;
+
+	if (count == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the count");
+	*count = 0;
+	if ((st = usable(s, false, err)) != TWOFA_OK)
+		return st;
+	if (e164 == NULL || !twofa_e164_valid(e164))
+		return twofa_fail(err, TWOFA_EINVAL, "member store: not a phone number in E.164 form");
+	if (except_user != NULL && !twofa_user_name_valid(except_user))
+		except_user = NULL; /* nobody of that name is a member */
+	if (s->ops->phone_users == NULL)
+		return twofa_fail(err, TWOFA_ECONFIG, "%s: cannot count the members of a phone number",
+				  twofa_member_store_describe(s));
+	return s->ops->phone_users(s, e164, except_user, count, err);
 }
 
 void twofa_member_store_new_call(twofa_member_store *s)

@@ -170,6 +170,46 @@ twofa_status twofa_member_store_batch_end(twofa_member_store *s, twofa_error *er
 twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 					const char *hash, twofa_error *err);
 
+/* The write of a self-enrolment at login (server/enrol.c): stores m, a
+ * member of status active or pending with no password hash and no invite,
+ * for a user who proved a phone number at login. m's version is ignored
+ * (the store sets it). A LOGIN handle may make it (on the directory with the
+ * narrow rights of etc/ldap/twofa-enrol.*).
+ *
+ * invite_code NULL (enroll=self): only when there is no record for m->user;
+ * a member or an invited record is TWOFA_EEXIST and nothing changes.
+ * invite_code set (enroll=invite): only over an invited record whose invite
+ * is that code and has not expired at now (twofa_member_invite_matches),
+ * and the invite is consumed in the same write, so that an invite enrols
+ * one member once: no record, no invite, a wrong code or an expired invite
+ * is TWOFA_EPERM (the message does not say which), a member is TWOFA_EEXIST.
+ * Of two enrolments of one user at once, exactly one is TWOFA_OK; the other
+ * is TWOFA_EEXIST (self) or TWOFA_EPERM or TWOFA_EEXIST (invite). GDBM reads,
+ * checks and writes under one exclusive lock; LDAP adds the class and the
+ * attributes to the user's entry in one modify (self; it fails when the
+ * class is there) or replaces the invited entry's attributes in one modify
+ * that deletes the exact invite value read (invite; it fails when the value
+ * is gone). Needs members.db to exist, as a login does (TWOFA_ESTORE). */
+twofa_status twofa_member_store_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
+				      time_t now, twofa_error *err);
+
+/* `twofa-enroll invite --revoke`: removes user's record only when it is an
+ * invited one (on LDAP the twofa attributes and the class, never the
+ * entry). TWOFA_ENOTFOUND when there is none; TWOFA_EEXIST when it is a
+ * member's (also one who enrolled between the caller's look and this
+ * write: GDBM checks under the exclusive lock, LDAP asserts the status). */
+twofa_status twofa_member_store_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err);
+
+/* How many members other than except_user (NULL: none excepted) have the
+ * phone number e164 (twofa_e164_valid), for max_members_per_phone: the
+ * count, up to TWOFA_MEMBER_PHONE_USERS_MAX (a count of that many means
+ * "at least"). Invited records have no number and never count; a record that
+ * does not decode is not counted. GDBM walks members.db; LDAP searches
+ * twofaPhone (the login identity needs search on it: etc/ldap/README). */
+#define TWOFA_MEMBER_PHONE_USERS_MAX 101
+twofa_status twofa_member_store_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
+					    size_t *count, twofa_error *err);
+
 /* One PAM call, one directory budget: a LOGIN handle's store calls share
  * ldap_timeout x 2 of directory time in all (the time between them, at a
  * prompt, does not count), from the handle's open, or from this call when a

@@ -58,6 +58,17 @@ typedef struct twofa_member_store_ops {
 	 * it is not there any more. */
 	twofa_status (*consume)(twofa_member_store *s, const char *user, twofa_member_code_kind kind,
 				const char *hash, twofa_error *err);
+	/* m is validated, active or pending, without a password hash or an
+	 * invite, its version 1; invite_code NULL or a string. The rules of
+	 * twofa_member_store_enrol, decided at the write itself. */
+	twofa_status (*enrol)(twofa_member_store *s, const twofa_member *m, const char *invite_code,
+			      time_t now, twofa_error *err);
+	/* e164 valid, except_user NULL or a valid name; *count is 0. */
+	twofa_status (*phone_users)(twofa_member_store *s, const char *e164, const char *except_user,
+				    size_t *count, twofa_error *err);
+	/* Removes user's record only when it is an invited one: TWOFA_EEXIST
+	 * for a member (also one who enrolled since the caller looked). */
+	twofa_status (*revoke_invite)(twofa_member_store *s, const char *user, twofa_error *err);
 	/* The rest NULL when they mean nothing to the backend (GDBM). */
 	/* A new PAM call on a handle kept open: a LOGIN handle's budget starts again. */
 	void (*new_call)(twofa_member_store *s);

@@ -364,6 +364,92 @@ static twofa_status gdbm_consume(twofa_member_store *s, const char *user, twofa_
 	return gdbm_update(s, user, take_change, &c, err);
 }
 
+/* A self-enrolment, decided under one exclusive lock: the record there (or
+ * none) is read and checked, and m written, before any other writer (another
+ * login enrolling the same user, an admin) may look. */
+static twofa_status gdbm_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
+			       time_t now, twofa_error *err)
+{
+	twofa_member stored = *m; /* shallow: only the version differs */
+	twofa_store *store;
+	twofa_member was;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_members_get(store, m->user, &was, err);
+	if (st == TWOFA_OK && was.status != TWOFA_MEMBER_INVITED)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
+	else if (st == TWOFA_OK && invite_code == NULL)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s has an invite: enrolment needs it", m->user);
+	else if (st == TWOFA_OK && !twofa_member_invite_matches(&was, invite_code, now))
+		st = twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
+	else if (st == TWOFA_ENOTFOUND && invite_code != NULL)
+		st = twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
+	if (st == TWOFA_OK) {
+		/* Over the invited record: the invite goes with this write. */
+		stored.version = was.version + 1;
+		st = twofa_members_put(store, &stored, true, err);
+	} else if (st == TWOFA_ENOTFOUND) {
+		st = twofa_members_put(store, &stored, false, err);
+	}
+	twofa_member_free(&was);
+	return release(store, own, st, err);
+}
+
+static twofa_status gdbm_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	twofa_store *store;
+	twofa_member was;
+	bool own;
+	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+
+	if (st != TWOFA_OK)
+		return st;
+	st = twofa_members_get(store, user, &was, err);
+	if (st == TWOFA_OK && was.status != TWOFA_MEMBER_INVITED)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is enrolled, not invited", user);
+	else if (st == TWOFA_OK)
+		st = twofa_members_delete(store, user, err);
+	twofa_member_free(&was);
+	return release(store, own, st, err);
+}
+
+typedef struct phone_walk {
+	const char *e164, *except;
+	size_t count;
+} phone_walk;
+
+static int phone_of(const char *key, const char *value, size_t len, void *arg)
+{
+	phone_walk *w = arg;
+	twofa_member m;
+
+	if (twofa_members_decode(key, value, len, &m, NULL) != TWOFA_OK)
+		return 0; /* not counted: `db check` reports it */
+	if (m.status != TWOFA_MEMBER_INVITED && strcmp(m.phone, w->e164) == 0 &&
+	    (w->except == NULL || strcmp(m.user, w->except) != 0))
+		w->count++;
+	twofa_member_free(&m);
+	return w->count >= TWOFA_MEMBER_PHONE_USERS_MAX;
+}
+
+static twofa_status gdbm_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
+				     size_t *count, twofa_error *err)
+{
+	phone_walk w = {e164, except_user, 0};
+	twofa_store *store;
+	bool own, empty;
+	twofa_status st = acquire_walk(s, &store, &own, &empty, err);
+
+	if (st != TWOFA_OK || empty)
+		return st;
+	st = twofa_store_iterate(store, phone_of, &w, err);
+	*count = w.count;
+	return release(store, own, st, err);
+}
+
 const twofa_member_store_ops twofa_member_store_gdbm_ops = {
 	.open = gdbm_open,
 	.close = gdbm_close,
@@ -377,4 +463,7 @@ const twofa_member_store_ops twofa_member_store_gdbm_ops = {
 	.batch_begin = gdbm_batch_begin,
 	.batch_end = gdbm_batch_end,
 	.consume = gdbm_consume,
+	.enrol = gdbm_enrol,
+	.phone_users = gdbm_phone_users,
+	.revoke_invite = gdbm_revoke_invite,
 };

@@ -734,6 +734,218 @@ static twofa_status ldap_consume(twofa_member_store *s, const char *user, twofa_
 	return end_call(s, consume_code(s, user, kind, hash, err));
 }
 
+/* ---- a login's self-enrolment (etc/ldap/twofa-enrol.*) ---- */
+
+/* After a refused enrolment modify: whether user is a member now (another
+ * enrolment won), read again on the write connection. */
+static bool enrolled_now(twofa_member_store *s, const char *user)
+{
+	twofa_member m;
+	twofa_error ignored;
+	bool yes = false;
+	found f;
+
+	if (read_member(s, true, user, &m, &f, &ignored) == TWOFA_OK) {
+		yes = m.status != TWOFA_MEMBER_INVITED;
+		found_free(&f);
+	}
+	twofa_member_free(&m);
+	return yes;
+}
+
+/* A refused enrolment modify: another enrolment's win (the entry is a member
+ * now) is TWOFA_EEXIST; else lost (TWOFA_EPERM, saying what) or the server's
+ * error. */
+static twofa_status enrol_refused(twofa_member_store *s, twofa_ldap *l, const char *user, int rc,
+				  const char *lost, twofa_error *err)
+{
+	if (rc != LDAP_INSUFFICIENT_ACCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_TYPE_OR_VALUE_EXISTS)
+		return twofa_ldap_fail(l, rc, "modify", err);
+	if (enrolled_now(s, user))
+		return twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", user);
+	if (rc == LDAP_INSUFFICIENT_ACCESS)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "ldap: %s refused the enrolment of %s: the login identity needs the rights "
+				  "of etc/ldap/twofa-enrol.ldif for this entry",
+				  twofa_ldap_uri(l), user);
+	return twofa_fail(err, TWOFA_EPERM, "%s", lost);
+}
+
+/* Self mode: the class and the member's attributes added to the user's
+ * entry in one modify, which fails when the class is there already. */
+static twofa_status enrol_self(twofa_member_store *s, const twofa_member *m, twofa_error *err)
+{
+	twofa_ldap_mods mods;
+	struct berval **values;
+	char *filter = NULL;
+	twofa_status st;
+	bool member;
+	LDAP *ld;
+	found f;
+	int rc;
+
+	if ((st = user_filter(s->cfg, m->user, &filter, err)) != TWOFA_OK)
+		return st;
+	st = find_one(s, true, filter, entry_attrs_asked, m->user, &f, err);
+	free(filter);
+	if (st == TWOFA_ENOTFOUND)
+		return twofa_fail(err, TWOFA_EPERM,
+				  "ldap: %s has no entry under %s: self-enrolment needs the user's entry",
+				  m->user, s->cfg->ldap_base);
+	if (st != TWOFA_OK)
+		return st;
+	ld = twofa_ldap_handle(f.l);
+	values = ldap_get_values_len(ld, f.entry, "objectClass");
+	member = has_value(values, TWOFA_LDAP_MEMBER_CLASS, true);
+	ldap_value_free_len(values);
+	values = ldap_get_values_len(ld, f.entry, "uid");
+	if (member)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
+	else if (values != NULL && values[0] != NULL && !has_value(values, m->user, false))
+		st = twofa_fail(err, TWOFA_ESTORE, "ldap: %s, found for %s, has another uid", f.dn, m->user);
+	ldap_value_free_len(values);
+	if (st == TWOFA_OK &&
+	    (st = twofa_ldap_member_mods(m, TWOFA_LDAP_MODS_ADD_CLASS, &mods, err)) == TWOFA_OK) {
+		rc = modify_rc(f.l, f.dn, &mods, NULL);
+		if (rc != LDAP_SUCCESS)
+			st = enrol_refused(s, f.l, m->user, rc, "the entry changed meanwhile", err);
+	}
+	found_free(&f);
+	return st;
+}
+
+/* Invite mode: the invited entry becomes the member in one modify that
+ * deletes the exact invite value read, so of two enrolments with one
+ * invite only one finds it to delete. */
+static twofa_status enrol_invite(twofa_member_store *s, const twofa_member *m, const char *code, time_t now,
+				 twofa_error *err)
+{
+	twofa_member was, stored = *m; /* shallow: only the version differs */
+	struct berval **invite = NULL;
+	twofa_ldap_mods mods;
+	twofa_status st;
+	found f;
+	int rc;
+
+	st = read_member(s, true, m->user, &was, &f, err);
+	if (st == TWOFA_ENOTFOUND)
+		return twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
+	if (st != TWOFA_OK)
+		return st;
+	if (was.status != TWOFA_MEMBER_INVITED)
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
+	else if (!twofa_member_invite_matches(&was, code, now) ||
+		 (invite = ldap_get_values_len(twofa_ldap_handle(f.l), f.entry, "twofaInvite")) == NULL ||
+		 invite[0] == NULL)
+		st = twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
+	if (st == TWOFA_OK) {
+		stored.version = was.version + 1;
+		st = twofa_ldap_member_enrol_mods(&was, &stored, invite[0]->bv_val, invite[0]->bv_len, &mods,
+						  err);
+	}
+	if (st == TWOFA_OK) {
+		rc = modify_rc(f.l, f.dn, &mods, NULL);
+		if (rc != LDAP_SUCCESS)
+			st = enrol_refused(s, f.l, m->user, rc,
+					   "no valid invite (used or replaced meanwhile)", err);
+	}
+	ldap_value_free_len(invite);
+	found_free(&f);
+	twofa_member_free(&was);
+	return st;
+}
+
+static twofa_status ldap_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
+			       time_t now, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, invite_code == NULL ? enrol_self(s, m, err)
+					       : enrol_invite(s, m, invite_code, now, err));
+}
+
+/* The members with the number: a search on twofaPhone (caseExactIA5Match),
+ * with a size limit one above what a count may say. */
+static twofa_status phone_users(twofa_member_store *s, const char *e164, const char *except, size_t *count,
+				twofa_error *err)
+{
+	char escaped[3 * TWOFA_E164_SIZE + 1], filter[sizeof(escaped) + 64];
+	LDAPMessage *res = NULL;
+	twofa_ldap *l = NULL;
+	twofa_status st;
+	int code = LDAP_SUCCESS;
+
+	if (!twofa_ldap_escape_filter_value(e164, strlen(e164), escaped, sizeof(escaped)))
+		return twofa_fail(err, TWOFA_EINVAL, "ldap: the phone number does not fit a search filter");
+	snprintf(filter, sizeof(filter), "(&" MEMBER_FILTER "(twofaPhone=%s))", escaped);
+	if ((st = search(s, false, true, filter, twofa_ldap_user_attrs, TWOFA_MEMBER_PHONE_USERS_MAX + 1,
+			 NULL, &l, &res, &code, err)) != TWOFA_OK)
+		return st;
+	for (LDAPMessage *e = ldap_first_entry(twofa_ldap_handle(l), res);
+	     e != NULL && *count < TWOFA_MEMBER_PHONE_USERS_MAX;
+	     e = ldap_next_entry(twofa_ldap_handle(l), e)) {
+		if (except == NULL || !is_members(twofa_ldap_handle(l), e, except))
+			(*count)++;
+	}
+	if (code == LDAP_SIZELIMIT_EXCEEDED)
+		*count = TWOFA_MEMBER_PHONE_USERS_MAX;
+	ldap_msgfree(res);
+	return TWOFA_OK;
+}
+
+static twofa_status ldap_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
+				     size_t *count, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, phone_users(s, e164, except_user, count, err));
+}
+
+/* Removes user's invited record, and only an invited one: the remove
+ * asserts twofaStatus=invited (an enrolment in between fails it). */
+static char *const status_attrs[] = {TWOFA_LDAP_USER_ATTR, "twofaStatus", NULL};
+
+static twofa_status revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	LDAPControl *assertion = NULL, *ctrls[2] = {NULL, NULL};
+	twofa_ldap_mods mods;
+	struct berval **status;
+	twofa_status st;
+	found f;
+	int rc;
+
+	if ((st = find_member(s, true, user, status_attrs, &f, err)) != TWOFA_OK)
+		return st;
+	status = ldap_get_values_len(twofa_ldap_handle(f.l), f.entry, "twofaStatus");
+	if (!is_members(twofa_ldap_handle(f.l), f.entry, user))
+		st = twofa_fail(err, TWOFA_ENOTFOUND, "%s is not enrolled", user);
+	else if (!has_value(status, "invited", false))
+		st = twofa_fail(err, TWOFA_EEXIST, "%s is enrolled, not invited", user);
+	ldap_value_free_len(status);
+	if (st == TWOFA_OK) {
+		rc = ldap_create_assertion_control(twofa_ldap_handle(f.l), "(twofaStatus=invited)", 1,
+						   &assertion);
+		st = rc == LDAP_SUCCESS ? twofa_ldap_member_mods(NULL, TWOFA_LDAP_MODS_REMOVE, &mods, err)
+					: twofa_ldap_fail(f.l, rc, "assertion control", err);
+	}
+	if (st == TWOFA_OK) {
+		ctrls[0] = assertion;
+		rc = modify_rc(f.l, f.dn, &mods, ctrls);
+		if (rc == LDAP_ASSERTION_FAILED)
+			st = twofa_fail(err, TWOFA_EEXIST,
+					"%s enrolled meanwhile: the record is a member's now", user);
+		else if (rc != LDAP_SUCCESS)
+			st = twofa_ldap_fail(f.l, rc, "modify", err);
+	}
+	ldap_control_free(assertion);
+	found_free(&f);
+	return st;
+}
+
+static twofa_status ldap_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
+{
+	begin_call(s);
+	return end_call(s, revoke_invite(s, user, err));
+}
+
 /* ---- walks ---- */
 
 /* Called for each entry of a walk: 0 goes on, 1 stops (TWOFA_OK), -1 fails
@@ -966,6 +1178,9 @@ const twofa_member_store_ops twofa_member_store_ldap_ops = {
 	.batch_begin = NULL,
 	.batch_end = NULL,
 	.consume = ldap_consume,
+	.enrol = ldap_enrol,
+	.phone_users = ldap_phone_users,
+	.revoke_invite = ldap_revoke_invite,
 	.new_call = ldap_new_call,
 	.offline = ldap_offline,
 	.healthy = ldap_healthy,

@@ -24,7 +24,13 @@ static void check_member(const twofa_options *opts, const twofa_audit *audit, tw
 
 	if (!twofa_scope_decide(user, opts->groups, d))
 		return;
-	switch (st = twofa_read_member(audit, members, user, &member, &err)) {
+	st = twofa_read_member(audit, members, user, &member, &err);
+	if (st == TWOFA_OK && member.status == TWOFA_MEMBER_INVITED) {
+		/* An invite is not a membership: as not enrolled. */
+		twofa_member_free(&member);
+		st = twofa_fail(&err, TWOFA_ENOTFOUND, "not enrolled (invited)");
+	}
+	switch (st) {
 	case TWOFA_OK:
 		break;
 	case TWOFA_ENOTFOUND:

@@ -292,7 +292,9 @@ static void run(login *l)
 		return;
 	switch (st = twofa_read_member(l->audit, l->members, l->user, &l->member, &err)) {
 	case TWOFA_OK:
-		l->invited = twofa_enrol_is_invited(&l->member);
+		/* An invited record is not a member yet: not enrolled (nullok
+		 * included); the record stays in l->member for the enrolment. */
+		l->invited = l->member.status == TWOFA_MEMBER_INVITED;
 		l->enrolled = !l->invited;
 		break;
 	case TWOFA_ENOTFOUND:

@@ -172,6 +172,9 @@ void twofa_chauthtok(twofa_host *host, int flags, const twofa_options *opts, two
 		if (twofa_member_store_last_load(members)->from_cache) /* the change could not be stored */
 			twofa_decide(d, PAM_AUTHTOK_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE,
 				     "directory unreachable: the password cannot be changed now");
+		else if (member.status == TWOFA_MEMBER_INVITED) /* not a member yet */
+			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
+				     "not enrolled (invited)");
 		else if (member.password_hash == NULL) /* enrolled behind another module's password */
 			twofa_decide(d, PAM_IGNORE, TWOFA_RESULT_IGNORED, LOG_DEBUG, TWOFA_MSG_NONE,
 				     "member has no twofa password to change");

@@ -245,7 +245,7 @@ static number_check shared_number(enrolment *e)
 	twofa_error err;
 
 	twofa_error_clear(&err);
-	if (twofa_enrol_phone_users(e->members, e->e164, e->user, &users, &err) != TWOFA_OK) {
+	if (twofa_member_store_phone_users(e->members, e->e164, e->user, &users, &err) != TWOFA_OK) {
 		twofa_decide(e->d, twofa_read_member_failed(err.status, PAM_SERVICE_ERR), TWOFA_RESULT_ERROR,
 			     LOG_ERR, TWOFA_MSG_NONE, "not enrolled: member store: %s", err.msg);
 		return NUMBER_DECIDED;
@@ -367,7 +367,7 @@ static bool ask_invite(enrolment *e)
 		twofa_free_secret(answer);
 		return false;
 	}
-	right = r == ANSWER_OK && twofa_enrol_invite_matches(e->invited, answer, time(NULL));
+	right = r == ANSWER_OK && twofa_member_invite_matches(e->invited, answer, time(NULL));
 	if (right)
 		(void)twofa_strlcpy(e->invite, answer, sizeof(e->invite));
 	twofa_free_secret(answer);
@@ -460,10 +460,9 @@ static void store(enrolment *e)
 
 	new_member(e, &m, now);
 	twofa_error_clear(&err);
-	st = twofa_enrol_store(e->members, &m, e->opts->enroll == TWOFA_ENROLL_INVITE ? e->invite : NULL, now,
-			       &err);
+	st = twofa_member_store_enrol(e->members, &m, e->invited != NULL ? e->invite : NULL, now, &err);
 	sodium_memzero(e->invite, sizeof(e->invite));
-	if (st == TWOFA_EEXIST || st == TWOFA_EPERM) {
+	if (st == TWOFA_EEXIST || (st == TWOFA_EPERM && e->invited != NULL)) {
 		twofa_decide(e->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_ENROL_TAKEN,
 			     "not enrolled: %s; nothing stored",
 			     st == TWOFA_EEXIST ? "another login enrolled the user meanwhile"
@@ -478,7 +477,7 @@ static void store(enrolment *e)
 				  e->audit->user, e->masked, channel, e->audit->user);
 		twofa_decide(e->d, PAM_AUTH_ERR, TWOFA_RESULT_DENIED, LOG_NOTICE, TWOFA_MSG_PENDING,
 			     "enrolled at login%s, awaiting approval (twofa-enroll approve)",
-			     e->opts->enroll == TWOFA_ENROLL_INVITE ? " with an invite" : "");
+			     e->invited != NULL ? " with an invite" : "");
 		say_in_prompt(e, TWOFA_MSG_PENDING);
 	} else {
 		twofa_host_syslog(e->host, LOG_NOTICE, "%s enrolled at login with %s by %s (approval=auto)",
@@ -486,7 +485,7 @@ static void store(enrolment *e)
 		record_login(e, now);
 		twofa_decide(e->d, PAM_SUCCESS, TWOFA_RESULT_SUCCESS, LOG_NOTICE, TWOFA_MSG_ENROL_DONE,
 			     "enrolled at login%s (approval=auto)",
-			     e->opts->enroll == TWOFA_ENROLL_INVITE ? " with an invite" : "");
+			     e->invited != NULL ? " with an invite" : "");
 		e->d->message_arg = (long)e->opts->cfg.channel;
 	}
 	twofa_decision_set_destination(e->d, channel, e->masked);
@@ -518,7 +517,7 @@ void twofa_enrol(twofa_host *host, const twofa_options *opts, twofa_member_store
 	}
 	twofa_audit_debug(audit, "not enrolled: offering enrolment (enroll=%s)",
 			  twofa_enroll_name(opts->enroll));
-	if ((opts->enroll != TWOFA_ENROLL_INVITE || ask_invite(&e)) && ask_country(&e) && ask_number(&e) &&
+	if ((invited == NULL || ask_invite(&e)) && ask_country(&e) && ask_number(&e) &&
 	    twofa_enrol_prove(host, opts, members, audit, e.verify, user, e.e164, e.country, silent, d))
 		store(&e);
 	twofa_verify_free(e.verify);

@@ -22,40 +22,6 @@ long twofa_enrol_max_members_per_phone(const twofa_config *cfg)
 	return 1; /* PROVISIONAL: max_members_per_phone (invite) not merged yet */
 }
 
-twofa_status twofa_enrol_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
-				     size_t *count, twofa_error *err)
-{
-	(void)s;
-	(void)e164;
-	(void)except_user;
-	(void)err;
-	*count = 0; /* PROVISIONAL */
-	return TWOFA_OK;
-}
-
-bool twofa_enrol_is_invited(const twofa_member *m)
-{
-	(void)m;
-	return false; /* PROVISIONAL: the invited status (invite) not merged yet */
-}
-
-bool twofa_enrol_invite_matches(const twofa_member *rec, const char *code, time_t now)
-{
-	(void)rec;
-	(void)code;
-	(void)now;
-	return false; /* PROVISIONAL: invites (invite) not merged yet */
-}
-
-twofa_status twofa_enrol_store(twofa_member_store *s, const twofa_member *m, const char *invite_code,
-			       time_t now, twofa_error *err)
-{
-	(void)now;
-	if (invite_code != NULL)
-		return twofa_fail(err, TWOFA_EPERM, "invites are not supported yet");
-	return twofa_member_store_put(s, m, TWOFA_MEMBER_PUT_ADD, err);
-}
-
 bool twofa_enrol_prove(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
 		       twofa_audit *audit, twofa_verify *verify, const char *user, const char *e164,
 		       const char *iso2, bool silent, twofa_decision *d)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What self-enrolment (server/enrol.c) takes from the other parts of issue
- * 15, behind one small adapter each: the country allow-list (countries),
- * max_members_per_phone and the store's enrolment write (the invite), and
- * one code round for a number that is not a member's yet. */
+ * 15 that were not merged when it was written, behind one small adapter
+ * each: the country allow-list (countries), max_members_per_phone, and one
+ * code round for a number that is not a member's yet. */
 #ifndef TWOFA_ENROL_DEPS_H
 #define TWOFA_ENROL_DEPS_H
 
@@ -23,22 +23,8 @@
 /* Whether countries lets codes go to numbers of iso2. */
 bool twofa_enrol_country_allowed(const twofa_config *cfg, const char *iso2);
 
-/* max_members_per_phone, and how many members other than except_user hold e164. */
+/* max_members_per_phone. */
 long twofa_enrol_max_members_per_phone(const twofa_config *cfg);
-twofa_status twofa_enrol_phone_users(twofa_member_store *s, const char *e164, const char *except_user,
-				     size_t *count, twofa_error *err);
-
-/* Whether the record read for a user is an invite, not a member. */
-bool twofa_enrol_is_invited(const twofa_member *m);
-
-/* Whether code is the live invite of the invited record rec (NULL: none). */
-bool twofa_enrol_invite_matches(const twofa_member *rec, const char *code, time_t now);
-
-/* Stores m for a user who enrolled at login: TWOFA_EEXIST when a record is
- * there already (invite_code NULL), TWOFA_EPERM when the invite no longer
- * matches (consumed in the same write otherwise). */
-twofa_status twofa_enrol_store(twofa_member_store *s, const twofa_member *m, const char *invite_code,
-			       time_t now, twofa_error *err);
 
 /* One code round to e164 (country iso2) by the configured channel for user,
  * who is not a member yet: sends count against the user's send_limit,

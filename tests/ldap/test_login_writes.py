@@ -19,59 +19,19 @@ access rules (harness.slapd):
 slapd missing fails the test; under the valgrind variant it is skipped with the other
 directory suites (harness.slapd.require)."""
 
-import os
-import subprocess
 import sys
 import tempfile
 
 from harness import slapd as hs
+from harness.store_tool import Store
 from harness.tap import Tap
 
-BUILDDIR = os.environ.get("TWOFA_BUILDDIR") or os.getcwd()
-TOOL = os.path.join(BUILDDIR, "tests", "unit", "member_store_tool")
 RACERS = 20
 
 
 def hash_of(i):
     """member_store_tool's hash_of: the stored hash code number i stands for."""
     return "b2$%032x$%064x" % (i, i * 7 + 1)
-
-
-class Store:
-    """member_store_tool on one config (store = ldap on s, or gdbm when s is None)."""
-
-    def __init__(self, directory, name, s=None, uri=None, write_uri=None):
-        run_dir = os.path.join(directory, "run-" + name)
-        os.makedirs(run_dir, mode=0o700, exist_ok=True)
-        lines = ["state_db = %s" % os.path.join(run_dir, "state.db")]
-        if s is None:
-            lines += ["store = gdbm", "members_db = %s" % os.path.join(directory, "members.db")]
-        else:
-            with open(s.login_pw_file) as f:
-                login_pw = f.read()
-            with open(s.admin_pw_file) as f:
-                admin_pw = f.read()
-            lines += ["store = ldap", "ldap_uri = %s" % (uri or s.uri), "ldap_base = %s" % s.people,
-                      "ldap_tls = none", "ldap_bind_dn = %s" % s.login_dn, "ldap_bind_password = %s" % login_pw,
-                      "ldap_admin_bind_dn = %s" % s.admin_dn, "ldap_admin_bind_password = %s" % admin_pw,
-                      "ldap_timeout = 5", "ldap_run_dir = %s" % run_dir, "ldap_cache_max_age = 0"]
-            if write_uri:
-                lines.append("ldap_write_uri = %s" % write_uri)
-        self.path = os.path.join(directory, name + ".conf")
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-
-    def popen(self, role, *args):
-        return subprocess.Popen([TOOL, self.path, role] + list(args), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=dict(os.environ, LDAPNOINIT="1"))
-
-    def one(self, role, *args):
-        p = self.popen(role, *args)
-        out, err = p.communicate(timeout=60)
-        lines = out.splitlines()
-        return lines[-1] if lines else "(nothing) " + err
 
 
 def race(t, stores, kind, which, what, winners=1):

@@ -130,13 +130,23 @@ env.write_config({"approval": None})
 forget("dave")
 
 # -- a wrong number and a wrong country asked again ------------------------------------------------
+# carol holds GB: max_members_per_phone (1) refuses it to erin, in the words of any
+# unusable number.
+run = login(self_svc, "erin", ["GB", GB_TYPED, FAIL])
+asked = prompts(run)
+t.ok(len(asked) == 3 and asked[2] == "That number cannot be used. Enter another one. " + PHONE
+     and sim.outbox() == [] and not any("carol" in x for x in run.texts()),
+     "a number another member holds is refused without saying so; nothing sent", run.describe())
+t.ok(any("max_members_per_phone" in x and "carol" not in x for x in cap.texts()),
+     "the log says why (max_members_per_phone), without naming the holder", "\n".join(cap.texts()))
+forget("carol")
 run = login(self_svc, "erin", ["XX", "GB", "12", GB_TYPED, code_of(GB)])
 asked = prompts(run)
-t.ok(len(asked) >= 5 and asked[1].startswith("That is not a country code") and asked[1].endswith(COUNTRY)
+t.ok(run.code("auth") == "PAM_SUCCESS" and len(asked) == 5
+     and asked[1].startswith("That is not a country code") and asked[1].endswith(COUNTRY)
      and asked[3].startswith("That is not a valid phone number") and asked[3].endswith(PHONE),
      "a bad country and a bad number are said in the next prompt and asked again", run.describe())
 forget("erin")
-forget("carol")
 
 # -- '?' lists the countries in the next prompt ----------------------------------------------------
 run = login(self_svc, "erin", ["?", FAIL])

@@ -23,6 +23,17 @@
  *     update-paused USER PHONE|codes
  *                         update whose change prints "read" and waits for a line,
  *                         then sets the phone (or makes recovery codes 11..13)
+ *     invite USER CODE SECONDS
+ *                         put ADD of an invited record: CODE's hash, expiring in
+ *                         SECONDS (negative: expired)
+ *     enrol USER CODE|- PHONE
+ *                         twofa_member_store_enrol of an active member without a
+ *                         password hash ("-": self mode, no invite)
+ *     enrol-on-line USER CODE|- PHONE
+ *                         connect (a load), print "ready", wait for a line, enrol
+ *     phone-users PHONE EXCEPT|-
+ *                         "ok count N"
+ *     revoke USER         twofa_member_store_revoke_invite
  *     names | each | count
  *     first-count         names stopped after the first, then count on the same handle
  *
@@ -36,6 +47,7 @@
 
 #include "config.h"
 #include "member_store.h"
+#include "onetime_code.h"
 
 #define HASH \
 	"$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$7sE7Z1k9u9Z0ZK9oHq4Yb1qg4Rj9Y3K2cM2w1e0a2Hc"
@@ -75,6 +87,36 @@ static void generated(twofa_member *m, char *user)
 	m->password_hash = (char *)HASH;
 	m->status = TWOFA_MEMBER_ACTIVE;
 	m->created = m->updated = time(NULL);
+}
+
+static int invite(twofa_member_store *s, char *user, const char *code, const char *seconds)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	twofa_member m;
+	twofa_status st;
+
+	memset(&m, 0, sizeof(m));
+	m.user = user;
+	m.channel = TWOFA_CHANNEL_SMS;
+	m.status = TWOFA_MEMBER_INVITED;
+	m.created = m.updated = time(NULL) - 120;
+	m.invite_expires = time(NULL) + strtol(seconds, NULL, 10);
+	st = twofa_onetime_hash(user, TWOFA_MEMBER_CODE_INVITE, code, m.invite, &err);
+	if (st == TWOFA_OK)
+		st = twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_ADD, &err);
+	return report(st, &err, "invited");
+}
+
+static int enrol(twofa_member_store *s, char *user, const char *code, const char *phone)
+{
+	twofa_error err = {TWOFA_OK, ""};
+	twofa_member m;
+
+	generated(&m, user);
+	m.password_hash = NULL;
+	snprintf(m.phone, sizeof(m.phone), "%s", phone);
+	return report(twofa_member_store_enrol(s, &m, strcmp(code, "-") == 0 ? NULL : code, time(NULL), &err),
+		      &err, "enrolled");
 }
 
 static int load(twofa_member_store *s, const char *user)
@@ -295,6 +337,24 @@ static int run(int argc, char **argv)
 			    "updated");
 	} else if (strcmp(cmd, "remove") == 0 && argc == 2) {
 		rc = report(twofa_member_store_remove(s, argv[1], &err), &err, "removed");
+	} else if (strcmp(cmd, "invite") == 0 && argc == 4) {
+		rc = invite(s, argv[1], argv[2], argv[3]);
+	} else if (strcmp(cmd, "enrol") == 0 && argc == 4) {
+		rc = enrol(s, argv[1], argv[2], argv[3]);
+	} else if (strcmp(cmd, "enrol-on-line") == 0 && argc == 4) {
+		(void)twofa_member_store_load(s, argv[1], &m, &err);
+		twofa_member_free(&m);
+		printf("ready\n");
+		fflush(stdout);
+		if (fgets(buf, sizeof(buf), stdin) != NULL)
+			rc = enrol(s, argv[1], argv[2], argv[3]);
+	} else if (strcmp(cmd, "phone-users") == 0 && argc == 3) {
+		st = twofa_member_store_phone_users(s, argv[1], strcmp(argv[2], "-") == 0 ? NULL : argv[2],
+						    &n, &err);
+		snprintf(buf, sizeof(buf), "count %zu", n);
+		rc = report(st, &err, buf);
+	} else if (strcmp(cmd, "revoke") == 0 && argc == 2) {
+		rc = report(twofa_member_store_revoke_invite(s, argv[1], &err), &err, "revoked");
 	} else if (strcmp(cmd, "names") == 0) {
 		st = twofa_member_store_names(s, count_name, &n, &err);
 		snprintf(buf, sizeof(buf), "%zu names", n);

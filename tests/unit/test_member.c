@@ -7,6 +7,7 @@
 
 #include "member.h"
 #include "member_fixture.h"
+#include "onetime_code.h"
 #include "tap.h"
 #include "util.h"
 
@@ -866,6 +867,108 @@ static void test_decode_later(void)
 #undef V
 }
 
+/* An invite for carol, issued at 1764000000 and expiring an hour later. */
+static void invited_fill(twofa_member *m, char code[TWOFA_ONETIME_TEXT_SIZE])
+{
+	memset(m, 0, sizeof(*m));
+	m->user = strdup("carol");
+	m->channel = TWOFA_CHANNEL_SMS;
+	m->status = TWOFA_MEMBER_INVITED;
+	m->created = m->updated = 1764000000;
+	m->version = 1;
+	m->invite_expires = 1764003600;
+	if (twofa_onetime_generate(code, NULL) != TWOFA_OK ||
+	    twofa_onetime_hash("carol", TWOFA_MEMBER_CODE_INVITE, code, m->invite, NULL) != TWOFA_OK)
+		diag("cannot make an invite");
+}
+
+/* The invited record: its status, its own validation, its JSON, and
+ * twofa_member_invite_matches. */
+static void test_invited(void)
+{
+	char code[TWOFA_ONETIME_TEXT_SIZE], other[TWOFA_ONETIME_TEXT_SIZE], lower[TWOFA_ONETIME_TEXT_SIZE];
+	twofa_member m, back;
+	twofa_member_status st = TWOFA_MEMBER_ACTIVE;
+	twofa_error err = {TWOFA_OK, ""};
+	char *json = NULL;
+
+	ok(strcmp(twofa_member_status_name(TWOFA_MEMBER_INVITED), "invited") == 0 &&
+		   twofa_member_status_parse("invited", &st) && st == TWOFA_MEMBER_INVITED,
+	   "status invited: name and parse");
+	ok(strcmp(twofa_member_status_name(TWOFA_MEMBER_ACTIVE), "active") == 0 &&
+		   strcmp(twofa_member_status_name(TWOFA_MEMBER_DISABLED), "disabled") == 0 &&
+		   twofa_member_status_name((twofa_member_status)4) == NULL,
+	   "the old names keep their values; one past invited is unknown");
+	invited_fill(&m, code);
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "an invited record: no phone, country or hash: %s",
+	   err.msg);
+	ok(twofa_member_encode(&m, &json, &err) == TWOFA_OK && json != NULL &&
+		   strstr(json, "\"status\":\"invited\"") != NULL && strstr(json, "\"phone\":null") != NULL,
+	   "encoded with status invited and no phone");
+	ok(json != NULL && twofa_member_decode(json, strlen(json), &back, &err) == TWOFA_OK &&
+		   member_fixture_same(&m, &back),
+	   "and read back the same: %s", err.msg);
+	twofa_member_free(&back);
+	twofa_free_secret(json);
+	json = NULL;
+
+	ok(twofa_member_invite_matches(&m, code, 1764000000), "the invite matches at issue time");
+	ok(twofa_member_invite_matches(&m, code, 1764003599), "and a second before it expires");
+	ok(!twofa_member_invite_matches(&m, code, 1764003600), "not at its expiry");
+	ok(!twofa_member_invite_matches(&m, code, 1764090000), "nor a day later");
+	snprintf(lower, sizeof(lower), "%s", code);
+	for (char *p = lower; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	ok(twofa_member_invite_matches(&m, lower, 1764000000), "typed in lowercase: still the code");
+	ok(twofa_onetime_generate(other, NULL) == TWOFA_OK &&
+		   !twofa_member_invite_matches(&m, other, 1764000000),
+	   "another code does not match");
+	ok(!twofa_member_invite_matches(&m, "", 1764000000) &&
+		   !twofa_member_invite_matches(&m, NULL, 1764000000) &&
+		   !twofa_member_invite_matches(NULL, code, 1764000000) &&
+		   !twofa_member_invite_matches(&m, "123456", 1764000000),
+	   "empty, NULL, no record and a Verify code do not match");
+	free(m.user);
+	m.user = strdup("dave");
+	ok(!twofa_member_invite_matches(&m, code, 1764000000),
+	   "carol's invite copied to dave's record does not");
+	free(m.user);
+	m.user = strdup("carol");
+	m.status = TWOFA_MEMBER_ACTIVE;
+	ok(!twofa_member_invite_matches(&m, code, 1764000000), "an invite on a record not invited does not");
+	twofa_member_free(&m);
+
+#define BAD_INVITED(mutate, what)                                                                         \
+	do {                                                                                              \
+		invited_fill(&m, code);                                                                   \
+		mutate;                                                                                   \
+		twofa_error_clear(&err);                                                                  \
+		ok(twofa_member_validate(&m, &err) == TWOFA_EINVAL && strstr(err.msg, "carol") != NULL && \
+			   strstr(err.msg, "b2$") == NULL,                                                \
+		   "invalid invited record: %s (%s)", what, err.msg);                                     \
+		twofa_member_free(&m);                                                                    \
+	} while (0)
+	BAD_INVITED((m.invite[0] = '\0', m.invite_expires = 0), "no invite");
+	BAD_INVITED((strcpy(m.phone, "+447911123456"), strcpy(m.country, "GB")), "a phone number");
+	BAD_INVITED(strcpy(m.country, "GB"), "a country alone");
+	BAD_INVITED(m.password_hash = strdup(MEMBER_FIXTURE_HASH), "a password hash");
+	BAD_INVITED(m.verified = 1764000000, "a verified time");
+	BAD_INVITED((m.recovery_count = 1, member_fixture_code_hash(m.recovery[0], 1)), "a recovery code");
+	BAD_INVITED((member_fixture_code_hash(m.bypass, 2), m.bypass_uses = 1, m.bypass_expires = 1764003600),
+		    "a bypass code");
+	BAD_INVITED(strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcdef"), "a TOTP factor");
+#undef BAD_INVITED
+	invited_fill(&m, code);
+	m.channel = TWOFA_CHANNEL_EMAIL;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK,
+	   "an invited record of the email channel needs no address");
+	twofa_member_free(&m);
+	member_fixture_fill(&m);
+	m.phone[0] = m.country[0] = '\0';
+	ok(twofa_member_validate(&m, &err) == TWOFA_EINVAL, "a member of sms without a phone stays invalid");
+	twofa_member_free(&m);
+}
+
 int main(void)
 {
 	test_names();
@@ -878,5 +981,6 @@ int main(void)
 	test_code_hash();
 	test_validate_later();
 	test_decode_later();
+	test_invited();
 	return tap_done();
 }

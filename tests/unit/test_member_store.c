@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "member_store.h"
+#include "onetime_code.h"
 #include "util.h"
 #include "store.h"
 #include "tap.h"
@@ -366,6 +368,169 @@ static void test_consume(twofa_config *cfg)
 	twofa_member_store_close(s);
 }
 
+/* A member of the enrolment: active, no twofa password. */
+static void fill_enrolled(twofa_member *m, char *user)
+{
+	fill(m, user);
+	strcpy(m->phone, "+447700900456"); /* the other tests' members have another */
+	m->password_hash = NULL;
+}
+
+/* An invited record for user with a new code, expiring at expires. */
+static void put_invite(twofa_member_store *s, char *user, time_t expires, char code[TWOFA_ONETIME_TEXT_SIZE])
+{
+	twofa_member m;
+	twofa_error err = {TWOFA_OK, ""};
+
+	memset(&m, 0, sizeof(m));
+	m.user = user;
+	m.channel = TWOFA_CHANNEL_SMS;
+	m.status = TWOFA_MEMBER_INVITED;
+	m.created = m.updated = 1767225600;
+	m.invite_expires = expires;
+	m.version = 1;
+	if (twofa_onetime_generate(code, &err) != TWOFA_OK ||
+	    twofa_onetime_hash(user, TWOFA_MEMBER_CODE_INVITE, code, m.invite, &err) != TWOFA_OK ||
+	    twofa_member_store_put(s, &m, TWOFA_MEMBER_PUT_REPLACE, &err) != TWOFA_OK)
+		diag("cannot store the invite of %s: %s", user, err.msg);
+}
+
+/* Two processes enrol user at once: the statuses each got. */
+static void race(twofa_config *cfg, char *user, const char *code, twofa_status got[2])
+{
+	pid_t pids[2];
+
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			twofa_member_store *s = NULL;
+			twofa_member m;
+			twofa_status st;
+
+			fill_enrolled(&m, user);
+			st = twofa_member_store_open(&s, cfg, TWOFA_MEMBER_STORE_LOGIN, NULL);
+			if (st == TWOFA_OK)
+				st = twofa_member_store_enrol(s, &m, code, time(NULL), NULL);
+			twofa_member_store_close(s);
+			_exit((int)st);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		int ws = 0;
+
+		got[i] = pids[i] > 0 && waitpid(pids[i], &ws, 0) == pids[i] && WIFEXITED(ws)
+				 ? (twofa_status)WEXITSTATUS(ws)
+				 : TWOFA_ESYS;
+	}
+}
+
+static bool one_won(const twofa_status got[2], twofa_status loser)
+{
+	return (got[0] == TWOFA_OK && got[1] == loser) || (got[1] == TWOFA_OK && got[0] == loser);
+}
+
+static void test_enrol(twofa_config *cfg)
+{
+	twofa_member_store *s = NULL, *admin = NULL;
+	twofa_member m, got;
+	twofa_error err = {TWOFA_OK, ""};
+	char frank[] = "frank", gina[] = "gina", hal[] = "hal", ivy[] = "ivy", jo[] = "jo", kim[] = "kim";
+	char code[TWOFA_ONETIME_TEXT_SIZE], other[TWOFA_ONETIME_TEXT_SIZE];
+	time_t now = time(NULL);
+	twofa_status raced[2], st;
+	size_t n = 99;
+
+	ok(twofa_member_store_open(&s, cfg, TWOFA_MEMBER_STORE_LOGIN, &err) == TWOFA_OK &&
+		   twofa_member_store_open(&admin, cfg, TWOFA_MEMBER_STORE_ADMIN, &err) == TWOFA_OK,
+	   "open a login and an admin handle");
+	/* self mode */
+	fill_enrolled(&m, frank);
+	m.version = 9;
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_OK, "self: frank enrols: %s", err.msg);
+	ok(twofa_member_store_load(s, "frank", &got, &err) == TWOFA_OK && got.status == TWOFA_MEMBER_ACTIVE &&
+		   got.password_hash == NULL && got.version == expect(1),
+	   "stored active, no password hash, version 1");
+	twofa_member_free(&got);
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EEXIST,
+	   "self: again: already enrolled: %s", err.msg);
+	fill(&m, gina);
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EINVAL,
+	   "a member with a password hash: refused");
+	fill_enrolled(&m, gina);
+	m.status = TWOFA_MEMBER_DISABLED;
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EINVAL, "a disabled member: refused");
+	fill_enrolled(&m, gina);
+	strcpy(m.phone, "12");
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EINVAL, "an invalid member: refused");
+	ok(twofa_member_store_enrol(NULL, &m, NULL, now, &err) == TWOFA_EINVAL &&
+		   twofa_member_store_enrol(s, NULL, NULL, now, &err) == TWOFA_EINVAL,
+	   "no handle, no member");
+	ok(twofa_member_store_load(s, "gina", &got, &err) == TWOFA_ENOTFOUND, "none of them stored");
+
+	/* invite mode */
+	put_invite(admin, gina, now + 3600, code);
+	fill_enrolled(&m, gina);
+	ok(twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EEXIST,
+	   "self mode over an invited record: refused: %s", err.msg);
+	ok(twofa_onetime_generate(other, &err) == TWOFA_OK &&
+		   twofa_member_store_enrol(s, &m, other, now, &err) == TWOFA_EPERM,
+	   "a wrong invite: refused: %s", err.msg);
+	ok(twofa_member_store_enrol(s, &m, "not a code", now, &err) == TWOFA_EPERM, "not a code: refused");
+	ok(twofa_member_store_enrol(s, &m, code, now + 3600, &err) == TWOFA_EPERM,
+	   "an expired invite: refused");
+	ok(twofa_member_store_load(s, "gina", &got, &err) == TWOFA_OK && got.status == TWOFA_MEMBER_INVITED &&
+		   got.invite[0] != '\0',
+	   "the invited record is as it was");
+	twofa_member_free(&got);
+	m.status = TWOFA_MEMBER_PENDING;
+	ok(twofa_member_store_enrol(s, &m, code, now, &err) == TWOFA_OK, "the right invite: enrolled: %s",
+	   err.msg);
+	ok(twofa_member_store_load(s, "gina", &got, &err) == TWOFA_OK && got.status == TWOFA_MEMBER_PENDING &&
+		   got.invite[0] == '\0' && got.invite_expires == 0 &&
+		   strcmp(got.phone, "+447700900456") == 0 && got.version == expect(2),
+	   "stored pending over the invite, the invite gone, version 2");
+	twofa_member_free(&got);
+	ok(twofa_member_store_enrol(s, &m, code, now, &err) == TWOFA_EEXIST,
+	   "the invite again: the member is enrolled: %s", err.msg);
+	fill_enrolled(&m, hal);
+	ok(twofa_member_store_enrol(s, &m, code, now, &err) == TWOFA_EPERM,
+	   "an invite for a user without a record: refused");
+	put_invite(admin, hal, now + 3600, other);
+	ok(twofa_member_store_enrol(s, &m, code, now, &err) == TWOFA_EPERM,
+	   "gina's invite on hal's record: refused (the hash names the user)");
+
+	/* races */
+	race(cfg, ivy, NULL, raced);
+	ok(one_won(raced, TWOFA_EEXIST),
+	   "self: two enrolments of ivy at once: one wins, one already enrolled (%d %d)", (int)raced[0],
+	   (int)raced[1]);
+	put_invite(admin, jo, now + 3600, code);
+	race(cfg, jo, code, raced);
+	ok(one_won(raced, TWOFA_EEXIST) || one_won(raced, TWOFA_EPERM),
+	   "invite: two enrolments of jo with one invite: exactly one wins (%d %d)", (int)raced[0],
+	   (int)raced[1]);
+
+	/* phone_users: frank, ivy, jo and gina hold +447700900456; hal is invited. */
+	st = twofa_member_store_phone_users(s, "+447700900456", NULL, &n, &err);
+	ok(st == TWOFA_OK && n == 4, "four members have the number: %zu (%s)", n, err.msg);
+	ok(twofa_member_store_phone_users(s, "+447700900456", "frank", &n, &err) == TWOFA_OK && n == 3,
+	   "three besides frank");
+	ok(twofa_member_store_phone_users(s, "+447700900999", NULL, &n, &err) == TWOFA_OK && n == 0,
+	   "none have another");
+	ok(twofa_member_store_phone_users(s, "0044", NULL, &n, &err) == TWOFA_EINVAL &&
+		   twofa_member_store_phone_users(s, "+447700900456", NULL, NULL, &err) == TWOFA_EINVAL,
+	   "not E.164, no count: refused");
+	ok(twofa_member_store_phone_users(s, "+447700900456", "a/b", &n, &err) == TWOFA_OK && n == 4,
+	   "an invalid name to except excepts nobody");
+	fill_enrolled(&m, kim);
+	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_OK &&
+		   twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EINVAL &&
+		   twofa_member_store_batch_end(s, &err) == TWOFA_OK,
+	   "no enrolment inside a read batch");
+	twofa_member_store_close(s);
+	twofa_member_store_close(admin);
+}
+
 int main(void)
 {
 	twofa_config cfg;
@@ -391,6 +556,7 @@ int main(void)
 	test_missing(&cfg);
 	test_versions(&cfg);
 	test_consume(&cfg);
+	test_enrol(&cfg);
 	test_ldap_refused(&cfg);
 	twofa_config_free(&cfg);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
