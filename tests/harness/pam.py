@@ -352,8 +352,10 @@ class Env:
     (self.slapd) instead: twofa.conf says store = ldap with its ldap_* keys (StartTLS,
     both identities), state.db stays in the dir (state is per host)."""
 
-    def __init__(self, sim=None, config=None, init_store=True, prefix="twofa-pam-", backend=None):
+    def __init__(self, sim=None, config=None, init_store=True, prefix="twofa-pam-", backend=None,
+                 slapd_options=None):
         self.sim = sim
+        self.slapd_options = slapd_options or {}  # for harness.slapd.Slapd, e.g. enrol=True
         self.backend = backend or BACKEND
         self.dir = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
         os.chmod(self.dir, 0o700)
@@ -388,7 +390,7 @@ class Env:
         why = slapd.available()
         if why:
             raise RuntimeError("TWOFA_TEST_BACKEND=ldap: " + why)
-        self.slapd = slapd.Slapd()
+        self.slapd = slapd.Slapd(**self.slapd_options)
         run_dir = os.path.join(self.dir, "ldap-run")  # dead-server memory, not /run/twofa
         os.mkdir(run_dir, 0o700)
         keys = self.slapd.twofa_keys(tls="starttls")

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Self-enrolment at first login (issue 15) through real libpam: enroll=self behind a first
+"""Self-enrolment at first login (issue 15) through real libpam (and against a slapd
+through tests/pam/ldap/test_pam_enrol.sh): enroll=self behind a first
 factor another module checked (password=none); the prompts in order (country, phone, code);
 approval auto and manual; a wrong number or country asked again; every way of cancelling
 stores nothing and cancels the pending verification; an enrolled user and a user out of
@@ -25,7 +26,8 @@ COUNTRY = "Country (ISO code, e.g. GB; ? lists them): "
 PHONE = "Phone number: "
 
 sim = Sim()
-env = Env(sim, config={"max_tries": "3", "lockout_failures": "0"})
+# The directory (under ldap) has the self-enrolment rules of etc/ldap/twofa-enrol.*.
+env = Env(sim, config={"max_tries": "3", "lockout_failures": "0"}, slapd_options={"enrol": True})
 cap = SyslogCapture(env)
 
 
@@ -78,6 +80,12 @@ def forget(user):
 def ops_of(name):
     return [r["op"] for r in sim.requests() if r["op"] == name]
 
+
+# Under TWOFA_TEST_BACKEND=ldap a self-enrolment adds the member to the user's entry (a
+# login creates none), as on a site whose directory holds its users.
+if env.slapd is not None:
+    for person in ("carol", "dave", "erin", "frank"):
+        env._ldap_user(person)
 
 self_svc = service("enrol-self", "password=none enroll=self")
 

@@ -6,7 +6,7 @@ expired one are refused and counted as failures toward the lockout, a used one i
 only an invited user is offered enrolment; two parallel first logins of one user make one
 member and stay within the send limit; the user's send_limit counts enrolment sends.
 Invited records are made with tests/unit/member_store_tool (the invite CLI is the invite
-branch's). TAP output."""
+branch's). Against a slapd too: tests/pam/ldap/test_pam_enrol_invite.sh. TAP output."""
 
 import os
 import subprocess
@@ -31,8 +31,12 @@ ENROLMENT_CODE = "Enrolment code: "
 COUNTRY = "Country (ISO code, e.g. GB; ? lists them): "
 
 sim = Sim()
-env = Env(sim, config={"max_tries": "3", "lockout_failures": "2", "lockout_seconds": "600"})
+env = Env(sim, config={"max_tries": "3", "lockout_failures": "2", "lockout_seconds": "600"},
+          slapd_options={"enrol": True})
 cap = SyslogCapture(env)
+if env.slapd is not None:  # TWOFA_TEST_BACKEND=ldap: the users' entries, as on a real site
+    for person in ("gina", "hugo", "ivan", "jack", "kate", "lena", "mona"):
+        env._ldap_user(person)
 
 
 def tool(*args):
