@@ -4,7 +4,8 @@
 decision line, whatever the outcome, and shows at most one final message. Counted through
 real libpam with the syslog captured, for the outcomes of every flow: success, wrong
 password, wrong codes, not enrolled with and without nullok, locked out, a configuration
-error, a pending member in account, an NSS error, a password change. TAP output."""
+error, a pending member in account, an NSS error, a password change, the outcomes of a
+self-enrolment at login. TAP output."""
 
 import os
 import re
@@ -161,6 +162,23 @@ fresh()
 run, lines, told = decisions_of("dl", "alice", [PASSWORD, sim.code_answer(ALICE)])
 t.ok(len(lines) == 1 and " channel=sms to=+1 ***-***-0123 result=success" in lines[0]["message"],
      "the decision line names channel and masked destination", [r["message"] for r in lines])
+
+# Self-enrolment at login (server/enrol.c): each outcome one line and at most one message.
+env.service("dl-enrol", ["auth requisite pam_permit.so", env.twofa_line("password=none enroll=self")])
+env.service("dl-enrol-nullok", ["auth requisite pam_permit.so",
+                                env.twofa_line("password=none enroll=self nullok")])
+NEWCOMER = "+447400123466"
+fresh()
+once("enrolment declined", "dl-enrol", "nina", [""], "PAM_AUTH_ERR", "denied",
+     "not enrolled: enrolment declined at the country prompt",
+     message="Enrolment cancelled. Nothing was stored.")
+once("enrolment declined under nullok", "dl-enrol-nullok", "nina", [""], "PAM_SUCCESS", "ignored",
+     "not enrolled: enrolment declined at the country prompt (nullok)")
+once("enrolment: max_tries unusable numbers", "dl-enrol", "nina", ["GB", "1", "2", "3"], "PAM_AUTH_ERR",
+     "denied", "not enrolled: 3 answers at the phone prompt could not be used (max_tries)")
+once("enrolment stored active", "dl-enrol", "nina", ["GB", "07400 123466", sim.code_answer(NEWCOMER)],
+     "PAM_SUCCESS", "success", "enrolled at login (approval=auto)",
+     message="You are enrolled: codes go by SMS to +44 **** **3466.")
 
 cap.close()
 sys.exit(t.done())

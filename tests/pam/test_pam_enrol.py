@@ -134,8 +134,14 @@ run = login(self_svc, "dave", [code_of(GB2)])
 t.ok(run.code("auth") == "PAM_SUCCESS" and len(prompts(run)) == 1
      and prompts(run)[0].startswith("Code sent by SMS"),
      "approved: the next login asks only for a code", run.describe())
+run = login(self_svc, "erin", ["GB", "07400 123458", code_of("+447400123458"), ""], silent=True)
+t.ok(run.code("auth") == "PAM_AUTH_ERR" and prompts(run)[-1].startswith(
+     "Your second-factor enrolment is awaiting approval") and run.texts(("ERROR_MSG", "TEXT_INFO")) == [],
+     "under PAM_SILENT (sudo) 'awaiting approval' is said in a last prompt, as no message shows",
+     run.describe())
 env.write_config({"approval": None})
 forget("dave")
+forget("erin")
 
 # -- a wrong number and a wrong country asked again ------------------------------------------------
 # carol holds GB: max_members_per_phone (1) refuses it to erin, in the words of any
