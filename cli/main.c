@@ -64,7 +64,18 @@ const cli_command cli_commands[] = {
 	 "expiry and the admin who issued it (SUDO_USER under sudo, else the login name of the\n"
 	 "real uid): 'show' tells them, never the code. It works at the code prompt as a\n"
 	 "recovery code does; a disabled or pending member's code does not work.\n"},
-	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
+	{"invite", cmd_invite, "invite USER [--ttl DURATION] [--json] | invite USER --revoke",
+	 "issue USER, not enrolled, a one-time code to enrol at login and print it once", true,
+	 "  --ttl DURATION   how long it works: SECONDS, or a number and s, m, h or d\n"
+	 "                   (30m, 72h, 7d), from 10m to 30d (default 72h)\n"
+	 "  --json           print {\"code\", \"expires\"} as JSON\n"
+	 "  --revoke         remove USER's invite (exit 0 whether there was one or not)\n"
+	 "For pam_twofa's enroll=invite: at their first login USER types the code, then their\n"
+	 "number and a code sent to it; the enrolment consumes the invite. USER is stored as\n"
+	 "invited (the code's hash and expiry only; 'list' and 'show' say so) and is not\n"
+	 "enrolled until then. A new invite replaces an earlier one; an enrolled user is\n"
+	 "refused.\n"},
+	{"list", cmd_list, "list [--status active|pending|disabled|invited] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
 	{"export", cmd_export, "export [--output FILE]",
