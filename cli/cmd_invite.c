@@ -106,7 +106,8 @@ static int revoke_invite(cli_context *ctx, const char *user, const char *shown)
 		return EX_OK;
 	}
 	if (st == TWOFA_EEXIST)
-		return cli_fail(EX_DATAERR, "%s is enrolled, not invited: nothing was revoked (see 'twofa-enroll remove')",
+		return cli_fail(EX_DATAERR,
+				"%s is enrolled, not invited: nothing was revoked (see 'twofa-enroll remove')",
 				shown);
 	if (st != TWOFA_OK)
 		return cli_fail_status(&err);
@@ -116,7 +117,8 @@ static int revoke_invite(cli_context *ctx, const char *user, const char *shown)
 
 /* Stores the invite: a new invited record, or the new code over an invited
  * one. *replaced says which. 0 or an exit code after a message. */
-static int store_invite(cli_context *ctx, const char *user, const char *shown, invite_issue *iv, bool *replaced)
+static int store_invite(cli_context *ctx, const char *user, const char *shown, invite_issue *iv,
+			bool *replaced)
 {
 	twofa_member_store *s;
 	twofa_member m;
@@ -131,7 +133,8 @@ static int store_invite(cli_context *ctx, const char *user, const char *shown, i
 	st = twofa_member_store_load(s, user, &m, &err);
 	if (st == TWOFA_OK && m.status != TWOFA_MEMBER_INVITED) {
 		twofa_member_free(&m);
-		return cli_fail(EX_DATAERR, "%s is already enrolled: an invite is for a user who is not", shown);
+		return cli_fail(EX_DATAERR, "%s is already enrolled: an invite is for a user who is not",
+				shown);
 	}
 	twofa_member_free(&m);
 	if (st == TWOFA_OK) {
@@ -201,7 +204,8 @@ int cmd_invite(cli_context *ctx, int argc, char **argv)
 		return cli_fail(1,
 				"the invite of %s is stored but could not be printed (%s)%s: run 'twofa-enroll "
 				"invite %s' again for a new one, or revoke it with --revoke",
-				shown, strerror(errno), replaced ? "; the earlier one is gone too" : "", shown);
+				shown, strerror(errno), replaced ? "; the earlier one is gone too" : "",
+				shown);
 	cli_note("invite issued for %s, for one enrolment at login (pam_twofa enroll=invite), expires %s%s",
 		 shown, expires, replaced ? "; it replaces the earlier one" : "");
 	return EX_OK;

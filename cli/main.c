@@ -21,20 +21,24 @@
 
 const cli_command cli_commands[] = {
 	{"add", cmd_add,
-	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin]",
+	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin] "
+	 "[--shared-phone]",
 	 "enrol USER: prove the phone with a code, then store the member", true,
 	 "  --phone NUMBER     the number as people write it (national or international form)\n"
 	 "  --country CC       ISO 3166-1 alpha-2 country of the number (see 'countries')\n"
 	 "  --email ADDR       email address (needed for --channel email)\n"
 	 "  --channel C        sms, call, whatsapp or email (default: the configured channel)\n"
-	 "  --password-stdin   read the password once from stdin\n" USER_HELP PASSWORD_HELP CODE_HELP
+	 "  --password-stdin   read the password once from stdin\n"
+	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n" USER_HELP
+		 PASSWORD_HELP CODE_HELP
 	 "The member is stored only after the code was approved: active, or pending when\n"
 	 "approval = manual. The number is also checked with Twilio Lookup; when Lookup cannot\n"
 	 "be reached that is a warning, since the code proves the number anyway.\n"},
-	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C]",
+	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C] [--shared-phone]",
 	 "rebind USER to a new number once a code sent to it is approved", true,
 	 "  --phone NUMBER, --country CC   the new number and its country\n"
-	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n" CODE_HELP},
+	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n"
+	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n" CODE_HELP},
 	{"passwd", cmd_passwd, "passwd USER [--password-stdin]", "set a new password for USER", true,
 	 PASSWORD_HELP},
 	{"test", cmd_test, "test USER [--channel C]", "send USER a code and check it, without logging in",
