@@ -283,6 +283,7 @@ int cmd_remove(cli_context *ctx, int argc, char **argv);
 int cmd_unlock(cli_context *ctx, int argc, char **argv);
 int cmd_recovery(cli_context *ctx, int argc, char **argv);
 int cmd_bypass(cli_context *ctx, int argc, char **argv);
+int cmd_invite(cli_context *ctx, int argc, char **argv);
 int cmd_list(cli_context *ctx, int argc, char **argv);
 int cmd_show(cli_context *ctx, int argc, char **argv);
 int cmd_export(cli_context *ctx, int argc, char **argv);

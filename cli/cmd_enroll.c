@@ -27,6 +27,7 @@ typedef struct enroll_args {
 	const char *email;
 	const char *channel_name;
 	bool password_stdin;
+	bool shared_phone; /* --shared-phone: past max_members_per_phone */
 } enroll_args;
 
 /* Parses "COMMAND USER [options]" for the options allowed in allowed
@@ -34,9 +35,13 @@ typedef struct enroll_args {
 static int parse_args(const char *command, const char *allowed, int argc, char **argv, enroll_args *a)
 {
 	static const struct option options[] = {
-		{"phone", required_argument, NULL, 'p'},    {"country", required_argument, NULL, 'c'},
-		{"email", required_argument, NULL, 'e'},    {"channel", required_argument, NULL, 'C'},
-		{"password-stdin", no_argument, NULL, 's'}, {NULL, 0, NULL, 0},
+		{"phone", required_argument, NULL, 'p'},
+		{"country", required_argument, NULL, 'c'},
+		{"email", required_argument, NULL, 'e'},
+		{"channel", required_argument, NULL, 'C'},
+		{"password-stdin", no_argument, NULL, 's'},
+		{"shared-phone", no_argument, NULL, 'S'},
+		{NULL, 0, NULL, 0},
 	};
 	char why[128];
 	int opt;
@@ -66,6 +71,9 @@ static int parse_args(const char *command, const char *allowed, int argc, char *
 			break;
 		case 's':
 			a->password_stdin = true;
+			break;
+		case 'S':
+			a->shared_phone = true;
 			break;
 		default:
 			break;
@@ -109,6 +117,40 @@ static void upper_country(const char *in, char out[3])
 	out[0] = (char)(in[0] >= 'a' && in[0] <= 'z' ? in[0] - 'a' + 'A' : in[0]);
 	out[1] = (char)(in[1] >= 'a' && in[1] <= 'z' ? in[1] - 'a' + 'A' : in[1]);
 	out[2] = '\0';
+}
+
+/* max_members_per_phone, before any code is sent: a number that serves as
+ * many other members already is refused (65), unless shared (--shared-phone:
+ * a warning). Members who share one from before keep it: only a new binding
+ * is checked. */
+static int check_shared(cli_context *ctx, const char *e164, const char *user, bool shared)
+{
+	char shown[TWOFA_PHONE_MASK_SIZE];
+	twofa_member_store *s;
+	twofa_error err;
+	size_t others = 0;
+	int rc;
+
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	twofa_error_clear(&err);
+	if (twofa_member_store_phone_users(s, e164, user, &others, &err) != TWOFA_OK)
+		return cli_fail_status(&err);
+	if (others < (size_t)ctx->config.max_members_per_phone)
+		return 0;
+	twofa_phone_mask(e164, shown, sizeof(shown));
+	if (shared) {
+		cli_warn("%s serves %s%zu other member%s already (max_members_per_phone = %ld): bound anyway "
+			 "(--shared-phone)",
+			 shown, others >= TWOFA_MEMBER_PHONE_USERS_MAX ? "at least " : "", others,
+			 others == 1 ? "" : "s", ctx->config.max_members_per_phone);
+		return 0;
+	}
+	return cli_fail(EX_DATAERR,
+			"%s serves %s%zu other member%s already (max_members_per_phone = %ld); nothing was "
+			"sent or stored: pass --shared-phone to bind it anyway",
+			shown, others >= TWOFA_MEMBER_PHONE_USERS_MAX ? "at least " : "", others,
+			others == 1 ? "" : "s", ctx->config.max_members_per_phone);
 }
 
 /* The module looks members up by the account's own name (pw_name), so that
@@ -167,6 +209,8 @@ static int add(cli_context *ctx, const enroll_args *args)
 		return cli_fail(EX_DATAERR, "%s", err.msg);
 	if ((rc = cli_refuse_enrolled(ctx, a.user)) != 0)
 		return rc;
+	if (m.phone[0] != '\0' && (rc = check_shared(ctx, m.phone, a.user, a.shared_phone)) != 0)
+		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;
 	rc = cli_lookup_number(v, e164, m.country);
@@ -209,7 +253,7 @@ int cmd_add(cli_context *ctx, int argc, char **argv)
 	enroll_args a;
 	int rc;
 
-	if ((rc = parse_args("add", "pceCs", argc, argv, &a)) != 0)
+	if ((rc = parse_args("add", "pceCsS", argc, argv, &a)) != 0)
 		return rc;
 	if ((rc = canonical_user(&a, &account)) == 0)
 		rc = add(ctx, &a);
@@ -248,7 +292,7 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 	int rc;
 
 	memset(&p, 0, sizeof(p));
-	if ((rc = parse_args("phone", "pcC", argc, argv, &a)) != 0)
+	if ((rc = parse_args("phone", "pcCS", argc, argv, &a)) != 0)
 		return rc;
 	if ((rc = normalize_phone(a.phone, a.country, p.e164)) != 0)
 		return rc;
@@ -268,6 +312,8 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 	if (!p.set_channel)
 		p.channel = m.channel == TWOFA_CHANNEL_EMAIL ? TWOFA_CHANNEL_SMS : m.channel;
 	twofa_member_free(&m);
+	if ((rc = check_shared(ctx, p.e164, a.user, a.shared_phone)) != 0)
+		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;
 	rc = cli_lookup_number(v, p.e164, p.country);

@@ -21,20 +21,24 @@
 
 const cli_command cli_commands[] = {
 	{"add", cmd_add,
-	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin]",
+	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin] "
+	 "[--shared-phone]",
 	 "enrol USER: prove the phone with a code, then store the member", true,
 	 "  --phone NUMBER     the number as people write it (national or international form)\n"
 	 "  --country CC       ISO 3166-1 alpha-2 country of the number (see 'countries')\n"
 	 "  --email ADDR       email address (needed for --channel email)\n"
 	 "  --channel C        sms, call, whatsapp or email (default: the configured channel)\n"
-	 "  --password-stdin   read the password once from stdin\n" USER_HELP PASSWORD_HELP CODE_HELP
+	 "  --password-stdin   read the password once from stdin\n"
+	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n" USER_HELP
+		 PASSWORD_HELP CODE_HELP
 	 "The member is stored only after the code was approved: active, or pending when\n"
 	 "approval = manual. The number is also checked with Twilio Lookup; when Lookup cannot\n"
 	 "be reached that is a warning, since the code proves the number anyway.\n"},
-	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C]",
+	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C] [--shared-phone]",
 	 "rebind USER to a new number once a code sent to it is approved", true,
 	 "  --phone NUMBER, --country CC   the new number and its country\n"
-	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n" CODE_HELP},
+	 "  --channel C        sms, call or whatsapp (default: the member's channel)\n"
+	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n" CODE_HELP},
 	{"passwd", cmd_passwd, "passwd USER [--password-stdin]", "set a new password for USER", true,
 	 PASSWORD_HELP},
 	{"test", cmd_test, "test USER [--channel C]", "send USER a code and check it, without logging in",
@@ -64,7 +68,18 @@ const cli_command cli_commands[] = {
 	 "expiry and the admin who issued it (SUDO_USER under sudo, else the login name of the\n"
 	 "real uid): 'show' tells them, never the code. It works at the code prompt as a\n"
 	 "recovery code does; a disabled or pending member's code does not work.\n"},
-	{"list", cmd_list, "list [--status active|pending|disabled] [--json]",
+	{"invite", cmd_invite, "invite USER [--ttl DURATION] [--json] | invite USER --revoke",
+	 "issue USER, not enrolled, a one-time code to enrol at login and print it once", true,
+	 "  --ttl DURATION   how long it works: SECONDS, or a number and s, m, h or d\n"
+	 "                   (30m, 72h, 7d), from 10m to 30d (default 72h)\n"
+	 "  --json           print {\"code\", \"expires\"} as JSON\n"
+	 "  --revoke         remove USER's invite (exit 0 whether there was one or not)\n"
+	 "For pam_twofa's enroll=invite: at their first login USER types the code, then their\n"
+	 "number and a code sent to it; the enrolment consumes the invite. USER is stored as\n"
+	 "invited (the code's hash and expiry only; 'list' and 'show' say so) and is not\n"
+	 "enrolled until then. A new invite replaces an earlier one; an enrolled user is\n"
+	 "refused.\n"},
+	{"list", cmd_list, "list [--status active|pending|disabled|invited] [--json]",
 	 "list members (masked numbers; full E.164 only in --json)", true, NULL},
 	{"show", cmd_show, "show USER [--json]", "show one member", true, NULL},
 	{"export", cmd_export, "export [--output FILE]",

@@ -177,6 +177,7 @@ static const key_spec keys[] = {
 	NUMBER(lockout_seconds, 0, 604800, 900),
 	NUMBER(send_limit, 1, 100, 5),         /* per send_window */
 	NUMBER(send_window, 60, 86400, 600),
+	NUMBER(max_members_per_phone, 1, 100, 1),
 	NUMBER(grace_period, 0, 86400, 0),     /* 0: off */
 	ENUM(recovery, yes_no_names, set_recovery, 1), /* recovery and bypass codes at login */
 	ENUM(password_strength, strength_names, set_strength, TWOFA_STRENGTH_INTERACTIVE),

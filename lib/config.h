@@ -95,7 +95,8 @@ typedef struct twofa_config {
 	long max_tries;
 	long lockout_failures; /* 0: off */
 	long lockout_seconds;
-	long send_limit; /* per send_window */
+	long send_limit;            /* per send_window */
+	long max_members_per_phone; /* members one number may serve (add, phone, enrolment) */
 	long send_window;
 	long grace_period; /* 0: off */
 	bool recovery;     /* recovery and bypass codes are accepted at login */

@@ -460,6 +460,21 @@ twofa_status twofa_member_store_phone_users(twofa_member_store *s, const char *e
 	return s->ops->phone_users(s, e164, except_user, count, err);
 }
 
+twofa_status twofa_member_store_phone_taken(twofa_member_store *s, const char *e164, const char *except_user,
+					    bool *taken, twofa_error *err)
+{
+	size_t count = 0;
+	twofa_status st;
+
+	if (taken == NULL)
+		return twofa_fail(err, TWOFA_EINVAL, "no place for the answer");
+	*taken = true;
+	if ((st = twofa_member_store_phone_users(s, e164, except_user, &count, err)) != TWOFA_OK)
+		return st;
+	*taken = count >= (size_t)s->cfg->max_members_per_phone;
+	return TWOFA_OK;
+}
+
 void twofa_member_store_new_call(twofa_member_store *s)
 {
 	if (s != NULL && s->ops->new_call != NULL)

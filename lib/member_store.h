@@ -193,6 +193,14 @@ twofa_status twofa_member_store_consume(twofa_member_store *s, const char *user,
 twofa_status twofa_member_store_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
 				      time_t now, twofa_error *err);
 
+/* max_members_per_phone (the handle's config): *taken is true when e164
+ * already serves that many members other than except_user, so that it may
+ * not be bound to one more. The enrolment refuses such a number without
+ * saying why; twofa-enroll add and phone refuse it unless --shared-phone.
+ * An error leaves *taken true (fail closed). */
+twofa_status twofa_member_store_phone_taken(twofa_member_store *s, const char *e164, const char *except_user,
+					    bool *taken, twofa_error *err);
+
 /* `twofa-enroll invite --revoke`: removes user's record only when it is an
  * invited one (on LDAP the twofa attributes and the class, never the
  * entry). TWOFA_ENOTFOUND when there is none; TWOFA_EEXIST when it is a

@@ -250,7 +250,7 @@ static number_check shared_number(enrolment *e)
 			     LOG_ERR, TWOFA_MSG_NONE, "not enrolled: member store: %s", err.msg);
 		return NUMBER_DECIDED;
 	}
-	if ((long)users < twofa_enrol_max_members_per_phone(&e->opts->cfg))
+	if ((long)users < e->opts->cfg.max_members_per_phone)
 		return NUMBER_GOOD;
 	twofa_host_syslog(e->host, LOG_NOTICE,
 			  "enrolment of %s: %s is the number of %zu member(s) already (max_members_per_phone); "

@@ -16,12 +16,6 @@ bool twofa_enrol_country_allowed(const twofa_config *cfg, const char *iso2)
 	return true; /* PROVISIONAL: countries (limits) not merged yet */
 }
 
-long twofa_enrol_max_members_per_phone(const twofa_config *cfg)
-{
-	(void)cfg;
-	return 1; /* PROVISIONAL: max_members_per_phone (invite) not merged yet */
-}
-
 bool twofa_enrol_prove(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
 		       twofa_audit *audit, twofa_verify *verify, const char *user, const char *e164,
 		       const char *iso2, bool silent, twofa_decision *d)

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What self-enrolment (server/enrol.c) takes from the other parts of issue
  * 15 that were not merged when it was written, behind one small adapter
- * each: the country allow-list (countries), max_members_per_phone, and one
- * code round for a number that is not a member's yet. */
+ * each: the country allow-list (countries) and one code round for a number that is not a member's yet. */
 #ifndef TWOFA_ENROL_DEPS_H
 #define TWOFA_ENROL_DEPS_H
 
@@ -22,9 +21,6 @@
 
 /* Whether countries lets codes go to numbers of iso2. */
 bool twofa_enrol_country_allowed(const twofa_config *cfg, const char *iso2);
-
-/* max_members_per_phone. */
-long twofa_enrol_max_members_per_phone(const twofa_config *cfg);
 
 /* One code round to e164 (country iso2) by the configured channel for user,
  * who is not a member yet: sends count against the user's send_limit,

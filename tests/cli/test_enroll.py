@@ -175,12 +175,13 @@ t.ok(r.rc == 0 and cli.member("kate")["status"] == "active", "approve kate -> ac
 cli.write_config({"approval": "auto"})
 
 # -- rebind the phone -------------------------------------------------------------------
-r = keep(cli.flow(["phone", "alice", "--phone", "0151 12345678", "--country", "DE"], DE, ["999999", "888888",
-                                                                                         "777777"]))
+# carol has DE: alice shares it (max_members_per_phone is 1; tests/cli/test_shared_phone.py).
+r = keep(cli.flow(["phone", "alice", "--phone", "0151 12345678", "--country", "DE", "--shared-phone"], DE,
+                  ["999999", "888888", "777777"]))
 m = cli.member("alice")
 t.ok(r.rc == 65 and m["phone"] == GB, "phone: wrong codes leave the old number", r.describe())
-r = keep(cli.flow(["phone", "alice", "--phone", "0151 12345678", "--country", "DE", "--channel", "call"], DE,
-                  [CODE]))
+r = keep(cli.flow(["phone", "alice", "--phone", "0151 12345678", "--country", "DE", "--channel", "call",
+                   "--shared-phone"], DE, [CODE]))
 m = cli.member("alice")
 t.ok(r.rc == 0 and m["phone"] == DE and m["country"] == "DE" and m["channel"] == "call",
      "phone: the approved code rebinds alice to the new number and channel", r.describe())

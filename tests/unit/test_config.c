@@ -75,7 +75,7 @@ static void render(const twofa_config *c, const char *key, char *out, size_t siz
 	STRKEY(ldap_ca_file) STRKEY(ldap_run_dir)
 	NUMKEY(ldap_timeout) NUMKEY(ldap_cache_max_age)
 	NUMKEY(timeout) NUMKEY(max_tries) NUMKEY(lockout_failures) NUMKEY(lockout_seconds)
-	NUMKEY(send_limit) NUMKEY(send_window) NUMKEY(grace_period)
+	NUMKEY(send_limit) NUMKEY(send_window) NUMKEY(max_members_per_phone) NUMKEY(grace_period)
 	else if (strcmp(key, "store") == 0) { s = c->store == TWOFA_STORE_LDAP ? "ldap" : "gdbm"; number = false; }
 	else if (strcmp(key, "ldap_scope") == 0) { s = scopes[c->ldap_scope]; number = false; }
 	else if (strcmp(key, "ldap_sasl") == 0) { s = sasls[c->ldap_sasl]; number = false; }
@@ -136,6 +136,7 @@ static void test_defaults(void)
 		{"lockout_seconds", "900"},
 		{"send_limit", "5"},
 		{"send_window", "600"},
+		{"max_members_per_phone", "1"},
 		{"grace_period", "0"},
 		{"recovery", "yes"},
 		{"password_strength", "interactive"},
@@ -203,7 +204,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 45 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 46 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }
@@ -324,6 +325,8 @@ static const struct kv good_values[] = {
 	{"send_limit", "100", NULL},
 	{"send_window", "60", NULL},
 	{"send_window", "86400", NULL},
+	{"max_members_per_phone", "1", NULL},
+	{"max_members_per_phone", "100", NULL},
 	{"grace_period", "0", NULL},
 	{"grace_period", "86400", NULL},
 	{"recovery", "yes", NULL},
@@ -506,6 +509,9 @@ static const struct kv bad_values[] = {
 	{"send_limit", "", NULL},
 	{"send_limit", "0", NULL},
 	{"send_limit", "101", NULL},
+	{"max_members_per_phone", "0", NULL},
+	{"max_members_per_phone", "101", NULL},
+	{"max_members_per_phone", "two", NULL},
 	{"send_limit", "five", NULL},
 	{"send_window", "", NULL},
 	{"send_window", "59", NULL},

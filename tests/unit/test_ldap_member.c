@@ -951,6 +951,57 @@ static void test_change_mods(void)
 	twofa_member_free(&m);
 }
 
+/* The enrolment over an invited entry: the member's attributes, and the
+ * invite deleted by its exact value, last; nothing about codes. */
+static void test_enrol_mods(void)
+{
+	static const char invite_value[] = CODE3 " 20251124180000Z";
+	twofa_member was, m;
+	twofa_ldap_mods mods;
+	twofa_error err = {TWOFA_OK, ""};
+
+	memset(&was, 0, sizeof(was));
+	was.user = strdup("alice");
+	was.channel = TWOFA_CHANNEL_SMS;
+	was.status = TWOFA_MEMBER_INVITED;
+	was.created = was.updated = 1764000000;
+	was.version = 3;
+	strcpy(was.invite, CODE3);
+	was.invite_expires = 1764007200;
+	member_fixture_fill(&m);
+	free(m.password_hash);
+	m.password_hash = NULL;
+	m.version = 4;
+	ok(twofa_ldap_member_enrol_mods(&was, &m, invite_value, strlen(invite_value), &mods, &err) == TWOFA_OK,
+	   "enrol mods: %s", err.msg);
+	ok(mods.list[mods.n_mod - 1] == mod_op_named(&mods, LDAP_MOD_DELETE, "twofaInvite") &&
+		   value_count(mods.list[mods.n_mod - 1]) == 1 &&
+		   mod_has(mods.list[mods.n_mod - 1], invite_value) && mods.list[mods.n_mod] == NULL,
+	   "the last modification deletes exactly the invite value read");
+	ok(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaInvite") == NULL, "the invite is not replaced to none");
+	ok(mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaStatus"), "active") &&
+		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaPhone"), "+447911123456") &&
+		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaCountry"), "GB") &&
+		   mod_has(mod_op_named(&mods, LDAP_MOD_REPLACE, "twofaVersion"), "4"),
+	   "status, phone, country and version written");
+	ok(mod_named(&mods, "twofaUser") == NULL && mod_named(&mods, "twofaPasswordHash") == NULL &&
+		   mod_named(&mods, "twofaRecoveryCode") == NULL &&
+		   mod_named(&mods, "twofaBypassCode") == NULL && mod_named(&mods, "twofaChannel") == NULL,
+	   "nothing unchanged (name, channel) or absent on both (hash, codes) is written");
+	twofa_ldap_mods_clear(&mods);
+	ok(twofa_ldap_member_enrol_mods(&was, &m, invite_value, 0, &mods, &err) == TWOFA_EINVAL &&
+		   twofa_ldap_member_enrol_mods(NULL, &m, invite_value, strlen(invite_value), &mods, &err) ==
+			   TWOFA_EINVAL,
+	   "no invite value, no record read: refused");
+	strcpy(m.invite, CODE2);
+	m.invite_expires = 1764007200;
+	ok(twofa_ldap_member_enrol_mods(&was, &m, invite_value, strlen(invite_value), &mods, &err) ==
+		   TWOFA_EINVAL,
+	   "a member that keeps an invite: refused");
+	twofa_member_free(&was);
+	twofa_member_free(&m);
+}
+
 int main(void)
 {
 	make_codes();
@@ -965,5 +1016,6 @@ int main(void)
 	test_mods();
 	test_bypass_values();
 	test_change_mods();
+	test_enrol_mods();
 	return tap_done();
 }
