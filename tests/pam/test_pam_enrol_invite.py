@@ -5,8 +5,8 @@ through real libpam: a right invite enrols (echo-off prompt first), a wrong one 
 expired one are refused and counted as failures toward the lockout, a used one is gone;
 only an invited user is offered enrolment; two parallel first logins of one user make one
 member and stay within the send limit; the user's send_limit counts enrolment sends.
-Invited records are made with tests/unit/member_store_tool (the invite CLI is the invite
-branch's). Against a slapd too: tests/pam/ldap/test_pam_enrol_invite.sh. TAP output."""
+Invites come from twofa-enroll invite, and (expired ones, known codes) from
+tests/unit/member_store_tool. Against a slapd too: tests/pam/ldap/test_pam_enrol_invite.sh. TAP output."""
 
 import os
 import subprocess
@@ -85,9 +85,11 @@ def forget(user):
 inv = service("enrol-invite", "password=none enroll=invite")
 self_svc = service("enrol-self", "password=none enroll=self")
 
-# -- a right invite ------------------------------------------------------------------------------
-invite("gina")
-run = login(inv, "gina", [INVITE, "GB", GB_TYPED, code_of(GB)])
+# -- a right invite, issued with twofa-enroll invite --------------------------------------------
+r = run_cli(env.config_path, "invite", "gina", "--ttl", "72h", "--json")
+t.ok(r.rc == 0, "twofa-enroll invite gina --ttl 72h", r.describe())
+issued = r.json()["code"] if r.rc == 0 else INVITE
+run = login(inv, "gina", [issued, "GB", GB_TYPED, code_of(GB)])
 asked = run.prompts()
 m = env.member("gina")
 t.ok(run.code("auth") == "PAM_SUCCESS" and [x for k, x in asked][:3] == [ENROLMENT_CODE, COUNTRY, "Phone number: "]
@@ -95,7 +97,7 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and [x for k, x in asked][:3] == [ENROLME
      "enroll=invite: the enrolment code (echo off), country, phone, code; stored active",
      run.describe() + repr(m))
 line = decision()
-t.ok("result=success" in line and "with an invite" in line and INVITE not in " ".join(cap.texts()),
+t.ok("result=success" in line and "with an invite" in line and issued not in " ".join(cap.texts()),
      "the decision says so, and no log line holds the invite", line)
 
 # -- used: the invite went with that write --------------------------------------------------------
