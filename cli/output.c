@@ -379,7 +379,7 @@ typedef struct sorted_walk {
 	size_t used, size;
 	kept_row *rows;
 	size_t count, cap;
-	size_t walked; /* members since state.db was last let go */
+	cli_state_table *states; /* every member's login state, from one walk of state.db */
 	int rc;
 } sorted_walk;
 
@@ -477,24 +477,12 @@ static int kept_member(const twofa_member *m, void *arg)
 	sorted_walk *sw = arg;
 	size_t len = strlen(m->user) + 1, email_len = m->email != NULL ? strlen(m->email) : 0;
 	kept_fields f;
-	twofa_error err;
 
 	kept_width(sw, m->user);
-	/* state.db's lock, which every login waits for, is held for a
-	 * bounded number of members at a time. */
-	if (++sw->walked >= CHUNK_ROWS) {
-		(void)twofa_store_close(sw->c.state, NULL);
-		sw->c.state = NULL;
-		sw->walked = 0;
-	}
 	if (sw->filter != NULL && !sw->filter(m, sw->c.w->arg))
 		return 0;
 	memset(&f, 0, sizeof(f)); /* no padding of the stack reaches the file */
-	twofa_error_clear(&err);
-	if (chunk_state(&sw->c, m, &f.state, &err) != TWOFA_OK) {
-		sw->rc = cli_fail_status(&err);
-		return 1;
-	}
+	cli_state_table_get(sw->states, m->user, m->unlocked, &f.state);
 	f.created = m->created;
 	f.updated = m->updated;
 	f.verified = m->verified;
@@ -728,6 +716,8 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		return rc;
 	if ((sw.fd = kept_open()) < 0 || (sw.file = fdopen(sw.fd, "w+")) == NULL) {
 		rc = cli_fail(1, "cannot make the list's temporary file: %s", strerror(errno));
+	} else if ((rc = cli_state_table_load(ctx->config.state_db, &sw.states)) != 0) {
+		/* said */
 	} else {
 		twofa_error_clear(&err);
 		if (twofa_member_store_each(s, kept_member, kept_bad, &sw, &err) != TWOFA_OK)
@@ -735,9 +725,9 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		else
 			rc = sw.rc;
 	}
-	/* The walk is over: state.db goes before any output. */
-	(void)twofa_store_close(sw.c.state, NULL);
-	sw.c.state = NULL;
+	/* The walk is over: the states go before any output. */
+	cli_state_table_free(sw.states);
+	sw.states = NULL;
 	if (rc == 0)
 		rc = kept_output(&sw);
 	chunk_end(&sw.c);
