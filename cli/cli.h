@@ -200,7 +200,7 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 int cli_walk_all(cli_context *ctx, cli_member_walk *w);
 
 /* list_state.c: every member's login state from one walk of state.db (held
- * shared for that walk only), kept by name in memory: some 60 bytes per
+ * shared for that walk only), kept by name in memory: some 80 bytes per
  * member with a state. A state.db that does not exist is an empty table. */
 typedef struct cli_state_table cli_state_table;
 /* 0 or an exit code after a message. */

@@ -30,7 +30,7 @@ struct cli_state_table {
 	size_t used, size;
 	state_row *rows;
 	size_t count, cap;
-	uint32_t *slots; /* open addressing: row + 1, 0 empty; a power of two */
+	uint64_t *slots; /* open addressing: (row + 1) << 32 | the name's hash's low half; 0 empty */
 	size_t mask;
 	int rc;
 };
@@ -113,17 +113,20 @@ static bool index_rows(cli_state_table *t)
 {
 	size_t n = 16;
 
-	while (n < t->count * 2)
+	/* A quarter full: a name with no state (most, on most hosts) meets
+	 * an empty slot within a probe or two, and never reads a row whose
+	 * hash differs. */
+	while (n < t->count * 4)
 		n *= 2;
 	if ((t->slots = calloc(n, sizeof(*t->slots))) == NULL)
 		return false;
 	t->mask = n - 1;
 	for (size_t i = 0; i < t->count; i++) {
-		size_t at = name_hash(t->arena + t->rows[i].name) & t->mask;
+		size_t h = name_hash(t->arena + t->rows[i].name), at = h & t->mask;
 
 		while (t->slots[at] != 0)
 			at = (at + 1) & t->mask;
-		t->slots[at] = (uint32_t)(i + 1);
+		t->slots[at] = (uint64_t)(i + 1) << 32 | (uint32_t)h;
 	}
 	return true;
 }
@@ -174,16 +177,17 @@ int cli_state_table_load(const char *state_db, cli_state_table **out)
 
 void cli_state_table_get(const cli_state_table *t, const char *user, time_t unlocked, cli_login_state *out)
 {
-	size_t at = name_hash(user) & t->mask;
+	size_t h = name_hash(user), at = h & t->mask;
 
 	memset(out, 0, sizeof(*out));
 	for (; t->slots[at] != 0; at = (at + 1) & t->mask) {
-		const state_row *r = &t->rows[t->slots[at] - 1];
+		const state_row *r = &t->rows[(t->slots[at] >> 32) - 1];
 
-		if (strcmp(t->arena + r->name, user) != 0)
+		if ((uint32_t)t->slots[at] != (uint32_t)h || strcmp(t->arena + r->name, user) != 0)
 			continue;
 		if (r->damaged) {
-			cli_warn("login state of '%s' is damaged (%s); shown as empty", user, t->arena + r->why);
+			cli_warn("login state of '%s' is damaged (%s); shown as empty", user,
+				 t->arena + r->why);
 			return;
 		}
 		*out = r->st;

@@ -60,8 +60,8 @@ static bool read_one(twofa_store *s, datum *k, ahead_record *rec, twofa_status *
 	*st = store_fetch(s, *k, rec->key, &rec->value, &rec->len, err);
 	if (*st != TWOFA_OK) {
 		if (*st == TWOFA_ENOTFOUND)
-			*st = twofa_fail(err, TWOFA_ESTORE, "store %s: key '%s' has no readable value", s->path,
-					 rec->key);
+			*st = twofa_fail(err, TWOFA_ESTORE, "store %s: key '%s' has no readable value",
+					 s->path, rec->key);
 		return false;
 	}
 	next = gdbm_nextkey(s->db, *k);
