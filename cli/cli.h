@@ -199,6 +199,18 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
  * exit code after a message. */
 int cli_walk_all(cli_context *ctx, cli_member_walk *w);
 
+/* list_state.c: every member's login state from one walk of state.db (held
+ * shared for that walk only), kept by name in memory: some 80 bytes per
+ * member with a state. A state.db that does not exist is an empty table. */
+typedef struct cli_state_table cli_state_table;
+/* 0 or an exit code after a message. */
+int cli_state_table_load(const char *state_db, cli_state_table **out);
+/* user's state as this host's next login will see it (unlocked: the
+ * member's admin unlock time, honoured); zero when there is none; a damaged
+ * entry is warned about and shown as empty. */
+void cli_state_table_get(const cli_state_table *t, const char *user, time_t unlocked, cli_login_state *out);
+void cli_state_table_free(cli_state_table *t);
+
 /* member_access.c --------------------------------------------------------- */
 
 /* The member store twofa.conf names (cli_load_config first), opened on the

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,9 +357,17 @@ typedef struct kept_fields {
 #define KEPT_MAX (sizeof(kept_fields) + TWOFA_EMAIL_MAX + TWOFA_USER_NAME_MAX)
 
 typedef struct kept_row {
-	size_t name; /* where the name is in the arena */
-	off_t at;    /* where the row is in the file */
+	size_t name;   /* where the name is in the arena */
+	uint32_t len;  /* the row's bytes in the file */
+	uint32_t walk; /* its place in the walk: rows lie in the file in that order */
 } kept_row;
+
+/* The rows are read back in name order without a read per row: the file is
+ * read from the start in READ_BLOCK pieces, once per pass, and each pass
+ * picks out the next PASS_BYTES of rows by name into memory, where they are
+ * formatted (some 85 MB of rows at a million members: three passes). */
+#define PASS_BYTES (32L * 1024L * 1024L)
+#define READ_BLOCK (1024L * 1024L)
 
 typedef struct sorted_walk {
 	chunk c; /* state.db, CHUNK_ROWS members at a time; then the output */
@@ -370,7 +379,7 @@ typedef struct sorted_walk {
 	size_t used, size;
 	kept_row *rows;
 	size_t count, cap;
-	size_t walked; /* members since state.db was last let go */
+	cli_state_table *states; /* every member's login state, from one walk of state.db */
 	int rc;
 } sorted_walk;
 
@@ -468,24 +477,12 @@ static int kept_member(const twofa_member *m, void *arg)
 	sorted_walk *sw = arg;
 	size_t len = strlen(m->user) + 1, email_len = m->email != NULL ? strlen(m->email) : 0;
 	kept_fields f;
-	twofa_error err;
 
 	kept_width(sw, m->user);
-	/* state.db's lock, which every login waits for, is held for a
-	 * bounded number of members at a time. */
-	if (++sw->walked >= CHUNK_ROWS) {
-		(void)twofa_store_close(sw->c.state, NULL);
-		sw->c.state = NULL;
-		sw->walked = 0;
-	}
 	if (sw->filter != NULL && !sw->filter(m, sw->c.w->arg))
 		return 0;
 	memset(&f, 0, sizeof(f)); /* no padding of the stack reaches the file */
-	twofa_error_clear(&err);
-	if (chunk_state(&sw->c, m, &f.state, &err) != TWOFA_OK) {
-		sw->rc = cli_fail_status(&err);
-		return 1;
-	}
+	cli_state_table_get(sw->states, m->user, m->unlocked, &f.state);
 	f.created = m->created;
 	f.updated = m->updated;
 	f.verified = m->verified;
@@ -505,6 +502,10 @@ static int kept_member(const twofa_member *m, void *arg)
 				  TWOFA_EMAIL_MAX);
 		return 1;
 	}
+	if (sw->count >= UINT32_MAX) {
+		sw->rc = cli_fail(1, "too many members to list (more than %lu)", (unsigned long)UINT32_MAX);
+		return 1;
+	}
 	if (!kept_grow(sw, len)) {
 		sw->rc = cli_fail(1, "out of memory");
 		return 1;
@@ -517,7 +518,8 @@ static int kept_member(const twofa_member *m, void *arg)
 	}
 	memcpy(sw->arena + sw->used, m->user, len);
 	sw->rows[sw->count].name = sw->used;
-	sw->rows[sw->count].at = sw->end;
+	sw->rows[sw->count].len = (uint32_t)(sizeof(f) + f.email_len + f.issuer_len);
+	sw->rows[sw->count].walk = (uint32_t)sw->count;
 	sw->count++;
 	sw->used += len;
 	sw->end += (off_t)(sizeof(f) + f.email_len + f.issuer_len);
@@ -540,26 +542,25 @@ static int by_name(const void *a, const void *b)
 	return strcmp(sort_arena + ((const kept_row *)a)->name, sort_arena + ((const kept_row *)b)->name);
 }
 
-/* Row i of the sorted rows, formatted onto the chunk. */
-static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
+/* The sorted row i, whose bytes (as kept_member wrote them) are at p,
+ * formatted onto the chunk. */
+static int kept_print(sorted_walk *sw, size_t i, const char *p)
 {
 	kept_fields f;
 	twofa_member m;
 	cli_member_row row = {.member = &m};
-	ssize_t got = pread(sw->fd, buf, KEPT_MAX, sw->rows[i].at);
+	char email[TWOFA_EMAIL_MAX + 1];
+	int rc;
 
-	if (got < (ssize_t)sizeof(f))
-		return cli_fail(1, "cannot read the list's temporary file: %s",
-				got < 0 ? strerror(errno) : "it is shorter than written");
-	memcpy(&f, buf, sizeof(f));
+	memcpy(&f, p, sizeof(f));
 	if (f.email_len > TWOFA_EMAIL_MAX || f.issuer_len > TWOFA_USER_NAME_MAX ||
-	    (size_t)got < sizeof(f) + f.email_len + f.issuer_len)
-		return cli_fail(1, "cannot read the list's temporary file: it is shorter than written");
+	    sizeof(f) + f.email_len + f.issuer_len != sw->rows[i].len)
+		return cli_fail(1, "cannot read the list's temporary file: it is not what was written");
 	memset(&m, 0, sizeof(m));
 	m.user = sw->arena + sw->rows[i].name;
-	memmove(buf, buf + sizeof(f), f.email_len);
-	buf[f.email_len] = '\0';
-	m.email = f.has_email ? buf : NULL;
+	memcpy(email, p + sizeof(f), f.email_len);
+	email[f.email_len] = '\0';
+	m.email = f.has_email ? email : NULL;
 	twofa_strlcpy(m.phone, f.phone, sizeof(m.phone));
 	twofa_strlcpy(m.country, f.country, sizeof(m.country));
 	m.channel = f.channel;
@@ -567,7 +568,7 @@ static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
 	m.created = f.created;
 	m.updated = f.updated;
 	m.verified = f.verified;
-	memcpy(m.bypass_issuer, buf + sizeof(f) + f.email_len, f.issuer_len);
+	memcpy(m.bypass_issuer, p + sizeof(f) + f.email_len, f.issuer_len);
 	m.bypass_issuer[f.issuer_len] = '\0';
 	/* A kept row has no hash: "-" only says there is a bypass code. */
 	m.bypass[0] = f.has_bypass ? '-' : '\0';
@@ -575,13 +576,109 @@ static int kept_print(sorted_walk *sw, size_t i, char buf[KEPT_MAX + 1])
 	m.bypass_expires = f.bypass_expires;
 	m.recovery_count = f.recovery_count;
 	row.state = f.state;
-	return chunk_put(&sw->c, &row);
+	rc = chunk_put(&sw->c, &row);
+	sodium_memzero(email, sizeof(email));
+	return rc;
+}
+
+/* Reads the file of kept rows from its start, a block at a time. */
+typedef struct kept_reader {
+	int fd;
+	off_t pos;    /* file offset of the bytes after the block's */
+	char *block;  /* READ_BLOCK + KEPT_MAX bytes */
+	size_t start; /* the unread bytes of the block: [start, end) */
+	size_t end;
+} kept_reader;
+
+/* The next len (<= KEPT_MAX) bytes of the file, or NULL after a message. */
+static const char *kept_next(kept_reader *r, size_t len)
+{
+	while (r->end - r->start < len) {
+		ssize_t got;
+
+		if (r->start > 0) {
+			memmove(r->block, r->block + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		}
+		got = pread(r->fd, r->block + r->end, READ_BLOCK + KEPT_MAX - r->end, r->pos);
+		if (got <= 0) {
+			(void)cli_fail(1, "cannot read the list's temporary file: %s",
+				       got < 0 ? strerror(errno) : "it is shorter than written");
+			return NULL;
+		}
+		r->end += (size_t)got;
+		r->pos += got;
+	}
+	r->start += len;
+	return r->block + r->start - len;
+}
+
+/* The w-th row of the walk: its sorted place and its bytes (read in walk
+ * order, so a pass never looks into the sorted rows at random). */
+typedef struct kept_walked {
+	uint32_t rank;
+	uint32_t len;
+} kept_walked;
+
+/* One pass: the sorted rows [lo, hi), whose bytes fit in pass, read from
+ * the file into their places there (place[i - lo] for row i), then
+ * formatted in that order. */
+static int kept_pass(sorted_walk *sw, kept_reader *r, const kept_walked *walked, size_t lo, size_t hi,
+		     char *pass, size_t *place)
+{
+	size_t at = 0, found = 0;
+	int rc = 0;
+
+	for (size_t i = lo; i < hi; i++) {
+		place[i - lo] = at;
+		at += sw->rows[i].len;
+	}
+	r->pos = 0;
+	r->start = r->end = 0;
+	/* The rows lie in the file in walk order; the pass ends at the last
+	 * one it needs. */
+	for (size_t w = 0; found < hi - lo && w < sw->count; w++) {
+		size_t i = walked[w].rank;
+		const char *p = kept_next(r, walked[w].len);
+
+		if (p == NULL)
+			return 1;
+		if (i >= lo && i < hi) {
+			memcpy(pass + place[i - lo], p, walked[w].len);
+			found++;
+		}
+	}
+	for (size_t i = lo; rc == 0 && i < hi; i++) {
+		rc = kept_print(sw, i, pass + place[i - lo]);
+		if (rc == 0 && (sw->c.rows >= CHUNK_ROWS || ftell(sw->c.text) >= CHUNK_BYTES))
+			rc = chunk_flush(&sw->c);
+	}
+	return rc;
+}
+
+/* The bytes of a pass. Test builds (TWOFA_TEST_HTTP) take a smaller one
+ * from TWOFA_TEST_LIST_PASS_BYTES, so a few members need many passes. */
+static size_t pass_bytes(void)
+{
+#ifdef TWOFA_TEST_HTTP
+	const char *v = getenv("TWOFA_TEST_LIST_PASS_BYTES");
+	long n = v != NULL ? strtol(v, NULL, 10) : 0;
+
+	if (n > 0 && n < PASS_BYTES)
+		return n < (long)KEPT_MAX ? KEPT_MAX : (size_t)n;
+#endif
+	return PASS_BYTES;
 }
 
 /* The kept rows in name order: nothing is locked now, so output may block. */
 static int kept_output(sorted_walk *sw)
 {
-	char buf[KEPT_MAX + 1];
+	kept_reader r = {.fd = sw->fd};
+	size_t pass_size, most_rows = pass_bytes() / sizeof(kept_fields) + 1;
+	kept_walked *walked = NULL;
+	size_t *place = NULL;
+	char *pass = NULL;
 	int rc = 0;
 
 	if (fflush(sw->file) != 0)
@@ -589,14 +686,36 @@ static int kept_output(sorted_walk *sw)
 	sort_arena = sw->arena;
 	if (sw->count > 1)
 		qsort(sw->rows, sw->count, sizeof(sw->rows[0]), by_name);
-	for (size_t i = 0; rc == 0 && i < sw->count; i++) {
-		rc = kept_print(sw, i, buf);
-		if (rc == 0 && (sw->c.rows >= CHUNK_ROWS || ftell(sw->c.text) >= CHUNK_BYTES))
-			rc = chunk_flush(&sw->c);
+	/* Every row fits in a pass: the pass is never smaller than one row. */
+	pass_size = pass_bytes();
+	if (sw->end < (off_t)pass_size)
+		pass_size = (size_t)sw->end;
+	if (sw->count > 0 &&
+	    ((walked = malloc(sw->count * sizeof(*walked))) == NULL ||
+	     (place = malloc((most_rows < sw->count ? most_rows : sw->count) * sizeof(*place))) == NULL ||
+	     (pass = malloc(pass_size)) == NULL || (r.block = malloc(READ_BLOCK + KEPT_MAX)) == NULL))
+		rc = cli_fail(1, "out of memory");
+	for (size_t i = 0; rc == 0 && i < sw->count; i++)
+		walked[sw->rows[i].walk] = (kept_walked){.rank = (uint32_t)i, .len = sw->rows[i].len};
+	for (size_t lo = 0, hi; rc == 0 && lo < sw->count; lo = hi) {
+		size_t bytes = 0;
+
+		/* A row is far smaller than a pass: each pass takes one at least. */
+		for (hi = lo; hi < sw->count && bytes + sw->rows[hi].len <= pass_size; hi++)
+			bytes += sw->rows[hi].len;
+		rc = kept_pass(sw, &r, walked, lo, hi, pass, place);
 	}
 	if (rc == 0)
 		rc = chunk_flush(&sw->c);
-	sodium_memzero(buf, sizeof(buf));
+	/* The phones and emails of the rows. */
+	if (pass != NULL)
+		sodium_memzero(pass, pass_size);
+	if (r.block != NULL)
+		sodium_memzero(r.block, READ_BLOCK + KEPT_MAX);
+	free(pass);
+	free(r.block);
+	free(place);
+	free(walked);
 	return rc;
 }
 
@@ -613,6 +732,8 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		return rc;
 	if ((sw.fd = kept_open()) < 0 || (sw.file = fdopen(sw.fd, "w+")) == NULL) {
 		rc = cli_fail(1, "cannot make the list's temporary file: %s", strerror(errno));
+	} else if ((rc = cli_state_table_load(ctx->config.state_db, &sw.states)) != 0) {
+		/* said */
 	} else {
 		twofa_error_clear(&err);
 		if (twofa_member_store_each(s, kept_member, kept_bad, &sw, &err) != TWOFA_OK)
@@ -620,9 +741,9 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		else
 			rc = sw.rc;
 	}
-	/* The walk is over: state.db goes before any output. */
-	(void)twofa_store_close(sw.c.state, NULL);
-	sw.c.state = NULL;
+	/* The walk is over: the states go before any output. */
+	cli_state_table_free(sw.states);
+	sw.states = NULL;
 	if (rc == 0)
 		rc = kept_output(&sw);
 	chunk_end(&sw.c);

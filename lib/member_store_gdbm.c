@@ -263,7 +263,8 @@ static twofa_status gdbm_each(twofa_member_store *s, twofa_member_cb cb, twofa_m
 
 	if (st != TWOFA_OK || empty)
 		return st;
-	st = twofa_store_iterate(store, member_of, &w, err);
+	/* Reading the next records while this one is decoded. */
+	st = twofa_store_iterate_ahead(store, member_of, &w, err);
 	if (st == TWOFA_OK && w.failed != TWOFA_OK)
 		st = twofa_fail(err, w.failed, "out of memory");
 	return release(store, own, st, err);

@@ -82,6 +82,13 @@ twofa_status twofa_store_delete(twofa_store *s, const char *key, twofa_error *er
 typedef int (*twofa_store_cb)(const char *key, const char *value, size_t len, void *arg);
 twofa_status twofa_store_iterate(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err);
 
+/* As twofa_store_iterate, with the store's reads made in a second thread a
+ * few hundred records ahead of cb, which runs in the caller's thread (cb
+ * must not use s; the walk costs one thread and some 260 KiB). For walks
+ * whose cb costs about what the reads do (decoding every member). Without a
+ * thread it is twofa_store_iterate. (lib/store_ahead.c) */
+twofa_status twofa_store_iterate_ahead(twofa_store *s, twofa_store_cb cb, void *arg, twofa_error *err);
+
 /* Calls cb for every key in hash order, without reading the values (a
  * NUL-terminated key, valid only during the call); otherwise as
  * twofa_store_iterate. */

@@ -49,6 +49,30 @@ lines = r.out.splitlines()
 t.ok(r.rc == 0 and len(lines) == 2 and lines[0].startswith(header) and lines[1].split()[0] == "cy",
      "list --status pending: one row, the width still from every member's name", r.describe())
 
+# The rows are read back in passes of a bounded size (32 MiB; a test build takes a smaller
+# one from the environment): one row per pass gives the same bytes as one pass for all.
+for args in (("list",), ("list", "--json"), ("list", "--status", "active")):
+    one = cli.run(*args)
+    many = cli.run(*args, env=dict(os.environ, TWOFA_TEST_LIST_PASS_BYTES="1"))
+    t.ok(one.rc == 0 and many.rc == 0 and one.out == many.out and len(one.out.splitlines()) > 2,
+         "%s: a pass per row gives the same output as one pass" % " ".join(args), many.describe())
+
+# The login states come from one walk of state.db: an unlocked member's entry is found by
+# name, and a damaged one is named and shown as empty, the others still listed.
+r = cli.run("unlock", "al")
+t.ok(r.rc == 0 and os.path.exists(env.state_db), "unlock al: a state.db entry for al", r.describe())
+with open(env.state_db, "r+b") as f:
+    data = f.read()
+    at = data.find(b'"unlock_honoured":')
+    if at >= 0:
+        f.seek(at + len('"unlock_honoured":'))
+        f.write(b"x")
+r = cli.run("list")
+t.ok(at >= 0 and r.rc == 0 and "login state of 'al' is damaged" in r.err
+     and [l.split()[0] for l in r.out.splitlines()[1:]] == NAMES,
+     "list: a damaged login state is named, the member listed with none", r.describe())
+os.remove(env.state_db)
+
 # $TMPDIR holds the rows while the store is walked, and nothing after.
 tmp = tempfile.mkdtemp(prefix="twofa-list-tmp-", dir="/tmp")
 r = cli.run("list", env=dict(os.environ, TMPDIR=tmp))

@@ -165,6 +165,33 @@ static void test_records(void)
 	ok(twofa_store_iterate(s, walk_cb, &w, &err) == TWOFA_OK && w.n == 53, "reader iterates");
 	ok(twofa_store_close(s, &err) == TWOFA_OK, "close reader");
 
+	/* The walk with its reads a thread ahead: more records than it reads
+	 * ahead (4 batches of 64), every one once, and a stop anywhere. */
+	ok(twofa_store_open(&s, path, TWOFA_STORE_WRITE, 100, &err) == TWOFA_OK, "writer for the walk ahead");
+	for (int i = 0; i < 400; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "bulk%03d", i);
+		if (put_str(s, k, "abcdefgh", false) != TWOFA_OK)
+			break;
+	}
+	ok(twofa_store_close(s, &err) == TWOFA_OK &&
+		   twofa_store_open(&s, path, TWOFA_STORE_READ, 100, &err) == TWOFA_OK,
+	   "400 more records, reopened for reading");
+	w = (struct walk){0, 0, 0};
+	rc = twofa_store_iterate_ahead(s, walk_cb, &w, &err);
+	ok(rc == TWOFA_OK && w.n == 453 && w.bytes == 509 + 400 * 8,
+	   "iterate_ahead visits every record once (%d, %zu bytes)", w.n, w.bytes);
+	for (int stop = 1; stop <= 400; stop += 133) {
+		w = (struct walk){0, 0, stop};
+		rc = twofa_store_iterate_ahead(s, walk_cb, &w, &err);
+		ok(rc == TWOFA_OK && w.n == stop, "iterate_ahead: the callback stops it after %d (%d)", stop,
+		   w.n);
+	}
+	ok(twofa_store_iterate_ahead(s, NULL, &w, &err) == TWOFA_EINVAL &&
+		   twofa_store_iterate_ahead(NULL, walk_cb, &w, &err) == TWOFA_EINVAL,
+	   "iterate_ahead without a callback or a store: refused");
+	ok(twofa_store_close(s, &err) == TWOFA_OK, "close reader");
+
 	ok(twofa_store_delete_if_present(path, "alice", &err) == TWOFA_OK &&
 		   twofa_store_open(&s, path, TWOFA_STORE_READ, 100, &err) == TWOFA_OK &&
 		   get_cmp(s, "alice", "second") == TWOFA_ENOTFOUND && twofa_store_close(s, &err) == TWOFA_OK,

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* list's login states: one walk of state.db into a table by name, instead
+ * of a lookup per member (numbered names share GDBM hash values, so a
+ * lookup that finds nothing still reads other entries). Only what list
+ * shows is kept: the failures, the latest lockout, the last login and the
+ * unlock the entry has honoured. */
+#include "twofa_build.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "cli.h"
+#include "store.h"
+#include "util.h"
+
+typedef struct state_row {
+	size_t name; /* in the arena */
+	size_t why;  /* damaged: the reason, in the arena */
+	bool damaged;
+	cli_login_state st;
+	time_t honoured; /* the admin unlock the entry has taken in */
+} state_row;
+
+struct cli_state_table {
+	char *arena; /* names (and reasons), each with its NUL */
+	size_t used, size;
+	state_row *rows;
+	size_t count, cap;
+	uint64_t *slots; /* open addressing: (row + 1) << 32 | the name's hash's low half; 0 empty */
+	size_t mask;
+	int rc;
+};
+
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Copies s into the arena: its offset, or SIZE_MAX out of memory. */
+static size_t keep(cli_state_table *t, const char *s)
+{
+	size_t len = strlen(s) + 1, at;
+
+	if (t->used + len > t->size) {
+		size_t size = t->size ? t->size * 2 : 65536;
+		char *arena;
+
+		while (size < t->used + len)
+			size *= 2;
+		if ((arena = realloc(t->arena, size)) == NULL)
+			return SIZE_MAX;
+		t->arena = arena;
+		t->size = size;
+	}
+	at = t->used;
+	memcpy(t->arena + at, s, len);
+	t->used += len;
+	return at;
+}
+
+static int state_of(const char *key, const char *value, size_t len, void *arg)
+{
+	cli_state_table *t = arg;
+	twofa_state_entry entry;
+	twofa_error e;
+	state_row *r;
+
+	/* Other keys (unknown names' counters, the store's secret) are no
+	 * member's. */
+	if (!twofa_user_name_valid(key))
+		return 0;
+	if (t->count == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		state_row *rows = cap < UINT32_MAX ? realloc(t->rows, cap * sizeof(*rows)) : NULL;
+
+		if (rows == NULL)
+			goto oom;
+		t->rows = rows;
+		t->cap = cap;
+	}
+	r = &t->rows[t->count];
+	memset(r, 0, sizeof(*r));
+	if ((r->name = keep(t, key)) == SIZE_MAX)
+		goto oom;
+	twofa_error_clear(&e);
+	if (twofa_state_decode(value, len, &entry, &e) == TWOFA_OK) {
+		cli_login_state_from(&entry, &r->st);
+		r->honoured = entry.unlock_honoured;
+	} else if ((r->why = keep(t, e.msg)) == SIZE_MAX) {
+		sodium_memzero(&entry, sizeof(entry));
+		goto oom;
+	} else {
+		r->damaged = true;
+	}
+	sodium_memzero(&entry, sizeof(entry));
+	t->count++;
+	return 0;
+oom:
+	t->rc = cli_fail(1, "out of memory");
+	return 1;
+}
+
+/* The slots, once every row is in. */
+static bool index_rows(cli_state_table *t)
+{
+	size_t n = 16;
+
+	/* A quarter full: a name with no state (most, on most hosts) meets
+	 * an empty slot within a probe or two, and never reads a row whose
+	 * hash differs. */
+	while (n < t->count * 4)
+		n *= 2;
+	if ((t->slots = calloc(n, sizeof(*t->slots))) == NULL)
+		return false;
+	t->mask = n - 1;
+	for (size_t i = 0; i < t->count; i++) {
+		size_t h = name_hash(t->arena + t->rows[i].name), at = h & t->mask;
+
+		while (t->slots[at] != 0)
+			at = (at + 1) & t->mask;
+		t->slots[at] = (uint64_t)(i + 1) << 32 | (uint32_t)h;
+	}
+	return true;
+}
+
+void cli_state_table_free(cli_state_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->arena);
+	free(t->rows);
+	free(t->slots);
+	free(t);
+}
+
+int cli_state_table_load(const char *state_db, cli_state_table **out)
+{
+	cli_state_table *t = calloc(1, sizeof(*t));
+	twofa_store *s = NULL;
+	twofa_error err;
+	twofa_status st;
+
+	*out = NULL;
+	if (t == NULL)
+		return cli_fail(1, "out of memory");
+	twofa_error_clear(&err);
+	/* Held shared for one walk: logins wait for it as long (some 0.1 s
+	 * per 100,000 logged-in members here). */
+	st = twofa_store_open(&s, state_db, TWOFA_STORE_READ, TWOFA_STORE_LOCK_TIMEOUT_MS, &err);
+	if (st == TWOFA_OK) {
+		st = twofa_store_iterate_ahead(s, state_of, t, &err);
+		st = twofa_store_finish(s, st, &err);
+	} else if (st == TWOFA_ENOTFOUND) {
+		st = TWOFA_OK; /* no login happened yet */
+	}
+	if (t->rc == 0 && st != TWOFA_OK)
+		t->rc = cli_fail_status(&err);
+	if (t->rc == 0 && !index_rows(t))
+		t->rc = cli_fail(1, "out of memory");
+	if (t->rc != 0) {
+		int rc = t->rc;
+
+		cli_state_table_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+void cli_state_table_get(const cli_state_table *t, const char *user, time_t unlocked, cli_login_state *out)
+{
+	size_t h = name_hash(user), at = h & t->mask;
+
+	memset(out, 0, sizeof(*out));
+	for (; t->slots[at] != 0; at = (at + 1) & t->mask) {
+		const state_row *r = &t->rows[(t->slots[at] >> 32) - 1];
+
+		if ((uint32_t)t->slots[at] != (uint32_t)h || strcmp(t->arena + r->name, user) != 0)
+			continue;
+		if (r->damaged) {
+			cli_warn("login state of '%s' is damaged (%s); shown as empty", user,
+				 t->arena + r->why);
+			return;
+		}
+		*out = r->st;
+		/* An unlock this entry has not taken in yet clears it, as this
+		 * host's next login will (twofa_state_honour_unlock). */
+		if (unlocked > r->honoured) {
+			out->failures = 0;
+			out->locked_until = 0;
+		}
+		return;
+	}
+}
