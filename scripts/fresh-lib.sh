@@ -136,12 +136,22 @@ fresh_tree() {
 	chroot "$_root" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in the tree"
 }
 
-# fresh_apt_cache ROOT: the tree's apt keeps the .debs it downloads in
-# $cache/archives, shared by every run (apt locks it), so a second run
-# downloads nothing it has.
+# fresh_apt_cache ROOT: the tree's apt starts with the .debs earlier runs
+# downloaded ($cache/archives, copied in: a shared bind mount would make
+# concurrent runs fail on apt's lock); fresh_apt_save ROOT adds the ones it
+# downloaded since. One copier at a time.
 fresh_apt_cache() {
-	mkdir -p "$cache/archives/partial"
-	mount --bind "$cache/archives" "$1/var/cache/apt/archives"
+	mkdir -p "$cache/archives"
+	exec 8>"$cache/.archives-lock"
+	flock 8
+	find "$cache/archives" -maxdepth 1 -name '*.deb' -exec cp -t "$1/var/cache/apt/archives/" {} +
+	flock -u 8
+}
+fresh_apt_save() {
+	exec 8>"$cache/.archives-lock"
+	flock 8
+	find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "$cache/archives/" {} +
+	flock -u 8
 }
 
 # fresh_login ROOT COMMAND: COMMAND in the tree from a clean root login.
