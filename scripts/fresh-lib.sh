@@ -5,6 +5,7 @@
 # is left behind whatever happens. The caller sets $top and defines say()
 # and die().
 # SPDX-License-Identifier: GPL-3.0-or-later
+# shellcheck shell=sh disable=SC2154 # $top, say and die are the caller's
 
 cache=${TWOFA_FRESH_CACHE:-/var/cache/twofa-fresh}
 suite=bookworm
