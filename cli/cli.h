@@ -186,10 +186,11 @@ typedef struct cli_member_walk {
 
 /* Every member sorted by user, with filter (NULL: all) choosing the rows.
  * One walk of the store keeps each chosen row in an unlinked temporary file
- * ($TMPDIR, else /tmp) and only the names in memory (some 50 MiB at a million
- * members); the rows are formatted by name once the walk is over, with no
+ * ($TMPDIR, else /tmp) and only the names in memory; the login states come
+ * from one walk of state.db before it (list_state.c). The rows are read back
+ * by name in passes of 32 MiB and formatted once the walk is over, with no
  * lock held (members.db is held shared for the walk, as by export: logins
- * only read it). A row's member has only the fields list shows: user, email,
+ * only read it); some 80 MiB at a million members. A row's member has only the fields list shows: user, email,
  * phone, country, channel, status, created, updated and verified (the rest
  * is zero). 0 or an exit code after a message. */
 typedef bool (*cli_member_filter)(const twofa_member *m, void *arg);

@@ -243,6 +243,27 @@ static int list_json_row(FILE *chunk, const list_out *o, const cli_member_row *r
 	return ok ? 0 : cli_fail(1, "out of memory");
 }
 
+/* A table row being built: each field padded to its width with spaces, as
+ * "%-*s" pads, then (gap) the two spaces between columns. */
+typedef struct list_line {
+	char buf[TWOFA_USER_NAME_MAX + 512]; /* the longest name, and room for every other field */
+	size_t len;
+} list_line;
+
+static void line_put(list_line *l, const char *s, int width, bool gap)
+{
+	size_t n = strnlen(s, 128 + TWOFA_USER_NAME_MAX);
+
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	for (; (int)n < width; n++)
+		l->buf[l->len++] = ' ';
+	if (gap) {
+		l->buf[l->len++] = ' ';
+		l->buf[l->len++] = ' ';
+	}
+}
+
 static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 {
 	const list_out *o = arg;
@@ -250,7 +271,8 @@ static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 	const twofa_member *m = row->member;
 	const cli_login_state *st = &row->state;
 	char shown[TWOFA_PHONE_MASK_SIZE];
-	char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN];
+	char last[TWOFA_ISO8601_LEN], locked[TWOFA_ISO8601_LEN], recovery[24], failures[24];
+	list_line l;
 	/* The longest name of all (the walk knows it before the first row). */
 	int width = (int)(o->w->longest < 4 ? 4 : o->w->longest > 32 ? 32 : o->w->longest);
 
@@ -262,15 +284,29 @@ static int list_row(FILE *chunk, const cli_member_row *row, void *arg)
 			"RECOVERY", "BYPASS", "LAST LOGIN", "FAILURES", "LOCKED UNTIL",
 			cli_color(ctx->color, CLI_RESET));
 	twofa_phone_mask(m->phone, shown, sizeof(shown));
-	if (fprintf(chunk, "%-*s  %-18s  %-2s  %-8s  %s%-8s%s  %-8zu  %-7s  %-20s  %-8ld  %s\n", width,
-		    m->user, shown, m->country, twofa_channel_name(m->channel),
-		    cli_color(ctx->color, status_color(m->status)), twofa_member_status_name(m->status),
-		    cli_color(ctx->color, CLI_RESET), m->recovery_count,
-		    m->bypass[0] == '\0'                    ? "-"
-		    : twofa_member_bypass_active(m, o->now) ? "active"
-							    : "expired",
-		    cli_time_text(st->last_login, last), st->failures,
-		    cli_time_text(cli_locked_until(st, o->now), locked)) < 0)
+	/* The row as "%-*s  %-18s  ...\n" would print it, built by hand: a
+	 * million rows through fprintf took a tenth of list's time. */
+	snprintf(recovery, sizeof(recovery), "%zu", m->recovery_count);
+	snprintf(failures, sizeof(failures), "%ld", st->failures);
+	l.len = 0;
+	line_put(&l, m->user, width, true);
+	line_put(&l, shown, 18, true);
+	line_put(&l, m->country, 2, true);
+	line_put(&l, twofa_channel_name(m->channel), 8, true);
+	line_put(&l, cli_color(ctx->color, status_color(m->status)), 0, false);
+	line_put(&l, twofa_member_status_name(m->status), 8, false);
+	line_put(&l, cli_color(ctx->color, CLI_RESET), 0, true);
+	line_put(&l, recovery, 8, true);
+	line_put(&l,
+		 m->bypass[0] == '\0'                    ? "-"
+		 : twofa_member_bypass_active(m, o->now) ? "active"
+							 : "expired",
+		 7, true);
+	line_put(&l, cli_time_text(st->last_login, last), 20, true);
+	line_put(&l, failures, 8, true);
+	line_put(&l, cli_time_text(cli_locked_until(st, o->now), locked), 0, false);
+	l.buf[l.len++] = '\n';
+	if (fwrite(l.buf, 1, l.len, chunk) != l.len)
 		return cli_fail(1, "out of memory");
 	return 0;
 }
