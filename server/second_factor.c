@@ -762,3 +762,43 @@ void twofa_second_factor(twofa_host *host, const twofa_options *opts, twofa_memb
 	}
 	twofa_verify_free(r.verify);
 }
+
+static twofa_round_ask round_host_ask(void *ctx, bool echo_on, const char *prompt, char **answer)
+{
+	twofa_round_host *h = ctx;
+	int rc = twofa_host_ask(h->host, echo_on ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, prompt, answer);
+
+	if (rc == PAM_SUCCESS)
+		return TWOFA_ROUND_ASK_OK;
+	*answer = NULL;
+	return rc == PAM_AUTH_ERR ? TWOFA_ROUND_ASK_TOO_LONG : TWOFA_ROUND_ASK_CANCELLED;
+}
+
+static bool round_host_prompt(void *ctx, const char *label, const char *masked, const char *offers, char *out,
+			      size_t size)
+{
+	const twofa_round_host *h = ctx;
+
+	return twofa_prompt_expand(h->opts->code_prompt, label, masked, offers, out, size);
+}
+
+static void round_host_note(void *ctx, int priority, const char *line)
+{
+	const twofa_round_host *h = ctx;
+
+	if (priority == LOG_DEBUG)
+		twofa_audit_debug(h->audit, "%s", line);
+	else
+		twofa_host_syslog(h->host, priority, "%s", line);
+}
+
+void twofa_round_host_io(twofa_round_host *ctx, twofa_round_io *io)
+{
+	twofa_round_io r = {.ctx = ctx,
+			    .ask = round_host_ask,
+			    .code_prompt = round_host_prompt,
+			    .note = round_host_note,
+			    .admit_send = NULL};
+
+	*io = r;
+}
