@@ -268,8 +268,8 @@ static const twofa_message retry_said[] = {
 	TWOFA_MSG_CODE_EXPIRED,
 };
 
-/* " (or 'call' for a voice call, 'email' for email)", or "". */
-static void offer_channels(const round *r, char *out, size_t size)
+void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current, const char *phone,
+			const char *email, char *out, size_t size)
 {
 	static const char *const offers[] = {
 		"'sms' for SMS",
@@ -277,18 +277,18 @@ static void offer_channels(const round *r, char *out, size_t size)
 		"'whatsapp' for WhatsApp",
 		"'email' for email",
 	};
+	twofa_round_target t = {.phone = phone, .email = email};
 	size_t used = 0;
 
 	out[0] = '\0';
 	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
 		twofa_channel ch = (twofa_channel)i;
-		if (ch == r->channel || !twofa_channel_allowed(allowed(r), r->t->own_channel, ch) ||
-		    destination(r->t, ch) == NULL)
+		if (ch == current || !twofa_channel_allowed(allowed_channels, own, ch) || destination(&t, ch) == NULL)
 			continue;
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
 					 offers[i]);
 		if (used >= size) {
-			out[0] = '\0';
+			out[0] = '\0'; /* cannot happen with the sizes used; say nothing rather than half */
 			return;
 		}
 	}
@@ -302,7 +302,8 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	const char *label = twofa_channel_label(r->channel);
 
 	if (retry == RETRY_NONE) {
-		offer_channels(r, offers, sizeof(offers));
+		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email, offers,
+				   sizeof(offers));
 		if (r->io->code_prompt == NULL ||
 		    !r->io->code_prompt(r->io->ctx, label, r->res->to, offers, base, sizeof(base)))
 			snprintf(base, sizeof(base), "Enter the code sent by %s to %s%s: ", label, r->res->to,

@@ -329,34 +329,11 @@ static const twofa_message retry_said[] = {
 	TWOFA_MSG_CODE_EXPIRED,
 };
 
-/* " (or 'call' for a voice call, 'email' for email)": the channels other than
- * the current one that allowed_channels lets this member ask for, or "". */
+/* The channels other than the current one this member may ask for. */
 static void offer_channels(const code_round *r, char *out, size_t size)
 {
-	static const char *const offers[] = {
-		"'sms' for SMS",
-		"'call' for a voice call",
-		"'whatsapp' for WhatsApp",
-		"'email' for email",
-	};
-	unsigned allowed = r->opts->cfg.allowed_channels;
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
-		twofa_channel ch = (twofa_channel)i;
-		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
-		    destination(r->member, ch) == NULL)
-			continue;
-		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
-					 offers[i]);
-		if (used >= size) {
-			out[0] = '\0'; /* cannot happen with the sizes used; say nothing rather than half */
-			return;
-		}
-	}
-	if (used > 0 && used + 1 < size)
-		(void)strcat(out, ")");
+	twofa_round_offers(r->opts->cfg.allowed_channels, r->member->channel, r->channel, r->member->phone,
+			   r->member->email, out, size);
 }
 
 /* The code prompt: the configured one while no try failed, then one that
