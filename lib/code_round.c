@@ -268,8 +268,8 @@ static const twofa_message retry_said[] = {
 	TWOFA_MSG_CODE_EXPIRED,
 };
 
-void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current, const char *phone,
-			const char *email, char *out, size_t size)
+void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current,
+			const char *phone, const char *email, char *out, size_t size)
 {
 	static const char *const offers[] = {
 		"'sms' for SMS",
@@ -283,7 +283,8 @@ void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_chan
 	out[0] = '\0';
 	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
 		twofa_channel ch = (twofa_channel)i;
-		if (ch == current || !twofa_channel_allowed(allowed_channels, own, ch) || destination(&t, ch) == NULL)
+		if (ch == current || !twofa_channel_allowed(allowed_channels, own, ch) ||
+		    destination(&t, ch) == NULL)
 			continue;
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
 					 offers[i]);
@@ -302,8 +303,8 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	const char *label = twofa_channel_label(r->channel);
 
 	if (retry == RETRY_NONE) {
-		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email, offers,
-				   sizeof(offers));
+		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email,
+				   offers, sizeof(offers));
 		if (r->io->code_prompt == NULL ||
 		    !r->io->code_prompt(r->io->ctx, label, r->res->to, offers, base, sizeof(base)))
 			snprintf(base, sizeof(base), "Enter the code sent by %s to %s%s: ", label, r->res->to,

@@ -108,8 +108,8 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 /* " (or 'call' for a voice call, 'email' for email)": the channels other
  * than current that allowed_channels lets a member of channel own ask for
  * and that have a destination (phone, email: NULL or "" for none), or "". */
-void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current, const char *phone,
-			const char *email, char *out, size_t size);
+void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current,
+			const char *phone, const char *email, char *out, size_t size);
 
 /* The round's result as a decision: its PAM code, result word, priority,
  * message and where the code went (OUTAGE is PAM_AUTHINFO_UNAVAIL; a caller

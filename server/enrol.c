@@ -16,6 +16,7 @@
 #include "member_read.h"
 #include "phone.h"
 #include "second_factor.h"
+#include "send_budget.h"
 #include "state.h"
 #include "util.h"
 #include "verify.h"
@@ -156,7 +157,7 @@ static void list_countries(enrolment *e)
 	/* Leaves room for the prompt that follows. */
 	for (size_t i = 0; i < twofa_country_count() && used + 8 < sizeof(e->notice) - 128; i++) {
 		const twofa_country *c = twofa_country_at(i);
-		if (!twofa_enrol_country_allowed(&e->opts->cfg, c->code))
+		if (!twofa_country_allowed(&e->opts->cfg, c->code))
 			continue;
 		used += (size_t)snprintf(e->notice + used, sizeof(e->notice) - used, " %s", c->code);
 	}
@@ -190,7 +191,7 @@ static bool ask_country(enrolment *e)
 				break;
 			continue;
 		}
-		if (!twofa_enrol_country_allowed(&e->opts->cfg, c->code)) {
+		if (!twofa_country_allowed(&e->opts->cfg, c->code)) {
 			twofa_audit_debug(e->audit, "enrolment: country %s is not in countries", c->code);
 			if (!ask_again(e, TWOFA_MSG_ENROL_COUNTRY_REFUSED))
 				break;

@@ -222,6 +222,11 @@ def op_start(st, m, form, query, now, path):
         raise ApiError(400, 60200, "Invalid parameter: To")
     if not channel:
         raise ApiError(400, 60200, "Invalid parameter: Channel")
+    # Not Twilio's behaviour but a tripwire: twofa never turns Fraud Guard and
+    # Geo Permissions off for a send (issue 15), so every test that sends a
+    # code through the simulator also asserts that it did not.
+    if form.get("RiskCheck", "enable") != "enable":
+        raise ApiError(400, 60200, "Invalid parameter: RiskCheck (twofa never sends RiskCheck=disable)")
     if channel in ("sna", "auto") or channel in svc["disabled_channels"]:
         raise ApiError(400, 60223, "Delivery channel disabled: %s" % channel.upper())
     if channel not in CHANNELS:
