@@ -136,7 +136,8 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	if (to == NULL) {
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_NO_EMAIL, 0);
-		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_NO_EMAIL, 0, "no email address is enrolled");
+		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_NO_EMAIL, 0,
+		    "no email address is enrolled");
 		return SEND_DECIDED;
 	}
 	/* send policy: limits' twofa_send_admit goes here */
@@ -148,16 +149,18 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		return SEND_DECIDED;
 	}
 	if (r->o->reserve_sends) {
-		if (twofa_state_reserve_send(c->state_db, r->t->user, time(NULL), c->send_limit, c->send_window,
-					     &ok, &retry_at, &err) != TWOFA_OK) {
-			end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		if (twofa_state_reserve_send(c->state_db, r->t->user, time(NULL), c->send_limit,
+					     c->send_window, &ok, &retry_at, &err) != TWOFA_OK) {
+			end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
+			    err.msg);
 			return SEND_DECIDED;
 		}
 		if (!ok) {
 			if (resend)
 				return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
-			end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at),
-			    "send limit reached (%ld per %ld s)", c->send_limit, c->send_window);
+			end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT,
+			    minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
+			    c->send_window);
 			return SEND_DECIDED;
 		}
 	}
@@ -224,8 +227,8 @@ static twofa_round_outcome approved(round *r)
 		return end(r, TWOFA_ROUND_APPROVED, PAM_SUCCESS, TWOFA_MSG_NONE, 0, "code approved");
 	if (twofa_state_record_success(r->cfg->state_db, &s, time(NULL), r->o->service, r->cfg->grace_period,
 				       &locked, &err) != TWOFA_OK)
-		return end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store at success: %s",
-			   err.msg);
+		return end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0,
+			   "state store at success: %s", err.msg);
 	if (locked)
 		return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
 			   "code approved, but locked out meanwhile");
@@ -265,8 +268,8 @@ static const twofa_message retry_said[] = {
 	TWOFA_MSG_CODE_EXPIRED,
 };
 
-void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current, const char *phone,
-			const char *email, char *out, size_t size)
+void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current,
+			const char *phone, const char *email, char *out, size_t size)
 {
 	static const char *const offers[] = {
 		"'sms' for SMS",
@@ -280,7 +283,8 @@ void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_chan
 	out[0] = '\0';
 	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
 		twofa_channel ch = (twofa_channel)i;
-		if (ch == current || !twofa_channel_allowed(allowed_channels, own, ch) || destination(&t, ch) == NULL)
+		if (ch == current || !twofa_channel_allowed(allowed_channels, own, ch) ||
+		    destination(&t, ch) == NULL)
 			continue;
 		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
 					 offers[i]);
@@ -299,8 +303,8 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	const char *label = twofa_channel_label(r->channel);
 
 	if (retry == RETRY_NONE) {
-		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email, offers,
-				   sizeof(offers));
+		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email,
+				   offers, sizeof(offers));
 		if (r->io->code_prompt == NULL ||
 		    !r->io->code_prompt(r->io->ctx, label, r->res->to, offers, base, sizeof(base)))
 			snprintf(base, sizeof(base), "Enter the code sent by %s to %s%s: ", label, r->res->to,
@@ -346,10 +350,11 @@ static twofa_round_outcome ask_for_code(round *r)
 			cancel_pending(r);
 			r->res->ask_cancelled = true;
 			r->res->ask_too_long = a == TWOFA_ROUND_ASK_TOO_LONG;
-			return end(r, TWOFA_ROUND_CANCELLED, a == TWOFA_ROUND_ASK_TOO_LONG ? PAM_AUTH_ERR : PAM_CONV_ERR,
+			return end(r, TWOFA_ROUND_CANCELLED,
+				   a == TWOFA_ROUND_ASK_TOO_LONG ? PAM_AUTH_ERR : PAM_CONV_ERR,
 				   TWOFA_MSG_NONE, 0, "%s at the code prompt",
 				   a == TWOFA_ROUND_ASK_TOO_LONG ? "answer too long"
-								  : "conversation failed or was cancelled");
+								 : "conversation failed or was cancelled");
 		}
 		text = trim(answer);
 		if (text[0] == '\0') {
@@ -405,8 +410,8 @@ static twofa_round_outcome ask_for_code(round *r)
 		}
 	}
 	cancel_pending(r);
-	return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, retry_said[retry], 0, "wrong code %ld times (max_tries)",
-		   r->res->tries);
+	return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, retry_said[retry], 0,
+		   "wrong code %ld times (max_tries)", r->res->tries);
 }
 
 twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, const twofa_round_target *t,

@@ -62,10 +62,10 @@ typedef struct twofa_round_target {
 } twofa_round_target;
 
 typedef struct twofa_round_options {
-	long max_tries;         /* wrong, empty or expired answers before the round is DENIED */
-	bool reserve_sends;     /* every send reserved against send_limit/send_window in state.db */
-	bool count_failures;    /* every wrong code a failure in state.db (lockout_failures) */
-	bool record_success;    /* an approved code recorded in state.db, with the lockout re-check */
+	long max_tries;      /* wrong, empty or expired answers before the round is DENIED */
+	bool reserve_sends;  /* every send reserved against send_limit/send_window in state.db */
+	bool count_failures; /* every wrong code a failure in state.db (lockout_failures) */
+	bool record_success; /* an approved code recorded in state.db, with the lockout re-check */
 	const twofa_state_origin *origin; /* with count_failures / record_success */
 	const char *service;              /* with record_success: the grace period's service */
 	unsigned allowed_channels;        /* TWOFA_CHANNELS_* mask; 0: the config's */
@@ -83,14 +83,14 @@ typedef enum twofa_round_outcome {
 /* What the round came to, for the caller's decision or message. */
 typedef struct twofa_round_result {
 	twofa_round_outcome outcome;
-	int pam_code;           /* the PAM code the login would return for it */
-	twofa_message message;  /* the user's text (TWOFA_MSG_NONE: none) */
-	long message_arg;       /* its argument */
-	twofa_verify_outcome verify; /* the last Twilio outcome (OK when none) */
-	bool ask_cancelled;     /* CANCELLED by the prompt (not by Twilio) */
-	bool ask_too_long;      /* ... because the answer was too long */
-	long tries;             /* tries used */
-	long sends;             /* codes sent (first send and resends) */
+	int pam_code;                             /* the PAM code the login would return for it */
+	twofa_message message;                    /* the user's text (TWOFA_MSG_NONE: none) */
+	long message_arg;                         /* its argument */
+	twofa_verify_outcome verify;              /* the last Twilio outcome (OK when none) */
+	bool ask_cancelled;                       /* CANCELLED by the prompt (not by Twilio) */
+	bool ask_too_long;                        /* ... because the answer was too long */
+	long tries;                               /* tries used */
+	long sends;                               /* codes sent (first send and resends) */
 	char channel[TWOFA_DECISION_CHANNEL_MAX]; /* where the code went: a channel name, "" before */
 	char to[TWOFA_DECISION_TO_MAX];           /* the masked destination, "" before */
 	char reason[TWOFA_REASON_MAX];            /* for the decision line: no code, no full number */
@@ -108,8 +108,8 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 /* " (or 'call' for a voice call, 'email' for email)": the channels other
  * than current that allowed_channels lets a member of channel own ask for
  * and that have a destination (phone, email: NULL or "" for none), or "". */
-void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current, const char *phone,
-			const char *email, char *out, size_t size);
+void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_channel current,
+			const char *phone, const char *email, char *out, size_t size);
 
 /* The round's result as a decision: its PAM code, result word, priority,
  * message and where the code went (OUTAGE is PAM_AUTHINFO_UNAVAIL; a caller

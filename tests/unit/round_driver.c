@@ -48,7 +48,8 @@ int main(int argc, char **argv)
 	if (argc != 7)
 		return 2;
 	twofa_config_init(&cfg);
-	if (twofa_config_load(&cfg, argv[1], &err) != TWOFA_OK || twofa_verify_new(&v, &cfg, &err) != TWOFA_OK) {
+	if (twofa_config_load(&cfg, argv[1], &err) != TWOFA_OK ||
+	    twofa_verify_new(&v, &cfg, &err) != TWOFA_OK) {
 		fprintf(stderr, "round_driver: %s\n", err.msg);
 		twofa_config_free(&cfg);
 		return 2;

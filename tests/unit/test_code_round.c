@@ -64,12 +64,14 @@ int main(void)
 	cfg.send_window = 3600;
 	twofa_state_origin_make(&origin, "sshd", "rhost", "192.0.2.1", NULL, "rhost=192.0.2.1");
 
-	ok(twofa_code_round(&cfg, NULL, &t, &o, &io, &res) == TWOFA_ROUND_ERROR && res.pam_code == PAM_SERVICE_ERR,
+	ok(twofa_code_round(&cfg, NULL, &t, &o, &io, &res) == TWOFA_ROUND_ERROR &&
+		   res.pam_code == PAM_SERVICE_ERR,
 	   "counting failures without an origin is an error, before any send");
 	o.origin = &origin;
 
 	io.ask = NULL;
-	ok(twofa_code_round(&cfg, NULL, &t, &o, &io, &res) == TWOFA_ROUND_ERROR, "no prompt callback: an error");
+	ok(twofa_code_round(&cfg, NULL, &t, &o, &io, &res) == TWOFA_ROUND_ERROR,
+	   "no prompt callback: an error");
 	io.ask = never_ask;
 
 	t.channel = t.own_channel = TWOFA_CHANNEL_EMAIL;
@@ -99,8 +101,8 @@ int main(void)
 	ok(asked == 0, "no refusal before a send ever prompts");
 
 	twofa_round_decide(&res, &d);
-	ok(d.pam_code == PAM_MAXTRIES && d.result == TWOFA_RESULT_DENIED && d.message == TWOFA_MSG_SEND_LIMIT &&
-		   strcmp(d.reason, res.reason) == 0,
+	ok(d.pam_code == PAM_MAXTRIES && d.result == TWOFA_RESULT_DENIED &&
+		   d.message == TWOFA_MSG_SEND_LIMIT && strcmp(d.reason, res.reason) == 0,
 	   "the result as a decision");
 	res.outcome = TWOFA_ROUND_ERROR;
 	twofa_round_decide(&res, &d);
