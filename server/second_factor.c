@@ -202,6 +202,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		       "no email address is enrolled");
 		return SEND_DECIDED;
 	}
+	/* send policy: limits' twofa_send_admit goes here (the login's own round, until it
+	 * runs on lib/code_round, whose send_code has the same mark) */
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
 		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
