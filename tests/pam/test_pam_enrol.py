@@ -229,6 +229,14 @@ t.ok("result=ignored" in line and "declined" in line and env.member("frank") is 
      "nullok: declining enrolment is PAM_IGNORE (the stack goes on), nothing stored",
      run.describe() + "\n" + line)
 
+# -- Kosovo (XK, +383): outside ISO 3166-1, served by Twilio, enrols like any country ---------
+run = login(self_svc, "frank", ["XK", "044 123 456", code_of("+38344123456")])
+m = env.member("frank")
+t.ok(run.code("auth") == "PAM_SUCCESS" and m is not None and m.get("country") == "XK"
+     and m.get("phone") == "+38344123456",
+     "a number of Kosovo (XK) enrols: country XK, +383 44 123 456", run.describe() + repr(m))
+forget("frank")
+
 # -- out of scope never enrols -------------------------------------------------------------------
 scoped = service("enrol-scoped", "password=none enroll=self groups=twofa-nosuchgroup nullok")
 run = login(scoped, "frank", [])
