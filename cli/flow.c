@@ -130,6 +130,8 @@ static int send_code(twofa_verify *v, const cli_destination *d, bool resend, boo
 
 	*soft = false;
 	memset(&r, 0, sizeof(r));
+	/* send policy: limits' twofa_send_admit goes here (the CLI's own round, until it
+	 * runs on lib/code_round, whose send_code has the same mark) */
 	cli_tty_print("Sending code by %s to %s ... ", label, d->shown);
 	o = twofa_verify_start(v, d->to, d->channel, NULL, &r);
 	cli_tty_print("%s\n", o == TWOFA_VERIFY_SENT ? "sent" : "failed");

@@ -39,6 +39,7 @@
 #include "config.h"
 #include "config_ldap.h"
 #include "identifiers.h"
+#include "send_budget.h"
 #include "url.h"
 #include "util.h"
 
@@ -70,6 +71,8 @@ typedef enum key_kind {
 	KEY_DN,          /* a distinguished name */
 	KEY_PASSWORD,    /* a bind password: printable, spaces allowed */
 	KEY_FILTER,      /* an LDAP filter template with %u */
+	KEY_BUDGET,      /* N/SECONDS (lib/send_budget.c) */
+	KEY_COUNTRIES,   /* country codes, separated by blanks or commas (lib/send_budget.c) */
 } key_kind;
 
 /* One row per key: how its value is checked and its default. The table is
@@ -178,6 +181,8 @@ static const key_spec keys[] = {
 	NUMBER(send_limit, 1, 100, 5),         /* per send_window */
 	NUMBER(send_window, 60, 86400, 600),
 	NUMBER(max_members_per_phone, 1, 100, 1),
+	OPTIONAL(send_budget, KEY_BUDGET),     /* unset: off; sends per host per window */
+	OPTIONAL(countries, KEY_COUNTRIES),    /* unset: every country */
 	NUMBER(grace_period, 0, 86400, 0),     /* 0: off */
 	ENUM(recovery, yes_no_names, set_recovery, 1), /* recovery and bypass codes at login */
 	ENUM(password_strength, strength_names, set_strength, TWOFA_STRENGTH_INTERACTIVE),
@@ -268,11 +273,12 @@ bool twofa_config_key_is_secret(const char *key)
 }
 
 static const char *const kind_words[] = {
-	[KEY_SID] = "sid",       [KEY_TOKEN] = "token",       [KEY_SERVICE_URL] = "url",
-	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",         [KEY_LOCALE] = "locale",
-	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice",       [KEY_CHANNELS] = "channels",
-	[KEY_NAME] = "name",     [KEY_LDAP_URIS] = "uris",    [KEY_LDAP_URI] = "uri",
-	[KEY_DN] = "dn",         [KEY_PASSWORD] = "password", [KEY_FILTER] = "filter",
+	[KEY_SID] = "sid",       [KEY_TOKEN] = "token",         [KEY_SERVICE_URL] = "url",
+	[KEY_PROXY] = "proxy",   [KEY_PATH] = "path",           [KEY_LOCALE] = "locale",
+	[KEY_NUMBER] = "number", [KEY_ENUM] = "choice",         [KEY_CHANNELS] = "channels",
+	[KEY_NAME] = "name",     [KEY_LDAP_URIS] = "uris",      [KEY_LDAP_URI] = "uri",
+	[KEY_DN] = "dn",         [KEY_PASSWORD] = "password",   [KEY_FILTER] = "filter",
+	[KEY_BUDGET] = "budget", [KEY_COUNTRIES] = "countries",
 };
 
 /* "own call": the words of a channel set, in channel_set_words' order. */
@@ -623,6 +629,25 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 	case KEY_FILTER:
 		why = twofa_ldap_filter_template_check(value);
 		break;
+	case KEY_BUDGET:
+		why = twofa_send_budget_parse(value, NULL, NULL);
+		break;
+	case KEY_COUNTRIES: {
+		char *normalised = NULL, bad[8];
+		twofa_status st;
+
+		why = twofa_countries_parse(value, keep ? NULL : &normalised, bad);
+		if (why != NULL)
+			return twofa_fail(err, TWOFA_ECONFIG, "%s %s%s%s (twofa-enroll countries lists them)",
+					  spec->name, why, bad[0] != '\0' ? ": " : "", bad);
+		if (keep)
+			return TWOFA_OK;
+		if (normalised == NULL)
+			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
+		st = replace_string(c, spec, normalised, false, err);
+		free(normalised);
+		return st;
+	}
 	case KEY_CHANNELS:
 		if (!parse_channel_set(value, &channels))
 			return twofa_fail(err, TWOFA_ECONFIG,

@@ -98,6 +98,8 @@ typedef struct twofa_config {
 	long send_limit;            /* per send_window */
 	long max_members_per_phone; /* members one number may serve (add, phone, enrolment) */
 	long send_window;
+	char *send_budget; /* "N/SECONDS" per host (lib/send_budget.h); NULL: off */
+	char *countries;   /* normalised "GB IE FR" (lib/send_budget.h); NULL: all */
 	long grace_period; /* 0: off */
 	bool recovery;     /* recovery and bypass codes are accepted at login */
 	twofa_strength password_strength;
@@ -147,7 +149,7 @@ twofa_status twofa_config_check_credentials(const twofa_config *c, twofa_error *
 typedef struct twofa_config_key {
 	const char *name;
 	const char *kind;         /* sid, token, url, proxy, path, locale, number, choice, channels,
-				   * uris, uri, dn, password, filter */
+				   * uris, uri, dn, password, filter, budget, countries */
 	bool secret;              /* only from the file */
 	bool optional;            /* an empty value unsets it */
 	const char *sid_prefix;   /* sid: "AC", "SK" or "VA" */

@@ -15,6 +15,8 @@
 #include "enrol_deps.h"
 #include "member_read.h"
 #include "phone.h"
+#include "second_factor.h"
+#include "send_budget.h"
 #include "state.h"
 #include "util.h"
 #include "verify.h"
@@ -33,12 +35,13 @@ typedef struct enrolment {
 	twofa_audit *audit;
 	twofa_decision *d;
 	twofa_verify *verify;
-	long bad;                           /* answers that could not be used, up to max_tries */
-	char notice[TWOFA_PROTO_TEXT_MAX];  /* said at the start of the next prompt */
-	char invite[TWOFA_ANSWER_MAX + 1];  /* the invite's code as typed (enroll=invite) */
-	char country[3];                    /* ISO alpha-2, upper case */
-	char e164[TWOFA_E164_SIZE];         /* the number, normalised and looked up */
-	char masked[TWOFA_DECISION_TO_MAX]; /* the number as shown */
+	long bad;                                 /* answers that could not be used, up to max_tries */
+	char notice[TWOFA_PROTO_TEXT_MAX];        /* said at the start of the next prompt */
+	char invite[TWOFA_ANSWER_MAX + 1];        /* the invite's code as typed (enroll=invite) */
+	char country[3];                          /* ISO alpha-2, upper case */
+	char e164[TWOFA_E164_SIZE];               /* the number, normalised and looked up */
+	char masked[TWOFA_DECISION_TO_MAX];       /* the number as shown */
+	char rate_limit_id[TWOFA_MEMBER_ID_SIZE]; /* the new member's, carried by its sends */
 } enrolment;
 
 /* What one answer came to. */
@@ -154,7 +157,7 @@ static void list_countries(enrolment *e)
 	/* Leaves room for the prompt that follows. */
 	for (size_t i = 0; i < twofa_country_count() && used + 8 < sizeof(e->notice) - 128; i++) {
 		const twofa_country *c = twofa_country_at(i);
-		if (!twofa_enrol_country_allowed(&e->opts->cfg, c->code))
+		if (!twofa_country_allowed(&e->opts->cfg, c->code))
 			continue;
 		used += (size_t)snprintf(e->notice + used, sizeof(e->notice) - used, " %s", c->code);
 	}
@@ -188,7 +191,7 @@ static bool ask_country(enrolment *e)
 				break;
 			continue;
 		}
-		if (!twofa_enrol_country_allowed(&e->opts->cfg, c->code)) {
+		if (!twofa_country_allowed(&e->opts->cfg, c->code)) {
 			twofa_audit_debug(e->audit, "enrolment: country %s is not in countries", c->code);
 			if (!ask_again(e, TWOFA_MSG_ENROL_COUNTRY_REFUSED))
 				break;
@@ -430,7 +433,46 @@ static void new_member(const enrolment *e, twofa_member *m, time_t now)
 	m->status = e->opts->cfg.approval == TWOFA_APPROVAL_MANUAL ? TWOFA_MEMBER_PENDING
 								   : TWOFA_MEMBER_ACTIVE;
 	m->created = m->updated = m->verified = now;
-	twofa_member_new_rate_limit_id(m->rate_limit_id);
+	memcpy(m->rate_limit_id, e->rate_limit_id, sizeof(m->rate_limit_id));
+}
+
+/* The code round (lib/code_round) to the number, by the configured
+ * channel: sends reserved against the user's send_limit, wrong codes
+ * counted as failures under the not-enrolled key (with the invite's), the
+ * lockout re-checked at approval, no recovery code, the send policy
+ * checked before every send. An outage refuses (failmode=safe opens for
+ * members only); a cancelled prompt declines. True when approved. */
+static bool prove_number(enrolment *e)
+{
+	const twofa_config *c = &e->opts->cfg;
+	twofa_round_host ctx = {.host = e->host, .opts = e->opts, .audit = e->audit};
+	twofa_round_target t = {.user = e->user,
+				.enrolled = false,
+				.phone = e->e164,
+				.country = e->country,
+				.channel = c->channel,
+				.own_channel = c->channel,
+				.rate_limit_id = e->rate_limit_id};
+	twofa_round_options o = {.max_tries = c->max_tries,
+				 .reserve_sends = true,
+				 .count_failures = true,
+				 .record_success = true,
+				 .origin = &e->audit->origin,
+				 .service = e->audit->service};
+	twofa_round_result res;
+	twofa_round_io io;
+
+	twofa_round_host_io(&ctx, &io);
+	twofa_enrol_send_policy(&io);
+	if (twofa_code_round(c, e->verify, &t, &o, &io, &res) == TWOFA_ROUND_APPROVED)
+		return true;
+	if (res.outcome == TWOFA_ROUND_CANCELLED && res.ask_cancelled && !res.ask_too_long)
+		declined(e, "code prompt");
+	else
+		twofa_round_decide(&res, e->d);
+	if (res.channel[0] != '\0')
+		twofa_decision_set_destination(e->d, res.channel, res.to);
+	return false;
 }
 
 /* A full success for the new member: its first login, with grace. */
@@ -504,6 +546,7 @@ void twofa_enrol(twofa_host *host, const twofa_options *opts, twofa_member_store
 		       .d = d};
 	twofa_error err;
 
+	twofa_member_new_rate_limit_id(e.rate_limit_id);
 	if (opts->cfg.channel == TWOFA_CHANNEL_EMAIL) {
 		misconfigured(&e, "channel = email: a code to a new member goes by sms, call or whatsapp");
 		return;
@@ -517,8 +560,7 @@ void twofa_enrol(twofa_host *host, const twofa_options *opts, twofa_member_store
 	}
 	twofa_audit_debug(audit, "not enrolled: offering enrolment (enroll=%s)",
 			  twofa_enroll_name(opts->enroll));
-	if ((invited == NULL || ask_invite(&e)) && ask_country(&e) && ask_number(&e) &&
-	    twofa_enrol_prove(host, opts, members, audit, e.verify, user, e.e164, e.country, silent, d))
+	if ((invited == NULL || ask_invite(&e)) && ask_country(&e) && ask_number(&e) && prove_number(&e))
 		store(&e);
 	twofa_verify_free(e.verify);
 	sodium_memzero(&e, sizeof(e));

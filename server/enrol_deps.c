@@ -1,43 +1,62 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "twofa_build.h"
 
-#include <string.h>
+#include <stdio.h>
 #include <syslog.h>
+#include <time.h>
 
-#include "enrol.h"
 #include "enrol_deps.h"
 #include "second_factor.h"
-#include "util.h"
+#include "send_budget.h"
 
-bool twofa_enrol_country_allowed(const twofa_config *cfg, const char *iso2)
+/* Minutes until t, as a message argument. */
+static long minutes_until(time_t t)
 {
-	(void)cfg;
-	(void)iso2;
-	return true; /* PROVISIONAL: countries (limits) not merged yet */
+	long long minutes = ((long long)t - (long long)time(NULL) + 59) / 60;
+
+	return minutes < 0 ? 0 : (minutes > TWOFA_MESSAGE_ARG_MAX ? TWOFA_MESSAGE_ARG_MAX : (long)minutes);
 }
 
-bool twofa_enrol_prove(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
-		       twofa_audit *audit, twofa_verify *verify, const char *user, const char *e164,
-		       const char *iso2, bool silent, twofa_decision *d)
+/* The round's admit_send for an enrolment: lib/send_budget's verdict
+ * before every send. Over budget is a refusal (failmode never opens on it),
+ * its first of the window one LOG_CRIT line; a store error refuses too. */
+static bool admit(void *ctx, const char *country, twofa_message *message, long *message_arg, char *reason,
+		  size_t reason_size)
 {
-	twofa_options round = *opts;
-	twofa_member stand_in;
+	const twofa_round_host *h = ctx;
+	twofa_send_verdict v;
+	twofa_error err;
 
-	(void)verify;
-	/* PROVISIONAL: the login's round on a member that is not stored. */
-	round.cfg.failmode = TWOFA_FAILMODE_SECURE;
-	round.cfg.recovery = false;
-	round.cfg.grace_period = 0;
-	memset(&stand_in, 0, sizeof(stand_in));
-	stand_in.user = (char *)user;
-	(void)twofa_strlcpy(stand_in.phone, e164, sizeof(stand_in.phone));
-	(void)twofa_strlcpy(stand_in.country, iso2, sizeof(stand_in.country));
-	stand_in.channel = opts->cfg.channel;
-	stand_in.status = TWOFA_MEMBER_ACTIVE;
-	twofa_second_factor(host, &round, members, &stand_in, silent, audit, d);
-	if (d->pam_code == PAM_SUCCESS)
+	twofa_error_clear(&err);
+	if (twofa_send_admit(&h->opts->cfg, country, time(NULL), &v, &err) != TWOFA_OK) {
+		*message = TWOFA_MSG_NONE;
+		(void)snprintf(reason, reason_size, "send budget: %s; no code sent", err.msg);
+		return false;
+	}
+	switch (v.kind) {
+	case TWOFA_SEND_ADMIT:
 		return true;
-	if (d->pam_code == PAM_CONV_ERR)
-		twofa_enrol_declined(opts, "code prompt", d);
+	case TWOFA_SEND_COUNTRY_REFUSED:
+		*message = TWOFA_MSG_ENROL_COUNTRY_REFUSED;
+		(void)snprintf(reason, reason_size, "country %s is not in countries; no code sent",
+			       country != NULL ? country : "?");
+		return false;
+	case TWOFA_SEND_OVER_BUDGET:
+		break;
+	}
+	if (v.first_in_window)
+		twofa_host_syslog(h->host, LOG_CRIT,
+				  "send_budget %ld/%ld s spent: no code is sent from this host until the window "
+				  "ends (logins and enrolments are refused, never let in)",
+				  v.budget, v.window);
+	*message = TWOFA_MSG_SEND_LIMIT;
+	*message_arg = minutes_until(v.window_ends);
+	(void)snprintf(reason, reason_size, "send_budget %ld/%ld s spent; no code sent", v.budget, v.window);
 	return false;
+}
+
+void twofa_enrol_send_policy(twofa_round_io *io)
+{
+	if (io->admit_send == NULL)
+		io->admit_send = admit;
 }

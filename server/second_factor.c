@@ -202,6 +202,8 @@ static send_result send_code(code_round *r, twofa_channel channel, bool resend)
 		       "no email address is enrolled");
 		return SEND_DECIDED;
 	}
+	/* send policy: limits' twofa_send_admit goes here (the login's own round, until it
+	 * runs on lib/code_round, whose send_code has the same mark) */
 	if (twofa_state_reserve_send(c->state_db, r->member->user, time(NULL), c->send_limit, c->send_window,
 				     &allowed, &retry_at, &err) != TWOFA_OK) {
 		decide(r, PAM_SERVICE_ERR, TWOFA_RESULT_ERROR, LOG_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
@@ -329,34 +331,11 @@ static const twofa_message retry_said[] = {
 	TWOFA_MSG_CODE_EXPIRED,
 };
 
-/* " (or 'call' for a voice call, 'email' for email)": the channels other than
- * the current one that allowed_channels lets this member ask for, or "". */
+/* The channels other than the current one this member may ask for. */
 static void offer_channels(const code_round *r, char *out, size_t size)
 {
-	static const char *const offers[] = {
-		"'sms' for SMS",
-		"'call' for a voice call",
-		"'whatsapp' for WhatsApp",
-		"'email' for email",
-	};
-	unsigned allowed = r->opts->cfg.allowed_channels;
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (int i = TWOFA_CHANNEL_SMS; i <= TWOFA_CHANNEL_EMAIL; i++) {
-		twofa_channel ch = (twofa_channel)i;
-		if (ch == r->channel || !twofa_channel_allowed(allowed, r->member->channel, ch) ||
-		    destination(r->member, ch) == NULL)
-			continue;
-		used += (size_t)snprintf(out + used, size - used, "%s%s", used == 0 ? " (or " : ", ",
-					 offers[i]);
-		if (used >= size) {
-			out[0] = '\0'; /* cannot happen with the sizes used; say nothing rather than half */
-			return;
-		}
-	}
-	if (used > 0 && used + 1 < size)
-		(void)strcat(out, ")");
+	twofa_round_offers(r->opts->cfg.allowed_channels, r->member->channel, r->channel, r->member->phone,
+			   r->member->email, out, size);
 }
 
 /* The code prompt: the configured one while no try failed, then one that
@@ -761,4 +740,44 @@ void twofa_second_factor(twofa_host *host, const twofa_options *opts, twofa_memb
 			ask_for_code(&r);
 	}
 	twofa_verify_free(r.verify);
+}
+
+static twofa_round_ask round_host_ask(void *ctx, bool echo_on, const char *prompt, char **answer)
+{
+	twofa_round_host *h = ctx;
+	int rc = twofa_host_ask(h->host, echo_on ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, prompt, answer);
+
+	if (rc == PAM_SUCCESS)
+		return TWOFA_ROUND_ASK_OK;
+	*answer = NULL;
+	return rc == PAM_AUTH_ERR ? TWOFA_ROUND_ASK_TOO_LONG : TWOFA_ROUND_ASK_CANCELLED;
+}
+
+static bool round_host_prompt(void *ctx, const char *label, const char *masked, const char *offers, char *out,
+			      size_t size)
+{
+	const twofa_round_host *h = ctx;
+
+	return twofa_prompt_expand(h->opts->code_prompt, label, masked, offers, out, size);
+}
+
+static void round_host_note(void *ctx, int priority, const char *line)
+{
+	const twofa_round_host *h = ctx;
+
+	if (priority == LOG_DEBUG)
+		twofa_audit_debug(h->audit, "%s", line);
+	else
+		twofa_host_syslog(h->host, priority, "%s", line);
+}
+
+void twofa_round_host_io(twofa_round_host *ctx, twofa_round_io *io)
+{
+	twofa_round_io r = {.ctx = ctx,
+			    .ask = round_host_ask,
+			    .code_prompt = round_host_prompt,
+			    .note = round_host_note,
+			    .admit_send = NULL};
+
+	*io = r;
 }

@@ -8,6 +8,7 @@
 #include "host.h"
 
 #include "audit.h"
+#include "code_round.h"
 #include "decision.h"
 #include "member.h"
 #include "member_store.h"
@@ -20,5 +21,18 @@
  * final text will be dropped, so what the member must read goes in a prompt. */
 void twofa_second_factor(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
 			 const twofa_member *member, bool silent, twofa_audit *audit, twofa_decision *d);
+
+/* The server's side of a lib/code_round round (enrolment, and the login's
+ * round as it moves there): prompts through the module's conversation
+ * (twofa_host_ask), the first code prompt from the code_prompt template,
+ * notes to syslog (LOG_DEBUG ones only with debug, through audit). */
+typedef struct twofa_round_host {
+	twofa_host *host;
+	const twofa_options *opts;
+	twofa_audit *audit;
+} twofa_round_host;
+
+/* Fills *io for ctx, which must outlive the round. */
+void twofa_round_host_io(twofa_round_host *ctx, twofa_round_io *io);
 
 #endif

@@ -39,6 +39,10 @@ import unicodedata
 
 ISO_JSON = "/usr/share/iso-codes/json/iso_3166-1.json"
 
+# Regions outside ISO 3166-1 that libphonenumber and Twilio serve: offered
+# too, so that people there can enrol (issue 15). Names as Twilio gives them.
+EXTRA_REGIONS = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+
 # Order matters only for readability of the data file; validity is "the
 # general description matches and any type matches" (see lib/phone.c).
 TYPES = ["general", "fixed_line", "mobile", "toll_free", "premium_rate", "shared_cost",
@@ -124,6 +128,10 @@ def main():
         names[code] = entry.get("common_name") or entry["name"]
     no_code = sorted(c for c in names if c not in supported)
     not_iso = sorted(r for r in supported if r not in names)
+    for code, name in EXTRA_REGIONS.items():
+        if code not in supported:
+            sys.exit("gen-countries: %s is no longer in libphonenumber" % code)
+        names[code] = name
 
     # Region metadata, ordered by calling code and, inside a code, as
     # libphonenumber lists the regions (the main region first).
@@ -191,8 +199,8 @@ def main():
             f.write("# " + line + "\n")
         f.write("# In ISO 3166-1 but without a calling code in libphonenumber (left out): %s\n"
                 % " ".join(no_code))
-        f.write("# In libphonenumber but not in ISO 3166-1 (not offered; see data/phonemeta.tsv): %s\n"
-                % " ".join(not_iso))
+        f.write("# In libphonenumber but not in ISO 3166-1, offered too (Twilio serves them; names: EXTRA_REGIONS\n"
+                "#   in tools/gen-countries.py): %s\n" % " ".join(not_iso))
         f.write("# VA: ITU assigned +379 to the Vatican, but it is not in use; its numbers are\n")
         f.write("#   +39 06 698..., shared with Italy, as libphonenumber has them.\n")
         f.write("# Sorted by name as a person reads it: accents and case folded (Åland under A).\n")

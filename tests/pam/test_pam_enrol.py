@@ -8,6 +8,7 @@ stores nothing and cancels the pending verification; an enrolled user and a user
 scope never see an enrolment prompt; one decision line per call. TAP output."""
 
 import sys
+import time
 
 from harness.tap import Tap
 from harness.sim import Sim
@@ -170,6 +171,37 @@ t.ok(len(asked) == 2 and asked[1].startswith("Countries: ") and " GB " in asked[
      "'?' lists the country codes in the next prompt (PAM_SILENT keeps prompts)", asked)
 t.ok(env.member("erin") is None, "nothing stored after a failed conversation")
 
+# -- countries: a country the allow-list does not name is said and asked again ---------------
+env.write_config({"countries": "GB IE"})
+run = login(self_svc, "erin", ["FR", "?", "XX", FAIL])
+asked = prompts(run)
+t.ok(len(asked) == 4 and asked[1] == "Codes cannot be sent to that country from here. " + COUNTRY
+     and asked[2] == "Countries: IE GB. " + COUNTRY and sim.outbox() == [],
+     "countries = GB IE: FR refused and asked again, '?' lists only IE and GB (by country name)", run.describe())
+env.write_config({"countries": None})
+
+# -- send_budget: over it no code is sent (one LOG_CRIT a window), then it recovers ----------
+env.write_config({"send_budget": "1/4"})
+env.fresh()
+runs = [login(self_svc, "erin", ["GB", GB_TYPED, FAIL], fresh=False) for _ in range(3)]
+crit = [r for r in cap.lines() if r["severity"] == "crit"]
+t.ok(len(sim.outbox(GB)) == 1 and all(r.code("auth") != "PAM_SUCCESS" for r in runs)
+     and all(len(r.prompts()) == 2 for r in runs[1:]) and env.member("erin") is None,
+     "send_budget = 1/4: the first enrolment gets its code, the next two none and are refused",
+     "\n---\n".join(r.describe() for r in runs))
+crit_all = []
+cap.clear()
+runs = [login(self_svc, "erin", ["GB", GB_TYPED, FAIL], fresh=False) for _ in range(2)]
+crit_all = [r for r in cap.lines() if r["severity"] == "crit" and "send_budget" in r["text"]]
+t.ok(len(sim.outbox(GB)) == 1 and len(crit_all) <= 1,
+     "over budget: still nothing sent, at most one LOG_CRIT line a window", "\n".join(cap.texts()))
+time.sleep(4.5)
+run = login(self_svc, "erin", ["GB", GB_TYPED, code_of(GB)], fresh=False)
+t.ok(run.code("auth") == "PAM_SUCCESS" and len(sim.outbox(GB)) == 2 and env.member("erin") is not None,
+     "after the window the budget recovers: the code is sent and erin enrols", run.describe())
+env.write_config({"send_budget": None})
+forget("erin")
+
 # -- too many bad answers ------------------------------------------------------------------------
 run = login(self_svc, "erin", ["GB", "1", "2", "3"])
 t.ok(run.code("auth") == "PAM_AUTH_ERR" and len(prompts(run)) == 4 and sim.outbox() == []
@@ -196,6 +228,14 @@ line = one_decision(run, "declined under nullok")
 t.ok("result=ignored" in line and "declined" in line and env.member("frank") is None,
      "nullok: declining enrolment is PAM_IGNORE (the stack goes on), nothing stored",
      run.describe() + "\n" + line)
+
+# -- Kosovo (XK, +383): outside ISO 3166-1, served by Twilio, enrols like any country ---------
+run = login(self_svc, "frank", ["XK", "044 123 456", code_of("+38344123456")])
+m = env.member("frank")
+t.ok(run.code("auth") == "PAM_SUCCESS" and m is not None and m.get("country") == "XK"
+     and m.get("phone") == "+38344123456",
+     "a number of Kosovo (XK) enrols: country XK, +383 44 123 456", run.describe() + repr(m))
+forget("frank")
 
 # -- out of scope never enrols -------------------------------------------------------------------
 scoped = service("enrol-scoped", "password=none enroll=self groups=twofa-nosuchgroup nullok")

@@ -278,6 +278,9 @@ def test_errors(s):
     t.eq(s.outbox(NUM), [], "unsupported Locale sends nothing")
     st, v, _ = s.start(NUM, extra={"Locale": "pt-BR"})
     t.ok(st == 201 and s.outbox(NUM)[-1]["locale"] == "pt-BR", "supported Locale -> 201, outbox")
+    is_err(s.start(NUM, extra={"RiskCheck": "disable"}), 400, 60200,
+           "RiskCheck=disable -> 400 (the tripwire: twofa never sends it)")
+    t.eq(s.start(NUM, extra={"RiskCheck": "enable"})[0], 201, "RiskCheck=enable -> 201")
     is_err(s.request("POST", s.svc_path("/VerificationCheck"), {"Code": "123456"}), 400, 60221,
            "check without To or VerificationSid -> 60221")
     for bad in ("12a456", "123", "12345678901", ""):

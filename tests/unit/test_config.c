@@ -204,7 +204,7 @@ static void test_table_defaults(void)
 		twofa_config_free(&plain);
 		twofa_config_free(&parsed);
 	}
-	ok(n == 46 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
+	ok(n == 48 && n <= TWOFA_CONFIG_KEY_SLOTS && !twofa_config_key_describe(n, &k),
 	   "the table has %zu keys, and nothing past the last", n);
 	ok(!twofa_config_key_describe(0, NULL), "NULL out refused");
 }

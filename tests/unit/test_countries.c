@@ -145,14 +145,24 @@ static void test_known(void)
 
 static void test_lookup(void)
 {
-	static const char *const unknown[] = {"",   "G",  "GBR", "XX", "ZZ", "XK",    "AC", "TA",
-					      "AQ", "BV", "UM",  "1A", "G1", "G\xc3", "gb "};
+	static const char *const unknown[] = {"",   "G",  "GBR", "XX", "ZZ",    "AQ",
+					      "BV", "UM", "1A",  "G1", "G\xc3", "gb "};
+	static const char *const outside_iso[][3] = {{"XK", "Kosovo", "383"},
+						     {"AC", "Ascension Island", "247"},
+						     {"TA", "Tristan da Cunha", "290"}};
 
 	ok(twofa_country_by_code("gb") == twofa_country_by_code("GB") && twofa_country_by_code("gB") != NULL,
 	   "lookup ignores letter case");
 	ok(twofa_country_by_code("us") == twofa_country_at(index_of("US")), "lookup returns the table row");
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		ok(twofa_country_by_code(unknown[i]) == NULL, "no country '%s'", unknown[i]);
+	/* Outside ISO 3166-1, but libphonenumber and Twilio serve them (issue 15). */
+	for (size_t i = 0; i < sizeof(outside_iso) / sizeof(outside_iso[0]); i++) {
+		const twofa_country *c = twofa_country_by_code(outside_iso[i][0]);
+		ok(c != NULL && strcmp(c->name, outside_iso[i][1]) == 0 &&
+			   strcmp(c->calling_code, outside_iso[i][2]) == 0,
+		   "%s is %s (+%s)", outside_iso[i][0], outside_iso[i][1], outside_iso[i][2]);
+	}
 	ok(twofa_country_by_code(NULL) == NULL, "no country NULL");
 }
 
