@@ -674,6 +674,8 @@ static size_t pass_bytes(void)
 /* The kept rows in name order: nothing is locked now, so output may block. */
 static int kept_output(sorted_walk *sw)
 {
+	/* Read once: the passes below rely on it, and so does the analyzer. */
+	const size_t count = sw->count;
 	kept_reader r = {.fd = sw->fd};
 	size_t pass_size, most_rows = pass_bytes() / sizeof(kept_fields) + 1;
 	kept_walked *walked = NULL;
@@ -684,24 +686,24 @@ static int kept_output(sorted_walk *sw)
 	if (fflush(sw->file) != 0)
 		return cli_fail(1, "cannot write the list's temporary file: %s", strerror(errno));
 	sort_arena = sw->arena;
-	if (sw->count > 1)
-		qsort(sw->rows, sw->count, sizeof(sw->rows[0]), by_name);
+	if (count > 1)
+		qsort(sw->rows, count, sizeof(sw->rows[0]), by_name);
 	/* Every row fits in a pass: the pass is never smaller than one row. */
 	pass_size = pass_bytes();
 	if (sw->end < (off_t)pass_size)
 		pass_size = (size_t)sw->end;
-	if (sw->count > 0 &&
-	    ((walked = malloc(sw->count * sizeof(*walked))) == NULL ||
-	     (place = malloc((most_rows < sw->count ? most_rows : sw->count) * sizeof(*place))) == NULL ||
+	if (count > 0 &&
+	    ((walked = malloc(count * sizeof(*walked))) == NULL ||
+	     (place = malloc((most_rows < count ? most_rows : count) * sizeof(*place))) == NULL ||
 	     (pass = malloc(pass_size)) == NULL || (r.block = malloc(READ_BLOCK + KEPT_MAX)) == NULL))
 		rc = cli_fail(1, "out of memory");
-	for (size_t i = 0; rc == 0 && i < sw->count; i++)
+	for (size_t i = 0; rc == 0 && i < count; i++)
 		walked[sw->rows[i].walk] = (kept_walked){.rank = (uint32_t)i, .len = sw->rows[i].len};
-	for (size_t lo = 0, hi; rc == 0 && lo < sw->count; lo = hi) {
+	for (size_t lo = 0, hi; rc == 0 && lo < count; lo = hi) {
 		size_t bytes = 0;
 
 		/* A row is far smaller than a pass: each pass takes one at least. */
-		for (hi = lo; hi < sw->count && bytes + sw->rows[hi].len <= pass_size; hi++)
+		for (hi = lo; hi < count && bytes + sw->rows[hi].len <= pass_size; hi++)
 			bytes += sw->rows[hi].len;
 		rc = kept_pass(sw, &r, walked, lo, hi, pass, place);
 	}
