@@ -695,8 +695,11 @@ static int kept_output(sorted_walk *sw)
 	if (count > 0 &&
 	    ((walked = malloc(count * sizeof(*walked))) == NULL ||
 	     (place = malloc((most_rows < count ? most_rows : count) * sizeof(*place))) == NULL ||
-	     (pass = malloc(pass_size)) == NULL || (r.block = malloc(READ_BLOCK + KEPT_MAX)) == NULL))
-		rc = cli_fail(1, "out of memory");
+	     (pass = malloc(pass_size)) == NULL || (r.block = malloc(READ_BLOCK + KEPT_MAX)) == NULL)) {
+		/* rc set here, not from cli_fail's value, which the analyzer cannot see. */
+		(void)cli_fail(1, "out of memory");
+		rc = 1;
+	}
 	for (size_t i = 0; rc == 0 && i < count; i++)
 		walked[sw->rows[i].walk] = (kept_walked){.rank = (uint32_t)i, .len = sw->rows[i].len};
 	for (size_t lo = 0, hi; rc == 0 && lo < count; lo = hi) {
