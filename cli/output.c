@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,7 +340,7 @@ static void chunk_end(chunk *c)
  * a hash or a code (only whether there is a bypass code); the phone and the email
  * are personal data, so the file is private, and overwritten at the end. */
 typedef struct kept_fields {
-	cli_login_state state;
+	time_t unlocked; /* the admin unlock, which clears the state shown */
 	time_t created, updated, verified;
 	twofa_channel channel;
 	twofa_member_status status;
@@ -382,6 +384,38 @@ typedef struct sorted_walk {
 	cli_state_table *states; /* every member's login state, from one walk of state.db */
 	int rc;
 } sorted_walk;
+
+/* state.db is read in a thread of its own while members.db is walked, and
+ * each row's state looked up as it is printed: the two walks share no
+ * lock and no data, and the list then waits for the slower one only. */
+typedef struct state_load {
+	const char *state_db;
+	cli_state_table *states;
+	int rc;
+} state_load;
+
+static void *state_load_run(void *arg)
+{
+	state_load *l = arg;
+
+	l->rc = cli_state_table_load(l->state_db, &l->states);
+	return NULL;
+}
+
+/* Starts the load; false when no thread could be started (then nothing
+ * ran, and the caller loads in its own thread). */
+static bool state_load_start(state_load *l, pthread_t *thread)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* Signals stay the caller's thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(thread, NULL, state_load_run, l);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0;
+}
 
 /* An unlinked file in $TMPDIR (else /tmp) that only this process reaches:
  * O_TMPFILE, or, where the filesystem has none, a mkstemp name removed at
@@ -482,7 +516,7 @@ static int kept_member(const twofa_member *m, void *arg)
 	if (sw->filter != NULL && !sw->filter(m, sw->c.w->arg))
 		return 0;
 	memset(&f, 0, sizeof(f)); /* no padding of the stack reaches the file */
-	cli_state_table_get(sw->states, m->user, m->unlocked, &f.state);
+	f.unlocked = m->unlocked;
 	f.created = m->created;
 	f.updated = m->updated;
 	f.verified = m->verified;
@@ -575,7 +609,7 @@ static int kept_print(sorted_walk *sw, size_t i, const char *p)
 	m.bypass_uses = f.bypass_uses;
 	m.bypass_expires = f.bypass_expires;
 	m.recovery_count = f.recovery_count;
-	row.state = f.state;
+	cli_state_table_get(sw->states, m.user, f.unlocked, &row.state);
 	rc = chunk_put(&sw->c, &row);
 	sodium_memzero(email, sizeof(email));
 	return rc;
@@ -727,7 +761,10 @@ static int kept_output(sorted_walk *sw)
 int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk *w)
 {
 	sorted_walk sw = {.filter = filter, .fd = -1};
+	state_load load = {.rc = 0};
 	twofa_member_store *s;
+	pthread_t thread;
+	bool loading = false;
 	twofa_error err;
 	int rc;
 
@@ -735,9 +772,11 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		return rc;
 	if ((rc = chunk_start(&sw.c, w, ctx->config.state_db)) != 0)
 		return rc;
+	load.state_db = ctx->config.state_db; /* known once the store is open */
 	if ((sw.fd = kept_open()) < 0 || (sw.file = fdopen(sw.fd, "w+")) == NULL) {
 		rc = cli_fail(1, "cannot make the list's temporary file: %s", strerror(errno));
-	} else if ((rc = cli_state_table_load(ctx->config.state_db, &sw.states)) != 0) {
+	} else if (!(loading = state_load_start(&load, &thread)) &&
+		   (rc = load.rc = cli_state_table_load(load.state_db, &load.states)) != 0) {
 		/* said */
 	} else {
 		twofa_error_clear(&err);
@@ -746,11 +785,15 @@ int cli_walk_sorted(cli_context *ctx, cli_member_filter filter, cli_member_walk 
 		else
 			rc = sw.rc;
 	}
-	/* The walk is over: the states go before any output. */
-	cli_state_table_free(sw.states);
-	sw.states = NULL;
+	if (loading && pthread_join(thread, NULL) != 0 && rc == 0)
+		rc = cli_fail(EX_SOFTWARE, "cannot wait for the login states");
+	if (rc == 0 && load.rc != 0)
+		rc = load.rc; /* said by the load */
+	sw.states = load.states;
 	if (rc == 0)
 		rc = kept_output(&sw);
+	cli_state_table_free(sw.states);
+	sw.states = NULL;
 	chunk_end(&sw.c);
 	kept_close(&sw);
 	free(sw.arena);
