@@ -143,6 +143,7 @@ class State:
             # Verify TOTP: None = not set on the service (Twilio's default 30 s, 6, 1 applies).
             "totp_issuer": None, "totp_time_step": None, "totp_code_length": None,
             "totp_skew": None, "totp_replay": "accept", "totp_wrong_status": "pending",
+            "page_size_max": 1000,
         }
         self.entities = {}        # identity -> entity dict, with its "factors" and "challenges"
         self.verifications = {}   # sid -> Verification
@@ -696,6 +697,7 @@ def list_page(st, path, query, key, items):
         raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
     if not 1 <= size <= 1000 or number < 0:
         raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
+    size = min(size, st.service["page_size_max"])  # a smaller page than asked, as Twilio may
     base = st.base_url + path
 
     def url(n):
@@ -1235,6 +1237,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         v = int(v)
                         if not lo <= v <= hi:
                             raise ValueError("%s %d..%d" % (k, lo, hi))
+                elif k == "page_size_max":
+                    v = int(v)
+                    if not 1 <= v <= 1000:
+                        raise ValueError("page_size_max 1..1000")
                 elif k == "totp_issuer":
                     v = None if v is None else str(v)[:64]
                 elif k == "totp_replay":
