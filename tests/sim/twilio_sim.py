@@ -141,8 +141,9 @@ class State:
             "lifetime": o.lifetime, "send_limit": o.send_limit, "disabled_channels": [],
             "created": time.time(),
             # Verify TOTP: None = not set on the service (Twilio's default 30 s, 6, 1 applies).
-            "totp_issuer": None, "totp_time_step": None, "totp_code_length": None,
-            "totp_skew": None, "totp_replay": "accept", "totp_wrong_status": "pending",
+            "totp_issuer": o.totp_issuer, "totp_time_step": o.totp_time_step,
+            "totp_code_length": o.totp_code_length, "totp_skew": o.totp_skew,
+            "totp_replay": "accept", "totp_wrong_status": "pending",
             "page_size_max": 1000,
         }
         self.entities = {}        # identity -> entity dict, with its "factors" and "challenges"
@@ -1298,9 +1299,16 @@ def main():
     ap.add_argument("--max-lifetime", type=float, default=3600.0)
     ap.add_argument("--lifetime", type=int, default=600)
     ap.add_argument("--email-enabled", action="store_true")
+    ap.add_argument("--totp-issuer")
+    for key in ("time_step", "code_length", "skew"):
+        ap.add_argument("--totp-" + key.replace("_", "-"), type=int)
     opts = ap.parse_args()
     if not 4 <= opts.code_length <= 10:
         ap.error("--code-length must be 4..10")
+    for key, (lo, hi) in TOTP_RANGES.items():
+        v = getattr(opts, "totp_" + key)
+        if v is not None and not lo <= v <= hi:
+            ap.error("--totp-%s must be %d..%d" % (key.replace("_", "-"), lo, hi))
     d = os.path.abspath(opts.dir)
     with open(os.path.join(d, "credentials.json")) as f:
         creds = json.load(f)
