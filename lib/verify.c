@@ -146,7 +146,8 @@ static bool append_raw(char *buf, size_t size, size_t *len, const char *text)
 	return true;
 }
 
-bool twofa_verify_form_add(char *buf, size_t size, size_t *len, const char *name, const char *value)
+/* Appends "&name=escaped(value)" ("name=..." first). */
+static bool form_add(char *buf, size_t size, size_t *len, const char *name, const char *value)
 {
 	return (*len == 0 || append_raw(buf, size, len, "&")) && append_raw(buf, size, len, name) &&
 	       append_raw(buf, size, len, "=") && append_escaped(buf, size, len, value);
@@ -154,22 +155,24 @@ bool twofa_verify_form_add(char *buf, size_t size, size_t *len, const char *name
 
 /* ---- results ------------------------------------------------------------ */
 
-void twofa_verify_result_reset(twofa_verify_result *r)
+static void result_reset(twofa_verify_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	/* Fail closed until proven otherwise: not an outage, which failmode=safe opens. */
 	r->outcome = TWOFA_VERIFY_LOCAL_ERROR;
 }
 
-twofa_verify_outcome twofa_verify_finish(twofa_verify_result *r, twofa_verify_op op, const char *masked,
-					 twofa_verify_outcome o, const char *fmt, ...)
+/* Writes the outcome with the table's user message and a log line
+ * "<op> <masked>: <detail> [<outcome>]". */
+__attribute__((format(printf, 5, 0))) static twofa_verify_outcome vfinish(twofa_verify_result *r,
+									  twofa_verify_op op,
+									  const char *masked,
+									  twofa_verify_outcome o,
+									  const char *fmt, va_list ap)
 {
 	char detail[sizeof(r->log_message)];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	r->outcome = o;
 	twofa_strlcpy(r->user_message, twofa_verify_user_message(o), sizeof(r->user_message));
 	/* Long details are cut: the return value is checked only for errors. */
@@ -178,6 +181,20 @@ twofa_verify_outcome twofa_verify_finish(twofa_verify_result *r, twofa_verify_op
 		     twofa_verify_outcome_name(o)) < 0)
 		twofa_strlcpy(r->log_message, "log message unavailable", sizeof(r->log_message));
 	twofa_sanitize(r->log_message);
+	return o;
+}
+
+__attribute__((format(printf, 5, 6))) static twofa_verify_outcome finish(twofa_verify_result *r,
+									 twofa_verify_op op,
+									 const char *masked,
+									 twofa_verify_outcome o,
+									 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vfinish(r, op, masked, o, fmt, ap);
+	va_end(ap);
 	return o;
 }
 
@@ -220,9 +237,10 @@ static twofa_verify_outcome failure_outcome(twofa_http_failure f)
 	return TWOFA_VERIFY_LOCAL_ERROR;
 }
 
-twofa_verify_outcome twofa_verify_exchange(twofa_verify *v, twofa_verify_op op, bool del, const char *url,
-					   const char *form, size_t form_len, const char *masked,
-					   twofa_verify_result *r, twofa_verify_details *d)
+/* One request and its interpretation: GET (form NULL), POST, or DELETE (del). */
+static twofa_verify_outcome request(twofa_verify *v, twofa_verify_op op, bool del, const char *url,
+				    const char *form, size_t form_len, const char *masked,
+				    twofa_verify_result *r, twofa_verify_details *d)
 {
 	twofa_http_response resp;
 	twofa_error err = {0};
@@ -230,31 +248,30 @@ twofa_verify_outcome twofa_verify_exchange(twofa_verify *v, twofa_verify_op op, 
 	twofa_status st;
 	twofa_verify_outcome o;
 
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	st = del ? twofa_http_delete(v->http, url, &resp, &err)
 		 : twofa_http_request(v->http, url, form, form_len, &resp, &err);
 	if (st != TWOFA_OK)
 		/* A refused URL or no memory: our fault, not the service's, so
 		 * failmode=safe must not treat it as an outage. */
-		return twofa_verify_finish(r, op, masked, TWOFA_VERIFY_CLIENT_ERROR, "request not sent: %s",
-					   err.msg);
+		return finish(r, op, masked, TWOFA_VERIFY_CLIENT_ERROR, "request not sent: %s", err.msg);
 	if (resp.failure != TWOFA_HTTP_OK) {
-		o = twofa_verify_finish(r, op, masked, failure_outcome(resp.failure), "%s: %s",
-					failure_name(resp.failure), resp.detail);
+		o = finish(r, op, masked, failure_outcome(resp.failure), "%s: %s", failure_name(resp.failure),
+			   resp.detail);
 		twofa_http_response_clear(&resp);
 		return o;
 	}
 	o = twofa_verify_interpret(op, resp.status, resp.body, resp.len, r, d, detail, sizeof(detail));
 	twofa_http_response_clear(&resp);
-	return twofa_verify_finish(r, op, masked, o, "%s", detail);
+	return finish(r, op, masked, o, "%s", detail);
 }
 
-/* One GET or POST and its interpretation. */
+/* One GET (form NULL) or POST and its interpretation. */
 static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const char *url, const char *form,
 				     size_t form_len, const char *masked, twofa_verify_result *r,
 				     twofa_verify_details *d)
 {
-	return twofa_verify_exchange(v, op, false, url, form, form_len, masked, r, d);
+	return request(v, op, false, url, form, form_len, masked, r, d);
 }
 
 /* ---- object ------------------------------------------------------------- */
@@ -344,7 +361,8 @@ long twofa_verify_connections(const twofa_verify *v)
 	return twofa_http_connections(v->http);
 }
 
-bool twofa_verify_service_url(const twofa_verify *v, const char *suffix, char url[URL_MAX])
+/* {verify_base}/v2/Services/{VA}{suffix} */
+static bool service_url(const twofa_verify *v, const char *suffix, char url[URL_MAX])
 {
 	int n = snprintf(url, URL_MAX, "%s/v2/Services/%s%s", v->verify_base, v->service_sid, suffix);
 	return n > 0 && n < URL_MAX;
@@ -364,15 +382,13 @@ static twofa_verify_outcome start_once(twofa_verify *v, const char *to, twofa_ch
 	if (rate_key != NULL && (unsigned)snprintf(limits, sizeof(limits), "{\"%s\":\"%s\"}", v->rate_limit,
 						   rate_key) >= sizeof(limits))
 		limits[0] = '\0';
-	if (!twofa_verify_service_url(v, "/Verifications", url) ||
-	    !twofa_verify_form_add(form, sizeof(form), &len, "To", to) ||
-	    !twofa_verify_form_add(form, sizeof(form), &len, "Channel", twofa_channel_name(ch)) ||
-	    (locale != NULL && !twofa_verify_form_add(form, sizeof(form), &len, "Locale", locale)) ||
+	if (!service_url(v, "/Verifications", url) || !form_add(form, sizeof(form), &len, "To", to) ||
+	    !form_add(form, sizeof(form), &len, "Channel", twofa_channel_name(ch)) ||
+	    (locale != NULL && !form_add(form, sizeof(form), &len, "Locale", locale)) ||
 	    (rate_key != NULL &&
-	     (limits[0] == '\0' || !twofa_verify_form_add(form, sizeof(form), &len, "RateLimits", limits)))) {
-		twofa_verify_result_reset(r);
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+	     (limits[0] == '\0' || !form_add(form, sizeof(form), &len, "RateLimits", limits)))) {
+		result_reset(r);
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
 	o = exchange(v, TWOFA_VERIFY_OP_START, url, form, len, masked, r, NULL);
 	sodium_memzero(form, sizeof(form));
@@ -393,24 +409,24 @@ twofa_verify_outcome twofa_verify_start_keyed(twofa_verify *v, const char *to, t
 	twofa_verify_outcome o;
 
 	mask_destination(to, masked);
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	if ((unsigned)ch > TWOFA_CHANNEL_EMAIL || twofa_channel_name(ch) == NULL)
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "unknown channel %d", (int)ch);
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "unknown channel %d", (int)ch);
 	if (!is_destination(to, ch == TWOFA_CHANNEL_EMAIL))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_NUMBER_INVALID,
-					   "destination refused locally: not %s",
-					   ch == TWOFA_CHANNEL_EMAIL ? "E.164 or an email address" : "E.164");
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_NUMBER_INVALID,
+			      "destination refused locally: not %s",
+			      ch == TWOFA_CHANNEL_EMAIL ? "E.164 or an email address" : "E.164");
 	use_locale = locale != NULL ? locale : (v->locale[0] != '\0' ? v->locale : NULL);
 	if (use_locale != NULL && !is_locale(use_locale))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "locale refused locally: not a language tag");
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "locale refused locally: not a language tag");
 	/* The key counts only where a rate limit is configured. */
 	if (v->rate_limit[0] == '\0' || rate_key == NULL || rate_key[0] == '\0')
 		rate_key = NULL;
 	else if (!twofa_twilio_name_valid(rate_key))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "rate-limit key refused locally: not of [A-Za-z0-9_.-]");
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "rate-limit key refused locally: not of [A-Za-z0-9_.-]");
 
 	o = start_once(v, to, ch, use_locale, rate_key, masked, r);
 	/* An unsupported Locale is a bare 404 on create: try once without it. */
@@ -439,19 +455,17 @@ twofa_verify_outcome twofa_verify_check(twofa_verify *v, const char *to, const c
 	twofa_verify_outcome o;
 
 	mask_destination(to, masked);
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	if (!is_destination(to, true))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_NUMBER_INVALID,
-					   "destination refused locally: not E.164 or an email address");
+		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_NUMBER_INVALID,
+			      "destination refused locally: not E.164 or an email address");
 	if (code == NULL || !is_code(code))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_INVALID_CODE,
-					   "code refused locally: not 4..10 letters or digits");
-	if (!twofa_verify_service_url(v, "/VerificationCheck", url) ||
-	    !twofa_verify_form_add(form, sizeof(form), &len, "To", to) ||
-	    !twofa_verify_form_add(form, sizeof(form), &len, "Code", code)) {
+		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_INVALID_CODE,
+			      "code refused locally: not 4..10 letters or digits");
+	if (!service_url(v, "/VerificationCheck", url) || !form_add(form, sizeof(form), &len, "To", to) ||
+	    !form_add(form, sizeof(form), &len, "Code", code)) {
 		sodium_memzero(form, sizeof(form));
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+		return finish(r, TWOFA_VERIFY_OP_CHECK, masked, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
 	o = exchange(v, TWOFA_VERIFY_OP_CHECK, url, form, len, masked, r, NULL);
 	sodium_memzero(form, sizeof(form)); /* it held the code */
@@ -465,14 +479,14 @@ twofa_verify_outcome twofa_verify_cancel(twofa_verify *v, const char *to, twofa_
 	static const char form[] = "Status=canceled";
 
 	mask_destination(to, masked);
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	if (!is_destination(to, true) && !twofa_verify_is_sid(to, "VE"))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_CANCEL, masked, TWOFA_VERIFY_NUMBER_INVALID,
-					   "destination refused locally: not E.164, an email address or a VE sid");
+		return finish(r, TWOFA_VERIFY_OP_CANCEL, masked, TWOFA_VERIFY_NUMBER_INVALID,
+			      "destination refused locally: not E.164, an email address or a VE sid");
 	if (!append_raw(path, sizeof(path), &len, "/Verifications/") ||
-	    !append_escaped(path, sizeof(path), &len, to) || !twofa_verify_service_url(v, path, url))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_CANCEL, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+	    !append_escaped(path, sizeof(path), &len, to) || !service_url(v, path, url))
+		return finish(r, TWOFA_VERIFY_OP_CANCEL, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
 	return exchange(v, TWOFA_VERIFY_OP_CANCEL, url, form, sizeof(form) - 1, masked, r, NULL);
 }
 
@@ -483,10 +497,9 @@ twofa_verify_outcome twofa_verify_fetch_service(twofa_verify *v, twofa_verify_de
 	twofa_verify_details scratch;
 
 	memset(&scratch, 0, sizeof(scratch));
-	twofa_verify_result_reset(r);
-	if (!twofa_verify_service_url(v, "", url))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_SERVICE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+	result_reset(r);
+	if (!service_url(v, "", url))
+		return finish(r, TWOFA_VERIFY_OP_SERVICE, NULL, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	if (details != NULL)
 		memset(details, 0, sizeof(*details));
 	return exchange(v, TWOFA_VERIFY_OP_SERVICE, url, NULL, 0, NULL, r,
@@ -503,18 +516,17 @@ twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const cha
 
 	memset(&d, 0, sizeof(d));
 	e164_out[0] = '\0';
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	n = number != NULL ? strnlen(number, 33) : 0;
 	if (n == 0 || n > 32 || twofa_has_control(number, n))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_LOOKUP, masked, TWOFA_VERIFY_NUMBER_INVALID,
-					   "number refused locally: empty, too long or control characters");
+		return finish(r, TWOFA_VERIFY_OP_LOOKUP, masked, TWOFA_VERIFY_NUMBER_INVALID,
+			      "number refused locally: empty, too long or control characters");
 	snprintf(masked, sizeof(masked), "***%s", n >= 4 ? number + n - 2 : "");
 	if (country != NULL) {
 		if (strlen(country) != 2 || !isalpha((unsigned char)country[0]) ||
 		    !isalpha((unsigned char)country[1]))
-			return twofa_verify_finish(r, TWOFA_VERIFY_OP_LOOKUP, masked,
-						   TWOFA_VERIFY_CLIENT_ERROR,
-						   "country refused locally: not ISO 3166 alpha-2");
+			return finish(r, TWOFA_VERIFY_OP_LOOKUP, masked, TWOFA_VERIFY_CLIENT_ERROR,
+				      "country refused locally: not ISO 3166 alpha-2");
 		cc[0] = (char)toupper((unsigned char)country[0]);
 		cc[1] = (char)toupper((unsigned char)country[1]);
 		cc[2] = '\0';
@@ -524,8 +536,8 @@ twofa_verify_outcome twofa_lookup(twofa_verify *v, const char *number, const cha
 	    !append_escaped(url, sizeof(url), &len, number) ||
 	    (country != NULL && (!append_raw(url, sizeof(url), &len, "?CountryCode=") ||
 				 !append_raw(url, sizeof(url), &len, cc))))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_LOOKUP, masked, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+		return finish(r, TWOFA_VERIFY_OP_LOOKUP, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
 	o = exchange(v, TWOFA_VERIFY_OP_LOOKUP, url, NULL, 0, masked, r, &d);
 	if (o == TWOFA_VERIFY_OK)
 		twofa_strlcpy(e164_out, d.e164, TWOFA_E164_MAX + 1);
@@ -540,9 +552,9 @@ static twofa_verify_outcome rate_limit_call(twofa_verify *v, twofa_verify_op op,
 {
 	char url[URL_MAX];
 
-	if (!twofa_verify_service_url(v, suffix, url)) {
-		twofa_verify_result_reset(r);
-		return twofa_verify_finish(r, op, NULL, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
+	if (!service_url(v, suffix, url)) {
+		result_reset(r);
+		return finish(r, op, NULL, TWOFA_VERIFY_CLIENT_ERROR, "request too long");
 	}
 	return exchange(v, op, url, form, form_len, NULL, r, d);
 }
@@ -556,10 +568,10 @@ twofa_verify_outcome twofa_verify_rate_limit_find(twofa_verify *v, const char *n
 
 	memset(rl, 0, sizeof(*rl));
 	memset(&d, 0, sizeof(d));
-	twofa_verify_result_reset(r);
+	result_reset(r);
 	if (!twofa_twilio_name_valid(name))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_RATE_LIMITS, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-					   "rate-limit name refused locally: not of [A-Za-z0-9_.-]");
+		return finish(r, TWOFA_VERIFY_OP_RATE_LIMITS, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "rate-limit name refused locally: not of [A-Za-z0-9_.-]");
 	d.rate_limit_name = name;
 	/* Twilio's largest page: twofa makes one rate limit, so this is all. */
 	o = rate_limit_call(v, TWOFA_VERIFY_OP_RATE_LIMITS, "/RateLimits?PageSize=1000", NULL, 0, &d, r);
@@ -587,20 +599,19 @@ twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char 
 
 	if (max < 1 || max > 1000000 || interval < 1 || interval > 31536000) {
 		memset(rl, 0, sizeof(*rl));
-		twofa_verify_result_reset(r);
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-					   "bucket refused locally: max 1..1000000, interval 1..31536000 s");
+		result_reset(r);
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "bucket refused locally: max 1..1000000, interval 1..31536000 s");
 	}
 	o = twofa_verify_rate_limit_find(v, name, rl, r);
 	if (o != TWOFA_VERIFY_OK)
 		return o;
 	if (rl->sid[0] == '\0') {
 		memset(&d, 0, sizeof(d));
-		if (!twofa_verify_form_add(form, sizeof(form), &len, "UniqueName", name) ||
-		    !twofa_verify_form_add(form, sizeof(form), &len, "Description",
-					   "twofa: sends per member, every host"))
-			return twofa_verify_finish(r, TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, NULL,
-						   TWOFA_VERIFY_CLIENT_ERROR, "request too long");
+		if (!form_add(form, sizeof(form), &len, "UniqueName", name) ||
+		    !form_add(form, sizeof(form), &len, "Description", "twofa: sends per member, every host"))
+			return finish(r, TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+				      "request too long");
 		o = rate_limit_call(v, TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, "/RateLimits", form, len, &d, r);
 		if (o != TWOFA_VERIFY_OK)
 			return o;
@@ -613,13 +624,13 @@ twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char 
 	memset(&d, 0, sizeof(d));
 	len = 0;
 	(void)snprintf(number, sizeof(number), "%ld", max);
-	if (!twofa_verify_form_add(form, sizeof(form), &len, "Max", number))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+	if (!form_add(form, sizeof(form), &len, "Max", number))
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
 	(void)snprintf(number, sizeof(number), "%ld", interval);
-	if (!twofa_verify_form_add(form, sizeof(form), &len, "Interval", number))
-		return twofa_verify_finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
-					   "request too long");
+	if (!form_add(form, sizeof(form), &len, "Interval", number))
+		return finish(r, TWOFA_VERIFY_OP_BUCKET_CREATE, NULL, TWOFA_VERIFY_CLIENT_ERROR,
+			      "request too long");
 	(void)snprintf(suffix, sizeof(suffix), "/RateLimits/%s/Buckets", rl->sid);
 	o = rate_limit_call(v, TWOFA_VERIFY_OP_BUCKET_CREATE, suffix, form, len, &d, r);
 	if (o == TWOFA_VERIFY_OK && rl->buckets < TWOFA_VERIFY_BUCKETS_MAX) {
@@ -628,4 +639,39 @@ twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char 
 		rl->buckets++;
 	}
 	return o;
+}
+
+/* ---- for the other Verify clients of lib/ (verify_internal.h) ------------ */
+
+bool twofa_verify_form_add(char *buf, size_t size, size_t *len, const char *name, const char *value)
+{
+	return form_add(buf, size, len, name, value);
+}
+
+bool twofa_verify_service_url(const twofa_verify *v, const char *suffix, char url[TWOFA_VERIFY_URL_MAX])
+{
+	return service_url(v, suffix, url);
+}
+
+void twofa_verify_result_reset(twofa_verify_result *r)
+{
+	result_reset(r);
+}
+
+twofa_verify_outcome twofa_verify_finish(twofa_verify_result *r, twofa_verify_op op, const char *masked,
+					 twofa_verify_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vfinish(r, op, masked, o, fmt, ap);
+	va_end(ap);
+	return o;
+}
+
+twofa_verify_outcome twofa_verify_exchange(twofa_verify *v, twofa_verify_op op, bool del, const char *url,
+					   const char *form, size_t form_len, const char *masked,
+					   twofa_verify_result *r, twofa_verify_details *d)
+{
+	return request(v, op, del, url, form, form_len, masked, r, d);
 }
