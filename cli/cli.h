@@ -70,6 +70,9 @@ bool cli_wants_help(int argc, char **argv);
  * why: 77 for an owner/mode/permission problem, 78 for anything else. */
 int cli_load_config(cli_context *ctx);
 
+/* As cli_load_config, saying nothing: false with why in *err. */
+bool cli_try_config(cli_context *ctx, twofa_error *err);
+
 /* Exit code for a Verify outcome that is not the one the caller wanted:
  * outage and rate limit 69, credentials/service/channel 78, data 65. */
 int cli_outcome_exit(twofa_verify_outcome o);
@@ -319,6 +322,10 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 int cli_verify_new(cli_context *ctx, twofa_verify **v);
 
 /* Command implementations, one file per group. ---------------------------- */
+/* cmd_countries.c: 0 when twofa.conf's countries allows numbers of iso2
+ * (upper case; cli_load_config first), else 65 after saying so, naming the key and the
+ * file. There is no override: every send refuses such a number too. */
+int cli_check_country(const cli_context *ctx, const char *iso2);
 int cmd_countries(cli_context *ctx, int argc, char **argv);
 int cmd_normalize(cli_context *ctx, int argc, char **argv);
 int cmd_add(cli_context *ctx, int argc, char **argv);
