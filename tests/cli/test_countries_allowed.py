@@ -7,7 +7,8 @@ file; there is no override (a send to it is refused anyway); a listed country (a
 and XK, outside ISO 3166-1) enrols; unset, every country does. `countries` marks what the
 list allows: a last column Allowed only when countries is set, "allowed" in --json whenever
 twofa.conf could be read; a twofa.conf it cannot load is a note and every country is listed
-unmarked, none when there is no file. TAP output."""
+unmarked, none when there is no file. tests/cli/ldap/test_countries_allowed.sh runs it again
+with the members in a slapd. TAP output."""
 
 import os
 import sys
