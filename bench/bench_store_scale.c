@@ -2,7 +2,11 @@
 /* Store scale benchmark (issue 13 item 11): twofa-enroll list, export and
  * db check on a members.db of N members, each command run R times under
  * wait4, reporting the median wall time and the peak RSS of the command's
- * own process. One JSON object per line on stdout:
+ * own process. add_walk and phone_walk (issue 15) are add and phone with
+ * the number of a member there: max_members_per_phone walks members.db to
+ * count its users, and refuses (exit 65) before anything is sent, so the
+ * run is that walk plus the command's start. One JSON object per line on
+ * stdout:
  *   {"bench":"store_scale","command":"list","members":1000000,"runs":3,
  *    "median_seconds":..,"max_seconds":..,"median_rss_kib":..,"max_rss_kib":..,
  *    "load_1min":..}   (the load average after the runs: the machine may be shared)
@@ -11,8 +15,10 @@
  * login state in state.db, so list and export read state as they do on a
  * host with logins.
  *
- * Usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep] [N ...]
- *   default N 1000000 and R 3; --quick: N 20000, R 1. PATH: twofa-enroll
+ * Usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep]
+ *                          [--only NAME,...] [N ...]
+ *   default N 1000000 and R 3; --quick: N 20000, R 1; --only: those commands
+ *   (list, export, db_check, add_walk, phone_walk), default all. PATH: twofa-enroll
  *   (default: ../cli/twofa-enroll beside this program). Runs as root in a
  *   fresh directory under /var/tmp that it removes afterwards (--keep: leaves
  *   it, with its twofa.conf, for a closer look, and names it on stderr). */
@@ -41,6 +47,18 @@
 #define MAX_RUNS 15
 
 static bool keep;
+static const char *only; /* --only: the commands to run, by name, separated by commas */
+
+/* Whether --only lets command name run. */
+static bool chosen(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = only; p != NULL; p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return true;
+	return only == NULL;
+}
 
 static void die(const char *what, const char *why)
 {
@@ -86,13 +104,13 @@ static void fill(const char *members_db, const char *state_db, size_t n)
 /* One run of twofa-enroll with stdout to /dev/null; its own peak RSS. */
 static int measure(const char *enroll, const char *config, char *const *args, double *secs, long *rss_kib)
 {
-	char *argv[8] = {(char *)enroll, "--config", (char *)config};
+	char *argv[12] = {(char *)enroll, "--config", (char *)config};
 	struct rusage usage;
 	int status = 0, i = 3;
 	double t0 = now_s();
 	pid_t pid;
 
-	for (; *args != NULL && i < 7; args++)
+	for (; *args != NULL && i < 11; args++)
 		argv[i++] = *args;
 	argv[i] = NULL;
 	pid = fork();
@@ -125,10 +143,18 @@ static void run(const char *enroll, size_t n, int runs)
 {
 	static char *const list[] = {"list", NULL}, *const export[] = {"export", NULL},
 			   *const check[] = {"db", "check", NULL};
+	static char taken[24], other[32];
+	static char *const add[] = {"add", "newcomer", "--phone", taken, "--country", "GB", NULL},
+			   *const phone[] = {"phone", other, "--phone", taken, "--country", "GB", NULL};
 	static const struct {
 		const char *name;
 		char *const *args;
-	} commands[] = {{"list", list}, {"export", export}, {"db_check", check}};
+		int exit_code; /* what a good run exits with */
+	} commands[] = {{"list", list, 0},
+			{"export", export, 0},
+			{"db_check", check, 0},
+			{"add_walk", add, 65},
+			{"phone_walk", phone, 65}};
 	char dir[] = "/var/tmp/twofa-bench-scale-XXXXXX", config[96], members_db[96], state_db[96];
 	double t0;
 	FILE *f;
@@ -159,15 +185,22 @@ static void run(const char *enroll, size_t n, int runs)
 			die("fill", "the writer failed");
 	}
 	fprintf(stderr, "bench_store_scale: %zu members written in %.1f s\n", n, now_s() - t0);
+	/* The number of the middle member, and another member moving to it. */
+	snprintf(taken, sizeof(taken), "+447%09zu", (n / 2) % 1000000000);
+	snprintf(other, sizeof(other), "user%07zu", (n / 2 + 1) % n);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
 		double secs[MAX_RUNS], load[1];
 		long rss[MAX_RUNS];
 		int rc = 0;
 
+		if (!chosen(commands[c].name))
+			continue;
 		for (int r = 0; r < runs && rc == 0; r++)
-			rc = measure(enroll, config, commands[c].args, &secs[r], &rss[r]);
+			if (measure(enroll, config, commands[c].args, &secs[r], &rss[r]) !=
+			    commands[c].exit_code)
+				rc = 1;
 		if (rc != 0)
-			die(commands[c].name, "twofa-enroll failed");
+			die(commands[c].name, "twofa-enroll exited otherwise than expected");
 		qsort(secs, (size_t)runs, sizeof(secs[0]), cmp_double);
 		qsort(rss, (size_t)runs, sizeof(rss[0]), cmp_long);
 		/* The machine may be shared: say how loaded it was. */
@@ -202,11 +235,14 @@ int main(int argc, char **argv)
 			runs = atoi(argv[++i]);
 		} else if (strcmp(argv[i], "--keep") == 0) {
 			keep = true;
+		} else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+			only = argv[++i];
 		} else if (strcmp(argv[i], "--enroll") == 0 && i + 1 < argc) {
 			enroll = argv[++i];
 		} else {
 			fprintf(stderr,
-				"usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep] [N ...]\n");
+				"usage: bench_store_scale [--quick] [--runs R] [--enroll PATH] [--keep] "
+				"[--only NAME,...] [N ...]\n");
 			return 64;
 		}
 	}

@@ -70,6 +70,9 @@ bool cli_wants_help(int argc, char **argv);
  * why: 77 for an owner/mode/permission problem, 78 for anything else. */
 int cli_load_config(cli_context *ctx);
 
+/* As cli_load_config, saying nothing: false with why in *err. */
+bool cli_try_config(cli_context *ctx, twofa_error *err);
+
 /* Exit code for a Verify outcome that is not the one the caller wanted:
  * outage and rate limit 69, credentials/service/channel 78, data 65. */
 int cli_outcome_exit(twofa_verify_outcome o);
@@ -234,9 +237,21 @@ int cli_load_record(cli_context *ctx, const char *user, twofa_member *m);
  * member given an invited record). */
 int cli_refuse_invited(const char *user);
 
+/* What the store holds for a user: nothing, an invited record, a member. */
+typedef enum cli_record { CLI_RECORD_NONE, CLI_RECORD_INVITED, CLI_RECORD_MEMBER } cli_record;
+
+/* Sets *kind to what the store holds for user. 0, or the store's exit code
+ * after a message (*kind is CLI_RECORD_NONE then). */
+int cli_record_kind(cli_context *ctx, const char *user, cli_record *kind);
+
 /* 0 when user is not enrolled, 65 when enrolled or invited, or another exit
  * code. */
 int cli_refuse_enrolled(cli_context *ctx, const char *user);
+
+/* The exit code of a store's write: 0 for TWOFA_OK; after a message, for a
+ * write that lost a race (TWOFA_ECONFLICT) "<error>; <undone>: run the
+ * command again", else the error's own. */
+int cli_write_result(twofa_status st, const twofa_error *err, const char *undone);
 
 /* Read-modify-write of user's record under one exclusive lock: change edits
  * the record (return TWOFA_EEXIST for "nothing to change"); an invited
@@ -256,6 +271,30 @@ bool cli_write_once(const char *buf, size_t len);
  * enabled or approved: "<shown> is disabled: <codes_do> not work until ...";
  * nothing for an active member. */
 void cli_warn_codes_unusable(const char *shown, twofa_member_status status, const char *codes_do);
+
+/* Formats the one print of a code into buf (size bytes), writes it with
+ * cli_write_once and wipes buf. False with errno set when it did not fit or
+ * was not all written. */
+bool cli_print_once(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The arguments of a command that issues one code (bypass, invite):
+ * [--uses N] [--ttl DURATION] [--json] USER, or --revoke USER. */
+typedef struct cli_issue_spec {
+	const char *command;   /* its name, for the usage line */
+	long ttl_min, ttl_max; /* seconds */
+	const char *ttl_help;  /* "10m to 30d: SECONDS, or ...", after "--ttl must be " */
+	long uses_max;         /* --uses takes 1..uses_max; 0: no --uses */
+} cli_issue_spec;
+
+typedef struct cli_issue_args {
+	const char *user;
+	long ttl, uses; /* the caller's defaults until an option sets them */
+	bool json, revoke;
+} cli_issue_args;
+
+/* Parses argv into *a (ttl and uses hold the defaults). 0, or the usage exit
+ * code after a message. */
+int cli_parse_issue_args(const cli_issue_spec *spec, int argc, char **argv, cli_issue_args *a);
 
 /* flow.c ------------------------------------------------------------------ */
 
@@ -283,6 +322,10 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 int cli_verify_new(cli_context *ctx, twofa_verify **v);
 
 /* Command implementations, one file per group. ---------------------------- */
+/* cmd_countries.c: 0 when twofa.conf's countries allows numbers of iso2
+ * (upper case; cli_load_config first), else 65 after saying so, naming the key and the
+ * file. There is no override: every send refuses such a number too. */
+int cli_check_country(const cli_context *ctx, const char *iso2);
 int cmd_countries(cli_context *ctx, int argc, char **argv);
 int cmd_normalize(cli_context *ctx, int argc, char **argv);
 int cmd_add(cli_context *ctx, int argc, char **argv);

@@ -8,7 +8,6 @@
 #include "twofa_build.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +29,7 @@
 
 typedef struct bypass_issue {
 	bool revoke;
-	long uses, ttl;
+	long uses;
 	char code[TWOFA_ONETIME_TEXT_SIZE];
 	char issuer[TWOFA_USER_NAME_MAX + 1];
 	time_t now, expires;
@@ -90,47 +89,13 @@ static void find_issuer(char out[TWOFA_USER_NAME_MAX + 1])
 		      TWOFA_USER_NAME_MAX + 1);
 }
 
-static int parse_args(int argc, char **argv, const char **user, bypass_issue *b, bool *json)
-{
-	static const struct option options[] = {
-		{"uses", required_argument, NULL, 'u'},
-		{"ttl", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"revoke", no_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
-	};
-	bool issuing = false;
-	int opt;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (opt == 'u') {
-			if (!twofa_parse_long(optarg, 1, TWOFA_MEMBER_BYPASS_USES_MAX, &b->uses))
-				return cli_usage_error("bypass",
-						       "bypass: --uses must be a number from 1 to 100");
-			issuing = true;
-		} else if (opt == 't') {
-			if (!twofa_parse_duration(optarg, TTL_MIN, TTL_MAX, &b->ttl))
-				return cli_usage_error("bypass",
-						       "bypass: --ttl must be 1m to 30d: SECONDS, or a "
-						       "number and s, m, h or d (30m, 2h, 1d)");
-			issuing = true;
-		} else if (opt == 'j') {
-			*json = true;
-			issuing = true;
-		} else if (opt == 'r') {
-			b->revoke = true;
-		} else {
-			return cli_usage_error("bypass", "bypass: unknown option or missing value");
-		}
-	}
-	if (b->revoke && issuing)
-		return cli_usage_error("bypass", "bypass: --revoke takes no --uses, --ttl or --json");
-	if (optind + 1 != argc)
-		return cli_usage_error("bypass", "bypass needs exactly one USER");
-	*user = argv[optind];
-	return cli_check_user_arg(*user);
-}
+static const cli_issue_spec bypass_spec = {
+	.command = "bypass",
+	.ttl_min = TTL_MIN,
+	.ttl_max = TTL_MAX,
+	.ttl_help = "1m to 30d: SECONDS, or a number and s, m, h or d (30m, 2h, 1d)",
+	.uses_max = TWOFA_MEMBER_BYPASS_USES_MAX,
+};
 
 static int revoke_code(cli_context *ctx, const char *user, bypass_issue *b, const char *shown)
 {
@@ -147,24 +112,25 @@ static int revoke_code(cli_context *ctx, const char *user, bypass_issue *b, cons
 
 int cmd_bypass(cli_context *ctx, int argc, char **argv)
 {
-	bypass_issue b = {.uses = DEFAULT_USES, .ttl = DEFAULT_TTL};
+	bypass_issue b = {.revoke = false};
+	cli_issue_args a = {.uses = DEFAULT_USES, .ttl = DEFAULT_TTL};
 	char output[OUTPUT_SIZE], shown[TWOFA_USER_NAME_MAX + 1], expires[TWOFA_ISO8601_LEN];
-	const char *user = NULL;
-	bool json = false, printed;
+	bool printed;
 	twofa_error err;
-	size_t len;
 	int rc;
 
-	if ((rc = parse_args(argc, argv, &user, &b, &json)) != 0)
+	if ((rc = cli_parse_issue_args(&bypass_spec, argc, argv, &a)) != 0)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
-	twofa_strlcpy(shown, user, sizeof(shown));
+	twofa_strlcpy(shown, a.user, sizeof(shown));
 	twofa_sanitize(shown);
+	b.revoke = a.revoke;
+	b.uses = a.uses;
 	b.now = time(NULL);
 	if (b.revoke)
-		return revoke_code(ctx, user, &b, shown);
-	b.expires = b.now + b.ttl;
+		return revoke_code(ctx, a.user, &b, shown);
+	b.expires = b.now + a.ttl;
 	if (!twofa_format_time(b.expires, expires))
 		return cli_fail(1, "cannot write the expiry time");
 	find_issuer(b.issuer);
@@ -173,18 +139,16 @@ int cmd_bypass(cli_context *ctx, int argc, char **argv)
 		return cli_fail_status(&err);
 	/* Store first: a code that was printed but not stored would fail the
 	 * member at the moment they need it. */
-	if ((rc = cli_update_member(ctx, user, change_bypass, &b)) != 0) {
+	if ((rc = cli_update_member(ctx, a.user, change_bypass, &b)) != 0) {
 		sodium_memzero(&b, sizeof(b));
 		return rc;
 	}
 	cli_warn_codes_unusable(shown, b.status, "this bypass code does");
-	len = (size_t)snprintf(output, sizeof(output),
-			       json ? "{\n  \"code\": \"%s\",\n  \"uses\": %ld,\n  \"expires\": \"%s\"\n}\n"
-				    : "%s\n",
-			       b.code, b.uses, expires);
+	printed = cli_print_once(output, sizeof(output),
+				 a.json ? "{\n  \"code\": \"%s\",\n  \"uses\": %ld,\n  \"expires\": \"%s\"\n}\n"
+					: "%s\n",
+				 b.code, b.uses, expires);
 	sodium_memzero(b.code, sizeof(b.code));
-	printed = len < sizeof(output) && cli_write_once(output, len);
-	sodium_memzero(output, sizeof(output));
 	if (!printed)
 		return cli_fail(1,
 				"the new bypass code of %s is stored but could not be printed (%s); any earlier "

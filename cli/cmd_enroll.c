@@ -209,7 +209,8 @@ static int add(cli_context *ctx, const enroll_args *args)
 		return cli_fail(EX_DATAERR, "%s", err.msg);
 	if ((rc = cli_refuse_enrolled(ctx, a.user)) != 0)
 		return rc;
-	if (m.phone[0] != '\0' && (rc = check_shared(ctx, m.phone, a.user, a.shared_phone)) != 0)
+	if (m.phone[0] != '\0' && ((rc = cli_check_country(ctx, m.country)) != 0 ||
+				   (rc = check_shared(ctx, m.phone, a.user, a.shared_phone)) != 0))
 		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;
@@ -312,7 +313,8 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 	if (!p.set_channel)
 		p.channel = m.channel == TWOFA_CHANNEL_EMAIL ? TWOFA_CHANNEL_SMS : m.channel;
 	twofa_member_free(&m);
-	if ((rc = check_shared(ctx, p.e164, a.user, a.shared_phone)) != 0)
+	if ((rc = cli_check_country(ctx, p.country)) != 0 ||
+	    (rc = check_shared(ctx, p.e164, a.user, a.shared_phone)) != 0)
 		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;

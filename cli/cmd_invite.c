@@ -9,7 +9,6 @@
 #include "twofa_build.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,41 +53,12 @@ static twofa_status replace_invite(twofa_member *m, void *arg, twofa_error *err)
 	return put_code(m, iv, err);
 }
 
-static int parse_args(int argc, char **argv, const char **user, long *ttl, bool *json, bool *revoke)
-{
-	static const struct option options[] = {
-		{"ttl", required_argument, NULL, 't'},
-		{"json", no_argument, NULL, 'j'},
-		{"revoke", no_argument, NULL, 'r'},
-		{NULL, 0, NULL, 0},
-	};
-	bool issuing = false;
-	int opt;
-
-	optind = 0;
-	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
-		if (opt == 't') {
-			if (!twofa_parse_duration(optarg, TTL_MIN, TTL_MAX, ttl))
-				return cli_usage_error("invite",
-						       "invite: --ttl must be 10m to 30d: SECONDS, or a "
-						       "number and s, m, h or d (30m, 72h, 7d)");
-			issuing = true;
-		} else if (opt == 'j') {
-			*json = true;
-			issuing = true;
-		} else if (opt == 'r') {
-			*revoke = true;
-		} else {
-			return cli_usage_error("invite", "invite: unknown option or missing value");
-		}
-	}
-	if (*revoke && issuing)
-		return cli_usage_error("invite", "invite: --revoke takes no --ttl or --json");
-	if (optind + 1 != argc)
-		return cli_usage_error("invite", "invite needs exactly one USER");
-	*user = argv[optind];
-	return cli_check_user_arg(*user);
-}
+static const cli_issue_spec invite_spec = {
+	.command = "invite",
+	.ttl_min = TTL_MIN,
+	.ttl_max = TTL_MAX,
+	.ttl_help = "10m to 30d: SECONDS, or a number and s, m, h or d (30m, 72h, 7d)",
+};
 
 static int revoke_invite(cli_context *ctx, const char *user, const char *shown)
 {
@@ -124,23 +94,20 @@ static int store_invite(cli_context *ctx, const char *user, const char *shown, i
 	twofa_member m;
 	twofa_error err;
 	twofa_status st;
+	cli_record kind;
 	int rc;
 
 	*replaced = false;
-	if ((rc = cli_members(ctx, &s)) != 0)
+	if ((rc = cli_record_kind(ctx, user, &kind)) != 0 || (rc = cli_members(ctx, &s)) != 0)
 		return rc;
-	twofa_error_clear(&err);
-	st = twofa_member_store_load(s, user, &m, &err);
-	if (st == TWOFA_OK && m.status != TWOFA_MEMBER_INVITED) {
-		twofa_member_free(&m);
+	if (kind == CLI_RECORD_MEMBER)
 		return cli_fail(EX_DATAERR, "%s is already enrolled: an invite is for a user who is not",
 				shown);
-	}
-	twofa_member_free(&m);
-	if (st == TWOFA_OK) {
+	twofa_error_clear(&err);
+	if (kind == CLI_RECORD_INVITED) {
 		*replaced = true;
 		st = twofa_member_store_update(s, user, replace_invite, iv, &err);
-	} else if (st == TWOFA_ENOTFOUND) {
+	} else {
 		memset(&m, 0, sizeof(m));
 		m.user = (char *)user;
 		/* A channel the record must have; the enrolment sets the member's. */
@@ -154,35 +121,28 @@ static int store_invite(cli_context *ctx, const char *user, const char *shown, i
 	}
 	if (iv->enrolled)
 		return cli_fail(EX_DATAERR, "%s enrolled meanwhile: no invite was issued", shown);
-	if (st == TWOFA_ECONFLICT)
-		return cli_fail(twofa_status_exit_code(st), "%s; no invite was issued: run the command again",
-				err.msg);
-	if (st != TWOFA_OK)
-		return cli_fail_status(&err);
-	return 0;
+	return cli_write_result(st, &err, "no invite was issued");
 }
 
 int cmd_invite(cli_context *ctx, int argc, char **argv)
 {
 	invite_issue iv = {.enrolled = false};
+	cli_issue_args a = {.ttl = DEFAULT_TTL};
 	char output[OUTPUT_SIZE], shown[TWOFA_USER_NAME_MAX + 1], expires[TWOFA_ISO8601_LEN];
-	const char *user = NULL;
-	bool json = false, revoke = false, replaced = false, printed;
-	long ttl = DEFAULT_TTL;
+	bool replaced = false, printed;
 	twofa_error err;
-	size_t len;
 	int rc;
 
-	if ((rc = parse_args(argc, argv, &user, &ttl, &json, &revoke)) != 0)
+	if ((rc = cli_parse_issue_args(&invite_spec, argc, argv, &a)) != 0)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
-	twofa_strlcpy(shown, user, sizeof(shown));
+	twofa_strlcpy(shown, a.user, sizeof(shown));
 	twofa_sanitize(shown);
-	if (revoke)
-		return revoke_invite(ctx, user, shown);
+	if (a.revoke)
+		return revoke_invite(ctx, a.user, shown);
 	iv.now = time(NULL);
-	iv.expires = iv.now + ttl;
+	iv.expires = iv.now + a.ttl;
 	if (!twofa_format_time(iv.expires, expires))
 		return cli_fail(1, "cannot write the expiry time");
 	twofa_error_clear(&err);
@@ -190,16 +150,14 @@ int cmd_invite(cli_context *ctx, int argc, char **argv)
 		return cli_fail_status(&err);
 	/* Store first: a code printed but not stored would send the user to a
 	 * login that refuses it. */
-	if ((rc = store_invite(ctx, user, shown, &iv, &replaced)) != 0) {
+	if ((rc = store_invite(ctx, a.user, shown, &iv, &replaced)) != 0) {
 		sodium_memzero(&iv, sizeof(iv));
 		return rc;
 	}
-	len = (size_t)snprintf(output, sizeof(output),
-			       json ? "{\n  \"code\": \"%s\",\n  \"expires\": \"%s\"\n}\n" : "%s\n", iv.code,
-			       expires);
+	printed = cli_print_once(output, sizeof(output),
+				 a.json ? "{\n  \"code\": \"%s\",\n  \"expires\": \"%s\"\n}\n" : "%s\n",
+				 iv.code, expires);
 	sodium_memzero(iv.code, sizeof(iv.code));
-	printed = len < sizeof(output) && cli_write_once(output, len);
-	sodium_memzero(output, sizeof(output));
 	if (!printed)
 		return cli_fail(1,
 				"the invite of %s is stored but could not be printed (%s)%s: run 'twofa-enroll "

@@ -108,7 +108,9 @@ const cli_command cli_commands[] = {
 	 "                    rebuild a damaged store with GDBM's recovery; the damaged file is\n"
 	 "                    kept beside it as STORE.bak-TIME\n"},
 	{"countries", cmd_countries, "countries [--json]",
-	 "list countries with their ISO code and calling code", false, NULL},
+	 "list countries with their ISO code and calling code", false,
+	 "  when twofa.conf sets countries, a last column says which it allows (add and phone\n"
+	 "  refuse the others); --json gives \"allowed\" whenever twofa.conf could be read\n"},
 	{"normalize", cmd_normalize, "normalize --country CC [--] NUMBER",
 	 "print NUMBER in E.164 form for country CC", false, NULL},
 	{NULL, NULL, NULL, NULL, false, NULL},
@@ -191,20 +193,27 @@ bool cli_wants_help(int argc, char **argv)
 	return false;
 }
 
+bool cli_try_config(cli_context *ctx, twofa_error *err)
+{
+	if (ctx->config_loaded)
+		return true;
+	twofa_error_clear(err);
+	twofa_config_init(&ctx->config);
+	if (twofa_config_load(&ctx->config, ctx->config_path, err) != TWOFA_OK) {
+		twofa_config_free(&ctx->config);
+		return false;
+	}
+	ctx->config_loaded = true;
+	return true;
+}
+
 int cli_load_config(cli_context *ctx)
 {
 	twofa_error err;
 
-	if (ctx->config_loaded)
+	if (cli_try_config(ctx, &err))
 		return 0;
-	twofa_error_clear(&err);
-	twofa_config_init(&ctx->config);
-	if (twofa_config_load(&ctx->config, ctx->config_path, &err) != TWOFA_OK) {
-		twofa_config_free(&ctx->config);
-		return cli_fail(err.status == TWOFA_EPERM ? EX_NOPERM : EX_CONFIG, "%s", err.msg);
-	}
-	ctx->config_loaded = true;
-	return 0;
+	return cli_fail(err.status == TWOFA_EPERM ? EX_NOPERM : EX_CONFIG, "%s", err.msg);
 }
 
 int cli_check_user_arg(const char *user)

@@ -89,33 +89,53 @@ int cli_load_record(cli_context *ctx, const char *user, twofa_member *m)
 	return 0;
 }
 
-int cli_refuse_enrolled(cli_context *ctx, const char *user)
+int cli_record_kind(cli_context *ctx, const char *user, cli_record *kind)
 {
-	char shown[TWOFA_USER_NAME_MAX + 1];
 	twofa_member_store *s;
 	twofa_member m;
 	twofa_error err;
 	twofa_status st;
-	bool invited;
 	int rc;
 
+	*kind = CLI_RECORD_NONE;
 	if ((rc = cli_members(ctx, &s)) != 0)
 		return rc;
 	twofa_error_clear(&err);
 	st = twofa_member_store_load(s, user, &m, &err);
-	invited = st == TWOFA_OK && m.status == TWOFA_MEMBER_INVITED;
+	if (st == TWOFA_OK)
+		*kind = m.status == TWOFA_MEMBER_INVITED ? CLI_RECORD_INVITED : CLI_RECORD_MEMBER;
 	twofa_member_free(&m);
-	if (invited)
+	if (st != TWOFA_OK && st != TWOFA_ENOTFOUND)
+		return cli_fail_status(&err);
+	return 0;
+}
+
+int cli_refuse_enrolled(cli_context *ctx, const char *user)
+{
+	char shown[TWOFA_USER_NAME_MAX + 1];
+	cli_record kind;
+	int rc;
+
+	if ((rc = cli_record_kind(ctx, user, &kind)) != 0)
+		return rc;
+	if (kind == CLI_RECORD_INVITED)
 		return cli_fail(EX_DATAERR,
 				"%s is invited (to enrol at login); revoke the invite first with "
 				"'twofa-enroll invite --revoke %s'",
 				shown_user(user, shown, sizeof(shown)), shown);
-	if (st == TWOFA_OK)
+	if (kind == CLI_RECORD_MEMBER)
 		return cli_fail(EX_DATAERR,
 				"%s is already enrolled (see 'twofa-enroll show', 'phone', 'passwd')",
 				shown_user(user, shown, sizeof(shown)));
-	if (st != TWOFA_ENOTFOUND)
-		return cli_fail_status(&err);
+	return 0;
+}
+
+int cli_write_result(twofa_status st, const twofa_error *err, const char *undone)
+{
+	if (st == TWOFA_ECONFLICT)
+		return cli_fail(twofa_status_exit_code(st), "%s; %s: run the command again", err->msg, undone);
+	if (st != TWOFA_OK)
+		return cli_fail_status(err);
 	return 0;
 }
 
@@ -153,10 +173,5 @@ int cli_update_member(cli_context *ctx, const char *user, twofa_member_change ch
 		return cli_refuse_invited(user);
 	if (st == TWOFA_ENOTFOUND)
 		return not_enrolled(user);
-	if (st == TWOFA_ECONFLICT)
-		return cli_fail(twofa_status_exit_code(st), "%s; nothing was changed: run the command again",
-				err.msg);
-	if (st != TWOFA_OK)
-		return cli_fail_status(&err);
-	return 0;
+	return cli_write_result(st, &err, "nothing was changed");
 }

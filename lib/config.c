@@ -534,6 +534,19 @@ static twofa_status replace_string(twofa_config *c, const key_spec *spec, const 
 	return TWOFA_OK;
 }
 
+/* Stores a value a check has normalised into a string of its own
+ * (NULL: it ran out of memory), and frees that string. */
+static twofa_status store_normalised(twofa_config *c, const key_spec *spec, char *normalised, twofa_error *err)
+{
+	twofa_status st;
+
+	if (normalised == NULL)
+		return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
+	st = replace_string(c, spec, normalised, false, err);
+	free(normalised);
+	return st;
+}
+
 static twofa_status enum_error(const key_spec *spec, twofa_error *err)
 {
 	char list[128] = "";
@@ -604,18 +617,11 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		return TWOFA_OK;
 	case KEY_LDAP_URIS: {
 		char *normalised = NULL;
-		twofa_status st;
 
 		why = twofa_ldap_uri_list_check(value, keep ? NULL : &normalised);
 		if (why != NULL)
 			return twofa_fail(err, TWOFA_ECONFIG, "%s %s", spec->name, why);
-		if (keep)
-			return TWOFA_OK;
-		if (normalised == NULL)
-			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
-		st = replace_string(c, spec, normalised, false, err);
-		free(normalised);
-		return st;
+		return keep ? TWOFA_OK : store_normalised(c, spec, normalised, err);
 	}
 	case KEY_LDAP_URI:
 		why = twofa_ldap_uri_check(value);
@@ -634,19 +640,12 @@ static twofa_status set_value(twofa_config *c, const key_spec *spec, const char 
 		break;
 	case KEY_COUNTRIES: {
 		char *normalised = NULL, bad[8];
-		twofa_status st;
 
 		why = twofa_countries_parse(value, keep ? NULL : &normalised, bad);
 		if (why != NULL)
 			return twofa_fail(err, TWOFA_ECONFIG, "%s %s%s%s (twofa-enroll countries lists them)",
 					  spec->name, why, bad[0] != '\0' ? ": " : "", bad);
-		if (keep)
-			return TWOFA_OK;
-		if (normalised == NULL)
-			return twofa_fail(err, TWOFA_ENOMEM, "%s: out of memory", spec->name);
-		st = replace_string(c, spec, normalised, false, err);
-		free(normalised);
-		return st;
+		return keep ? TWOFA_OK : store_normalised(c, spec, normalised, err);
 	}
 	case KEY_CHANNELS:
 		if (!parse_channel_set(value, &channels))

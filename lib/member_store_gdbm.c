@@ -154,28 +154,73 @@ static twofa_status gdbm_put(twofa_member_store *s, const twofa_member *m, twofa
 	return release(store, own, st, err);
 }
 
-static twofa_status gdbm_update(twofa_member_store *s, const char *user, twofa_member_change change,
-				void *arg, twofa_error *err)
+/* What a read-modify-write does once it has seen the record. */
+typedef enum rmw_write {
+	RMW_NOTHING,
+	RMW_REPLACE, /* put over the record there */
+	RMW_ADD,     /* put where there was none */
+	RMW_DELETE,
+} rmw_write;
+
+/* Decides a read-modify-write: rec is user's record when found is TWOFA_OK
+ * (TWOFA_ENOTFOUND: there is none, and err already says so); it may change
+ * rec, and sets *write and *put (rec unless it points elsewhere). */
+typedef twofa_status (*rmw_decide)(twofa_member *rec, twofa_status found, void *arg, rmw_write *write,
+				   const twofa_member **put, twofa_error *err);
+
+/* The one read-modify-write of members.db: user's record is read, decided
+ * on and written under the one exclusive lock, so that no other writer (an
+ * admin, another login) may look in between and no concurrent change is lost. */
+static twofa_status locked_rmw(twofa_member_store *s, const char *user, rmw_decide decide, void *arg,
+			       twofa_error *err)
 {
 	twofa_store *store;
-	twofa_member m;
+	twofa_member rec;
+	const twofa_member *put = &rec;
+	rmw_write write = RMW_NOTHING;
 	bool own;
 	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
 
 	if (st != TWOFA_OK)
 		return st;
-	/* Read, change and write under the one exclusive lock: no concurrent
-	 * update is lost. */
-	st = twofa_members_get(store, user, &m, err);
-	if (st == TWOFA_OK) {
-		st = change(&m, arg, err);
-		if (st == TWOFA_OK)
-			st = twofa_members_put(store, &m, true, err);
-		else if (st == TWOFA_EEXIST)
-			st = TWOFA_OK;
-	}
-	twofa_member_free(&m);
+	st = twofa_members_get(store, user, &rec, err);
+	if (st == TWOFA_OK || st == TWOFA_ENOTFOUND)
+		st = decide(&rec, st, arg, &write, &put, err);
+	if (st == TWOFA_OK && write == RMW_DELETE)
+		st = twofa_members_delete(store, user, err);
+	else if (st == TWOFA_OK && write != RMW_NOTHING)
+		st = twofa_members_put(store, put, write == RMW_REPLACE, err);
+	twofa_member_free(&rec);
 	return release(store, own, st, err);
+}
+
+typedef struct change_call {
+	twofa_member_change change;
+	void *arg;
+} change_call;
+
+/* The caller's change of a record there; TWOFA_EEXIST from it: nothing to write. */
+static twofa_status decide_update(twofa_member *rec, twofa_status found, void *arg, rmw_write *write,
+				  const twofa_member **put, twofa_error *err)
+{
+	const change_call *c = arg;
+	twofa_status st;
+
+	(void)put;
+	if (found != TWOFA_OK)
+		return found;
+	st = c->change(rec, c->arg, err);
+	if (st == TWOFA_OK)
+		*write = RMW_REPLACE;
+	return st == TWOFA_EEXIST ? TWOFA_OK : st;
+}
+
+static twofa_status gdbm_update(twofa_member_store *s, const char *user, twofa_member_change change,
+				void *arg, twofa_error *err)
+{
+	change_call c = {change, arg};
+
+	return locked_rmw(s, user, decide_update, &c, err);
 }
 
 static twofa_status gdbm_remove(twofa_member_store *s, const char *user, twofa_error *err)
@@ -365,56 +410,63 @@ static twofa_status gdbm_consume(twofa_member_store *s, const char *user, twofa_
 	return gdbm_update(s, user, take_change, &c, err);
 }
 
+typedef struct enrol_call {
+	twofa_member stored; /* shallow: the caller's member, but for the version */
+	const char *invite_code;
+	time_t now;
+} enrol_call;
+
+/* A self-enrolment: over an invited record only with its invite (which
+ * goes with this write), where there is none only without one. */
+static twofa_status decide_enrol(twofa_member *rec, twofa_status found, void *arg, rmw_write *write,
+				 const twofa_member **put, twofa_error *err)
+{
+	enrol_call *e = arg;
+	const char *user = e->stored.user;
+
+	if (found == TWOFA_OK && rec->status != TWOFA_MEMBER_INVITED)
+		return twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", user);
+	if (found == TWOFA_OK && e->invite_code == NULL)
+		return twofa_fail(err, TWOFA_EEXIST, "%s has an invite: enrolment needs it", user);
+	if (found == TWOFA_OK && !twofa_member_invite_matches(rec, e->invite_code, e->now))
+		return twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", user);
+	if (found != TWOFA_OK && e->invite_code != NULL)
+		return twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", user);
+	if (found == TWOFA_OK)
+		e->stored.version = rec->version + 1;
+	*write = found == TWOFA_OK ? RMW_REPLACE : RMW_ADD;
+	*put = &e->stored;
+	return TWOFA_OK;
+}
+
 /* A self-enrolment, decided under one exclusive lock: the record there (or
  * none) is read and checked, and m written, before any other writer (another
  * login enrolling the same user, an admin) may look. */
 static twofa_status gdbm_enrol(twofa_member_store *s, const twofa_member *m, const char *invite_code,
 			       time_t now, twofa_error *err)
 {
-	twofa_member stored = *m; /* shallow: only the version differs */
-	twofa_store *store;
-	twofa_member was;
-	bool own;
-	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
+	enrol_call e = {.stored = *m, .invite_code = invite_code, .now = now};
 
-	if (st != TWOFA_OK)
-		return st;
-	st = twofa_members_get(store, m->user, &was, err);
-	if (st == TWOFA_OK && was.status != TWOFA_MEMBER_INVITED)
-		st = twofa_fail(err, TWOFA_EEXIST, "%s is already enrolled", m->user);
-	else if (st == TWOFA_OK && invite_code == NULL)
-		st = twofa_fail(err, TWOFA_EEXIST, "%s has an invite: enrolment needs it", m->user);
-	else if (st == TWOFA_OK && !twofa_member_invite_matches(&was, invite_code, now))
-		st = twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
-	else if (st == TWOFA_ENOTFOUND && invite_code != NULL)
-		st = twofa_fail(err, TWOFA_EPERM, "no valid invite for %s", m->user);
-	if (st == TWOFA_OK) {
-		/* Over the invited record: the invite goes with this write. */
-		stored.version = was.version + 1;
-		st = twofa_members_put(store, &stored, true, err);
-	} else if (st == TWOFA_ENOTFOUND) {
-		st = twofa_members_put(store, &stored, false, err);
-	}
-	twofa_member_free(&was);
-	return release(store, own, st, err);
+	return locked_rmw(s, m->user, decide_enrol, &e, err);
+}
+
+/* Removes an invited record; a member's is refused. */
+static twofa_status decide_revoke(twofa_member *rec, twofa_status found, void *arg, rmw_write *write,
+				  const twofa_member **put, twofa_error *err)
+{
+	(void)arg;
+	(void)put;
+	if (found != TWOFA_OK)
+		return found;
+	if (rec->status != TWOFA_MEMBER_INVITED)
+		return twofa_fail(err, TWOFA_EEXIST, "%s is enrolled, not invited", rec->user);
+	*write = RMW_DELETE;
+	return TWOFA_OK;
 }
 
 static twofa_status gdbm_revoke_invite(twofa_member_store *s, const char *user, twofa_error *err)
 {
-	twofa_store *store;
-	twofa_member was;
-	bool own;
-	twofa_status st = acquire(s, TWOFA_STORE_WRITE, false, &store, &own, err);
-
-	if (st != TWOFA_OK)
-		return st;
-	st = twofa_members_get(store, user, &was, err);
-	if (st == TWOFA_OK && was.status != TWOFA_MEMBER_INVITED)
-		st = twofa_fail(err, TWOFA_EEXIST, "%s is enrolled, not invited", user);
-	else if (st == TWOFA_OK)
-		st = twofa_members_delete(store, user, err);
-	twofa_member_free(&was);
-	return release(store, own, st, err);
+	return locked_rmw(s, user, decide_revoke, NULL, err);
 }
 
 typedef struct phone_walk {

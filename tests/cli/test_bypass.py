@@ -10,17 +10,15 @@ refusals print no code and change nothing; a failed print after the store says s
 export/import carry the code with its issuer. tests/cli/ldap/test_bypass.sh runs it again with
 the members in a slapd. TAP output."""
 
-import hashlib
 import json
 import os
 import pwd
-import re
 import sys
-import time
 
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.cli import Cli
+from harness.onetime import CODE_RE, HASH_RE, ISO_RE, OneTime, iso_time
 
 # The issuer comes from SUDO_USER: this test sets it itself, never inherits it.
 os.environ.pop("SUDO_USER", None)
@@ -41,10 +39,8 @@ env.add_member("bob", PW, "+14155550124")
 env.add_member("dave", PW, "+14155550188", status="disabled")
 env.add_member("pat", PW, "+14155550177", status="pending")
 
-CODE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
-HASH_RE = re.compile(r"^b2\$[0-9a-f]{32}\$[0-9a-f]{64}$")
-ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-seen = []  # every code printed: none may show up anywhere else
+codes = OneTime(cli, "bypass", b"b")
+seen, matches, record, issue, no_code_in = codes.seen, codes.matches, codes.record, codes.issue, codes.no_code_in
 hashes = set()  # every hash stored: none may show up in show or list
 
 
@@ -59,41 +55,6 @@ def stored(user):
                 hashes.add(b["hash"])
             return b
     return None
-
-
-def record(user):
-    """user's export line as an object."""
-    for line in cli.run("export").out.splitlines():
-        if json.loads(line)["user"] == user:
-            return json.loads(line)
-    return None
-
-
-def matches(user, code, h, kind=b"b"):
-    """Does code verify against the stored hash h for user, as that kind? (The documented input.)"""
-    salt, digest = bytes.fromhex(h[3:35]), h[36:]
-    u = user.encode()
-    msg = b"twofa one-time code v1\0" + kind + len(u).to_bytes(2, "big") + u + code.replace("-", "").encode()
-    return hashlib.blake2b(msg, key=salt, digest_size=32).hexdigest() == digest
-
-
-def iso_time(s):
-    return int(time.mktime(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
-
-
-def issue(user, *args, env=None):
-    """bypass USER ARGS; the code printed (or None) and the run, timed."""
-    before = int(time.time())
-    r = cli.run("bypass", user, *args, env=env)
-    after = int(time.time())
-    code = r.out.strip() if r.rc == 0 and "--json" not in args else None
-    if code:
-        seen.append(code)
-    return code, r, before, after
-
-
-def no_code_in(text):
-    return not any(c in text or c.replace("-", "") in text for c in seen)
 
 
 def no_hash_in(text):

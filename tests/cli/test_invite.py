@@ -9,17 +9,15 @@ every command on a member refuses an invited record and changes nothing; list an
 invited; export/import carry it; --revoke removes it and refuses a member. Refusals print no
 code. tests/cli/ldap/test_invite.sh runs it again with the members in a slapd. TAP output."""
 
-import hashlib
 import json
 import os
-import re
 import sys
-import time
 
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.cli import Cli
 from harness.pam import BACKEND
+from harness.onetime import CODE_RE, OneTime, iso_time
 
 t = Tap()
 sim = Sim()
@@ -29,42 +27,8 @@ os.makedirs(env.dbdir, 0o700, exist_ok=True)
 PW = "pw-invite-1"
 env.add_member("alice", PW, "+14155550123")
 
-CODE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
-ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
-seen = []
-
-
-def record(user):
-    """user's export line as an object (None: no record)."""
-    for line in cli.run("export").out.splitlines():
-        if json.loads(line)["user"] == user:
-            return json.loads(line)
-    return None
-
-
-def matches(user, code, h, kind=b"i"):
-    salt, digest = bytes.fromhex(h[3:35]), h[36:]
-    u = user.encode()
-    msg = b"twofa one-time code v1\0" + kind + len(u).to_bytes(2, "big") + u + code.replace("-", "").encode()
-    return hashlib.blake2b(msg, key=salt, digest_size=32).hexdigest() == digest
-
-
-def iso_time(s):
-    return int(time.mktime(time.strptime(s, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone) if ISO_RE.match(s or "") else 0
-
-
-def issue(user, *args):
-    before = int(time.time())
-    r = cli.run("invite", user, *args)
-    after = int(time.time())
-    code = r.out.strip() if r.rc == 0 and "--json" not in args else None
-    if code:
-        seen.append(code)
-    return code, r, before, after
-
-
-def no_code_in(text):
-    return not any(c in text or c.replace("-", "") in text for c in seen)
+codes = OneTime(cli, "invite", b"i")
+seen, matches, record, issue, no_code_in = codes.seen, codes.matches, codes.record, codes.issue, codes.no_code_in
 
 
 # -- an invite for a user who is not enrolled ----------------------------------------------

@@ -7,15 +7,14 @@ set; --count bounds; refusals print no code and change nothing; a failed print a
 store says so; no code on stderr or in show/export. tests/cli/ldap/test_recovery.sh runs it
 again with the members in a slapd. TAP output."""
 
-import hashlib
 import json
 import os
-import re
 import sys
 
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.cli import CODE, Cli
+from harness.onetime import CODE_RE, HASH_RE, OneTime
 
 t = Tap()
 # Under memcheck each twofa-enroll run costs about a second: the valgrind variant runs three
@@ -30,9 +29,8 @@ env.add_member("alice", PW, "+14155550123")
 env.add_member("dave", PW, "+14155550188", status="disabled")
 env.add_member("pat", PW, "+14155550177", status="pending")
 
-CODE_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")
-HASH_RE = re.compile(r"^b2\$[0-9a-f]{32}\$[0-9a-f]{64}$")
-seen = []  # every code printed: none may show up anywhere else
+printed = OneTime(cli, "recovery", b"r")
+seen, matches, no_code_in = printed.seen, printed.matches, printed.no_code_in
 
 
 def stored(user):
@@ -45,23 +43,11 @@ def stored(user):
     return None
 
 
-def matches(user, code, h):
-    """Does code verify against the stored hash h for user? (The documented input.)"""
-    salt, digest = bytes.fromhex(h[3:35]), h[36:]
-    u = user.encode()
-    msg = b"twofa one-time code v1\0r" + len(u).to_bytes(2, "big") + u + code.replace("-", "").encode()
-    return hashlib.blake2b(msg, key=salt, digest_size=32).hexdigest() == digest
-
-
 def one_to_one(user, codes, hashes):
     """Each code matches exactly one hash, and each hash exactly one code."""
     pairs = [[matches(user, c, h) for h in hashes] for c in codes]
     return (len(codes) == len(hashes) and all(sum(row) == 1 for row in pairs)
             and all(sum(col) == 1 for col in zip(*pairs)))
-
-
-def no_code_in(text):
-    return not any(c in text or c.replace("-", "") in text for c in seen)
 
 
 # -- the default set -----------------------------------------------------------------------

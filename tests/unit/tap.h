@@ -32,6 +32,16 @@ __attribute__((format(printf, 4, 5), unused)) static int tap_ok(int passed, cons
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 #define diag(...) (printf("# "), printf(__VA_ARGS__), printf("\n"))
 
+/* Removes a test's temporary directory (made with mkdtemp, so its name has
+ * no quote) and everything in it; a diag line when that fails. */
+__attribute__((unused)) static void tap_remove_dir(const char *dir)
+{
+	char cmd[4200];
+
+	if (snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir) >= (int)sizeof(cmd) || system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
 __attribute__((unused)) static int tap_done(void)
 {
 	printf("1..%d\n", tap_count);

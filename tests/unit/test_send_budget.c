@@ -259,11 +259,6 @@ int main(void)
 	test_budget();
 	test_admit();
 	test_parallel();
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-	}
+	tap_remove_dir(dir);
 	return tap_done();
 }

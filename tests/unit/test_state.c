@@ -644,11 +644,6 @@ int main(void)
 	test_success_and_grace();
 	test_unknown_names();
 	test_parallel();
-	{
-		char cmd[300];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", dir);
-	}
+	tap_remove_dir(dir);
 	return tap_done();
 }
