@@ -522,6 +522,26 @@ static void test_enrol(twofa_config *cfg)
 	   "not E.164, no count: refused");
 	ok(twofa_member_store_phone_users(s, "+447700900456", "a/b", &n, &err) == TWOFA_OK && n == 4,
 	   "an invalid name to except excepts nobody");
+	/* The walk skips records without the number's digits undecoded: one
+	 * that spells a digit as a \u escape (twofa never writes one) counts. */
+	{
+		twofa_store *raw = NULL;
+		char lena[] = "lena", escaped[4096], *json = NULL, *at = NULL;
+
+		fill_enrolled(&m, lena);
+		if (twofa_member_encode(&m, &json, &err) == TWOFA_OK)
+			at = strstr(json, "+447700900456");
+		ok(at != NULL &&
+			   snprintf(escaped, sizeof(escaped), "%.*s+44770090045\\u0036%s", (int)(at - json),
+				    json, at + strlen("+447700900456")) < (int)sizeof(escaped) &&
+			   twofa_store_open(&raw, cfg->members_db, TWOFA_STORE_WRITE, 1000, &err) == TWOFA_OK &&
+			   twofa_store_put(raw, lena, escaped, strlen(escaped), true, &err) == TWOFA_OK &&
+			   twofa_store_close(raw, &err) == TWOFA_OK,
+		   "lena's record, a digit of her number escaped");
+		twofa_free_secret(json);
+		st = twofa_member_store_phone_users(s, "+447700900456", NULL, &n, &err);
+		ok(st == TWOFA_OK && n == 5, "an escaped digit is still the number: five members: %zu", n);
+	}
 	fill_enrolled(&m, kim);
 	ok(twofa_member_store_batch_begin(s, TWOFA_MEMBER_BATCH_READ, &err) == TWOFA_OK &&
 		   twofa_member_store_enrol(s, &m, NULL, now, &err) == TWOFA_EINVAL &&
