@@ -170,6 +170,7 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	twofa_verify_result vr;
 	twofa_verify_outcome vo;
 	twofa_error err;
+	twofa_round_admit admit = TWOFA_ROUND_ADMIT;
 	bool ok = false;
 	time_t retry_at = 0;
 
@@ -196,12 +197,27 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		    "no email address is enrolled");
 		return SEND_DECIDED;
 	}
-	/* send policy: limits' twofa_send_admit goes here */
-	if (r->io->admit_send != NULL &&
-	    !r->io->admit_send(r->io->ctx, r->t->country, &pm, &parg, preason, sizeof(preason))) {
+	if (r->io->admit_send != NULL)
+		admit = r->io->admit_send(r->io->ctx, channel == TWOFA_CHANNEL_EMAIL ? NULL : r->t->country,
+					  &pm, &parg, preason, sizeof(preason));
+	switch (admit) {
+	case TWOFA_ROUND_ADMIT:
+		break;
+	case TWOFA_ROUND_ADMIT_REFUSED:
 		if (resend)
 			return keep_asking(r, pm, parg);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, pm, parg, "send refused: %s", preason);
+		return SEND_DECIDED;
+	case TWOFA_ROUND_ADMIT_SPENT:
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, parg);
+		if (onetime_possible(r))
+			return ask_instead(r, TWOFA_MSG_SEND_LIMIT, parg);
+		end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT, parg, "send refused: %s",
+		    preason);
+		return SEND_DECIDED;
+	case TWOFA_ROUND_ADMIT_ERROR:
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "send refused: %s", preason);
 		return SEND_DECIDED;
 	}
 	if (r->o->reserve_sends) {

@@ -38,6 +38,16 @@ typedef enum twofa_round_onetime {
 	TWOFA_ROUND_ONETIME_ERROR,    /* it could not be consumed: the round ends ERROR */
 } twofa_round_onetime;
 
+/* What the send policy says of a send (io->admit_send); *reason says why not. */
+typedef enum twofa_round_admit {
+	TWOFA_ROUND_ADMIT = 0,     /* it may go */
+	TWOFA_ROUND_ADMIT_REFUSED, /* not to that destination (a country): *message for the user */
+	TWOFA_ROUND_ADMIT_SPENT,   /* not now (a budget): said as a spent send limit, *message_arg
+				    * the minutes until sends go again; a member who holds a
+				    * one-time code is asked for one */
+	TWOFA_ROUND_ADMIT_ERROR,   /* the policy cannot be checked (its store): the round ends ERROR */
+} twofa_round_admit;
+
 /* The caller's side of the round. ask is required; the rest may be NULL. */
 typedef struct twofa_round_io {
 	void *ctx;
@@ -51,11 +61,11 @@ typedef struct twofa_round_io {
 	/* A line for the caller's log (LOG_DEBUG, LOG_NOTICE, ...): never a
 	 * code or a full number. The round itself logs nothing. */
 	void (*note)(void *ctx, int priority, const char *line);
-	/* The send policy (country allow-list, per-host send budget): true to
-	 * send; false refuses the send with *message / *reason (a refusal,
-	 * never an outage). Called once before every send. NULL: admit. */
-	bool (*admit_send)(void *ctx, const char *country, twofa_message *message, long *message_arg,
-			   char *reason, size_t reason_size);
+	/* The send policy (country allow-list, per-host send budget), asked
+	 * once before every send with the number's country (NULL for an
+	 * email). NULL: admit. A refusal is never an outage. */
+	twofa_round_admit (*admit_send)(void *ctx, const char *country, twofa_message *message,
+					long *message_arg, char *reason, size_t reason_size);
 	/* Sees every answer before the round reads it (the login: a screen
 	 * locker that answered with the password). True ends the round DENIED
 	 * with PAM_AUTH_ERR, *message and reason, and no failure counted. */

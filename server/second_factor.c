@@ -16,6 +16,7 @@
 #include "phone.h"
 #include "recovery.h"
 #include "second_factor.h"
+#include "send_budget.h"
 #include "state.h"
 #include "util.h"
 #include "verify.h"
@@ -232,6 +233,52 @@ static twofa_round_onetime round_host_onetime_use(void *ctx, const char *code, b
 	return TWOFA_ROUND_ONETIME_WRONG;
 }
 
+/* Minutes until t, as a message argument. */
+static long minutes_until(time_t t)
+{
+	long long minutes = ((long long)t - (long long)time(NULL) + 59) / 60;
+
+	return minutes < 0 ? 0 : (minutes > TWOFA_MESSAGE_ARG_MAX ? TWOFA_MESSAGE_ARG_MAX : (long)minutes);
+}
+
+/* The send policy, before every send of a login or an enrolment: the
+ * countries allow-list (a member whose country is no longer listed fails
+ * closed) and the host's send_budget (lib/send_budget.h). Over budget is a
+ * refusal, never an outage (failmode never opens on it), its first of the
+ * window one LOG_CRIT line; a counter that cannot be read refuses too. */
+static twofa_round_admit round_host_admit(void *ctx, const char *country, twofa_message *message,
+					  long *message_arg, char *reason, size_t reason_size)
+{
+	const twofa_round_host *h = ctx;
+	twofa_send_verdict v;
+	twofa_error err;
+
+	twofa_error_clear(&err);
+	if (twofa_send_admit(&h->opts->cfg, country, time(NULL), &v, &err) != TWOFA_OK) {
+		(void)snprintf(reason, reason_size, "send budget: %s; no code sent", err.msg);
+		return TWOFA_ROUND_ADMIT_ERROR;
+	}
+	switch (v.kind) {
+	case TWOFA_SEND_ADMIT:
+		return TWOFA_ROUND_ADMIT;
+	case TWOFA_SEND_COUNTRY_REFUSED:
+		*message = h->member != NULL ? TWOFA_MSG_COUNTRY_REFUSED : TWOFA_MSG_ENROL_COUNTRY_REFUSED;
+		(void)snprintf(reason, reason_size, "country %s is not in countries; no code sent",
+			       country != NULL && country[0] != '\0' ? country : "(none)");
+		return TWOFA_ROUND_ADMIT_REFUSED;
+	case TWOFA_SEND_OVER_BUDGET:
+		break;
+	}
+	if (v.first_in_window)
+		twofa_host_syslog(h->host, LOG_CRIT,
+				  "send_budget %ld/%ld s spent: no code is sent from this host until the window "
+				  "ends (logins and enrolments are refused, never let in)",
+				  v.budget, v.window);
+	*message_arg = minutes_until(v.window_ends);
+	(void)snprintf(reason, reason_size, "send_budget %ld/%ld s spent; no code sent", v.budget, v.window);
+	return TWOFA_ROUND_ADMIT_SPENT;
+}
+
 /* The program answered the code prompt with the password: it cannot ask for
  * a code. Its user is no guesser, so no failure is counted; the service is
  * remembered so that its next logins send nothing in vain. */
@@ -283,7 +330,7 @@ void twofa_round_host_io(twofa_round_host *ctx, twofa_round_io *io)
 			    .ask = round_host_ask,
 			    .code_prompt = round_host_prompt,
 			    .note = round_host_note,
-			    .admit_send = NULL};
+			    .admit_send = round_host_admit};
 
 	if (ctx->member != NULL) {
 		r.screen = round_host_screen;

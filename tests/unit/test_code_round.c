@@ -74,14 +74,14 @@ static bool screen_pw(void *ctx, const char *answer, twofa_message *message, cha
 	return true;
 }
 
-static bool refuse_country(void *ctx, const char *country, twofa_message *message, long *arg, char *reason,
-			   size_t size)
+static twofa_round_admit refuse_country(void *ctx, const char *country, twofa_message *message, long *arg,
+					char *reason, size_t size)
 {
 	(void)ctx;
 	*message = TWOFA_MSG_CHANNEL_REFUSED;
 	*arg = 0;
 	snprintf(reason, size, "country %s is not in countries", country != NULL ? country : "?");
-	return false;
+	return TWOFA_ROUND_ADMIT_REFUSED;
 }
 
 int main(void)
