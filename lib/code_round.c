@@ -11,9 +11,15 @@
 #include <security/_pam_types.h>
 #include <sodium.h>
 
+#include "answer.h"
 #include "code_round.h"
 #include "phone.h"
 #include "util.h"
+
+/* What the code prompt asks for: the Verify code sent; a recovery or bypass
+ * code after the answer 'recovery' or a spent send limit; or one because
+ * Twilio cannot be reached (outage_recovery). */
+typedef enum round_mode { MODE_VERIFY = 0, MODE_RECOVERY, MODE_OUTAGE } round_mode;
 
 typedef struct round {
 	const twofa_config *cfg;
@@ -25,10 +31,16 @@ typedef struct round {
 	twofa_channel channel;
 	const char *to;
 	bool sent;
+	bool may_prompt; /* a prompt follows (not twofa_code_round_send / _check) */
+	round_mode mode;
 	char notice[160];
 } round;
 
-typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED } send_result;
+/* What a send came to: a code is on its way; a resend was refused and the
+ * code already sent still works (the refusal is the next prompt's notice);
+ * the round is over (r->res says how); or no code can be sent and the round
+ * asks for a recovery or bypass code instead. */
+typedef enum send_result { SEND_SENT = 0, SEND_KEPT, SEND_DECIDED, SEND_RECOVERY } send_result;
 
 static void note(round *r, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void note(round *r, int priority, const char *fmt, ...)
@@ -109,6 +121,43 @@ static unsigned allowed(const round *r)
 	return r->o->allowed_channels != 0 ? r->o->allowed_channels : r->cfg->allowed_channels;
 }
 
+/* Whether the round may take a recovery or bypass code now: the login's
+ * hooks, recovery = yes and the member holds one that can let in. */
+static bool onetime_possible(const round *r)
+{
+	return r->may_prompt && r->io->onetime_use != NULL && r->o->recovery &&
+	       (r->io->onetime_held == NULL || r->io->onetime_held(r->io->ctx));
+}
+
+/* No code can be sent now (a send limit, here or at Twilio), but the member
+ * holds a one-time code: the round asks for one, after the notice that says
+ * why no code came. */
+static send_result ask_instead(round *r, twofa_message why, long arg)
+{
+	(void)keep_asking(r, why, arg);
+	r->mode = MODE_RECOVERY;
+	note(r, LOG_DEBUG, "no code can be sent: asking for a recovery code");
+	return SEND_RECOVERY;
+}
+
+/* Twilio unreachable at when: the round ends OUTAGE (the caller decides by
+ * failmode), or with outage_recovery goes on asking for a one-time code
+ * (true). No cancel: it would wait on the dead server once more. */
+static bool outage(round *r, const char *when, const char *why)
+{
+	r->sent = false;
+	if (r->o->outage_recovery && onetime_possible(r)) {
+		r->mode = MODE_OUTAGE;
+		note(r, LOG_ERR,
+		     "Twilio unreachable at %s (%s), failmode=secure: asking %s for a recovery code", when,
+		     why, r->t->user);
+		return true;
+	}
+	end(r, TWOFA_ROUND_OUTAGE, PAM_AUTHINFO_UNAVAIL, TWOFA_MSG_UNREACHABLE, 0,
+	    "Twilio unreachable at %s (%s)", when, why);
+	return false;
+}
+
 /* Checks the channel, the send policy and the send limit, then asks Twilio.
  * A refused first send ends the round; a refused resend keeps it. */
 static send_result send_code(round *r, twofa_channel channel, bool resend)
@@ -121,16 +170,24 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	twofa_verify_result vr;
 	twofa_verify_outcome vo;
 	twofa_error err;
+	twofa_round_admit admit = TWOFA_ROUND_ADMIT;
 	bool ok = false;
 	time_t retry_at = 0;
 
-	if (!twofa_channel_allowed(allowed(r), r->t->own_channel, channel) ||
-	    (to == NULL && channel != TWOFA_CHANNEL_EMAIL)) {
-		note(r, LOG_DEBUG, "no code by %s: not allowed or no number", twofa_channel_name(channel));
+	if (!twofa_channel_allowed(allowed(r), r->t->own_channel, channel)) {
+		note(r, LOG_DEBUG, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
-		    "no code by %s: not in allowed_channels or no phone number", twofa_channel_name(channel));
+		    "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
+		return SEND_DECIDED;
+	}
+	if (to == NULL && channel != TWOFA_CHANNEL_EMAIL) {
+		/* An app member: codes go by email only. */
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
+		    "no phone number is enrolled for a code by %s", twofa_channel_name(channel));
 		return SEND_DECIDED;
 	}
 	if (to == NULL) {
@@ -140,12 +197,27 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		    "no email address is enrolled");
 		return SEND_DECIDED;
 	}
-	/* send policy: limits' twofa_send_admit goes here */
-	if (r->io->admit_send != NULL &&
-	    !r->io->admit_send(r->io->ctx, r->t->country, &pm, &parg, preason, sizeof(preason))) {
+	if (r->io->admit_send != NULL)
+		admit = r->io->admit_send(r->io->ctx, channel == TWOFA_CHANNEL_EMAIL ? NULL : r->t->country,
+					  &pm, &parg, preason, sizeof(preason));
+	switch (admit) {
+	case TWOFA_ROUND_ADMIT:
+		break;
+	case TWOFA_ROUND_ADMIT_REFUSED:
 		if (resend)
 			return keep_asking(r, pm, parg);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, pm, parg, "send refused: %s", preason);
+		return SEND_DECIDED;
+	case TWOFA_ROUND_ADMIT_SPENT:
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, parg);
+		if (onetime_possible(r))
+			return ask_instead(r, TWOFA_MSG_SEND_LIMIT, parg);
+		end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT, parg, "send refused: %s",
+		    preason);
+		return SEND_DECIDED;
+	case TWOFA_ROUND_ADMIT_ERROR:
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "send refused: %s", preason);
 		return SEND_DECIDED;
 	}
 	if (r->o->reserve_sends) {
@@ -158,6 +230,8 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		if (!ok) {
 			if (resend)
 				return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
+			if (onetime_possible(r))
+				return ask_instead(r, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at));
 			end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT,
 			    minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
 			    c->send_window);
@@ -170,6 +244,7 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		describe(r);
 	}
 	memset(&vr, 0, sizeof(vr));
+	/* With rate_limit set, Twilio also counts the send for every host. */
 	vo = twofa_verify_start_keyed(r->v, to, channel, c->locale, r->t->rate_limit_id, &vr);
 	r->res->verify = vo;
 	switch (vo) {
@@ -186,9 +261,7 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 			note(r, LOG_DEBUG, "resend failed: %s", vr.log_message);
 			return keep_asking(r, TWOFA_MSG_RESEND_FAILED, 0);
 		}
-		end(r, TWOFA_ROUND_OUTAGE, PAM_AUTHINFO_UNAVAIL, TWOFA_MSG_UNREACHABLE, 0,
-		    "Twilio unreachable at send (%s)", vr.log_message);
-		return SEND_DECIDED;
+		return outage(r, "send", vr.log_message) ? SEND_RECOVERY : SEND_DECIDED;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
 	case TWOFA_VERIFY_SERVICE_NOT_FOUND:
 		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_MISCONFIGURED, 0, "send refused: %s",
@@ -197,6 +270,9 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	default:
 		if (resend)
 			return keep_asking(r, TWOFA_MSG_VERIFY, (long)vo);
+		if ((vo == TWOFA_VERIFY_TOO_MANY_SENDS || vo == TWOFA_VERIFY_RATE_LIMITED) &&
+		    onetime_possible(r))
+			return ask_instead(r, TWOFA_MSG_VERIFY, (long)vo);
 		end(r, TWOFA_ROUND_REFUSED,
 		    vo == TWOFA_VERIFY_TOO_MANY_SENDS || vo == TWOFA_VERIFY_RATE_LIMITED ? PAM_MAXTRIES
 											 : PAM_AUTH_ERR,
@@ -216,23 +292,34 @@ static twofa_state_login state_login(const round *r)
 	return s;
 }
 
-static twofa_round_outcome approved(round *r)
+/* An approved Verify code, or a consumed one-time code (onetime: res
+ * holds the hook's text), succeeds unless a lockout began while the round
+ * was under way: checked in the update that records the success. */
+static twofa_round_outcome approved(round *r, bool onetime)
 {
 	twofa_state_login s = state_login(r);
-	bool locked = false;
+	char used[TWOFA_REASON_MAX] = "code approved";
+	twofa_message message = TWOFA_MSG_NONE;
+	long arg = 0;
+	bool locked = true;
 	twofa_error err;
 
-	r->sent = false;
+	r->sent = false; /* approved: nothing left pending */
+	if (onetime) {
+		(void)twofa_strlcpy(used, r->res->reason, sizeof(used));
+		message = r->res->message;
+		arg = r->res->message_arg;
+	}
 	if (!r->o->record_success)
-		return end(r, TWOFA_ROUND_APPROVED, PAM_SUCCESS, TWOFA_MSG_NONE, 0, "code approved");
+		return end(r, TWOFA_ROUND_APPROVED, PAM_SUCCESS, message, arg, "%s", used);
 	if (twofa_state_record_success(r->cfg->state_db, &s, time(NULL), r->o->service, r->cfg->grace_period,
 				       &locked, &err) != TWOFA_OK)
 		return end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0,
 			   "state store at success: %s", err.msg);
 	if (locked)
 		return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
-			   "code approved, but locked out meanwhile");
-	return end(r, TWOFA_ROUND_APPROVED, PAM_SUCCESS, TWOFA_MSG_NONE, 0, "code approved");
+			   "%s, but locked out meanwhile", used);
+	return end(r, TWOFA_ROUND_APPROVED, PAM_SUCCESS, message, arg, "%s", used);
 }
 
 /* A wrong code as a failure in state.db; true when it locked the user out
@@ -297,12 +384,23 @@ void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_chan
 		(void)strcat(out, ")");
 }
 
+/* The code prompt: the first one says where the code went, later ones what
+ * went wrong and how many tries are left, since PAM_SILENT (sudo) drops
+ * messages and the same "Code sent..." text reads as a new code. At the
+ * recovery prompt, its own texts. A pending notice comes first, once. */
 static void build_prompt(round *r, retry_reason retry, long left, char *out, size_t size)
 {
 	char offers[160], base[256 + 192];
 	const char *label = twofa_channel_label(r->channel);
 
-	if (retry == RETRY_NONE) {
+	if (r->mode != MODE_VERIFY) {
+		twofa_message m = retry == RETRY_WRONG     ? TWOFA_MSG_RECOVERY_RETRY_WRONG
+				  : retry == RETRY_EMPTY   ? TWOFA_MSG_RECOVERY_RETRY_EMPTY
+				  : r->mode == MODE_OUTAGE ? TWOFA_MSG_RECOVERY_OUTAGE
+							   : TWOFA_MSG_RECOVERY_PROMPT;
+		if (!twofa_message_text(m, left, base, sizeof(base)))
+			(void)twofa_strlcpy(base, "Recovery code: ", sizeof(base));
+	} else if (retry == RETRY_NONE) {
 		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email,
 				   offers, sizeof(offers));
 		if (r->io->code_prompt == NULL ||
@@ -316,35 +414,139 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	r->notice[0] = '\0';
 }
 
-/* Trims blanks (and a trailing CR/LF) in place. */
-static char *trim(char *s)
+/* A recovery or bypass code typed at a prompt: true when the round is
+ * decided; false for a code that does not let in, counted as a failure like
+ * a wrong Verify code. With recovery = no it is never checked (nor sent to
+ * Twilio): a wrong code. */
+static bool onetime_code(round *r, const char *code)
 {
-	char *e;
+	twofa_round_onetime u = TWOFA_ROUND_ONETIME_WRONG;
+	twofa_state_entry state;
+	twofa_error err;
+	bool locked;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-		*--e = '\0';
-	return s;
+	r->res->onetime = true; /* whatever it comes to names no destination */
+	if (r->o->recovery) {
+		/* A lockout that began meanwhile (parallel logins) stops the
+		 * code before it is used up. */
+		if (twofa_state_read(r->cfg->state_db, r->t->user, &state, &err) != TWOFA_OK) {
+			cancel_pending(r);
+			end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
+			    err.msg);
+			return true;
+		}
+		locked = twofa_state_locked_until(&state, r->o->origin->source, time(NULL)) != 0;
+		sodium_memzero(&state, sizeof(state));
+		if (locked) {
+			cancel_pending(r);
+			end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
+			    "locked out after too many failures");
+			return true;
+		}
+		u = r->io->onetime_use(r->io->ctx, code, r->mode == MODE_OUTAGE, r->res);
+	}
+	switch (u) {
+	case TWOFA_ROUND_ONETIME_USED:
+		cancel_pending(r);
+		(void)approved(r, true);
+		return true;
+	case TWOFA_ROUND_ONETIME_ERROR:
+		cancel_pending(r);
+		r->res->outcome = TWOFA_ROUND_ERROR;
+		return true;
+	case TWOFA_ROUND_ONETIME_WRONG:
+		break;
+	}
+	note(r, LOG_DEBUG, "wrong recovery or bypass code%s", r->o->recovery ? "" : " (recovery = no)");
+	if (count_wrong_code(r)) {
+		cancel_pending(r);
+		end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
+		    "wrong recovery code; locked out after too many failures");
+		return true;
+	}
+	r->res->onetime = false;
+	return false;
+}
+
+/* The answer 'recovery' at the Verify code's prompt: the code sent is
+ * cancelled and the next prompts ask for a recovery code. Refused (the code
+ * sent still works) with recovery = no or when the member holds none. */
+static void ask_for_recovery(round *r, retry_reason *retry)
+{
+	if (!r->o->recovery) {
+		(void)keep_asking(r, TWOFA_MSG_RECOVERY_REFUSED, 0);
+		return;
+	}
+	if (!onetime_possible(r)) {
+		(void)keep_asking(r, TWOFA_MSG_RECOVERY_NONE, 0);
+		return;
+	}
+	cancel_pending(r);
+	r->mode = MODE_RECOVERY;
+	*retry = RETRY_NONE;
+}
+
+/* A wrong Verify code: a try, counted; true when it locked the user out. */
+static bool wrong_code(round *r)
+{
+	r->res->tries++;
+	if (!count_wrong_code(r))
+		return false;
+	cancel_pending(r);
+	end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
+	    "wrong code; locked out after too many failures");
+	return true;
+}
+
+/* A Verify check's outcome that ends the round, whatever asked for the
+ * code: true when r->res is decided; false for a wrong, invalid or expired
+ * code, or an outage that goes on at the recovery prompt. */
+static bool check_ended(round *r, twofa_verify_outcome vo, const twofa_verify_result *vr)
+{
+	r->res->verify = vo;
+	switch (vo) {
+	case TWOFA_VERIFY_APPROVED:
+		(void)approved(r, false);
+		return true;
+	case TWOFA_VERIFY_OUTAGE:
+		return !outage(r, "check", vr->log_message);
+	case TWOFA_VERIFY_WRONG_CODE:
+	case TWOFA_VERIFY_INVALID_CODE:
+	case TWOFA_VERIFY_EXPIRED:
+		return false;
+	case TWOFA_VERIFY_TOO_MANY_CHECKS:
+		cancel_pending(r);
+		end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_VERIFY, (long)vo, "%s", vr->log_message);
+		return true;
+	default:
+		cancel_pending(r);
+		end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_VERIFY, (long)vo, "check refused: %s",
+		    vr->log_message);
+		return true;
+	}
 }
 
 static twofa_round_outcome ask_for_code(round *r)
 {
 	long max_tries = r->o->max_tries > 0 ? r->o->max_tries : 1;
+	/* Bound the loop: every answer is a try or a (limited) resend. */
 	long rounds = 0, max_rounds = max_tries + r->cfg->send_limit + 1;
 	char prompt[256 + 512];
 	retry_reason retry = RETRY_NONE;
 
 	while (r->res->tries < max_tries && rounds++ < max_rounds) {
-		char *answer = NULL, *text;
+		char *answer = NULL, *text = NULL;
+		char why[TWOFA_REASON_MAX] = "";
+		twofa_message said = TWOFA_MSG_NONE;
 		twofa_channel ch = r->channel;
+		twofa_answer_kind kind;
 		twofa_round_ask a;
 		twofa_verify_result vr;
 		twofa_verify_outcome vo;
 
 		build_prompt(r, retry, max_tries - r->res->tries, prompt, sizeof(prompt));
-		a = r->io->ask(r->io->ctx, true, prompt, &answer);
+		/* A recovery code is typed unseen: it is good for a whole login. */
+		a = r->io->ask(r->io->ctx, r->mode == MODE_VERIFY, prompt, &answer);
 		if (a != TWOFA_ROUND_ASK_OK) {
 			twofa_free_secret(answer);
 			cancel_pending(r);
@@ -356,79 +558,156 @@ static twofa_round_outcome ask_for_code(round *r)
 				   a == TWOFA_ROUND_ASK_TOO_LONG ? "answer too long"
 								 : "conversation failed or was cancelled");
 		}
-		text = trim(answer);
-		if (text[0] == '\0') {
+		if (r->io->screen != NULL && r->io->screen(r->io->ctx, answer, &said, why, sizeof(why))) {
+			twofa_free_secret(answer);
+			cancel_pending(r);
+			return end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, said, 0, "%s", why);
+		}
+		kind = twofa_answer_parse(answer, r->channel, &ch, &text);
+		if (r->io->onetime_use == NULL &&
+		    (kind == TWOFA_ANSWER_RECOVERY || kind == TWOFA_ANSWER_ONETIME))
+			kind = TWOFA_ANSWER_CODE; /* no one-time codes here: Twilio judges it */
+		if (kind == TWOFA_ANSWER_EMPTY) {
 			r->res->tries++;
 			retry = RETRY_EMPTY;
+		} else if (r->mode != MODE_VERIFY || kind == TWOFA_ANSWER_ONETIME) {
+			/* At the recovery prompt every answer is tried as a code. */
+			r->res->tries++;
+			if (onetime_code(r, text)) {
+				twofa_free_secret(answer);
+				return r->res->outcome;
+			}
+			retry = RETRY_WRONG;
+		} else if (kind == TWOFA_ANSWER_RECOVERY) {
+			ask_for_recovery(r, &retry);
+		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
-			continue;
-		}
-		if (strcasecmp(text, "resend") == 0 || twofa_channel_parse(text, &ch)) {
-			twofa_free_secret(answer);
-			if (send_code(r, ch, true) == SEND_DECIDED) {
+			switch (send_code(r, ch, true)) {
+			case SEND_SENT:
+				retry = RETRY_NONE; /* a new code: the prompt says where it went */
+				break;
+			case SEND_KEPT:
+			case SEND_RECOVERY: /* only a first send asks for one */
+				break;
+			case SEND_DECIDED:
 				cancel_pending(r);
 				return r->res->outcome;
 			}
-			retry = r->notice[0] == '\0' ? RETRY_NONE : retry;
 			continue;
-		}
-		memset(&vr, 0, sizeof(vr));
-		vo = twofa_verify_check(r->v, r->to, text, &vr);
-		twofa_free_secret(answer);
-		r->res->verify = vo;
-		switch (vo) {
-		case TWOFA_VERIFY_APPROVED:
-			return approved(r);
-		case TWOFA_VERIFY_OUTAGE:
-			/* No cancel: it would wait on the dead server again. */
-			r->sent = false;
-			return end(r, TWOFA_ROUND_OUTAGE, PAM_AUTHINFO_UNAVAIL, TWOFA_MSG_UNREACHABLE, 0,
-				   "Twilio unreachable at check (%s)", vr.log_message);
-		case TWOFA_VERIFY_WRONG_CODE:
-		case TWOFA_VERIFY_INVALID_CODE:
-			r->res->tries++;
-			if (count_wrong_code(r)) {
-				cancel_pending(r);
-				return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
-					   "wrong code; locked out after too many failures");
+		} else {
+			memset(&vr, 0, sizeof(vr));
+			vo = twofa_verify_check(r->v, r->to, text, &vr);
+			twofa_free_secret(answer);
+			answer = NULL;
+			if (check_ended(r, vo, &vr))
+				return r->res->outcome;
+			if (vo == TWOFA_VERIFY_OUTAGE) {
+				retry = RETRY_NONE; /* unreachable now: the next prompt asks for a recovery code */
+			} else if (vo == TWOFA_VERIFY_EXPIRED) {
+				r->res->tries++;
+				r->sent = false;
+				retry = RETRY_EXPIRED;
+			} else {
+				if (wrong_code(r))
+					return r->res->outcome;
+				retry = RETRY_WRONG;
 			}
-			retry = RETRY_WRONG;
-			break;
-		case TWOFA_VERIFY_EXPIRED:
-			r->res->tries++;
-			r->sent = false;
-			retry = RETRY_EXPIRED;
-			break;
-		case TWOFA_VERIFY_TOO_MANY_CHECKS:
-			cancel_pending(r);
-			return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_VERIFY, (long)vo, "%s",
-				   vr.log_message);
-		default:
-			cancel_pending(r);
-			return end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_VERIFY, (long)vo,
-				   "check refused: %s", vr.log_message);
 		}
+		twofa_free_secret(answer);
 	}
 	cancel_pending(r);
+	/* The last try's outcome has no prompt left to carry it. */
 	return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, retry_said[retry], 0,
-		   "wrong code %ld times (max_tries)", r->res->tries);
+		   "wrong %scode %ld times (max_tries)", r->mode != MODE_VERIFY ? "recovery " : "",
+		   r->res->tries);
+}
+
+/* Sets up a round; false when its arguments cannot make one (r->res says). */
+static bool begin(round *r, const twofa_config *cfg, twofa_verify *v, const twofa_round_target *t,
+		  const twofa_round_options *o, const twofa_round_io *io, twofa_round_result *res)
+{
+	round init = {.cfg = cfg, .v = v, .t = t, .o = o, .io = io, .res = res, .channel = t->channel};
+
+	*r = init;
+	memset(res, 0, sizeof(*res));
+	res->verify = TWOFA_VERIFY_OK;
+	if (io == NULL || io->ask == NULL || t->user == NULL) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "code round: no prompt");
+		return false;
+	}
+	if ((o->count_failures || o->record_success || io->onetime_use != NULL) && o->origin == NULL) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "code round: no origin");
+		return false;
+	}
+	return true;
 }
 
 twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, const twofa_round_target *t,
 				     const twofa_round_options *o, const twofa_round_io *io,
 				     twofa_round_result *res)
 {
-	round r = {.cfg = cfg, .v = v, .t = t, .o = o, .io = io, .res = res, .channel = t->channel};
+	round r;
 
-	memset(res, 0, sizeof(*res));
-	res->verify = TWOFA_VERIFY_OK;
-	if (io == NULL || io->ask == NULL || t->user == NULL)
-		return end(&r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "code round: no prompt");
-	if ((o->count_failures || o->record_success) && o->origin == NULL)
-		return end(&r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "code round: no origin");
+	if (!begin(&r, cfg, v, t, o, io, res))
+		return res->outcome;
+	r.may_prompt = true;
+	switch (send_code(&r, t->channel, false)) {
+	case SEND_SENT:
+	case SEND_RECOVERY:
+		return ask_for_code(&r);
+	default:
+		return res->outcome;
+	}
+}
+
+twofa_round_outcome twofa_code_round_send(const twofa_config *cfg, twofa_verify *v,
+					  const twofa_round_target *t, const twofa_round_options *o,
+					  const twofa_round_io *io, twofa_round_result *res)
+{
+	round r;
+
+	if (!begin(&r, cfg, v, t, o, io, res))
+		return res->outcome;
 	if (send_code(&r, t->channel, false) != SEND_SENT)
 		return res->outcome;
-	return ask_for_code(&r);
+	r.sent = false; /* it stays pending for the next attempt */
+	return end(&r, TWOFA_ROUND_SENT, PAM_AUTH_ERR, TWOFA_MSG_NONE, 0, "code sent");
+}
+
+twofa_round_outcome twofa_code_round_check(const twofa_config *cfg, twofa_verify *v,
+					   const twofa_round_target *t, const twofa_round_options *o,
+					   const twofa_round_io *io, const char *code, twofa_round_result *res)
+{
+	twofa_verify_result vr;
+	twofa_verify_outcome vo;
+	round r;
+
+	if (!begin(&r, cfg, v, t, o, io, res))
+		return res->outcome;
+	r.to = destination(t, t->channel);
+	if (r.to == NULL) /* nowhere to check it: what a send there comes to */
+		return twofa_code_round_send(cfg, v, t, o, io, res);
+	describe(&r);
+	if (code == NULL)
+		return end(&r, TWOFA_ROUND_SENT, PAM_AUTH_ERR, TWOFA_MSG_NONE, 0,
+			   "no code in the answer; a code sent lately still holds, none sent");
+	memset(&vr, 0, sizeof(vr));
+	vo = twofa_verify_check(v, r.to, code, &vr);
+	if (check_ended(&r, vo, &vr))
+		return res->outcome;
+	if (vo == TWOFA_VERIFY_EXPIRED) {
+		/* Used, cancelled or expired at Twilio: a new one, as for no code. */
+		if (send_code(&r, t->channel, false) != SEND_SENT)
+			return res->outcome;
+		return end(&r, TWOFA_ROUND_SENT, PAM_AUTH_ERR, TWOFA_MSG_NONE, 0,
+			   "the code in the answer was used or expired: a new one sent");
+	}
+	res->tries = 1;
+	if (count_wrong_code(&r))
+		return end(&r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
+			   "wrong code in the answer; locked out after too many failures");
+	return end(&r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_WRONG_CODE, 0,
+		   "wrong code in the answer (code_from_answer)");
 }
 
 void twofa_round_decide(const twofa_round_result *res, twofa_decision *d)
@@ -439,7 +718,7 @@ void twofa_round_decide(const twofa_round_result *res, twofa_decision *d)
 	switch (res->outcome) {
 	case TWOFA_ROUND_APPROVED:
 		result = TWOFA_RESULT_SUCCESS;
-		priority = LOG_INFO;
+		priority = res->onetime ? LOG_NOTICE : LOG_INFO;
 		break;
 	case TWOFA_ROUND_OUTAGE:
 		priority = LOG_ERR;
@@ -453,6 +732,6 @@ void twofa_round_decide(const twofa_round_result *res, twofa_decision *d)
 	}
 	twofa_decide(d, res->pam_code, result, priority, res->message, "%s", res->reason);
 	d->message_arg = res->message_arg;
-	if (res->channel[0] != '\0')
+	if (res->channel[0] != '\0' && !res->onetime)
 		twofa_decision_set_destination(d, res->channel, res->to);
 }

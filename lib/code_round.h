@@ -29,6 +29,25 @@ typedef enum twofa_round_ask {
 	TWOFA_ROUND_ASK_TOO_LONG,  /* an answer over the caller's bound, refused as a whole */
 } twofa_round_ask;
 
+typedef struct twofa_round_result twofa_round_result;
+
+/* What a recovery or bypass code came to (io->onetime_use). */
+typedef enum twofa_round_onetime {
+	TWOFA_ROUND_ONETIME_USED = 0, /* consumed: it lets in (the round records the success) */
+	TWOFA_ROUND_ONETIME_WRONG,    /* not one of the member's usable codes: a failure */
+	TWOFA_ROUND_ONETIME_ERROR,    /* it could not be consumed: the round ends ERROR */
+} twofa_round_onetime;
+
+/* What the send policy says of a send (io->admit_send); *reason says why not. */
+typedef enum twofa_round_admit {
+	TWOFA_ROUND_ADMIT = 0,     /* it may go */
+	TWOFA_ROUND_ADMIT_REFUSED, /* not to that destination (a country): *message for the user */
+	TWOFA_ROUND_ADMIT_SPENT,   /* not now (a budget): said as a spent send limit, *message_arg
+				    * the minutes until sends go again; a member who holds a
+				    * one-time code is asked for one */
+	TWOFA_ROUND_ADMIT_ERROR,   /* the policy cannot be checked (its store): the round ends ERROR */
+} twofa_round_admit;
+
 /* The caller's side of the round. ask is required; the rest may be NULL. */
 typedef struct twofa_round_io {
 	void *ctx;
@@ -42,11 +61,29 @@ typedef struct twofa_round_io {
 	/* A line for the caller's log (LOG_DEBUG, LOG_NOTICE, ...): never a
 	 * code or a full number. The round itself logs nothing. */
 	void (*note)(void *ctx, int priority, const char *line);
-	/* The send policy (country allow-list, per-host send budget): true to
-	 * send; false refuses the send with *message / *reason (a refusal,
-	 * never an outage). Called once before every send. NULL: admit. */
-	bool (*admit_send)(void *ctx, const char *country, twofa_message *message, long *message_arg,
-			   char *reason, size_t reason_size);
+	/* The send policy (country allow-list, per-host send budget), asked
+	 * once before every send with the number's country (NULL for an
+	 * email). NULL: admit. A refusal is never an outage. */
+	twofa_round_admit (*admit_send)(void *ctx, const char *country, twofa_message *message,
+					long *message_arg, char *reason, size_t reason_size);
+	/* Sees every answer before the round reads it (the login: a screen
+	 * locker that answered with the password). True ends the round DENIED
+	 * with PAM_AUTH_ERR, *message and reason, and no failure counted. */
+	bool (*screen)(void *ctx, const char *answer, twofa_message *message, char *reason,
+		       size_t reason_size);
+	/* Recovery and bypass codes (the login; NULL elsewhere, where every
+	 * answer but a resend goes to Twilio). With onetime_use the answer
+	 * 'recovery' asks for one (refused with options.recovery false or when
+	 * onetime_held says the member holds none), an answer in a one-time
+	 * code's form (lib/answer.h) is one, and a round that cannot send (a
+	 * send limit, Twilio's too, or an outage with options.outage_recovery)
+	 * asks for one instead when onetime_held says so. onetime_use consumes
+	 * code after the round's lockout re-check; USED fills res->message,
+	 * message_arg and reason (the round then records the success, with the
+	 * lockout re-check), ERROR fills res->pam_code, message and reason;
+	 * outage: Twilio could not be reached. */
+	bool (*onetime_held)(void *ctx);
+	twofa_round_onetime (*onetime_use)(void *ctx, const char *code, bool outage, twofa_round_result *res);
 } twofa_round_io;
 
 /* Where the codes go. Strings are borrowed for the round. */
@@ -69,6 +106,8 @@ typedef struct twofa_round_options {
 	const twofa_state_origin *origin; /* with count_failures / record_success */
 	const char *service;              /* with record_success: the grace period's service */
 	unsigned allowed_channels;        /* TWOFA_CHANNELS_* mask; 0: the config's */
+	bool recovery;        /* with io->onetime_use: recovery = yes (no: a one-time code is wrong) */
+	bool outage_recovery; /* with recovery: an outage asks for a one-time code (failmode = secure) */
 } twofa_round_options;
 
 typedef enum twofa_round_outcome {
@@ -78,10 +117,11 @@ typedef enum twofa_round_outcome {
 	TWOFA_ROUND_OUTAGE,       /* Twilio unreachable: the caller decides (failmode, or refuse) */
 	TWOFA_ROUND_REFUSED,      /* no code could be sent: send_limit, channel, send policy, Twilio */
 	TWOFA_ROUND_ERROR,        /* the state store, Twilio's credentials or service */
+	TWOFA_ROUND_SENT,         /* twofa_code_round_send / _check: a code is on its way, nothing asked */
 } twofa_round_outcome;
 
 /* What the round came to, for the caller's decision or message. */
-typedef struct twofa_round_result {
+struct twofa_round_result {
 	twofa_round_outcome outcome;
 	int pam_code;                             /* the PAM code the login would return for it */
 	twofa_message message;                    /* the user's text (TWOFA_MSG_NONE: none) */
@@ -94,7 +134,8 @@ typedef struct twofa_round_result {
 	char channel[TWOFA_DECISION_CHANNEL_MAX]; /* where the code went: a channel name, "" before */
 	char to[TWOFA_DECISION_TO_MAX];           /* the masked destination, "" before */
 	char reason[TWOFA_REASON_MAX];            /* for the decision line: no code, no full number */
-} twofa_round_result;
+	bool onetime;                             /* decided by a recovery or bypass code (no destination) */
+};
 
 /* Runs a round for t with Verify client v: sends, asks (up to max_tries
  * tries), checks, and cancels what is pending unless APPROVED (or OUTAGE,
@@ -105,6 +146,19 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 				     const twofa_round_options *o, const twofa_round_io *io,
 				     twofa_round_result *res);
 
+/* code_from_answer's halves, which ask nothing: a code sent for the next
+ * attempt (SENT, or what a refused first send comes to), and a code typed
+ * elsewhere (in the password's answer) checked once: APPROVED (recorded),
+ * DENIED for a wrong one (counted), SENT when it was used or expired and a
+ * new one went, or as twofa_code_round's outcomes. */
+twofa_round_outcome twofa_code_round_send(const twofa_config *cfg, twofa_verify *v,
+					  const twofa_round_target *t, const twofa_round_options *o,
+					  const twofa_round_io *io, twofa_round_result *res);
+twofa_round_outcome twofa_code_round_check(const twofa_config *cfg, twofa_verify *v,
+					   const twofa_round_target *t, const twofa_round_options *o,
+					   const twofa_round_io *io, const char *code,
+					   twofa_round_result *res);
+
 /* " (or 'call' for a voice call, 'email' for email)": the channels other
  * than current that allowed_channels lets a member of channel own ask for
  * and that have a destination (phone, email: NULL or "" for none), or "". */
@@ -113,7 +167,8 @@ void twofa_round_offers(unsigned allowed_channels, twofa_channel own, twofa_chan
 
 /* The round's result as a decision: its PAM code, result word, priority,
  * message and where the code went (OUTAGE is PAM_AUTHINFO_UNAVAIL; a caller
- * under failmode=safe decides otherwise itself). */
+ * under failmode=safe decides otherwise itself). One decided by a one-time
+ * code names no destination, and its success is LOG_NOTICE. */
 void twofa_round_decide(const twofa_round_result *res, twofa_decision *d);
 
 #endif

@@ -80,6 +80,10 @@ static const struct {
 		 "Too many codes sent. Enter the code you have, or try again in 1 minute."},
 	[TWOFA_MSG_RESEND_FAILED] = {"resend_failed", ARG_NONE,
 				     "A new code cannot be sent now. Enter the code you have.", NULL},
+	[TWOFA_MSG_COUNTRY_REFUSED] = {"country_refused", ARG_NONE,
+				       "Codes cannot be sent to your number's country from here. Contact your "
+				       "administrator.",
+				       NULL},
 	[TWOFA_MSG_VERIFY] = {"verify", ARG_OUTCOME, NULL, NULL},
 	[TWOFA_MSG_WRONG_CODE] = {"wrong_code", ARG_NONE, "Wrong code.", NULL},
 	[TWOFA_MSG_NO_CODE] = {"no_code", ARG_NONE, "No code entered.", NULL},

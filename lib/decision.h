@@ -43,7 +43,8 @@ typedef enum twofa_message {
 	TWOFA_MSG_CHANNEL_REFUSED_RESEND, /* arg: the channel; a resend, before the next prompt */
 	TWOFA_MSG_SEND_LIMIT_RESEND,      /* arg: minutes; a resend, before the next prompt */
 	TWOFA_MSG_RESEND_FAILED,
-	TWOFA_MSG_VERIFY, /* arg: the twofa_verify_outcome; its user text */
+	TWOFA_MSG_COUNTRY_REFUSED, /* the member's number is in a country countries no longer lists */
+	TWOFA_MSG_VERIFY,          /* arg: the twofa_verify_outcome; its user text */
 	TWOFA_MSG_WRONG_CODE,
 	TWOFA_MSG_NO_CODE,
 	TWOFA_MSG_CODE_EXPIRED,

@@ -258,7 +258,7 @@ twofa_status twofa_send_admit(const twofa_config *cfg, const char *iso2, time_t 
 	twofa_status st;
 
 	memset(v, 0, sizeof(*v));
-	if (!twofa_country_allowed(cfg, iso2)) {
+	if (iso2 != NULL && !twofa_country_allowed(cfg, iso2)) {
 		v->kind = TWOFA_SEND_COUNTRY_REFUSED;
 		return TWOFA_OK;
 	}

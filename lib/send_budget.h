@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What admits a send: the country allow-list (countries = GB IE FR ...) and
  * the per-host send budget (send_budget = N/SECONDS), a circuit breaker over
- * every code this host asks Twilio to send (logins, enrolment, twofa-enroll).
+ * every code this host sends at a login prompt (logins, their resends,
+ * enrolment; twofa-enroll's sends, root's on purpose, are not counted).
  *
  * The budget is a fixed window: the first send after a window ended starts
  * the next one, at most N sends go in it. Its counter is one record in
@@ -75,8 +76,8 @@ typedef struct twofa_send_verdict {
 } twofa_send_verdict;
 
 /* The check every send site makes just before it asks Twilio to send to a
- * number of country iso2: the country first (a refused country spends no
- * budget), then the budget. TWOFA_OK with the verdict, or an error (the
+ * number of country iso2 (NULL: an email, which has none): the country
+ * first (a refused country spends no budget), then the budget. TWOFA_OK with the verdict, or an error (the
  * state store: refuse the send; *v says OVER_BUDGET then, so that a caller
  * that only reads the verdict still refuses). */
 twofa_status twofa_send_admit(const twofa_config *cfg, const char *iso2, time_t now, twofa_send_verdict *v,

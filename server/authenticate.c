@@ -12,7 +12,6 @@
 #include "member_read.h"
 #include "decision.h"
 #include "enrol.h"
-#include "enrol_deps.h"
 #include "password.h"
 #include "pam_user.h"
 #include "scope.h"

@@ -12,7 +12,6 @@
 
 #include "countries.h"
 #include "enrol.h"
-#include "enrol_deps.h"
 #include "member_read.h"
 #include "phone.h"
 #include "second_factor.h"
@@ -463,7 +462,6 @@ static bool prove_number(enrolment *e)
 	twofa_round_io io;
 
 	twofa_round_host_io(&ctx, &io);
-	twofa_enrol_send_policy(&io);
 	if (twofa_code_round(c, e->verify, &t, &o, &io, &res) == TWOFA_ROUND_APPROVED)
 		return true;
 	if (res.outcome == TWOFA_ROUND_CANCELLED && res.ask_cancelled && !res.ask_too_long)

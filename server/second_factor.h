@@ -22,14 +22,19 @@
 void twofa_second_factor(twofa_host *host, const twofa_options *opts, twofa_member_store *members,
 			 const twofa_member *member, bool silent, twofa_audit *audit, twofa_decision *d);
 
-/* The server's side of a lib/code_round round (enrolment, and the login's
- * round as it moves there): prompts through the module's conversation
+/* The server's side of a lib/code_round round (the login and enrolment):
+ * prompts through the module's conversation
  * (twofa_host_ask), the first code prompt from the code_prompt template,
  * notes to syslog (LOG_DEBUG ones only with debug, through audit). */
 typedef struct twofa_round_host {
 	twofa_host *host;
 	const twofa_options *opts;
 	twofa_audit *audit;
+	/* The login's (NULL for enrolment): recovery and bypass codes are
+	 * consumed in members, and an answer that is the password ends the
+	 * round (server/locker.h). */
+	twofa_member_store *members;
+	const twofa_member *member;
 } twofa_round_host;
 
 /* Fills *io for ctx, which must outlive the round. */

@@ -32,7 +32,8 @@ static twofa_round_ask ask(void *ctx, bool echo_on, const char *prompt, char **a
 	return *answer != NULL ? TWOFA_ROUND_ASK_OK : TWOFA_ROUND_ASK_CANCELLED;
 }
 
-static const char *const outcome_names[] = {"approved", "denied", "cancelled", "outage", "refused", "error"};
+static const char *const outcome_names[] = {"approved", "denied", "cancelled", "outage",
+					    "refused",  "error",  "sent"};
 
 int main(int argc, char **argv)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <security/_pam_types.h>
 
@@ -25,14 +26,62 @@ static twofa_round_ask never_ask(void *ctx, bool echo_on, const char *prompt, ch
 	return TWOFA_ROUND_ASK_CANCELLED;
 }
 
-static bool refuse_country(void *ctx, const char *country, twofa_message *message, long *arg, char *reason,
-			   size_t size)
+/* The login's hooks, scripted: the answers given, the prompts seen. */
+static const char *script[4];
+static int script_at;
+static char seen[4][512];
+static bool seen_echo[4];
+
+static twofa_round_ask scripted_ask(void *ctx, bool echo_on, const char *prompt, char **answer)
+{
+	(void)ctx;
+	*answer = NULL;
+	if (script_at >= 4 || script[script_at] == NULL)
+		return TWOFA_ROUND_ASK_CANCELLED;
+	snprintf(seen[script_at], sizeof(seen[0]), "%s", prompt);
+	seen_echo[script_at] = echo_on;
+	*answer = strdup(script[script_at++]);
+	return *answer != NULL ? TWOFA_ROUND_ASK_OK : TWOFA_ROUND_ASK_CANCELLED;
+}
+
+static bool held(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+static int used;
+static twofa_round_onetime use_code(void *ctx, const char *code, bool outage, twofa_round_result *res)
+{
+	(void)ctx;
+	(void)outage;
+	used++;
+	if (strcmp(code, "good") != 0)
+		return TWOFA_ROUND_ONETIME_WRONG;
+	res->message = TWOFA_MSG_RECOVERY_LOW;
+	res->message_arg = 1;
+	snprintf(res->reason, sizeof(res->reason), "recovery code used, 1 left");
+	return TWOFA_ROUND_ONETIME_USED;
+}
+
+static bool screen_pw(void *ctx, const char *answer, twofa_message *message, char *reason, size_t size)
+{
+	(void)ctx;
+	if (strcmp(answer, "hunter2") != 0)
+		return false;
+	*message = TWOFA_MSG_SINGLE_ANSWER;
+	snprintf(reason, size, "the password at the code prompt");
+	return true;
+}
+
+static twofa_round_admit refuse_country(void *ctx, const char *country, twofa_message *message, long *arg,
+					char *reason, size_t size)
 {
 	(void)ctx;
 	*message = TWOFA_MSG_CHANNEL_REFUSED;
 	*arg = 0;
 	snprintf(reason, size, "country %s is not in countries", country != NULL ? country : "?");
-	return false;
+	return TWOFA_ROUND_ADMIT_REFUSED;
 }
 
 int main(void)
@@ -107,6 +156,45 @@ int main(void)
 	res.outcome = TWOFA_ROUND_ERROR;
 	twofa_round_decide(&res, &d);
 	ok(d.result == TWOFA_RESULT_ERROR, "an error decides error");
+
+	/* The login's hooks: a spent send limit asks for a recovery code. */
+	{
+		twofa_round_io lio = {.ask = scripted_ask, .onetime_held = held, .onetime_use = use_code};
+		twofa_round_options lo = o;
+
+		lo.recovery = true;
+		lo.record_success = true;
+		lo.service = "sshd";
+		t.enrolled = true;
+		script[0] = "wrong";
+		script[1] = "good";
+		ok(twofa_code_round(&cfg, NULL, &t, &lo, &lio, &res) == TWOFA_ROUND_APPROVED && res.onetime &&
+			   res.tries == 2 && used == 2 && res.message == TWOFA_MSG_RECOVERY_LOW &&
+			   strcmp(res.reason, "recovery code used, 1 left") == 0,
+		   "send limit spent, a code held: a wrong and a good recovery code let in: %s", res.reason);
+		ok(!seen_echo[0] && !seen_echo[1] && seen[0][0] != '\0' && strcmp(seen[0], seen[1]) != 0,
+		   "the recovery prompts are echo off: %s | %s", seen[0], seen[1]);
+		twofa_round_decide(&res, &d);
+		ok(d.pam_code == PAM_SUCCESS && d.priority == LOG_NOTICE && d.channel[0] == '\0',
+		   "a one-time code's success: LOG_NOTICE, no destination");
+
+		lo.recovery = false;
+		script_at = 0;
+		used = 0;
+		ok(twofa_code_round(&cfg, NULL, &t, &lo, &lio, &res) == TWOFA_ROUND_REFUSED && used == 0 &&
+			   script_at == 0 && res.message == TWOFA_MSG_SEND_LIMIT,
+		   "recovery = no: the spent send limit refuses, nothing asked");
+
+		lo.recovery = true;
+		lio.screen = screen_pw;
+		script_at = 0;
+		script[0] = "hunter2";
+		ok(twofa_code_round(&cfg, NULL, &t, &lo, &lio, &res) == TWOFA_ROUND_DENIED &&
+			   res.pam_code == PAM_AUTH_ERR && res.message == TWOFA_MSG_SINGLE_ANSWER &&
+			   used == 0 && res.tries == 0,
+		   "the screen hook ends the round before the answer is tried, no try counted");
+		t.enrolled = false;
+	}
 
 	cfg.state_db = saved;
 	twofa_config_free(&cfg);

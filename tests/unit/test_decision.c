@@ -185,6 +185,9 @@ static void test_rows(void)
 	   "the send limit at a resend");
 	ok(text_is(TWOFA_MSG_RESEND_FAILED, 0, "A new code cannot be sent now. Enter the code you have."),
 	   "a resend during an outage");
+	ok(text_is(TWOFA_MSG_COUNTRY_REFUSED, 0,
+		   "Codes cannot be sent to your number's country from here. Contact your administrator."),
+	   "country_refused: a member whose country countries no longer lists");
 	ok(text_is(TWOFA_MSG_PASSWORDS_DIFFER, 0, "Passwords do not match.") &&
 		   text_is(TWOFA_MSG_PASSWORD_TOO_LONG, 1024, "The new password is longer than 1024 bytes.") &&
 		   text_is(TWOFA_MSG_PASSWORD_EMPTY, 0, "The new password is empty."),

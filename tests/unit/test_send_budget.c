@@ -202,6 +202,10 @@ static void test_admit(void)
 	ok(twofa_send_admit(&c, "GB", 3002, &v, &err) == TWOFA_OK && v.kind == TWOFA_SEND_OVER_BUDGET &&
 		   !v.first_in_window,
 	   "admit: over budget again, not the first");
+	ok(twofa_send_admit(&c, NULL, 3003, &v, &err) == TWOFA_OK && v.kind == TWOFA_SEND_OVER_BUDGET,
+	   "admit: an email (no country) is not refused for its country, but counts against the budget");
+	ok(twofa_send_admit(&c, NULL, 3100, &v, &err) == TWOFA_OK && v.kind == TWOFA_SEND_ADMIT,
+	   "admit: an email in the next window: admitted");
 	twofa_config_free(&c);
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the user typed at the code prompt: a code, a resend command, a
  * recovery code or the word asking for one, or nothing. */
-#ifndef PAM_TWOFA_ANSWER_H
-#define PAM_TWOFA_ANSWER_H
+#ifndef TWOFA_ANSWER_H
+#define TWOFA_ANSWER_H
 
 #include "config.h"
 
