@@ -3,6 +3,7 @@
 """Behaviour tests of the Twilio Verify simulator (TAP). Starts it with simctl in temp dirs
 and stops it by PID at exit, even on failure."""
 
+import base64
 import http.client
 import json
 import os
@@ -496,11 +497,136 @@ def test_rate_limits(s):
     is_err(s.start(NUM, extra={"RateLimits": "{not json"}), 400, 60200, "RateLimits that is not JSON")
 
 
+def test_totp(s):
+    """Verify TOTP: Entities made with their first factor, real RFC 6238 codes, Challenges."""
+    s.reset()
+    # At the start of a 30 s step, so no step boundary passes between a code and its use.
+    s.set_clock(int(time.time() // 30) * 30 + 30.5)
+    ident = "tf" + "0123456789abcdef" * 2
+    st, f, _ = s.factor_create(ident, "alice laptop")
+    t.eq(st, 201, "a TOTP factor is created (and with it the entity)")
+    sid = f["sid"]
+    t.ok(re.fullmatch(r"YF[0-9a-f]{32}", sid) and f["status"] == "unverified" and
+         f["factor_type"] == "totp", "YF sid, unverified, type totp")
+    t.ok(re.fullmatch(r"[A-Z2-7]{32}", f["binding"]["secret"]) is not None,
+         "binding.secret is 32 base32 characters (160 bits)")
+    t.eq(f["binding"]["uri"], "otpauth://totp/twofa%20sim:alice%20laptop?secret=" +
+         f["binding"]["secret"] + "&issuer=twofa%20sim&algorithm=SHA1&digits=6&period=30",
+         "binding.uri is the Key URI with issuer, SHA1, 6 digits, 30 s")
+    t.eq(f["config"], {"alg": "sha1", "skew": 1, "code_length": 6, "time_step": 30},
+         "config from the defaults")
+    st, g, _ = s.request("GET", s.entity_path(ident, "/Factors/" + sid))
+    t.ok(st == 200 and "binding" not in g, "a fetched factor does not carry the secret")
+    code = s.totp_code(sid)
+    wrong = "%06d" % ((int(code) + 1) % 10 ** 6)
+    st, g, _ = s.factor_verify(ident, sid, wrong)
+    t.ok(st == 200 and g["status"] == "unverified", "a wrong first code leaves it unverified")
+    is_err(s.challenge(ident, sid, code), 400, 60200, "no challenge on an unverified factor")
+    st, g, _ = s.factor_verify(ident, sid, code)
+    t.ok(st == 200 and g["status"] == "verified", "the right first code verifies it")
+    for off, want in ((0, "approved"), (-1, "approved"), (1, "approved"), (-2, "pending"),
+                      (2, "pending")):
+        st, c, _ = s.challenge(ident, sid, s.totp_code(sid, off))
+        t.ok(st == 201 and c["status"] == want and re.fullmatch(r"YC[0-9a-f]{32}", c["sid"]),
+             "challenge with the code %+d steps away: %s (skew 1)" % (off, want), (st, c))
+    st, c, _ = s.challenge(ident, sid, s.totp_code(sid))
+    t.eq(c["status"], "approved", "a replayed code is approved by default (GUESS: accept)")
+    s.set_service(totp_replay="refuse", totp_wrong_status="denied")
+    st, c, _ = s.challenge(ident, sid, s.totp_code(sid))
+    t.eq(c["status"], "denied", "totp_replay=refuse: the replay is refused (denied)")
+    s.set_service(totp_replay="accept", totp_wrong_status="pending")
+    s.advance(30)
+    st, c, _ = s.challenge(ident, sid, s.totp_code(sid))
+    t.eq(c["status"], "approved", "after the clock moves a step the new code passes")
+    st, c2, _ = s.request("GET", s.entity_path(ident, "/Challenges/" + c["sid"]))
+    t.ok(st == 200 and c2["status"] == "approved", "the challenge can be fetched")
+    out = subprocess.run([PYTHON, SIMCTL, "totp-code", s.dir, sid, "--step-offset", "-1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t.ok(out.returncode == 0 and out.stdout.decode().strip() == s.totp_code(sid, -1),
+         "simctl totp-code prints the code of the previous step", out.stderr)
+    out = subprocess.run([PYTHON, SIMCTL, "totp-code", s.dir, "YF" + "0" * 32],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t.ok(out.returncode == 1 and out.stdout == b"", "simctl totp-code of an unknown factor fails")
+
+    # RFC 6238 appendix B vectors through Binding.Secret and the movable clock.
+    rfc = (("sha1", b"12345678901234567890", "94287082"),
+           ("sha256", b"12345678901234567890123456789012", "46119246"),
+           ("sha512", b"1234567890123456789012345678901234567890123456789012345678901234",
+            "90693936"))
+    s.set_clock(59)
+    for alg, key, want in rfc:
+        secret = base64.b32encode(key).decode().rstrip("=")
+        st, f2, _ = s.factor_create(ident, "rfc " + alg, extra={
+            "Binding.Secret": secret, "Config.Alg": alg, "Config.CodeLength": "8"})
+        t.ok(st == 201 and s.totp_code(f2["sid"]) == want and
+             "algorithm=%s&digits=8" % alg.upper() in f2["binding"]["uri"],
+             "RFC 6238 vector %s at T=59: %s" % (alg, want), (st, f2))
+    s.set_clock(time.time())
+
+    st, page, _ = s.request("GET", s.entity_path(ident, "/Factors?PageSize=2"))
+    t.ok(st == 200 and len(page["factors"]) == 2 and page["meta"]["next_page_url"],
+         "factor list pages: 2 of 4 with a next_page_url")
+    nxt = page["meta"]["next_page_url"]
+    st, page2, _ = s.request("GET", nxt[len(s.url):])
+    t.ok(st == 200 and len(page2["factors"]) == 2 and page2["meta"]["next_page_url"] is None,
+         "the next page holds the rest and is the last")
+    for label, extra in (("Config.TimeStep 19", {"Config.TimeStep": "19"}),
+                         ("Config.CodeLength 9", {"Config.CodeLength": "9"}),
+                         ("Config.Skew 3", {"Config.Skew": "3"}),
+                         ("Config.Alg md5", {"Config.Alg": "md5"}),
+                         ("Binding.Secret not base32", {"Binding.Secret": "abc!"}),
+                         ("FactorType push", {"FactorType": "push"})):
+        is_err(s.factor_create(ident, "x", extra=extra), 400, 60200, "factor with %s" % label)
+    is_err(s.factor_create("short", "x"), 400, 60200, "an identity of 5 characters")
+    is_err(s.factor_verify(ident, sid, "12a456"), 400, 60200, "AuthPayload with a letter")
+    is_err(s.factor_verify(ident, "YF" + "0" * 32, "123456"), 404, 20404, "unknown factor")
+    is_err(s.challenge("tf" + "9" * 32, sid, "123456"), 404, 20404, "unknown entity")
+
+    # service settings: Totp.* through the Service update, used by new factors
+    st, svc, _ = s.service()
+    t.eq(svc["totp"], {"issuer": None, "time_step": None, "code_length": None, "skew": None},
+         "the service's totp object is unset at first (Twilio's example)")
+    st, svc, _ = s.request("POST", s.svc_path(), {"Totp.Issuer": "Acme", "Totp.TimeStep": "60",
+                                                  "Totp.CodeLength": "8", "Totp.Skew": "0"})
+    t.ok(st == 200 and svc["totp"] == {"issuer": "Acme", "time_step": 60, "code_length": 8,
+                                       "skew": 0}, "Totp.* set through the Service update", svc)
+    is_err(s.request("POST", s.svc_path(), {"Totp.Skew": "3"}), 400, 60200, "Totp.Skew 3")
+    st, f3, _ = s.factor_create("tf" + "1" * 32, "bob")
+    t.ok(f3["config"] == {"alg": "sha1", "skew": 0, "code_length": 8, "time_step": 60} and
+         f3["binding"]["uri"].startswith("otpauth://totp/Acme:bob?") and
+         len(s.totp_code(f3["sid"])) == 8, "a new factor takes the service's settings")
+
+    st, ents, _ = s.request("GET", s.svc_path("/Entities"))
+    t.eq(sorted(e["identity"] for e in ents["entities"]), sorted([ident, "tf" + "1" * 32]),
+         "entities are listed")
+    s.fault("totp", "503")
+    is_err(s.challenge(ident, sid, s.totp_code(sid)), 503, 20503, "fault op totp: 503")
+    s.fault("factor_delete", "404")
+    is_err(s.request("DELETE", s.entity_path(ident, "/Factors/" + sid)), 404, 20404,
+           "fault 404 on factor_delete")
+    st, body, _ = s.request("DELETE", s.entity_path(ident, "/Factors/" + sid))
+    t.ok(st == 204 and body == b"", "a factor is deleted: 204, no body")
+    is_err(s.request("DELETE", s.entity_path(ident, "/Factors/" + sid)), 404, 20404,
+           "deleting it again: 404")
+    t.eq(s.request("DELETE", s.entity_path(ident))[0], 204, "an entity is deleted")
+    is_err(s.request("GET", s.entity_path(ident, "/Factors")), 404, 20404,
+           "its factors went with it")
+    s.fault("factor_create", "answer", count=1)
+    s.clear_faults()
+    s.ctl("POST", "faults", {"op": "factor_create", "fault": "answer", "status": 201,
+                             "body": {"sid": "YF1"}})
+    st, body, _ = s.factor_create(ident, "x")
+    t.ok(st == 201 and body == {"sid": "YF1"}, "fault answer sends the test's body as it is")
+    s.reset()
+    t.eq(s.request("GET", s.svc_path("/Entities"))[1]["entities"], [], "reset clears entities")
+
+
 def main():
     s = Sim()
     try:
         for fn in (test_files, test_tls, test_auth, test_lifecycle, test_errors,
-                   test_service_lookup, test_faults, test_connections, test_rate_limits):
+                   test_service_lookup, test_faults, test_connections, test_rate_limits,
+                   test_totp):
             try:
                 fn(s)
             except Exception as e:  # report and go on: one broken part must not hide the rest

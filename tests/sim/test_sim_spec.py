@@ -154,7 +154,9 @@ def main():
 
     # -- the validator against the spec's own examples, and broken copies ---------------
     ours = ("CreateVerification", "CreateVerificationCheck", "FetchVerification",
-            "UpdateVerification", "FetchService", "FetchPhoneNumber")
+            "UpdateVerification", "FetchService", "FetchPhoneNumber", "UpdateService",
+            "CreateNewFactor", "UpdateFactor", "FetchFactor", "ListFactor", "ListEntity",
+            "FetchEntity", "CreateChallenge", "FetchChallenge")
     seen = {}
     for api in (verify, lookup):
         for _, _, op in api.ops:
@@ -205,6 +207,10 @@ def main():
                         "%s: %s %s -> %d" % (label, method, path.split("/")[-1][:20], st),
                         body):
                 return None
+            if st == 204:
+                t.ok(body == b"" and "204" in op["responses"],
+                     "%s: 204 without a body, declared for %s" % (label, op["operationId"]))
+                return body
             schema, nulls = api.response_schema(op, st)
             if not t.ok(schema is not None, "%s: status %d declared for %s" %
                         (label, st, op["operationId"])):
@@ -213,6 +219,19 @@ def main():
             t.ok(not errs, "%s: body matches %s schema" % (label, op["operationId"]),
                  "\n".join(errs))
             return body
+
+        def required_enforced(method, path, base):
+            """The spec's required parameters are base's; leaving out each one is 400 60200."""
+            op = verify.op(method, path)
+            body = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+            req = body.get("required", [])
+            t.ok(set(req) == set(base), "%s requires %s per spec" % (op["operationId"], req))
+            for name in req:
+                form = {k: v for k, v in base.items() if k != name}
+                st, b, _ = s.request(method, path, form)
+                t.ok(st == 400 and b["code"] == 60200,
+                     "%s without %s -> 400 60200" % (op["operationId"], name), (st, b))
+            return op, body
 
         num = "+14155550123"
         p = s.svc_path
@@ -246,6 +265,61 @@ def main():
             conform("bucket list", "GET", bp, s.request("GET", bp), 200)
             conform("start with RateLimits", "POST", p("/Verifications"),
                     s.start(num, extra={"RateLimits": json.dumps({"spec_rl": "k1"})}), 201)
+        # Verify TOTP: every call twofa makes, and the Service update of the Totp settings.
+        ident = "tf" + "ab" * 16
+        conform("service update Totp.*", "POST", p(), s.request("POST", p(), {
+            "Totp.Issuer": "twofa", "Totp.TimeStep": "30", "Totp.CodeLength": "6",
+            "Totp.Skew": "1"}), 200)
+        ep = "/Entities/" + ident
+        f = conform("factor create", "POST", p(ep + "/Factors"), s.factor_create(ident), 201)
+        if f is not None:
+            fp = ep + "/Factors/" + f["sid"]
+            conform("factor fetch", "GET", p(fp), s.request("GET", p(fp)), 200)
+            conform("factor verify wrong", "POST", p(fp),
+                    s.factor_verify(ident, f["sid"], "%06d" % (
+                        (int(s.totp_code(f["sid"])) + 1) % 10 ** 6)), 200)
+            conform("factor verify", "POST", p(fp),
+                    s.factor_verify(ident, f["sid"], s.totp_code(f["sid"])), 200)
+            c = conform("challenge", "POST", p(ep + "/Challenges"),
+                        s.challenge(ident, f["sid"], s.totp_code(f["sid"])), 201)
+            conform("challenge wrong", "POST", p(ep + "/Challenges"),
+                    s.challenge(ident, f["sid"], "%06d" % (
+                        (int(s.totp_code(f["sid"])) + 1) % 10 ** 6)), 201)
+            if c is not None:
+                conform("challenge fetch", "GET", p(ep + "/Challenges/" + c["sid"]),
+                        s.request("GET", p(ep + "/Challenges/" + c["sid"])), 200)
+            conform("factor list", "GET", p(ep + "/Factors"),
+                    s.request("GET", p(ep + "/Factors?PageSize=1")), 200)
+            conform("entity list", "GET", p("/Entities"),
+                    s.request("GET", p("/Entities?PageSize=1000")), 200)
+            conform("entity fetch", "GET", p(ep), s.request("GET", p(ep)), 200)
+            conform("factor delete", "DELETE", p(fp), s.request("DELETE", p(fp)), 204)
+            conform("entity delete", "DELETE", p(ep), s.request("DELETE", p(ep)), 204)
+        for method, path, base in (("POST", p(ep + "/Factors"),
+                                    {"FriendlyName": "x", "FactorType": "totp"}),
+                                   ("POST", p(ep + "/Challenges"),
+                                    {"FactorSid": "YF" + "0" * 32})):
+            required_enforced(method, path, base)
+        op = verify.op("POST", p(ep + "/Factors"))
+        fprops = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"][
+            "properties"]
+        t.ok("totp" in verify.v.resolve(fprops["FactorType"])["enum"] and
+             set(verify.v.resolve(fprops["Config.Alg"])["enum"]) == {"sha1", "sha256", "sha512"}
+             and {"Binding.Secret", "Config.TimeStep", "Config.Skew", "Config.CodeLength"} <=
+             set(fprops), "factor parameters the simulator reads exist in the spec")
+        st, b, _ = s.request("POST", p(ep + "/Factors"), {"FriendlyName": "x",
+                                                          "FactorType": "sms"})
+        t.ok(st == 400, "FactorType outside the enum is refused", (st, b))
+        cprops = verify.op("POST", p(ep + "/Challenges"))["requestBody"]["content"][
+            "application/x-www-form-urlencoded"]["schema"]["properties"]
+        st, b, _ = s.request("POST", p(ep + "/Challenges"), {"FactorSid": "YF123"})
+        t.ok(st == 400 and re.match(cprops["FactorSid"]["pattern"], "YF123") is None,
+             "FactorSid outside the spec's pattern is refused", (st, b))
+        uprops = verify.op("POST", p())["requestBody"]["content"][
+            "application/x-www-form-urlencoded"]["schema"]["properties"]
+        t.ok({"Totp.Issuer", "Totp.TimeStep", "Totp.CodeLength", "Totp.Skew"} <= set(uprops) and
+             "AuthPayload" in cprops, "Totp.* and AuthPayload exist in the spec")
+
         for n, q in (("+14159929960", None), ("+141599299600", None), ("+1415", None),
                      ("07911 123456", {"CountryCode": "GB"}),
                      ("+14159929960", {"Fields": "line_type_intelligence"})):
@@ -271,15 +345,7 @@ def main():
                                     {"To": "+14155550124", "Channel": "sms"}),
                                    ("POST", p("/Verifications/+14155550124"),
                                     {"Status": "canceled"})):
-            op = verify.op(method, path)
-            body = op["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
-            req = body.get("required", [])
-            t.ok(set(req) == set(base), "%s requires %s per spec" % (op["operationId"], req))
-            for name in req:
-                form = {k: v for k, v in base.items() if k != name}
-                st, b, _ = s.request(method, path, form)
-                t.ok(st == 400 and b["code"] == 60200,
-                     "%s without %s -> 400 60200" % (op["operationId"], name), (st, b))
+            op, body = required_enforced(method, path, base)
             for name, prop in body["properties"].items():
                 enum = verify.v.resolve(prop).get("enum")
                 if name in base and enum:

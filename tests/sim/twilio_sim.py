@@ -31,8 +31,12 @@ CHANNELS = ("sms", "call", "whatsapp", "email")
 # send_code_attempts[].channel as Twilio's examples spell it (upper case for SMS/EMAIL).
 ATTEMPT_CHANNEL = {"sms": "SMS", "call": "CALL", "email": "EMAIL", "whatsapp": "whatsapp"}
 NUMBER_KINDS = ("normal", "landline", "blocked", "geo_blocked", "invalid", "twilio_blocked")
-FAULT_OPS = ("start", "check", "cancel", "fetch", "service", "lookup", "any")
-FAULT_KINDS = ("500", "503", "429", "302", "delay", "reset", "malformed", "oversized", "empty")
+FAULT_OPS = ("start", "check", "cancel", "fetch", "service", "lookup", "any", "totp",
+             "factor_create", "factor_update", "factor_fetch", "factors", "factor_delete",
+             "entities", "entity", "entity_delete", "challenge", "challenge_fetch",
+             "service_update")
+FAULT_KINDS = ("500", "503", "429", "302", "404", "delay", "reset", "malformed", "oversized",
+               "empty", "answer")
 
 # Verify's supported Locale overrides (twilio.com/docs/verify/supported-languages).
 LOCALES = set("""af ar ca cs da de el en en-GB es es-419 et fi fr fr-CA he hi hr hu id it ja
@@ -136,7 +140,11 @@ class State:
             "email_enabled": o.email_enabled, "friendly_name": "twofa sim",
             "lifetime": o.lifetime, "send_limit": o.send_limit, "disabled_channels": [],
             "created": time.time(),
+            # Verify TOTP: None = not set on the service (Twilio's default 30 s, 6, 1 applies).
+            "totp_issuer": None, "totp_time_step": None, "totp_code_length": None,
+            "totp_skew": None, "totp_replay": "accept", "totp_wrong_status": "pending",
         }
+        self.entities = {}        # identity -> entity dict, with its "factors" and "challenges"
         self.verifications = {}   # sid -> Verification
         self.rate_limits = {}     # RK sid -> rate limit dict, with its "buckets" (BL sid -> dict)
         self.rate_hits = {}       # (RK sid, key value) -> times of the sends it let through
@@ -168,7 +176,7 @@ class State:
 
     def take_fault(self, op, number):
         for f in self.faults:
-            if f["op"] not in (op, "any"):
+            if f["op"] not in (op, "any") and not (f["op"] == "totp" and op in TOTP_OPS):
                 continue
             if f.get("number") and f["number"] != number:
                 continue
@@ -345,7 +353,7 @@ def op_service(st, m, form, query, now, path):
         "dtmf_input_required": False, "tts_name": None, "do_not_share_warning_enabled": False,
         "custom_code_enabled": False,
         "push": {"include_date": False, "apn_credential_sid": None, "fcm_credential_sid": None},
-        "totp": {"issuer": None, "time_step": None, "code_length": None, "skew": None},
+        "totp": totp_settings(st),
         "whatsapp": {"msg_service_sid": None, "from": None},
         "passkeys": {"relying_party": {"id": None, "name": None, "origins": None},
                      "authenticator_attachment": None, "discoverable_credentials": None,
@@ -540,19 +548,348 @@ def rate_limit_take(st, keys, now):
         hits[:] = [t for t in hits if t > now - longest][-1000:]
 
 
+# ------------------------------------------------------------------------------------------
+# Verify TOTP: Entities, Factors, Challenges (Verify v2 /Services/{sid}/Entities/...).
+# Real RFC 6238 codes (RFC 4226 truncation) on the simulator's movable clock, so a test
+# computes a code as an authenticator app would (simctl totp-code, /_sim/totp).
+# What Twilio's docs do not state is marked GUESS here and in tests/sim/README.md.
+
+TOTP_ALGS = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512"}
+TOTP_DEFAULTS = {"time_step": 30, "code_length": 6, "skew": 1}
+TOTP_RANGES = {"time_step": (20, 60), "code_length": (3, 8), "skew": (0, 2)}
+IDENTITY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")  # GUESS: Twilio says 8..64 characters, not which
+FACTOR_SID_RE = re.compile(r"^YF[0-9a-fA-F]{32}$")
+CHALLENGE_SID_RE = re.compile(r"^YC[0-9a-fA-F]{32}$")
+BASE32_RE = re.compile(r"^[A-Z2-7]{16,128}$")
+AUTH_PAYLOAD_RE = re.compile(r"^[0-9]{3,8}$")
+FACTORS_PER_ENTITY = 20  # GUESS: Twilio documents a limit for push factors only
+CHALLENGE_LIFETIME = 300  # GUESS: a pending challenge's life when ExpirationDate is not given
+TOTP_OPS = ("factor_create", "factor_update", "factor_fetch", "factors", "factor_delete",
+            "entities", "entity", "entity_delete", "challenge", "challenge_fetch")
+
+
+def totp_code(secret, counter, digits, alg="sha1"):
+    """RFC 6238 / RFC 4226: HMAC(secret, counter) truncated to `digits` decimal digits."""
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", counter), TOTP_ALGS[alg]).digest()
+    off = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF
+    return "%0*d" % (digits, value % 10 ** digits)
+
+
+def totp_settings(st):
+    """The service's totp object; None = not set (Twilio's default applies)."""
+    return {k: st.service.get("totp_" + k) for k in ("issuer", "time_step", "code_length", "skew")}
+
+
+def totp_effective(st, key):
+    v = st.service.get("totp_" + key)
+    return TOTP_DEFAULTS[key] if v is None else v
+
+
+def totp_check_setting(key, param, raw):
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        raise ApiError(400, 60200, "Invalid parameter: %s" % param)
+    lo, hi = TOTP_RANGES[key]
+    if not lo <= v <= hi:
+        raise ApiError(400, 60200, "Invalid parameter: %s must be %d..%d" % (param, lo, hi))
+    return v
+
+
+def entity_url(st, e):
+    return "%s/v2/Services/%s/Entities/%s" % (st.base_url, st.service["sid"],
+                                             urllib.parse.quote(e["identity"], safe=""))
+
+
+def entity_json(st, e):
+    url = entity_url(st, e)
+    return {"sid": e["sid"], "identity": e["identity"], "account_sid": st.creds["account_sid"],
+            "service_sid": st.service["sid"], "date_created": iso(e["created"]),
+            "date_updated": iso(e["created"]), "url": url,
+            "links": {"factors": url + "/Factors", "new_factors": url + "/Factors",
+                      "challenges": url + "/Challenges"}}
+
+
+def factor_config(f):
+    return {"alg": f["alg"], "skew": f["skew"], "code_length": f["code_length"],
+            "time_step": f["time_step"]}
+
+
+def factor_json(st, e, f, binding=False):
+    out = {"sid": f["sid"], "account_sid": st.creds["account_sid"],
+           "service_sid": st.service["sid"], "entity_sid": e["sid"], "identity": e["identity"],
+           "date_created": iso(f["created"]), "date_updated": iso(f["updated"]),
+           "friendly_name": f["friendly_name"], "status": f["status"], "factor_type": "totp",
+           "config": factor_config(f), "metadata": None,
+           "url": "%s/Factors/%s" % (entity_url(st, e), f["sid"])}
+    if binding:  # only the answer that creates the factor carries the secret (Twilio's docs)
+        issuer = f["issuer"]
+        label = urllib.parse.quote("%s:%s" % (issuer, f["friendly_name"]), safe=":")
+        uri = "otpauth://totp/%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d" % (
+            label, f["secret"], urllib.parse.quote(issuer, safe=""), f["alg"].upper(),
+            f["code_length"], f["time_step"])
+        out = {k: out[k] for k in ("sid", "account_sid", "service_sid", "entity_sid",
+                                   "identity")}
+        out.update({"binding": {"secret": f["secret"], "uri": uri}, "options": None,
+                    "date_created": iso(f["created"]), "date_updated": iso(f["updated"]),
+                    "friendly_name": f["friendly_name"], "status": f["status"],
+                    "factor_type": "totp", "config": factor_config(f), "metadata": None,
+                    "url": "%s/Factors/%s" % (entity_url(st, e), f["sid"])})
+    return out
+
+
+def challenge_json(st, e, c):
+    url = "%s/Challenges/%s" % (entity_url(st, e), c["sid"])
+    return {"sid": c["sid"], "account_sid": st.creds["account_sid"],
+            "service_sid": st.service["sid"], "entity_sid": e["sid"], "identity": e["identity"],
+            "factor_sid": c["factor_sid"], "date_created": iso(c["created"]),
+            "date_updated": iso(c["updated"]),
+            "date_responded": iso(c["responded"]) if c["responded"] is not None else None,
+            "expiration_date": iso(c["expires"]), "status": c["status"],
+            "responded_reason": "none", "details": None, "hidden_details": None,
+            "metadata": None, "factor_type": "totp", "url": url,
+            "links": {"notifications": url + "/Notifications"}}
+
+
+def find_entity(st, m, path):
+    check_service(st, m[0], path)
+    e = st.entities.get(m[1])
+    if e is None:
+        raise not_found(path)
+    return e
+
+
+def find_factor(st, m, path):
+    e = find_entity(st, m, path)
+    f = e["factors"].get(m[2])
+    if f is None:
+        raise not_found(path)
+    return e, f
+
+
+def totp_match(st, f, payload, now):
+    """The counter payload is valid for (within the factor's skew), or None."""
+    here = int(now // f["time_step"])
+    for c in range(here - f["skew"], here + f["skew"] + 1):
+        if hmac.compare_digest(payload.encode(),
+                               totp_code(f["secret"], c, f["code_length"], f["alg"]).encode()):
+            return c
+    return None
+
+
+def auth_payload(form):
+    p = form.get("AuthPayload")
+    if p is not None and not AUTH_PAYLOAD_RE.match(p):
+        # GUESS: Twilio does not document the answer to a payload that is not 3..8 digits.
+        raise ApiError(400, 60200, "Invalid parameter: AuthPayload")
+    return p
+
+
+def list_page(st, path, query, key, items):
+    """Twilio's paging: PageSize 1..1000 (default 50), Page from 0, next_page_url while more."""
+    try:
+        size = int(query.get("PageSize", 50))
+        number = int(query.get("Page", 0))
+    except ValueError:
+        raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
+    if not 1 <= size <= 1000 or number < 0:
+        raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
+    base = st.base_url + path
+
+    def url(n):
+        return "%s?PageSize=%d&Page=%d" % (base, size, n) + ("&PageToken=PT%d" % n if n else "")
+    chunk = items[number * size:(number + 1) * size]
+    more = (number + 1) * size < len(items)
+    return {key: chunk, "meta": {"first_page_url": url(0), "key": key,
+                                 "next_page_url": url(number + 1) if more else None,
+                                 "page": number, "page_size": size,
+                                 "previous_page_url": url(number - 1) if number else None,
+                                 "url": url(number)}}
+
+
+def op_factor_create(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    identity = m[1]
+    if not IDENTITY_RE.match(identity):
+        raise ApiError(400, 60200, "Invalid parameter: Identity")
+    name = form.get("FriendlyName", "")
+    ftype = form.get("FactorType", "")
+    if not name or len(name) > 64:
+        raise ApiError(400, 60200, "Invalid parameter: FriendlyName")
+    if ftype != "totp":
+        # Push and passkeys factors need an SDK binding: not simulated.
+        raise ApiError(400, 60200, "Invalid parameter: FactorType")
+    alg = form.get("Config.Alg", "sha1")
+    if alg not in TOTP_ALGS:
+        raise ApiError(400, 60200, "Invalid parameter: Config.Alg")
+    f = {"sid": new_sid("YF"), "friendly_name": name, "status": "unverified", "alg": alg,
+         "created": now, "updated": now, "last_counter": None,
+         "issuer": st.service.get("totp_issuer") or st.service["friendly_name"]}
+    for key, param in (("time_step", "Config.TimeStep"), ("code_length", "Config.CodeLength"),
+                       ("skew", "Config.Skew")):
+        f[key] = totp_check_setting(key, param, form[param]) if param in form else \
+            totp_effective(st, key)
+    secret = form.get("Binding.Secret")
+    if secret is not None and not BASE32_RE.match(secret):
+        raise ApiError(400, 60200, "Invalid parameter: Binding.Secret")
+    f["secret"] = secret or base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=")
+    e = st.entities.get(identity)
+    if e is not None and len(e["factors"]) >= FACTORS_PER_ENTITY:
+        raise ApiError(400, 60315, "Reached max limit of factors for this entity")
+    if e is None:  # the entity is made with its first factor
+        e = {"sid": new_sid("YE"), "identity": identity, "created": now, "factors": {},
+             "challenges": {}}
+        st.entities[identity] = e
+    e["factors"][f["sid"]] = f
+    return 201, factor_json(st, e, f, binding=True)
+
+
+def op_factor_update(st, m, form, query, now, path):
+    e, f = find_factor(st, m, path)
+    payload = auth_payload(form)
+    if "FriendlyName" in form:
+        if not form["FriendlyName"] or len(form["FriendlyName"]) > 64:
+            raise ApiError(400, 60200, "Invalid parameter: FriendlyName")
+        f["friendly_name"] = form["FriendlyName"]
+    for key, param in (("time_step", "Config.TimeStep"), ("code_length", "Config.CodeLength"),
+                       ("skew", "Config.Skew")):
+        if param in form:
+            f[key] = totp_check_setting(key, param, form[param])
+    if "Config.Alg" in form:
+        if form["Config.Alg"] not in TOTP_ALGS:
+            raise ApiError(400, 60200, "Invalid parameter: Config.Alg")
+        f["alg"] = form["Config.Alg"]
+    # GUESS: a wrong first code answers 200 with the factor still unverified (no error), and
+    # a payload for a factor already verified changes nothing.
+    if payload is not None and f["status"] == "unverified":
+        c = totp_match(st, f, payload, now)
+        if c is not None:
+            f["status"] = "verified"
+            f["last_counter"] = c
+    f["updated"] = now
+    return 200, factor_json(st, e, f)
+
+
+def op_factor_fetch(st, m, form, query, now, path):
+    e, f = find_factor(st, m, path)
+    return 200, factor_json(st, e, f)
+
+
+def op_factor_delete(st, m, form, query, now, path):
+    e, f = find_factor(st, m, path)
+    del e["factors"][f["sid"]]
+    return 204, None
+
+
+def op_factor_list(st, m, form, query, now, path):
+    e = find_entity(st, m, path)
+    return 200, list_page(st, path, query, "factors",
+                          [factor_json(st, e, f) for f in e["factors"].values()])
+
+
+def op_entity_list(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    return 200, list_page(st, path, query, "entities",
+                          [entity_json(st, e) for e in st.entities.values()])
+
+
+def op_entity_fetch(st, m, form, query, now, path):
+    return 200, entity_json(st, find_entity(st, m, path))
+
+
+def op_entity_delete(st, m, form, query, now, path):
+    e = find_entity(st, m, path)
+    del st.entities[e["identity"]]
+    return 204, None
+
+
+def op_challenge_create(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    fsid = form.get("FactorSid", "")
+    if not FACTOR_SID_RE.match(fsid):
+        raise ApiError(400, 60200, "Invalid parameter: FactorSid")
+    payload = auth_payload(form)
+    e = find_entity(st, m, path)
+    f = e["factors"].get(fsid)
+    if f is None:
+        raise not_found(path + "/" + fsid)
+    if f["status"] != "verified":
+        # GUESS: Twilio's answer to a challenge of an unverified factor is not documented.
+        raise ApiError(400, 60200, "Invalid parameter: the factor is not verified")
+    c = {"sid": new_sid("YC"), "factor_sid": fsid, "created": now, "updated": now,
+         "responded": None, "expires": now + CHALLENGE_LIFETIME, "status": "pending"}
+    if payload is not None:
+        counter = totp_match(st, f, payload, now)
+        replay = counter is not None and f["last_counter"] is not None and \
+            counter <= f["last_counter"]
+        if counter is not None and (not replay or st.service["totp_replay"] == "accept"):
+            c["status"] = "approved"
+            f["last_counter"] = max(counter, f["last_counter"] or counter)
+        else:
+            # GUESS: a wrong (or, with totp_replay=refuse, a replayed) code leaves the
+            # challenge pending; totp_wrong_status=denied answers "denied" instead.
+            c["status"] = st.service["totp_wrong_status"]
+        c["responded"] = now
+    e["challenges"][c["sid"]] = c
+    if len(e["challenges"]) > 1000:
+        del e["challenges"][next(iter(e["challenges"]))]
+    st.stats["challenges"] = st.stats.get("challenges", 0) + 1
+    return 201, challenge_json(st, e, c)
+
+
+def op_challenge_fetch(st, m, form, query, now, path):
+    e = find_entity(st, m, path)
+    c = e["challenges"].get(m[2])
+    if c is None:
+        raise not_found(path)
+    if c["status"] == "pending" and now >= c["expires"]:
+        c["status"] = "expired"
+    return 200, challenge_json(st, e, c)
+
+
+def op_service_update(st, m, form, query, now, path):
+    check_service(st, m[0], path)
+    svc = dict(st.service)
+    if "FriendlyName" in form:
+        svc["friendly_name"] = form["FriendlyName"][:30]
+    if "Totp.Issuer" in form:
+        svc["totp_issuer"] = form["Totp.Issuer"][:64] or None
+    for key in ("time_step", "code_length", "skew"):
+        param = "Totp." + "".join(w.capitalize() for w in key.split("_"))
+        if param in form:
+            svc["totp_" + key] = totp_check_setting(key, param, form[param])
+    st.service = svc
+    return op_service(st, m, form, query, now, path)
+
+
 # (regex, {method: (op name, handler)})
 ROUTES = [
     (re.compile(r"^/v2/Services/([^/]+)/Verifications$"), {"POST": ("start", op_start)}),
     (re.compile(r"^/v2/Services/([^/]+)/VerificationCheck$"), {"POST": ("check", op_check)}),
     (re.compile(r"^/v2/Services/([^/]+)/Verifications/([^/]+)$"),
      {"GET": ("fetch", op_fetch), "POST": ("cancel", op_update)}),
-    (re.compile(r"^/v2/Services/([^/]+)$"), {"GET": ("service", op_service)}),
+    (re.compile(r"^/v2/Services/([^/]+)$"),
+     {"GET": ("service", op_service), "POST": ("service_update", op_service_update)}),
     (re.compile(r"^/v2/Services/([^/]+)/RateLimits$"),
      {"GET": ("rate_limits", op_rate_limit_list), "POST": ("rate_limit_create", op_rate_limit_create)}),
     (re.compile(r"^/v2/Services/([^/]+)/RateLimits/([^/]+)$"), {"GET": ("rate_limit", op_rate_limit_fetch)}),
     (re.compile(r"^/v2/Services/([^/]+)/RateLimits/([^/]+)/Buckets$"),
      {"GET": ("buckets", op_bucket_list), "POST": ("bucket_create", op_bucket_create)}),
     (re.compile(r"^/v2/PhoneNumbers/([^/]+)$"), {"GET": ("lookup", op_lookup)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities$"), {"GET": ("entities", op_entity_list)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities/([^/]+)$"),
+     {"GET": ("entity", op_entity_fetch), "DELETE": ("entity_delete", op_entity_delete)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities/([^/]+)/Factors$"),
+     {"GET": ("factors", op_factor_list), "POST": ("factor_create", op_factor_create)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities/([^/]+)/Factors/([^/]+)$"),
+     {"GET": ("factor_fetch", op_factor_fetch), "POST": ("factor_update", op_factor_update),
+      "DELETE": ("factor_delete", op_factor_delete)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities/([^/]+)/Challenges$"),
+     {"POST": ("challenge", op_challenge_create)}),
+    (re.compile(r"^/v2/Services/([^/]+)/Entities/([^/]+)/Challenges/([^/]+)$"),
+     {"GET": ("challenge_fetch", op_challenge_fetch)}),
 ]
 
 
@@ -620,9 +957,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.rfile.read(n) if n else b""
 
     def send(self, status, body, headers=None, raw=None):
-        data = raw if raw is not None else json.dumps(body).encode()
+        data = raw if raw is not None else (b"" if status == 204 else json.dumps(body).encode())
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        if status != 204:
+            self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
@@ -710,7 +1048,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 except (UnicodeDecodeError, ValueError):
                     form_error = ApiError(400, 20001, "Malformed form body")
         number = form.get("To") or (groups[0] if op == "lookup" else None) or \
-            (groups[1] if op in ("fetch", "cancel") and len(groups) > 1 else None)
+            (groups[1] if op in ("fetch", "cancel") + TOTP_OPS and len(groups) > 1 else None)
         fault = None
         status, out, headers, raw = 200, None, {}, None
         with st.lock:
@@ -746,8 +1084,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send(status, out, headers, raw)
 
     def fault_answer(self, fault, op):
-        ok = 201 if op == "start" else 200
+        ok = 201 if op in ("start", "factor_create", "challenge") else 200
         kind = fault["fault"]
+        if kind == "404":  # the entity or factor gone at Twilio between two calls
+            raise ApiError(404, 20404, "The requested resource was not found")
+        if kind == "answer":  # a test's own (hostile) answer, sent as it is
+            return int(fault.get("status") or ok), None, json.dumps(fault.get("body")).encode()
         if kind in ("500", "503", "429"):
             code = fault.get("code") or {"500": 20500, "503": 20503, "429": 20429}[kind]
             hdr = {"Retry-After": "1"} if kind == "429" else {}
@@ -780,8 +1122,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def record(self, op, method, path, status, auth, form, query):
         f = dict(form)
-        if "Code" in f:
-            f["Code"] = len(f["Code"])
+        for secret in ("Code", "AuthPayload", "Binding.Secret"):
+            if secret in f:
+                f[secret] = len(f[secret])
         st = self.server.state
         with st.lock:
             st.requests.append({"op": op, "method": method, "path": path, "status": status,
@@ -835,7 +1178,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if key == ("POST", "/_sim/faults"):
             f = {"op": obj.get("op", "any"), "fault": str(obj["fault"]),
                  "count": int(obj.get("count", 1)), "delay": float(obj.get("delay", 30)),
-                 "number": obj.get("number"), "code": obj.get("code")}
+                 "number": obj.get("number"), "code": obj.get("code"),
+                 "status": obj.get("status"), "body": obj.get("body")}
             if f["op"] not in FAULT_OPS or f["fault"] not in FAULT_KINDS:
                 raise ValueError("op in %s, fault in %s" % (FAULT_OPS, FAULT_KINDS))
             if f["count"] == 0 or f["count"] < -1:
@@ -854,6 +1198,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if key == ("POST", "/_sim/reset"):
             st.reset()
             return 200, {"reset": True}
+        if key == ("GET", "/_sim/totp"):
+            # The code an authenticator app shows for a factor now (+ step_offset steps).
+            sid = query["factor"]
+            f = next((f for e in st.entities.values() for f in e["factors"].values()
+                      if f["sid"] == sid), None)
+            if f is None:
+                return 404, {"error": "no factor %s" % sid[:34]}
+            counter = int(st.now() // f["time_step"]) + int(query.get("step_offset", 0))
+            return 200, {"code": totp_code(f["secret"], counter, f["code_length"], f["alg"]),
+                         "counter": counter, "time_step": f["time_step"],
+                         "status": f["status"]}
+        if key == ("GET", "/_sim/entities"):
+            return 200, {i: {"sid": e["sid"], "factors": {
+                s: {k: f[k] for k in ("status", "friendly_name", "time_step", "code_length",
+                                      "skew", "alg")} for s, f in e["factors"].items()}}
+                for i, e in st.entities.items()}
         if key == ("GET", "/_sim/service"):
             return 200, st.service
         if key == ("POST", "/_sim/service"):
@@ -869,6 +1229,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     v = str(v)[:30]
                 elif k == "disabled_channels":
                     v = [str(c) for c in v]
+                elif k in ("totp_time_step", "totp_code_length", "totp_skew"):
+                    if v is not None:
+                        lo, hi = TOTP_RANGES[k[5:]]
+                        v = int(v)
+                        if not lo <= v <= hi:
+                            raise ValueError("%s %d..%d" % (k, lo, hi))
+                elif k == "totp_issuer":
+                    v = None if v is None else str(v)[:64]
+                elif k == "totp_replay":
+                    if v not in ("accept", "refuse"):
+                        raise ValueError("totp_replay accept or refuse")
+                elif k == "totp_wrong_status":
+                    if v not in ("pending", "denied"):
+                        raise ValueError("totp_wrong_status pending or denied")
                 else:
                     raise KeyError(k)
                 svc[k] = v
