@@ -279,6 +279,9 @@ int cli_lookup_number(twofa_verify *v, const char *e164, const char *country);
  * code, after a message, with what was pending canceled. */
 int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries);
 
+/* Trims spaces and tabs around s in place; returns the first kept byte. */
+char *cli_trim(char *s);
+
 /* Makes a Verify client from the loaded configuration (0 or exit 78). */
 int cli_verify_new(cli_context *ctx, twofa_verify **v);
 
