@@ -14,10 +14,10 @@
 #include "identifiers.h"
 #include "verify.h"
 
-#define TWOFA_TOTP_IDENTITY_MAX 64  /* Twilio: 8..64 characters; ours [A-Za-z0-9_-] */
-#define TWOFA_TOTP_SECRET_MAX 128   /* the base32 secret of binding.secret */
-#define TWOFA_TOTP_URI_MAX 1024     /* the otpauth:// Key URI of binding.uri */
-#define TWOFA_TOTP_LIST_MAX 100000  /* list calls stop (BAD_ANSWER) past this many items */
+#define TWOFA_TOTP_IDENTITY_MAX 64 /* Twilio: 8..64 characters; ours [A-Za-z0-9_-] */
+#define TWOFA_TOTP_SECRET_MAX 128  /* the base32 secret of binding.secret */
+#define TWOFA_TOTP_URI_MAX 1024    /* the otpauth:// Key URI of binding.uri */
+#define TWOFA_TOTP_LIST_MAX 100000 /* list calls stop (BAD_ANSWER) past this many items */
 
 /* What creating a factor returns. secret and uri are the member's secret:
  * show them once, then twofa_totp_binding_wipe. */
