@@ -21,6 +21,7 @@ import time
 from harness.tap import Tap
 from harness.sim import Sim
 from harness.cli import CODE, Cli
+from harness.pam import SyslogCapture, module_path, run_pam
 
 t = Tap()
 sim = Sim()
@@ -147,6 +148,23 @@ t.ok("##" in out and "\u2588" not in out, "--ascii draws with ##", out[:200])
 m = cli.show("dave")
 t.ok(m is not None and m["phone"] == "+447400123457" and m["country"] == "GB" and m["channel"] == "totp",
      "dave keeps the number, channel totp", m)
+
+# -- until the login part lands, pam_twofa refuses an app member (fail closed) ----------
+if module_path() is not None:
+    cap = SyslogCapture(cli.env)
+    cli.env.service("twofa-totp-cli", [cli.env.twofa_line("")])
+    for user, pw, why in (("carol", "pw-carol-1", r"no phone number is enrolled for a code by totp"),
+                          ("dave", "pw-dave-22", r"channel totp sends no code")):
+        cap.clear()
+        sent = sim.sends()
+        run = run_pam(cli.env, "twofa-totp-cli", user, ["auth"], answers=[pw], syslog=cap,
+                      rhost="192.0.2.77")
+        t.ok(run.code("auth") == "PAM_AUTH_ERR" and sim.sends() == sent
+             and cap.wait_for(why) is not None,
+             "login of the app member %s is refused, nothing sent, the reason logged" % user,
+             run.describe() + "\n" + "\n".join(cap.texts()))
+else:
+    t.ok(False, "pam_twofa.so is built")
 
 # -- refusals before anything is made ---------------------------------------------------
 n = len(entities())
