@@ -140,13 +140,15 @@ static int remove_app(cli_context *ctx, const char *user, const char *entity, bo
 	}
 	if (o == TWOFA_VERIFY_OK || o == TWOFA_VERIFY_EXPIRED)
 		return 0;
+	if (rc != 0 && !force)
+		return rc; /* cli_verify_new said why */
 	if (force) {
 		cli_warn("could not delete the TOTP entity of %s at Twilio (%s); removing %s anyway (--force): "
 			 "'twofa-enroll db check' lists the entity",
 			 user, r.log_message, user);
 		return 0;
 	}
-	return cli_fail(rc != 0 ? rc : cli_outcome_exit(o),
+	return cli_fail(cli_outcome_exit(o),
 			"could not delete the TOTP entity of %s at Twilio (%s); nothing was removed: pass "
 			"--force to remove %s anyway",
 			user, r.log_message, user);

@@ -211,12 +211,18 @@ static bool each_entity(void *arg, const char *identity)
 static bool each_factor(void *arg, const char *sid, const char *status, const char *type)
 {
 	app_refs *a = arg;
+	char shown_status[32], shown_type[32];
 
 	if (strcmp(sid, a->factor) == 0)
 		return true;
 	a->orphan_factors++;
-	printf("orphan  %s factor %s (%s) of entity %s at Twilio: not its member's factor\n", type, sid,
-	       status, a->entity);
+	/* Twilio's words, bounded and without control characters. */
+	(void)twofa_strlcpy(shown_status, status, sizeof(shown_status));
+	(void)twofa_strlcpy(shown_type, type, sizeof(shown_type));
+	twofa_sanitize(shown_status);
+	twofa_sanitize(shown_type);
+	printf("orphan  %s factor %s (%s) of entity %s at Twilio: not its member's factor\n", shown_type, sid,
+	       shown_status, a->entity);
 	return true;
 }
 

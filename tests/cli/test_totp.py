@@ -193,6 +193,18 @@ rc, out, err, made_e = app_flow(["add", "erin", "--channel", "totp", "--password
 t.ok(rc == 65 and "end of input" in err and (made_e is None or made_e[0] not in entities()),
      "end of input at the code prompt -> 65, nothing left at Twilio", err)
 
+n = len(entities())
+sim.fault("factor_create", "503")
+r = cli.run("add", "erin", "--channel", "totp", "--password-stdin", "--print-secret", input="pw-erin-1\n")
+t.ok(r.rc == 69 and "cannot make the app's factor" in r.err and cli.show("erin") is None
+     and len(entities()) == n, "Twilio down at the factor: 69, nothing stored or left", r.describe())
+sim.fault("factor_update", "503")
+rc, out, err, made_e = app_flow(["add", "erin", "--channel", "totp", "--password-stdin", "--print-secret"],
+                                ["pw-erin-1", lambda sid: app_code(sid)])
+t.ok(rc == 69 and cli.show("erin") is None and made_e is not None and made_e[0] not in entities(),
+     "Twilio down at the first code: 69, the entity deleted, nothing stored", err)
+sim.clear_faults()
+
 # -- totp USER: an SMS member moves to an app ---------------------------------------------
 GB = "+447400123456"
 r = cli.enroll("alice", GB, "GB", ["pw-alice-1", "pw-alice-1", CODE])
