@@ -42,8 +42,8 @@ static bool label_valid(const char *s)
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-		      c == '_' || c == '@' || c == ' ' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '@' || c == ' ' || c == '-'))
 			return false;
 	}
 	return true;
@@ -154,8 +154,8 @@ static int first_code(twofa_verify *v, const char *identity, const char *factor_
 		cli_read_result rr = cli_read_line("Code from the app: ", false, line, sizeof(line));
 
 		if (rr == CLI_READ_INTERRUPTED || cli_interrupted)
-			return cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; the factor was deleted and nothing "
-							      "was changed");
+			return cli_fail(CLI_EXIT_INTERRUPTED,
+					"interrupted; the factor was deleted and nothing was changed");
 		if (rr != CLI_READ_OK)
 			return cli_fail(rr == CLI_READ_ERROR ? 1 : EX_DATAERR,
 					"no code given%s; the factor was deleted and nothing was changed",
@@ -171,8 +171,8 @@ static int first_code(twofa_verify *v, const char *identity, const char *factor_
 		o = twofa_totp_factor_verify(v, identity, factor_sid, answer, &r);
 		sodium_memzero(line, sizeof(line));
 		if (cli_interrupted && o != TWOFA_VERIFY_APPROVED)
-			return cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; the factor was deleted and nothing "
-							      "was changed");
+			return cli_fail(CLI_EXIT_INTERRUPTED,
+					"interrupted; the factor was deleted and nothing was changed");
 		switch (o) {
 		case TWOFA_VERIFY_APPROVED:
 			return 0;
@@ -184,7 +184,8 @@ static int first_code(twofa_verify *v, const char *identity, const char *factor_
 						"nothing was changed",
 						tries, max_tries);
 			cli_warn("%s (%ld %s left)",
-				 o == TWOFA_VERIFY_WRONG_CODE ? "wrong code" : "that is not a code: 3 to 8 digits",
+				 o == TWOFA_VERIFY_WRONG_CODE ? "wrong code"
+							      : "that is not a code: 3 to 8 digits",
 				 max_tries - tries, max_tries - tries == 1 ? "try" : "tries");
 			break;
 		default:
@@ -226,7 +227,8 @@ int cli_totp_enrol(twofa_verify *v, const char *identity, bool new_entity, const
 	twofa_totp_binding_wipe(b);
 	sodium_free(b);
 	if (rc == 0 && cli_interrupted)
-		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; the factor was deleted and nothing was changed");
+		rc = cli_fail(CLI_EXIT_INTERRUPTED,
+			      "interrupted; the factor was deleted and nothing was changed");
 	if (rc == 0)
 		rc = first_code(v, identity, factor_sid, max_tries);
 	if (rc != 0) {
@@ -301,7 +303,8 @@ int cmd_totp(cli_context *ctx, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
 		if (cli_totp_parse_option(opt, optarg, &o))
 			continue;
-		snprintf(why, sizeof(why), "totp: %s '%s'", opt == ':' ? "missing value for" : "unknown option",
+		snprintf(why, sizeof(why), "totp: %s '%s'",
+			 opt == ':' ? "missing value for" : "unknown option",
 			 optind > 0 && optind <= argc ? argv[optind - 1] : "?");
 		twofa_sanitize(why);
 		return cli_usage_error("totp", why);
@@ -334,7 +337,8 @@ int cmd_totp(cli_context *ctx, int argc, char **argv)
 	rc = cli_totp_enrol(v, identity, new_entity, &o, ctx->config.max_tries, factor);
 	if (rc == 0 && cli_interrupted) {
 		cli_totp_undo(v, identity, factor, new_entity);
-		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; the factor was deleted and nothing was changed");
+		rc = cli_fail(CLI_EXIT_INTERRUPTED,
+			      "interrupted; the factor was deleted and nothing was changed");
 	}
 	if (rc == 0) {
 		memset(&sw, 0, sizeof(sw));
