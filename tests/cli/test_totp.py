@@ -132,6 +132,33 @@ t.ok(len(qr) >= 15 and len({len(l) for l in qr}) == 1 and (len(qr[0]) - 8) % 4 =
      and len(qr[0]) >= 29, "a QR code of half blocks, square with its quiet zone (%d lines)" % len(qr))
 t.ok(all(c == "\u2588" for c in qr[0]) and all(c == "\u2588" for c in qr[1]),
      "the quiet zone is drawn (light) around the code")
+
+
+def dark_modules(lines):
+    """The drawing read back: rows of booleans, True for a dark module (a block is light)."""
+    rows = []
+    for l in lines:
+        rows.append([c not in "\u2588\u2580" for c in l])
+        rows.append([c not in "\u2588\u2584" for c in l])
+    return rows
+
+
+def finder_at(rows, x, y):
+    """The 7x7 finder pattern: a dark ring, a light ring, a dark 3x3 centre."""
+    for dy in range(7):
+        for dx in range(7):
+            ring = max(abs(dx - 3), abs(dy - 3))
+            if rows[y + dy][x + dx] != (ring != 2):
+                return False
+    return True
+
+
+if qr:
+    rows = dark_modules(qr)
+    side = len(qr[0])
+    t.ok(finder_at(rows, 4, 4) and finder_at(rows, side - 11, 4) and finder_at(rows, 4, side - 11)
+         and not finder_at(rows, side - 11, side - 11),
+         "the three finder patterns sit in the right corners, dark on light")
 t.ok(not cli.leaks(err) and (secret == "" or secret not in err), "no code or secret on stderr",
      cli.leaks(err))
 t.ok("carol enrolled with the authenticator app (active)" in out, "the result line", out[-300:])
