@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "util.h"
 
 #define QR_QUIET 4 /* modules of quiet zone on every side */
 
@@ -30,15 +31,16 @@ static const char block_lower[] = "\xe2\x96\x84"; /* U+2584: the lower light */
 
 bool cli_qr_utf8_terminal(void)
 {
-	const char *codeset;
+	const char *codeset, *now = setlocale(LC_CTYPE, NULL);
+	char saved[64];
 	bool utf8;
 
-	/* The CLI runs in the C locale; ask the environment's without keeping it. */
-	if (setlocale(LC_CTYPE, "") == NULL)
+	/* Ask the environment's locale without keeping it: the CLI's own stays. */
+	if (now == NULL || !twofa_strlcpy(saved, now, sizeof(saved)) || setlocale(LC_CTYPE, "") == NULL)
 		return false;
 	codeset = nl_langinfo(CODESET);
 	utf8 = codeset != NULL && (strcasecmp(codeset, "UTF-8") == 0 || strcasecmp(codeset, "utf8") == 0);
-	(void)setlocale(LC_CTYPE, "C");
+	(void)setlocale(LC_CTYPE, saved);
 	return utf8;
 }
 

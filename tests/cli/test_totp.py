@@ -250,7 +250,9 @@ t.ok(m["channel"] == "totp" and m["phone"] == GB and m["recovery_codes"] == 4
      and m["totp_factor"] == made_a[1], "alice is an app member, her phone and 4 recovery codes kept", m)
 t.ok("recovery codes and phone kept" in out, "the result line says what was kept", out[-200:])
 first = made_a
-rc, out, err, made_a = app_flow(["totp", "alice", "--print-secret"], [lambda sid: app_code(sid)])
+rc, out, err, made_a = app_flow(["totp", "alice", "--print-secret"], [lambda sid: app_code(sid)],
+                                env={"LANG": "C", "LC_ALL": "C", "LC_CTYPE": "C"})
+t.ok("##" in out and "\u2588" not in out, "a locale that is not UTF-8 gets the ## drawing", out[:200])
 m = cli.show("alice")
 t.ok(rc == 0 and made_a[0] == first[0] and m["totp_factor"] == made_a[1]
      and first[1] not in entities()[first[0]]["factors"],
