@@ -319,8 +319,9 @@ static twofa_http_failure classify(CURLcode rc, bool too_large, long os_errno)
 	}
 }
 
-twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form, size_t form_len,
-				twofa_http_response *resp, twofa_error *err)
+/* One request: GET (form NULL), POST (form), or DELETE (del, form NULL). */
+static twofa_status request(twofa_http *h, bool del, const char *url, const char *form, size_t form_len,
+			    twofa_http_response *resp, twofa_error *err)
 {
 	const char *protocols = allowed_protocols(url);
 	body_sink sink = {0};
@@ -351,10 +352,12 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 	} else {
 		SET(CURLOPT_HTTPGET, 1L);
 	}
+	SET(CURLOPT_CUSTOMREQUEST, del && form == NULL ? "DELETE" : NULL);
 
 	h->errbuf[0] = '\0';
 	rc = curl_easy_perform(h->curl);
 	/* Do not keep pointers to the caller's body or our stack frame. */
+	(void)curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, NULL);
 	(void)curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
 	(void)curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, NULL);
 	if (curl_easy_getinfo(h->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0)
@@ -393,4 +396,15 @@ twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form
 setopt_failed:
 	twofa_free_wiped(sink.buf, TWOFA_HTTP_MAX_BODY + 1);
 	return twofa_fail(err, TWOFA_ESYS, "libcurl refused a request option");
+}
+
+twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form, size_t form_len,
+				twofa_http_response *resp, twofa_error *err)
+{
+	return request(h, false, url, form, form_len, resp, err);
+}
+
+twofa_status twofa_http_delete(twofa_http *h, const char *url, twofa_http_response *resp, twofa_error *err)
+{
+	return request(h, true, url, NULL, 0, resp, err);
 }

@@ -65,6 +65,9 @@ void twofa_http_free(twofa_http *h);
 twofa_status twofa_http_request(twofa_http *h, const char *url, const char *form, size_t form_len,
 				twofa_http_response *resp, twofa_error *err);
 
+/* DELETE url (no body), otherwise as twofa_http_request. */
+twofa_status twofa_http_delete(twofa_http *h, const char *url, twofa_http_response *resp, twofa_error *err);
+
 /* Wipes and frees the body. Safe on a zeroed response. */
 void twofa_http_response_clear(twofa_http_response *resp);
 

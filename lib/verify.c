@@ -18,10 +18,11 @@
 #include "url.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_internal.h"
 
 #define BASE_URL_MAX 512
-#define URL_MAX 1024
-#define FORM_MAX 1024
+#define URL_MAX TWOFA_VERIFY_URL_MAX
+#define FORM_MAX TWOFA_VERIFY_FORM_MAX
 #define DESTINATION_MAX 254 /* an email address at most */
 #define LOCALE_MAX 16
 #define MASKED_MAX 48
@@ -163,18 +164,15 @@ static void result_reset(twofa_verify_result *r)
 
 /* Writes the outcome with the table's user message and a log line
  * "<op> <masked>: <detail> [<outcome>]". */
-__attribute__((format(printf, 5, 6))) static twofa_verify_outcome finish(twofa_verify_result *r,
-									 twofa_verify_op op,
-									 const char *masked,
-									 twofa_verify_outcome o,
-									 const char *fmt, ...)
+__attribute__((format(printf, 5, 0))) static twofa_verify_outcome vfinish(twofa_verify_result *r,
+									  twofa_verify_op op,
+									  const char *masked,
+									  twofa_verify_outcome o,
+									  const char *fmt, va_list ap)
 {
 	char detail[sizeof(r->log_message)];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
-	va_end(ap);
 	r->outcome = o;
 	twofa_strlcpy(r->user_message, twofa_verify_user_message(o), sizeof(r->user_message));
 	/* Long details are cut: the return value is checked only for errors. */
@@ -183,6 +181,20 @@ __attribute__((format(printf, 5, 6))) static twofa_verify_outcome finish(twofa_v
 		     twofa_verify_outcome_name(o)) < 0)
 		twofa_strlcpy(r->log_message, "log message unavailable", sizeof(r->log_message));
 	twofa_sanitize(r->log_message);
+	return o;
+}
+
+__attribute__((format(printf, 5, 6))) static twofa_verify_outcome finish(twofa_verify_result *r,
+									 twofa_verify_op op,
+									 const char *masked,
+									 twofa_verify_outcome o,
+									 const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vfinish(r, op, masked, o, fmt, ap);
+	va_end(ap);
 	return o;
 }
 
@@ -225,10 +237,10 @@ static twofa_verify_outcome failure_outcome(twofa_http_failure f)
 	return TWOFA_VERIFY_LOCAL_ERROR;
 }
 
-/* One request and its interpretation. form may be NULL (GET). */
-static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const char *url, const char *form,
-				     size_t form_len, const char *masked, twofa_verify_result *r,
-				     twofa_verify_details *d)
+/* One request and its interpretation: GET (form NULL), POST, or DELETE (del). */
+static twofa_verify_outcome request(twofa_verify *v, twofa_verify_op op, bool del, const char *url,
+				    const char *form, size_t form_len, const char *masked,
+				    twofa_verify_result *r, twofa_verify_details *d)
 {
 	twofa_http_response resp;
 	twofa_error err = {0};
@@ -237,7 +249,8 @@ static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const 
 	twofa_verify_outcome o;
 
 	result_reset(r);
-	st = twofa_http_request(v->http, url, form, form_len, &resp, &err);
+	st = del ? twofa_http_delete(v->http, url, &resp, &err)
+		 : twofa_http_request(v->http, url, form, form_len, &resp, &err);
 	if (st != TWOFA_OK)
 		/* A refused URL or no memory: our fault, not the service's, so
 		 * failmode=safe must not treat it as an outage. */
@@ -251,6 +264,14 @@ static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const 
 	o = twofa_verify_interpret(op, resp.status, resp.body, resp.len, r, d, detail, sizeof(detail));
 	twofa_http_response_clear(&resp);
 	return finish(r, op, masked, o, "%s", detail);
+}
+
+/* One GET (form NULL) or POST and its interpretation. */
+static twofa_verify_outcome exchange(twofa_verify *v, twofa_verify_op op, const char *url, const char *form,
+				     size_t form_len, const char *masked, twofa_verify_result *r,
+				     twofa_verify_details *d)
+{
+	return request(v, op, false, url, form, form_len, masked, r, d);
 }
 
 /* ---- object ------------------------------------------------------------- */
@@ -622,4 +643,39 @@ twofa_verify_outcome twofa_verify_rate_limit_ensure(twofa_verify *v, const char 
 		rl->buckets++;
 	}
 	return o;
+}
+
+/* ---- for the other Verify clients of lib/ (verify_internal.h) ------------ */
+
+bool twofa_verify_form_add(char *buf, size_t size, size_t *len, const char *name, const char *value)
+{
+	return form_add(buf, size, len, name, value);
+}
+
+bool twofa_verify_service_url(const twofa_verify *v, const char *suffix, char url[TWOFA_VERIFY_URL_MAX])
+{
+	return service_url(v, suffix, url);
+}
+
+void twofa_verify_result_reset(twofa_verify_result *r)
+{
+	result_reset(r);
+}
+
+twofa_verify_outcome twofa_verify_finish(twofa_verify_result *r, twofa_verify_op op, const char *masked,
+					 twofa_verify_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	o = vfinish(r, op, masked, o, fmt, ap);
+	va_end(ap);
+	return o;
+}
+
+twofa_verify_outcome twofa_verify_exchange(twofa_verify *v, twofa_verify_op op, bool del, const char *url,
+					   const char *form, size_t form_len, const char *masked,
+					   twofa_verify_result *r, twofa_verify_details *d)
+{
+	return request(v, op, del, url, form, form_len, masked, r, d);
 }

@@ -51,6 +51,14 @@ typedef enum twofa_verify_op {
 	TWOFA_VERIFY_OP_RATE_LIMIT_CREATE, /* create one */
 	TWOFA_VERIFY_OP_BUCKETS,           /* list a rate limit's buckets */
 	TWOFA_VERIFY_OP_BUCKET_CREATE,     /* create one */
+	/* Verify TOTP (verify_totp.h). */
+	TWOFA_VERIFY_OP_FACTOR_CREATE, /* a TOTP factor (and its entity): the binding */
+	TWOFA_VERIFY_OP_FACTOR_VERIFY, /* its first code */
+	TWOFA_VERIFY_OP_CHALLENGE,     /* a login's code */
+	TWOFA_VERIFY_OP_FACTOR_DELETE,
+	TWOFA_VERIFY_OP_ENTITY_DELETE,
+	TWOFA_VERIFY_OP_ENTITIES, /* list the service's entities (one page) */
+	TWOFA_VERIFY_OP_FACTORS,  /* list an entity's factors (one page) */
 } twofa_verify_op;
 
 #define TWOFA_VERIFY_SID_LEN TWOFA_SID_LEN
@@ -76,6 +84,28 @@ typedef struct twofa_verify_rate_limit {
 	long interval[TWOFA_VERIFY_BUCKETS_MAX];
 } twofa_verify_rate_limit;
 
+struct twofa_totp_binding;
+struct twofa_totp_settings;
+
+/* Verify TOTP, in and out (verify_totp.c fills the "in" fields). */
+typedef struct twofa_verify_totp_details {
+	/* In: the sid the answer must name (factor verify: the factor; a
+	 * challenge: its factor); NULL to skip. */
+	const char *factor_sid;
+	/* Out, factor create: the binding (secret, uri, config); wiped by the
+	 * reader on every outcome but OK. NULL: an answer without one is read. */
+	struct twofa_totp_binding *binding;
+	/* Out, service fetch: its "totp" object read strictly when not NULL. */
+	struct twofa_totp_settings *settings;
+	/* Lists: each item of a page that reads whole, in order; false stops. */
+	bool (*each_entity)(void *ctx, const char *identity);
+	bool (*each_factor)(void *ctx, const char *factor_sid, const char *status, const char *factor_type);
+	void *ctx;
+	size_t items;         /* in/out: items so far, bounded by TWOFA_TOTP_LIST_MAX */
+	bool stopped;         /* out: a callback returned false */
+	char next_page[1025]; /* out: meta.next_page_url, "" on the last page */
+} twofa_verify_totp_details;
+
 /* What a 2xx body carried besides its status. */
 typedef struct twofa_verify_details {
 	char e164[TWOFA_E164_MAX + 1]; /* lookup: normalised number */
@@ -85,6 +115,7 @@ typedef struct twofa_verify_details {
 	 * (a list, a create), or the buckets (a bucket list, a create). */
 	const char *rate_limit_name;
 	twofa_verify_rate_limit rate_limit;
+	twofa_verify_totp_details totp;
 } twofa_verify_details;
 
 /* Copies what it needs from cfg (credentials, URLs, CA, proxy, timeout,
@@ -152,8 +183,9 @@ bool twofa_verify_is_sid(const char *s, const char *prefix);
 bool twofa_verify_is_e164(const char *s);
 
 /* Interprets one HTTP answer (verify_response.c): fills r->outcome,
- * http_status, twilio_code, verification_sid and details (may be NULL); the
- * caller writes the messages. log_detail receives why (sanitised, no
+ * http_status, twilio_code, verification_sid and details (may be NULL; its
+ * inputs, rate_limit_name and the totp part, set or zeroed); the caller
+ * writes the messages. log_detail receives why (sanitised, no
  * secrets). Pure function: the fuzz target drives it. */
 twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status, const char *body,
 					    size_t len, twofa_verify_result *r, twofa_verify_details *details,

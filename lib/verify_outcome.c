@@ -87,6 +87,20 @@ const char *twofa_verify_op_name(twofa_verify_op op)
 		return "buckets";
 	case TWOFA_VERIFY_OP_BUCKET_CREATE:
 		return "bucket-create";
+	case TWOFA_VERIFY_OP_FACTOR_CREATE:
+		return "factor-create";
+	case TWOFA_VERIFY_OP_FACTOR_VERIFY:
+		return "factor-verify";
+	case TWOFA_VERIFY_OP_CHALLENGE:
+		return "challenge";
+	case TWOFA_VERIFY_OP_FACTOR_DELETE:
+		return "factor-delete";
+	case TWOFA_VERIFY_OP_ENTITY_DELETE:
+		return "entity-delete";
+	case TWOFA_VERIFY_OP_ENTITIES:
+		return "entities";
+	case TWOFA_VERIFY_OP_FACTORS:
+		return "factors";
 	}
 	return "unknown";
 }
@@ -125,6 +139,8 @@ twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status
 			return TWOFA_VERIFY_NUMBER_INVALID;
 		if (op == TWOFA_VERIFY_OP_CHECK)
 			return TWOFA_VERIFY_INVALID_CODE;
+		/* On a TOTP call the code was checked locally: another parameter, or
+		 * (the simulator's guess) a challenge of a factor not verified. */
 		return TWOFA_VERIFY_CLIENT_ERROR;
 	default:
 		break;
@@ -147,6 +163,17 @@ twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status
 			return TWOFA_VERIFY_SERVICE_NOT_FOUND;
 		case TWOFA_VERIFY_OP_LOOKUP:
 			return TWOFA_VERIFY_NUMBER_INVALID;
+		case TWOFA_VERIFY_OP_FACTOR_VERIFY:
+		case TWOFA_VERIFY_OP_CHALLENGE:
+		case TWOFA_VERIFY_OP_FACTOR_DELETE:
+		case TWOFA_VERIFY_OP_ENTITY_DELETE:
+		case TWOFA_VERIFY_OP_FACTORS:
+			/* The factor or its entity is gone (deleted at Twilio). */
+			return TWOFA_VERIFY_EXPIRED;
+		case TWOFA_VERIFY_OP_FACTOR_CREATE:
+		case TWOFA_VERIFY_OP_ENTITIES:
+			/* The entity is made with the factor: only the service can be missing. */
+			return TWOFA_VERIFY_SERVICE_NOT_FOUND;
 		}
 	}
 	return TWOFA_VERIFY_CLIENT_ERROR;

@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "identifiers.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_totp.h"
 
 #define MESSAGE_MAX 120 /* of Twilio's text kept for the log */
 
@@ -142,6 +144,8 @@ static twofa_verify_outcome read_verification(twofa_verify_op op, json_t *root, 
 	return unexpected(r, log, log_size, "status", status);
 }
 
+static bool read_totp_settings(json_t *root, twofa_totp_settings *s);
+
 static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
 					 char *log, size_t log_size)
 {
@@ -157,6 +161,10 @@ static twofa_verify_outcome read_service(json_t *root, twofa_verify_result *r, t
 			return unexpected(r, log, log_size, "\"code_length\" is not 4..10", NULL);
 		code_length = (long)json_integer_value(len);
 	}
+	if (d != NULL && d->totp.settings != NULL && !read_totp_settings(root, d->totp.settings))
+		return unexpected(r, log, log_size,
+				  "\"totp\" without time_step 20..60, code_length 3..8, skew 0..2 or null",
+				  NULL);
 	if (d != NULL) {
 		d->code_length = code_length;
 		d->friendly_name[0] = '\0';
@@ -272,6 +280,284 @@ static twofa_verify_outcome read_rate_limit(twofa_verify_op op, json_t *root, tw
 	return r->outcome = TWOFA_VERIFY_OK;
 }
 
+/* ---- Verify TOTP ---------------------------------------------------------- */
+
+/* Overwrites a string value jansson holds (the secret, the Key URI) before
+ * the tree is freed: jansson frees without wiping. */
+static void wipe_json_string(json_t *s)
+{
+	if (json_is_string(s))
+		sodium_memzero((char *)json_string_value(s), json_string_length(s));
+}
+
+/* An integer member in lo..hi; null or absent only when nullable. */
+static bool get_bounded(json_t *obj, const char *key, long lo, long hi, bool nullable, long *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = 0;
+	if (v == NULL || json_is_null(v))
+		return nullable;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return false;
+	*out = (long)json_integer_value(v);
+	return true;
+}
+
+/* RFC 4648 base32 without padding, at least 128 bits (RFC 4226 R6). */
+static bool is_base32_secret(const char *s, size_t n)
+{
+	if (n < 26 || n > TWOFA_TOTP_SECRET_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '2' && s[i] <= '7')))
+			return false;
+	return true;
+}
+
+/* otpauth://totp/..., printable ASCII without spaces, carrying exactly this
+ * secret as its secret parameter (the QR and the text must agree). */
+static bool is_key_uri(const char *uri, size_t n, const char *secret, size_t secret_len)
+{
+	static const char prefix[] = "otpauth://totp/";
+	const char *q, *p;
+
+	if (n <= sizeof(prefix) - 1 || n > TWOFA_TOTP_URI_MAX || strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)uri[i] <= 0x20 || (unsigned char)uri[i] >= 0x7f)
+			return false;
+	q = strchr(uri, '?');
+	if (q == NULL)
+		return false;
+	for (p = q; p != NULL; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, "secret=", 7) == 0)
+			return strncmp(p + 8, secret, secret_len) == 0 &&
+			       (p[8 + secret_len] == '&' || p[8 + secret_len] == '\0');
+	}
+	return false;
+}
+
+/* A factor's "config": the numbers a TOTP factor runs on, all in range. */
+static bool read_totp_config(json_t *obj, long *time_step, long *code_length, long *skew)
+{
+	json_t *config = json_object_get(obj, "config");
+	const char *alg = get_string(config, "alg");
+
+	return json_is_object(config) && get_bounded(config, "time_step", 20, 60, false, time_step) &&
+	       get_bounded(config, "code_length", 3, 8, false, code_length) &&
+	       get_bounded(config, "skew", 0, 2, false, skew) &&
+	       (alg == NULL || strcmp(alg, "sha1") == 0 || strcmp(alg, "sha256") == 0 ||
+		strcmp(alg, "sha512") == 0);
+}
+
+static bool string_is(json_t *obj, const char *key, const char *want)
+{
+	const char *s = get_string(obj, key);
+	return s != NULL && strcmp(s, want) == 0;
+}
+
+/* The answer to a factor create: a totp factor, unverified, with a binding
+ * whose secret and Key URI are sane; they go to d->totp.binding and are
+ * wiped from jansson's copy whatever happens. */
+static twofa_verify_outcome read_factor_create(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
+					       char *log, size_t log_size)
+{
+	twofa_totp_binding scratch, *b = d != NULL && d->totp.binding != NULL ? d->totp.binding : &scratch;
+	json_t *binding = json_object_get(root, "binding");
+	json_t *secret = json_object_get(binding, "secret"), *uri = json_object_get(binding, "uri");
+	const char *sid = get_string(root, "sid");
+	twofa_verify_outcome o;
+
+	memset(b, 0, sizeof(*b));
+	if (!twofa_sid_valid(sid, "YF"))
+		o = unexpected(r, log, log_size, "no factor \"sid\" (YF...)", NULL);
+	else if (!string_is(root, "factor_type", "totp"))
+		o = unexpected(r, log, log_size, "\"factor_type\" is not totp", NULL);
+	else if (!string_is(root, "status", "unverified"))
+		o = unexpected(r, log, log_size, "a new factor whose \"status\" is not unverified", NULL);
+	else if (!json_is_string(secret) ||
+		 !is_base32_secret(json_string_value(secret), json_string_length(secret)))
+		o = unexpected(r, log, log_size, "\"binding.secret\" is not 26..128 base32 characters", NULL);
+	else if (!json_is_string(uri) || !is_key_uri(json_string_value(uri), json_string_length(uri),
+						     json_string_value(secret), json_string_length(secret)))
+		o = unexpected(r, log, log_size,
+			       "\"binding.uri\" is not a printable otpauth://totp/ URI with that secret",
+			       NULL);
+	else if (!read_totp_config(root, &b->time_step, &b->code_length, &b->skew))
+		o = unexpected(r, log, log_size,
+			       "\"config\" without time_step 20..60, code_length 3..8, skew 0..2", NULL);
+	else {
+		twofa_strlcpy(b->factor_sid, sid, sizeof(b->factor_sid));
+		memcpy(b->secret, json_string_value(secret), json_string_length(secret) + 1);
+		memcpy(b->uri, json_string_value(uri), json_string_length(uri) + 1);
+		snprintf(log, log_size, "factor created, unverified (HTTP %ld), %ld digits every %ld s",
+			 r->http_status, b->code_length, b->time_step);
+		o = r->outcome = TWOFA_VERIFY_OK;
+	}
+	if (o != TWOFA_VERIFY_OK || b == &scratch)
+		sodium_memzero(b, sizeof(*b));
+	wipe_json_string(secret);
+	wipe_json_string(uri);
+	return o;
+}
+
+/* A factor after its first code: verified is the pass, unverified a wrong code. */
+static twofa_verify_outcome read_factor_verify(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
+					       char *log, size_t log_size)
+{
+	const char *sid = get_string(root, "sid"), *status = get_string(root, "status");
+	const char *want = d != NULL ? d->totp.factor_sid : NULL;
+
+	if (!twofa_sid_valid(sid, "YF") || (want != NULL && strcmp(sid, want) != 0))
+		return unexpected(r, log, log_size, "\"sid\" is not the factor asked for", NULL);
+	if (!string_is(root, "factor_type", "totp"))
+		return unexpected(r, log, log_size, "\"factor_type\" is not totp", NULL);
+	if (status != NULL && strcmp(status, "verified") == 0) {
+		snprintf(log, log_size, "factor verified (HTTP %ld)", r->http_status);
+		return r->outcome = TWOFA_VERIFY_APPROVED;
+	}
+	if (status != NULL && strcmp(status, "unverified") == 0) {
+		snprintf(log, log_size, "wrong code, factor still unverified (HTTP %ld)", r->http_status);
+		return r->outcome = TWOFA_VERIFY_WRONG_CODE;
+	}
+	return unexpected(r, log, log_size, "factor status", status);
+}
+
+/* A challenge with the code: approved is the pass; pending or denied a wrong code. */
+static twofa_verify_outcome read_challenge(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
+					   char *log, size_t log_size)
+{
+	const char *sid = get_string(root, "sid"), *status = get_string(root, "status");
+	const char *factor = get_string(root, "factor_sid");
+	const char *want = d != NULL ? d->totp.factor_sid : NULL;
+
+	if (!twofa_sid_valid(sid, "YC"))
+		return unexpected(r, log, log_size, "no challenge \"sid\" (YC...)", NULL);
+	if (!twofa_sid_valid(factor, "YF") || (want != NULL && strcmp(factor, want) != 0))
+		return unexpected(r, log, log_size, "\"factor_sid\" is not the factor asked for", NULL);
+	if (!string_is(root, "factor_type", "totp"))
+		return unexpected(r, log, log_size, "\"factor_type\" is not totp", NULL);
+	twofa_strlcpy(r->verification_sid, sid, sizeof(r->verification_sid));
+	if (status != NULL && strcmp(status, "approved") == 0) {
+		snprintf(log, log_size, "challenge approved (HTTP %ld)", r->http_status);
+		return r->outcome = TWOFA_VERIFY_APPROVED;
+	}
+	if (status != NULL && (strcmp(status, "pending") == 0 || strcmp(status, "denied") == 0)) {
+		snprintf(log, log_size, "wrong code, challenge %s (HTTP %ld)", status, r->http_status);
+		return r->outcome = TWOFA_VERIFY_WRONG_CODE;
+	}
+	r->verification_sid[0] = '\0';
+	return unexpected(r, log, log_size, "challenge status", status);
+}
+
+/* An identity another program may have given an entity: 1..64 printable
+ * characters, no space (it may be printed). */
+static bool is_listed_identity(const char *s)
+{
+	size_t n = s != NULL ? strnlen(s, TWOFA_TOTP_IDENTITY_MAX + 1) : 0;
+
+	if (n == 0 || n > TWOFA_TOTP_IDENTITY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool is_one_of(const char *s, const char *const *words)
+{
+	for (; s != NULL && *words != NULL; words++)
+		if (strcmp(s, *words) == 0)
+			return true;
+	return false;
+}
+
+/* One page of entities or factors: every item is checked before any goes
+ * to the callback; the next page's URL is handed back for the caller to
+ * check (same service, same host) and follow. */
+static twofa_verify_outcome read_totp_list(twofa_verify_op op, json_t *root, twofa_verify_result *r,
+					   twofa_verify_details *d, char *log, size_t log_size)
+{
+	static const char *const statuses[] = {"unverified", "verified", NULL};
+	static const char *const types[] = {"push", "totp", "passkeys", NULL};
+	bool entities = op == TWOFA_VERIFY_OP_ENTITIES;
+	json_t *list = json_object_get(root, entities ? "entities" : "factors");
+	json_t *meta = json_object_get(root, "meta"), *next, *item;
+	twofa_verify_totp_details scratch, *t = d != NULL ? &d->totp : &scratch;
+	size_t i;
+
+	if (d == NULL)
+		memset(&scratch, 0, sizeof(scratch));
+	t->next_page[0] = '\0';
+	t->stopped = false;
+	if (!json_is_array(list))
+		return unexpected(r, log, log_size, "no list in the answer", NULL);
+	if (json_array_size(list) > TWOFA_TOTP_LIST_MAX - t->items)
+		return unexpected(r, log, log_size, "more items than twofa reads", NULL);
+	next = json_is_object(meta) ? json_object_get(meta, "next_page_url") : NULL;
+	if (next != NULL && !json_is_null(next)) {
+		if (!json_is_string(next) || json_string_length(next) >= sizeof(t->next_page) ||
+		    twofa_has_control(json_string_value(next), json_string_length(next)) ||
+		    strchr(json_string_value(next), ' ') != NULL)
+			return unexpected(r, log, log_size, "\"next_page_url\" is not a URL", NULL);
+		if (json_array_size(list) == 0)
+			return unexpected(r, log, log_size, "an empty page that is not the last", NULL);
+		memcpy(t->next_page, json_string_value(next), json_string_length(next) + 1);
+	}
+	json_array_foreach(list, i, item) {
+		if (entities ? !twofa_sid_valid(get_string(item, "sid"), "YE") ||
+				       !is_listed_identity(get_string(item, "identity"))
+			     : !twofa_sid_valid(get_string(item, "sid"), "YF") ||
+				       !is_one_of(get_string(item, "status"), statuses) ||
+				       !is_one_of(get_string(item, "factor_type"), types)) {
+			t->next_page[0] = '\0';
+			return unexpected(r, log, log_size,
+					  entities ? "an entity without a YE sid or a printable identity"
+						   : "a factor without a YF sid, a status or a type",
+					  NULL);
+		}
+	}
+	t->items += json_array_size(list);
+	json_array_foreach(list, i, item) {
+		bool go = entities ? (t->each_entity == NULL ||
+				      t->each_entity(t->ctx, get_string(item, "identity")))
+				   : (t->each_factor == NULL ||
+				      t->each_factor(t->ctx, get_string(item, "sid"),
+						     get_string(item, "status"),
+						     get_string(item, "factor_type")));
+		if (!go) {
+			t->stopped = true;
+			break;
+		}
+	}
+	snprintf(log, log_size, "%zu %s listed (HTTP %ld)%s", json_array_size(list),
+		 entities ? "entities" : "factors", r->http_status,
+		 t->next_page[0] != '\0' ? ", more to come" : "");
+	return r->outcome = TWOFA_VERIFY_OK;
+}
+
+/* The service's "totp" object: null or absent is "not set" (zeros). */
+static bool read_totp_settings(json_t *root, twofa_totp_settings *s)
+{
+	json_t *totp = json_object_get(root, "totp"), *issuer;
+
+	memset(s, 0, sizeof(*s));
+	if (totp == NULL || json_is_null(totp))
+		return true;
+	issuer = json_object_get(totp, "issuer");
+	if (!json_is_object(totp) || !get_bounded(totp, "time_step", 20, 60, true, &s->time_step) ||
+	    !get_bounded(totp, "code_length", 3, 8, true, &s->code_length) ||
+	    !get_bounded(totp, "skew", 0, 2, true, &s->skew) ||
+	    (issuer != NULL && !json_is_null(issuer) && !json_is_string(issuer))) {
+		memset(s, 0, sizeof(*s));
+		return false;
+	}
+	if (json_is_string(issuer))
+		scrub_message(json_string_value(issuer), s->issuer, sizeof(s->issuer));
+	return true;
+}
+
 static twofa_verify_outcome read_error(twofa_verify_op op, const char *body, size_t len,
 				       twofa_verify_result *r, char *log, size_t log_size)
 {
@@ -308,12 +594,24 @@ twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status
 	r->twilio_code = 0;
 	r->verification_sid[0] = '\0';
 	/* What a rate-limit answer fills is empty until it is read whole. */
-	if (details != NULL && op >= TWOFA_VERIFY_OP_RATE_LIMITS)
+	if (details != NULL && op >= TWOFA_VERIFY_OP_RATE_LIMITS && op <= TWOFA_VERIFY_OP_BUCKET_CREATE)
 		memset(&details->rate_limit, 0, sizeof(details->rate_limit));
+	/* So is a binding: wiped unless a factor create reads one whole. */
+	if (details != NULL && details->totp.binding != NULL)
+		sodium_memzero(details->totp.binding, sizeof(*details->totp.binding));
+	if (details != NULL && details->totp.settings != NULL)
+		memset(details->totp.settings, 0, sizeof(*details->totp.settings));
+	if (details != NULL)
+		details->totp.next_page[0] = '\0';
 	if (body == NULL)
 		len = 0;
 	if (http_status < 200 || http_status > 299)
 		return read_error(op, body != NULL ? body : "", len, r, log_detail, log_detail_size);
+	/* A delete answers 204 and no body: the status is all there is. */
+	if (op == TWOFA_VERIFY_OP_FACTOR_DELETE || op == TWOFA_VERIFY_OP_ENTITY_DELETE) {
+		snprintf(log_detail, log_detail_size, "deleted (HTTP %ld)", http_status);
+		return r->outcome = TWOFA_VERIFY_OK;
+	}
 
 	if (len == 0)
 		return unexpected(r, log_detail, log_detail_size, "empty body", NULL);
@@ -336,6 +634,19 @@ twofa_verify_outcome twofa_verify_interpret(twofa_verify_op op, long http_status
 	case TWOFA_VERIFY_OP_BUCKETS:
 	case TWOFA_VERIFY_OP_BUCKET_CREATE:
 		o = read_rate_limit(op, root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_FACTOR_CREATE:
+		o = read_factor_create(root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_FACTOR_VERIFY:
+		o = read_factor_verify(root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_CHALLENGE:
+		o = read_challenge(root, r, details, log_detail, log_detail_size);
+		break;
+	case TWOFA_VERIFY_OP_ENTITIES:
+	case TWOFA_VERIFY_OP_FACTORS:
+		o = read_totp_list(op, root, r, details, log_detail, log_detail_size);
 		break;
 	default:
 		o = read_verification(op, root, r, log_detail, log_detail_size);

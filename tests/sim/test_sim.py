@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import stat
@@ -448,6 +449,24 @@ def test_http_options():
     t.ok(not pid_alive(s.pid), "simctl stop ends the server")
 
 
+def test_totp_options():
+    s = Sim("--http", "--totp-issuer", "Acme", "--totp-time-step", "60", "--totp-code-length", "8",
+            "--totp-skew", "0")
+    try:
+        t.eq(s.service()[1]["totp"], {"issuer": "Acme", "time_step": 60, "code_length": 8, "skew": 0},
+             "simctl start --totp-*: the service's totp settings")
+        st, f, _ = s.factor_create("tf" + "2" * 32, "dave")
+        t.ok(st == 201 and f["config"]["time_step"] == 60 and len(s.totp_code(f["sid"])) == 8,
+             "and new factors take them")
+    finally:
+        s.stop()
+    r = subprocess.run([PYTHON, SIMCTL, "start", s.dir + "-bad", "--http", "--totp-skew", "3"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t.ok(r.returncode != 0 and b"--totp-skew must be 0..2" in r.stderr,
+         "simctl start --totp-skew 3 fails", r.stderr)
+    shutil.rmtree(s.dir + "-bad", ignore_errors=True)
+
+
 def test_lifetime_and_restart():
     s = Sim("--http", "--max-lifetime", "1")
     r = subprocess.run([PYTHON, SIMCTL, "start", s.dir, "--http"], stdout=subprocess.PIPE,
@@ -637,7 +656,7 @@ def main():
     finally:
         s.stop()
     t.ok(not pid_alive(s.pid), "server stopped by PID")
-    for fn in (test_http_options, test_lifetime_and_restart):
+    for fn in (test_http_options, test_lifetime_and_restart, test_totp_options):
         try:
             fn()
         except Exception as e:

@@ -141,8 +141,10 @@ class State:
             "lifetime": o.lifetime, "send_limit": o.send_limit, "disabled_channels": [],
             "created": time.time(),
             # Verify TOTP: None = not set on the service (Twilio's default 30 s, 6, 1 applies).
-            "totp_issuer": None, "totp_time_step": None, "totp_code_length": None,
-            "totp_skew": None, "totp_replay": "accept", "totp_wrong_status": "pending",
+            "totp_issuer": o.totp_issuer, "totp_time_step": o.totp_time_step,
+            "totp_code_length": o.totp_code_length, "totp_skew": o.totp_skew,
+            "totp_replay": "accept", "totp_wrong_status": "pending",
+            "page_size_max": 1000,
         }
         self.entities = {}        # identity -> entity dict, with its "factors" and "challenges"
         self.verifications = {}   # sid -> Verification
@@ -696,6 +698,7 @@ def list_page(st, path, query, key, items):
         raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
     if not 1 <= size <= 1000 or number < 0:
         raise ApiError(400, 60200, "Invalid parameter: PageSize or Page")
+    size = min(size, st.service["page_size_max"])  # a smaller page than asked, as Twilio may
     base = st.base_url + path
 
     def url(n):
@@ -1235,6 +1238,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         v = int(v)
                         if not lo <= v <= hi:
                             raise ValueError("%s %d..%d" % (k, lo, hi))
+                elif k == "page_size_max":
+                    v = int(v)
+                    if not 1 <= v <= 1000:
+                        raise ValueError("page_size_max 1..1000")
                 elif k == "totp_issuer":
                     v = None if v is None else str(v)[:64]
                 elif k == "totp_replay":
@@ -1292,9 +1299,16 @@ def main():
     ap.add_argument("--max-lifetime", type=float, default=3600.0)
     ap.add_argument("--lifetime", type=int, default=600)
     ap.add_argument("--email-enabled", action="store_true")
+    ap.add_argument("--totp-issuer")
+    for key in ("time_step", "code_length", "skew"):
+        ap.add_argument("--totp-" + key.replace("_", "-"), type=int)
     opts = ap.parse_args()
     if not 4 <= opts.code_length <= 10:
         ap.error("--code-length must be 4..10")
+    for key, (lo, hi) in TOTP_RANGES.items():
+        v = getattr(opts, "totp_" + key)
+        if v is not None and not lo <= v <= hi:
+            ap.error("--totp-%s must be %d..%d" % (key.replace("_", "-"), lo, hi))
     d = os.path.abspath(opts.dir)
     with open(os.path.join(d, "credentials.json")) as f:
         creds = json.load(f)

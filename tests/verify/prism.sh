@@ -123,6 +123,21 @@ run "fetch service" ok 200 service
 grep -q '^code_length=4$' "$work/out"
 ok $? "service code_length from the spec example (4)"
 
+# Verify TOTP: every request the client makes passes the spec (no 422).
+# Prism answers each with the first example of the operation, a push
+# factor or challenge: the client's readers refuse those as bad answers
+# (they are not totp, nor the factor asked for), which is right too.
+identity=tf0123456789abcdef0123456789abcdef
+factor=YF0123456789abcdef0123456789abcdef
+run "totp factor create (Prism's push example refused)" bad_answer 201 totp-create $identity alice@host
+run "totp factor verify (push example refused)" bad_answer 200 totp-verify $identity $factor <"$work/code1"
+run "totp challenge (push example refused)" bad_answer 201 totp-challenge $identity $factor <"$work/code1"
+run "totp factor delete" ok 204 totp-delete $identity $factor
+run "totp entity delete" ok 204 totp-delete $identity
+run "totp entity list" ok 200 totp-entities
+run "totp factor list" ok 200 totp-factors $identity
+run "totp service settings" ok 200 totp-service
+
 # The check above only means something if Prism does refuse bad requests.
 post() { # post PATH FORM -> HTTP status
 	curl -s -o /dev/null -w '%{http_code}' --noproxy '*' -u "ACx:y" \
@@ -137,6 +152,12 @@ ok $? "prism refuses Status=pending with 422 (got $code)"
 code=$(post "/v2/Services/VA123/Verifications" "To=%2B15017122661&Channel=sms")
 [ "$code" = 422 ]
 ok $? "prism refuses a malformed Service SID with 422 (got $code)"
+code=$(post "/v2/Services/$service/Entities/$identity/Challenges" "AuthPayload=123456")
+[ "$code" = 422 ]
+ok $? "prism refuses a challenge without FactorSid with 422 (got $code)"
+code=$(post "/v2/Services/$service/Entities/$identity/Factors" "FriendlyName=x&FactorType=sms")
+[ "$code" = 422 ]
+ok $? "prism refuses FactorType=sms with 422 (got $code)"
 code=$(curl -s -o /dev/null -w '%{http_code}' --noproxy '*' "$base/v2/Services/$service")
 [ "$code" = 401 ]
 ok $? "prism refuses a request without Basic auth with 401 (got $code)"

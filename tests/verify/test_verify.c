@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@
 
 #include "config.h"
 #include "verify.h"
+#include "verify_totp.h"
 
 #include "../unit/tap.h"
 
@@ -800,6 +803,428 @@ static void test_http_sim(void)
 	twofa_verify_free(v);
 }
 
+/* ---- Verify TOTP ---------------------------------------------------------- */
+
+static char totp_secret[TWOFA_TOTP_SECRET_MAX + 1]; /* one factor's, for the secret scan */
+
+/* The code an app shows for factor_sid now (+ offset steps), from the
+ * simulator; remembered for the secret scan. */
+static bool totp_code(const char *factor_sid, int offset, char code[11])
+{
+	char path[160];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/_sim/totp?factor=%s&step_offset=%d", factor_sid, offset);
+	j = ctl(&S, "GET", path, NULL);
+	snprintf(code, 11, "%s", json_string_value(json_object_get(j, "code")) ?: "");
+	json_decref(j);
+	if (code[0] != '\0' && codes_count < 64)
+		snprintf(seen_codes[codes_count++], 11, "%s", code);
+	return code[0] != '\0';
+}
+
+/* A code that is not the one of any step within the skew. */
+static void wrong_code(const char *right, char out[11])
+{
+	snprintf(out, 11, "%s", right);
+	out[0] = out[0] == '9' ? '0' : (char)(out[0] + 1);
+}
+
+typedef struct totp_list {
+	size_t n;
+	size_t stop_after; /* 0: never stop */
+	char last[TWOFA_TOTP_IDENTITY_MAX + 1];
+	char status[16];
+} totp_list;
+
+static bool count_entity(void *ctx, const char *identity)
+{
+	totp_list *l = ctx;
+	l->n++;
+	snprintf(l->last, sizeof(l->last), "%s", identity);
+	return l->stop_after == 0 || l->n < l->stop_after;
+}
+
+static bool count_factor(void *ctx, const char *sid, const char *status, const char *type)
+{
+	totp_list *l = ctx;
+	l->n++;
+	snprintf(l->last, sizeof(l->last), "%s", sid);
+	snprintf(l->status, sizeof(l->status), "%s/%s", status, type);
+	return true;
+}
+
+/* Queues an "answer" fault: the simulator sends body (JSON) with status. */
+static void sim_answer(const char *op, int status, const char *body)
+{
+	char ctl_body[2600];
+	snprintf(ctl_body, sizeof(ctl_body), "{\"op\":\"%s\",\"fault\":\"answer\",\"status\":%d,\"body\":%s}",
+		 op, status, body);
+	ctl_do(&S, "POST", "/_sim/faults", ctl_body);
+}
+
+static void test_totp(void)
+{
+	twofa_verify_result r;
+	twofa_totp_binding b;
+	twofa_totp_settings ts;
+	twofa_error err = {0};
+	twofa_verify *v;
+	char ident[TWOFA_TOTP_IDENTITY_MAX + 1], other[TWOFA_TOTP_IDENTITY_MAX + 1], code[11], wrong[11];
+	char sid[TWOFA_SID_LEN + 1], secret[TWOFA_TOTP_SECRET_MAX + 1];
+	totp_list l;
+	long before;
+
+	sim_reset();
+	/* At the start of a 30 s step, so no step ends between a code and its use. */
+	{
+		char body[64];
+		snprintf(body, sizeof(body), "{\"set\":%ld.5}", (long)(time(NULL) / 30) * 30 + 30);
+		ctl_do(&S, "POST", "/_sim/clock", body);
+	}
+	v = client(&(conf_opts){0});
+	if (!ok(v != NULL, "client for TOTP"))
+		return;
+	ok(twofa_totp_new_identity(ident, &err) == TWOFA_OK && twofa_totp_identity_valid(ident) &&
+		   strlen(ident) == 34 && strncmp(ident, "tf", 2) == 0,
+	   "a new identity is tf + 32 hex digits");
+	ok(twofa_totp_new_identity(other, &err) == TWOFA_OK && strcmp(ident, other) != 0,
+	   "two new identities differ");
+
+	EXPECT(twofa_totp_factor_create(v, ident, "alice@host", &b, &r), TWOFA_VERIFY_OK, "create a factor");
+	ok(twofa_sid_valid(b.factor_sid, "YF") && strlen(b.secret) == 32 &&
+		   strncmp(b.uri, "otpauth://totp/", 15) == 0 && strstr(b.uri, b.secret) != NULL &&
+		   b.time_step == 30 && b.code_length == 6 && b.skew == 1,
+	   "binding: YF sid, 32-character secret, its Key URI, 30 s, 6 digits, skew 1");
+	snprintf(sid, sizeof(sid), "%s", b.factor_sid);
+	snprintf(secret, sizeof(secret), "%s", b.secret);
+	twofa_totp_binding_wipe(&b);
+	ok(sodium_is_zero((const unsigned char *)&b, sizeof(b)),
+	   "twofa_totp_binding_wipe zeroes the whole binding");
+	ok(strstr(r.log_message, secret) == NULL, "the log line does not hold the secret");
+	snprintf(totp_secret, sizeof(totp_secret), "%s", secret);
+
+	l = (totp_list){0};
+	EXPECT(twofa_totp_factors(v, ident, count_factor, &l, &r), TWOFA_VERIFY_OK,
+	       "list the entity's factors");
+	ok(l.n == 1 && strcmp(l.last, sid) == 0 && strcmp(l.status, "unverified/totp") == 0,
+	   "one factor, unverified, totp (%zu, %s)", l.n, l.status);
+
+	totp_code(sid, 0, code);
+	wrong_code(code, wrong);
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, wrong, &r), TWOFA_VERIFY_WRONG_CODE,
+	       "a wrong first code");
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "no login with an unverified factor (400 60200)");
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, code, &r), TWOFA_VERIFY_APPROVED,
+	       "the right first code verifies the factor");
+	{
+		json_t *log = ctl(&S, "GET", "/_sim/requests", NULL);
+		json_t *last = json_object_get(json_array_get(log, json_array_size(log) - 1), "form");
+		ok(json_integer_value(json_object_get(last, "AuthPayload")) == 6 &&
+			   json_object_size(last) == 1,
+		   "factor verify posts AuthPayload only (6 characters)");
+		json_decref(log);
+	}
+
+	totp_code(sid, 0, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_APPROVED,
+	       "login with the current code");
+	ok(twofa_sid_valid(r.verification_sid, "YC"), "the challenge's YC sid is in the result");
+	totp_code(sid, -1, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_APPROVED,
+	       "the previous step's code (skew 1)");
+	totp_code(sid, -2, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_WRONG_CODE,
+	       "a code two steps old: pending");
+	ctl_do(&S, "POST", "/_sim/service", "{\"totp_wrong_status\":\"denied\"}");
+	totp_code(sid, 2, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_WRONG_CODE,
+	       "a code two steps ahead: denied");
+	ctl_do(&S, "POST", "/_sim/service", "{\"totp_wrong_status\":\"pending\"}");
+
+	before = stat_of(&S, "requests");
+	EXPECT(twofa_totp_challenge(v, ident, sid, "12", &r), TWOFA_VERIFY_INVALID_CODE, "a 2-digit code");
+	EXPECT(twofa_totp_challenge(v, ident, sid, "123456789", &r), TWOFA_VERIFY_INVALID_CODE,
+	       "a 9-digit code");
+	EXPECT(twofa_totp_challenge(v, ident, sid, "12a456", &r), TWOFA_VERIFY_INVALID_CODE,
+	       "a code with a letter");
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, "12%26AuthPayload=1", &r), TWOFA_VERIFY_INVALID_CODE,
+	       "a code with form syntax");
+	EXPECT(twofa_totp_challenge(v, ident, sid, NULL, &r), TWOFA_VERIFY_INVALID_CODE, "no code");
+	EXPECT(twofa_totp_challenge(v, "short", sid, "123456", &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "an identity of 5 characters");
+	EXPECT(twofa_totp_challenge(v, "tf/../../Services", sid, "123456", &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "an identity with a path in it");
+	EXPECT(twofa_totp_challenge(v, ident, "YF123", "123456", &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "a malformed factor sid");
+	EXPECT(twofa_totp_factor_create(v, ident, "", &b, &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "an empty friendly name");
+	EXPECT(twofa_totp_factor_create(v, ident, "a\nb", &b, &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "a friendly name with a newline");
+	EXPECT(twofa_totp_factor_delete(v, ident, NULL, &r), TWOFA_VERIFY_CLIENT_ERROR,
+	       "delete without a factor");
+	ok(stat_of(&S, "requests") == before, "local refusals sent no request");
+
+	/* The service's totp object: unset, then set. */
+	EXPECT(twofa_totp_service_settings(v, &ts, &r), TWOFA_VERIFY_OK, "service TOTP settings, unset");
+	ok(ts.time_step == 0 && ts.code_length == 0 && ts.skew == 0 && ts.issuer[0] == '\0',
+	   "unset settings read as zeros");
+	ctl_do(&S, "POST", "/_sim/service",
+	       "{\"totp_issuer\":\"Example Corp\",\"totp_time_step\":60,\"totp_code_length\":8,\"totp_skew\":2}");
+	EXPECT(twofa_totp_service_settings(v, &ts, &r), TWOFA_VERIFY_OK, "service TOTP settings, set");
+	ok(ts.time_step == 60 && ts.code_length == 8 && ts.skew == 2 && strcmp(ts.issuer, "Example Corp") == 0,
+	   "settings read: %ld s, %ld digits, skew %ld, issuer '%s'", ts.time_step, ts.code_length, ts.skew,
+	   ts.issuer);
+	EXPECT(twofa_totp_factor_create(v, other, "bob@host", &b, &r), TWOFA_VERIFY_OK,
+	       "a factor under those settings");
+	ok(b.time_step == 60 && b.code_length == 8 && b.skew == 2 &&
+		   strncmp(b.uri, "otpauth://totp/Example%20Corp:bob%40host?", 41) == 0,
+	   "its binding says 60 s, 8 digits, skew 2, issuer Example Corp: %.45s", b.uri);
+	twofa_totp_binding_wipe(&b);
+
+	/* Lists, paged: three entities at two a page. */
+	EXPECT(twofa_totp_factor_create(v, "tfthird-entity", "carol@host", &b, &r), TWOFA_VERIFY_OK,
+	       "a third entity");
+	twofa_totp_binding_wipe(&b);
+	ctl_do(&S, "POST", "/_sim/service", "{\"page_size_max\":2}");
+	l = (totp_list){0};
+	EXPECT(twofa_totp_entities(v, count_entity, &l, &r), TWOFA_VERIFY_OK, "list entities over pages of 2");
+	ok(l.n == 3, "three entities listed (%zu)", l.n);
+	{
+		json_t *log = ctl(&S, "GET", "/_sim/requests", NULL);
+		size_t lists = 0, i;
+		json_t *e;
+		json_array_foreach(log, i, e)
+			if (strcmp(json_string_value(json_object_get(e, "op")) ?: "", "entities") == 0)
+				lists++;
+		ok(lists == 2, "two requests for two pages (%zu)", lists);
+		json_decref(log);
+	}
+	l = (totp_list){.stop_after = 1};
+	EXPECT(twofa_totp_entities(v, count_entity, &l, &r), TWOFA_VERIFY_OK,
+	       "a callback that stops the walk");
+	ok(l.n == 1, "one entity seen before it stopped");
+	ctl_do(&S, "POST", "/_sim/service", "{\"page_size_max\":1000}");
+
+	/* Deletes. */
+	EXPECT(twofa_totp_factor_delete(v, other, sid, &r), TWOFA_VERIFY_EXPIRED,
+	       "deleting a factor of another entity: 404");
+	EXPECT(twofa_totp_factor_delete(v, ident, sid, &r), TWOFA_VERIFY_OK, "delete the factor");
+	EXPECT(twofa_totp_factor_delete(v, ident, sid, &r), TWOFA_VERIFY_EXPIRED, "delete it again: gone");
+	totp_code(sid, 0, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, "123456", &r), TWOFA_VERIFY_EXPIRED,
+	       "a login with a deleted factor");
+	EXPECT(twofa_totp_entity_delete(v, ident, &r), TWOFA_VERIFY_OK, "delete the entity");
+	EXPECT(twofa_totp_entity_delete(v, ident, &r), TWOFA_VERIFY_EXPIRED, "delete it again: gone");
+	l = (totp_list){0};
+	EXPECT(twofa_totp_factors(v, ident, count_factor, &l, &r), TWOFA_VERIFY_EXPIRED,
+	       "the factors of a deleted entity");
+	twofa_verify_free(v);
+}
+
+/* Twilio down, credentials refused, and hostile answers: never a pass, the
+ * binding wiped. */
+static void test_totp_failures(void)
+{
+	static const struct {
+		const char *fault;
+		twofa_verify_outcome want;
+	} faults[] = {
+		{"500", TWOFA_VERIFY_OUTAGE},           {"503", TWOFA_VERIFY_OUTAGE},
+		{"reset", TWOFA_VERIFY_OUTAGE},         {"429", TWOFA_VERIFY_RATE_LIMITED},
+		{"malformed", TWOFA_VERIFY_BAD_ANSWER}, {"oversized", TWOFA_VERIFY_BAD_ANSWER},
+		{"empty", TWOFA_VERIFY_BAD_ANSWER},     {"302", TWOFA_VERIFY_BAD_ANSWER},
+		{"404", TWOFA_VERIFY_EXPIRED},
+	};
+	static const char ok_binding[] =
+		"\"binding\":{\"secret\":\"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\",\"uri\":\"otpauth://totp/a:b?secret="
+		"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=a\"}";
+	static const char ok_rest[] =
+		"\"factor_type\":\"totp\",\"status\":\"unverified\","
+		"\"config\":{\"alg\":\"sha1\",\"skew\":1,\"code_length\":6,\"time_step\":30}";
+	char hostile[2048], long_secret[200], what[160];
+	const char *cases[6][2];
+	twofa_verify_result r;
+	twofa_totp_binding b;
+	twofa_verify *v;
+	char ident[] = "tf0123456789abcdef0123456789abcdef", bad[64], code[11], sid[TWOFA_SID_LEN + 1];
+	json_t *j;
+
+	sim_reset();
+	v = client(&(conf_opts){0});
+	if (!ok(v != NULL, "client for TOTP failures"))
+		return;
+	EXPECT(twofa_totp_factor_create(v, ident, "x@host", &b, &r), TWOFA_VERIFY_OK, "a factor to fail with");
+	snprintf(sid, sizeof(sid), "%s", b.factor_sid);
+	twofa_totp_binding_wipe(&b);
+	totp_code(sid, 0, code);
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, code, &r), TWOFA_VERIFY_APPROVED, "verified");
+
+	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		int count = strcmp(faults[i].fault, "reset") == 0 ? 2 : 1;
+		snprintf(what, sizeof(what), "fault %s on a challenge", faults[i].fault);
+		sim_fault_n("challenge", faults[i].fault, 0, count);
+		totp_code(sid, 0, code);
+		EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), faults[i].want, what);
+		snprintf(what, sizeof(what), "fault %s on a factor create", faults[i].fault);
+		sim_fault_n("factor_create", faults[i].fault, 0, count);
+		memset(&b, 'x', sizeof(b));
+		EXPECT(twofa_totp_factor_create(v, ident, "y@host", &b, &r),
+		       strcmp(faults[i].fault, "404") == 0 ? TWOFA_VERIFY_SERVICE_NOT_FOUND : faults[i].want,
+		       what);
+		ok(sodium_is_zero((const unsigned char *)&b, sizeof(b)), "%s: the binding is wiped", what);
+		ctl_do(&S, "DELETE", "/_sim/faults", NULL); /* a reset may be left for a fresh connection */
+	}
+	sim_fault_n("totp", "503", 0, 7);
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, "123456", &r), TWOFA_VERIFY_OUTAGE,
+	       "outage: factor verify");
+	EXPECT(twofa_totp_factor_delete(v, ident, sid, &r), TWOFA_VERIFY_OUTAGE, "outage: factor delete");
+	EXPECT(twofa_totp_entity_delete(v, ident, &r), TWOFA_VERIFY_OUTAGE, "outage: entity delete");
+	EXPECT(twofa_totp_entities(v, NULL, NULL, &r), TWOFA_VERIFY_OUTAGE, "outage: entity list");
+	EXPECT(twofa_totp_factors(v, ident, NULL, NULL, &r), TWOFA_VERIFY_OUTAGE, "outage: factor list");
+	ok(twofa_verify_is_outage(r.outcome),
+	   "an outage of the TOTP endpoints is an outage (failmode applies)");
+	ctl_do(&S, "DELETE", "/_sim/faults", NULL);
+	totp_code(sid, 0, code);
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_APPROVED,
+	       "after the faults the factor still works");
+	twofa_verify_free(v);
+
+	snprintf(bad, sizeof(bad), "%s", cred(&S, "auth_token"));
+	bad[0] = bad[0] == 'a' ? 'b' : 'a';
+	v = client(&(conf_opts){.auth_token = bad});
+	EXPECT(twofa_totp_challenge(v, ident, sid, code, &r), TWOFA_VERIFY_BAD_CREDENTIALS,
+	       "401 on a challenge");
+	EXPECT(twofa_totp_factor_create(v, ident, "x@host", &b, &r), TWOFA_VERIFY_BAD_CREDENTIALS,
+	       "401 on a factor create");
+	twofa_verify_free(v);
+	v = client(&(conf_opts){.service = "VA00000000000000000000000000000000"});
+	EXPECT(twofa_totp_factor_create(v, ident, "x@host", &b, &r), TWOFA_VERIFY_SERVICE_NOT_FOUND,
+	       "factor create on an unknown service");
+	EXPECT(twofa_totp_entities(v, NULL, NULL, &r), TWOFA_VERIFY_SERVICE_NOT_FOUND,
+	       "entity list of an unknown service");
+	twofa_verify_free(v);
+
+	/* Hostile answers to a factor create: each a bad answer, the binding wiped. */
+	memset(long_secret, 'A', 129);
+	long_secret[129] = '\0';
+	v = client(&(conf_opts){0});
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",%s,\"binding\":{\"secret\":\"%s\",\"uri\":"
+		 "\"otpauth://totp/a:b?secret=%s\"}}",
+		 ok_rest, long_secret, long_secret);
+	cases[0][0] = "a secret of 129 characters";
+	cases[0][1] = strdup(hostile);
+	snprintf(hostile, sizeof(hostile), "{\"sid\":\"YF0123\",%s,%s}", ok_rest, ok_binding);
+	cases[1][0] = "a malformed factor sid";
+	cases[1][1] = strdup(hostile);
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",%s,\"binding\":{\"secret\":\"gezdgnbvgy3tqojqgezdgnbvgy3tqojq"
+		 "\",\"uri\":\"otpauth://totp/a:b?secret=gezdgnbvgy3tqojqgezdgnbvgy3tqojq\"}}",
+		 ok_rest);
+	cases[2][0] = "a secret that is not base32 (lower case)";
+	cases[2][1] = strdup(hostile);
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",%s,\"binding\":{\"secret\":"
+		 "\"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\",\"uri\":\"https://evil.example/?secret="
+		 "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\"}}",
+		 ok_rest);
+	cases[3][0] = "a uri that is not otpauth://totp/";
+	cases[3][1] = strdup(hostile);
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",%s,\"binding\":{\"secret\":"
+		 "\"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\",\"uri\":\"otpauth://totp/a:b?secret="
+		 "MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U\"}}",
+		 ok_rest);
+	cases[4][0] = "a uri with another secret than the text";
+	cases[4][1] = strdup(hostile);
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",\"factor_type\":\"totp\",\"status\":\"verified\","
+		 "\"config\":{\"skew\":1,\"code_length\":6,\"time_step\":30},%s}",
+		 ok_binding);
+	cases[5][0] = "a new factor already verified";
+	cases[5][1] = strdup(hostile);
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(what, sizeof(what), "hostile factor create: %s", cases[i][0]);
+		sim_answer("factor_create", 201, cases[i][1]);
+		memset(&b, 'x', sizeof(b));
+		EXPECT(twofa_totp_factor_create(v, ident, "x@host", &b, &r), TWOFA_VERIFY_BAD_ANSWER, what);
+		ok(sodium_is_zero((const unsigned char *)&b, sizeof(b)) &&
+			   strstr(r.log_message, "GEZDGNBV") == NULL &&
+			   strstr(r.log_message, "AAAAAAAAAAAA") == NULL,
+		   "%s: binding wiped, no secret in the log", cases[i][0]);
+		free((void *)cases[i][1]);
+	}
+	/* ... and a well-formed one through the same path, so the cases above could pass. */
+	snprintf(hostile, sizeof(hostile), "{\"sid\":\"YF0123456789abcdef0123456789abcdef\",%s,%s}", ok_rest,
+		 ok_binding);
+	sim_answer("factor_create", 201, hostile);
+	EXPECT(twofa_totp_factor_create(v, ident, "x@host", &b, &r), TWOFA_VERIFY_OK,
+	       "the same answer, well formed, is read");
+	ok(strcmp(b.secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ") == 0, "its secret read");
+	twofa_totp_binding_wipe(&b);
+
+	/* Hostile answers to a challenge and a factor verify. */
+	sim_answer("challenge", 201,
+		   "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_sid\":"
+		   "\"YF00000000000000000000000000000000\",\"factor_type\":\"totp\",\"status\":\"approved\"}");
+	EXPECT(twofa_totp_challenge(v, ident, sid, "123456", &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "an approved challenge of another factor is not a pass");
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YC01\",\"factor_sid\":\"%s\",\"factor_type\":\"totp\",\"status\":\"approved\"}",
+		 sid);
+	sim_answer("challenge", 201, hostile);
+	EXPECT(twofa_totp_challenge(v, ident, sid, "123456", &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "an approved challenge with a malformed sid is not a pass");
+	snprintf(hostile, sizeof(hostile),
+		 "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_sid\":\"%s\",\"factor_type\":\"totp\","
+		 "\"status\":\"Approved\"}",
+		 sid);
+	sim_answer("challenge", 201, hostile);
+	EXPECT(twofa_totp_challenge(v, ident, sid, "123456", &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "status Approved (not the word) is not a pass");
+	sim_answer("factor_update", 200,
+		   "{\"sid\":\"YF00000000000000000000000000000000\",\"factor_type\":\"totp\",\"status\":\"verified\"}");
+	EXPECT(twofa_totp_factor_verify(v, ident, sid, "123456", &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "another factor verified is not a pass");
+
+	/* Paging only on the same host and list. */
+	snprintf(hostile, sizeof(hostile),
+		 "{\"entities\":[{\"sid\":\"YE0123456789abcdef0123456789abcdef\",\"identity\":\"tfabcdefgh\"}],"
+		 "\"meta\":{\"next_page_url\":\"https://evil.example/v2/Services/%s/Entities?Page=1\"}}",
+		 cred(&S, "verify_service_sid"));
+	sim_answer("entities", 200, hostile);
+	EXPECT(twofa_totp_entities(v, NULL, NULL, &r), TWOFA_VERIFY_BAD_ANSWER, "a next page on another host");
+	snprintf(hostile, sizeof(hostile),
+		 "{\"entities\":[{\"sid\":\"YE0123456789abcdef0123456789abcdef\",\"identity\":\"tfabcdefgh\"}],"
+		 "\"meta\":{\"next_page_url\":\"%s/v2/Services/%s/RateLimits?Page=1\"}}",
+		 S.url, cred(&S, "verify_service_sid"));
+	sim_answer("entities", 200, hostile);
+	EXPECT(twofa_totp_entities(v, NULL, NULL, &r), TWOFA_VERIFY_BAD_ANSWER, "a next page of another list");
+	sim_answer("entities", 200,
+		   "{\"entities\":[{\"sid\":\"YE0123456789abcdef0123456789abcdef\",\"identity\":\"tf\\u001b[2J\"}],"
+		   "\"meta\":{\"next_page_url\":null}}");
+	EXPECT(twofa_totp_entities(v, count_entity, &(totp_list){0}, &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "an identity with an escape sequence");
+	sim_answer("factors", 200,
+		   "{\"factors\":[{\"sid\":\"YF0123456789abcdef0123456789abcdef\",\"status\":"
+		   "\"unverified\",\"factor_type\":\"sms\"}],\"meta\":{}}");
+	EXPECT(twofa_totp_factors(v, ident, NULL, NULL, &r), TWOFA_VERIFY_BAD_ANSWER,
+	       "a factor of an unknown type");
+	sim_answer("service", 200,
+		   "{\"sid\":\"VA0123456789abcdef0123456789abcdef\",\"totp\":{\"time_step\":5}}");
+	{
+		twofa_totp_settings ts;
+		EXPECT(twofa_totp_service_settings(v, &ts, &r), TWOFA_VERIFY_BAD_ANSWER, "a time step of 5 s");
+		ok(ts.time_step == 0, "nothing kept from it");
+	}
+	j = ctl(&S, "GET", "/_sim/faults", NULL);
+	ok(json_array_size(json_object_get(j, "faults")) == 0, "every queued answer was used");
+	json_decref(j);
+	twofa_verify_free(v);
+}
+
 static void test_no_secrets(void)
 {
 	const char *secrets[] = {cred(&S, "auth_token"),
@@ -809,7 +1234,8 @@ static void test_no_secrets(void)
 				 cred(&S, "verify_service_sid"),
 				 NUM,
 				 "+14155550102",
-				 "user@example.com"};
+				 "user@example.com",
+				 totp_secret[0] != '\0' ? totp_secret : NULL};
 	size_t leaks = 0, with_digits = 0;
 
 	ok(seen_count > 100 && codes_count >= 5, "%zu messages and %zu codes collected", seen_count,
@@ -929,6 +1355,8 @@ int main(int argc, char **argv)
 	test_faults();
 	test_transport();
 	test_http_sim();
+	test_totp();
+	test_totp_failures();
 	test_no_secrets();
 
 	curl_easy_cleanup(S.ctl);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http.h"
 #include "verify.h"
+#include "verify_totp.h"
 
 #include "../unit/tap.h"
 
@@ -104,6 +105,8 @@ static void test_parse(void)
 	twofa_verify_result r;
 	twofa_verify_details d;
 	char log[320];
+
+	memset(&d, 0, sizeof(d)); /* its totp part holds inputs: none */
 
 	ok(interp(TWOFA_VERIFY_OP_START, 201, "{\"sid\":\"" VE "\",\"status\":\"pending\"}", &r, NULL) ==
 			   TWOFA_VERIFY_SENT &&
@@ -272,11 +275,154 @@ static void test_new(void)
 	}
 }
 
+#define YF "YF0123456789abcdef0123456789abcdef"
+#define SECRET "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+#define CONFIG "\"config\":{\"alg\":\"sha1\",\"skew\":1,\"code_length\":6,\"time_step\":30}"
+
+/* The TOTP readers on their own: what passes, and what never does. */
+static void test_totp_parse(void)
+{
+	static const struct {
+		twofa_verify_op op;
+		long status;
+		const char *body;
+		twofa_verify_outcome want;
+		const char *what;
+	} cases[] = {
+		{TWOFA_VERIFY_OP_FACTOR_VERIFY, 200,
+		 "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"verified\"}",
+		 TWOFA_VERIFY_APPROVED, "factor verified"},
+		{TWOFA_VERIFY_OP_FACTOR_VERIFY, 200,
+		 "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"}",
+		 TWOFA_VERIFY_WRONG_CODE, "factor still unverified"},
+		{TWOFA_VERIFY_OP_FACTOR_VERIFY, 200,
+		 "{\"sid\":\"" YF "\",\"factor_type\":\"push\",\"status\":\"verified\"}",
+		 TWOFA_VERIFY_BAD_ANSWER, "a push factor verified"},
+		{TWOFA_VERIFY_OP_FACTOR_VERIFY, 200,
+		 "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":true}", TWOFA_VERIFY_BAD_ANSWER,
+		 "status not a string"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 201,
+		 "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_sid\":\"" YF
+		 "\",\"factor_type\":\"totp\",\"status\":\"approved\"}",
+		 TWOFA_VERIFY_APPROVED, "challenge approved"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 201,
+		 "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_sid\":\"" YF
+		 "\",\"factor_type\":\"totp\",\"status\":\"denied\"}",
+		 TWOFA_VERIFY_WRONG_CODE, "challenge denied"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 201,
+		 "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_sid\":\"" YF
+		 "\",\"factor_type\":\"totp\",\"status\":\"expired\"}",
+		 TWOFA_VERIFY_BAD_ANSWER, "a new challenge already expired"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 201,
+		 "{\"sid\":\"YC0123456789abcdef0123456789abcdef\",\"factor_type\":\"totp\",\"status\":\"approved\"}",
+		 TWOFA_VERIFY_BAD_ANSWER, "an approved challenge that names no factor"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 200, "[\"approved\"]", TWOFA_VERIFY_BAD_ANSWER, "a JSON array"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 404, "{\"code\":20404}", TWOFA_VERIFY_EXPIRED, "challenge 404"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 400, "{\"code\":60200}", TWOFA_VERIFY_CLIENT_ERROR,
+		 "challenge 60200"},
+		{TWOFA_VERIFY_OP_CHALLENGE, 302, "{\"status\":\"approved\"}", TWOFA_VERIFY_BAD_ANSWER,
+		 "a redirect"},
+		{TWOFA_VERIFY_OP_FACTOR_DELETE, 204, "", TWOFA_VERIFY_OK, "factor deleted: 204"},
+		{TWOFA_VERIFY_OP_ENTITY_DELETE, 404, "", TWOFA_VERIFY_EXPIRED, "entity gone: 404"},
+		{TWOFA_VERIFY_OP_FACTOR_CREATE, 404, "{\"code\":20404}", TWOFA_VERIFY_SERVICE_NOT_FOUND,
+		 "factor create 404"},
+		{TWOFA_VERIFY_OP_ENTITIES, 200, "{\"entities\":{},\"meta\":{}}", TWOFA_VERIFY_BAD_ANSWER,
+		 "entities not a list"},
+		{TWOFA_VERIFY_OP_ENTITIES, 200,
+		 "{\"entities\":[],\"meta\":{\"next_page_url\":\"https://x/\"}}", TWOFA_VERIFY_BAD_ANSWER,
+		 "an empty page that says there is more"},
+		{TWOFA_VERIFY_OP_FACTORS, 200,
+		 "{\"factors\":[{\"sid\":\"" YF
+		 "\",\"status\":\"verified\",\"factor_type\":\"totp\"}],\"meta\":{}}",
+		 TWOFA_VERIFY_OK, "a factor list"},
+		{TWOFA_VERIFY_OP_FACTORS, 200,
+		 "{\"factors\":[{\"sid\":\"" YF
+		 "\",\"status\":\"approved\",\"factor_type\":\"totp\"}],\"meta\":{}}",
+		 TWOFA_VERIFY_BAD_ANSWER, "a factor status outside the enum"},
+	};
+	twofa_verify_result r;
+	twofa_verify_details d;
+	twofa_totp_binding b;
+	twofa_totp_settings ts;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&d, 0, sizeof(d));
+		d.totp.factor_sid = YF;
+		ok(interp(cases[i].op, cases[i].status, cases[i].body, &r, &d) == cases[i].want,
+		   "%s -> %s (got %s)", cases[i].what, twofa_verify_outcome_name(cases[i].want),
+		   twofa_verify_outcome_name(r.outcome));
+	}
+	memset(&d, 0, sizeof(d));
+	d.totp.factor_sid = "YF00000000000000000000000000000000";
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_VERIFY, 200,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"verified\"}", &r,
+		  &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "another factor verified is not a pass");
+
+	memset(&d, 0, sizeof(d));
+	d.totp.binding = &b;
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"," CONFIG
+		  ",\"binding\":{\"secret\":\"" SECRET
+		  "\",\"uri\":\"otpauth://totp/a:b?issuer=a&secret=" SECRET "\"}}",
+		  &r, &d) == TWOFA_VERIFY_OK &&
+		   strcmp(b.secret, SECRET) == 0 && strcmp(b.factor_sid, YF) == 0 && b.time_step == 30,
+	   "a factor create is read into the binding");
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"," CONFIG
+		  ",\"binding\":{\"secret\":\"" SECRET "\",\"uri\":\"otpauth://totp/a:b?x=1&secret=" SECRET
+		  "X\"}}",
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER &&
+		   b.secret[0] == '\0' && b.factor_sid[0] == '\0',
+	   "a uri whose secret is longer than the text's: bad answer, binding wiped");
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\","
+		  "\"config\":{\"skew\":3,\"code_length\":6,\"time_step\":30},"
+		  "\"binding\":{\"secret\":\"" SECRET "\",\"uri\":\"otpauth://totp/a:b?secret=" SECRET "\"}}",
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "a skew of 3: bad answer");
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"," CONFIG
+		  ",\"binding\":{\"secret\":\"GEZDGNBVGY3TQOJQ\",\"uri\":\"otpauth://totp/a:b?secret=GEZDGNBVGY3TQOJQ\"}}",
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "a secret of 80 bits (under RFC 4226's 128): bad answer");
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"," CONFIG
+		  ",\"binding\":{\"secret\":\"" SECRET "\",\"uri\":\"otpauth://totp/a b?secret=" SECRET "\"}}",
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
+	   "a uri with a space: bad answer");
+
+	memset(&d, 0, sizeof(d));
+	d.totp.settings = &ts;
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200,
+		  "{\"sid\":\"" VA
+		  "\",\"totp\":{\"issuer\":\"Acme\",\"time_step\":30,\"code_length\":6,\"skew\":1}}",
+		  &r, &d) == TWOFA_VERIFY_OK &&
+		   ts.time_step == 30 && ts.code_length == 6 && ts.skew == 1 && strcmp(ts.issuer, "Acme") == 0,
+	   "the service's totp object is read");
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"totp\":{\"code_length\":\"6\"}}", &r,
+		  &d) == TWOFA_VERIFY_BAD_ANSWER &&
+		   ts.code_length == 0,
+	   "a code_length that is a string: bad answer, nothing kept");
+	memset(&d, 0, sizeof(d));
+	ok(interp(TWOFA_VERIFY_OP_SERVICE, 200, "{\"sid\":\"" VA "\",\"totp\":{\"code_length\":\"6\"}}", &r,
+		  &d) == TWOFA_VERIFY_OK,
+	   "... but a service fetch that does not ask for it is not held to it");
+
+	ok(twofa_totp_identity_valid("tf0123456789abcdef0123456789abcdef") &&
+		   twofa_totp_identity_valid("abcdefgh") && !twofa_totp_identity_valid("abcdefg") &&
+		   !twofa_totp_identity_valid("tf01234/") && !twofa_totp_identity_valid(NULL) &&
+		   !twofa_totp_identity_valid(
+			   "a12345678901234567890123456789012345678901234567890123456789012345"),
+	   "identities: 8..64 of [A-Za-z0-9_-]");
+}
+
 int main(void)
 {
 	test_table();
 	test_map();
 	test_parse();
+	test_totp_parse();
 	test_user_agent();
 	test_new();
 	return tap_done();

@@ -5,6 +5,11 @@
  *   verify_tool CONFIG_FILE cancel TO
  *   verify_tool CONFIG_FILE service
  *   verify_tool CONFIG_FILE lookup NUMBER [COUNTRY]
+ *   verify_tool CONFIG_FILE totp-create IDENTITY NAME   (prints factor=YF..., never the secret)
+ *   verify_tool CONFIG_FILE totp-verify IDENTITY FACTOR (the code from stdin)
+ *   verify_tool CONFIG_FILE totp-challenge IDENTITY FACTOR (the code from stdin)
+ *   verify_tool CONFIG_FILE totp-delete IDENTITY [FACTOR]
+ *   verify_tool CONFIG_FILE totp-entities | totp-factors IDENTITY | totp-service
  * Secrets come only from the config file, the code only from stdin, never
  * from argv. Prints "outcome=NAME http=N code=N", then the two messages.
  * Exit 0 when the call ran (whatever the outcome), 2 on usage or setup errors. */
@@ -18,11 +23,15 @@
 
 #include "config.h"
 #include "verify.h"
+#include "verify_totp.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: verify_tool CONFIG_FILE start TO CHANNEL [LOCALE] | check TO | "
-			"cancel TO | service | lookup NUMBER [COUNTRY]\n");
+	fprintf(stderr,
+		"usage: verify_tool CONFIG_FILE start TO CHANNEL [LOCALE] | check TO | "
+		"cancel TO | service | lookup NUMBER [COUNTRY] | totp-create IDENTITY NAME | "
+		"totp-verify IDENTITY FACTOR | totp-challenge IDENTITY FACTOR | "
+		"totp-delete IDENTITY [FACTOR] | totp-entities | totp-factors IDENTITY | totp-service\n");
 	return 2;
 }
 
@@ -48,6 +57,64 @@ static bool load_config(twofa_config *cfg, const char *path, twofa_error *err)
 		free(text);
 	}
 	return good;
+}
+
+/* The code, from stdin only (never argv). */
+static void read_code(char code[64])
+{
+	if (fgets(code, 64, stdin) == NULL)
+		code[0] = '\0';
+	code[strcspn(code, "\r\n")] = '\0';
+}
+
+static bool print_entity(void *ctx, const char *identity)
+{
+	(void)ctx;
+	printf("entity=%s\n", identity);
+	return true;
+}
+
+static bool print_factor(void *ctx, const char *sid, const char *status, const char *type)
+{
+	(void)ctx;
+	printf("factor=%s status=%s type=%s\n", sid, status, type);
+	return true;
+}
+
+/* The TOTP calls; false when op is not one of them. */
+static bool totp_op(twofa_verify *v, const char *op, int argc, char **argv, twofa_verify_result *r)
+{
+	char code[64] = "";
+
+	if (strcmp(op, "totp-create") == 0 && argc == 5) {
+		twofa_totp_binding b;
+		if (twofa_totp_factor_create(v, argv[3], argv[4], &b, r) == TWOFA_VERIFY_OK)
+			printf("factor=%s secret_length=%zu digits=%ld period=%ld skew=%ld\n", b.factor_sid,
+			       strlen(b.secret), b.code_length, b.time_step, b.skew);
+		twofa_totp_binding_wipe(&b);
+	} else if ((strcmp(op, "totp-verify") == 0 || strcmp(op, "totp-challenge") == 0) && argc == 5) {
+		read_code(code);
+		if (strcmp(op, "totp-verify") == 0)
+			twofa_totp_factor_verify(v, argv[3], argv[4], code, r);
+		else
+			twofa_totp_challenge(v, argv[3], argv[4], code, r);
+		sodium_memzero(code, sizeof(code));
+	} else if (strcmp(op, "totp-delete") == 0 && argc == 4) {
+		twofa_totp_entity_delete(v, argv[3], r);
+	} else if (strcmp(op, "totp-delete") == 0 && argc == 5) {
+		twofa_totp_factor_delete(v, argv[3], argv[4], r);
+	} else if (strcmp(op, "totp-entities") == 0 && argc == 3) {
+		twofa_totp_entities(v, print_entity, NULL, r);
+	} else if (strcmp(op, "totp-factors") == 0 && argc == 4) {
+		twofa_totp_factors(v, argv[3], print_factor, NULL, r);
+	} else if (strcmp(op, "totp-service") == 0 && argc == 3) {
+		twofa_totp_settings s;
+		if (twofa_totp_service_settings(v, &s, r) == TWOFA_VERIFY_OK)
+			printf("time_step=%ld code_length=%ld skew=%ld\n", s.time_step, s.code_length, s.skew);
+	} else {
+		return false;
+	}
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -93,7 +160,7 @@ int main(int argc, char **argv)
 		char e164[TWOFA_E164_MAX + 1];
 		if (twofa_lookup(v, argv[3], argc == 5 ? argv[4] : NULL, e164, &r) == TWOFA_VERIFY_OK)
 			printf("e164=%s\n", e164);
-	} else {
+	} else if (!totp_op(v, op, argc, argv, &r)) {
 		rc = usage();
 	}
 	if (rc == 0) {
