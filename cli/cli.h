@@ -318,8 +318,51 @@ int cli_lookup_number(twofa_verify *v, const char *e164, const char *country);
  * code, after a message, with what was pending canceled. */
 int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries);
 
+/* Trims spaces and tabs around s in place; returns the first kept byte. */
+char *cli_trim(char *s);
+
 /* Makes a Verify client from the loaded configuration (0 or exit 78). */
 int cli_verify_new(cli_context *ctx, twofa_verify **v);
+
+/* qr.c -------------------------------------------------------------------- */
+
+/* True when the environment's locale (LANG, LC_ALL, LC_CTYPE) is UTF-8. */
+bool cli_qr_utf8_terminal(void);
+
+/* Draws text as a QR code on stdout, once, with write(2), and wipes what it
+ * built: Unicode half blocks for a terminal of light text on a dark
+ * background, or "##" for a dark module with ascii. 0 or an exit code. */
+int cli_qr_draw(const char *text, bool ascii);
+
+/* cmd_totp.c -------------------------------------------------------------- */
+
+/* How an authenticator app is set up: --print-secret (print the QR code and
+ * secret when stdout is not a terminal), --ascii, --label TEXT. */
+typedef struct cli_totp_options {
+	const char *command; /* for messages */
+	bool print_secret;
+	bool ascii;
+	const char *label;
+	char label_buf[65]; /* the label in use (cli_totp_preflight) */
+} cli_totp_options;
+
+/* getopt's opt 'P', 'A' or 'L' into o: 1 when it was one of them. */
+int cli_totp_parse_option(int opt, const char *arg, cli_totp_options *o);
+
+/* Before anything is made or asked: the label, and a terminal on stdout
+ * unless print_secret. 0 or an exit code after a message. */
+int cli_totp_preflight(cli_totp_options *o);
+
+/* Makes a TOTP factor under identity, shows its QR code and secret once,
+ * and reads the first code (max_tries tries). 0 with factor_sid set to the
+ * verified factor; otherwise an exit code after a message, with the factor
+ * deleted at Twilio (and the entity, when new_entity). */
+int cli_totp_enrol(twofa_verify *v, const char *identity, bool new_entity, const cli_totp_options *o,
+		   long max_tries, char factor_sid[TWOFA_SID_LEN + 1]);
+
+/* Deletes factor_sid, or with entity_too the entity and all its factors; a
+ * failure is a warning. */
+void cli_totp_undo(twofa_verify *v, const char *identity, const char *factor_sid, bool entity_too);
 
 /* Command implementations, one file per group. ---------------------------- */
 /* cmd_countries.c: 0 when twofa.conf's countries allows numbers of iso2
@@ -332,6 +375,7 @@ int cmd_add(cli_context *ctx, int argc, char **argv);
 int cmd_phone(cli_context *ctx, int argc, char **argv);
 int cmd_passwd(cli_context *ctx, int argc, char **argv);
 int cmd_test(cli_context *ctx, int argc, char **argv);
+int cmd_totp(cli_context *ctx, int argc, char **argv);
 int cmd_approve(cli_context *ctx, int argc, char **argv);
 int cmd_disable(cli_context *ctx, int argc, char **argv);
 int cmd_enable(cli_context *ctx, int argc, char **argv);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* approve, disable, enable, remove, unlock, list, show: the administrator's
- * commands on enrolled members. None of them talks to Twilio. */
+ * commands on enrolled members. Only remove talks to Twilio, to delete an
+ * app member's TOTP entity and factor. */
 #include "twofa_build.h"
 
 #include <getopt.h>
@@ -10,14 +11,17 @@
 #include "cli.h"
 #include "phone.h"
 #include "util.h"
+#include "verify_totp.h"
 
-/* Parses "COMMAND USER" plus the flags in allowed ('y' --yes, 'j' --json). */
+/* Parses "COMMAND USER" plus the flags in allowed ('y' --yes; 'j' --json or
+ * 'f' --force, which no command takes both of, in *json). */
 static int parse_user_args(const char *command, const char *allowed, int argc, char **argv, const char **user,
 			   bool *yes, bool *json)
 {
 	static const struct option options[] = {
 		{"yes", no_argument, NULL, 'y'},
 		{"json", no_argument, NULL, 'j'},
+		{"force", no_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
 	char why[128];
@@ -119,18 +123,50 @@ int cmd_enable(cli_context *ctx, int argc, char **argv)
 	return set_status(ctx, "enable", argc, argv);
 }
 
+/* An app member's entity (and with it the factor) at Twilio, before the
+ * record goes: a failure keeps the member unless force. 0 or an exit code. */
+static int remove_app(cli_context *ctx, const char *user, const char *entity, bool force)
+{
+	twofa_verify *v = NULL;
+	twofa_verify_result r;
+	twofa_verify_outcome o = TWOFA_VERIFY_LOCAL_ERROR;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	(void)twofa_strlcpy(r.log_message, "no Verify client", sizeof(r.log_message));
+	if ((rc = cli_verify_new(ctx, &v)) == 0) {
+		o = twofa_totp_entity_delete(v, entity, &r);
+		twofa_verify_free(v);
+	}
+	if (o == TWOFA_VERIFY_OK || o == TWOFA_VERIFY_EXPIRED)
+		return 0;
+	if (rc != 0 && !force)
+		return rc; /* cli_verify_new said why */
+	if (force) {
+		cli_warn("could not delete the TOTP entity of %s at Twilio (%s); removing %s anyway (--force): "
+			 "'twofa-enroll db check' lists the entity",
+			 user, r.log_message, user);
+		return 0;
+	}
+	return cli_fail(cli_outcome_exit(o),
+			"could not delete the TOTP entity of %s at Twilio (%s); nothing was removed: pass "
+			"--force to remove %s anyway",
+			user, r.log_message, user);
+}
+
 int cmd_remove(cli_context *ctx, int argc, char **argv)
 {
 	char question[TWOFA_USER_NAME_MAX + 96];
 	char shown[TWOFA_PHONE_MASK_SIZE];
+	char entity[TWOFA_MEMBER_ID_SIZE];
 	const char *user = NULL;
-	bool yes = false, unused = false;
+	bool yes = false, force = false;
 	twofa_member_store *members = NULL;
 	twofa_member m;
 	twofa_error err;
 	int rc;
 
-	if ((rc = parse_user_args("remove", "y", argc, argv, &user, &yes, &unused)) != 0)
+	if ((rc = parse_user_args("remove", "yf", argc, argv, &user, &yes, &force)) != 0)
 		return rc;
 	if (!yes && !cli_interactive())
 		return cli_usage_error("remove", "remove: stdin is not a terminal, so pass --yes to confirm");
@@ -138,7 +174,11 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 		return rc;
 	if ((rc = cli_load_member(ctx, user, &m)) != 0)
 		return rc;
-	twofa_phone_mask(m.phone, shown, sizeof(shown));
+	if (m.phone[0] != '\0')
+		twofa_phone_mask(m.phone, shown, sizeof(shown));
+	else
+		(void)twofa_strlcpy(shown, twofa_channel_label(m.channel), sizeof(shown));
+	(void)twofa_strlcpy(entity, m.totp_entity, sizeof(entity));
 	twofa_member_free(&m);
 	if (!yes) {
 		snprintf(question, sizeof(question), "Remove %s (%s) and their login state? [y/N] ", user,
@@ -147,6 +187,8 @@ int cmd_remove(cli_context *ctx, int argc, char **argv)
 			return cli_fail(cli_interrupted ? CLI_EXIT_INTERRUPTED : 1,
 					"not confirmed; nothing was removed");
 	}
+	if (entity[0] != '\0' && (rc = remove_app(ctx, user, entity, force)) != 0)
+		return rc;
 	if ((rc = cli_members(ctx, &members)) != 0)
 		return rc;
 	twofa_error_clear(&err);
@@ -465,7 +507,10 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		cli_login_state_from(&st, &summary);
 		obj = cli_member_json(&m, &summary, now);
 		if (obj != NULL &&
-		    (!add_state_json(obj, &st, &ctx->config, now) || !cli_member_codes_json(obj, &m, now))) {
+		    (!add_state_json(obj, &st, &ctx->config, now) || !cli_member_codes_json(obj, &m, now) ||
+		     json_object_set_new(obj, "totp_factor",
+					 m.totp_factor[0] != '\0' ? json_string(m.totp_factor)
+								  : json_null()) != 0)) {
 			json_decref(obj);
 			obj = NULL;
 		}
@@ -491,6 +536,8 @@ int cmd_show(cli_context *ctx, int argc, char **argv)
 		       cli_time_text(m.created, t1), cli_time_text(m.updated, t2),
 		       cli_time_text(m.verified, t3), cli_time_text(st.last_login, t4), st.failures,
 		       cli_time_text(twofa_state_latest_lock(&st, now), t5));
+		if (m.totp_factor[0] != '\0')
+			printf("app factor    %s (Verify TOTP)\n", m.totp_factor);
 		print_state(&st, &ctx->config, now);
 		print_codes(&m, now);
 		print_invite(&m, now);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* check-config: the file (owner, mode, keys), the stores, and the
- * credentials themselves with a Fetch Service call. Each step prints one
- * "ok" line; the first failure is one line on stderr saying what is wrong. */
+ * credentials themselves with a Fetch Service call, then the service's TOTP
+ * settings. Each step prints one "ok" line; the first failure is one line
+ * on stderr saying what is wrong. */
 #include "twofa_build.h"
 
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "cli.h"
 #include "store.h"
 #include "util.h"
+#include "verify_totp.h"
 
 /* Opens a store for reading, which checks its directory and files. */
 static int check_store(const char *label, const char *path)
@@ -51,6 +53,32 @@ static int check_member_store(cli_context *ctx)
 	return 0;
 }
 
+/* What an authenticator app's codes are (the service's "totp" object, or
+ * Twilio's defaults where it says nothing), and the clock they need. A
+ * failure is a warning: members of other channels do not need it. */
+static void show_totp_settings(twofa_verify *v)
+{
+	twofa_totp_settings s;
+	twofa_verify_result r;
+	long step, digits, skew;
+
+	memset(&s, 0, sizeof(s));
+	memset(&r, 0, sizeof(r));
+	if (twofa_totp_service_settings(v, &s, &r) != TWOFA_VERIFY_OK) {
+		cli_warn("cannot read the Verify service's TOTP settings (%s)", r.log_message);
+		return;
+	}
+	/* Twilio's defaults: 30 s, 6 digits, a skew of 1 step. */
+	step = s.time_step > 0 ? s.time_step : 30;
+	digits = s.code_length > 0 ? s.code_length : 6;
+	skew = s.time_step > 0 ? s.skew : 1;
+	twofa_sanitize(s.issuer);
+	printf("ok  authenticator apps (totp): codes of %ld digits every %ld s, %ld step%s of skew%s%s%s; "
+	       "every host needs a synchronised clock (NTP): a code is good for about %ld s\n",
+	       digits, step, skew, skew == 1 ? "" : "s", s.issuer[0] != '\0' ? ", issuer \"" : "", s.issuer,
+	       s.issuer[0] != '\0' ? "\"" : "", (2 * skew + 1) * step);
+}
+
 int cmd_check_config(cli_context *ctx, int argc, char **argv)
 {
 	twofa_verify_details details;
@@ -83,6 +111,7 @@ int cmd_check_config(cli_context *ctx, int argc, char **argv)
 	if (o == TWOFA_VERIFY_OK) {
 		printf("ok  Twilio accepted the credentials; Verify service \"%s\", codes of %ld digits\n",
 		       details.friendly_name, details.code_length);
+		show_totp_settings(v);
 		rc = cli_check_rate_limit(ctx, v);
 	}
 	twofa_verify_free(v);

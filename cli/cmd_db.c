@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "store.h"
 #include "util.h"
+#include "verify_totp.h"
 
 /* Validators for twofa_store_check: a member must decode and sit under its
  * own name; a state record must decode. */
@@ -137,6 +138,152 @@ static int check_members_walk(cli_context *ctx)
 	return 0;
 }
 
+/* ---- TOTP entities and factors at Twilio that no member refers to ---- */
+
+typedef struct app_ref {
+	char entity[TWOFA_MEMBER_ID_SIZE];
+	char factor[TWOFA_MEMBER_SID_SIZE];
+	bool seen; /* Twilio listed the entity */
+} app_ref;
+
+typedef struct app_refs {
+	app_ref *list;
+	size_t count, cap;
+	bool oom;
+	size_t entities, orphan_entities, orphan_factors;
+	const char *entity; /* the one whose factors are listed */
+	const char *factor; /* its member's factor */
+} app_refs;
+
+static int collect_ref(const twofa_member *m, void *arg)
+{
+	app_refs *a = arg;
+	app_ref *grown;
+
+	if (m->totp_entity[0] == '\0')
+		return 0;
+	if (a->count == a->cap) {
+		size_t cap = a->cap == 0 ? 64 : a->cap * 2;
+		if (cap > TWOFA_TOTP_LIST_MAX || (grown = realloc(a->list, cap * sizeof(*grown))) == NULL) {
+			a->oom = true;
+			return 1;
+		}
+		a->list = grown;
+		a->cap = cap;
+	}
+	memset(&a->list[a->count], 0, sizeof(a->list[0]));
+	(void)twofa_strlcpy(a->list[a->count].entity, m->totp_entity, sizeof(a->list[0].entity));
+	(void)twofa_strlcpy(a->list[a->count].factor, m->totp_factor, sizeof(a->list[0].factor));
+	a->count++;
+	return 0;
+}
+
+static int skip_bad(const char *key, const char *why, void *arg)
+{
+	(void)key;
+	(void)why;
+	(void)arg;
+	return 0; /* the store check above reported it */
+}
+
+static int ref_cmp(const void *x, const void *y)
+{
+	return strcmp(((const app_ref *)x)->entity, ((const app_ref *)y)->entity);
+}
+
+static bool each_entity(void *arg, const char *identity)
+{
+	app_refs *a = arg;
+	app_ref key, *found;
+
+	a->entities++;
+	(void)twofa_strlcpy(key.entity, identity, sizeof(key.entity));
+	found = a->count == 0 ? NULL : bsearch(&key, a->list, a->count, sizeof(*a->list), ref_cmp);
+	if (found != NULL) {
+		found->seen = true;
+		return true;
+	}
+	a->orphan_entities++;
+	printf("orphan  TOTP entity %s at Twilio: no member refers to it\n", identity);
+	return true;
+}
+
+static bool each_factor(void *arg, const char *sid, const char *status, const char *type)
+{
+	app_refs *a = arg;
+	char shown_status[32], shown_type[32];
+
+	if (strcmp(sid, a->factor) == 0)
+		return true;
+	a->orphan_factors++;
+	/* Twilio's words, bounded and without control characters. */
+	(void)twofa_strlcpy(shown_status, status, sizeof(shown_status));
+	(void)twofa_strlcpy(shown_type, type, sizeof(shown_type));
+	twofa_sanitize(shown_status);
+	twofa_sanitize(shown_type);
+	printf("orphan  %s factor %s (%s) of entity %s at Twilio: not its member's factor\n", shown_type, sid,
+	       shown_status, a->entity);
+	return true;
+}
+
+/* Lists what is at Twilio against what the members refer to. 0, or an exit
+ * code after a message when the members cannot be read. */
+static int check_apps(cli_context *ctx)
+{
+	app_refs a;
+	twofa_member_store *s;
+	twofa_verify *v = NULL;
+	twofa_verify_result r;
+	twofa_verify_outcome o;
+	twofa_error err;
+	int rc;
+
+	twofa_error_clear(&err);
+	if (twofa_config_check_credentials(&ctx->config, &err) != TWOFA_OK) {
+		printf("twilio: no credentials in %s, so TOTP entities and factors are not checked\n",
+		       ctx->config_path);
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	if ((rc = cli_members(ctx, &s)) != 0)
+		return rc;
+	if (twofa_member_store_each(s, collect_ref, skip_bad, &a, &err) != TWOFA_OK || a.oom) {
+		free(a.list);
+		return a.oom ? cli_fail(1, "out of memory listing the members' TOTP entities")
+			     : cli_fail_status(&err);
+	}
+	qsort(a.list, a.count, sizeof(*a.list), ref_cmp);
+	if ((rc = cli_verify_new(ctx, &v)) != 0) {
+		free(a.list);
+		return rc;
+	}
+	memset(&r, 0, sizeof(r));
+	o = twofa_totp_entities(v, each_entity, &a, &r);
+	for (size_t i = 0; o == TWOFA_VERIFY_OK && i < a.count; i++) {
+		if (!a.list[i].seen) {
+			cli_warn("a member's TOTP entity %s is not at Twilio: that member cannot log in with the "
+				 "app ('twofa-enroll totp USER' sets it up again)",
+				 a.list[i].entity);
+			continue;
+		}
+		a.entity = a.list[i].entity;
+		a.factor = a.list[i].factor;
+		o = twofa_totp_factors(v, a.list[i].entity, each_factor, &a, &r);
+	}
+	twofa_verify_free(v);
+	free(a.list);
+	/* The stores are what db check is for: Twilio out of reach is a warning. */
+	if (o != TWOFA_VERIFY_OK) {
+		cli_warn("twilio: cannot list the TOTP entities and factors, so orphans are not checked: %s",
+			 r.log_message);
+		return 0;
+	}
+	printf("twilio: %zu TOTP entit%s, %zu orphan entit%s and %zu orphan factor%s\n", a.entities,
+	       a.entities == 1 ? "y" : "ies", a.orphan_entities, a.orphan_entities == 1 ? "y" : "ies",
+	       a.orphan_factors, a.orphan_factors == 1 ? "" : "s");
+	return 0;
+}
+
 static int db_check(cli_context *ctx)
 {
 	/* GDBM: the file itself, bucket by bucket (GDBM_XVERIFY). */
@@ -144,8 +291,9 @@ static int db_check(cli_context *ctx)
 				 ? check_one("members", ctx->config.members_db, valid_member, "members", false)
 				 : check_members_walk(ctx);
 	int rc_state = check_one("state", ctx->config.state_db, valid_state, "state", true);
+	int rc_apps = rc_members == 0 ? check_apps(ctx) : 0;
 
-	return rc_members != 0 ? rc_members : rc_state;
+	return rc_members != 0 ? rc_members : rc_state != 0 ? rc_state : rc_apps;
 }
 
 /* Copies src_fd to a new file at dst (0600, never overwriting). */

@@ -15,6 +15,7 @@
 #include "username.h"
 #include "phone.h"
 #include "util.h"
+#include "verify_totp.h"
 
 /* A well-formed stand-in hash: lets twofa_member_validate check the other
  * fields (email shape...) before anyone types a password. */
@@ -28,25 +29,25 @@ typedef struct enroll_args {
 	const char *channel_name;
 	bool password_stdin;
 	bool shared_phone; /* --shared-phone: past max_members_per_phone */
+	cli_totp_options totp;
 } enroll_args;
 
 /* Parses "COMMAND USER [options]" for the options allowed in allowed
- * ("pcecs" letters). 0 or an exit code. */
+ * ("pceCsS" letters, and PAL for an app's options). 0 or an exit code. */
 static int parse_args(const char *command, const char *allowed, int argc, char **argv, enroll_args *a)
 {
 	static const struct option options[] = {
-		{"phone", required_argument, NULL, 'p'},
-		{"country", required_argument, NULL, 'c'},
-		{"email", required_argument, NULL, 'e'},
-		{"channel", required_argument, NULL, 'C'},
-		{"password-stdin", no_argument, NULL, 's'},
-		{"shared-phone", no_argument, NULL, 'S'},
-		{NULL, 0, NULL, 0},
+		{"phone", required_argument, NULL, 'p'},    {"country", required_argument, NULL, 'c'},
+		{"email", required_argument, NULL, 'e'},    {"channel", required_argument, NULL, 'C'},
+		{"password-stdin", no_argument, NULL, 's'}, {"shared-phone", no_argument, NULL, 'S'},
+		{"print-secret", no_argument, NULL, 'P'},   {"ascii", no_argument, NULL, 'A'},
+		{"label", required_argument, NULL, 'L'},    {NULL, 0, NULL, 0},
 	};
 	char why[128];
 	int opt;
 
 	memset(a, 0, sizeof(*a));
+	a->totp.command = command;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
 		if (opt == '?' || opt == ':' || strchr(allowed, opt) == NULL) {
@@ -76,6 +77,7 @@ static int parse_args(const char *command, const char *allowed, int argc, char *
 			a->shared_phone = true;
 			break;
 		default:
+			(void)cli_totp_parse_option(opt, optarg, &a->totp);
 			break;
 		}
 	}
@@ -84,8 +86,12 @@ static int parse_args(const char *command, const char *allowed, int argc, char *
 		return cli_usage_error(command, why);
 	}
 	a->user = argv[optind];
-	if (strchr(allowed, 'p') != NULL && (a->phone == NULL || a->country == NULL)) {
-		snprintf(why, sizeof(why), "%s needs --phone and --country", command);
+	/* An app member's number is optional: both or neither. */
+	if (strchr(allowed, 'p') != NULL && (a->phone == NULL || a->country == NULL) &&
+	    (a->phone != NULL || a->country != NULL || strchr(allowed, 'P') == NULL ||
+	     a->channel_name == NULL || strcmp(a->channel_name, "totp") != 0)) {
+		snprintf(why, sizeof(why), "%s needs --phone and --country%s", command,
+			 strchr(allowed, 'P') != NULL ? " (both or, with --channel totp, neither)" : "");
 		return cli_usage_error(command, why);
 	}
 	return cli_check_user_arg(a->user);
@@ -97,7 +103,8 @@ static int parse_channel(const char *command, const char *name, twofa_channel *o
 
 	if (name == NULL || twofa_channel_parse(name, out))
 		return 0;
-	snprintf(why, sizeof(why), "%s: --channel must be sms, call, whatsapp or email", command);
+	snprintf(why, sizeof(why), "%s: --channel must be sms, call, whatsapp, email%s", command,
+		 strcmp(command, "add") == 0 ? " or totp" : "");
 	return cli_usage_error(command, why);
 }
 
@@ -181,10 +188,13 @@ static int add(cli_context *ctx, const enroll_args *args)
 	cli_destination d;
 	twofa_error err;
 	enroll_args a = *args;
+	char factor[TWOFA_SID_LEN + 1] = "";
+	bool app;
 	time_t now;
 	int rc;
 
-	if ((rc = normalize_phone(a.phone, a.country, e164)) != 0)
+	e164[0] = '\0';
+	if (a.phone != NULL && (rc = normalize_phone(a.phone, a.country, e164)) != 0)
 		return rc;
 	if ((rc = cli_load_config(ctx)) != 0)
 		return rc;
@@ -192,13 +202,26 @@ static int add(cli_context *ctx, const enroll_args *args)
 	m.channel = ctx->config.channel;
 	if ((rc = parse_channel("add", a.channel_name, &m.channel)) != 0)
 		return rc;
+	app = m.channel == TWOFA_CHANNEL_TOTP;
 	if (m.channel == TWOFA_CHANNEL_EMAIL && a.email == NULL)
 		return cli_usage_error("add", "add: the email channel needs --email");
+	if (!app && a.phone == NULL)
+		return cli_usage_error("add", "add needs --phone and --country");
+	if (app && (rc = cli_totp_preflight(&a.totp)) != 0)
+		return rc;
 	/* Check every field of the record before asking anything. */
 	m.user = (char *)a.user;
 	m.email = (char *)a.email;
 	twofa_strlcpy(m.phone, e164, sizeof(m.phone));
-	upper_country(a.country, m.country);
+	if (a.country != NULL)
+		upper_country(a.country, m.country);
+	if (app) {
+		/* The factor's stand-in until Twilio names it. */
+		twofa_error_clear(&err);
+		if (twofa_totp_new_identity(m.totp_entity, &err) != TWOFA_OK)
+			return cli_fail_status(&err);
+		twofa_strlcpy(m.totp_factor, "YF00000000000000000000000000000000", sizeof(m.totp_factor));
+	}
 	m.password_hash = (char *)PLACEHOLDER_HASH;
 	m.status = ctx->config.approval == TWOFA_APPROVAL_MANUAL ? TWOFA_MEMBER_PENDING : TWOFA_MEMBER_ACTIVE;
 	m.created = m.updated = m.verified = time(NULL);
@@ -214,15 +237,18 @@ static int add(cli_context *ctx, const enroll_args *args)
 		return rc;
 	if ((rc = cli_verify_new(ctx, &v)) != 0)
 		return rc;
-	rc = cli_lookup_number(v, e164, m.country);
+	rc = e164[0] != '\0' ? cli_lookup_number(v, e164, m.country) : 0;
 	if (rc == 0)
 		rc = cli_read_new_password(a.user, a.password_stdin, ctx->config.password_strength, hash,
 					   sizeof(hash));
-	if (rc == 0) {
+	if (rc == 0 && app) {
+		rc = cli_totp_enrol(v, m.totp_entity, true, &a.totp, ctx->config.max_tries, factor);
+		if (rc == 0)
+			twofa_strlcpy(m.totp_factor, factor, sizeof(m.totp_factor));
+	} else if (rc == 0) {
 		cli_destination_set(&d, e164, a.email, m.channel);
 		rc = cli_prove_possession(v, &d, e164, ctx->config.max_tries);
 	}
-	twofa_verify_free(v);
 	if (rc == 0 && cli_interrupted)
 		rc = cli_fail(CLI_EXIT_INTERRUPTED, "interrupted; nothing was stored");
 	if (rc == 0) {
@@ -237,12 +263,30 @@ static int add(cli_context *ctx, const enroll_args *args)
 						m.user)
 				     : cli_fail_status(&err);
 	}
+	/* A verified factor nobody refers to: gone with its new entity. */
+	if (rc != 0 && factor[0] != '\0')
+		cli_totp_undo(v, m.totp_entity, factor, true);
+	twofa_verify_free(v);
 	if (rc == 0) {
 		char shown[TWOFA_PHONE_MASK_SIZE];
 
-		twofa_phone_mask(e164, shown, sizeof(shown));
-		printf("%s enrolled with %s (%s)%s\n", m.user, shown, twofa_member_status_name(m.status),
-		       m.status == TWOFA_MEMBER_PENDING ? "; approve with 'twofa-enroll approve'" : "");
+		if (e164[0] != '\0')
+			twofa_phone_mask(e164, shown, sizeof(shown));
+		if (app)
+			printf("%s enrolled with the authenticator app%s%s (%s)%s\n", m.user,
+			       e164[0] != '\0' ? " and " : "", e164[0] != '\0' ? shown : "",
+			       twofa_member_status_name(m.status),
+			       m.status == TWOFA_MEMBER_PENDING ? "; approve with 'twofa-enroll approve'"
+								: "");
+		else
+			printf("%s enrolled with %s (%s)%s\n", m.user, shown,
+			       twofa_member_status_name(m.status),
+			       m.status == TWOFA_MEMBER_PENDING ? "; approve with 'twofa-enroll approve'"
+								: "");
+		if (app && e164[0] != '\0')
+			cli_note("the number of %s was not proven with a code: 'twofa-enroll test %s --channel sms' "
+				 "proves it",
+				 m.user, m.user);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	return rc;
@@ -254,7 +298,7 @@ int cmd_add(cli_context *ctx, int argc, char **argv)
 	enroll_args a;
 	int rc;
 
-	if ((rc = parse_args("add", "pceCsS", argc, argv, &a)) != 0)
+	if ((rc = parse_args("add", "pceCsSPAL", argc, argv, &a)) != 0)
 		return rc;
 	if ((rc = canonical_user(&a, &account)) == 0)
 		rc = add(ctx, &a);
@@ -301,7 +345,7 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 	if (a.channel_name != NULL) {
 		if ((rc = parse_channel("phone", a.channel_name, &p.channel)) != 0)
 			return rc;
-		if (p.channel == TWOFA_CHANNEL_EMAIL)
+		if (p.channel == TWOFA_CHANNEL_EMAIL || p.channel == TWOFA_CHANNEL_TOTP)
 			return cli_usage_error("phone",
 					       "phone: a new number is proven by sms, call or whatsapp");
 		p.set_channel = true;
@@ -311,7 +355,9 @@ int cmd_phone(cli_context *ctx, int argc, char **argv)
 	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
 		return rc;
 	if (!p.set_channel)
-		p.channel = m.channel == TWOFA_CHANNEL_EMAIL ? TWOFA_CHANNEL_SMS : m.channel;
+		p.channel = m.channel == TWOFA_CHANNEL_EMAIL || m.channel == TWOFA_CHANNEL_TOTP
+				    ? TWOFA_CHANNEL_SMS
+				    : m.channel;
 	twofa_member_free(&m);
 	if ((rc = cli_check_country(ctx, p.country)) != 0 ||
 	    (rc = check_shared(ctx, p.e164, a.user, a.shared_phone)) != 0)
@@ -416,8 +462,14 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 	if ((rc = cli_load_member(ctx, a.user, &m)) != 0)
 		return rc;
 	if (a.channel_name == NULL)
-		channel = m.channel;
-	if (channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
+		channel = m.channel == TWOFA_CHANNEL_TOTP && m.phone[0] != '\0' ? TWOFA_CHANNEL_SMS
+										: m.channel;
+	if (channel == TWOFA_CHANNEL_TOTP)
+		rc = cli_fail(EX_DATAERR,
+			      "%s logs in with an authenticator app, and test checks a code sent: 'twofa-enroll "
+			      "totp %s' sets the app up again",
+			      m.user, m.user);
+	else if (channel == TWOFA_CHANNEL_EMAIL && m.email == NULL)
 		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
 	else if (channel != TWOFA_CHANNEL_EMAIL && m.phone[0] == '\0')
 		rc = cli_fail(EX_DATAERR, "%s has no phone number: codes go by email only", m.user);

@@ -149,8 +149,7 @@ static int send_code(twofa_verify *v, const cli_destination *d, bool resend, boo
 	return outcome_fail("cannot send the code", &r);
 }
 
-/* Trims spaces around s in place. */
-static char *trim(char *s)
+char *cli_trim(char *s)
 {
 	size_t len;
 
@@ -217,7 +216,7 @@ int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone,
 					"no code given%s; nothing was changed",
 					rr == CLI_READ_EOF ? " (end of input)" : "");
 		}
-		answer = trim(line);
+		answer = cli_trim(line);
 		if (answer[0] == '\0') {
 			if (++blanks > CLI_MAX_BLANK_LINES) {
 				cancel_pending(v, d);

@@ -22,18 +22,24 @@
 const cli_command cli_commands[] = {
 	{"add", cmd_add,
 	 "add USER --phone NUMBER --country CC [--email ADDR] [--channel C] [--password-stdin] "
-	 "[--shared-phone]",
-	 "enrol USER: prove the phone with a code, then store the member", true,
+	 "[--shared-phone] | add USER --channel totp [--phone NUMBER --country CC] [TOTP options]",
+	 "enrol USER: prove the phone with a code (or set up an app), then store the member", true,
 	 "  --phone NUMBER     the number as people write it (national or international form)\n"
 	 "  --country CC       ISO 3166-1 alpha-2 country of the number (see 'countries')\n"
 	 "  --email ADDR       email address (needed for --channel email)\n"
-	 "  --channel C        sms, call, whatsapp or email (default: the configured channel)\n"
+	 "  --channel C        sms, call, whatsapp, email or totp (default: the configured channel)\n"
 	 "  --password-stdin   read the password once from stdin\n"
-	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n" USER_HELP
+	 "  --shared-phone     bind the number even if max_members_per_phone members have it\n"
+	 "  --print-secret     totp: print the QR code and secret even if stdout is no terminal\n"
+	 "  --ascii            totp: draw the QR code with ## (also when the locale is not UTF-8)\n"
+	 "  --label TEXT       totp: the account name the app shows (default: the host name)\n" USER_HELP
 		 PASSWORD_HELP CODE_HELP
 	 "The member is stored only after the code was approved: active, or pending when\n"
 	 "approval = manual. The number is also checked with Twilio Lookup; when Lookup cannot\n"
-	 "be reached that is a warning, since the code proves the number anyway.\n"},
+	 "be reached that is a warning, since the code proves the number anyway.\n"
+	 "With --channel totp, --phone and --country are optional (a number is not proven then):\n"
+	 "the app's QR code and secret are shown once, and the first code from the app verifies\n"
+	 "the factor; after max_tries wrong codes the factor is deleted and nothing is stored.\n"},
 	{"phone", cmd_phone, "phone USER --phone NUMBER --country CC [--channel C] [--shared-phone]",
 	 "rebind USER to a new number once a code sent to it is approved", true,
 	 "  --phone NUMBER, --country CC   the new number and its country\n"
@@ -43,11 +49,24 @@ const cli_command cli_commands[] = {
 	 PASSWORD_HELP},
 	{"test", cmd_test, "test USER [--channel C]", "send USER a code and check it, without logging in",
 	 true, CODE_HELP},
+	{"totp", cmd_totp, "totp USER [--print-secret] [--ascii] [--label TEXT]",
+	 "move USER to an authenticator app once its first code is right", true,
+	 "  --print-secret   print the QR code and secret even if stdout is not a terminal\n"
+	 "  --ascii          draw the QR code with ## (also when the locale is not UTF-8)\n"
+	 "  --label TEXT     the account name the app shows (default: the host name)\n"
+	 "Makes a Verify TOTP factor (and USER's entity, the first time) and shows its QR code\n"
+	 "and secret once; twofa never stores them. The member's channel becomes totp only\n"
+	 "after the first code from the app is right; recovery codes, password and phone are\n"
+	 "kept, and a factor the member had before is deleted. After max_tries wrong codes the\n"
+	 "new factor is deleted and nothing changes.\n"},
 	{"approve", cmd_approve, "approve USER", "activate a member pending approval", true, NULL},
 	{"disable", cmd_disable, "disable USER", "refuse logins of USER until enabled", true, NULL},
 	{"enable", cmd_enable, "enable USER", "allow logins of a disabled member again", true, NULL},
-	{"remove", cmd_remove, "remove USER [--yes]", "delete USER's record and login state", true,
-	 "  --yes   do not ask for confirmation (needed when stdin is not a terminal)\n"},
+	{"remove", cmd_remove, "remove USER [--yes] [--force]", "delete USER's record and login state", true,
+	 "  --yes     do not ask for confirmation (needed when stdin is not a terminal)\n"
+	 "  --force   remove an app member even when Twilio cannot delete their TOTP entity\n"
+	 "An app member's TOTP entity and factor are deleted at Twilio first; when that fails\n"
+	 "nothing is removed, unless --force ('db check' then lists what was left there).\n"},
 	{"unlock", cmd_unlock, "unlock USER", "reset USER's failure count and lockout", true, NULL},
 	{"recovery", cmd_recovery, "recovery USER [--count N] [--json]",
 	 "make USER a new set of recovery codes and print it once", true,

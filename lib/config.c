@@ -98,8 +98,12 @@ typedef struct key_spec {
 	unsigned default_channels; /* KEY_CHANNELS: TWOFA_ALLOW_* bits */
 } key_spec;
 
-static const char *const channel_names[] = {"sms", "call", "whatsapp", "email", NULL};
-static const char *const channel_labels[] = {"SMS", "voice call", "WhatsApp", "email", NULL};
+static const char *const channel_names[] = {"sms", "call", "whatsapp", "email", "totp", NULL};
+static const char *const channel_labels[] = {"SMS",   "voice call",        "WhatsApp",
+					     "email", "authenticator app", NULL};
+/* The `channel` key (of new members, and self-enrolment's, which sends a
+ * code): every channel but totp, whose factor only `twofa-enroll` makes. */
+static const char *const new_member_channel_names[] = {"sms", "call", "whatsapp", "email", NULL};
 static const char *const store_names[] = {"gdbm", "ldap", NULL};
 static const char *const approval_names[] = {"auto", "manual", NULL};
 static const char *const enroll_names[] = {"off", "self", "invite", NULL};
@@ -110,7 +114,7 @@ static const char *const ldap_sasl_names[] = {"none", "external", NULL};
 static const char *const ldap_tls_names[] = {"starttls", "ldaps", "none", NULL};
 static const char *const yes_no_names[] = {"no", "yes", NULL};
 /* allowed_channels' words: "own", then the channels in bit order. */
-static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp", "email", NULL};
+static const char *const channel_set_words[] = {"own", "sms", "call", "whatsapp", "email", "totp", NULL};
 
 /* The table reads as a table: one key a line. */
 /* clang-format off */
@@ -171,7 +175,7 @@ static const key_spec keys[] = {
 	STRING(ldap_run_dir, KEY_PATH, "/run/twofa/ldap"),
 	ENUM(approval, approval_names, set_approval, TWOFA_APPROVAL_AUTO),
 	ENUM(enroll, enroll_names, set_enroll, TWOFA_ENROLL_OFF), /* password=none services only */
-	ENUM(channel, channel_names, set_channel, TWOFA_CHANNEL_SMS),
+	ENUM(channel, new_member_channel_names, set_channel, TWOFA_CHANNEL_SMS), /* no totp */
 	OPTIONAL(locale, KEY_LOCALE),  /* unset: Twilio picks from the number */
 	OPTIONAL(rate_limit, KEY_NAME), /* unset: no fleet-wide send cap at Twilio */
 	ENUM(failmode, failmode_names, set_failmode, TWOFA_FAILMODE_SECURE),
@@ -290,6 +294,7 @@ static void format_channel_set(unsigned set, char *out, size_t size)
 		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL),
 		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_WHATSAPP),
 		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_EMAIL),
+		TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_TOTP),
 	};
 
 	out[0] = '\0';
@@ -334,12 +339,12 @@ bool twofa_config_key_describe(size_t index, twofa_config_key *out)
 
 const char *twofa_channel_name(twofa_channel ch)
 {
-	return (unsigned)ch <= TWOFA_CHANNEL_EMAIL ? channel_names[ch] : NULL;
+	return (unsigned)ch <= TWOFA_CHANNEL_LAST ? channel_names[ch] : NULL;
 }
 
 const char *twofa_channel_label(twofa_channel ch)
 {
-	return (unsigned)ch <= TWOFA_CHANNEL_EMAIL ? channel_labels[ch] : NULL;
+	return (unsigned)ch <= TWOFA_CHANNEL_LAST ? channel_labels[ch] : NULL;
 }
 
 static bool parse_enum(const char *const *names, const char *s, int *out)
@@ -380,7 +385,7 @@ bool twofa_enroll_parse(const char *s, twofa_enroll *out)
 
 bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch)
 {
-	if ((unsigned)ch > TWOFA_CHANNEL_EMAIL)
+	if ((unsigned)ch > TWOFA_CHANNEL_LAST)
 		return false;
 	return (allowed & TWOFA_ALLOW_CHANNEL(ch)) != 0 || (ch == own && (allowed & TWOFA_ALLOW_OWN) != 0);
 }

@@ -22,12 +22,19 @@ typedef enum twofa_channel {
 	TWOFA_CHANNEL_CALL,
 	TWOFA_CHANNEL_WHATSAPP,
 	TWOFA_CHANNEL_EMAIL,
+	/* An authenticator app (Verify TOTP): no code is sent; the member types
+	 * the app's code. Never a channel to send by (twofa_verify_start
+	 * refuses it), and not the `channel` key's (new members by self-
+	 * enrolment get a code sent). */
+	TWOFA_CHANNEL_TOTP,
 } twofa_channel;
+#define TWOFA_CHANNEL_LAST TWOFA_CHANNEL_TOTP
 
 /* allowed_channels: a bit per channel a code may go by, and one for "own",
  * the member's enrolled channel whatever it is. */
 #define TWOFA_ALLOW_CHANNEL(ch) (1u << (unsigned)(ch))
-#define TWOFA_ALLOW_OWN (1u << 4)
+#define TWOFA_ALLOW_OWN (1u << 8)
+_Static_assert(TWOFA_CHANNEL_LAST < 8, "TWOFA_ALLOW_OWN is above every channel's bit");
 
 typedef enum twofa_store_backend { TWOFA_STORE_GDBM = 0, TWOFA_STORE_LDAP } twofa_store_backend;
 typedef enum twofa_ldap_scope { TWOFA_LDAP_SCOPE_ONE = 0, TWOFA_LDAP_SCOPE_SUB } twofa_ldap_scope;
@@ -164,19 +171,21 @@ bool twofa_config_key_describe(size_t index, twofa_config_key *out);
 /* Frees every string, wiping the secrets first. c can be re-initialised. */
 void twofa_config_free(twofa_config *c);
 
-/* Names for enums, and parsing them back ("sms", "call", "whatsapp", "email"). */
+/* Names for enums, and parsing them back ("sms", "call", "whatsapp", "email",
+ * "totp"). */
 const char *twofa_channel_name(twofa_channel ch);
 bool twofa_channel_parse(const char *s, twofa_channel *out);
 /* "off", "self", "invite", and parsing them back. */
 const char *twofa_enroll_name(twofa_enroll e);
 bool twofa_enroll_parse(const char *s, twofa_enroll *out);
 
-/* "SMS", "voice call", "WhatsApp", "email": for prompts. */
+/* "SMS", "voice call", "WhatsApp", "email", "authenticator app": for prompts. */
 const char *twofa_channel_label(twofa_channel ch);
 
 /* Whether allowed_channels lets a code go by ch to a member enrolled with
  * own. Voice, SMS and WhatsApp always go to the member's own number, email
- * to the member's own address; whether there is one is the caller's check. */
+ * to the member's own address, totp is the member's own app factor; whether
+ * there is one is the caller's check. */
 bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch);
 
 #endif

@@ -201,7 +201,7 @@ static bool factor_sid_valid(const char *sid)
 }
 
 /* Phone and country: both set, or both "" for a member whose codes go by
- * email (an app member has no phone). */
+ * email or come from an authenticator app (totp). */
 static twofa_status validate_phone(const twofa_member *m, twofa_error *err)
 {
 	if (m->status == TWOFA_MEMBER_INVITED) {
@@ -214,10 +214,11 @@ static twofa_status validate_phone(const twofa_member *m, twofa_error *err)
 		return TWOFA_OK;
 	}
 	if (memchr(m->phone, '\0', sizeof(m->phone)) == NULL ||
-	    (m->phone[0] == '\0' ? m->channel != TWOFA_CHANNEL_EMAIL : !twofa_e164_valid(m->phone)))
+	    (m->phone[0] == '\0' ? m->channel != TWOFA_CHANNEL_EMAIL && m->channel != TWOFA_CHANNEL_TOTP
+				 : !twofa_e164_valid(m->phone)))
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "phone number of %s is not in E.164 form (+ and %d..%d digits; only a "
-				  "member of the email channel may have none)",
+				  "member of the email or totp channel may have none)",
 				  m->user, TWOFA_E164_MIN_DIGITS, TWOFA_E164_MAX_DIGITS);
 	if (m->phone[0] == '\0' ? m->country[0] != '\0'
 				: !(m->country[0] >= 'A' && m->country[0] <= 'Z' && m->country[1] >= 'A' &&
@@ -276,6 +277,12 @@ static twofa_status validate_later_fields(const twofa_member *m, twofa_error *er
 	if (!factor_sid_valid(m->totp_factor))
 		return twofa_fail(err, TWOFA_EINVAL,
 				  "TOTP factor of %s is not YF and 32 lowercase hex digits", m->user);
+	/* A factor lives under its entity; an app member has both. */
+	if (m->totp_factor[0] != '\0' && m->totp_entity[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL, "TOTP factor of %s has no TOTP entity", m->user);
+	if (m->channel == TWOFA_CHANNEL_TOTP && m->status != TWOFA_MEMBER_INVITED && m->totp_factor[0] == '\0')
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "channel of %s is totp but there is no TOTP entity and factor", m->user);
 	return TWOFA_OK;
 }
 
@@ -287,6 +294,10 @@ static twofa_status validate_invited(const twofa_member *m, twofa_error *err)
 		return TWOFA_OK;
 	if (m->invite[0] == '\0')
 		return twofa_fail(err, TWOFA_EINVAL, "invited record of %s has no invite", m->user);
+	if (m->channel == TWOFA_CHANNEL_TOTP)
+		return twofa_fail(err, TWOFA_EINVAL,
+				  "invited record of %s is of the totp channel (self-enrolment sends a code)",
+				  m->user);
 	if (m->password_hash != NULL || m->verified != 0 || m->recovery_count != 0 || m->bypass[0] != '\0' ||
 	    m->totp_factor[0] != '\0')
 		return twofa_fail(err, TWOFA_EINVAL,

@@ -89,7 +89,9 @@ bool twofa_user_name_valid(const char *name);
 /* Checks every field: user name as above; email optional, at most 254 bytes,
  * local@domain shape (required when the channel is email); phone E.164 and
  * country two uppercase ASCII letters, or both "" for a member of the email
- * channel (an app member); channel and status known; hash NULL (no twofa
+ * or totp channel; channel and status known; a totp member (not invited:
+ * an invited record is never of the totp channel) has a totp_entity and a
+ * totp_factor, and a totp_factor always has its totp_entity; hash NULL (no twofa
  * password) or an Argon2id string; created and updated within 2000..9999
  * with updated >= created; verified and unlocked 0 or within the same range;
  * version at most TWOFA_MEMBER_RECORD_VERSION_MAX; recovery_count at most

@@ -410,6 +410,10 @@ twofa_verify_outcome twofa_verify_start_keyed(twofa_verify *v, const char *to, t
 
 	mask_destination(to, masked);
 	result_reset(r);
+	/* An app member's codes come from the app (verify_totp.h): none is sent. */
+	if (ch == TWOFA_CHANNEL_TOTP)
+		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
+			      "channel totp sends no code (the authenticator app shows it); refused locally");
 	if ((unsigned)ch > TWOFA_CHANNEL_EMAIL || twofa_channel_name(ch) == NULL)
 		return finish(r, TWOFA_VERIFY_OP_START, masked, TWOFA_VERIFY_CLIENT_ERROR,
 			      "unknown channel %d", (int)ch);

@@ -127,7 +127,8 @@ void twofa_verify_free(twofa_verify *v);
 /* Sends a code to `to` (E.164, or an address for email). locale NULL means
  * the config's locale (which may be unset); an unsupported locale is
  * retried once without it (so, only then, two requests: up to 2 x timeout).
- * SENT on success. */
+ * SENT on success. TWOFA_CHANNEL_TOTP is CLIENT_ERROR with no request: an
+ * app's code is never sent. */
 twofa_verify_outcome twofa_verify_start(twofa_verify *v, const char *to, twofa_channel ch, const char *locale,
 					twofa_verify_result *r);
 

@@ -44,7 +44,7 @@ env.add_member("dave", PW, "+14155550188", status="disabled", email="dave@exampl
 # -- show / list --------------------------------------------------------------------------
 r = cli.run("show", "alice", "--json")
 o = r.json() if r.rc == 0 else {}
-t.eq(list(o.keys()), FIELDS + ["locked_from", "sends", "next_send", "recovery_codes", "bypass"],
+t.eq(list(o.keys()), FIELDS + ["locked_from", "sends", "next_send", "recovery_codes", "bypass", "totp_factor"],
      "show --json has exactly the documented fields, in order")
 t.ok(o.get("phone") == "+14155550123" and o.get("status") == "active" and o.get("last_login") is None
      and o.get("failures") == 0 and o.get("locked_until") is None and o.get("email") is None,

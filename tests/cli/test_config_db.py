@@ -41,7 +41,8 @@ def without(text, key):
 
 # -- check-config ------------------------------------------------------------------------------
 r = run("check-config")
-t.ok(r.rc == 0 and "Twilio accepted the credentials" in r.out and r.out.count("ok  ") == 5,
+t.ok(r.rc == 0 and "Twilio accepted the credentials" in r.out and r.out.count("ok  ") == 6
+     and "authenticator apps (totp)" in r.out,
      "check-config on a good configuration -> 0, every step ok", r.describe())
 
 cases = [

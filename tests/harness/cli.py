@@ -124,6 +124,18 @@ class Cli:
         return subprocess.Popen(self.argv(args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=e)
 
+    @staticmethod
+    def answer(proc, line):
+        """Writes line to proc's stdin; False when proc has ended or stopped reading."""
+        if proc.poll() is not None:
+            return False
+        try:
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            return False
+        return True
+
     def wait_code(self, to, before, proc=None, timeout=15):
         """The outbox entry after the first `before` ones for `to` (waits for it), or None
         when proc ended or nothing came."""
@@ -161,12 +173,7 @@ class Cli:
                     line = a
                     if len(a) >= 6 and a != "resend":
                         self.secrets.add(a)  # a password
-                if proc.poll() is not None:
-                    break
-                try:
-                    proc.stdin.write(line + "\n")
-                    proc.stdin.flush()
-                except BrokenPipeError:
+                if not self.answer(proc, line):
                     break
             if after is not None:
                 after(proc)

@@ -39,10 +39,10 @@ static bool has(const char *haystack, const char *needle)
 /* allowed_channels as words in a fixed order: "own call". */
 static void render_channels(unsigned set, char *out, size_t size)
 {
-	static const char *const words[] = {"sms", "call", "whatsapp", "email"};
+	static const char *const words[] = {"sms", "call", "whatsapp", "email", "totp"};
 
 	(void)snprintf(out, size, "%s", (set & TWOFA_ALLOW_OWN) ? "own" : "");
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if (set & TWOFA_ALLOW_CHANNEL(i))
 			(void)snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? " " : "",
 				       words[i]);
@@ -211,17 +211,17 @@ static void test_table_defaults(void)
 
 static void test_names(void)
 {
-	static const char *const names[] = {"sms", "call", "whatsapp", "email"};
-	static const char *const labels[] = {"SMS", "voice call", "WhatsApp", "email"};
+	static const char *const names[] = {"sms", "call", "whatsapp", "email", "totp"};
+	static const char *const labels[] = {"SMS", "voice call", "WhatsApp", "email", "authenticator app"};
 	twofa_channel ch = TWOFA_CHANNEL_SMS;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		ok(strcmp(twofa_channel_name((twofa_channel)i), names[i]) == 0, "channel name %s", names[i]);
 		ok(strcmp(twofa_channel_label((twofa_channel)i), labels[i]) == 0, "channel label %s",
 		   labels[i]);
 		ok(twofa_channel_parse(names[i], &ch) && ch == (twofa_channel)i, "channel parse %s", names[i]);
 	}
-	ok(twofa_channel_name((twofa_channel)4) == NULL, "no name for an invalid channel");
+	ok(twofa_channel_name((twofa_channel)5) == NULL, "no name for an invalid channel");
 	ok(twofa_channel_label((twofa_channel)-1) == NULL, "no label for an invalid channel");
 	ch = TWOFA_CHANNEL_EMAIL;
 	ok(!twofa_channel_parse("SMS", &ch) && ch == TWOFA_CHANNEL_EMAIL, "channel parse is exact");
@@ -232,6 +232,7 @@ static void test_names(void)
 	{
 		twofa_config c;
 		unsigned dflt, own = TWOFA_ALLOW_OWN;
+		twofa_error e;
 
 		twofa_config_init(&c);
 		dflt = c.allowed_channels;
@@ -249,7 +250,19 @@ static void test_names(void)
 		ok(!twofa_channel_allowed(TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS), TWOFA_CHANNEL_WHATSAPP,
 					  TWOFA_CHANNEL_WHATSAPP),
 		   "without own, the enrolled channel is allowed only if listed");
-		ok(!twofa_channel_allowed(~0u, TWOFA_CHANNEL_SMS, (twofa_channel)4), "no unknown channel");
+		ok(!twofa_channel_allowed(~0u, TWOFA_CHANNEL_SMS, (twofa_channel)5), "no unknown channel");
+		ok(twofa_channel_allowed(dflt, TWOFA_CHANNEL_TOTP, TWOFA_CHANNEL_TOTP) &&
+			   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_TOTP) &&
+			   (TWOFA_ALLOW_OWN & TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_TOTP)) == 0,
+		   "totp: an app member's own channel; own and the totp bit are apart");
+		ok(twofa_config_set(&c, "allowed_channels", "own totp sms", TWOFA_CONFIG_FROM_FILE, &e) ==
+				   TWOFA_OK &&
+			   c.allowed_channels == (TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_TOTP) |
+						  TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS)),
+		   "allowed_channels takes totp");
+		ok(twofa_config_set(&c, "channel", "totp", TWOFA_CONFIG_FROM_FILE, &e) != TWOFA_OK &&
+			   c.channel == TWOFA_CHANNEL_SMS,
+		   "channel = totp is refused: a new member's channel sends a code");
 		twofa_config_free(&c);
 	}
 	ok(twofa_config_key_is_secret("account_sid") && twofa_config_key_is_secret("auth_token") &&

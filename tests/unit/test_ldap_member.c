@@ -520,7 +520,7 @@ static void test_encodings(void)
 		CODE3 " 20251124180000Z ",  /* trailing space */
 	};
 	static const char *const words[][2] = {
-		{"twofaChannel", "SMS"},    {"twofaChannel", "totp"},
+		{"twofaChannel", "SMS"},    {"twofaChannel", "app"},
 		{"twofaStatus", "Active"},  {"twofaStatus", "locked"},
 		{"twofaPhone", "+0447911"}, {"twofaCountry", "gb"},
 		{"twofaEmail", "nobody"},   {"twofaPasswordHash", "$2y$10$bcrypt"},
@@ -645,7 +645,8 @@ static void test_mods(void)
 	want.email = NULL;
 	want.verified = want.unlocked = 0;
 	want.recovery_count = 0;
-	want.bypass[0] = want.invite[0] = want.totp_entity[0] = want.bypass_issuer[0] = '\0';
+	want.bypass[0] = want.invite[0] = want.totp_entity[0] = want.totp_factor[0] = want.bypass_issuer[0] =
+		'\0';
 	want.bypass_uses = 0;
 	want.bypass_expires = want.invite_expires = 0;
 	ok(twofa_ldap_member_mods(&want, TWOFA_LDAP_MODS_ADD_CLASS, &mods, &err) == TWOFA_OK, "add mods: %s",
@@ -657,9 +658,10 @@ static void test_mods(void)
 	ok(mod_named(&mods, "uid") == NULL, "add: uid is the entry's own, untouched");
 	ok(mod_named(&mods, "twofaEmail") == NULL && mod_named(&mods, "twofaVerified") == NULL &&
 		   mod_named(&mods, "twofaRecoveryCode") == NULL &&
-		   mod_named(&mods, "twofaBypassCode") == NULL && mod_named(&mods, "twofaTotpEntity") == NULL,
+		   mod_named(&mods, "twofaBypassCode") == NULL &&
+		   mod_named(&mods, "twofaTotpEntity") == NULL && mod_named(&mods, "twofaTotpFactor") == NULL,
 	   "add: nothing for the fields not set");
-	ok(mod_count(&mods) == 1 + 18 - 7, "add: class + 11 attributes");
+	ok(mod_count(&mods) == 1 + 18 - 8, "add: class + 10 attributes");
 	entry_from_mods(&mods);
 	ok(decode_as("alice", &m, &err) == TWOFA_OK && same_member(&m, &want),
 	   "the added class reads back: %s", err.msg);

@@ -615,6 +615,11 @@ static void test_validate_later(void)
 	BAD_FIELD(m.country[0] = '\0', "country", "phone without a country");
 	BAD_FIELD(m.phone[0] = '\0'; m.country[0] = '\0'; m.channel = TWOFA_CHANNEL_EMAIL; free(m.email);
 		  m.email = NULL, "email", "no phone and no email");
+	BAD_FIELD(m.totp_entity[0] = '\0', "TOTP factor", "a TOTP factor without its entity");
+	BAD_FIELD(m.totp_factor[0] = '\0'; m.channel = TWOFA_CHANNEL_TOTP, "totp", "totp channel, no factor");
+	BAD_FIELD(m.totp_factor[0] = '\0'; m.totp_entity[0] = '\0';
+		  m.channel = TWOFA_CHANNEL_TOTP, "totp", "totp channel, no entity or factor");
+	BAD_FIELD(m.phone[0] = '\0'; m.channel = TWOFA_CHANNEL_TOTP, "country", "totp: country without phone");
 #undef BAD_FIELD
 
 	/* The edges that are fine. */
@@ -651,6 +656,17 @@ static void test_validate_later(void)
 	m.country[0] = '\0';
 	m.channel = TWOFA_CHANNEL_EMAIL;
 	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "no phone on the email channel: %s", err.msg);
+	m.channel = TWOFA_CHANNEL_TOTP;
+	free(m.email);
+	m.email = NULL;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "an app member with no phone or email: %s", err.msg);
+	twofa_strlcpy(m.phone, "+441632960001", sizeof(m.phone));
+	twofa_strlcpy(m.country, "GB", sizeof(m.country));
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "an app member who keeps a phone: %s", err.msg);
+	m.totp_factor[0] = '\0';
+	m.channel = TWOFA_CHANNEL_SMS;
+	ok(twofa_member_validate(&m, &err) == TWOFA_OK, "an entity without a factor (sms member): %s",
+	   err.msg);
 	twofa_member_free(&m);
 }
 
@@ -956,7 +972,10 @@ static void test_invited(void)
 	BAD_INVITED((m.recovery_count = 1, member_fixture_code_hash(m.recovery[0], 1)), "a recovery code");
 	BAD_INVITED((member_fixture_code_hash(m.bypass, 2), m.bypass_uses = 1, m.bypass_expires = 1764003600),
 		    "a bypass code");
-	BAD_INVITED(strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcdef"), "a TOTP factor");
+	BAD_INVITED((strcpy(m.totp_entity, "tf1"),
+		     strcpy(m.totp_factor, "YF0123456789abcdef0123456789abcdef")),
+		    "a TOTP factor");
+	BAD_INVITED(m.channel = TWOFA_CHANNEL_TOTP, "the totp channel");
 #undef BAD_INVITED
 	invited_fill(&m, code);
 	m.channel = TWOFA_CHANNEL_EMAIL;

@@ -485,6 +485,11 @@ static void test_numbers_channels_locale(void)
 		       TWOFA_VERIFY_NUMBER_INVALID, "national number refused locally");
 		EXPECT(twofa_verify_start(v, "user@example.com", TWOFA_CHANNEL_SMS, NULL, &r),
 		       TWOFA_VERIFY_NUMBER_INVALID, "email address by SMS refused locally");
+		EXPECT(twofa_verify_start(v, NUM, TWOFA_CHANNEL_TOTP, NULL, &r), TWOFA_VERIFY_CLIENT_ERROR,
+		       "channel totp sends nothing: refused locally");
+		ok(strstr(r.log_message, "totp") != NULL, "the refusal names totp: %s", r.log_message);
+		EXPECT(twofa_verify_start(v, NUM, (twofa_channel)(TWOFA_CHANNEL_LAST + 1), NULL, &r),
+		       TWOFA_VERIFY_CLIENT_ERROR, "an unknown channel refused locally");
 		EXPECT(twofa_verify_check(v, NUM, "123", &r), TWOFA_VERIFY_INVALID_CODE, "3-digit code");
 		EXPECT(twofa_verify_check(v, NUM, "12345678901", &r), TWOFA_VERIFY_INVALID_CODE,
 		       "11-digit code");
