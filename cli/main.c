@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_wipe.h"
 #include "util.h"
 
 #define USER_HELP "USER is a login name: 1..256 bytes, no control characters, '/' or ':'.\n"
@@ -273,6 +274,8 @@ int main(int argc, char **argv)
 	bool color_ok = getenv("NO_COLOR") == NULL;
 	int i = 1, rc;
 
+	/* Before any jansson use: a TOTP factor's answer holds its secret. */
+	twofa_json_wipe_install();
 	/* Commands print their own one-line errors for bad options. */
 	opterr = 0;
 	ctx.color = color_ok && isatty(STDOUT_FILENO);
