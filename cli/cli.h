@@ -211,8 +211,9 @@ typedef struct cli_state_table cli_state_table;
 int cli_state_table_load(const char *state_db, cli_state_table **out);
 /* user's state as this host's next login will see it (unlocked: the
  * member's admin unlock time, honoured); zero when there is none; a damaged
- * entry is warned about and shown as empty. */
-void cli_state_table_get(const cli_state_table *t, const char *user, time_t unlocked, cli_login_state *out);
+ * entry is warned about and shown as empty. Fastest when users come in
+ * strcmp order (list's), which moves a cursor; any order is right. */
+void cli_state_table_get(cli_state_table *t, const char *user, time_t unlocked, cli_login_state *out);
 void cli_state_table_free(cli_state_table *t);
 
 /* member_access.c --------------------------------------------------------- */

@@ -73,6 +73,27 @@ t.ok(at >= 0 and r.rc == 0 and "login state of 'al' is damaged" in r.err
      "list: a damaged login state is named, the member listed with none", r.describe())
 os.remove(env.state_db)
 
+# Each row's state is found by name through the table in name order: entries for al, cy and
+# dee (all damaged, so that each is named), none for the name between and the last: exactly
+# those three are named, in name order.
+r = [cli.run("unlock", u) for u in ("dee", "al", "cy")]
+damaged = 0
+with open(env.state_db, "r+b") as f:
+    data = f.read()
+    at = data.find(b'"unlock_honoured":')
+    while at >= 0:
+        f.seek(at + len('"unlock_honoured":'))
+        f.write(b"x")
+        damaged += 1
+        at = data.find(b'"unlock_honoured":', at + 1)
+r = cli.run("list")
+named = [l.split("'")[1] for l in r.err.splitlines() if "login state of '" in l]
+t.ok(damaged >= 3 and r.rc == 0 and named == ["al", "cy", "dee"]
+     and [l.split()[0] for l in r.out.splitlines()[1:]] == NAMES,
+     "list: the states of al, cy and dee found among members without one, in name order",
+     (damaged, named, r.describe()))
+os.remove(env.state_db)
+
 # $TMPDIR holds the rows while the store is walked, and nothing after.
 tmp = tempfile.mkdtemp(prefix="twofa-list-tmp-", dir="/tmp")
 r = cli.run("list", env=dict(os.environ, TMPDIR=tmp))
