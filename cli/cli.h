@@ -106,6 +106,9 @@ typedef enum cli_read_result {
  * before it) is removed. buf is wiped on every result but OK. */
 cli_read_result cli_read_line(const char *prompt, bool secret, char *buf, size_t size);
 
+/* Trims spaces and tabs around s in place; returns the first kept byte. */
+char *cli_trim(char *s);
+
 /* Asks a yes/no question at the terminal; true only for y or yes. */
 bool cli_confirm(const char *question);
 
@@ -318,9 +321,6 @@ int cli_lookup_number(twofa_verify *v, const char *e164, const char *country);
  * channel) up to max_tries wrong ones. 0 on approval; otherwise the exit
  * code, after a message, with what was pending canceled. */
 int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries);
-
-/* Trims spaces and tabs around s in place; returns the first kept byte. */
-char *cli_trim(char *s);
 
 /* Makes a Verify client from the loaded configuration (0 or exit 78). */
 int cli_verify_new(cli_context *ctx, twofa_verify **v);

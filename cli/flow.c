@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "code_round.h"
 #include "phone.h"
 #include "util.h"
 
@@ -112,174 +113,139 @@ int cli_lookup_number(twofa_verify *v, const char *e164, const char *country)
 	}
 }
 
-static void cancel_pending(twofa_verify *v, const cli_destination *d)
-{
-	twofa_verify_result r;
+/* The CLI's side of the lib/code_round round: the terminal (or stdin), its
+ * warnings on stderr, the progress line around each send. */
+typedef struct cli_round {
+	cli_destination *d;
+	const char *phone;
+	const char *email;
+	cli_read_result rr; /* the last read */
+} cli_round;
 
-	memset(&r, 0, sizeof(r));
-	(void)twofa_verify_cancel(v, d->to, &r);
+static twofa_round_ask cli_round_ask(void *ctx, bool echo_on, const char *prompt, char **answer)
+{
+	cli_round *c = ctx;
+	char line[CLI_CODE_LINE_MAX];
+
+	(void)echo_on;
+	(void)prompt;
+	*answer = NULL;
+	c->rr = cli_interrupted ? CLI_READ_INTERRUPTED
+				: cli_read_line("Code (or call / sms / resend): ", false, line, sizeof(line));
+	if (c->rr == CLI_READ_OK && cli_interrupted)
+		c->rr = CLI_READ_INTERRUPTED;
+	if (c->rr == CLI_READ_OK) {
+		*answer = strdup(line);
+		if (*answer == NULL)
+			c->rr = CLI_READ_ERROR;
+	}
+	sodium_memzero(line, sizeof(line));
+	if (c->rr == CLI_READ_OK)
+		return TWOFA_ROUND_ASK_OK;
+	return c->rr == CLI_READ_TOO_LONG ? TWOFA_ROUND_ASK_TOO_LONG : TWOFA_ROUND_ASK_CANCELLED;
 }
 
-/* Sends a code; 0 or an exit code. TOO_MANY_SENDS on a re-send is only a
- * warning (the code sent before is still good): *soft tells the caller. */
-static int send_code(twofa_verify *v, const cli_destination *d, bool resend, bool *soft)
+static const char *tries_word(long left)
 {
-	const char *label = twofa_channel_label(d->channel);
-	twofa_verify_result r;
-	twofa_verify_outcome o;
-
-	*soft = false;
-	memset(&r, 0, sizeof(r));
-	/* send policy: limits' twofa_send_admit goes here (the CLI's own round, until it
-	 * runs on lib/code_round, whose send_code has the same mark) */
-	cli_tty_print("Sending code by %s to %s ... ", label, d->shown);
-	o = twofa_verify_start(v, d->to, d->channel, NULL, &r);
-	cli_tty_print("%s\n", o == TWOFA_VERIFY_SENT ? "sent" : "failed");
-	if (o == TWOFA_VERIFY_SENT) {
-		if (!cli_interactive())
-			cli_note("code sent by %s to %s", label, d->shown);
-		return 0;
-	}
-	if (resend && (o == TWOFA_VERIFY_TOO_MANY_SENDS || o == TWOFA_VERIFY_CHANNEL_DISABLED ||
-		       o == TWOFA_VERIFY_LANDLINE)) {
-		*soft = true;
-		cli_warn("cannot send again by %s: %s; type the code already sent", label, r.user_message);
-		return 0;
-	}
-	return outcome_fail("cannot send the code", &r);
+	return left == 1 ? "try" : "tries";
 }
 
-char *cli_trim(char *s)
+static void cli_round_event(void *ctx, const twofa_round_event *e)
 {
-	size_t len;
+	cli_round *c = ctx;
+	const char *label = twofa_channel_label(e->channel);
+	char text[256];
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-		s[--len] = '\0';
-	return s;
+	switch (e->kind) {
+	case TWOFA_ROUND_SENDING:
+		cli_destination_set(c->d, c->phone, e->channel == TWOFA_CHANNEL_EMAIL ? c->email : NULL,
+				    e->channel);
+		cli_tty_print("Sending code by %s to %s ... ", label, c->d->shown);
+		break;
+	case TWOFA_ROUND_SEND_DONE:
+		cli_tty_print("%s\n", e->sent ? "sent" : "failed");
+		if (e->sent && !cli_interactive())
+			cli_note("code sent by %s to %s", label, c->d->shown);
+		break;
+	case TWOFA_ROUND_RETRY:
+		if (e->verify == TWOFA_VERIFY_EXPIRED)
+			cli_warn("the code has expired; type 'resend' for a new one (%ld %s left)", e->left,
+				 tries_word(e->left));
+		else
+			cli_warn("%s (%ld %s left)",
+				 e->verify == TWOFA_VERIFY_WRONG_CODE ? "wrong code"
+								      : "that is not a code: 4 to 10 digits",
+				 e->left, tries_word(e->left));
+		break;
+	case TWOFA_ROUND_KEPT:
+		if (e->message == TWOFA_MSG_CHANNEL_REFUSED_RESEND && c->phone[0] == '\0')
+			cli_warn("no phone number is enrolled: codes go by email only");
+		else if (e->message == TWOFA_MSG_VERIFY)
+			cli_warn("cannot send again by %s: %s; type the code already sent", label, e->detail);
+		else if (twofa_message_text(e->message, e->arg, text, sizeof(text)))
+			cli_warn("%s", text);
+		break;
+	case TWOFA_ROUND_NO_MORE_RESENDS:
+		cli_warn("no more re-sends in this run; type the code");
+		break;
+	}
 }
 
-/* "call", "sms", "resend" -> the channel to send by; false for anything else. */
-static bool resend_command(const char *answer, twofa_channel current, twofa_channel *out)
+/* What a round that did not approve comes to: its one line and exit code. */
+static int round_failed(const cli_round *c, const twofa_round_result *res, long max_tries)
 {
-	if (strcasecmp(answer, "resend") == 0) {
-		*out = current;
-		return true;
-	}
-	if (strcasecmp(answer, "call") == 0) {
-		*out = TWOFA_CHANNEL_CALL;
-		return true;
-	}
-	if (strcasecmp(answer, "sms") == 0) {
-		*out = TWOFA_CHANNEL_SMS;
-		return true;
-	}
-	return false;
-}
+	char text[256] = "";
+	int code;
 
-static int interrupted(twofa_verify *v, const cli_destination *d)
-{
-	cancel_pending(v, d);
-	return cli_fail(CLI_EXIT_INTERRUPTED,
-			"interrupted; the pending code was canceled and nothing was changed");
+	if (res->outcome == TWOFA_ROUND_CANCELLED) {
+		if (c->rr == CLI_READ_INTERRUPTED)
+			return cli_fail(CLI_EXIT_INTERRUPTED,
+					"interrupted; the pending code was canceled and nothing was changed");
+		if (c->rr == CLI_READ_TOO_LONG)
+			return cli_fail(EX_DATAERR, "that is not a code (too long); nothing was changed");
+		return cli_fail(c->rr == CLI_READ_EOF ? EX_DATAERR : 1, "no code given%s; nothing was changed",
+				c->rr == CLI_READ_EOF ? " (end of input)" : "");
+	}
+	if (res->outcome == TWOFA_ROUND_DENIED && res->message == TWOFA_MSG_NO_CODE)
+		return cli_fail(EX_DATAERR, "no code given; nothing was changed");
+	if (res->outcome == TWOFA_ROUND_DENIED &&
+	    (res->message == TWOFA_MSG_WRONG_CODE || res->message == TWOFA_MSG_CODE_EXPIRED))
+		return cli_fail(EX_DATAERR, "%s; %ld of %ld tries used, nothing was changed",
+				res->message == TWOFA_MSG_CODE_EXPIRED ? "the code has expired" : "wrong code",
+				res->tries, max_tries);
+	code = cli_outcome_exit(res->verify);
+	if (code == EX_OK)
+		code = res->outcome == TWOFA_ROUND_ERROR ? 1 : EX_DATAERR;
+	if (!twofa_message_text(res->message, res->message_arg, text, sizeof(text)))
+		text[0] = '\0';
+	return cli_fail(code, "%s%s(%s)", text, text[0] != '\0' ? " " : "", res->reason);
 }
 
 int cli_prove_possession(twofa_verify *v, cli_destination *d, const char *phone, long max_tries)
 {
-	char line[CLI_CODE_LINE_MAX];
-	long tries = 0, resends = 0, blanks = 0;
-	bool soft;
-	int rc;
+	cli_round c = {.d = d, .phone = phone, .email = d->channel == TWOFA_CHANNEL_EMAIL ? d->to : NULL};
+	twofa_round_target t = {.user = "twofa-enroll",
+				.enrolled = false,
+				.phone = phone,
+				.email = c.email,
+				.channel = d->channel,
+				.own_channel = d->channel};
+	/* No state counted: root at the keyboard, one run at a time. */
+	twofa_round_options o = {.max_tries = max_tries,
+				 .allowed_channels = TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS) |
+						     TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_CALL),
+				 .max_blank = CLI_MAX_BLANK_LINES,
+				 .max_resends = CLI_MAX_RESENDS,
+				 .strict_resends = true};
+	twofa_round_io io = {.ctx = &c, .ask = cli_round_ask, .event = cli_round_event};
+	twofa_round_result res;
+	twofa_config cfg;
 
-	if ((rc = send_code(v, d, false, &soft)) != 0)
-		return rc;
-	if (cli_interrupted)
-		return interrupted(v, d);
-	for (;;) {
-		twofa_verify_result r;
-		twofa_verify_outcome o;
-		twofa_channel ch;
-		char *answer;
-		cli_read_result rr = cli_read_line("Code (or call / sms / resend): ", false, line,
-						   sizeof(line));
-
-		if (rr == CLI_READ_INTERRUPTED || cli_interrupted)
-			return interrupted(v, d);
-		if (rr != CLI_READ_OK) {
-			cancel_pending(v, d);
-			if (rr == CLI_READ_TOO_LONG)
-				return cli_fail(EX_DATAERR,
-						"that is not a code (too long); nothing was changed");
-			return cli_fail(rr == CLI_READ_EOF ? EX_DATAERR : 1,
-					"no code given%s; nothing was changed",
-					rr == CLI_READ_EOF ? " (end of input)" : "");
-		}
-		answer = cli_trim(line);
-		if (answer[0] == '\0') {
-			if (++blanks > CLI_MAX_BLANK_LINES) {
-				cancel_pending(v, d);
-				return cli_fail(EX_DATAERR, "no code given; nothing was changed");
-			}
-			continue;
-		}
-		if (resend_command(answer, d->channel, &ch)) {
-			if (++resends > CLI_MAX_RESENDS) {
-				cli_warn("no more re-sends in this run; type the code");
-				continue;
-			}
-			/* call / sms go to the phone even when the first code went by email. */
-			if (ch != d->channel && phone[0] == '\0') {
-				cli_warn("no phone number is enrolled: codes go by email only");
-				continue;
-			}
-			if (ch != d->channel)
-				cli_destination_set(d, phone, NULL, ch);
-			if ((rc = send_code(v, d, true, &soft)) != 0) {
-				cancel_pending(v, d);
-				return rc;
-			}
-			if (cli_interrupted)
-				return interrupted(v, d);
-			continue;
-		}
-		if (twofa_has_control(answer, strlen(answer))) {
-			sodium_memzero(line, sizeof(line));
-			o = TWOFA_VERIFY_INVALID_CODE;
-			memset(&r, 0, sizeof(r));
-		} else {
-			memset(&r, 0, sizeof(r));
-			o = twofa_verify_check(v, d->to, answer, &r);
-			sodium_memzero(line, sizeof(line));
-		}
-		if (cli_interrupted && o != TWOFA_VERIFY_APPROVED)
-			return interrupted(v, d);
-		switch (o) {
-		case TWOFA_VERIFY_APPROVED:
-			return 0;
-		case TWOFA_VERIFY_WRONG_CODE:
-		case TWOFA_VERIFY_INVALID_CODE:
-		case TWOFA_VERIFY_EXPIRED:
-			if (++tries >= max_tries) {
-				cancel_pending(v, d);
-				return cli_fail(EX_DATAERR, "%s; %ld of %ld tries used, nothing was changed",
-						o == TWOFA_VERIFY_EXPIRED ? "the code has expired"
-									  : "wrong code",
-						tries, max_tries);
-			}
-			if (o == TWOFA_VERIFY_EXPIRED)
-				cli_warn("the code has expired; type 'resend' for a new one (%ld %s left)",
-					 max_tries - tries, max_tries - tries == 1 ? "try" : "tries");
-			else
-				cli_warn("%s (%ld %s left)",
-					 o == TWOFA_VERIFY_WRONG_CODE ? "wrong code"
-								      : "that is not a code: 4 to 10 digits",
-					 max_tries - tries, max_tries - tries == 1 ? "try" : "tries");
-			break;
-		default:
-			cancel_pending(v, d);
-			return outcome_fail("cannot check the code", &r);
-		}
-	}
+	/* The round reads the locale and send_limit (its loop bound) only. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.send_limit = CLI_MAX_RESENDS;
+	c.rr = CLI_READ_OK;
+	if (twofa_code_round(&cfg, v, &t, &o, &io, &res) == TWOFA_ROUND_APPROVED)
+		return 0;
+	return round_failed(&c, &res, max_tries);
 }

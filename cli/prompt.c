@@ -235,3 +235,15 @@ int cli_read_new_password(const char *user, bool once, twofa_strength strength, 
 		rc = read_failure(CLI_READ_INTERRUPTED, "password");
 	return rc;
 }
+
+char *cli_trim(char *s)
+{
+	size_t len;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		s[--len] = '\0';
+	return s;
+}

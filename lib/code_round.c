@@ -102,11 +102,37 @@ static void describe(round *r)
 	}
 }
 
-static send_result keep_asking(round *r, twofa_message message, long arg)
+static void event(round *r, twofa_round_event_kind kind, twofa_channel channel, twofa_round_event *e)
 {
+	e->kind = kind;
+	e->channel = channel;
+	if (e->detail == NULL)
+		e->detail = "";
+	r->io->event(r->io->ctx, e);
+}
+
+/* A refused resend (vr: Twilio's answer, or NULL) is said at the start of
+ * the next prompt, which PAM_SILENT keeps, or as an event; the code already
+ * sent still works. */
+static send_result kept(round *r, twofa_channel channel, twofa_message message, long arg,
+			const twofa_verify_result *vr)
+{
+	if (r->io->event != NULL) {
+		twofa_round_event e = {.message = message,
+				       .arg = arg,
+				       .verify = vr != NULL ? vr->outcome : TWOFA_VERIFY_OK,
+				       .detail = vr != NULL ? vr->user_message : ""};
+		event(r, TWOFA_ROUND_KEPT, channel, &e);
+		return SEND_KEPT;
+	}
 	if (!twofa_message_text(message, arg, r->notice, sizeof(r->notice)))
 		r->notice[0] = '\0';
 	return SEND_KEPT;
+}
+
+static send_result keep_asking(round *r, twofa_message message, long arg)
+{
+	return kept(r, r->channel, message, arg, NULL);
 }
 
 static long minutes_until(time_t retry_at)
@@ -177,7 +203,7 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	if (!twofa_channel_allowed(allowed(r), r->t->own_channel, channel)) {
 		note(r, LOG_DEBUG, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
 		if (resend)
-			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+			return kept(r, channel, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel, NULL);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
 		    "the member's channel %s is not in allowed_channels", twofa_channel_name(channel));
 		return SEND_DECIDED;
@@ -185,14 +211,14 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	if (to == NULL && channel != TWOFA_CHANNEL_EMAIL) {
 		/* An app member: codes go by email only. */
 		if (resend)
-			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+			return kept(r, channel, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel, NULL);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
 		    "no phone number is enrolled for a code by %s", twofa_channel_name(channel));
 		return SEND_DECIDED;
 	}
 	if (to == NULL) {
 		if (resend)
-			return keep_asking(r, TWOFA_MSG_NO_EMAIL, 0);
+			return kept(r, channel, TWOFA_MSG_NO_EMAIL, 0, NULL);
 		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_NO_EMAIL, 0,
 		    "no email address is enrolled");
 		return SEND_DECIDED;
@@ -244,9 +270,17 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		describe(r);
 	}
 	memset(&vr, 0, sizeof(vr));
+	if (r->io->event != NULL) {
+		twofa_round_event e = {.sent = false};
+		event(r, TWOFA_ROUND_SENDING, channel, &e);
+	}
 	/* With rate_limit set, Twilio also counts the send for every host. */
 	vo = twofa_verify_start_keyed(r->v, to, channel, c->locale, r->t->rate_limit_id, &vr);
 	r->res->verify = vo;
+	if (r->io->event != NULL) {
+		twofa_round_event e = {.sent = vo == TWOFA_VERIFY_SENT, .verify = vo};
+		event(r, TWOFA_ROUND_SEND_DONE, channel, &e);
+	}
 	switch (vo) {
 	case TWOFA_VERIFY_SENT:
 		r->channel = channel;
@@ -257,9 +291,9 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		note(r, LOG_DEBUG, "code sent by %s to %s", twofa_channel_name(channel), r->res->to);
 		return SEND_SENT;
 	case TWOFA_VERIFY_OUTAGE:
-		if (resend) {
+		if (resend && !r->o->strict_resends) {
 			note(r, LOG_DEBUG, "resend failed: %s", vr.log_message);
-			return keep_asking(r, TWOFA_MSG_RESEND_FAILED, 0);
+			return kept(r, channel, TWOFA_MSG_RESEND_FAILED, 0, &vr);
 		}
 		return outage(r, "send", vr.log_message) ? SEND_RECOVERY : SEND_DECIDED;
 	case TWOFA_VERIFY_BAD_CREDENTIALS:
@@ -268,8 +302,9 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		    vr.log_message);
 		return SEND_DECIDED;
 	default:
-		if (resend)
-			return keep_asking(r, TWOFA_MSG_VERIFY, (long)vo);
+		if (resend && (!r->o->strict_resends || vo == TWOFA_VERIFY_TOO_MANY_SENDS ||
+			       vo == TWOFA_VERIFY_CHANNEL_DISABLED || vo == TWOFA_VERIFY_LANDLINE))
+			return kept(r, channel, TWOFA_MSG_VERIFY, (long)vo, &vr);
 		if ((vo == TWOFA_VERIFY_TOO_MANY_SENDS || vo == TWOFA_VERIFY_RATE_LIMITED) &&
 		    onetime_possible(r))
 			return ask_instead(r, TWOFA_MSG_VERIFY, (long)vo);
@@ -393,6 +428,8 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	char offers[160], base[256 + 192];
 	const char *label = twofa_channel_label(r->channel);
 
+	if (r->io->event != NULL)
+		retry = RETRY_NONE; /* said as it happened */
 	if (r->mode != MODE_VERIFY) {
 		twofa_message m = retry == RETRY_WRONG     ? TWOFA_MSG_RECOVERY_RETRY_WRONG
 				  : retry == RETRY_EMPTY   ? TWOFA_MSG_RECOVERY_RETRY_EMPTY
@@ -531,9 +568,12 @@ static twofa_round_outcome ask_for_code(round *r)
 	long max_tries = r->o->max_tries > 0 ? r->o->max_tries : 1;
 	/* Bound the loop: every answer is a try or a (limited) resend. */
 	long rounds = 0, max_rounds = max_tries + r->cfg->send_limit + 1;
+	long blanks = 0, resends = 0;
 	char prompt[256 + 512];
 	retry_reason retry = RETRY_NONE;
 
+	if (r->o->max_blank > 0 || r->o->max_resends > 0)
+		max_rounds += r->o->max_blank + r->o->max_resends;
 	while (r->res->tries < max_tries && rounds++ < max_rounds) {
 		char *answer = NULL, *text = NULL;
 		char why[TWOFA_REASON_MAX] = "";
@@ -567,7 +607,14 @@ static twofa_round_outcome ask_for_code(round *r)
 		if (r->io->onetime_use == NULL &&
 		    (kind == TWOFA_ANSWER_RECOVERY || kind == TWOFA_ANSWER_ONETIME))
 			kind = TWOFA_ANSWER_CODE; /* no one-time codes here: Twilio judges it */
-		if (kind == TWOFA_ANSWER_EMPTY) {
+		if (kind == TWOFA_ANSWER_EMPTY && r->o->max_blank > 0) {
+			twofa_free_secret(answer);
+			if (++blanks <= r->o->max_blank)
+				continue;
+			cancel_pending(r);
+			return end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_NO_CODE, 0,
+				   "no code given (%ld empty answers)", blanks);
+		} else if (kind == TWOFA_ANSWER_EMPTY) {
 			r->res->tries++;
 			retry = RETRY_EMPTY;
 		} else if (r->mode != MODE_VERIFY || kind == TWOFA_ANSWER_ONETIME) {
@@ -582,6 +629,15 @@ static twofa_round_outcome ask_for_code(round *r)
 			ask_for_recovery(r, &retry);
 		} else if (kind == TWOFA_ANSWER_RESEND) {
 			twofa_free_secret(answer);
+			if (r->o->max_resends > 0 && ++resends > r->o->max_resends) {
+				if (r->io->event != NULL) {
+					twofa_round_event e = {.sent = false};
+					event(r, TWOFA_ROUND_NO_MORE_RESENDS, ch, &e);
+				} else {
+					(void)keep_asking(r, TWOFA_MSG_RESEND_FAILED, 0);
+				}
+				continue;
+			}
 			switch (send_code(r, ch, true)) {
 			case SEND_SENT:
 				retry = RETRY_NONE; /* a new code: the prompt says where it went */
@@ -596,11 +652,20 @@ static twofa_round_outcome ask_for_code(round *r)
 			continue;
 		} else {
 			memset(&vr, 0, sizeof(vr));
-			vo = twofa_verify_check(r->v, r->to, text, &vr);
+			/* Never sent to Twilio: not a code. */
+			if (twofa_has_control(text, strlen(text)))
+				vo = vr.outcome = TWOFA_VERIFY_INVALID_CODE;
+			else
+				vo = twofa_verify_check(r->v, r->to, text, &vr);
 			twofa_free_secret(answer);
 			answer = NULL;
 			if (check_ended(r, vo, &vr))
 				return r->res->outcome;
+			if (vo != TWOFA_VERIFY_OUTAGE && r->io->event != NULL &&
+			    r->res->tries + 1 < max_tries) {
+				twofa_round_event e = {.verify = vo, .left = max_tries - r->res->tries - 1};
+				event(r, TWOFA_ROUND_RETRY, r->channel, &e);
+			}
 			if (vo == TWOFA_VERIFY_OUTAGE) {
 				retry = RETRY_NONE; /* unreachable now: the next prompt asks for a recovery code */
 			} else if (vo == TWOFA_VERIFY_EXPIRED) {

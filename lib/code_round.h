@@ -48,6 +48,28 @@ typedef enum twofa_round_admit {
 	TWOFA_ROUND_ADMIT_ERROR,   /* the policy cannot be checked (its store): the round ends ERROR */
 } twofa_round_admit;
 
+/* What the round tells a caller that says things at once (the CLI: a line
+ * on stderr) instead of at the start of the next prompt (io->event). */
+typedef enum twofa_round_event_kind {
+	TWOFA_ROUND_SENDING = 0,     /* a send to channel is about to be asked of Twilio */
+	TWOFA_ROUND_SEND_DONE,       /* ... it went (sent) or not */
+	TWOFA_ROUND_RETRY,           /* a try failed, left remain: verify WRONG_CODE, INVALID_CODE, EXPIRED */
+	TWOFA_ROUND_KEPT,            /* a resend by channel was refused, the code sent still works:
+				      * message and arg (the notice), verify and detail (Twilio's text) */
+	TWOFA_ROUND_NO_MORE_RESENDS, /* options.max_resends were used */
+} twofa_round_event_kind;
+
+typedef struct twofa_round_event {
+	twofa_round_event_kind kind;
+	twofa_channel channel;
+	bool sent;
+	twofa_verify_outcome verify;
+	twofa_message message;
+	long arg;
+	long left;
+	const char *detail; /* "" when none */
+} twofa_round_event;
+
 /* The caller's side of the round. ask is required; the rest may be NULL. */
 typedef struct twofa_round_io {
 	void *ctx;
@@ -83,6 +105,10 @@ typedef struct twofa_round_io {
 	 * lockout re-check), ERROR fills res->pam_code, message and reason;
 	 * outage: Twilio could not be reached. */
 	bool (*onetime_held)(void *ctx);
+	/* With it, what the round would say at the start of the next prompt
+	 * is an event instead, every prompt is the first one, and each send
+	 * is told before and after it goes. */
+	void (*event)(void *ctx, const twofa_round_event *e);
 	twofa_round_onetime (*onetime_use)(void *ctx, const char *code, bool outage, twofa_round_result *res);
 } twofa_round_io;
 
@@ -108,6 +134,10 @@ typedef struct twofa_round_options {
 	unsigned allowed_channels;        /* TWOFA_CHANNELS_* mask; 0: the config's */
 	bool recovery;        /* with io->onetime_use: recovery = yes (no: a one-time code is wrong) */
 	bool outage_recovery; /* with recovery: an outage asks for a one-time code (failmode = secure) */
+	long max_blank;   /* >0: that many empty answers are skipped, not tries; one more: DENIED, NO_CODE */
+	long max_resends; /* >0: resends after that many are refused (NO_MORE_RESENDS) */
+	bool strict_resends; /* a refused resend ends the round, unless Twilio said too many sends, a
+			       * disabled channel or a landline (the CLI) */
 } twofa_round_options;
 
 typedef enum twofa_round_outcome {
