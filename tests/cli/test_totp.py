@@ -204,6 +204,8 @@ r = cli.run("add", "erin", "--channel", "totp", "--phone", "07400 123458", "--pr
 t.ok(r.rc == 64 and "both or" in r.err, "--phone without --country -> 64", r.describe())
 r = cli.run("add", "erin", "--print-secret", input="pw-erin-1\n")
 t.ok(r.rc == 64 and "--phone and --country" in r.err, "sms without a phone -> 64", r.describe())
+r = cli.run("add", "erin", "--phone", "07400 123458", "--country", "GB", "--ascii", input="x\n")
+t.ok(r.rc == 64 and "for --channel totp" in r.err, "--ascii without --channel totp -> 64", r.describe())
 r = cli.run("add", "erin", "--channel", "totp", "--label", "a:b", "--print-secret", input="x\n")
 t.ok(r.rc == 64 and "--label" in r.err, "a label with ':' -> 64", r.describe())
 t.eq(cli.show("erin"), None, "erin is not stored")
