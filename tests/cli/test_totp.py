@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import struct
 import sys
 import tempfile
@@ -221,6 +222,17 @@ rc, out, err, made_e = app_flow(["add", "erin", "--channel", "totp", "--password
                                 ["pw-erin-1"])
 t.ok(rc == 65 and "end of input" in err and (made_e is None or made_e[0] not in entities()),
      "end of input at the code prompt -> 65, nothing left at Twilio", err)
+
+# -- interrupted at the code prompt: the factor and entity deleted -----------------------
+before = factor_sids()
+proc = cli.popen("add", "erin", "--channel", "totp", "--password-stdin", "--print-secret")
+cli.answer(proc, "pw-erin-1")
+made_e = unverified(before, proc=proc)
+time.sleep(0.3)
+proc.send_signal(signal.SIGINT)
+out, err = proc.communicate(timeout=60)
+t.ok(proc.returncode == 1 and "interrupted" in err and made_e is not None and made_e[0] not in entities()
+     and cli.show("erin") is None, "SIGINT at the code prompt: 1, the entity deleted, nothing stored", err)
 
 n = len(entities())
 sim.fault("factor_create", "503")
