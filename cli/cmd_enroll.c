@@ -207,6 +207,9 @@ static int add(cli_context *ctx, const enroll_args *args)
 		return cli_usage_error("add", "add: the email channel needs --email");
 	if (!app && a.phone == NULL)
 		return cli_usage_error("add", "add needs --phone and --country");
+	if (!app && (a.totp.print_secret || a.totp.ascii || a.totp.label != NULL))
+		return cli_usage_error("add",
+				       "add: --print-secret, --ascii and --label are for --channel totp");
 	if (app && (rc = cli_totp_preflight(&a.totp)) != 0)
 		return rc;
 	/* Check every field of the record before asking anything. */

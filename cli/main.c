@@ -122,7 +122,8 @@ const cli_command cli_commands[] = {
 	 "  it again changes nothing that is there\n"},
 	{"db", cmd_db, "db check | db backup FILE | db recover [members|state]",
 	 "check, copy or recover the stores", true,
-	 "  db check          walk members.db and state.db and check every record\n"
+	 "  db check          walk members.db and state.db and check every record, then list\n"
+	 "                    TOTP entities and factors at Twilio that no member refers to\n"
 	 "  db backup FILE    consistent copy of members.db (0600; FILE must not exist)\n"
 	 "  db recover [members|state]\n"
 	 "                    rebuild a damaged store with GDBM's recovery; the damaged file is\n"

@@ -28,7 +28,8 @@ PW = "pw-admin-state"
 ALICE = "+14155550123"
 RHOST_A, RHOST_B = "192.0.2.7", "198.51.100.8"
 FIELDS = ["user", "email", "phone", "country", "channel", "status", "created", "updated", "verified",
-          "last_login", "failures", "locked_until", "locked_from", "sends", "next_send", "recovery_codes", "bypass"]
+          "last_login", "failures", "locked_until", "locked_from", "sends", "next_send", "recovery_codes", "bypass",
+          "totp_factor"]
 os.makedirs(env.dbdir, 0o700, exist_ok=True)
 env.add_member("alice", PW, ALICE)
 env.service("login-test", [env.twofa_line()])

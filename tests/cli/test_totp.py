@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import re
+import signal
 import struct
 import sys
 import tempfile
@@ -204,6 +205,8 @@ r = cli.run("add", "erin", "--channel", "totp", "--phone", "07400 123458", "--pr
 t.ok(r.rc == 64 and "both or" in r.err, "--phone without --country -> 64", r.describe())
 r = cli.run("add", "erin", "--print-secret", input="pw-erin-1\n")
 t.ok(r.rc == 64 and "--phone and --country" in r.err, "sms without a phone -> 64", r.describe())
+r = cli.run("add", "erin", "--phone", "07400 123458", "--country", "GB", "--ascii", input="x\n")
+t.ok(r.rc == 64 and "for --channel totp" in r.err, "--ascii without --channel totp -> 64", r.describe())
 r = cli.run("add", "erin", "--channel", "totp", "--label", "a:b", "--print-secret", input="x\n")
 t.ok(r.rc == 64 and "--label" in r.err, "a label with ':' -> 64", r.describe())
 t.eq(cli.show("erin"), None, "erin is not stored")
@@ -219,6 +222,17 @@ rc, out, err, made_e = app_flow(["add", "erin", "--channel", "totp", "--password
                                 ["pw-erin-1"])
 t.ok(rc == 65 and "end of input" in err and (made_e is None or made_e[0] not in entities()),
      "end of input at the code prompt -> 65, nothing left at Twilio", err)
+
+# -- interrupted at the code prompt: the factor and entity deleted -----------------------
+before = factor_sids()
+proc = cli.popen("add", "erin", "--channel", "totp", "--password-stdin", "--print-secret")
+cli.answer(proc, "pw-erin-1")
+made_e = unverified(before, proc=proc)
+time.sleep(0.3)
+proc.send_signal(signal.SIGINT)
+out, err = proc.communicate(timeout=60)
+t.ok(proc.returncode == 1 and "interrupted" in err and made_e is not None and made_e[0] not in entities()
+     and cli.show("erin") is None, "SIGINT at the code prompt: 1, the entity deleted, nothing stored", err)
 
 n = len(entities())
 sim.fault("factor_create", "503")
