@@ -223,6 +223,28 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 		    "no email address is enrolled");
 		return SEND_DECIDED;
 	}
+	if (r->o->reserve_sends) {
+		if (twofa_state_reserve_send(c->state_db, r->t->user, time(NULL), c->send_limit,
+					     c->send_window, &ok, &retry_at, &err) != TWOFA_OK) {
+			end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
+			    err.msg);
+			return SEND_DECIDED;
+		}
+		if (!ok) {
+			if (resend)
+				return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
+			if (onetime_possible(r))
+				return ask_instead(r, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at));
+			end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT,
+			    minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
+			    c->send_window);
+			return SEND_DECIDED;
+		}
+	}
+	/* The host's send policy after the member's own limit: a member whose
+	 * sends are spent spends none of the host's budget (one account
+	 * retrying could trip it for everyone otherwise). A refusal here
+	 * leaves the member's reservation taken, like a failed send. */
 	if (r->io->admit_send != NULL)
 		admit = r->io->admit_send(r->io->ctx, channel == TWOFA_CHANNEL_EMAIL ? NULL : r->t->country,
 					  &pm, &parg, preason, sizeof(preason));
@@ -245,24 +267,6 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	case TWOFA_ROUND_ADMIT_ERROR:
 		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "send refused: %s", preason);
 		return SEND_DECIDED;
-	}
-	if (r->o->reserve_sends) {
-		if (twofa_state_reserve_send(c->state_db, r->t->user, time(NULL), c->send_limit,
-					     c->send_window, &ok, &retry_at, &err) != TWOFA_OK) {
-			end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s",
-			    err.msg);
-			return SEND_DECIDED;
-		}
-		if (!ok) {
-			if (resend)
-				return keep_asking(r, TWOFA_MSG_SEND_LIMIT_RESEND, minutes_until(retry_at));
-			if (onetime_possible(r))
-				return ask_instead(r, TWOFA_MSG_SEND_LIMIT, minutes_until(retry_at));
-			end(r, TWOFA_ROUND_REFUSED, PAM_MAXTRIES, TWOFA_MSG_SEND_LIMIT,
-			    minutes_until(retry_at), "send limit reached (%ld per %ld s)", c->send_limit,
-			    c->send_window);
-			return SEND_DECIDED;
-		}
 	}
 	if (!resend) {
 		r->channel = channel;

@@ -12,6 +12,7 @@ resends too, goes through lib/send_budget's twofa_send_admit:
 Runs on either member store (tests/pam/ldap/test_pam_send_policy.sh). TAP output."""
 
 import json
+import os
 import sys
 import time
 
@@ -153,6 +154,24 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and sim.sends(ALICE) == 1 and len(prompts
      "send_budget = 1: a resend is refused at the next prompt, the first code still lets in",
      run.describe())
 env.write_config({"send_budget": None})
+
+# A member whose own sends are spent spends none of the host's budget: with send_limit 1 and
+# a budget of 2, alice's second login meets her own limit, and carol still gets the second
+# code (were the budget asked first, alice's refused login would have taken it).
+env.write_config({"send_budget": "2/%d" % WINDOW, "send_limit": "1"})
+env.fresh()
+budget_db = os.path.join(os.path.dirname(env.state_db), "send_budget.db")
+if os.path.exists(budget_db):
+    os.unlink(budget_db)  # a new window
+first = login("alice", [PASSWORD, sim.code_answer(ALICE)])
+second = login("alice", [PASSWORD])
+third = login("carol", [PASSWORD, sim.code_answer(CAROL)])
+t.ok(first.code("auth") == "PAM_SUCCESS" and second.code("auth") == "PAM_MAXTRIES"
+     and sim.sends(ALICE) == 1 and third.code("auth") == "PAM_SUCCESS" and sim.sends(CAROL) == 1
+     and crits() == [],
+     "a login refused by the member's own send_limit takes nothing of the host's budget",
+     "\n".join(r.describe() for r in (first, second, third)))
+env.write_config({"send_budget": None, "send_limit": None})
 
 env.cleanup()
 sys.exit(t.done())
