@@ -1,0 +1,154 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Login of an authenticator-app member (channel totp, issue 17 item 2) through real libpam
+against the simulator's Verify TOTP factors: nothing is sent (no send limit, send_budget or
+countries apply), the prompt "Enter the code from your authenticator app: ", the current code
+and the previous time step let in, an old code and a wrong one do not (counted as failures),
+a code accepted once is refused the second time (the replay guard in state.db: the simulator
+approves replays, so the guard is what this sees), Twilio down decides by failmode, and
+recovery codes still let an app member in. TAP output."""
+
+import json
+import sys
+
+from harness.cli import run_cli
+from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
+from harness.sim import Sim
+from harness.tap import Tap
+
+t = Tap()
+if not t.ok(module_path() is not None, "pam_twofa.so is built"):
+    sys.exit(t.done())
+
+PASSWORD = "app member password 7"
+PROMPT = "Enter the code from your authenticator app: "
+UNREACHABLE = "The verification service cannot be reached. Enter a recovery code: "
+
+sim = Sim()
+env = Env(sim, config={"max_tries": "3", "lockout_failures": "0"})
+env.service("app", [env.twofa_line()])
+env.service("app-safe", [env.twofa_line("failmode=safe")])
+# A spent send limit and a country list that leaves the member out change nothing for an app.
+env.service("app-nosend", [env.twofa_line("send_limit=1 countries=FR")])
+cap = SyslogCapture(env)
+seen = []  # every code handed out, looked for in the logs
+
+
+def app_member(user, identity):
+    """A verified factor at the simulator, and the member holding it."""
+    st, data, _ = sim.factor_create(identity)
+    if st != 201:
+        raise RuntimeError("factor create: %d %r" % (st, data))
+    sid = data["sid"]
+    st, data, _ = sim.factor_verify(identity, sid, sim.totp_code(sid))
+    if st != 200 or data.get("status") != "verified":
+        raise RuntimeError("factor verify: %d %r" % (st, data))
+    env.add_member(user, PASSWORD, "", country="", channel="totp", totp=(identity, sid))
+    return sid
+
+
+def code(sid, offset=0):
+    c = sim.totp_code(sid, offset)
+    seen.append(c)
+    return c
+
+
+def wrong(c):
+    return "%0*d" % (len(c), (int(c) + 1) % 10 ** len(c))
+
+
+def login(svc, user, answers):
+    # No env.fresh(): it would reset the simulator's factors and the replay guard's state.db.
+    cap.clear()
+    run = run_pam(env, svc, user, ["auth"], answers=answers, syslog=cap, rhost="192.0.2.61")
+    t.ok(run.clean_exit, "driver run for %s on %s ended cleanly" % (user, svc), run.describe())
+    return run
+
+
+def why(run):
+    return run.describe() + "\n" + "\n".join(cap.texts())
+
+
+ALICE = app_member("alice", "tf" + "a1" * 16)
+BOB = app_member("bob", "tf" + "b2" * 16)
+t.eq(env.member("alice").get("channel"), "totp", "the fixture stored an app member")
+
+# -- the current code ------------------------------------------------------------------------
+sim.advance(300)  # codes of steps no test used before
+requests = sim.stats()["requests"]
+run = login("app", "alice", [PASSWORD, lambda kind, text, r: code(ALICE)])
+asked = run.texts(("PROMPT_ECHO_ON",))
+t.ok(run.code("auth") == "PAM_SUCCESS" and asked == [PROMPT],
+     "the current app code lets in, after the app's prompt", why(run))
+t.eq(sim.outbox(), [], "nothing was sent")
+t.ok(cap.wait_for(r"result=success .*code approved") is not None, "the decision line says approved",
+     "\n".join(cap.texts()))
+t.eq(sim.stats()["requests"] - requests, 1, "one request: the challenge")
+
+# -- the same code again: the replay guard ---------------------------------------------------
+replayed = seen[-1]
+run = login("app", "alice", [PASSWORD, replayed, FAIL])
+t.ok(run.code("auth") != "PAM_SUCCESS" and len(run.prompts()) >= 2
+     and cap.wait_for(r"refused as a replay: the same code was accepted on this host") is not None,
+     "the code accepted once is refused the second time, the reason logged", why(run))
+t.eq(env.state("alice")["failures"], 1, "and the replay counts as a failure")
+
+# -- the previous time step (skew) -----------------------------------------------------------
+sim.advance(300)
+run = login("app", "alice", [PASSWORD, lambda kind, text, r: code(ALICE, -1)])
+t.eq(run.code("auth"), "PAM_SUCCESS", "the previous step's code lets in (skew 1)")
+t.eq(env.state("alice")["failures"], 0, "a success clears the failures")
+
+# -- an old code, a wrong code ---------------------------------------------------------------
+sim.advance(300)
+run = login("app", "alice", [PASSWORD, lambda kind, text, r: code(ALICE, -3), FAIL])
+t.ok(run.code("auth") != "PAM_SUCCESS" and len(run.texts(("PROMPT_ECHO_ON",))) >= 2,
+     "a code three steps old is refused", why(run))
+run = login("app", "alice", [PASSWORD] + [lambda kind, text, r: wrong(code(ALICE))] * 3)
+asked = run.texts(("PROMPT_ECHO_ON",))
+t.ok(run.code("auth") == "PAM_MAXTRIES" and len(asked) == 3 and asked[0] == PROMPT
+     and asked[1].startswith("Wrong code."),
+     "max_tries wrong codes -> PAM_MAXTRIES, each re-prompt says so", why(run))
+t.eq(env.state("alice")["failures"], 4, "the old and the wrong codes counted as failures")
+t.eq(sim.outbox(), [], "still nothing sent")
+
+# -- no send policy applies -------------------------------------------------------------------
+sim.advance(300)
+run = login("app-nosend", "alice", [PASSWORD, lambda kind, text, r: code(ALICE)])
+t.eq(run.code("auth"), "PAM_SUCCESS", "send_limit and countries do not apply to an app code")
+run = login("app", "alice", [PASSWORD, "resend", FAIL])
+asked = run.texts(("PROMPT_ECHO_ON",))
+t.ok(len(asked) >= 2 and sim.outbox() == [] and asked[1] != PROMPT,
+     "'resend' sends nothing and is refused at the next prompt", why(run))
+
+# -- Twilio down ------------------------------------------------------------------------------
+sim.fault("challenge", "503", count=-1)
+run = login("app", "bob", [PASSWORD, lambda kind, text, r: code(BOB)])
+t.ok(run.code("auth") == "PAM_AUTHINFO_UNAVAIL"
+     and cap.wait_for(r"Twilio unreachable at check.*failmode=secure") is not None,
+     "Twilio down, failmode=secure, no recovery codes -> PAM_AUTHINFO_UNAVAIL", why(run))
+run = login("app-safe", "bob", [PASSWORD, lambda kind, text, r: code(BOB)])
+t.ok(run.code("auth") == "PAM_SUCCESS" and cap.wait_for(r"FAILMODE=SAFE") is not None,
+     "Twilio down, failmode=safe -> let in on the password, LOG_CRIT line", why(run))
+
+# -- recovery codes ---------------------------------------------------------------------------
+r = run_cli(env.config_path, "recovery", "bob", "--count", "3", "--json")
+t.eq(r.rc, 0, "recovery codes for bob\n" + r.describe())
+codes = json.loads(r.out) if r.rc == 0 else ["", "", ""]
+seen.extend(codes)
+run = login("app", "bob", [PASSWORD, lambda kind, text, r: code(BOB), codes[0]])
+asked = run.texts(("PROMPT_ECHO_ON",)) + run.texts(("PROMPT_ECHO_OFF",))
+t.ok(run.code("auth") == "PAM_SUCCESS" and UNREACHABLE in asked,
+     "Twilio down, failmode=secure: an app member gets in with a recovery code", why(run))
+sim.clear_faults()
+run = login("app", "bob", [PASSWORD, "recovery", codes[1]])
+t.ok(run.code("auth") == "PAM_SUCCESS" and cap.wait_for(r"recovery code used, 1 left") is not None,
+     "the answer 'recovery' at the app's prompt, then a recovery code, lets in", why(run))
+
+# -- no code in the logs ----------------------------------------------------------------------
+logged = "\n".join(cap.texts())
+t.ok(not any(c and c in logged for c in seen), "no code in the syslog lines", logged[-500:])
+
+env.cleanup()
+sim.stop()
+sys.exit(t.done())
