@@ -539,6 +539,46 @@ static bool check_ended(round *r, twofa_verify_outcome vo, const twofa_verify_re
 	}
 }
 
+/* The cap on consecutive wrong app codes (TWOFA_STATE_APP_FAILURES_MAX):
+ * true when r->res is decided, reached or the count unreadable. */
+static bool app_cap_end(round *r, long count)
+{
+	end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_APP_LOCKED, 0,
+	    "%ld consecutive wrong app codes (cap %d): app codes are not checked until a success or an "
+	    "admin unlock",
+	    count, TWOFA_STATE_APP_FAILURES_MAX);
+	return true;
+}
+
+static bool app_capped(round *r)
+{
+	twofa_state_entry state;
+	twofa_error err;
+	long count;
+
+	if (twofa_state_read(r->cfg->state_db, r->t->user, &state, &err) != TWOFA_OK) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		return true;
+	}
+	count = state.app_failures;
+	sodium_memzero(&state, sizeof(state));
+	return count >= TWOFA_STATE_APP_FAILURES_MAX && app_cap_end(r, count);
+}
+
+static bool app_failure(round *r)
+{
+	twofa_error err;
+	long count = 0;
+
+	if (!r->o->count_failures)
+		return false;
+	if (twofa_state_app_failure(r->cfg->state_db, r->t->user, &count, &err) != TWOFA_OK) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		return true;
+	}
+	return count >= TWOFA_STATE_APP_FAILURES_MAX && app_cap_end(r, count);
+}
+
 /* An authenticator-app code: a Challenge of the member's factor; an approved
  * one is claimed in the replay guard (state.db, per host), and one accepted
  * here before is a wrong code. Fills *vo for check_ended; true when r->res is
@@ -554,6 +594,8 @@ static bool app_code(round *r, const char *code, twofa_verify_outcome *vo, twofa
 		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "the member has no app factor");
 		return true;
 	}
+	if (app_capped(r))
+		return true;
 	*vo = twofa_totp_challenge(r->v, t->totp_entity, t->totp_factor, code, vr);
 	if (*vo == TWOFA_VERIFY_EXPIRED) {
 		/* 404: the factor or entity is gone at Twilio; no code can pass. */
@@ -563,7 +605,7 @@ static bool app_code(round *r, const char *code, twofa_verify_outcome *vo, twofa
 		return true;
 	}
 	if (*vo != TWOFA_VERIFY_APPROVED)
-		return false;
+		return *vo == TWOFA_VERIFY_WRONG_CODE && app_failure(r);
 	if (twofa_state_app_code_claim(r->cfg->state_db, t->user, t->totp_factor, code, time(NULL), &replayed,
 				       &err) != TWOFA_OK) {
 		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0,
@@ -577,7 +619,7 @@ static bool app_code(round *r, const char *code, twofa_verify_outcome *vo, twofa
 		     t->user, TWOFA_STATE_APP_GUARD_SECONDS);
 		*vo = TWOFA_VERIFY_WRONG_CODE;
 	}
-	return false;
+	return *vo == TWOFA_VERIFY_WRONG_CODE && app_failure(r);
 }
 
 static twofa_round_outcome ask_for_code(round *r)
@@ -714,6 +756,12 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 		/* The app shows the code: nothing is sent, so no send limit,
 		 * send_budget or countries apply. */
 		describe(&r);
+		if (!app_capped(&r))
+			return ask_for_code(&r);
+		if (res->outcome != TWOFA_ROUND_DENIED || !onetime_possible(&r))
+			return res->outcome;
+		/* Capped: a recovery or bypass code still lets the member in. */
+		(void)ask_instead(&r, TWOFA_MSG_APP_LOCKED, 0);
 		return ask_for_code(&r);
 	}
 	switch (send_code(&r, t->channel, false)) {

@@ -250,7 +250,7 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 		twofa_fail(err, TWOFA_ESTORE, "state record has an unknown version");
 		goto out;
 	}
-	if (!get_count(root, "failures", &e->failures)) {
+	if (!get_count(root, "failures", &e->failures) || !get_count(root, "app_failures", &e->app_failures)) {
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad failure count");
 		goto out;
 	}
@@ -348,6 +348,8 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 	     json_object_set(root, "sources", sources) == 0 &&
 	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0) &&
 	     (e->app_used_count == 0 || json_object_set(root, "app_used", used) == 0) &&
+	     (e->app_failures == 0 ||
+	      json_object_set_new(root, "app_failures", json_integer((json_int_t)e->app_failures)) == 0) &&
 	     (e->unlock_honoured == 0 ||
 	      json_object_set_new(root, "unlock_honoured", json_integer((json_int_t)e->unlock_honoured)) == 0);
 	*json = ok ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -461,7 +463,7 @@ static bool entry_empty(const twofa_state_entry *e)
 {
 	return e->failures == 0 && e->locked_until == 0 && e->send_count == 0 && e->last_login == 0 &&
 	       e->grace_count == 0 && e->source_count == 0 && e->single_answer_count == 0 &&
-	       e->unlock_honoured == 0 && e->app_used_count == 0;
+	       e->unlock_honoured == 0 && e->app_used_count == 0 && e->app_failures == 0;
 }
 
 /* One read-modify-write of the user's record under the exclusive lock.
@@ -839,6 +841,7 @@ static bool change_success(twofa_state_entry *e, void *arg)
 	}
 	e->failures = 0;
 	e->locked_until = 0;
+	e->app_failures = 0;
 	if ((s = find_source(e, o->source)) != NULL) {
 		s->failures = 0;
 		s->locked_until = 0;
@@ -1081,6 +1084,26 @@ twofa_status twofa_state_app_code_claim(const char *path, const char *user, cons
 	return st;
 }
 
+static bool change_app_failure(twofa_state_entry *e, void *arg)
+{
+	long *count = arg;
+
+	if (e->app_failures < FAILURES_MAX)
+		e->app_failures++;
+	*count = e->app_failures;
+	return true;
+}
+
+twofa_status twofa_state_app_failure(const char *path, const char *user, long *count, twofa_error *err)
+{
+	long n = 0;
+	twofa_status st = update_state(path, user, true, change_app_failure, &n, err);
+
+	if (count != NULL)
+		*count = n;
+	return st;
+}
+
 /* -- the admin's commands ------------------------------------------------------------- */
 
 bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked)
@@ -1092,6 +1115,7 @@ bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked)
 	e->single_answer_count = 0;
 	e->failures = 0;
 	e->locked_until = 0;
+	e->app_failures = 0;
 	memset(e->sources, 0, sizeof(e->sources));
 	e->source_count = 0;
 	memset(e->sends, 0, sizeof(e->sends));

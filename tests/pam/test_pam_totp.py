@@ -145,6 +145,34 @@ run = login("app", "bob", [PASSWORD, "recovery", codes[1]])
 t.ok(run.code("auth") == "PAM_SUCCESS" and cap.wait_for(r"recovery code used, 1 left") is not None,
      "the answer 'recovery' at the app's prompt, then a recovery code, lets in", why(run))
 
+# -- the cap on consecutive wrong app codes -----------------------------------------------------
+CAROL = app_member("carol", "tf" + "c3" * 16)
+env.service("app-ten", [env.twofa_line("max_tries=10")])
+r = run_cli(env.config_path, "recovery", "carol", "--count", "2", "--json")
+carol_codes = json.loads(r.out) if r.rc == 0 else ["", ""]
+seen.extend(carol_codes)
+codes_out = []
+for i in range(10):
+    run = login("app-ten", "carol", [PASSWORD] + [lambda kind, text, r: wrong(code(CAROL))] * 10)
+    codes_out.append(run.code("auth"))
+t.eq(codes_out, ["PAM_MAXTRIES"] * 10, "ten logins of ten wrong app codes each are refused")
+t.ok(env.state("carol").get("app_failures") == 100
+     and cap.wait_for(r"100 consecutive wrong app codes \(cap 100\)") is not None,
+     "the 100th wrong app code reaches the cap, logged", "\n".join(cap.texts()))
+requests = sim.stats()["requests"]
+run = login("app", "carol", [PASSWORD, lambda kind, text, r: code(CAROL), FAIL])
+asked = run.texts(("PROMPT_ECHO_OFF",))
+t.ok(run.code("auth") != "PAM_SUCCESS" and sim.stats()["requests"] == requests
+     and any(a.startswith("Too many wrong codes from your authenticator app.") for a in asked),
+     "capped: the right code is not even checked; the member is asked for a recovery code",
+     why(run))
+t.eq(env.state("carol").get("app_failures"), 100, "the cap stays (only a success or an unlock clears it)")
+run = login("app", "carol", [PASSWORD, carol_codes[0]])
+t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("carol").get("app_failures") is None,
+     "capped, a recovery code still lets in, and the success resets the cap", why(run))
+run = login("app", "carol", [PASSWORD, lambda kind, text, r: code(CAROL)])
+t.eq(run.code("auth"), "PAM_SUCCESS", "after it the app code lets in again")
+
 # -- no code in the logs ----------------------------------------------------------------------
 logged = "\n".join(cap.texts())
 t.ok(not any(c and c in logged for c in seen), "no code in the syslog lines", logged[-500:])

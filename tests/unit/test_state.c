@@ -323,6 +323,17 @@ static void test_app_code_guard(void)
 	ok(twofa_state_app_code_claim(path, "jo", f, "000019", 9130, &replayed, &err) == TWOFA_OK && replayed,
 	   "the newest stay");
 	ok(twofa_state_decode(bad, strlen(bad), &e, &err) == TWOFA_ESTORE, "a bad app_used key is damage");
+
+	long n = 0;
+	for (int i = 0; i < 3; i++)
+		(void)twofa_state_app_failure(path, "jo", &n, &err);
+	ok(n == 3 && twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 3,
+	   "wrong app codes are counted");
+	ok(twofa_state_unlock(path, "jo", 9500, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 0,
+	   "an admin unlock clears them");
+	bad = "{\"v\":2,\"app_failures\":-1}";
+	ok(twofa_state_decode(bad, strlen(bad), &e, &err) == TWOFA_ESTORE, "a negative count is damage");
 }
 
 static void test_failures(void)
