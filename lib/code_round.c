@@ -121,7 +121,8 @@ static long minutes_until(time_t retry_at)
 
 static unsigned allowed(const round *r)
 {
-	return r->o->allowed_channels != 0 ? r->o->allowed_channels : r->cfg->allowed_channels;
+	return r->o->allowed_channels != 0 ? r->o->allowed_channels
+					   : twofa_config_allowed_channels(r->cfg, r->t->own_channel);
 }
 
 /* Whether the round may take a recovery or bypass code now: the login's

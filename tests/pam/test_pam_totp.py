@@ -173,6 +173,30 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("carol").get("app_failures"
 run = login("app", "carol", [PASSWORD, lambda kind, text, r: code(CAROL)])
 t.eq(run.code("auth"), "PAM_SUCCESS", "after it the app code lets in again")
 
+# -- an app member with a number: 'sms' or 'call' instead ---------------------------------------
+DAN_PHONE = "+14155550161"
+st, data, _ = sim.factor_create("tf" + "d4" * 16)
+DAN = data["sid"]
+sim.factor_verify("tf" + "d4" * 16, DAN, sim.totp_code(DAN))
+env.add_member("dan", PASSWORD, DAN_PHONE, country="US", channel="totp", totp=("tf" + "d4" * 16, DAN))
+env.service("app-own", [env.twofa_line("allowed_channels=own")])
+before = len(sim.outbox())
+run = login("app", "dan", [PASSWORD, "sms", sim.code_answer(DAN_PHONE)])
+asked = run.texts(("PROMPT_ECHO_ON",))
+t.ok(run.code("auth") == "PAM_SUCCESS" and len(asked) == 2
+     and asked[0] == "Enter the code from your authenticator app (or 'sms' for SMS, 'call' for a voice "
+                     "call): "
+     and asked[1].startswith("Code sent by SMS to ")
+     and [(e["to"], e["channel"]) for e in sim.outbox()[before:]] == [(DAN_PHONE, "sms")],
+     "allowed_channels at its default: an app member with a number answers 'sms' and logs in "
+     "with the SMS code", why(run))
+before = len(sim.outbox())
+run = login("app-own", "dan", [PASSWORD, "sms", FAIL])
+asked = run.texts(("PROMPT_ECHO_ON",))
+t.ok(run.code("auth") != "PAM_SUCCESS" and len(sim.outbox()) == before and asked[0] == PROMPT
+     and len(asked) >= 2 and asked[1].startswith("Codes cannot be sent by SMS here."),
+     "allowed_channels=own: nothing offered, 'sms' refused, nothing sent", why(run))
+
 # -- no code in the logs ----------------------------------------------------------------------
 logged = "\n".join(cap.texts())
 t.ok(not any(c and c in logged for c in seen), "no code in the syslog lines", logged[-500:])
