@@ -112,6 +112,12 @@ t.ok(run.code("auth") == "PAM_MAXTRIES" and len(asked) == 3 and asked[0] == PROM
 t.eq(env.state("alice")["failures"], 4, "the old and the wrong codes counted as failures")
 t.eq(sim.outbox(), [], "still nothing sent")
 
+# -- hostile answers: refused locally, never sent to Twilio -----------------------------------
+requests = sim.stats()["requests"]
+run = login("app", "alice", [PASSWORD, "12ab56", "9" * 9, "1 2 3"])
+t.ok(run.code("auth") == "PAM_MAXTRIES" and sim.stats()["requests"] == requests,
+     "codes that are not 3..8 digits are wrong codes, no challenge made", why(run))
+
 # -- no send policy applies -------------------------------------------------------------------
 sim.advance(300)
 run = login("app-nosend", "alice", [PASSWORD, lambda kind, text, r: code(ALICE)])
