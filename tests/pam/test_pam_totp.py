@@ -9,10 +9,11 @@ approves replays, so the guard is what this sees), Twilio down decides by failmo
 recovery codes still let an app member in. TAP output."""
 
 import json
+import os
 import sys
 
 from harness.cli import run_cli
-from harness.pam import FAIL, Env, SyslogCapture, module_path, run_pam
+from harness.pam import FAIL, Env, SyslogCapture, module_path, module_with_server, run_pam
 from harness.sim import Sim
 from harness.tap import Tap
 
@@ -202,6 +203,27 @@ asked = run.texts(("PROMPT_ECHO_ON",))
 t.ok(run.code("auth") != "PAM_SUCCESS" and len(sim.outbox()) == before and asked[0] == PROMPT
      and len(asked) >= 2 and asked[1].startswith("Codes cannot be sent by SMS here."),
      "allowed_channels=own: nothing offered, 'sms' refused, nothing sent", why(run))
+
+# -- code_from_answer (a screen locker's recipe): the app code comes with the password ------------
+check = os.path.join(env.dir, "check-password.sh")
+with open(check, "w") as f:
+    f.write('#!/bin/sh\n[ "$(tr -d "\\000")" = "%s" ]\n' % PASSWORD)
+os.chmod(check, 0o700)
+env.service("app-recipe", ["auth required %s split_answer" % module_with_server(),
+                           "auth requisite pam_exec.so expose_authtok quiet " + check,
+                           env.twofa_line("password=none code_from_answer")])
+sim.advance(300)
+run = login("app-recipe", "alice", [lambda kind, text, r: PASSWORD + " " + code(ALICE)])
+t.ok(run.code("auth") == "PAM_SUCCESS" and len(run.prompts()) == 1,
+     "code_from_answer: the password, a space and the app code let in", why(run))
+run = login("app-recipe", "alice", [PASSWORD + " " + seen[-1]])
+t.ok(run.code("auth") == "PAM_AUTH_ERR" and cap.wait_for(r"refused as a replay") is not None,
+     "code_from_answer: the same app code again is a replay", why(run))
+before = len(sim.outbox())
+run = login("app-recipe", "alice", [PASSWORD])
+t.ok(run.code("auth") == "PAM_AUTH_ERR" and cap.wait_for(r"no app code in the answer") is not None
+     and len(sim.outbox()) == before,
+     "code_from_answer: no code in the answer is refused, nothing sent", why(run))
 
 # -- no code in the logs ----------------------------------------------------------------------
 logged = "\n".join(cap.texts())
