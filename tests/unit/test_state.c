@@ -332,6 +332,20 @@ static void test_app_code_guard(void)
 	ok(twofa_state_unlock(path, "jo", 9500, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 0,
 	   "an admin unlock clears them");
+	{
+		twofa_state_login jo = who("jo", true, &rhost_a);
+		time_t until = 0;
+
+		jo.lockout_failures = 2;
+		jo.lockout_seconds = 10;
+		(void)twofa_state_app_failure(path, "jo", &n, &err);
+		(void)twofa_state_record_failure(path, &jo, 9600, 0, NULL, &until, &err);
+		(void)twofa_state_record_failure(path, &jo, 9601, 0, NULL, &until, &err);
+		ok(until != 0, "a lockout begins");
+		(void)twofa_state_record_failure(path, &jo, 9700, 0, NULL, &until, &err);
+		ok(twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 1,
+		   "the lockout's expiry leaves the wrong app codes counted");
+	}
 	bad = "{\"v\":2,\"app_failures\":-1}";
 	ok(twofa_state_decode(bad, strlen(bad), &e, &err) == TWOFA_ESTORE, "a negative count is damage");
 }
