@@ -15,6 +15,7 @@
 #include "code_round.h"
 #include "phone.h"
 #include "util.h"
+#include "verify_totp.h"
 
 /* What the code prompt asks for: the Verify code sent; a recovery or bypass
  * code after the answer 'recovery' or a spent send limit; or one because
@@ -94,7 +95,9 @@ static const char *destination(const twofa_round_target *t, twofa_channel ch)
 static void describe(round *r)
 {
 	(void)twofa_strlcpy(r->res->channel, twofa_channel_name(r->channel), sizeof(r->res->channel));
-	if (r->channel == TWOFA_CHANNEL_EMAIL) {
+	if (r->channel == TWOFA_CHANNEL_TOTP) {
+		(void)twofa_strlcpy(r->res->to, "app", sizeof(r->res->to));
+	} else if (r->channel == TWOFA_CHANNEL_EMAIL) {
 		const char *at = strrchr(r->to, '@');
 		snprintf(r->res->to, sizeof(r->res->to), "***@%.30s", at != NULL ? at + 1 : "?");
 	} else {
@@ -144,7 +147,8 @@ static long minutes_until(time_t retry_at)
 
 static unsigned allowed(const round *r)
 {
-	return r->o->allowed_channels != 0 ? r->o->allowed_channels : r->cfg->allowed_channels;
+	return r->o->allowed_channels != 0 ? r->o->allowed_channels
+					   : twofa_config_allowed_channels(r->cfg, r->t->own_channel);
 }
 
 /* Whether the round may take a recovery or bypass code now: the login's
@@ -200,6 +204,14 @@ static send_result send_code(round *r, twofa_channel channel, bool resend)
 	bool ok = false;
 	time_t retry_at = 0;
 
+	if (channel == TWOFA_CHANNEL_TOTP) {
+		/* 'resend' at the app's prompt: the app shows the codes. */
+		if (resend)
+			return keep_asking(r, TWOFA_MSG_CHANNEL_REFUSED_RESEND, (long)channel);
+		end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)channel,
+		    "channel totp sends no code");
+		return SEND_DECIDED;
+	}
 	if (!twofa_channel_allowed(allowed(r), r->t->own_channel, channel)) {
 		note(r, LOG_DEBUG, "no code by %s: not in allowed_channels", twofa_channel_name(channel));
 		if (resend)
@@ -444,8 +456,10 @@ static void build_prompt(round *r, retry_reason retry, long left, char *out, siz
 	} else if (retry == RETRY_NONE) {
 		twofa_round_offers(allowed(r), r->t->own_channel, r->channel, r->t->phone, r->t->email,
 				   offers, sizeof(offers));
-		if (r->io->code_prompt == NULL ||
-		    !r->io->code_prompt(r->io->ctx, label, r->res->to, offers, base, sizeof(base)))
+		if (r->channel == TWOFA_CHANNEL_TOTP)
+			snprintf(base, sizeof(base), "Enter the code from your authenticator app%s: ", offers);
+		else if (r->io->code_prompt == NULL ||
+			 !r->io->code_prompt(r->io->ctx, label, r->res->to, offers, base, sizeof(base)))
 			snprintf(base, sizeof(base), "Enter the code sent by %s to %s%s: ", label, r->res->to,
 				 offers);
 	} else if (!twofa_message_text(retry_prompt[retry], left, base, sizeof(base))) {
@@ -567,6 +581,89 @@ static bool check_ended(round *r, twofa_verify_outcome vo, const twofa_verify_re
 	}
 }
 
+/* The cap on consecutive wrong app codes (TWOFA_STATE_APP_FAILURES_MAX):
+ * true when r->res is decided, reached or the count unreadable. */
+static bool app_cap_end(round *r, long count)
+{
+	end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_APP_LOCKED, 0,
+	    "%ld consecutive wrong app codes (cap %d): app codes are not checked until a success or an "
+	    "admin unlock",
+	    count, TWOFA_STATE_APP_FAILURES_MAX);
+	return true;
+}
+
+static bool app_capped(round *r)
+{
+	twofa_state_entry state;
+	twofa_error err;
+	long count;
+
+	if (twofa_state_read(r->cfg->state_db, r->t->user, &state, &err) != TWOFA_OK) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		return true;
+	}
+	count = state.app_failures;
+	sodium_memzero(&state, sizeof(state));
+	return count >= TWOFA_STATE_APP_FAILURES_MAX && app_cap_end(r, count);
+}
+
+static bool app_failure(round *r)
+{
+	twofa_error err;
+	long count = 0;
+
+	if (!r->o->count_failures)
+		return false;
+	if (twofa_state_app_failure(r->cfg->state_db, r->t->user, &count, &err) != TWOFA_OK) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "state store: %s", err.msg);
+		return true;
+	}
+	return count >= TWOFA_STATE_APP_FAILURES_MAX && app_cap_end(r, count);
+}
+
+/* An authenticator-app code: a Challenge of the member's factor; an approved
+ * one is claimed in the replay guard (state.db, per host), and one accepted
+ * here before is a wrong code. Fills *vo for check_ended; true when r->res is
+ * decided here (the guard cannot be read, the factor is gone at Twilio). */
+static bool app_code(round *r, const char *code, twofa_verify_outcome *vo, twofa_verify_result *vr)
+{
+	const twofa_round_target *t = r->t;
+	bool replayed = false;
+	twofa_error err;
+
+	if (t->totp_entity == NULL || t->totp_factor == NULL || t->totp_entity[0] == '\0' ||
+	    t->totp_factor[0] == '\0') {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0, "the member has no app factor");
+		return true;
+	}
+	if (app_capped(r))
+		return true;
+	*vo = twofa_totp_challenge(r->v, t->totp_entity, t->totp_factor, code, vr);
+	if (*vo == TWOFA_VERIFY_EXPIRED) {
+		/* 404: the factor or entity is gone at Twilio; no code can pass. */
+		r->res->verify = *vo;
+		end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_VERIFY, (long)*vo,
+		    "the member's app factor is gone at Twilio: %s", vr->log_message);
+		return true;
+	}
+	if (*vo != TWOFA_VERIFY_APPROVED)
+		return *vo == TWOFA_VERIFY_WRONG_CODE && app_failure(r);
+	if (twofa_state_app_code_claim(r->cfg->state_db, t->user, t->totp_factor, code, time(NULL), &replayed,
+				       &err) != TWOFA_OK) {
+		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0,
+		    "state store (replay guard): %s", err.msg);
+		return true;
+	}
+	if (replayed) {
+		note(r, LOG_NOTICE,
+		     "an app code of %s was refused as a replay: the same code was accepted on this host "
+		     "within %d s",
+		     t->user, TWOFA_STATE_APP_GUARD_SECONDS);
+		*vo = TWOFA_VERIFY_WRONG_CODE;
+	}
+	return *vo == TWOFA_VERIFY_WRONG_CODE && app_failure(r);
+}
+
 static twofa_round_outcome ask_for_code(round *r)
 {
 	long max_tries = r->o->max_tries > 0 ? r->o->max_tries : 1;
@@ -659,8 +756,12 @@ static twofa_round_outcome ask_for_code(round *r)
 			/* Never sent to Twilio: not a code. */
 			if (twofa_has_control(text, strlen(text)))
 				vo = vr.outcome = TWOFA_VERIFY_INVALID_CODE;
-			else
+			else if (r->channel != TWOFA_CHANNEL_TOTP)
 				vo = twofa_verify_check(r->v, r->to, text, &vr);
+			else if (app_code(r, text, &vo, &vr)) {
+				twofa_free_secret(answer);
+				return r->res->outcome;
+			}
 			twofa_free_secret(answer);
 			answer = NULL;
 			if (check_ended(r, vo, &vr))
@@ -720,6 +821,18 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 	if (!begin(&r, cfg, v, t, o, io, res))
 		return res->outcome;
 	r.may_prompt = true;
+	if (t->channel == TWOFA_CHANNEL_TOTP) {
+		/* The app shows the code: nothing is sent, so no send limit,
+		 * send_budget or countries apply. */
+		describe(&r);
+		if (!app_capped(&r))
+			return ask_for_code(&r);
+		if (res->outcome != TWOFA_ROUND_DENIED || !onetime_possible(&r))
+			return res->outcome;
+		/* Capped: a recovery or bypass code still lets the member in. */
+		(void)ask_instead(&r, TWOFA_MSG_APP_LOCKED, 0);
+		return ask_for_code(&r);
+	}
 	switch (send_code(&r, t->channel, false)) {
 	case SEND_SENT:
 	case SEND_RECOVERY:
@@ -743,6 +856,28 @@ twofa_round_outcome twofa_code_round_send(const twofa_config *cfg, twofa_verify 
 	return end(&r, TWOFA_ROUND_SENT, PAM_AUTH_ERR, TWOFA_MSG_NONE, 0, "code sent");
 }
 
+/* code_from_answer for an app member: the code came with the password, or
+ * the attempt fails (nothing can be sent for the next one). */
+static twofa_round_outcome app_code_in_answer(round *r, const char *code)
+{
+	twofa_verify_result vr;
+	twofa_verify_outcome vo;
+
+	describe(r);
+	if (code == NULL)
+		return end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_NONE, 0,
+			   "no app code in the answer (code_from_answer)");
+	memset(&vr, 0, sizeof(vr));
+	if (app_code(r, code, &vo, &vr) || check_ended(r, vo, &vr))
+		return r->res->outcome;
+	r->res->tries = 1;
+	if (count_wrong_code(r))
+		return end(r, TWOFA_ROUND_DENIED, PAM_MAXTRIES, TWOFA_MSG_LOCKED, 0,
+			   "wrong app code in the answer; locked out after too many failures");
+	return end(r, TWOFA_ROUND_DENIED, PAM_AUTH_ERR, TWOFA_MSG_WRONG_CODE, 0,
+		   "wrong app code in the answer (code_from_answer)");
+}
+
 twofa_round_outcome twofa_code_round_check(const twofa_config *cfg, twofa_verify *v,
 					   const twofa_round_target *t, const twofa_round_options *o,
 					   const twofa_round_io *io, const char *code, twofa_round_result *res)
@@ -753,6 +888,8 @@ twofa_round_outcome twofa_code_round_check(const twofa_config *cfg, twofa_verify
 
 	if (!begin(&r, cfg, v, t, o, io, res))
 		return res->outcome;
+	if (t->channel == TWOFA_CHANNEL_TOTP)
+		return app_code_in_answer(&r, code);
 	r.to = destination(t, t->channel);
 	if (r.to == NULL) /* nowhere to check it: what a send there comes to */
 		return twofa_code_round_send(cfg, v, t, o, io, res);

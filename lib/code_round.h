@@ -122,6 +122,11 @@ typedef struct twofa_round_target {
 	twofa_channel channel;     /* the first send's channel */
 	twofa_channel own_channel; /* the member's own channel, for allowed_channels ("member") */
 	const char *rate_limit_id; /* Twilio's rate-limit key, or NULL */
+	/* channel TWOFA_CHANNEL_TOTP (an authenticator app): nothing is sent,
+	 * the code typed goes to a Verify Challenge of this Entity's Factor and
+	 * an approved one is claimed in state.db's replay guard. */
+	const char *totp_entity;
+	const char *totp_factor;
 } twofa_round_target;
 
 typedef struct twofa_round_options {

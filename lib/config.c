@@ -716,6 +716,18 @@ static size_t key_index(const char *key)
 	return spec == NULL ? KEY_COUNT : (size_t)(spec - keys);
 }
 
+unsigned twofa_config_allowed_channels(const twofa_config *c, twofa_channel own)
+{
+	size_t index = key_index("allowed_channels");
+
+	/* An app member who also has a number may fall back to SMS or a call:
+	 * the default becomes "own sms call" unless the key was set. */
+	if (own == TWOFA_CHANNEL_TOTP && index < KEY_COUNT && c->file_line[index] == 0 &&
+	    !c->set_by_args[index])
+		return c->allowed_channels | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS);
+	return c->allowed_channels;
+}
+
 twofa_status twofa_config_set(twofa_config *c, const char *key, const char *value, unsigned from,
 			      twofa_error *err)
 {

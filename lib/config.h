@@ -188,4 +188,9 @@ const char *twofa_channel_label(twofa_channel ch);
  * there is one is the caller's check. */
 bool twofa_channel_allowed(unsigned allowed, twofa_channel own, twofa_channel ch);
 
+/* allowed_channels for a member of channel own: the key's value, but for an
+ * app member (totp) "own sms call" while the key is at its default (set
+ * neither in the file nor as a module argument). */
+unsigned twofa_config_allowed_channels(const twofa_config *c, twofa_channel own);
+
 #endif

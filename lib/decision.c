@@ -157,6 +157,10 @@ static const struct {
 				   "You were enrolled by another login meanwhile. Log in again.", NULL},
 	[TWOFA_MSG_ENROL_DONE] = {"enrol_done", ARG_DESTINATION, "You are enrolled: codes go by %s to %s.",
 				  "You are enrolled: codes go by %s."},
+	[TWOFA_MSG_APP_LOCKED] = {"app_locked", ARG_NONE,
+				  "Too many wrong codes from your authenticator app. Ask your administrator "
+				  "to unlock your account.",
+				  NULL},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -82,6 +82,7 @@ typedef enum twofa_message {
 	TWOFA_MSG_ENROL_CANCELLED,       /* final: an empty answer or a cancel */
 	TWOFA_MSG_ENROL_TAKEN,           /* final: another login enrolled the user meanwhile */
 	TWOFA_MSG_ENROL_DONE,            /* final, with the decision's destination */
+	TWOFA_MSG_APP_LOCKED,            /* final: TWOFA_STATE_APP_FAILURES_MAX wrong app codes */
 	TWOFA_MSG_COUNT
 } twofa_message;
 

@@ -198,6 +198,16 @@ static bool get_single_answer(json_t *item, twofa_state_entry *e)
 	return true;
 }
 
+static bool get_app_used(json_t *item, twofa_state_entry *e)
+{
+	twofa_app_used_entry *a = &e->app_used[e->app_used_count];
+
+	if (!json_is_object(item) || !get_key(item, a->key) || !get_time(item, "until", &a->until))
+		return false;
+	e->app_used_count++;
+	return true;
+}
+
 /* A JSON array of at most max objects, each read into e by get_item. */
 static bool get_list(json_t *root, const char *key, size_t max,
 		     bool (*get_item)(json_t *, twofa_state_entry *), twofa_state_entry *e)
@@ -240,7 +250,7 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 		twofa_fail(err, TWOFA_ESTORE, "state record has an unknown version");
 		goto out;
 	}
-	if (!get_count(root, "failures", &e->failures)) {
+	if (!get_count(root, "failures", &e->failures) || !get_count(root, "app_failures", &e->app_failures)) {
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad failure count");
 		goto out;
 	}
@@ -274,6 +284,10 @@ twofa_status twofa_state_decode(const char *json, size_t len, twofa_state_entry 
 		/* Absent from records written before it existed: none. */
 		twofa_fail(err, TWOFA_ESTORE, "state record has a bad single_answer entry");
 		goto out;
+	} else if (!get_list(root, "app_used", TWOFA_STATE_APP_USED_MAX, get_app_used, e)) {
+		/* Absent from records written before it existed: none. */
+		twofa_fail(err, TWOFA_ESTORE, "state record has a bad app_used entry");
+		goto out;
 	}
 	st = TWOFA_OK;
 out:
@@ -306,9 +320,9 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 				 (json_int_t)e->failures, "locked_until", (json_int_t)e->locked_until,
 				 "last_login", (json_int_t)e->last_login, "last_service", e->last_service,
 				 "last_from", e->last_from, "sends", times_json(e->sends, e->send_count));
-	json_t *grace = json_array(), *sources = json_array(), *single = json_array();
+	json_t *grace = json_array(), *sources = json_array(), *single = json_array(), *used = json_array();
 	bool ok = root != NULL && json_is_array(json_object_get(root, "sends")) && grace != NULL &&
-		  sources != NULL && single != NULL;
+		  sources != NULL && single != NULL && used != NULL;
 
 	for (size_t i = 0; ok && i < e->grace_count; i++)
 		ok = json_array_append_new(grace, json_pack("{s:s, s:I}", "key", e->grace[i].key, "at",
@@ -327,15 +341,22 @@ twofa_status twofa_state_encode(const twofa_state_entry *e, char **json, twofa_e
 							     e->single_answer[i].service, "from",
 							     e->single_answer[i].from, "at",
 							     (json_int_t)e->single_answer[i].at)) == 0;
+	for (size_t i = 0; ok && i < e->app_used_count; i++)
+		ok = json_array_append_new(used, json_pack("{s:s, s:I}", "key", e->app_used[i].key, "until",
+							   (json_int_t)e->app_used[i].until)) == 0;
 	ok = ok && json_object_set(root, "grace", grace) == 0 &&
 	     json_object_set(root, "sources", sources) == 0 &&
 	     (e->single_answer_count == 0 || json_object_set(root, "single_answer", single) == 0) &&
+	     (e->app_used_count == 0 || json_object_set(root, "app_used", used) == 0) &&
+	     (e->app_failures == 0 ||
+	      json_object_set_new(root, "app_failures", json_integer((json_int_t)e->app_failures)) == 0) &&
 	     (e->unlock_honoured == 0 ||
 	      json_object_set_new(root, "unlock_honoured", json_integer((json_int_t)e->unlock_honoured)) == 0);
 	*json = ok ? json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(grace);
 	json_decref(sources);
 	json_decref(single);
+	json_decref(used);
 	json_decref(root);
 	if (*json == NULL)
 		return twofa_fail(err, TWOFA_ENOMEM, "out of memory encoding a state record");
@@ -442,7 +463,7 @@ static bool entry_empty(const twofa_state_entry *e)
 {
 	return e->failures == 0 && e->locked_until == 0 && e->send_count == 0 && e->last_login == 0 &&
 	       e->grace_count == 0 && e->source_count == 0 && e->single_answer_count == 0 &&
-	       e->unlock_honoured == 0;
+	       e->unlock_honoured == 0 && e->app_used_count == 0 && e->app_failures == 0;
 }
 
 /* One read-modify-write of the user's record under the exclusive lock.
@@ -820,6 +841,7 @@ static bool change_success(twofa_state_entry *e, void *arg)
 	}
 	e->failures = 0;
 	e->locked_until = 0;
+	e->app_failures = 0;
 	if ((s = find_source(e, o->source)) != NULL) {
 		s->failures = 0;
 		s->locked_until = 0;
@@ -1000,6 +1022,88 @@ bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, 
 	return false;
 }
 
+/* -- the replay guard of authenticator-app codes ------------------------------------- */
+
+struct app_claim_args {
+	char key[TWOFA_STATE_KEY_SIZE];
+	time_t now;
+	bool *replayed;
+};
+
+static bool change_app_claim(twofa_state_entry *e, void *arg)
+{
+	struct app_claim_args *a = arg;
+	size_t kept = 0, slot;
+
+	for (size_t i = 0; i < e->app_used_count; i++) {
+		if (e->app_used[i].until <= a->now)
+			continue; /* expired: dropped */
+		if (sodium_memcmp(e->app_used[i].key, a->key, TWOFA_STATE_KEY_SIZE) == 0) {
+			*a->replayed = true;
+			return false;
+		}
+		e->app_used[kept++] = e->app_used[i];
+	}
+	memset(&e->app_used[kept], 0, (TWOFA_STATE_APP_USED_MAX - kept) * sizeof(e->app_used[0]));
+	slot = kept;
+	if (slot == TWOFA_STATE_APP_USED_MAX) {
+		/* Full (16 logins in 5 minutes): the one that expires first goes. */
+		slot = 0;
+		for (size_t i = 1; i < kept; i++)
+			if (e->app_used[i].until < e->app_used[slot].until)
+				slot = i;
+	} else {
+		kept++;
+	}
+	memcpy(e->app_used[slot].key, a->key, sizeof(a->key));
+	e->app_used[slot].until = a->now + TWOFA_STATE_APP_GUARD_SECONDS;
+	e->app_used_count = kept;
+	return true;
+}
+
+twofa_status twofa_state_app_code_claim(const char *path, const char *user, const char *factor,
+					const char *code, time_t now, bool *replayed, twofa_error *err)
+{
+	struct app_claim_args a = {.now = now, .replayed = replayed};
+	crypto_generichash_state h;
+	twofa_status st;
+
+	*replayed = false;
+	if (factor == NULL || code == NULL || sodium_init() < 0)
+		return twofa_fail(err, TWOFA_EINVAL, "state: no factor or code to guard");
+	/* Only a hash: state.db never holds a code. */
+	crypto_generichash_init(&h, NULL, 0, 32);
+	hash_part(&h, "twofa app code");
+	hash_part(&h, user);
+	hash_part(&h, factor);
+	hash_part(&h, code);
+	hash_hex(&h, a.key);
+	sodium_memzero(&h, sizeof(h));
+	st = update_state(path, user, true, change_app_claim, &a, err);
+	sodium_memzero(a.key, sizeof(a.key));
+	return st;
+}
+
+static bool change_app_failure(twofa_state_entry *e, void *arg)
+{
+	long *count = arg;
+
+	if (e->app_failures < FAILURES_MAX)
+		e->app_failures++;
+	*count = e->app_failures;
+	return true;
+}
+
+twofa_status twofa_state_app_failure(const char *path, const char *user, long *count, twofa_error *err)
+{
+	long n = 0;
+	twofa_status st = update_state(path, user, true, change_app_failure, &n, err);
+
+	if (count != NULL)
+		*count = n;
+	return st;
+}
+
 /* -- the admin's commands ------------------------------------------------------------- */
 
 bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked)
@@ -1011,6 +1115,7 @@ bool twofa_state_honour_unlock(twofa_state_entry *e, time_t unlocked)
 	e->single_answer_count = 0;
 	e->failures = 0;
 	e->locked_until = 0;
+	e->app_failures = 0;
 	memset(e->sources, 0, sizeof(e->sources));
 	e->source_count = 0;
 	memset(e->sends, 0, sizeof(e->sends));

@@ -37,6 +37,15 @@
 #define TWOFA_STATE_KEY_SIZE 65                /* a context key: BLAKE2b-256 in hex, with the NUL */
 #define TWOFA_STATE_SINGLE_ANSWER_MAX 8        /* services remembered per user, oldest dropped */
 #define TWOFA_STATE_SINGLE_ANSWER_SECONDS 3600 /* how long one is remembered */
+#define TWOFA_STATE_APP_USED_MAX 16            /* accepted app codes kept per user (replay guard) */
+/* How long an accepted app code stays refused: (2 x skew + 1) x time step at
+ * the largest settings Twilio allows (skew 2, 60 s), so the guard outlasts a
+ * code's validity whatever the service's TOTP settings are. */
+#define TWOFA_STATE_APP_GUARD_SECONDS ((2 * 2 + 1) * 60)
+/* Consecutive wrong app codes after which a member's app codes are no
+ * longer checked (NIST SP 800-63B 5.2.2: at most 100): lockout expiry does
+ * not reset the count, a success or an admin unlock does. */
+#define TWOFA_STATE_APP_FAILURES_MAX 100
 
 /* Where a login comes from, as the state keys it. Both keys are hashes of
  * the exact values (never of a sanitised or truncated copy), with the kind
@@ -82,6 +91,13 @@ typedef struct twofa_source_entry {
 	time_t pending[TWOFA_STATE_PENDING_MAX]; /* start times of the checks in flight */
 } twofa_source_entry;
 
+/* An accepted authenticator-app code: a hash of the member, the factor and
+ * the code (never the code), refused again until until. */
+typedef struct twofa_app_used_entry {
+	char key[TWOFA_STATE_KEY_SIZE];
+	time_t until;
+} twofa_app_used_entry;
+
 typedef struct twofa_state_entry {
 	long failures;       /* failures from all sources since the last success */
 	time_t locked_until; /* locked everywhere until then; 0 when not */
@@ -97,6 +113,9 @@ typedef struct twofa_state_entry {
 	size_t single_answer_count;
 	twofa_single_answer_entry single_answer[TWOFA_STATE_SINGLE_ANSWER_MAX];
 	time_t unlock_honoured; /* the latest admin unlock time cleared here; 0 = none */
+	size_t app_used_count;
+	twofa_app_used_entry app_used[TWOFA_STATE_APP_USED_MAX]; /* the replay guard */
+	long app_failures; /* wrong app codes since the last success or admin unlock */
 } twofa_state_entry;
 
 /* Whose state an update is about, and the lockout rules that apply. */
@@ -186,12 +205,25 @@ bool twofa_state_single_answer(const twofa_state_entry *e, const char *service, 
  * now; 0 when none. */
 time_t twofa_state_last_send(const twofa_state_entry *e, time_t now, long lifetime);
 
+/* The replay guard of authenticator-app codes (per host): claims an app code
+ * that Twilio approved for user's factor at now. *replayed true when the same
+ * code was accepted here within TWOFA_STATE_APP_GUARD_SECONDS (nothing
+ * changes then); else it is kept for that long, the oldest dropped when
+ * TWOFA_STATE_APP_USED_MAX are kept. One exclusive update, so two parallel
+ * logins with one code let in one. */
+twofa_status twofa_state_app_code_claim(const char *path, const char *user, const char *factor,
+					const char *code, time_t now, bool *replayed, twofa_error *err);
+
+/* Counts one wrong app code for user (the cap TWOFA_STATE_APP_FAILURES_MAX);
+ * *count (may be NULL) is the count after it. */
+twofa_status twofa_state_app_failure(const char *path, const char *user, long *count, twofa_error *err);
+
 /* An admin unlock (twofa-enroll unlock) on this host or any other of the
  * fleet: member.unlocked, written in the member store, which replicates,
  * while state.db stays per host. The first time this host's record of user
  * sees an unlock time later than the one it last honoured, it clears the
  * failures, lockouts (everywhere and per source), checks in flight, the send
- * limit's count and the remembered single-answer services, and remembers
+ * limit's count, the wrong app codes and the remembered single-answer services, and remembers
  * that time; the same time again changes nothing, so failures counted after
  * the host honoured an unlock count on until the next one. Failures carry no
  * time of their own: a failure made here between the unlock and the first

@@ -35,7 +35,9 @@ static void target_member(const twofa_member *m, twofa_round_target *t)
 				.country = m->country,
 				.channel = m->channel,
 				.own_channel = m->channel,
-				.rate_limit_id = m->rate_limit_id};
+				.rate_limit_id = m->rate_limit_id,
+				.totp_entity = m->totp_entity,
+				.totp_factor = m->totp_factor};
 
 	*t = x;
 }
@@ -104,7 +106,7 @@ static void code_from_answer(twofa_host *host, const twofa_options *opts, twofa_
 	const char *why;
 	twofa_round_result res;
 
-	if (look->last_send != 0) {
+	if (look->last_send != 0 || t->channel == TWOFA_CHANNEL_TOTP) {
 		(void)twofa_code_round_check(&opts->cfg, v, t, o, io, code, &res);
 		why = res.reason;
 	} else {

@@ -484,7 +484,7 @@ class Env:
         return json.loads(r.stdout)
 
     def add_member(self, user, password, phone, country="US", channel="sms", status="active",
-                   strength="interactive", email=None, replace=False):
+                   strength="interactive", email=None, replace=False, totp=None):
         """Enrols user in this env's member store (password hashed with the password unit;
         None: a member without a twofa password; phone "" and country "": without a phone).
         Under ldap the user gets an inetOrgPerson entry first, as on a site where twofa
@@ -498,6 +498,8 @@ class Env:
             args += ["--email", email]
         if replace:
             args.append("--replace")
+        if totp is not None:
+            args += ["--totp", "%s:%s" % totp]  # (entity identity, factor sid)
         if self.slapd is not None:
             self._ldap_user(user)
         self._mkmember(args, "" if password is None else password + "\n")

@@ -10,6 +10,7 @@
  *       reads the password from stdin (one line) and stores the member;
  *       --no-password stores one without a twofa password (no hash), and
  *       --phone "" --country "" one without a phone (email channel)
+ *            [--totp ENTITY:FACTOR_SID] the app factor of a totp member
  *   mkmember --db PATH --show USER [--check-password]
  *       prints the record as "key value" lines (the hash only as its scheme
  *       prefix); with --check-password also "password ok|wrong" for the
@@ -218,7 +219,8 @@ int main(int argc, char **argv)
 		OPT_SHOW,
 		OPT_CHECK_PASSWORD,
 		OPT_STATE_DB,
-		OPT_SHOW_STATE
+		OPT_SHOW_STATE,
+		OPT_TOTP
 	};
 	static const struct option options[] = {
 		{"db", required_argument, NULL, OPT_DB},
@@ -237,10 +239,11 @@ int main(int argc, char **argv)
 		{"check-password", no_argument, NULL, OPT_CHECK_PASSWORD},
 		{"state-db", required_argument, NULL, OPT_STATE_DB},
 		{"show-state", required_argument, NULL, OPT_SHOW_STATE},
+		{"totp", required_argument, NULL, OPT_TOTP},
 		{NULL, 0, NULL, 0},
 	};
 	const char *db = NULL, *config = NULL, *user = NULL, *phone = NULL, *country = NULL, *email = NULL;
-	const char *show = NULL, *state_db = NULL, *show_state_user = NULL;
+	const char *show = NULL, *state_db = NULL, *show_state_user = NULL, *totp = NULL;
 	bool check_password = false;
 	twofa_channel channel = TWOFA_CHANNEL_SMS;
 	twofa_member_status status = TWOFA_MEMBER_ACTIVE;
@@ -296,6 +299,9 @@ int main(int argc, char **argv)
 		case OPT_SHOW_STATE:
 			show_state_user = optarg;
 			break;
+		case OPT_TOTP:
+			totp = optarg;
+			break;
 		case OPT_CHANNEL:
 			if (!twofa_channel_parse(optarg, &channel))
 				return usage("unknown --channel");
@@ -350,6 +356,15 @@ int main(int argc, char **argv)
 	memcpy(m.phone, phone, strlen(phone) + 1);
 	memcpy(m.country, country, strlen(country) + 1);
 	m.channel = channel;
+	if (totp != NULL) {
+		/* ENTITY:FACTOR_SID, made at the simulator by the test. */
+		const char *colon = strchr(totp, ':');
+		if (colon == NULL || (size_t)(colon - totp) >= sizeof(m.totp_entity) ||
+		    strlen(colon + 1) >= sizeof(m.totp_factor))
+			return usage("--totp ENTITY:FACTOR");
+		memcpy(m.totp_entity, totp, (size_t)(colon - totp));
+		memcpy(m.totp_factor, colon + 1, strlen(colon + 1) + 1);
+	}
 	m.password_hash = no_password ? NULL : hash;
 	m.status = status;
 	m.created = m.updated = m.verified = time(NULL);

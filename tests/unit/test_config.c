@@ -255,11 +255,17 @@ static void test_names(void)
 			   !twofa_channel_allowed(dflt, TWOFA_CHANNEL_SMS, TWOFA_CHANNEL_TOTP) &&
 			   (TWOFA_ALLOW_OWN & TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_TOTP)) == 0,
 		   "totp: an app member's own channel; own and the totp bit are apart");
+		ok(twofa_config_allowed_channels(&c, TWOFA_CHANNEL_TOTP) ==
+				   (dflt | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS)) &&
+			   twofa_config_allowed_channels(&c, TWOFA_CHANNEL_SMS) == dflt,
+		   "at the default an app member may also get SMS and a call (own sms call), others not");
 		ok(twofa_config_set(&c, "allowed_channels", "own totp sms", TWOFA_CONFIG_FROM_FILE, &e) ==
 				   TWOFA_OK &&
 			   c.allowed_channels == (TWOFA_ALLOW_OWN | TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_TOTP) |
 						  TWOFA_ALLOW_CHANNEL(TWOFA_CHANNEL_SMS)),
 		   "allowed_channels takes totp");
+		ok(twofa_config_allowed_channels(&c, TWOFA_CHANNEL_TOTP) == c.allowed_channels,
+		   "a set allowed_channels holds for app members as written");
 		ok(twofa_config_set(&c, "channel", "totp", TWOFA_CONFIG_FROM_FILE, &e) != TWOFA_OK &&
 			   c.channel == TWOFA_CHANNEL_SMS,
 		   "channel = totp is refused: a new member's channel sends a code");

@@ -188,6 +188,11 @@ static void test_rows(void)
 	ok(text_is(TWOFA_MSG_COUNTRY_REFUSED, 0,
 		   "Codes cannot be sent to your number's country from here. Contact your administrator."),
 	   "country_refused: a member whose country countries no longer lists");
+	ok(text_is(TWOFA_MSG_APP_LOCKED, 0,
+		   "Too many wrong codes from your authenticator app. Ask your administrator to unlock your "
+		   "account.") &&
+		   strcmp(twofa_message_name(TWOFA_MSG_APP_LOCKED), "app_locked") == 0,
+	   "app_locked: the cap on consecutive wrong app codes");
 	ok(text_is(TWOFA_MSG_PASSWORDS_DIFFER, 0, "Passwords do not match.") &&
 		   text_is(TWOFA_MSG_PASSWORD_TOO_LONG, 1024, "The new password is longer than 1024 bytes.") &&
 		   text_is(TWOFA_MSG_PASSWORD_EMPTY, 0, "The new password is empty."),

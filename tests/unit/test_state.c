@@ -285,6 +285,71 @@ static void test_single_answer(void)
 	   "an entry without an origin is damage");
 }
 
+/* The replay guard of authenticator-app codes. */
+static void test_app_code_guard(void)
+{
+	const long g = TWOFA_STATE_APP_GUARD_SECONDS;
+	twofa_state_entry e;
+	twofa_error err;
+	bool replayed = true;
+	char *json = NULL, code[8];
+	const char *f = "YF0123456789abcdef0123456789abcdef";
+	const char *bad = "{\"v\":2,\"app_used\":[{\"key\":\"x\",\"until\":1}]}";
+
+	ok(twofa_state_app_code_claim(path, "jo", f, "123456", 9000, &replayed, &err) == TWOFA_OK && !replayed,
+	   "an app code is claimed the first time");
+	ok(twofa_state_app_code_claim(path, "jo", f, "123456", 9000 + g - 1, &replayed, &err) == TWOFA_OK &&
+		   replayed,
+	   "the same code within the guard is a replay");
+	ok(twofa_state_app_code_claim(path, "jo", f, "123457", 9001, &replayed, &err) == TWOFA_OK &&
+		   !replayed &&
+		   twofa_state_app_code_claim(path, "kim", f, "123456", 9001, &replayed, &err) == TWOFA_OK &&
+		   !replayed,
+	   "another code, or another member's same code, is not");
+	ok(twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_used_count == 2 &&
+		   twofa_state_encode(&e, &json, &err) == TWOFA_OK && strstr(json, "123456") == NULL &&
+		   strstr(json, "123457") == NULL,
+	   "state.db keeps hashes, never the code");
+	free(json);
+	ok(twofa_state_app_code_claim(path, "jo", f, "123456", 9000 + g, &replayed, &err) == TWOFA_OK &&
+		   !replayed,
+	   "after the guard the code may pass again (Twilio judges its time)");
+	for (int i = 0; i < TWOFA_STATE_APP_USED_MAX + 4; i++) {
+		snprintf(code, sizeof(code), "%06d", i);
+		(void)twofa_state_app_code_claim(path, "jo", f, code, 9100 + i, &replayed, &err);
+	}
+	ok(twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_used_count == TWOFA_STATE_APP_USED_MAX,
+	   "bounded: at most TWOFA_STATE_APP_USED_MAX kept");
+	ok(twofa_state_app_code_claim(path, "jo", f, "000019", 9130, &replayed, &err) == TWOFA_OK && replayed,
+	   "the newest stay");
+	ok(twofa_state_decode(bad, strlen(bad), &e, &err) == TWOFA_ESTORE, "a bad app_used key is damage");
+
+	long n = 0;
+	for (int i = 0; i < 3; i++)
+		(void)twofa_state_app_failure(path, "jo", &n, &err);
+	ok(n == 3 && twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 3,
+	   "wrong app codes are counted");
+	ok(twofa_state_unlock(path, "jo", 9500, &err) == TWOFA_OK &&
+		   twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 0,
+	   "an admin unlock clears them");
+	{
+		twofa_state_login jo = who("jo", true, &rhost_a);
+		time_t until = 0;
+
+		jo.lockout_failures = 2;
+		jo.lockout_seconds = 10;
+		(void)twofa_state_app_failure(path, "jo", &n, &err);
+		(void)twofa_state_record_failure(path, &jo, 9600, 0, NULL, &until, &err);
+		(void)twofa_state_record_failure(path, &jo, 9601, 0, NULL, &until, &err);
+		ok(until != 0, "a lockout begins");
+		(void)twofa_state_record_failure(path, &jo, 9700, 0, NULL, &until, &err);
+		ok(twofa_state_read(path, "jo", &e, &err) == TWOFA_OK && e.app_failures == 1,
+		   "the lockout's expiry leaves the wrong app codes counted");
+	}
+	bad = "{\"v\":2,\"app_failures\":-1}";
+	ok(twofa_state_decode(bad, strlen(bad), &e, &err) == TWOFA_ESTORE, "a negative count is damage");
+}
+
 static void test_failures(void)
 {
 	twofa_state_login carol_a = who("carol", true, &rhost_a), carol_b = who("carol", true, &rhost_b);
@@ -638,6 +703,7 @@ int main(void)
 	test_codec();
 	test_send_limit();
 	test_single_answer();
+	test_app_code_guard();
 	test_failures();
 	test_unlock_time();
 	test_attempts();
