@@ -252,7 +252,8 @@ static int check_apps(cli_context *ctx)
 		return a.oom ? cli_fail(1, "out of memory listing the members' TOTP entities")
 			     : cli_fail_status(&err);
 	}
-	qsort(a.list, a.count, sizeof(*a.list), ref_cmp);
+	if (a.count > 1)
+		qsort(a.list, a.count, sizeof(*a.list), ref_cmp);
 	if ((rc = cli_verify_new(ctx, &v)) != 0) {
 		free(a.list);
 		return rc;

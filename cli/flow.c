@@ -132,7 +132,9 @@ static twofa_round_ask cli_round_ask(void *ctx, bool echo_on, const char *prompt
 	*answer = NULL;
 	c->rr = cli_interrupted ? CLI_READ_INTERRUPTED
 				: cli_read_line("Code (or call / sms / resend): ", false, line, sizeof(line));
-	if (c->rr == CLI_READ_OK && cli_interrupted)
+	/* A Ctrl-C during the read ends it however the read came out (end of
+	 * input, an error, a line). */
+	if (cli_interrupted)
 		c->rr = CLI_READ_INTERRUPTED;
 	if (c->rr == CLI_READ_OK) {
 		*answer = strdup(line);
@@ -198,7 +200,7 @@ static int round_failed(const cli_round *c, const twofa_round_result *res, long 
 	int code;
 
 	if (res->outcome == TWOFA_ROUND_CANCELLED) {
-		if (c->rr == CLI_READ_INTERRUPTED)
+		if (c->rr == CLI_READ_INTERRUPTED || cli_interrupted)
 			return cli_fail(CLI_EXIT_INTERRUPTED,
 					"interrupted; the pending code was canceled and nothing was changed");
 		if (c->rr == CLI_READ_TOO_LONG)
