@@ -3,7 +3,10 @@
  * main() parses the global options and dispatches to one command. */
 #include "twofa_build.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +271,16 @@ static void print_help(FILE *stream)
 		TWOFA_DEFAULT_CONFIG);
 }
 
+/* Secrets pass through this process (a TOTP factor's seed in Twilio's
+ * answer, Twilio's credentials, codes, passwords): no core file holds them,
+ * and the same uid's other processes cannot ptrace it. */
+static bool no_core_dumps(void)
+{
+	struct rlimit core = {0, 0};
+
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && setrlimit(RLIMIT_CORE, &core) == 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli_context ctx = {.config_path = TWOFA_DEFAULT_CONFIG};
@@ -275,6 +288,8 @@ int main(int argc, char **argv)
 	bool color_ok = getenv("NO_COLOR") == NULL;
 	int i = 1, rc;
 
+	if (!no_core_dumps())
+		return cli_fail(EX_OSERR, "cannot turn core dumps off: %s", strerror(errno));
 	/* Before any jansson use: a TOTP factor's answer holds its secret. */
 	twofa_json_wipe_install();
 	/* Commands print their own one-line errors for bad options. */
