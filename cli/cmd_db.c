@@ -197,6 +197,7 @@ static bool each_entity(void *arg, const char *identity)
 	app_ref key, *found;
 
 	a->entities++;
+	memset(&key, 0, sizeof(key));
 	(void)twofa_strlcpy(key.entity, identity, sizeof(key.entity));
 	found = a->count == 0 ? NULL : bsearch(&key, a->list, a->count, sizeof(*a->list), ref_cmp);
 	if (found != NULL) {

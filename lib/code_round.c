@@ -498,7 +498,9 @@ static bool onetime_code(round *r, const char *code)
 			    "locked out after too many failures");
 			return true;
 		}
-		u = r->io->onetime_use(r->io->ctx, code, r->mode == MODE_OUTAGE, r->res);
+		/* No one to check it with: a wrong code, never a pass. */
+		if (r->io->onetime_use != NULL)
+			u = r->io->onetime_use(r->io->ctx, code, r->mode == MODE_OUTAGE, r->res);
 	}
 	switch (u) {
 	case TWOFA_ROUND_ONETIME_USED:
@@ -646,8 +648,13 @@ static bool app_code(round *r, const char *code, twofa_verify_outcome *vo, twofa
 		    "the member's app factor is gone at Twilio: %s", vr->log_message);
 		return true;
 	}
+	/* Every refusal Twilio answers for a code counts toward the cap, whatever
+	 * its words (only an outage, this host's own failure or a code refused
+	 * before any request does not): a guess must never be free. */
 	if (*vo != TWOFA_VERIFY_APPROVED)
-		return *vo == TWOFA_VERIFY_WRONG_CODE && app_failure(r);
+		return !twofa_verify_is_outage(*vo) && *vo != TWOFA_VERIFY_LOCAL_ERROR &&
+		       *vo != TWOFA_VERIFY_INVALID_CODE && *vo != TWOFA_VERIFY_BAD_CREDENTIALS &&
+		       *vo != TWOFA_VERIFY_SERVICE_NOT_FOUND && app_failure(r);
 	if (twofa_state_app_code_claim(r->cfg->state_db, t->user, t->totp_factor, code, time(NULL), &replayed,
 				       &err) != TWOFA_OK) {
 		end(r, TWOFA_ROUND_ERROR, PAM_SERVICE_ERR, TWOFA_MSG_NONE, 0,
@@ -812,6 +819,17 @@ static bool begin(round *r, const twofa_config *cfg, twofa_verify *v, const twof
 	return true;
 }
 
+/* allowed_channels holds for the app as for every channel: an admin can
+ * turn the app off (a member whose channel is not allowed is refused). */
+static bool app_refused(round *r)
+{
+	if (twofa_channel_allowed(allowed(r), r->t->own_channel, TWOFA_CHANNEL_TOTP))
+		return false;
+	end(r, TWOFA_ROUND_REFUSED, PAM_AUTH_ERR, TWOFA_MSG_CHANNEL_REFUSED, (long)TWOFA_CHANNEL_TOTP,
+	    "the member's channel totp is not in allowed_channels");
+	return true;
+}
+
 twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, const twofa_round_target *t,
 				     const twofa_round_options *o, const twofa_round_io *io,
 				     twofa_round_result *res)
@@ -825,6 +843,8 @@ twofa_round_outcome twofa_code_round(const twofa_config *cfg, twofa_verify *v, c
 		/* The app shows the code: nothing is sent, so no send limit,
 		 * send_budget or countries apply. */
 		describe(&r);
+		if (app_refused(&r))
+			return res->outcome;
 		if (!app_capped(&r))
 			return ask_for_code(&r);
 		if (res->outcome != TWOFA_ROUND_DENIED || !onetime_possible(&r))
@@ -889,7 +909,7 @@ twofa_round_outcome twofa_code_round_check(const twofa_config *cfg, twofa_verify
 	if (!begin(&r, cfg, v, t, o, io, res))
 		return res->outcome;
 	if (t->channel == TWOFA_CHANNEL_TOTP)
-		return app_code_in_answer(&r, code);
+		return app_refused(&r) ? res->outcome : app_code_in_answer(&r, code);
 	r.to = destination(t, t->channel);
 	if (r.to == NULL) /* nowhere to check it: what a send there comes to */
 		return twofa_code_round_send(cfg, v, t, o, io, res);

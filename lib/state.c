@@ -1071,7 +1071,10 @@ twofa_status twofa_state_app_code_claim(const char *path, const char *user, cons
 	*replayed = false;
 	if (factor == NULL || code == NULL || sodium_init() < 0)
 		return twofa_fail(err, TWOFA_EINVAL, "state: no factor or code to guard");
-	/* Only a hash: state.db never holds a code. */
+	/* Only a hash, never the code as typed. With the name and factor known,
+	 * a 6-digit code's hash is quickly reversed, but the code is good only
+	 * within the factor's skew (at most two steps), and state.db is
+	 * root's: a key kept beside it in the same file would add nothing. */
 	crypto_generichash_init(&h, NULL, 0, 32);
 	hash_part(&h, "twofa app code");
 	hash_part(&h, user);

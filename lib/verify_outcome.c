@@ -132,6 +132,15 @@ twofa_verify_outcome twofa_verify_map_error(twofa_verify_op op, long http_status
 	case 60223:
 	case 60217:
 		return TWOFA_VERIFY_CHANNEL_DISABLED;
+	case 60311: /* 403 "Factor verification failed": a wrong first app code */
+	case 60324: /* 403 "Challenge verification failed": a wrong app code */
+		if (op == TWOFA_VERIFY_OP_FACTOR_VERIFY || op == TWOFA_VERIFY_OP_CHALLENGE)
+			return TWOFA_VERIFY_WRONG_CODE;
+		break;
+	case 60308: /* 429: too many wrong codes for one challenge */
+		if (op == TWOFA_VERIFY_OP_CHALLENGE || op == TWOFA_VERIFY_OP_FACTOR_VERIFY)
+			return TWOFA_VERIFY_TOO_MANY_CHECKS;
+		break;
 	case 60200:
 		/* "Invalid parameter": on a send or lookup it is the number, on a
 		 * check the code (refused locally first, so rare). */

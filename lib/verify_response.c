@@ -321,6 +321,8 @@ static bool is_key_uri(const char *uri, size_t n, const char *secret, size_t sec
 {
 	static const char prefix[] = "otpauth://totp/";
 	const char *q, *p;
+	size_t found = 0;
+	bool match = false;
 
 	if (n <= sizeof(prefix) - 1 || n > TWOFA_TOTP_URI_MAX || strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
 		return false;
@@ -330,12 +332,15 @@ static bool is_key_uri(const char *uri, size_t n, const char *secret, size_t sec
 	q = strchr(uri, '?');
 	if (q == NULL)
 		return false;
-	for (p = q; p != NULL; p = strchr(p + 1, '&')) {
-		if (strncmp(p + 1, "secret=", 7) == 0)
-			return strncmp(p + 8, secret, secret_len) == 0 &&
-			       (p[8 + secret_len] == '&' || p[8 + secret_len] == '\0');
-	}
-	return false;
+	/* Exactly one secret, binding.secret: an app that took the last of two
+	 * would show codes of a secret other than the one printed. */
+	for (p = q; p != NULL; p = strchr(p + 1, '&'))
+		if (strncmp(p + 1, "secret=", 7) == 0) {
+			found++;
+			match = strncmp(p + 8, secret, secret_len) == 0 &&
+				(p[8 + secret_len] == '&' || p[8 + secret_len] == '\0');
+		}
+	return found == 1 && match;
 }
 
 /* A factor's "config": the numbers a TOTP factor runs on, all in range. */
@@ -363,12 +368,14 @@ static bool string_is(json_t *obj, const char *key, const char *want)
 static twofa_verify_outcome read_factor_create(json_t *root, twofa_verify_result *r, twofa_verify_details *d,
 					       char *log, size_t log_size)
 {
-	twofa_totp_binding scratch, *b = d != NULL && d->totp.binding != NULL ? d->totp.binding : &scratch;
+	twofa_totp_binding scratch, *b = &scratch;
 	json_t *binding = json_object_get(root, "binding");
 	json_t *secret = json_object_get(binding, "secret"), *uri = json_object_get(binding, "uri");
 	const char *sid = get_string(root, "sid");
 	twofa_verify_outcome o;
 
+	if (d != NULL && d->totp.binding != NULL)
+		b = d->totp.binding;
 	memset(b, 0, sizeof(*b));
 	if (!twofa_sid_valid(sid, "YF"))
 		o = unexpected(r, log, log_size, "no factor \"sid\" (YF...)", NULL);
@@ -484,11 +491,12 @@ static twofa_verify_outcome read_totp_list(twofa_verify_op op, json_t *root, two
 	bool entities = op == TWOFA_VERIFY_OP_ENTITIES;
 	json_t *list = json_object_get(root, entities ? "entities" : "factors");
 	json_t *meta = json_object_get(root, "meta"), *next, *item;
-	twofa_verify_totp_details scratch, *t = d != NULL ? &d->totp : &scratch;
+	twofa_verify_totp_details scratch, *t = &scratch;
 	size_t i;
 
-	if (d == NULL)
-		memset(&scratch, 0, sizeof(scratch));
+	memset(&scratch, 0, sizeof(scratch));
+	if (d != NULL)
+		t = &d->totp;
 	t->next_page[0] = '\0';
 	t->stopped = false;
 	if (!json_is_array(list))

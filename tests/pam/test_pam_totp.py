@@ -180,6 +180,26 @@ t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("carol").get("app_failures"
 run = login("app", "carol", [PASSWORD, lambda kind, text, r: code(CAROL)])
 t.eq(run.code("auth"), "PAM_SUCCESS", "after it the app code lets in again")
 
+# -- allowed_channels without the app: app members are refused, nothing asked of Twilio -------
+env.service("app-off", [env.twofa_line("allowed_channels=sms,call")])
+requests = sim.stats()["requests"]
+run = login("app-off", "carol", [PASSWORD, lambda kind, text, r: code(CAROL), FAIL])
+t.ok(run.code("auth") == "PAM_AUTH_ERR" and sim.stats()["requests"] == requests
+     and run.texts(("PROMPT_ECHO_ON",)) == [],
+     "allowed_channels=sms,call: an app member is refused, no app prompt, no request", why(run))
+
+# -- a wrong code answered by Twilio's documented 403 60324: a wrong code all the same ----------
+sim.set_service(totp_wrong_status="error")
+sim.advance(300)
+run = login("app", "carol", [PASSWORD] + [lambda kind, text, r: wrong(code(CAROL))] * 3)
+t.ok(run.code("auth") == "PAM_MAXTRIES" and len(run.texts(("PROMPT_ECHO_ON",))) == 3
+     and env.state("carol").get("app_failures") == 3,
+     "wrong app codes answered 403 60324: three tries, each counted toward the cap", why(run))
+sim.set_service(totp_wrong_status="pending")
+run = login("app", "carol", [PASSWORD, lambda kind, text, r: code(CAROL)])
+t.ok(run.code("auth") == "PAM_SUCCESS" and env.state("carol").get("app_failures") is None,
+     "then the right code lets in and clears the count", why(run))
+
 # -- an app member with a number: 'sms' or 'call' instead ---------------------------------------
 DAN_PHONE = "+14155550161"
 st, data, _ = sim.factor_create("tf" + "d4" * 16)

@@ -771,6 +771,8 @@ def op_factor_update(st, m, form, query, now, path):
         if c is not None:
             f["status"] = "verified"
             f["last_counter"] = c
+        elif st.service["totp_wrong_status"] == "error":
+            raise ApiError(403, 60311, "Factor verification failed")  # documented
     f["updated"] = now
     return 200, factor_json(st, e, f)
 
@@ -832,7 +834,11 @@ def op_challenge_create(st, m, form, query, now, path):
             f["last_counter"] = max(counter, f["last_counter"] or counter)
         else:
             # GUESS: a wrong (or, with totp_replay=refuse, a replayed) code leaves the
-            # challenge pending; totp_wrong_status=denied answers "denied" instead.
+            # challenge pending; totp_wrong_status=denied answers "denied" instead, and
+            # totp_wrong_status=error the 403 60324 Twilio documents (its answer before
+            # the 2021 change to a status).
+            if st.service["totp_wrong_status"] == "error":
+                raise ApiError(403, 60324, "Challenge verification failed")
             c["status"] = st.service["totp_wrong_status"]
         c["responded"] = now
     e["challenges"][c["sid"]] = c
@@ -1248,8 +1254,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if v not in ("accept", "refuse"):
                         raise ValueError("totp_replay accept or refuse")
                 elif k == "totp_wrong_status":
-                    if v not in ("pending", "denied"):
-                        raise ValueError("totp_wrong_status pending or denied")
+                    if v not in ("pending", "denied", "error"):
+                        raise ValueError("totp_wrong_status pending, denied or error")
                 else:
                     raise KeyError(k)
                 svc[k] = v

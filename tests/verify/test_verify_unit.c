@@ -391,6 +391,20 @@ static void test_totp_parse(void)
 		  ",\"binding\":{\"secret\":\"" SECRET "\",\"uri\":\"otpauth://totp/a b?secret=" SECRET "\"}}",
 		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER,
 	   "a uri with a space: bad answer");
+	ok(interp(TWOFA_VERIFY_OP_FACTOR_CREATE, 201,
+		  "{\"sid\":\"" YF "\",\"factor_type\":\"totp\",\"status\":\"unverified\"," CONFIG
+		  ",\"binding\":{\"secret\":\"" SECRET "\",\"uri\":\"otpauth://totp/a:b?secret=" SECRET
+		  "&secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\"}}",
+		  &r, &d) == TWOFA_VERIFY_BAD_ANSWER &&
+		   b.secret[0] == '\0',
+	   "a uri with a second secret after the right one: bad answer, binding wiped");
+	ok(interp(TWOFA_VERIFY_OP_CHALLENGE, 403, "{\"code\":60324,\"status\":403}", &r, &d) ==
+			   TWOFA_VERIFY_WRONG_CODE &&
+		   interp(TWOFA_VERIFY_OP_FACTOR_VERIFY, 403, "{\"code\":60311,\"status\":403}", &r, &d) ==
+			   TWOFA_VERIFY_WRONG_CODE &&
+		   interp(TWOFA_VERIFY_OP_CHALLENGE, 429, "{\"code\":60308,\"status\":429}", &r, &d) ==
+			   TWOFA_VERIFY_TOO_MANY_CHECKS,
+	   "Twilio's documented 403 60324 / 60311 are wrong codes, 429 60308 too many checks");
 
 	memset(&d, 0, sizeof(d));
 	d.totp.settings = &ts;
