@@ -476,6 +476,8 @@ int cmd_test(cli_context *ctx, int argc, char **argv)
 		rc = cli_fail(EX_DATAERR, "%s has no email address for the email channel", m.user);
 	else if (channel != TWOFA_CHANNEL_EMAIL && m.phone[0] == '\0')
 		rc = cli_fail(EX_DATAERR, "%s has no phone number: codes go by email only", m.user);
+	else if (channel != TWOFA_CHANNEL_EMAIL)
+		rc = cli_check_country(ctx, m.country); /* every send, as at add, phone and login */
 	if (rc == 0)
 		rc = cli_verify_new(ctx, &v);
 	if (rc == 0) {

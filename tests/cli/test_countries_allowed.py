@@ -55,6 +55,12 @@ r = cli.flow(["phone", "bob", "--phone", US2, "--country", "US"], US2, [CODE])
 refused(r, "US", "phone bob to a US number")
 t.ok((cli.show("bob") or {}).get("phone") == GB1 and len(sim.outbox(US2)) == sent,
      "bob keeps his GB number, no code sent")
+# -- test: a member whose country the list no longer names gets no code ----------------------
+sent = len(sim.outbox(US1))
+r = cli.run("test", "alice")
+refused(r, "US", "test alice, enrolled with US before the list")
+t.eq(len(sim.outbox(US1)), sent, "no code sent to her US number")
+
 r = cli.flow(["phone", "alice", "--phone", GB2, "--country", "GB"], GB2, [CODE])
 t.ok(r.rc == 0 and (cli.show("alice") or {}).get("phone") == GB2,
      "alice, enrolled with US before the list, moves to a GB number", r.describe())
