@@ -883,9 +883,16 @@ bool twofa_state_in_grace(const twofa_state_entry *e, const char *grace_key, tim
 
 /* -- the send limit ------------------------------------------------------------------- */
 
+/* Parallel logins read the time before they take state.db's lock, so a send
+ * another one recorded can be a second or two "after" now: it counts (and
+ * is kept). Left out it reset the count, and 20 parallel logins sent one
+ * code more than send_limit. One far ahead (the clock was set back) does
+ * not count, as before. */
+#define SEND_CLOCK_SLACK 60
+
 static bool send_counts(time_t at, time_t now, long window)
 {
-	return at > now - window && at <= now;
+	return at > now - window && at <= now + SEND_CLOCK_SLACK;
 }
 
 void twofa_state_send_window(const twofa_state_entry *e, time_t now, long limit, long window,
@@ -895,7 +902,7 @@ void twofa_state_send_window(const twofa_state_entry *e, time_t now, long limit,
 	time_t oldest = 0;
 
 	for (size_t i = 0; i < e->send_count; i++)
-		if (send_counts(e->sends[i], now, window) && n++ == 0)
+		if (send_counts(e->sends[i], now, window) && (n++ == 0 || e->sends[i] < oldest))
 			oldest = e->sends[i];
 	*in_window = n;
 	*next_at = (long)n < limit && n < TWOFA_STATE_SENDS_MAX ? now

@@ -219,6 +219,14 @@ static void test_send_limit(void)
 	   "a send is granted again once the oldest left the window");
 	ok(twofa_state_reserve_send(path, "bob", 1001, 5, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
 	   "limits are per user");
+	/* Parallel logins read the time before the lock: the one that read it
+	 * first may record after one that read it a second later. */
+	ok(twofa_state_reserve_send(path, "carl", 2001, 1, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
+	   "carl's send at 2001 is granted");
+	ok(twofa_state_reserve_send(path, "carl", 2000, 1, 600, &allowed, NULL, &err) == TWOFA_OK && !allowed,
+	   "a login whose time read 2000 still sees that send: send_limit 1 holds");
+	ok(twofa_state_reserve_send(path, "carl", 1900, 1, 600, &allowed, NULL, &err) == TWOFA_OK && allowed,
+	   "one a clock set back far behind it (101 s) does not count it");
 	ok(twofa_state_unlock(path, "alice", 1700, &err) == TWOFA_OK &&
 		   twofa_state_read(path, "alice", &e, &err) == TWOFA_OK && e.send_count == 0,
 	   "unlock clears the send limit's count");
