@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "json_wipe.h"
 #include "util.h"
 
 #define USER_HELP "USER is a login name: 1..256 bytes, no control characters, '/' or ':'.\n"
@@ -290,8 +289,6 @@ int main(int argc, char **argv)
 
 	if (!no_core_dumps())
 		return cli_fail(EX_OSERR, "cannot turn core dumps off: %s", strerror(errno));
-	/* Before any jansson use: a TOTP factor's answer holds its secret. */
-	twofa_json_wipe_install();
 	/* Commands print their own one-line errors for bad options. */
 	opterr = 0;
 	ctx.color = color_ok && isatty(STDOUT_FILENO);

@@ -7,7 +7,9 @@
 #ifndef TWOFA_JSON_WIPE_H
 #define TWOFA_JSON_WIPE_H
 
-/* Installs the allocator; call once, before any jansson use. */
+/* Installs the allocator. The servers call it before any jansson use; the
+ * CLI before it reads a TOTP factor's secret (the allocators differ only in
+ * free, both malloc's, so blocks made before are freed right either way). */
 void twofa_json_wipe_install(void);
 
 #endif
